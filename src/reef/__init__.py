@@ -1,0 +1,10 @@
+"""Reef: portable, reproducible ML benchmarking and deployment."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("reef")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]

@@ -1,0 +1,318 @@
+"""Reef's Python API: the verbs, with typed, JSON-serialisable results.
+
+The CLI is a thin face over these functions; so will the server and cluster agents be.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from reef import config
+from reef.bench.progress import NullReporter, Reporter
+from reef.errors import Interrupted, ManifestError, Problem, ReefError, SettingsError, Terminated
+from reef.meta.run import RunRecord
+from reef.meta.settings import SCENARIOS, BenchSettings
+
+__all__ = [
+    "DEMO_DURATION_S",
+    "DEMO_MODEL",
+    "CheckResult",
+    "bench",
+    "bench_settings",
+    "check",
+    "demo",
+    "run_latencies",
+    "runs_list",
+    "runs_show",
+    "schema",
+    "show",
+]
+
+DEMO_MODEL = "digits-classifier"
+DEMO_DURATION_S = 2.0
+
+_OPTION_NAMES = {
+    "duration_s": "--duration",
+    "queries": "--queries",
+    "target_qps": "--target-qps",
+    "latency_bound_ms": "--latency-bound-ms",
+    "samples_per_query": "--samples-per-query",
+    "batch_size": "--batch-size",
+    "threads": "--threads",
+    "warmup_queries": "--warmup",
+    "sample_count": "--samples",
+    "scenario": "--scenario",
+    "mode": "--mode",
+    "seed": "--seed",
+}
+
+
+def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[BenchSettings]:
+    """One validated settings object per scenario; a nonsensical value is a SettingsError."""
+    chosen = scenarios or ["SingleStream"]
+    by_lower = {s.lower(): s for s in SCENARIOS}
+    result = []
+    for name in chosen:
+        scenario = by_lower.get(name.lower())
+        if scenario is None:
+            raise SettingsError(
+                f"unknown scenario {name!r}", hint=f"choose from {', '.join(SCENARIOS)}"
+            )
+        values = {k: v for k, v in options.items() if v is not None}
+        if scenario != "Server" and len(chosen) > 1:
+            values.pop("target_qps", None)  # given for the Server run among several
+        try:
+            result.append(BenchSettings(scenario=scenario, **values))
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            field = str(err["loc"][0]) if err["loc"] else ""
+            option = _OPTION_NAMES.get(field, field)
+            raise SettingsError(
+                f"{option}: {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+            ) from None
+    return result
+
+
+def bench(
+    target: str,
+    settings: list[BenchSettings],
+    *,
+    shapes: dict[str, list[int]] | None = None,
+    in_process: bool = False,
+    reporter: Reporter | None = None,
+    store: bool = True,
+) -> list[RunRecord]:
+    """Benchmark ``target`` once per settings object; every finished run is stored.
+
+    Bad input raises before anything is recorded. Ctrl-C or SIGTERM records the current run
+    as ``interrupted`` and raises ``Interrupted``.
+    """
+    import uuid
+
+    from reef.bench.job import BenchJob
+    from reef.bench.target import resolve
+
+    reporter = reporter or NullReporter()
+    resolved = resolve(target)
+    if resolved.manifest is not None and shapes:
+        raise SettingsError("--shape applies to a bare ONNX file; a manifest declares its shapes")
+    records: list[RunRecord] = []
+    for s in settings:
+        run_id = uuid.uuid4().hex
+        job = BenchJob(
+            run_id=run_id,
+            run_dir=str(config.runs_dir() / run_id),
+            target=resolved.target,
+            components=resolved.components,
+            model_path=str(resolved.model_path),
+            manifest=resolved.manifest,
+            manifest_path=str(resolved.manifest_path) if resolved.manifest_path else None,
+            dataset=resolved.dataset,
+            dataset_path=str(resolved.dataset_path) if resolved.dataset_path else None,
+            shapes=shapes or {},
+            settings=s,
+        )
+        reporter.phase(f"{s.scenario}", seconds=None)
+        try:
+            record = _run_job(job, in_process, reporter)
+        except (KeyboardInterrupt, Terminated) as exc:
+            name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+            interrupted = _interrupted_record(job, name)
+            if store:
+                _store(interrupted)
+            raise Interrupted(name, [interrupted.id]) from None
+        if store:
+            _store(record)
+        records.append(record)
+    return records
+
+
+def _run_job(job: Any, in_process: bool, reporter: Reporter) -> RunRecord:
+    if in_process:
+        from reef.bench.runner import run_job
+
+        return run_job(job, reporter)
+    from reef.bench.launch import run_in_worker
+
+    return run_in_worker(job, reporter)
+
+
+def _interrupted_record(job: Any, signal_name: str) -> RunRecord:
+    from datetime import UTC, datetime
+
+    from reef.environment.fingerprint import collect
+
+    return RunRecord(
+        id=job.run_id,
+        status="interrupted",
+        reasons=[f"interrupted by {signal_name}"],
+        target=job.target,
+        components=job.components,
+        settings=job.settings,
+        environment=collect(),
+        finished_at=datetime.now(UTC),
+    )
+
+
+def _store(record: RunRecord) -> None:
+    from reef.results import Store
+
+    # The database write must finish even if a second Ctrl-C arrives meanwhile.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with Store() as s:
+            s.add(record)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def runs_list(
+    *,
+    limit: int | None = None,
+    scenario: str | None = None,
+    status: str | None = None,
+    model: str | None = None,
+) -> list[RunRecord]:
+    from reef.results import Store
+
+    with Store() as s:
+        return s.list(limit=limit, scenario=scenario, status=status, model=model)
+
+
+def runs_show(run_id: str, *, with_latencies: bool = False) -> RunRecord:
+    from reef.results import Store
+
+    with Store() as s:
+        return s.get(run_id, with_latencies=with_latencies)
+
+
+def run_latencies(run_id: str) -> list[int] | None:
+    return runs_show(run_id, with_latencies=True).latencies_ns
+
+
+class CheckResult(BaseModel):
+    path: str
+    kind: str
+    name: str
+    version: str
+    checks: list[str]
+
+
+def check(path: Path) -> CheckResult:
+    """Validate a manifest: schema, steps, metric, source files and checksums, and for a model
+    its declared signature against the model file itself. Every problem found is reported."""
+    from reef.meta.load import load_manifest
+    from reef.meta.model import ModelManifest
+
+    manifest = load_manifest(path)
+    file = str(path)
+    done = ["schema"]
+    problems: list[Problem] = []
+    base = path.parent
+    from reef.components.checksums import verified_source
+
+    paths: list[Path] = []
+    for i, src in enumerate(manifest.sources):
+        try:
+            paths.append(verified_source(src, base, file, f"sources[{i}]"))
+        except ManifestError as exc:
+            problems.extend(exc.problems)
+        except ReefError as exc:
+            problems.append(Problem(file, f"sources[{i}].sha256", exc.message))
+    done.append("sources")
+    if isinstance(manifest, ModelManifest):
+        problems.extend(_check_model_plugins(manifest, file))
+        done.append("steps and metric")
+        if not problems and paths:
+            _check_against_model(manifest, paths[0], file)
+            done.append("signature")
+    if problems:
+        raise ManifestError(problems)
+    return CheckResult(
+        path=str(path.resolve()),
+        kind=manifest.kind,
+        name=manifest.name,
+        version=manifest.version,
+        checks=done,
+    )
+
+
+def _check_model_plugins(manifest: Any, file: str) -> list[Problem]:
+    from reef.bench.metrics import get_metric
+    from reef.predictors.steps import build_step
+
+    problems = []
+    for kind, specs in (("inputs", manifest.inputs), ("outputs", manifest.outputs)):
+        for i, spec in enumerate(specs):
+            for j, step in enumerate(spec.steps):
+                try:
+                    build_step(step, labels=getattr(spec, "labels", None))
+                except ReefError as exc:
+                    problems.append(Problem(file, f"{kind}[{i}].steps[{j}]", exc.message))
+    if manifest.accuracy:
+        try:
+            get_metric(manifest.accuracy.metric)
+        except ReefError as exc:
+            problems.append(Problem(file, "accuracy.metric", f"{exc.message} ({exc.hint})"))
+    return problems
+
+
+def _check_against_model(manifest: Any, model_path: Path, file: str) -> None:
+    from reef.predictors import registry
+    from reef.predictors.base import PredictorOptions
+    from reef.predictors.compat import check_framework_version
+    from reef.predictors.signature import check_signature
+
+    predictor = registry.create(manifest.framework.name)
+    check_framework_version(manifest, predictor.version(), file)
+    signature = predictor.open(model_path, PredictorOptions(threads=1))
+    try:
+        check_signature(manifest, signature, file)
+    finally:
+        predictor.close()
+
+
+SCHEMA_KINDS = ("model", "dataset", "run", "settings")
+
+
+def schema(kind: str) -> dict[str, Any]:
+    from reef.meta.dataset import DatasetManifest
+    from reef.meta.model import ModelManifest
+
+    models: dict[str, type[BaseModel]] = {
+        "model": ModelManifest,
+        "dataset": DatasetManifest,
+        "run": RunRecord,
+        "settings": BenchSettings,
+    }
+    if kind not in models:
+        raise ReefError(f"unknown schema kind {kind!r}", hint=f"choose from {', '.join(models)}")
+    return models[kind].model_json_schema()
+
+
+def show(ref: str) -> dict[str, Any]:
+    """A built-in component's manifest, with the absolute paths of its files."""
+    from reef.components.builtin import find_builtin
+
+    component = find_builtin(ref)
+    data = component.manifest.model_dump(mode="json", exclude_none=True)
+    data["path"] = str(component.path)
+    data["files"] = [
+        str((component.directory / s.path).resolve())
+        for s in component.manifest.sources
+        if s.path is not None
+    ]
+    return data
+
+
+def demo(reporter: Reporter | None = None) -> list[RunRecord]:
+    """The built-in digits classifier in SingleStream and Offline, with accuracy."""
+    settings = bench_settings(["SingleStream", "Offline"], duration_s=DEMO_DURATION_S, mode="both")
+    settings = [
+        s.model_copy(update={"batch_size": 32}) if s.scenario == "Offline" else s for s in settings
+    ]
+    return bench(DEMO_MODEL, settings, reporter=reporter)

@@ -1,0 +1,1 @@
+"""Benchmarks: MLPerf LoadGen scenarios, accuracy, and the runner that records a run."""

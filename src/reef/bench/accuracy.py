@@ -1,0 +1,43 @@
+"""Accuracy from LoadGen's accuracy log: decode each answer, post-process, score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reef.bench.logs import read_accuracy_log
+from reef.bench.metrics import get_metric
+from reef.bench.sut import decode_outputs
+from reef.meta.model import ModelManifest
+from reef.meta.run import Accuracy
+
+NOT_APPLICABLE_NO_MANIFEST = "not applicable: no manifest, the inputs are synthetic"
+
+
+def not_applicable(reason: str) -> Accuracy:
+    return Accuracy(metric="-", note=reason)
+
+
+def evaluate(
+    log_path: Path, manifest: ModelManifest, labels: object, output_names: list[str]
+) -> Accuracy:
+    from reef.predictors.steps import build_pipeline
+
+    spec = manifest.accuracy
+    assert spec is not None
+    metric = get_metric(spec.metric)
+    which = spec.output or manifest.outputs[0].name
+    position = output_names.index(which)
+    out_spec = next(o for o in manifest.outputs if o.name == which)
+    post = build_pipeline(out_spec.steps, labels=out_spec.labels)
+    answers = sorted(read_accuracy_log(log_path))
+    predictions = [post(decode_outputs(data)[position]) for _, data in answers]
+    expected = [labels[idx] for idx, _ in answers]  # type: ignore[index]
+    value = metric.score(predictions, expected) if predictions else float("nan")
+    return Accuracy(
+        metric=metric.name,
+        value=value,
+        reference=spec.reference,
+        threshold=spec.threshold,
+        passed=metric.passes(value, spec.reference, spec.threshold),
+        samples=len(predictions),
+    )

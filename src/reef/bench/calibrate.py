@@ -1,0 +1,152 @@
+"""Warm-up and calibration: LoadGen's expectations derived from what the model really does.
+
+LoadGen pre-generates its queries from the expected latency or QPS. When the model is faster
+than expected it runs out of queries before the minimum duration and calls the run INVALID;
+when it is much slower the run takes longer than asked. A short warm-up measures the model,
+and the expectations are set from it with a margin, so that a run is valid the first time.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from reef.bench.samples import SampleSet
+from reef.bench.sut import Predict
+from reef.meta.run import Calibration
+from reef.meta.settings import BenchSettings
+
+# LoadGen keeps every pre-generated query in memory (about 1.6 KB each, measured), so a very
+# fast model gets a shorter minimum duration rather than gigabytes of queries.
+MAX_GENERATED_QUERIES = 1_000_000
+# Expecting a little better than the warm-up makes LoadGen generate a little more than enough.
+MARGIN = 1.5
+# The fewest queries for which LoadGen's early stopping can estimate the percentile that each
+# scenario reports (90th for SingleStream, 99th for MultiStream and Server).
+MIN_QUERIES = {"SingleStream": 64, "MultiStream": 662, "Server": 270, "Offline": 1}
+SERVER_LOAD = 0.5  # default Server arrival rate, as a fraction of the measured capacity
+SERVER_MIN_BOUND_NS = 2_000_000
+
+
+@dataclass
+class Expectations:
+    """What LoadGen is told; ``notes`` says where Reef changed what the user asked for."""
+
+    values: dict[str, float] = field(default_factory=dict)
+    min_duration_ms: int = 0
+    min_query_count: int = 1
+    notes: list[str] = field(default_factory=list)
+
+
+def _time(predict: Predict, feeds: list[dict[str, Any]], runs: int) -> list[int]:
+    out = []
+    for i in range(runs):
+        t0 = time.perf_counter_ns()
+        predict(feeds[i % len(feeds)])
+        out.append(time.perf_counter_ns() - t0)
+    return out
+
+
+def warm_up(predict: Predict, samples: SampleSet, settings: BenchSettings) -> Calibration:
+    """Run the model outside LoadGen and measure one-sample latency and batch throughput."""
+    runs = max(settings.warmup_queries, 5)
+    singles = _time(predict, samples.single_feeds(), runs)
+    steady = sorted(singles[len(singles) // 5 :])  # the first queries are cold; skip them
+    p50 = statistics.median(steady)
+    batch = _batch_for(settings, samples)
+    throughput = 1e9 / p50
+    if batch > 1:
+        idx = list(range(samples.count))
+        feeds = [
+            samples.feed([idx[(s + j) % len(idx)] for j in range(batch)])
+            for s in range(0, max(samples.count, batch), batch)
+        ]
+        per_batch = _time(_with_responses(predict, batch), feeds, max(3, runs // batch))
+        throughput = batch * 1e9 / min(statistics.median(per_batch), p50 * batch)
+    return Calibration(
+        warmup_queries=runs,
+        latency_p50_ms=p50 / 1e6,
+        throughput_qps=throughput,
+        derived={"latency_p99_ms": steady[int(0.99 * (len(steady) - 1))] / 1e6, "batch": batch},
+    )
+
+
+def _with_responses(predict: Predict, batch: int) -> Predict:
+    # Per-sample responses cost as much as a tiny model's predict; count them too.
+    import mlperf_loadgen as lg
+
+    def run(feed: dict[str, object]) -> list[object]:
+        outputs = predict(feed)
+        _ = [lg.QuerySampleResponse(i, 0, 0) for i in range(batch)]
+        return outputs
+
+    return run
+
+
+def _batch_for(settings: BenchSettings, samples: SampleSet) -> int:
+    if samples.fixed_batch:
+        return samples.fixed_batch
+    if settings.scenario == "MultiStream":
+        return min(settings.batch_size, settings.samples_per_query)
+    if settings.scenario in ("Offline", "Server"):
+        return settings.batch_size
+    return 1
+
+
+def expectations(settings: BenchSettings, cal: Calibration, scale: float = 1.0) -> Expectations:
+    """LoadGen settings from the warm-up; ``scale`` > 1 asks for more queries after a retry."""
+    assert cal.latency_p50_ms is not None and cal.throughput_qps is not None
+    exp = Expectations(min_duration_ms=round(settings.duration_s * 1000))
+    exp.min_query_count = settings.queries or MIN_QUERIES[settings.scenario]
+    margin = MARGIN * scale
+    latency_ns = cal.latency_p50_ms * 1e6
+    scenario = settings.scenario
+    if scenario == "SingleStream":
+        expected = max(latency_ns / margin, 1.0)
+        exp.values["single_stream_expected_latency_ns"] = expected
+        _cap(exp, 1e9 / expected)
+    elif scenario == "MultiStream":
+        per_query = settings.samples_per_query * 1e9 / cal.throughput_qps
+        expected = max(per_query / margin, 1.0)
+        exp.values["multi_stream_expected_latency_ns"] = expected
+        exp.values["multi_stream_samples_per_query"] = settings.samples_per_query
+        _cap(exp, 1e9 / expected)
+    elif scenario == "Server":
+        qps = settings.target_qps or SERVER_LOAD * cal.throughput_qps
+        exp.values["server_target_qps"] = qps
+        if settings.latency_bound_ms is not None:
+            bound = settings.latency_bound_ms * 1e6
+        else:
+            p99_ns = cal.derived.get("latency_p99_ms", cal.latency_p50_ms) * 1e6
+            bound = max(10 * p99_ns, SERVER_MIN_BOUND_NS)
+            exp.notes.append(
+                f"latency bound {bound / 1e6:.3g} ms calibrated from the warm-up "
+                "(10x its p99, at least 2 ms); set --latency-bound-ms for your own"
+            )
+        exp.values["server_target_latency_ns"] = bound
+        if settings.target_qps is None:
+            exp.notes.append(
+                f"target QPS {qps:.4g} calibrated: {SERVER_LOAD:.0%} of the measured capacity "
+                f"({cal.throughput_qps:.4g}/s); set --target-qps for your own"
+            )
+        _cap(exp, qps)
+    else:  # Offline
+        qps = cal.throughput_qps * margin
+        exp.values["offline_expected_qps"] = qps
+        _cap(exp, qps)
+    return exp
+
+
+def _cap(exp: Expectations, queries_per_second: float) -> None:
+    planned = queries_per_second * exp.min_duration_ms / 1000
+    if planned > MAX_GENERATED_QUERIES:
+        shorter = int(MAX_GENERATED_QUERIES / queries_per_second * 1000)
+        exp.notes.append(
+            f"minimum duration shortened from {exp.min_duration_ms / 1000:g} s to "
+            f"{shorter / 1000:g} s: LoadGen pre-generates every query in memory and this model "
+            f"would need about {planned:,.0f}"
+        )
+        exp.min_duration_ms = max(shorter, 1)
+    exp.min_query_count = min(exp.min_query_count, MAX_GENERATED_QUERIES)

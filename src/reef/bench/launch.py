@@ -1,0 +1,70 @@
+"""Starts a worker process for a job and relays its progress."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from typing import IO
+
+from reef.bench.job import BenchJob
+from reef.bench.progress import NullReporter, Reporter, replay
+from reef.errors import ReefError
+from reef.meta.run import RunRecord, load_record
+
+
+class WorkerError(ReefError):
+    """Bad input found by the worker before it measured anything."""
+
+    def __init__(self, message: str, hint: str | None, exit_code: int) -> None:
+        super().__init__(message, hint)
+        self.exit_code = exit_code
+
+
+def _relay(stream: IO[str], reporter: Reporter, other: list[str]) -> None:
+    for line in stream:
+        if not replay(line, reporter):
+            other.append(line)
+
+
+def run_in_worker(
+    job: BenchJob, reporter: Reporter | None = None, python: str | None = None
+) -> RunRecord:
+    reporter = reporter or NullReporter()
+    proc = subprocess.Popen(
+        [python or sys.executable, "-m", "reef.bench.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin and proc.stdout and proc.stderr
+    stderr_lines: list[str] = []
+    relay = threading.Thread(target=_relay, args=(proc.stderr, reporter, stderr_lines), daemon=True)
+    relay.start()
+    try:
+        proc.stdin.write(job.model_dump_json())
+        proc.stdin.close()
+        out = proc.stdout.read()
+        code = proc.wait()
+    except BaseException:
+        # Interrupted: the worker's half-done measurement is worthless; end it now.
+        proc.kill()
+        proc.wait()
+        raise
+    relay.join()
+    import json
+
+    try:
+        data = json.loads(out) if out.strip() else None
+    except json.JSONDecodeError:
+        data = None
+    if isinstance(data, dict) and "error" in data and code != 0:
+        raise WorkerError(str(data["message"]), data.get("hint"), int(data.get("exit_code", 2)))
+    if code != 0 or not isinstance(data, dict):
+        tail = "".join(stderr_lines[-20:]).strip()
+        raise ReefError(
+            f"the benchmark worker exited with status {code}",
+            hint=tail or "no output from the worker",
+        )
+    return load_record(data, "worker output")

@@ -1,0 +1,69 @@
+"""Driving MLPerf LoadGen: test settings, log settings, and one test run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlperf_loadgen as lg
+
+from reef.bench.calibrate import Expectations
+from reef.bench.samples import SampleSet
+from reef.bench.sut import SystemUnderTest
+from reef.meta.settings import BenchSettings
+
+_MODES = {"performance": "PerformanceOnly", "accuracy": "AccuracyOnly"}
+
+
+def version() -> str:
+    from importlib.metadata import version as dist_version
+
+    return dist_version("mlcommons-loadgen")
+
+
+def test_settings(settings: BenchSettings, exp: Expectations, mode: str) -> Any:
+    """A fresh TestSettings with every value Reef relies on set explicitly."""
+    ts = lg.TestSettings()
+    ts.scenario = getattr(lg.TestScenario, settings.scenario)
+    ts.mode = getattr(lg.TestMode, _MODES[mode])
+    ts.min_duration_ms = exp.min_duration_ms
+    ts.max_duration_ms = 0  # no cap: calibration bounds the run
+    ts.min_query_count = exp.min_query_count
+    ts.max_query_count = 0
+    ts.qsl_rng_seed = settings.seed
+    ts.sample_index_rng_seed = settings.seed
+    ts.schedule_rng_seed = settings.seed
+    for key, value in exp.values.items():
+        current = getattr(ts, key)
+        setattr(ts, key, type(current)(value))
+    return ts
+
+
+@dataclass
+class TestRun:
+    log_dir: Path
+    latencies_ns: list[int]
+    error: BaseException | None
+
+
+def run_test(sut: SystemUnderTest, samples: SampleSet, ts: Any, log_dir: Path) -> TestRun:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = lg.LogSettings()
+    log.log_output.outdir = str(log_dir)
+    log.log_output.copy_summary_to_stdout = False
+    log.log_output.copy_detail_to_stdout = False
+    log.enable_trace = False
+    handle = sut.construct()
+    qsl = lg.ConstructQSL(samples.count, samples.count, _noop, _noop)
+    try:
+        lg.StartTestWithLogSettings(handle, qsl, ts, log)
+    finally:
+        sut.close()
+        lg.DestroyQSL(qsl)
+        lg.DestroyFastSUT(handle)
+    return TestRun(log_dir, list(sut.latencies), sut.error)
+
+
+def _noop(_indices: list[int]) -> None:
+    """Samples are loaded before the test starts, so LoadGen's load/unload calls do nothing."""

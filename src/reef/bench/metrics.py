@@ -1,0 +1,96 @@
+"""Accuracy metrics, found through the ``reef.metrics`` entry-point group.
+
+A metric scores the post-processed predictions of every sample against the dataset's labels.
+Predictions arrive in whatever form the output's last step left them: a score vector, a class
+index (``argmax``), or ``top_k``'s ``{"indices": [...], ...}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from reef.errors import ReefError
+
+GROUP = "reef.metrics"
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    higher_is_better: bool
+    score: Callable[[Sequence[Any], Any], float]
+    description: str = ""
+
+    def passes(self, value: float, reference: float, threshold: float) -> bool:
+        """MLPerf's rule: reach ``threshold`` of the reference (or stay within it, for errors)."""
+        if self.higher_is_better:
+            return value >= reference * threshold
+        return value <= reference / threshold
+
+
+def ranked_classes(prediction: Any) -> list[int]:
+    """Class indices, best first, from any of the shapes a classifier's output takes."""
+    import numpy as np
+
+    if isinstance(prediction, dict) and "indices" in prediction:
+        return [int(i) for i in prediction["indices"]]
+    arr = np.asarray(prediction)
+    if arr.ndim == 0 or (arr.size == 1 and np.issubdtype(arr.dtype, np.integer)):
+        return [int(arr.reshape(-1)[0])]
+    scores = arr.reshape(-1) if arr.ndim > 1 and arr.shape[0] == 1 else arr
+    if scores.ndim != 1:
+        raise ReefError(f"expected a vector of class scores per sample, got shape {arr.shape}")
+    return [int(i) for i in np.argsort(-scores.astype("float64"), kind="stable")]
+
+
+def _top(k: int) -> Callable[[Sequence[Any], Any], float]:
+    def score(predictions: Sequence[Any], labels: Any) -> float:
+        hits = sum(
+            int(label) in ranked_classes(p)[:k]
+            for p, label in zip(predictions, labels, strict=True)
+        )
+        return hits / len(predictions)
+
+    return score
+
+
+def _rmse(predictions: Sequence[Any], labels: Any) -> float:
+    import numpy as np
+
+    pred = np.stack([np.asarray(p, dtype="float64").reshape(-1) for p in predictions])
+    truth = np.asarray(labels, dtype="float64").reshape(pred.shape)
+    return float(np.sqrt(np.mean((pred - truth) ** 2)))
+
+
+top1 = Metric("top1", True, _top(1), "fraction of samples whose best class is the label")
+top5 = Metric("top5", True, _top(5), "fraction of samples whose label is among the best five")
+rmse = Metric("rmse", False, _rmse, "root mean squared error against numeric labels")
+
+_BUILTIN = {m.name: m for m in (top1, top5, rmse)}
+
+
+@cache
+def _plugins() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=GROUP) if ep.name not in _BUILTIN}
+
+
+def known_metrics() -> list[str]:
+    return sorted({*_BUILTIN, *_plugins()})
+
+
+def get_metric(name: str) -> Metric:
+    if name in _BUILTIN:
+        return _BUILTIN[name]
+    ep = _plugins().get(name)
+    if ep is None:
+        raise ReefError(
+            f"unknown accuracy metric {name!r}", hint=f"known metrics: {', '.join(known_metrics())}"
+        )
+    metric = ep.load()
+    if not isinstance(metric, Metric):
+        raise ReefError(f"the {name!r} metric plugin does not provide a reef Metric")
+    return metric

@@ -1,0 +1,217 @@
+"""Runs one benchmark job, in this process, and returns its run record.
+
+``prepare`` does everything that can fail because of bad input (opening the model, checking
+the manifest against it, loading samples) before anything is measured, so that bad input
+raises a ReefError and no run is recorded. ``execute`` then measures and always returns a
+record, whose status says how it went.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reef.bench import accuracy as acc
+from reef.bench import calibrate, loadgen, logs
+from reef.bench.job import BenchJob
+from reef.bench.progress import NullReporter, Reporter, Ticker
+from reef.bench.samples import SampleSet, describe, load_dataset, synthetic
+from reef.bench.sut import SystemUnderTest
+from reef.environment.fingerprint import collect
+from reef.errors import SettingsError
+from reef.meta.run import Accuracy, Calibration, LoadGenInfo, PredictorInfo, RunRecord
+from reef.predictors import registry
+from reef.predictors.base import Predictor, PredictorOptions, Signature
+from reef.predictors.compat import check_framework_version
+from reef.predictors.signature import check_signature
+
+# A run that ran out of pre-generated queries is re-run once with larger expectations.
+_OUT_OF_QUERIES = ("minimum duration not met", "minimum query count not met")
+RETRY_SCALE = 4.0
+
+
+@dataclass
+class Prepared:
+    job: BenchJob
+    predictor: Predictor
+    signature: Signature
+    samples: SampleSet
+
+
+def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
+    reporter = reporter or NullReporter()
+    reporter.phase("loading")
+    manifest, settings = job.manifest, job.settings
+    framework = manifest.framework.name if manifest else "onnxruntime"
+    predictor = registry.create(framework)
+    file = job.manifest_path or job.model_path
+    if manifest:
+        check_framework_version(manifest, predictor.version(), file)
+    options = PredictorOptions(
+        threads=settings.threads,
+        graph_optimization=job.predictor.graph_optimization,
+        providers=job.predictor.providers,
+    )
+    signature = predictor.open(Path(job.model_path), options)
+    try:
+        if manifest:
+            check_signature(manifest, signature, file)
+        if manifest and job.dataset and job.dataset_path:
+            samples = load_dataset(
+                manifest,
+                file,
+                job.dataset,
+                Path(job.dataset_path),
+                signature,
+                settings.sample_count,
+            )
+        else:
+            samples = synthetic(signature, job.shapes, settings.sample_count, settings.seed)
+        _check_batching(settings.batch_size, samples, settings.scenario)
+    except BaseException:
+        predictor.close()
+        raise
+    return Prepared(job, predictor, signature, samples)
+
+
+def _check_batching(batch_size: int, samples: SampleSet, scenario: str) -> None:
+    fixed = samples.fixed_batch
+    if fixed is not None and batch_size not in (1, fixed):
+        raise SettingsError(
+            f"--batch-size {batch_size}: the model's batch dimension is fixed at {fixed}",
+            hint=f"use --batch-size {fixed}, or export the model with a dynamic batch dimension",
+        )
+
+
+def execute(prepared: Prepared, reporter: Reporter | None = None) -> RunRecord:
+    reporter = reporter or NullReporter()
+    job, predictor, samples = prepared.job, prepared.predictor, prepared.samples
+    settings = job.settings
+    record = RunRecord(
+        id=job.run_id,
+        target=job.target,
+        components=job.components,
+        settings=settings,
+        environment=collect(),
+        predictor=PredictorInfo(
+            name=predictor.name, version=predictor.version(), **predictor.info()
+        ),
+        loadgen=LoadGenInfo(version=loadgen.version(), log_dir=job.run_dir),
+    )
+    record.samples = describe(samples)
+    try:
+        _measure(prepared, record, reporter)
+    except Exception as exc:
+        record.status = "failed"
+        record.reasons.append(f"{type(exc).__name__}: {exc}")
+        record.artifacts["traceback"] = "".join(traceback.format_exception(exc))
+    finally:
+        predictor.close()
+        record.finished_at = datetime.now(UTC)
+    return record
+
+
+def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
+    job, samples, settings = prepared.job, prepared.samples, prepared.job.settings
+    lg_info = record.loadgen
+    assert lg_info is not None
+    run_dir = Path(job.run_dir)
+    reporter.phase("warm-up", queries=settings.warmup_queries)
+    cal = calibrate.warm_up(prepared.predictor.predict, samples, settings)
+    lg_info.calibration = cal
+
+    if settings.mode in ("performance", "both"):
+        scale = 1.0
+        for attempt in range(2):
+            exp = calibrate.expectations(settings, cal, scale)
+            cal.derived.update({k: float(v) for k, v in exp.values.items()})
+            cal.derived["min_duration_ms"] = exp.min_duration_ms
+            for note in exp.notes:
+                reporter.note(note)
+            run = _run(prepared, exp, "performance", run_dir / "performance", reporter)
+            detail = logs.read_detail(run.log_dir / "mlperf_log_detail.txt")
+            result, reasons = logs.verdict(detail)
+            if attempt == 0 and result == "INVALID" and _ran_out(reasons):
+                scale *= RETRY_SCALE
+                cal.derived["retries"] = 1
+                reporter.note("LoadGen ran out of queries; re-running with larger expectations")
+                continue
+            break
+        lg_info.result = "VALID" if result == "VALID" else "INVALID" if result else None
+        lg_info.reasons = reasons
+        lg_info.effective = logs.effective_settings(detail)
+        lg_info.errors, lg_info.warnings = detail.errors, detail.warnings + exp.notes
+        record.performance = logs.performance(detail, settings.scenario)
+        record.latencies_ns = run.latencies_ns
+        record.artifacts["loadgen_performance"] = str(run.log_dir)
+        if run.error is not None:
+            raise run.error
+        if result == "INVALID":
+            record.reasons.extend(reasons)
+
+    if settings.mode in ("accuracy", "both"):
+        record.accuracy = _accuracy(prepared, record, cal, reporter)
+        if record.accuracy.passed is False:
+            record.reasons.append(
+                f"accuracy {record.accuracy.metric} {record.accuracy.value:.4f} is below "
+                f"{record.accuracy.threshold:.0%} of the reference {record.accuracy.reference}"
+            )
+    record.status = "invalid" if record.reasons else "valid"
+
+
+def _ran_out(reasons: list[str]) -> bool:
+    return any(r in _OUT_OF_QUERIES for r in reasons) and not any(
+        "latency constraint" in r or "early stopping" in r for r in reasons
+    )
+
+
+def _run(
+    prepared: Prepared,
+    exp: calibrate.Expectations,
+    mode: str,
+    log_dir: Path,
+    reporter: Reporter,
+) -> loadgen.TestRun:
+    settings, samples = prepared.job.settings, prepared.samples
+    sut = SystemUnderTest(
+        prepared.predictor.predict,
+        samples,
+        settings.scenario,
+        settings.batch_size,
+        accuracy=mode == "accuracy",
+    )
+    ts = loadgen.test_settings(settings, exp, mode)
+    if mode == "performance":
+        reporter.phase("performance", seconds=exp.min_duration_ms / 1000)
+    else:
+        reporter.phase("accuracy", queries=samples.count)
+    with Ticker(reporter, lambda: len(sut.latencies)):
+        return loadgen.run_test(sut, samples, ts, log_dir)
+
+
+def _accuracy(
+    prepared: Prepared, record: RunRecord, cal: Calibration, reporter: Reporter
+) -> Accuracy:
+    job, samples = prepared.job, prepared.samples
+    if job.manifest is None:
+        return acc.not_applicable(acc.NOT_APPLICABLE_NO_MANIFEST)
+    if job.manifest.accuracy is None:
+        return acc.not_applicable("not applicable: the manifest declares no accuracy metric")
+    if samples.labels is None:
+        return acc.not_applicable("not applicable: no dataset with labels")
+    exp = calibrate.expectations(job.settings, cal)
+    run = _run(prepared, exp, "accuracy", Path(job.run_dir) / "accuracy", reporter)
+    if run.error is not None:
+        raise run.error
+    record.artifacts["loadgen_accuracy"] = str(run.log_dir)
+    names = [t.name for t in prepared.signature.outputs]
+    return acc.evaluate(
+        run.log_dir / "mlperf_log_accuracy.json", job.manifest, samples.labels, names
+    )
+
+
+def run_job(job: BenchJob, reporter: Reporter | None = None) -> RunRecord:
+    """Prepare and execute in this process."""
+    return execute(prepare(job, reporter), reporter)

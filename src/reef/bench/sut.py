@@ -1,0 +1,202 @@
+"""Systems under test: how each scenario's queries reach the predictor.
+
+SingleStream, MultiStream and Offline are served inline, on LoadGen's issue thread: the
+query is answered before ``IssueQuery`` returns, which is what a bare loop does and costs the
+least. Server queries arrive on LoadGen's schedule, so they go through a queue to worker
+threads that may coalesce waiting queries into one batch.
+
+In accuracy mode each sample's outputs are serialised with ``np.save`` (never pickled) into
+the response, so that LoadGen writes them to ``mlperf_log_accuracy.json`` and the accuracy
+is computed from LoadGen's own log.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import mlperf_loadgen as lg
+import numpy as np
+
+from reef.bench.samples import SampleSet
+
+Predict = Callable[[dict[str, Any]], list[Any]]
+_clock = time.perf_counter_ns
+
+
+def encode_outputs(outputs: list[Any], row: int) -> np.ndarray:
+    buf = io.BytesIO()
+    for out in outputs:
+        np.save(buf, np.ascontiguousarray(out[row]), allow_pickle=False)
+    return np.frombuffer(buf.getvalue(), dtype=np.uint8)
+
+
+def decode_outputs(data: bytes) -> list[np.ndarray]:
+    buf = io.BytesIO(data)
+    arrays = []
+    while buf.tell() < len(data):
+        arrays.append(np.load(buf, allow_pickle=False))
+    return arrays
+
+
+class SystemUnderTest:
+    def __init__(
+        self,
+        predict: Predict,
+        samples: SampleSet,
+        scenario: str,
+        batch_size: int,
+        accuracy: bool,
+        workers: int = 1,
+    ) -> None:
+        self.predict = predict
+        self.samples = samples
+        self.scenario = scenario
+        self.batch_size = samples.fixed_batch or batch_size
+        self.accuracy = accuracy
+        self.workers = workers
+        self.latencies: list[int] = []  # per query; per batch in Offline
+        self.error: BaseException | None = None
+        self._queue: queue.SimpleQueue[tuple[int, list[int], list[int]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads: list[threading.Thread] = []
+        self._feeds = samples.single_feeds()
+
+    # -- LoadGen handles -------------------------------------------------------------------
+
+    def construct(self) -> Any:
+        if self.scenario == "Server":
+            self._start_workers()
+            issue = self._enqueue
+        elif self.scenario == "SingleStream" and not self.accuracy:
+            return lg.ConstructFastSUT(_single_stream_path(self), self._flush)
+        else:
+            issue = self._inline
+        return lg.ConstructFastSUT(self._guard(issue), self._flush)
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for t in self._threads:
+            t.join()
+        self._threads.clear()
+
+    # -- query paths -----------------------------------------------------------------------
+
+    def _inline(self, ids: list[int], indices: list[int]) -> None:
+        t0 = _clock()
+        per_batch = self.scenario == "Offline"
+        for start in range(0, len(ids), self.batch_size):
+            tb = _clock()
+            self._run_batch(
+                ids[start : start + self.batch_size], indices[start : start + self.batch_size]
+            )
+            if per_batch:
+                self.latencies.append(_clock() - tb)
+        if not per_batch:
+            self.latencies.append(_clock() - t0)
+
+    def _enqueue(self, ids: list[int], indices: list[int]) -> None:
+        self._queue.put((_clock(), ids, indices))
+
+    def _flush(self) -> None:
+        pass
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _run_batch(self, ids: list[int], indices: list[int]) -> None:
+        n = len(indices)
+        fixed = self.samples.fixed_batch
+        if fixed is not None and n < fixed:
+            # A model with a fixed batch dimension gets a full batch; the padding is dropped.
+            indices = indices + [indices[0]] * (fixed - n)
+        feed = self._feeds[indices[0]] if len(indices) == 1 else self.samples.feed(indices)
+        outputs = self.predict(feed)
+        if self.accuracy:
+            payloads = [encode_outputs(outputs, row) for row in range(n)]
+            responses = [
+                lg.QuerySampleResponse(qid, p.ctypes.data, p.nbytes)
+                for qid, p in zip(ids, payloads, strict=True)
+            ]
+            lg.QuerySamplesComplete(responses)  # payloads stay alive until this returns
+        else:
+            lg.QuerySamplesComplete([lg.QuerySampleResponse(qid, 0, 0) for qid in ids])
+
+    def _start_workers(self) -> None:
+        for i in range(self.workers):
+            t = threading.Thread(target=self._worker, name=f"reef-sut-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _worker(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            pending = [item]
+            count = len(item[1])
+            # Coalesce queries that are already waiting, up to the batch size.
+            while count < self.batch_size:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                pending.append(more)
+                count += len(more[1])
+            ids = [q for _, qids, _ in pending for q in qids]
+            indices = [i for _, _, idx in pending for i in idx]
+            try:
+                for start in range(0, len(ids), self.batch_size):
+                    self._run_batch(
+                        ids[start : start + self.batch_size],
+                        indices[start : start + self.batch_size],
+                    )
+            except BaseException as exc:
+                self._fail(exc, ids)
+                continue
+            done = _clock()
+            self.latencies.extend(done - t for t, _, _ in pending)
+
+    def _guard(self, issue: Callable[[list[int], list[int]], None]) -> Callable[..., None]:
+        """An exception must not escape into LoadGen: record it and answer the query."""
+
+        def guarded(ids: list[int], indices: list[int]) -> None:
+            try:
+                issue(ids, indices)
+            except BaseException as exc:
+                self._fail(exc, ids)
+
+        return guarded
+
+    def _fail(self, exc: BaseException, ids: list[int]) -> None:
+        if self.error is None:
+            self.error = exc
+        lg.QuerySamplesComplete([lg.QuerySampleResponse(q, 0, 0) for q in ids])
+
+
+def _single_stream_path(sut: SystemUnderTest) -> Callable[[list[int], list[int]], None]:
+    # SingleStream's hot path: try/except costs nothing in CPython 3.11 until it raises,
+    # but an extra Python frame does, so the guard is folded into this one function.
+    predict, feeds, latencies = sut.predict, sut._feeds, sut.latencies
+    complete, response = lg.QuerySamplesComplete, lg.QuerySampleResponse
+
+    def single_stream(ids: list[int], indices: list[int]) -> None:
+        t0 = _clock()
+        try:
+            predict(feeds[indices[0]])
+        except BaseException as exc:
+            sut._fail(exc, ids)
+            return
+        t1 = _clock()
+        latencies.append(t1 - t0)
+        complete([response(ids[0], 0, 0)])
+
+    return single_stream

@@ -1,0 +1,109 @@
+"""Turns what the user typed after ``reef bench`` into verified files and component refs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reef.components.builtin import MANIFEST, Component, find_builtin
+from reef.components.checksums import sha256_file, verified_source
+from reef.errors import ManifestError, Problem, ReefError
+from reef.meta.dataset import DatasetManifest
+from reef.meta.load import load_model_manifest
+from reef.meta.model import ModelManifest
+from reef.meta.run import ComponentRef, Target
+
+
+@dataclass
+class ResolvedTarget:
+    target: Target
+    model_path: Path
+    manifest: ModelManifest | None = None
+    manifest_path: Path | None = None
+    dataset: DatasetManifest | None = None
+    dataset_path: Path | None = None
+    components: list[ComponentRef] = field(default_factory=list)
+
+
+def resolve(spec: str) -> ResolvedTarget:
+    path = Path(spec).expanduser()
+    if path.is_dir() and (path / MANIFEST).is_file():
+        path = path / MANIFEST
+    if path.is_file():
+        if path.suffix.lower() == ".onnx":
+            return _onnx_file(path.resolve())
+        if path.suffix.lower() in (".yaml", ".yml"):
+            return _manifest(path.resolve(), load_model_manifest(path.resolve()))
+        raise ReefError(
+            f"{spec}: not a model manifest (.yaml) or an ONNX file (.onnx)",
+            hint="reef bench takes a manifest, an .onnx file or a component name",
+        )
+    if path.suffix.lower() in (".onnx", ".yaml", ".yml") or "/" in spec:
+        raise ReefError(f"{spec}: file not found")
+    component = find_builtin(spec, kind="model")
+    assert isinstance(component.manifest, ModelManifest)
+    return _manifest(component.path, component.manifest)
+
+
+def _onnx_file(path: Path) -> ResolvedTarget:
+    digest = sha256_file(path)
+    target = Target(kind="onnx", name=path.stem, path=str(path), sha256=digest)
+    return ResolvedTarget(target=target, model_path=path)
+
+
+def _manifest(path: Path, manifest: ModelManifest) -> ResolvedTarget:
+    model_path = verified_source(manifest.sources[0], path.parent, str(path), "sources[0]")
+    digest = manifest.sources[0].sha256
+    target = Target(
+        kind="manifest", name=manifest.name, version=manifest.version, path=str(path), sha256=digest
+    )
+    components = [
+        ComponentRef(
+            kind="model",
+            name=manifest.name,
+            version=manifest.version,
+            path=str(path),
+            sha256=sha256_file(path),
+        )
+    ]
+    resolved = ResolvedTarget(
+        target=target,
+        model_path=model_path,
+        manifest=manifest,
+        manifest_path=path,
+        components=components,
+    )
+    if manifest.dataset:
+        dataset = _dataset(manifest.dataset, path)
+        resolved.dataset = dataset.manifest  # type: ignore[assignment]
+        assert isinstance(dataset.manifest, DatasetManifest)
+        resolved.dataset_path = verified_source(
+            dataset.manifest.sources[0], dataset.directory, str(dataset.path), "sources[0]"
+        )
+        resolved.components.append(
+            ComponentRef(
+                kind="dataset",
+                name=dataset.manifest.name,
+                version=dataset.manifest.version,
+                path=str(dataset.path),
+                sha256=sha256_file(dataset.path),
+            )
+        )
+    return resolved
+
+
+def _dataset(ref: str, manifest_path: Path) -> Component:
+    """A dataset named by a manifest: a path next to it, or a built-in component."""
+    local = (manifest_path.parent / ref).resolve()
+    if local.is_dir() and (local / MANIFEST).is_file():
+        local = local / MANIFEST
+    if local.is_file():
+        from reef.meta.load import load_dataset_manifest
+
+        return Component(load_dataset_manifest(local), local)
+    try:
+        return find_builtin(ref, kind="dataset")
+    except ReefError as exc:
+        raise ManifestError(
+            [Problem(str(manifest_path), "dataset", exc.message)], hint=exc.hint
+        ) from None

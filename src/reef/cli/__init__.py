@@ -1,0 +1,78 @@
+"""The ``reef`` command: a thin face over ``reef.api``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+
+import typer
+
+from reef.cli import bench, check, demo, runs, show
+from reef.errors import EXIT_SIGINT, ReefError, Terminated
+
+app = typer.Typer(
+    name="reef",
+    help="Portable, reproducible ML benchmarking: measure models under MLPerf LoadGen scenarios.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("bench")(bench.bench)
+app.command("demo")(demo.demo)
+app.command("check")(check.check)
+app.command("schema")(check.schema)
+app.command("show")(show.show)
+app.add_typer(runs.app, name="runs")
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print Reef's version and exit."),
+) -> None:
+    if version:
+        from reef import __version__
+
+        typer.echo(f"reef {__version__}")
+        raise typer.Exit()
+
+
+def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    want_json = "--json" in sys.argv[1:]
+    try:
+        app(standalone_mode=False)
+    except ReefError as exc:
+        _report(exc, want_json)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_SIGINT)
+    except Terminated:
+        sys.exit(143)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(EXIT_SIGINT)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+        raise
+
+
+def _report(exc: ReefError, want_json: bool) -> None:
+    from reef.cli._common import emit_json, stderr
+
+    if want_json:
+        emit_json(exc.to_json())
+    stderr.print(f"[bold red]error:[/bold red] {exc.message}", markup=True, highlight=False)
+    if exc.hint:
+        stderr.print(f"[dim]hint:[/dim] {exc.hint}", markup=True, highlight=False)

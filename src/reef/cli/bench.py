@@ -1,0 +1,103 @@
+"""reef bench TARGET"""
+
+from __future__ import annotations
+
+import typer
+
+from reef.cli._common import emit_json, stderr, stdout
+from reef.errors import EXIT_FAILED, SettingsError
+from reef.meta.run import RunRecord
+
+
+def parse_shapes(values: list[str]) -> dict[str, list[int]]:
+    shapes: dict[str, list[int]] = {}
+    for value in values:
+        name, sep, dims = value.partition("=")
+        try:
+            shape = [int(d) for d in dims.lower().split("x")] if sep else []
+        except ValueError:
+            shape = []
+        if not name or not shape or any(d <= 0 for d in shape):
+            raise SettingsError(
+                f"--shape {value!r}: expected NAME=DIMS with positive dimensions, "
+                "e.g. input=1x3x224x224"
+            )
+        shapes[name] = shape
+    return shapes
+
+
+def bench(
+    target: str = typer.Argument(
+        ..., help="a model manifest (.yaml), an ONNX file, or a component name[@version]"
+    ),
+    scenario: list[str] = typer.Option(
+        [],
+        "--scenario",
+        "-s",
+        help="SingleStream, MultiStream, Server or Offline; repeat for several (one run each)",
+    ),
+    mode: str = typer.Option("both", help="performance, accuracy, or both"),
+    duration: float | None = typer.Option(None, help="minimum duration in seconds [10]"),
+    queries: int | None = typer.Option(None, help="minimum query count"),
+    target_qps: float | None = typer.Option(None, help="Server: queries per second"),
+    latency_bound_ms: float | None = typer.Option(None, help="Server: latency bound (ms)"),
+    samples_per_query: int | None = typer.Option(None, help="MultiStream: samples per query [8]"),
+    batch_size: int | None = typer.Option(None, help="samples per predict call [1]"),
+    threads: int | None = typer.Option(None, help="predictor intra-op threads"),
+    warmup: int | None = typer.Option(None, help="warm-up queries before calibration [50]"),
+    samples: int | None = typer.Option(None, help="how many samples to load (all by default)"),
+    seed: int | None = typer.Option(None, help="LoadGen's random seed [0]"),
+    shape: list[str] = typer.Option(
+        [], help="bare ONNX files: an input's shape, e.g. input=1x3x224x224"
+    ),
+    in_process: bool = typer.Option(
+        False, "--in-process", help="run in this process instead of one worker per scenario"
+    ),
+    json_out: bool = typer.Option(False, "--json", help="print the run records as JSON"),
+) -> None:
+    """Benchmark a model under MLPerf LoadGen scenarios and record each run."""
+    from reef import api
+    from reef.cli.progress import RichReporter
+
+    settings = api.bench_settings(
+        scenario,
+        mode=mode if mode in ("performance", "accuracy", "both") else _bad_mode(mode),
+        duration_s=duration,
+        queries=queries,
+        target_qps=target_qps,
+        latency_bound_ms=latency_bound_ms,
+        samples_per_query=samples_per_query,
+        batch_size=batch_size,
+        threads=threads,
+        warmup_queries=warmup,
+        sample_count=samples,
+        seed=seed,
+    )
+    shapes = parse_shapes(shape)
+    with RichReporter() as reporter:
+        records = api.bench(
+            target, settings, shapes=shapes, in_process=in_process, reporter=reporter
+        )
+    show_records(records, json_out)
+    if any(r.status != "valid" for r in records):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _bad_mode(mode: str) -> str:
+    raise SettingsError(
+        f"--mode: unknown mode {mode!r}", hint="choose performance, accuracy or both"
+    )
+
+
+def show_records(records: list[RunRecord], json_out: bool) -> None:
+    from reef.cli.tables import runs_table
+
+    if json_out:
+        emit_json([r.summary_json() for r in records])
+    else:
+        stdout.print(runs_table(records))
+    for r in records:
+        for reason in r.reasons:
+            stderr.print(f"[yellow]{r.id[:8]} {r.status}:[/yellow] {reason}")
+        if r.accuracy and r.accuracy.note:
+            stderr.print(f"[dim]{r.id[:8]} accuracy {r.accuracy.note}[/dim]")

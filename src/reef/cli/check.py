@@ -1,0 +1,36 @@
+"""reef check PATH / reef schema KIND"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from reef.cli._common import emit_json, stdout
+
+
+def check(
+    path: Path = typer.Argument(..., help="a model or dataset manifest (YAML)"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
+) -> None:
+    """Validate a manifest: schema, steps, metric, files and checksums, model signature."""
+    from reef import api
+
+    result = api.check(path)
+    if json_out:
+        emit_json(result.model_dump() | {"ok": True})
+    else:
+        stdout.print(
+            f"[green]ok[/green] {result.kind} {result.name}@{result.version} "
+            f"({', '.join(result.checks)} checked)"
+        )
+
+
+def schema(
+    kind: str = typer.Argument(..., help="model, dataset, run or settings"),
+    json_out: bool = typer.Option(True, "--json", help="JSON is the only format"),
+) -> None:
+    """Print the JSON Schema of a manifest kind or of the run record."""
+    from reef import api
+
+    emit_json(api.schema(kind))

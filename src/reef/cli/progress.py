@@ -1,0 +1,60 @@
+"""Shows a benchmark's progress on stderr."""
+
+from __future__ import annotations
+
+import time
+
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from reef.cli._common import stderr
+
+
+class RichReporter:
+    """A progress bar per phase on a terminal; one line per phase otherwise."""
+
+    def __init__(self) -> None:
+        self._live = stderr.is_terminal
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[done]}"),
+            console=stderr,
+            transient=True,
+        )
+        self._task: TaskID | None = None
+        self._seconds: float | None = None
+        self._started = 0.0
+        self._label = ""
+
+    def __enter__(self) -> RichReporter:
+        if self._live:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._live:
+            self._progress.stop()
+
+    def phase(self, name: str, *, seconds: float | None = None, queries: int | None = None) -> None:
+        if name in ("SingleStream", "MultiStream", "Server", "Offline"):
+            self._label = name
+            return
+        description = f"{self._label} {name}".strip()
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._seconds, self._started = seconds, time.monotonic()
+        total = seconds if seconds else queries
+        self._task = self._progress.add_task(description, total=total, done="")
+        if not self._live:
+            extra = f" ({seconds:g} s)" if seconds else f" ({queries} queries)" if queries else ""
+            stderr.print(f"[dim]reef:[/dim] {description}{extra}")
+
+    def tick(self, done: int) -> None:
+        if self._task is None:
+            return
+        completed = time.monotonic() - self._started if self._seconds else done
+        self._progress.update(self._task, completed=completed, done=f"{done:,} done")
+
+    def note(self, message: str) -> None:
+        stderr.print(f"[yellow]note:[/yellow] {message}")

@@ -1,0 +1,23 @@
+"""reef show NAME[@VERSION]"""
+
+from __future__ import annotations
+
+import typer
+
+from reef.cli._common import emit_json, stdout
+
+
+def show(
+    ref: str = typer.Argument(..., help="a component: name, name@version or name@constraint"),
+    json_out: bool = typer.Option(False, "--json", help="print the manifest as JSON"),
+) -> None:
+    """Show a component's manifest and the absolute paths of its files."""
+    import yaml
+
+    from reef import api
+
+    data = api.show(ref)
+    if json_out:
+        emit_json(data)
+    else:
+        stdout.print(yaml.safe_dump(data, sort_keys=False).rstrip(), markup=False)

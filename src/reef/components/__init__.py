@@ -1,0 +1,1 @@
+"""Components: the built-in repository, checksums, and (later) repositories and resolution."""

@@ -1,0 +1,35 @@
+"""sha256 of files, and verification of a declared source before it is used."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from reef.errors import ChecksumError, ManifestError, Problem
+from reef.meta.common import Source
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verified_source(source: Source, base_dir: Path, manifest_file: str, where: str) -> Path:
+    """The local path of a source after its sha256 was checked; never returns a mismatch."""
+    if source.path is None:
+        raise ManifestError(
+            [Problem(manifest_file, where, f"url sources ({source.url}) are not fetched yet")],
+            hint="download the file next to the manifest and give it as 'path'",
+        )
+    path = (base_dir / source.path).resolve()
+    if not path.is_file():
+        raise ManifestError([Problem(manifest_file, f"{where}.path", f"file not found: {path}")])
+    actual = sha256_file(path)
+    if actual != source.sha256:
+        raise ChecksumError(str(path), source.sha256, actual)
+    return path

@@ -1,0 +1,1 @@
+"""What a run ran on: detection and fingerprints."""

@@ -1,0 +1,109 @@
+"""Reef's exceptions.
+
+Every error a user can cause is a ``ReefError``: a message, an optional hint saying what to do,
+and the process exit code the CLI uses. Subsystems subclass it and carry structured fields so
+that callers of ``reef.api`` can act on them without parsing text::
+
+    ReefError                 exit 2 unless stated
+    ├── ManifestError         a manifest or record failed validation (carries ``problems``)
+    ├── ChecksumError         a file's sha256 differs from the one declared
+    ├── PredictorError        a backend could not open or run a model
+    ├── SettingsError         a nonsensical benchmark setting
+    ├── RunNotFound           no run matches an id or prefix (carries ``candidates``)
+    └── RunFailed             the work ran but its result is not valid (exit 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+class ReefError(Exception):
+    exit_code: int = EXIT_USAGE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def to_json(self) -> dict[str, object]:
+        return {"error": type(self).__name__, "message": self.message, "hint": self.hint}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation failure: where it is (file and field path) and what is wrong."""
+
+    file: str
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.location}" if self.location else self.file
+        return f"{where}: {self.message}"
+
+
+class ManifestError(ReefError):
+    def __init__(self, problems: list[Problem], hint: str | None = None) -> None:
+        self.problems = problems
+        lines = [str(p) for p in problems]
+        head = lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n  " + "\n  ".join(lines)
+        super().__init__(head, hint)
+
+    def to_json(self) -> dict[str, object]:
+        data = super().to_json()
+        data["problems"] = [
+            {"file": p.file, "location": p.location, "message": p.message} for p in self.problems
+        ]
+        return data
+
+
+class ChecksumError(ReefError):
+    def __init__(self, path: str, expected: str, actual: str) -> None:
+        self.path, self.expected, self.actual = path, expected, actual
+        super().__init__(
+            f"{path}: sha256 mismatch: the manifest declares {expected}, the file has {actual}",
+            hint="the file was not used; restore the original file or update the manifest's sha256",
+        )
+
+
+class PredictorError(ReefError):
+    pass
+
+
+class SettingsError(ReefError):
+    pass
+
+
+class RunNotFound(ReefError):
+    def __init__(self, message: str, candidates: list[str] | None = None) -> None:
+        self.candidates = candidates or []
+        hint = None
+        if self.candidates:
+            hint = "candidates: " + ", ".join(self.candidates)
+        super().__init__(message, hint)
+
+
+class RunFailed(ReefError):
+    exit_code = EXIT_FAILED
+
+
+class Interrupted(ReefError):
+    """The user stopped the work: Ctrl-C (exit 130) or SIGTERM (exit 143)."""
+
+    def __init__(self, signal_name: str, run_ids: list[str] | None = None) -> None:
+        self.signal_name = signal_name
+        self.run_ids = run_ids or []
+        self.exit_code = EXIT_SIGTERM if signal_name == "SIGTERM" else EXIT_SIGINT
+        recorded = f"; recorded as interrupted: {', '.join(self.run_ids)}" if self.run_ids else ""
+        super().__init__(f"interrupted by {signal_name}{recorded}")
+
+
+class Terminated(BaseException):
+    """Raised by the CLI's SIGTERM handler so that a run unwinds like it does on Ctrl-C."""

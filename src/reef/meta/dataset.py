@@ -1,0 +1,23 @@
+"""The dataset manifest: where the samples are and which arrays are features and labels."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from reef.meta.common import Name, SemVer, Source, Strict
+
+
+class DatasetManifest(Strict):
+    kind: Literal["dataset"] = "dataset"
+    name: Name
+    version: SemVer
+    description: str = ""
+    format: Literal["npz"] = Field("npz", description="npz: a NumPy archive (never pickled)")
+    sources: list[Source] = Field(min_length=1)
+    features: str = Field(description="the array holding one sample per row")
+    labels: str | None = Field(None, description="the array holding the expected answers")
+    samples: int = Field(gt=0, description="how many samples the features array holds")
+    license: str | None = None
+    tags: list[str] = Field(default_factory=list)

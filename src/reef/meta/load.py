@@ -1,0 +1,105 @@
+"""Reading manifests from YAML, with every problem reported by file and field path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from reef.errors import ManifestError, Problem
+from reef.meta.dataset import DatasetManifest
+from reef.meta.model import ModelManifest
+from reef.meta.steps import BUILTIN_STEPS
+
+M = TypeVar("M", bound=BaseModel)
+
+KINDS: dict[str, type[BaseModel]] = {"model": ModelManifest, "dataset": DatasetManifest}
+
+
+def _is_tag(part: str, previous: int | str | None) -> bool:
+    if part == previous and part in BUILTIN_STEPS:
+        return True
+    return part == "plugin" or part.startswith("function-after[")
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a field path: ``inputs[0].steps[1].resize.size``.
+
+    Pydantic puts a tagged union's tag in the location; for a step the tag equals the step's
+    own key, so the repeated name is dropped.
+    """
+    out = ""
+    previous: int | str | None = None
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _is_tag(part, previous):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+        previous = part
+    return out
+
+
+def problems_from(exc: ValidationError, file: str) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        problems.append(Problem(file, field_path(tuple(err["loc"])), message))
+    return problems
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a syntax error names the line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError([Problem(str(path), "", "file not found")]) from None
+    except IsADirectoryError:
+        raise ManifestError([Problem(str(path), "", "is a directory, not a manifest")]) from None
+    except UnicodeDecodeError:
+        raise ManifestError([Problem(str(path), "", "is not UTF-8 text")]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ManifestError([Problem(str(path), where, f"malformed YAML: {problem}")]) from None
+
+
+def validate(data: Any, model: type[M], file: str) -> M:
+    if not isinstance(data, dict):
+        kind = type(data).__name__ if data is not None else "an empty document"
+        raise ManifestError([Problem(file, "", f"expected a mapping at the top level, got {kind}")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ManifestError(problems_from(exc, file)) from None
+
+
+def load_manifest(path: Path) -> ModelManifest | DatasetManifest:
+    """Load a manifest of any known kind, chosen by its ``kind`` field."""
+    data = read_yaml(path)
+    if isinstance(data, dict):
+        kind = data.get("kind")
+        if kind not in KINDS:
+            known = ", ".join(sorted(KINDS))
+            found = "missing" if kind is None else repr(kind)
+            raise ManifestError([Problem(str(path), "kind", f"{found}; expected one of {known}")])
+        return validate(data, KINDS[kind], str(path))  # type: ignore[return-value]
+    return validate(data, ModelManifest, str(path))
+
+
+def load_model_manifest(path: Path) -> ModelManifest:
+    return validate(read_yaml(path), ModelManifest, str(path))
+
+
+def load_dataset_manifest(path: Path) -> DatasetManifest:
+    return validate(read_yaml(path), DatasetManifest, str(path))

@@ -1,0 +1,89 @@
+"""The model manifest: what a model is, how to feed it and how to read its answers.
+
+The fields follow MLModelScope's manifest: framework constraint, inputs with pre-processing
+steps, outputs with post-processing steps, sources with checksums.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from reef.meta.common import Attributes, Name, SemVer, Source, Strict, VersionConstraint
+from reef.meta.steps import ElementType, Step
+
+
+class Framework(Strict):
+    name: str = Field(description="predictor backend, e.g. onnxruntime")
+    version: VersionConstraint = Field("", description="installed version must satisfy this")
+
+
+class InputSpec(Strict):
+    name: str
+    element_type: ElementType = "float32"
+    shape: list[int] = Field(description="the model's input shape; -1 for a dynamic dimension")
+    layout: str | None = Field(None, pattern=r"^[A-Z]+$", examples=["NCHW", "NHWC"])
+    steps: list[Step] = Field(default_factory=list, description="pre-processing, in order")
+
+    @model_validator(mode="after")
+    def _check(self) -> InputSpec:
+        if any(d == 0 or d < -1 for d in self.shape):
+            raise ValueError("shape dimensions must be positive or -1")
+        if self.layout is not None and len(self.layout) != len(self.shape):
+            raise ValueError(
+                f"layout {self.layout!r} has {len(self.layout)} letters "
+                f"but shape has {len(self.shape)} dimensions"
+            )
+        return self
+
+
+OutputType = Literal["probability", "logits", "classes", "regression", "raw"]
+
+
+class OutputSpec(Strict):
+    name: str
+    type: OutputType = "raw"
+    labels: list[str] | None = Field(None, description="class names, by index")
+    steps: list[Step] = Field(default_factory=list, description="post-processing, in order")
+
+
+class AccuracySpec(Strict):
+    metric: str = Field(description="a metric from the registry: top1, top5, rmse, ...")
+    reference: float = Field(description="the value the model's authors measured")
+    threshold: float = Field(
+        0.99,
+        gt=0,
+        le=1,
+        description="fraction of the reference a run must reach to pass (MLPerf uses 0.99)",
+    )
+    output: str | None = Field(None, description="which output to score; the first by default")
+
+
+class ModelManifest(Strict):
+    kind: Literal["model"] = "model"
+    name: Name
+    version: SemVer
+    description: str = ""
+    framework: Framework
+    sources: list[Source] = Field(min_length=1, description="the model file comes first")
+    inputs: list[InputSpec] = Field(min_length=1)
+    outputs: list[OutputSpec] = Field(min_length=1)
+    dataset: str | None = Field(None, description="default dataset component for accuracy")
+    accuracy: AccuracySpec | None = None
+    attributes: Attributes = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelManifest:
+        for kind, names in (
+            ("inputs", [i.name for i in self.inputs]),
+            ("outputs", [o.name for o in self.outputs]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{kind}: duplicate names {dupes}")
+        output = self.accuracy.output if self.accuracy else None
+        if output and output not in {o.name for o in self.outputs}:
+            raise ValueError(f"accuracy.output {output!r} is not an output")
+        return self

@@ -1,0 +1,171 @@
+"""The run record: what was run, where, how, and what came out.
+
+``FORMAT_VERSION`` is the version written today. Every older version still loads: its upgrade
+function turns it into the next version, in order, before validation. A record from a newer
+Reef is refused rather than misread.
+
+Format history
+--------------
+1  first format.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reef.errors import ManifestError, Problem
+from reef.meta.settings import BenchSettings
+
+FORMAT_VERSION = 1
+
+# Upgrade functions: _UPGRADES[n] turns a version-n record (as a dict) into version n+1.
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+Status = Literal["valid", "invalid", "interrupted", "failed"]
+
+
+class Record(BaseModel):
+    """Records are read back from other Reef versions: unknown fields are kept, not refused."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Target(Record):
+    kind: Literal["manifest", "onnx"]
+    name: str
+    version: str | None = None
+    path: str = Field(description="absolute path of the manifest or model file")
+    sha256: str = Field(description="sha256 of the model file that was run")
+
+
+class ComponentRef(Record):
+    kind: str
+    name: str
+    version: str | None = None
+    path: str | None = None
+    sha256: str
+
+
+class PredictorInfo(Record):
+    name: str
+    version: str
+    providers: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Latency(Record):
+    min: float
+    mean: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    max: float
+
+
+class Calibration(Record):
+    """What the warm-up measured and the LoadGen expectations Reef derived from it."""
+
+    warmup_queries: int
+    latency_p50_ms: float | None = None
+    throughput_qps: float | None = None
+    derived: dict[str, float] = Field(default_factory=dict)
+
+
+class LoadGenInfo(Record):
+    version: str
+    result: Literal["VALID", "INVALID"] | None = None
+    reasons: list[str] = Field(default_factory=list)
+    effective: dict[str, Any] = Field(default_factory=dict, description="effective_* settings")
+    errors: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    calibration: Calibration | None = None
+    log_dir: str | None = None
+
+
+class Performance(Record):
+    latency_ms: Latency
+    throughput_qps: float = Field(description="samples per second, as LoadGen reports it")
+    samples: int
+    queries: int
+    duration_s: float | None = None
+    early_stopping: list[str] = Field(default_factory=list)
+
+
+class Accuracy(Record):
+    metric: str
+    value: float | None = None
+    reference: float | None = None
+    threshold: float | None = None
+    passed: bool | None = None
+    samples: int = 0
+    note: str | None = Field(None, description="why accuracy is not applicable, if it is not")
+
+
+class RunRecord(Record):
+    format_version: int = FORMAT_VERSION
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+    status: Status = "failed"
+    reasons: list[str] = Field(default_factory=list, description="why the run is not valid")
+    target: Target
+    components: list[ComponentRef] = Field(default_factory=list)
+    settings: BenchSettings
+    predictor: PredictorInfo | None = None
+    loadgen: LoadGenInfo | None = None
+    performance: Performance | None = None
+    accuracy: Accuracy | None = None
+    samples: dict[str, Any] = Field(
+        default_factory=dict, description="what was fed: count, synthetic or not, shapes"
+    )
+    environment: dict[str, Any] = Field(default_factory=dict)
+    artifacts: dict[str, str] = Field(
+        default_factory=dict, description="name -> path under REEF_HOME/runs/<id>/"
+    )
+    latencies_ns: list[int] | None = Field(
+        None, description="raw per-query latencies measured by the SUT, in issue order"
+    )
+
+    @property
+    def scenario(self) -> str:
+        return self.settings.scenario
+
+    def summary_json(self) -> dict[str, Any]:
+        """The record as JSON without the raw latencies (kept in the store and run folder)."""
+        return self.model_dump(mode="json", exclude={"latencies_ns"})
+
+
+def load_record(data: dict[str, Any], source: str = "<record>") -> RunRecord:
+    """Read a record of any known format version, upgrading it to the current one."""
+    version = data.get("format_version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise ManifestError([Problem(source, "format_version", f"invalid value {version!r}")])
+    if version > FORMAT_VERSION:
+        raise ManifestError(
+            [
+                Problem(
+                    source,
+                    "format_version",
+                    f"version {version} is newer than this Reef understands ({FORMAT_VERSION})",
+                )
+            ],
+            hint="upgrade Reef to read this record",
+        )
+    while version < FORMAT_VERSION:
+        data = _UPGRADES[version](dict(data))
+        version += 1
+        data["format_version"] = version
+    from pydantic import ValidationError
+
+    from reef.meta.load import problems_from
+
+    try:
+        return RunRecord.model_validate(data)
+    except ValidationError as exc:
+        raise ManifestError(problems_from(exc, source)) from exc

@@ -1,0 +1,259 @@
+"""Processing steps as they are declared in a manifest.
+
+A step is a mapping with one key, the step's name, whose value holds its parameters:
+``{resize: {size: [224, 224]}}``. Built-in steps are validated here so that ``reef check``
+names the exact field that is wrong; a step from a plugin (entry-point group ``reef.steps``)
+keeps its parameters as a mapping and is checked by the step registry when it is built.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    model_validator,
+)
+
+from reef.meta.common import Strict
+
+ElementType = Literal[
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "bool",
+]
+
+Interpolation = Literal["nearest", "bilinear", "bicubic", "lanczos", "box", "hamming"]
+
+
+class CastParams(Strict):
+    dtype: ElementType
+
+
+class ScaleParams(Strict):
+    factor: float = 1.0
+    offset: float = 0.0
+
+
+class NormalizeParams(Strict):
+    mean: list[float] = Field(min_length=1)
+    std: list[float] = Field(min_length=1)
+    channel_axis: int = -1
+
+    @model_validator(mode="after")
+    def _check(self) -> NormalizeParams:
+        if len(self.mean) != len(self.std):
+            raise ValueError(f"mean has {len(self.mean)} values but std has {len(self.std)}")
+        if any(s == 0 for s in self.std):
+            raise ValueError("std values must be non-zero")
+        return self
+
+
+class ReshapeParams(Strict):
+    shape: list[int] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> ReshapeParams:
+        if sum(1 for d in self.shape if d == -1) > 1:
+            raise ValueError("at most one dimension may be -1")
+        if any(d == 0 or d < -1 for d in self.shape):
+            raise ValueError("dimensions must be positive or -1")
+        return self
+
+
+class TransposeParams(Strict):
+    perm: list[int] | None = None
+    layout: str | None = Field(None, pattern=r"^[A-Z]+->[A-Z]+$", examples=["HWC->CHW"])
+
+    @model_validator(mode="after")
+    def _check(self) -> TransposeParams:
+        if (self.perm is None) == (self.layout is None):
+            raise ValueError("give exactly one of 'perm' or 'layout'")
+        if self.perm is not None and sorted(self.perm) != list(range(len(self.perm))):
+            raise ValueError(f"perm {self.perm} is not a permutation of 0..{len(self.perm) - 1}")
+        if self.layout is not None:
+            src, dst = self.layout.split("->")
+            if sorted(src) != sorted(dst) or len(set(src)) != len(src):
+                raise ValueError(f"layout {self.layout!r} must rearrange the same letters")
+        return self
+
+    def axes(self) -> list[int]:
+        if self.perm is not None:
+            return list(self.perm)
+        assert self.layout is not None
+        src, dst = self.layout.split("->")
+        return [src.index(c) for c in dst]
+
+
+class DecodeParams(Strict):
+    mode: Literal["RGB", "L", "RGBA", "BGR"] = "RGB"
+
+
+def _image_size(value: int | list[int]) -> int | list[int]:
+    dims = [value] if isinstance(value, int) else value
+    if len(dims) not in (1, 2) or any(d <= 0 for d in dims):
+        raise ValueError("expected one positive integer or [height, width]")
+    return value
+
+
+ImageSize = Annotated[int | list[int], AfterValidator(_image_size)]
+
+
+class ResizeParams(Strict):
+    size: ImageSize = Field(
+        description="[height, width], or one integer: the length of the shorter side"
+    )
+    interpolation: Interpolation = "bilinear"
+
+
+class CenterCropParams(Strict):
+    size: ImageSize
+
+
+class SoftmaxParams(Strict):
+    axis: int = -1
+
+
+class ArgmaxParams(Strict):
+    axis: int = -1
+
+
+class TopKParams(Strict):
+    k: int = Field(5, ge=1)
+
+
+class CastStep(Strict):
+    cast: CastParams
+
+
+class ScaleStep(Strict):
+    scale: ScaleParams
+
+
+class NormalizeStep(Strict):
+    normalize: NormalizeParams
+
+
+class ReshapeStep(Strict):
+    reshape: ReshapeParams
+
+
+class TransposeStep(Strict):
+    transpose: TransposeParams
+
+
+class DecodeStep(Strict):
+    decode: DecodeParams = DecodeParams()
+
+
+class ResizeStep(Strict):
+    resize: ResizeParams
+
+
+class CenterCropStep(Strict):
+    center_crop: CenterCropParams
+
+
+class SoftmaxStep(Strict):
+    softmax: SoftmaxParams = SoftmaxParams()
+
+
+class ArgmaxStep(Strict):
+    argmax: ArgmaxParams = ArgmaxParams()
+
+
+class TopKStep(Strict):
+    top_k: TopKParams = TopKParams()
+
+
+class PluginStep(RootModel[dict[str, dict[str, Any]]]):
+    """A step that a plugin provides; its parameters are validated by the plugin."""
+
+    model_config = {"frozen": True}
+
+    @model_validator(mode="after")
+    def _one_key(self) -> PluginStep:
+        if len(self.root) != 1:
+            raise ValueError("a step is a mapping with exactly one key, the step's name")
+        return self
+
+
+BUILTIN_STEPS: dict[str, type[Strict]] = {
+    "cast": CastStep,
+    "scale": ScaleStep,
+    "normalize": NormalizeStep,
+    "reshape": ReshapeStep,
+    "transpose": TransposeStep,
+    "decode": DecodeStep,
+    "resize": ResizeStep,
+    "center_crop": CenterCropStep,
+    "softmax": SoftmaxStep,
+    "argmax": ArgmaxStep,
+    "top_k": TopKStep,
+}
+
+
+def _step_tag(value: Any) -> str | None:
+    if isinstance(value, dict) and len(value) == 1:
+        name = next(iter(value))
+        return name if name in BUILTIN_STEPS else "plugin"
+    if isinstance(value, Strict):
+        return step_name(value)
+    return "plugin"
+
+
+def _bare_name(value: Any) -> Any:
+    # `- softmax` is shorthand for `- softmax: {}`
+    if isinstance(value, str):
+        return {value: {}}
+    if isinstance(value, dict) and len(value) == 1:
+        name, params = next(iter(value.items()))
+        if params is None:
+            return {name: {}}
+    return value
+
+
+Step = Annotated[
+    Annotated[CastStep, Tag("cast")]
+    | Annotated[ScaleStep, Tag("scale")]
+    | Annotated[NormalizeStep, Tag("normalize")]
+    | Annotated[ReshapeStep, Tag("reshape")]
+    | Annotated[TransposeStep, Tag("transpose")]
+    | Annotated[DecodeStep, Tag("decode")]
+    | Annotated[ResizeStep, Tag("resize")]
+    | Annotated[CenterCropStep, Tag("center_crop")]
+    | Annotated[SoftmaxStep, Tag("softmax")]
+    | Annotated[ArgmaxStep, Tag("argmax")]
+    | Annotated[TopKStep, Tag("top_k")]
+    | Annotated[PluginStep, Tag("plugin")],
+    Discriminator(_step_tag),
+    BeforeValidator(_bare_name),
+]
+
+
+def step_name(step: Any) -> str:
+    """The name of a validated step (its single key)."""
+    if isinstance(step, PluginStep):
+        return str(next(iter(step.root)))
+    return str(next(iter(type(step).model_fields)))
+
+
+def step_params(step: Any) -> Any:
+    """The parameters of a validated step: a params model, or a dict for plugin steps."""
+    if isinstance(step, PluginStep):
+        return next(iter(step.root.values()))
+    return getattr(step, step_name(step))

@@ -1,0 +1,1 @@
+"""Framework backends (predictors) and the processing steps around them."""

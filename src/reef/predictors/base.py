@@ -1,0 +1,52 @@
+"""The predictor protocol every framework backend implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output as the model itself declares it."""
+
+    name: str
+    element_type: str
+    shape: tuple[int | str | None, ...]  # an int, a symbolic name, or None when unknown
+
+
+@dataclass(frozen=True)
+class Signature:
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+
+@dataclass
+class PredictorOptions:
+    threads: int | None = None
+    graph_optimization: str = "all"  # none | basic | extended | all
+    providers: list[str] | None = None  # None: the best that is available
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """Opens a model, runs batches through it, and closes it.
+
+    ``predict`` takes a mapping of input name to a batched array and returns the outputs in
+    the order of ``signature.outputs``. It is on the benchmark's hot path: implementations do
+    their per-call work ahead of time in ``open``.
+    """
+
+    name: str
+
+    def open(self, model_path: Path, options: PredictorOptions) -> Signature: ...
+
+    def predict(self, feeds: dict[str, Any]) -> list[Any]: ...
+
+    def close(self) -> None: ...
+
+    def version(self) -> str: ...
+
+    def info(self) -> dict[str, Any]: ...

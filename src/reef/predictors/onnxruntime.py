@@ -1,0 +1,113 @@
+"""The ONNX Runtime backend, Reef's default predictor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from reef.errors import PredictorError
+from reef.predictors.base import PredictorOptions, Signature, TensorSpec
+
+# ONNX Runtime spells element types as 'tensor(float)'; Reef uses numpy's names.
+ORT_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(int8)": "int8",
+    "tensor(int16)": "int16",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(uint8)": "uint8",
+    "tensor(uint16)": "uint16",
+    "tensor(uint32)": "uint32",
+    "tensor(uint64)": "uint64",
+    "tensor(bool)": "bool",
+}
+
+# Providers Reef picks on its own, best first. Others (TensorRT, OpenVINO, ...) need
+# configuration of their own and are used only when asked for by name.
+PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+_OPT_LEVELS = ("none", "basic", "extended", "all")
+
+
+def choose_providers(requested: list[str] | None, available: list[str]) -> list[str]:
+    if requested:
+        missing = [p for p in requested if p not in available]
+        if missing:
+            raise PredictorError(
+                f"execution provider(s) not available: {', '.join(missing)}",
+                hint=f"this onnxruntime offers: {', '.join(available)}",
+            )
+        return list(requested)
+    return [p for p in PREFERRED_PROVIDERS if p in available]
+
+
+def _spec(arg: Any) -> TensorSpec:
+    shape = tuple(d if isinstance(d, int | str) else None for d in (arg.shape or ()))
+    return TensorSpec(arg.name, ORT_TYPES.get(arg.type, arg.type), shape)
+
+
+class OnnxRuntimePredictor:
+    name = "onnxruntime"
+
+    def __init__(self) -> None:
+        self._session: Any = None
+        self._output_names: list[str] = []
+        self._options = PredictorOptions()
+
+    def version(self) -> str:
+        import onnxruntime
+
+        return str(onnxruntime.__version__)
+
+    def open(self, model_path: Path, options: PredictorOptions) -> Signature:
+        import onnxruntime as ort
+
+        if options.graph_optimization not in _OPT_LEVELS:
+            raise PredictorError(
+                f"unknown graph optimisation level {options.graph_optimization!r}",
+                hint=f"choose one of {', '.join(_OPT_LEVELS)}",
+            )
+        so = ort.SessionOptions()
+        if options.threads:
+            so.intra_op_num_threads = options.threads
+            so.inter_op_num_threads = 1
+        so.graph_optimization_level = {
+            "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }[options.graph_optimization]
+        so.log_severity_level = 3  # warnings from ORT would interleave with Reef's progress
+        providers = choose_providers(options.providers, ort.get_available_providers())
+        try:
+            self._session = ort.InferenceSession(str(model_path), so, providers=providers)
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
+            raise PredictorError(
+                f"{model_path}: onnxruntime could not load the model: {exc}".strip()
+            ) from exc
+        self._options = options
+        signature = Signature(
+            inputs=tuple(_spec(a) for a in self._session.get_inputs()),
+            outputs=tuple(_spec(a) for a in self._session.get_outputs()),
+        )
+        self._output_names = [o.name for o in signature.outputs]
+        return signature
+
+    def predict(self, feeds: dict[str, Any]) -> list[Any]:
+        result: list[Any] = self._session.run(self._output_names, feeds)
+        return result
+
+    def close(self) -> None:
+        self._session = None
+
+    def info(self) -> dict[str, Any]:
+        providers = list(self._session.get_providers()) if self._session else []
+        return {
+            "providers": providers,
+            "options": {
+                "threads": self._options.threads,
+                "graph_optimization": self._options.graph_optimization,
+            },
+        }

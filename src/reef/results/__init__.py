@@ -1,0 +1,5 @@
+"""Where finished runs are kept: a SQL database (SQLite by default) behind ``Store``."""
+
+from reef.results.store import Store
+
+__all__ = ["Store"]

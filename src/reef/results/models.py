@@ -1,0 +1,64 @@
+"""The results database's tables.
+
+Changing a table here needs a new revision in ``migrations/versions``: revisions are frozen
+copies of the schema, so they never import this module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Every constraint gets a predictable name: SQLite batch migrations can only drop or alter
+# constraints they can name, and the names must match those written in the revisions.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class RunRow(Base):
+    """One run. The columns are copies of record fields that are filtered or sorted on;
+    ``record_json`` is the record itself and the only thing read back."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Naive UTC: SQLite has no time zones, and a uniform zone keeps ORDER BY correct.
+    created_at: Mapped[datetime] = mapped_column(DateTime(), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    scenario: Mapped[str] = mapped_column(String(32), index=True)
+    target_name: Mapped[str] = mapped_column(String(255), index=True)
+    target_version: Mapped[str | None] = mapped_column(String(64))
+    target_kind: Mapped[str] = mapped_column(String(16))
+    backend: Mapped[str | None] = mapped_column(String(64))
+    p50_ms: Mapped[float | None] = mapped_column(Float())
+    p90_ms: Mapped[float | None] = mapped_column(Float())
+    p99_ms: Mapped[float | None] = mapped_column(Float())
+    throughput_qps: Mapped[float | None] = mapped_column(Float())
+    accuracy_value: Mapped[float | None] = mapped_column(Float())
+    accuracy_metric: Mapped[str | None] = mapped_column(String(64))
+    format_version: Mapped[int] = mapped_column(Integer())
+    record_json: Mapped[str] = mapped_column(Text())
+
+
+class LatencyRow(Base):
+    """A run's raw per-query latencies, kept apart so that listing runs never reads them."""
+
+    __tablename__ = "run_latencies"
+
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    count: Mapped[int] = mapped_column(Integer())
+    dtype: Mapped[str] = mapped_column(String(16))
+    data: Mapped[bytes] = mapped_column(LargeBinary())
