@@ -27,15 +27,21 @@ app.command("show")(show.show)
 app.add_typer(runs.app, name="runs")
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print Reef's version and exit."),
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from reef import __version__
 
         typer.echo(f"reef {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print Reef's version."
+    ),
+) -> None:
+    pass
 
 
 def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -59,13 +65,12 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(EXIT_SIGINT)
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-        raise
+    except typer.TyperException as exc:
+        # Typer's usage errors (bad option, missing argument): its own message, exit 2.
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        sys.exit(getattr(exc, "exit_code", 2))
 
 
 def _report(exc: ReefError, want_json: bool) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from reef.cli._common import emit_json, stderr, stdout
 from reef.errors import EXIT_FAILED, SettingsError
-from reef.meta.run import RunRecord
+
+if TYPE_CHECKING:
+    from reef.meta.run import RunRecord
 
 
 def parse_shapes(values: list[str]) -> dict[str, list[int]]:
@@ -28,7 +32,9 @@ def parse_shapes(values: list[str]) -> dict[str, list[int]]:
 
 def bench(
     target: str = typer.Argument(
-        ..., help="a model manifest (.yaml), an ONNX file, or a component name[@version]"
+        ...,
+        metavar="TARGET",
+        help="a model manifest (.yaml), an ONNX file, or a component name[@version]",
     ),
     scenario: list[str] = typer.Option(
         [],

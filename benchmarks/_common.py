@@ -1,0 +1,60 @@
+"""Helpers shared by the benchmark scripts: preparing a built-in model, timing loops."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from reef.bench.job import BenchJob
+from reef.bench.runner import Prepared, prepare
+from reef.bench.target import resolve
+from reef.meta.settings import BenchSettings
+
+
+def use_temp_home() -> str:
+    home = tempfile.mkdtemp(prefix="reef-bench-")
+    os.environ["REEF_HOME"] = home
+    return home
+
+
+def job_for(model: str, **settings: Any) -> BenchJob:
+    resolved = resolve(model)
+    run_id = uuid.uuid4().hex
+    return BenchJob(
+        run_id=run_id,
+        run_dir=os.path.join(os.environ["REEF_HOME"], "runs", run_id),
+        target=resolved.target,
+        components=resolved.components,
+        model_path=str(resolved.model_path),
+        manifest=resolved.manifest,
+        manifest_path=str(resolved.manifest_path),
+        dataset=resolved.dataset,
+        dataset_path=str(resolved.dataset_path),
+        settings=BenchSettings(**settings),
+    )
+
+
+def prepared(model: str, **settings: Any) -> Prepared:
+    return prepare(job_for(model, **settings))
+
+
+def bare_latencies(run: Callable[[], Any], seconds: float) -> list[int]:
+    """Per-call latency of ``run`` in a plain loop for ``seconds``, after a short warm-up."""
+    for _ in range(50):
+        run()
+    out: list[int] = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter_ns()
+        run()
+        out.append(time.perf_counter_ns() - t0)
+    return out
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
