@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import statistics
 import tempfile
@@ -54,6 +55,23 @@ def bare_latencies(run: Callable[[], Any], seconds: float) -> list[int]:
         run()
         out.append(time.perf_counter_ns() - t0)
     return out
+
+
+def bare_single_p50(p: Prepared, seconds: float) -> float:
+    """p50 of the predictor's own call in a plain loop over the prepared single feeds."""
+    feeds = itertools.cycle(p.samples.single_feeds())
+    run = p.predictor.predict
+    return median([float(x) for x in bare_latencies(lambda: run(next(feeds)), seconds)])
+
+
+def bare_batch_throughput(p: Prepared, batch: int, seconds: float) -> float:
+    """Samples per second of the predictor in a plain loop over batches of ``batch``."""
+    n = p.samples.count
+    feeds = [p.samples.feed([(s + j) % n for j in range(batch)]) for s in range(0, n, batch)]
+    cycle = itertools.cycle(feeds)
+    run = p.predictor.predict
+    per_batch = median([float(x) for x in bare_latencies(lambda: run(next(cycle)), seconds)])
+    return batch * 1e9 / per_batch
 
 
 def median(values: list[float]) -> float:

@@ -30,8 +30,10 @@ def main() -> None:
     bare = timed([sys.executable, "-c", "pass"], args.runs)
     helps = timed([sys.executable, "-m", "reef", "--help"], args.runs)
     print(f"python -c pass: {bare * 1000:.0f} ms (median of {args.runs})")
-    print(f"reef --help:    {helps * 1000:.0f} ms (median of {args.runs}); "
-          f"{helps / bare:.1f}x bare python  (target < 300 ms)")  # fmt: skip
+    print(
+        f"reef --help:    {helps * 1000:.0f} ms (median of {args.runs}); "
+        f"{helps / bare:.1f}x bare python  (target < 300 ms)"
+    )
 
 
 if __name__ == "__main__":

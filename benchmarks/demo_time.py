@@ -1,6 +1,6 @@
 """Wall time of ``reef demo`` in a fresh REEF_HOME (target: under 60 s on 2 cores).
 
-    python benchmarks/demo_time.py [--runs 3]
+python benchmarks/demo_time.py [--runs 3]
 """
 
 from __future__ import annotations
@@ -22,11 +22,18 @@ def main() -> None:
     for _ in range(args.runs):
         env = dict(os.environ, REEF_HOME=tempfile.mkdtemp(prefix="reef-demo-"))
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "reef", "demo"], check=True, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "reef", "demo"],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         times.append(time.perf_counter() - t0)
-    print(f"reef demo: median {statistics.median(times):.1f} s over {args.runs} runs "
-          f"(min {min(times):.1f}, max {max(times):.1f}); target < 60 s")  # fmt: skip
+    print(
+        f"reef demo: median {statistics.median(times):.1f} s over {args.runs} runs "
+        f"(min {min(times):.1f}, max {max(times):.1f}); target < 60 s"
+    )
 
 
 if __name__ == "__main__":

@@ -15,9 +15,8 @@ Each round measures bare, then Reef; the medians over rounds are printed.
 from __future__ import annotations
 
 import argparse
-import itertools
 
-from _common import bare_latencies, median, prepared, use_temp_home
+from _common import bare_batch_throughput, bare_single_p50, median, prepared, use_temp_home
 
 from reef.bench.runner import execute
 
@@ -35,37 +34,50 @@ def main() -> None:
     ss_ratios, off_ratios = [], []
     for r in range(args.rounds):
         # SingleStream
-        p = prepared(args.model, scenario="SingleStream", mode="performance",
-                     duration_s=args.duration, threads=args.threads)  # fmt: skip
-        feeds = itertools.cycle(p.samples.single_feeds())
-        bare = median(bare_latencies(lambda: p.predictor.predict(next(feeds)), args.duration))
+        p = prepared(
+            args.model,
+            scenario="SingleStream",
+            mode="performance",
+            duration_s=args.duration,
+            threads=args.threads,
+        )
+        bare = bare_single_p50(p, args.duration)
         record = execute(p)
         assert record.performance is not None, record.reasons
         reef = record.performance.latency_ms.p50 * 1e6
         ss_ratios.append(reef / bare)
-        print(f"round {r}: SingleStream p50 bare {bare / 1e6:.4f} ms, reef {reef / 1e6:.4f} ms, "
-              f"ratio {reef / bare:.4f}  [{record.status}]")  # fmt: skip
+        print(
+            f"round {r}: SingleStream p50 bare {bare / 1e6:.4f} ms, reef {reef / 1e6:.4f} ms, "
+            f"ratio {reef / bare:.4f}  [{record.status}]"
+        )
 
         # Offline
-        p = prepared(args.model, scenario="Offline", mode="performance",
-                     duration_s=args.duration, threads=args.threads, batch_size=args.batch)  # fmt: skip
-        n = p.samples.count
-        batches = itertools.cycle(
-            [p.samples.feed([(s + j) % n for j in range(args.batch)]) for s in range(0, n, args.batch)]
+        p = prepared(
+            args.model,
+            scenario="Offline",
+            mode="performance",
+            duration_s=args.duration,
+            threads=args.threads,
+            batch_size=args.batch,
         )
-        per_batch = median(bare_latencies(lambda: p.predictor.predict(next(batches)), args.duration))
-        bare_tput = args.batch * 1e9 / per_batch
+        bare_tput = bare_batch_throughput(p, args.batch, args.duration)
         record = execute(p)
         assert record.performance is not None, record.reasons
         reef_tput = record.performance.throughput_qps
         off_ratios.append(reef_tput / bare_tput)
-        print(f"round {r}: Offline batch {args.batch} bare {bare_tput:,.0f}/s, reef "
-              f"{reef_tput:,.0f}/s, ratio {reef_tput / bare_tput:.4f}  [{record.status}]")  # fmt: skip
+        print(
+            f"round {r}: Offline batch {args.batch} bare {bare_tput:,.0f}/s, reef "
+            f"{reef_tput:,.0f}/s, ratio {reef_tput / bare_tput:.4f}  [{record.status}]"
+        )
 
-    print(f"\nSingleStream p50 ratio (reef / bare), median of {args.rounds}: {median(ss_ratios):.4f}"
-          "  (target <= 1.03)")  # fmt: skip
-    print(f"Offline throughput ratio (reef / bare), median of {args.rounds}: "
-          f"{median(off_ratios):.4f}  (target >= 0.97)")  # fmt: skip
+    print(
+        f"\nSingleStream p50 ratio (reef / bare), median of {args.rounds}: {median(ss_ratios):.4f}"
+        "  (target <= 1.03)"
+    )
+    print(
+        f"Offline throughput ratio (reef / bare), median of {args.rounds}: "
+        f"{median(off_ratios):.4f}  (target >= 0.97)"
+    )
 
 
 if __name__ == "__main__":

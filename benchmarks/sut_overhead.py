@@ -15,12 +15,11 @@ Overhead = p50 - bare p50. Target: Reef's overhead at most 1.2x the minimal SUT'
 from __future__ import annotations
 
 import argparse
-import itertools
 import tempfile
 from pathlib import Path
 
 import mlperf_loadgen as lg
-from _common import bare_latencies, median, prepared, use_temp_home
+from _common import bare_single_p50, median, prepared, use_temp_home
 
 from reef.bench.logs import read_detail
 from reef.bench.runner import Prepared, execute
@@ -65,10 +64,14 @@ def main() -> None:
 
     ratios, overheads_min, overheads_reef, bares = [], [], [], []
     for r in range(args.rounds):
-        p = prepared(args.model, scenario="SingleStream", mode="performance",
-                     duration_s=args.duration, threads=args.threads)  # fmt: skip
-        feeds = itertools.cycle(p.samples.single_feeds())
-        bare = median(bare_latencies(lambda: p.predictor.predict(next(feeds)), args.duration))
+        p = prepared(
+            args.model,
+            scenario="SingleStream",
+            mode="performance",
+            duration_s=args.duration,
+            threads=args.threads,
+        )
+        bare = bare_single_p50(p, args.duration)
         # Expect faster than bare so that LoadGen generates enough queries for the duration.
         minimal = minimal_sut_p50(p, args.duration, bare / 2)
         record = execute(p)
@@ -79,14 +82,21 @@ def main() -> None:
         overheads_min.append(o_min)
         overheads_reef.append(o_reef)
         ratios.append(o_reef / o_min if o_min > 0 else float("inf"))
-        print(f"round {r}: p50 bare {bare / 1e3:.2f} us, minimal SUT {minimal / 1e3:.2f} us "
-              f"(+{o_min / 1e3:.2f}), reef {reef / 1e3:.2f} us (+{o_reef / 1e3:.2f})  "
-              f"[{record.status}]")  # fmt: skip
+        print(
+            f"round {r}: p50 bare {bare / 1e3:.2f} us, minimal SUT {minimal / 1e3:.2f} us "
+            f"(+{o_min / 1e3:.2f}), reef {reef / 1e3:.2f} us (+{o_reef / 1e3:.2f})  "
+            f"[{record.status}]"
+        )
 
-    print(f"\nmedian of {args.rounds}: bare p50 {median(bares) / 1e3:.2f} us; added per query: "
-          f"minimal SUT {median(overheads_min) / 1e3:.2f} us, reef {median(overheads_reef) / 1e3:.2f} us")  # fmt: skip
-    print(f"reef overhead / minimal SUT overhead, median of rounds: {median(ratios):.3f}"
-          "  (target <= 1.2)")  # fmt: skip
+    print(
+        f"\nmedian of {args.rounds}: bare p50 {median(bares) / 1e3:.2f} us; added per query: "
+        f"minimal SUT {median(overheads_min) / 1e3:.2f} us, "
+        f"reef {median(overheads_reef) / 1e3:.2f} us"
+    )
+    print(
+        f"reef overhead / minimal SUT overhead, median of rounds: {median(ratios):.3f}"
+        "  (target <= 1.2)"
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ def evaluate(
     position = output_names.index(which)
     out_spec = next(o for o in manifest.outputs if o.name == which)
     post = build_pipeline(out_spec.steps, labels=out_spec.labels)
-    answers = sorted(read_accuracy_log(log_path))
+    # LoadGen pads the last MultiStream query with repeated samples: score each sample once.
+    answers = sorted(dict(read_accuracy_log(log_path)).items())
     predictions = [post(decode_outputs(data)[position]) for _, data in answers]
     expected = [labels[idx] for idx, _ in answers]  # type: ignore[index]
     value = metric.score(predictions, expected) if predictions else float("nan")

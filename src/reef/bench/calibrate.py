@@ -114,7 +114,8 @@ def expectations(settings: BenchSettings, cal: Calibration, scale: float = 1.0) 
         exp.values["multi_stream_samples_per_query"] = settings.samples_per_query
         _cap(exp, 1e9 / expected)
     elif scenario == "Server":
-        qps = settings.target_qps or SERVER_LOAD * cal.throughput_qps
+        # A retry after a missed latency bound asks for a lighter load.
+        qps = settings.target_qps or SERVER_LOAD * cal.throughput_qps / scale
         exp.values["server_target_qps"] = qps
         if settings.latency_bound_ms is not None:
             bound = settings.latency_bound_ms * 1e6
@@ -128,8 +129,8 @@ def expectations(settings: BenchSettings, cal: Calibration, scale: float = 1.0) 
         exp.values["server_target_latency_ns"] = bound
         if settings.target_qps is None:
             exp.notes.append(
-                f"target QPS {qps:.4g} calibrated: {SERVER_LOAD:.0%} of the measured capacity "
-                f"({cal.throughput_qps:.4g}/s); set --target-qps for your own"
+                f"target QPS {qps:.4g} calibrated: {SERVER_LOAD / scale:.0%} of the measured "
+                f"capacity ({cal.throughput_qps:.4g}/s); set --target-qps for your own"
             )
         _cap(exp, qps)
     else:  # Offline

@@ -22,6 +22,7 @@ from reef.bench.sut import SystemUnderTest
 from reef.environment.fingerprint import collect
 from reef.errors import SettingsError
 from reef.meta.run import Accuracy, Calibration, LoadGenInfo, PredictorInfo, RunRecord
+from reef.meta.settings import BenchSettings
 from reef.predictors import registry
 from reef.predictors.base import Predictor, PredictorOptions, Signature
 from reef.predictors.compat import check_framework_version
@@ -133,10 +134,11 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
             run = _run(prepared, exp, "performance", run_dir / "performance", reporter)
             detail = logs.read_detail(run.log_dir / "mlperf_log_detail.txt")
             result, reasons = logs.verdict(detail)
-            if attempt == 0 and result == "INVALID" and _ran_out(reasons):
+            retry = _retry_because(reasons, settings) if result == "INVALID" else None
+            if attempt == 0 and retry:
                 scale *= RETRY_SCALE
                 cal.derived["retries"] = 1
-                reporter.note("LoadGen ran out of queries; re-running with larger expectations")
+                reporter.note(f"{retry}; re-running once with adjusted expectations")
                 continue
             break
         lg_info.result = "VALID" if result == "VALID" else "INVALID" if result else None
@@ -161,10 +163,18 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
     record.status = "invalid" if record.reasons else "valid"
 
 
-def _ran_out(reasons: list[str]) -> bool:
-    return any(r in _OUT_OF_QUERIES for r in reasons) and not any(
-        "latency constraint" in r or "early stopping" in r for r in reasons
-    )
+def _retry_because(reasons: list[str], settings: BenchSettings) -> str | None:
+    """Why a calibrated expectation, not the model, made the run invalid; None otherwise."""
+    if "latency constraint not met" in reasons:
+        if settings.scenario == "Server" and settings.target_qps is None:
+            return "the calibrated Server load missed the latency bound"
+        return None
+    if (
+        any(r in _OUT_OF_QUERIES for r in reasons)
+        and "early stopping criteria not met" not in reasons
+    ):
+        return "LoadGen ran out of pre-generated queries"
+    return None
 
 
 def _run(

@@ -37,8 +37,12 @@ class SampleSet:
         return {name: arr[indices] for name, arr in self.inputs.items()}
 
     def single_feeds(self) -> list[dict[str, np.ndarray]]:
-        """One ready feed per sample, so SingleStream's hot path only looks one up."""
-        return [self.feed([i]) for i in range(self.count)]
+        """One ready feed per sample, so SingleStream's hot path only looks one up.
+
+        A model whose batch dimension is fixed above 1 gets the sample repeated to fill it.
+        """
+        fill = self.fixed_batch or 1
+        return [self.feed([i] * fill) for i in range(self.count)]
 
 
 def _batch_dim(spec: TensorSpec) -> int | None:

@@ -1,9 +1,11 @@
 """Systems under test: how each scenario's queries reach the predictor.
 
-SingleStream, MultiStream and Offline are served inline, on LoadGen's issue thread: the
-query is answered before ``IssueQuery`` returns, which is what a bare loop does and costs the
-least. Server queries arrive on LoadGen's schedule, so they go through a queue to worker
-threads that may coalesce waiting queries into one batch.
+Queries are served inline, on LoadGen's issue thread: each is answered before ``IssueQuery``
+returns, which is what a bare loop does and costs the least. For Server this is a single
+worker serving a FIFO queue: LoadGen measures each latency from the query's *scheduled*
+time, so the wait of a query that arrives while another runs is counted, as it should be.
+Only Server with ``batch_size`` > 1 goes through a queue to a worker thread, which coalesces
+the queries waiting there into one batch.
 
 In accuracy mode each sample's outputs are serialised with ``np.save`` (never pickled) into
 the response, so that LoadGen writes them to ``mlperf_log_accuracy.json`` and the accuracy
@@ -31,7 +33,7 @@ _clock = time.perf_counter_ns
 def encode_outputs(outputs: list[Any], row: int) -> np.ndarray:
     buf = io.BytesIO()
     for out in outputs:
-        np.save(buf, np.ascontiguousarray(out[row]), allow_pickle=False)
+        np.save(buf, np.asarray(out[row]), allow_pickle=False)
     return np.frombuffer(buf.getvalue(), dtype=np.uint8)
 
 
@@ -70,7 +72,7 @@ class SystemUnderTest:
     # -- LoadGen handles -------------------------------------------------------------------
 
     def construct(self) -> Any:
-        if self.scenario == "Server":
+        if self.scenario == "Server" and self.batch_size > 1:
             self._start_workers()
             issue = self._enqueue
         elif self.scenario == "SingleStream" and not self.accuracy:

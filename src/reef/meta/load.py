@@ -18,10 +18,15 @@ M = TypeVar("M", bound=BaseModel)
 KINDS: dict[str, type[BaseModel]] = {"model": ModelManifest, "dataset": DatasetManifest}
 
 
+# Pydantic names the member of a union that failed ('int', 'list[int]', 'function-after[...]');
+# those are not fields a user wrote.
+_TYPE_LABELS = {"int", "float", "str", "bool", "none", "dict", "list", "plugin"}
+
+
 def _is_tag(part: str, previous: int | str | None) -> bool:
     if part == previous and part in BUILTIN_STEPS:
         return True
-    return part == "plugin" or part.startswith("function-after[")
+    return part in _TYPE_LABELS or "[" in part
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -44,15 +49,18 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def problems_from(exc: ValidationError, file: str) -> list[Problem]:
-    problems = []
+    """One problem per field path; a union's failed alternatives are joined with 'or'."""
+    by_path: dict[str, list[str]] = {}
     for err in exc.errors(include_url=False):
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown field"
         elif err["type"] == "missing":
             message = "required field is missing"
-        problems.append(Problem(file, field_path(tuple(err["loc"])), message))
-    return problems
+        messages = by_path.setdefault(field_path(tuple(err["loc"])), [])
+        if message not in messages:
+            messages.append(message)
+    return [Problem(file, path, " or ".join(msgs)) for path, msgs in by_path.items()]
 
 
 def read_yaml(path: Path) -> Any:

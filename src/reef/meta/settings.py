@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from reef.meta.common import Strict
 
@@ -29,8 +29,9 @@ class BenchSettings(Strict):
     sample_count: int | None = Field(None, ge=1, description="samples loaded; all by default")
     seed: int = Field(0, ge=0, description="LoadGen's random seeds")
 
-    @model_validator(mode="after")
-    def _check(self) -> BenchSettings:
-        if self.scenario != "Server" and self.target_qps is not None:
-            raise ValueError("target_qps applies to the Server scenario only")
-        return self
+    @field_validator("target_qps")
+    @classmethod
+    def _server_only(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and info.data.get("scenario", "Server") != "Server":
+            raise ValueError("applies to the Server scenario only")
+        return value

@@ -1,0 +1,213 @@
+"""Running whole benchmark jobs in this process, with real ONNX Runtime and real LoadGen."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reef import config
+from reef.bench.accuracy import NOT_APPLICABLE_NO_MANIFEST
+from reef.bench.job import BenchJob
+from reef.bench.runner import execute, prepare, run_job
+from reef.bench.target import ResolvedTarget, resolve
+from reef.errors import ManifestError, SettingsError
+from reef.meta.run import RunRecord, load_record
+from reef.meta.settings import SCENARIOS, BenchSettings
+
+MakeOnnx = Callable[..., Path]
+DURATION_S = 0.2
+
+
+def make_job(target: str, shapes: dict[str, list[int]] | None = None, **settings: Any) -> BenchJob:
+    """A job built the way ``reef.api.bench`` builds one."""
+    resolved: ResolvedTarget = resolve(target)
+    run_id = uuid.uuid4().hex
+    settings.setdefault("duration_s", DURATION_S)
+    return BenchJob(
+        run_id=run_id,
+        run_dir=str(config.runs_dir() / run_id),
+        target=resolved.target,
+        components=resolved.components,
+        model_path=str(resolved.model_path),
+        manifest=resolved.manifest,
+        manifest_path=str(resolved.manifest_path) if resolved.manifest_path else None,
+        dataset=resolved.dataset,
+        dataset_path=str(resolved.dataset_path) if resolved.dataset_path else None,
+        shapes=shapes or {},
+        settings=BenchSettings(**settings),
+    )
+
+
+def check_performance(record: RunRecord) -> None:
+    perf = record.performance
+    assert perf is not None
+    lat = perf.latency_ms
+    assert 0 < lat.min <= lat.p50 <= lat.p90 <= lat.p95 <= lat.p99 <= lat.max
+    assert lat.min <= lat.mean <= lat.max
+    assert perf.throughput_qps > 0
+    assert perf.queries > 0
+    assert perf.samples >= perf.queries
+    assert record.latencies_ns
+    assert all(t > 0 for t in record.latencies_ns)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_builtin_classifier_in_every_scenario(scenario: str) -> None:
+    job = make_job("digits-classifier", scenario=scenario, mode="both")
+    record = run_job(job)
+
+    assert record.status == "valid", record.reasons
+    assert record.reasons == []
+    assert record.id == job.run_id
+    assert record.scenario == scenario
+    assert record.finished_at is not None and record.finished_at >= record.created_at
+    check_performance(record)
+
+    lg = record.loadgen
+    assert lg is not None
+    assert lg.result == "VALID"
+    assert lg.effective["scenario"] == scenario
+    assert lg.calibration is not None and lg.calibration.latency_p50_ms
+
+    run_dir = Path(job.run_dir)
+    assert run_dir.is_relative_to(config.reef_home())
+    perf_dir = Path(record.artifacts["loadgen_performance"])
+    assert perf_dir.is_relative_to(run_dir)
+    assert (perf_dir / "mlperf_log_detail.txt").is_file()
+    assert (perf_dir / "mlperf_log_summary.txt").is_file()
+    acc_dir = Path(record.artifacts["loadgen_accuracy"])
+    assert (acc_dir / "mlperf_log_accuracy.json").is_file()
+
+    acc = record.accuracy
+    assert acc is not None
+    assert acc.metric == "top1"
+    assert acc.value is not None and acc.value >= 0.95
+    assert acc.passed is True
+    # every sample of the dataset is scored once, whatever the scenario's query size
+    assert acc.samples == 450
+
+    assert record.samples["count"] == 450
+    assert record.samples["synthetic"] is False
+    assert record.predictor is not None and record.predictor.name == "onnxruntime"
+    assert record.environment["hash"]
+    assert [c.kind for c in record.components] == ["model", "dataset"]
+
+    # the record survives JSON, as it does when it comes from a worker
+    again = load_record(json.loads(record.model_dump_json()))
+    assert again == record
+
+
+def test_accuracy_only_mode_has_no_performance() -> None:
+    record = run_job(make_job("digits-classifier", scenario="Offline", mode="accuracy"))
+    assert record.status == "valid", record.reasons
+    assert record.performance is None
+    assert record.latencies_ns is None
+    assert record.loadgen is not None and record.loadgen.result is None
+    assert "loadgen_performance" not in record.artifacts
+    assert record.accuracy is not None
+    assert record.accuracy.value is not None and record.accuracy.value >= 0.95
+
+
+def test_performance_only_mode_has_no_accuracy() -> None:
+    record = run_job(make_job("digits-classifier", scenario="SingleStream", mode="performance"))
+    assert record.status == "valid", record.reasons
+    check_performance(record)
+    assert record.accuracy is None
+    assert "loadgen_accuracy" not in record.artifacts
+
+
+def test_offline_with_batches() -> None:
+    record = run_job(make_job("digits-classifier", scenario="Offline", batch_size=32))
+    assert record.status == "valid", record.reasons
+    check_performance(record)
+    assert record.accuracy is not None and record.accuracy.samples == 450
+
+
+@pytest.mark.parametrize("scenario", ["SingleStream", "Offline"])
+def test_zero_config_onnx_file(make_onnx: MakeOnnx, scenario: str) -> None:
+    path = make_onnx(input_shape=[None, 4], output_dim=3)
+    record = run_job(make_job(str(path), scenario=scenario))
+    assert record.status == "valid", record.reasons
+    check_performance(record)
+    assert record.target.kind == "onnx"
+    assert record.target.name == "model"
+    assert record.components == []
+    assert record.samples["synthetic"] is True
+    assert record.samples["shapes"] == {"x": [4]}
+    assert record.accuracy is not None
+    assert record.accuracy.note == NOT_APPLICABLE_NO_MANIFEST
+    assert record.accuracy.note.startswith("not applicable")
+    assert record.accuracy.value is None and record.accuracy.passed is None
+
+
+def test_zero_config_shape_override(make_onnx: MakeOnnx) -> None:
+    path = make_onnx(input_shape=[None, "seq", 4], output_dim=2)
+    record = run_job(make_job(str(path), shapes={"x": [1, 5, 4]}, scenario="SingleStream"))
+    assert record.status == "valid", record.reasons
+    assert record.samples["shapes"] == {"x": [5, 4]}
+
+
+@pytest.mark.parametrize("scenario", ["SingleStream", "Offline"])
+def test_model_with_a_fixed_batch_dimension(make_onnx: MakeOnnx, scenario: str) -> None:
+    path = make_onnx(input_shape=[2, 4], output_dim=3)
+    record = run_job(make_job(str(path), scenario=scenario))
+    assert record.status == "valid", record.reasons
+    check_performance(record)
+
+
+def test_manifest_without_accuracy(
+    make_onnx: MakeOnnx, write_manifest: Callable[..., Path]
+) -> None:
+    manifest = write_manifest(make_onnx())
+    record = run_job(make_job(str(manifest), scenario="SingleStream"))
+    assert record.status == "valid", record.reasons
+    assert record.target.kind == "manifest"
+    assert record.accuracy is not None
+    assert record.accuracy.note is not None and "not applicable" in record.accuracy.note
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_predictor_that_fails_mid_run(scenario: str) -> None:
+    job = make_job("digits-classifier", scenario=scenario, warmup_queries=10)
+    prepared = prepare(job)
+    real_predict = prepared.predictor.predict
+    calls = 0
+
+    def flaky(feeds: dict[str, Any]) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        if calls > 20:  # the warm-up passes; the measured run does not
+            raise RuntimeError("the accelerator fell off the bus")
+        return real_predict(feeds)
+
+    prepared.predictor.predict = flaky  # type: ignore[method-assign]
+    record = execute(prepared)
+    assert record.status == "failed"
+    assert any("the accelerator fell off the bus" in r for r in record.reasons)
+    assert any(r.startswith("RuntimeError") for r in record.reasons)
+    assert "RuntimeError" in record.artifacts["traceback"]
+    assert record.finished_at is not None
+
+
+def test_bad_input_raises_before_anything_runs(
+    make_onnx: MakeOnnx, write_manifest: Callable[..., Path]
+) -> None:
+    model = make_onnx(input_shape=[None, 4])
+    manifest = write_manifest(model, inputs=[{"name": "x", "shape": [-1, 5]}])
+    job = make_job(str(manifest))
+    with pytest.raises(ManifestError) as info:
+        run_job(job)
+    assert info.value.problems[0].location == "inputs[0].shape"
+    assert not Path(job.run_dir).exists()
+
+
+def test_batch_size_must_fit_a_fixed_batch(make_onnx: MakeOnnx) -> None:
+    path = make_onnx(input_shape=[2, 4])
+    with pytest.raises(SettingsError) as info:
+        run_job(make_job(str(path), scenario="Offline", batch_size=8))
+    assert "fixed at 2" in info.value.message
