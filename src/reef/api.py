@@ -225,8 +225,11 @@ def check(path: Path) -> CheckResult:
             problems.append(Problem(file, f"sources[{i}].sha256", exc.message))
     done.append("sources")
     if isinstance(manifest, ModelManifest):
-        problems.extend(_check_model_plugins(manifest, file))
-        done.append("steps and metric")
+        from reef.bench.checks import dataset_problems, plugin_problems
+
+        problems.extend(plugin_problems(manifest, file))
+        problems.extend(dataset_problems(manifest, path))
+        done.append("steps, metric and dataset")
         if not problems and paths:
             _check_against_model(manifest, paths[0], file)
             done.append("signature")
@@ -239,26 +242,6 @@ def check(path: Path) -> CheckResult:
         version=manifest.version,
         checks=done,
     )
-
-
-def _check_model_plugins(manifest: Any, file: str) -> list[Problem]:
-    from reef.bench.metrics import get_metric
-    from reef.predictors.steps import build_step
-
-    problems = []
-    for kind, specs in (("inputs", manifest.inputs), ("outputs", manifest.outputs)):
-        for i, spec in enumerate(specs):
-            for j, step in enumerate(spec.steps):
-                try:
-                    build_step(step, labels=getattr(spec, "labels", None))
-                except ReefError as exc:
-                    problems.append(Problem(file, f"{kind}[{i}].steps[{j}]", exc.message))
-    if manifest.accuracy:
-        try:
-            get_metric(manifest.accuracy.metric)
-        except ReefError as exc:
-            problems.append(Problem(file, "accuracy.metric", f"{exc.message} ({exc.hint})"))
-    return problems
 
 
 def _check_against_model(manifest: Any, model_path: Path, file: str) -> None:

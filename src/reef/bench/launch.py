@@ -16,9 +16,13 @@ from reef.meta.run import RunRecord, load_record
 class WorkerError(ReefError):
     """Bad input found by the worker before it measured anything."""
 
-    def __init__(self, message: str, hint: str | None, exit_code: int) -> None:
+    def __init__(self, message: str, hint: str | None, exit_code: int, kind: str) -> None:
         super().__init__(message, hint)
         self.exit_code = exit_code
+        self.kind = kind
+
+    def to_json(self) -> dict[str, object]:
+        return super().to_json() | {"error": self.kind}
 
 
 def _relay(stream: IO[str], reporter: Reporter, other: list[str]) -> None:
@@ -60,7 +64,12 @@ def run_in_worker(
     except json.JSONDecodeError:
         data = None
     if isinstance(data, dict) and "error" in data and code != 0:
-        raise WorkerError(str(data["message"]), data.get("hint"), int(data.get("exit_code", 2)))
+        raise WorkerError(
+            str(data["message"]),
+            data.get("hint"),
+            int(data.get("exit_code", 2)),
+            str(data.get("error", "ReefError")),
+        )
     if code != 0 or not isinstance(data, dict):
         tail = "".join(stderr_lines[-20:]).strip()
         raise ReefError(

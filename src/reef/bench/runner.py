@@ -15,6 +15,7 @@ from pathlib import Path
 
 from reef.bench import accuracy as acc
 from reef.bench import calibrate, loadgen, logs
+from reef.bench.checks import check_plugins
 from reef.bench.job import BenchJob
 from reef.bench.progress import NullReporter, Reporter, Ticker
 from reef.bench.samples import SampleSet, describe, load_dataset, synthetic
@@ -49,6 +50,7 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
     predictor = registry.create(framework)
     file = job.manifest_path or job.model_path
     if manifest:
+        check_plugins(manifest, file)
         check_framework_version(manifest, predictor.version(), file)
     options = PredictorOptions(
         threads=settings.threads,

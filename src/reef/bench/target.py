@@ -74,7 +74,7 @@ def _manifest(path: Path, manifest: ModelManifest) -> ResolvedTarget:
         components=components,
     )
     if manifest.dataset:
-        dataset = _dataset(manifest.dataset, path)
+        dataset = find_dataset(manifest.dataset, path)
         resolved.dataset = dataset.manifest  # type: ignore[assignment]
         assert isinstance(dataset.manifest, DatasetManifest)
         resolved.dataset_path = verified_source(
@@ -92,7 +92,7 @@ def _manifest(path: Path, manifest: ModelManifest) -> ResolvedTarget:
     return resolved
 
 
-def _dataset(ref: str, manifest_path: Path) -> Component:
+def find_dataset(ref: str, manifest_path: Path) -> Component:
     """A dataset named by a manifest: a path next to it, or a built-in component."""
     local = (manifest_path.parent / ref).resolve()
     if local.is_dir() and (local / MANIFEST).is_file():

@@ -52,7 +52,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     want_json = "--json" in sys.argv[1:]
     try:
-        app(standalone_mode=False)
+        # Without standalone mode Typer returns exit codes instead of exiting.
+        code = app(standalone_mode=False)
     except ReefError as exc:
         _report(exc, want_json)
         sys.exit(exc.exit_code)
@@ -67,10 +68,17 @@ def main() -> None:
         sys.exit(EXIT_SIGINT)
     except typer.TyperException as exc:
         # Typer's usage errors (bad option, missing argument): its own message, exit 2.
+        if want_json:
+            from reef.cli._common import emit_json
+
+            fmt = getattr(exc, "format_message", None)
+            message = fmt() if fmt is not None else str(exc)
+            emit_json({"error": "UsageError", "message": message, "hint": None})
         show = getattr(exc, "show", None)
         if show is not None:
             show()
         sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _report(exc: ReefError, want_json: bool) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from reef.cli._common import emit_json, fmt, stdout
+
+if TYPE_CHECKING:
+    from reef.meta.run import RunRecord
 
 app = typer.Typer(help="List and show recorded runs.", no_args_is_help=True)
 
@@ -47,10 +52,7 @@ def show_run(
     _print_record(record)
 
 
-def _print_record(r: object) -> None:
-    from reef.meta.run import RunRecord
-
-    assert isinstance(r, RunRecord)
+def _print_record(r: RunRecord) -> None:
     s = r.settings
     lines = [
         f"[bold]run[/bold] {r.id}  [bold]{r.status}[/bold]  {r.created_at:%Y-%m-%d %H:%M:%S} UTC",

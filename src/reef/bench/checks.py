@@ -1,0 +1,60 @@
+"""Checks of a model manifest that need the registries: its steps, metric and dataset.
+
+Both ``reef check`` and ``reef bench`` run them before anything is measured, so a manifest
+that names a step or metric nobody provides is refused up front, with its field path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from reef.errors import ManifestError, Problem, ReefError
+from reef.meta.model import ModelManifest
+
+
+def plugin_problems(manifest: ModelManifest, file: str) -> list[Problem]:
+    from reef.bench.metrics import get_metric
+    from reef.predictors.steps import build_step
+
+    problems = []
+    specs: list[tuple[str, int, list[Any], list[str] | None]]
+    specs = [("inputs", i, s.steps, None) for i, s in enumerate(manifest.inputs)]
+    specs += [("outputs", i, s.steps, s.labels) for i, s in enumerate(manifest.outputs)]
+    for kind, i, steps, labels in specs:
+        for j, step in enumerate(steps):
+            try:
+                build_step(step, labels=labels)
+            except ReefError as exc:
+                problems.append(Problem(file, f"{kind}[{i}].steps[{j}]", exc.message))
+    if manifest.accuracy:
+        try:
+            get_metric(manifest.accuracy.metric)
+        except ReefError as exc:
+            problems.append(Problem(file, "accuracy.metric", f"{exc.message} ({exc.hint})"))
+    return problems
+
+
+def check_plugins(manifest: ModelManifest, file: str) -> None:
+    problems = plugin_problems(manifest, file)
+    if problems:
+        raise ManifestError(problems)
+
+
+def dataset_problems(manifest: ModelManifest, path: Path) -> list[Problem]:
+    """The dataset a manifest names must resolve and its file must match its sha256."""
+    if not manifest.dataset:
+        return []
+    from reef.bench.target import find_dataset
+    from reef.components.checksums import verified_source
+
+    try:
+        dataset = find_dataset(manifest.dataset, path)
+        verified_source(
+            dataset.manifest.sources[0], dataset.directory, str(dataset.path), "sources[0]"
+        )
+    except ManifestError as exc:
+        return list(exc.problems)
+    except ReefError as exc:
+        return [Problem(str(path), "dataset", exc.message)]
+    return []
