@@ -18,9 +18,11 @@ def test_help_imports_no_heavy_library() -> None:
         "    pass\n"
         f"print('heavy:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     assert out == "heavy:", f"reef --help imported: {out}"
 
 
