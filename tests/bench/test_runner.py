@@ -28,6 +28,7 @@ def make_job(target: str, shapes: dict[str, list[int]] | None = None, **settings
     resolved: ResolvedTarget = resolve(target)
     run_id = uuid.uuid4().hex
     settings.setdefault("duration_s", DURATION_S)
+    settings.setdefault("raw_latencies", True)
     return BenchJob(
         run_id=run_id,
         run_dir=str(config.runs_dir() / run_id),
@@ -211,3 +212,25 @@ def test_batch_size_must_fit_a_fixed_batch(make_onnx: MakeOnnx) -> None:
     with pytest.raises(SettingsError) as info:
         run_job(make_job(str(path), scenario="Offline", batch_size=8))
     assert "fixed at 2" in info.value.message
+
+
+def test_microsecond_singlestream_keeps_no_raw_latencies_by_default() -> None:
+    record = run_job(make_job("digits-classifier", mode="performance", raw_latencies=None))
+
+    assert record.status == "valid", record.reasons
+    assert record.latencies_ns is None
+    assert record.loadgen is not None
+    assert any("raw per-query latencies not kept" in w for w in record.loadgen.warnings)
+
+
+@pytest.mark.parametrize(("scenario", "keep"), [("Offline", None), ("SingleStream", True)])
+def test_raw_latencies_kept_when_asked_or_cheap(scenario: str, keep: bool | None) -> None:
+    job = make_job("digits-classifier", scenario=scenario, mode="performance", raw_latencies=keep)
+    record = run_job(job)
+
+    assert record.latencies_ns and all(t > 0 for t in record.latencies_ns)
+
+
+def test_raw_latencies_can_be_turned_off() -> None:
+    job = make_job("digits-classifier", scenario="Offline", mode="performance", raw_latencies=False)
+    assert run_job(job).latencies_ns is None

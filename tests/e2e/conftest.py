@@ -87,7 +87,7 @@ def benched(tmp_path_factory: pytest.TempPathFactory) -> Benched:
     cli = Reef(base / "reef-home", work)
     result = cli(
         "bench", DIGITS_CLASSIFIER, *SHORT, "--scenario", "SingleStream",
-        "--scenario", "MultiStream", "--json",
+        "--scenario", "MultiStream", "--raw-latencies", "--json",
     )  # fmt: skip
     assert result.rc == 0, str(result)
     records = result.json()

@@ -285,3 +285,12 @@ def test_demo_prints_table_and_records_runs(reef: Reef) -> None:
     assert all(r["status"] == "valid" for r in listed)
     assert "reef runs list" in result.stderr
     json.dumps(listed)  # records stay JSON
+
+
+def test_microsecond_model_skips_raw_latencies_by_default(reef: Reef) -> None:
+    result = reef("bench", DIGITS_CLASSIFIER, *SHORT, "--mode", "performance", "--json")
+    assert result.rc == 0, str(result)
+    (record,) = result.json()
+    assert "raw per-query latencies not kept" in " ".join(record["loadgen"]["warnings"])
+    shown = reef.ok("runs", "show", record["id"], "--raw", "--json").json()
+    assert shown["latencies_ns"] is None

@@ -124,6 +124,9 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
     reporter.phase("warm-up", queries=settings.warmup_queries)
     cal = calibrate.warm_up(prepared.predictor.predict, samples, settings)
     lg_info.calibration = cal
+    keep_raw, raw_note = _keep_raw_latencies(settings, cal)
+    if raw_note:
+        reporter.note(raw_note)
 
     if settings.mode in ("performance", "both"):
         scale = 1.0
@@ -133,7 +136,7 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
             cal.derived["min_duration_ms"] = exp.min_duration_ms
             for note in exp.notes:
                 reporter.note(note)
-            run = _run(prepared, exp, "performance", run_dir / "performance", reporter)
+            run = _run(prepared, exp, "performance", run_dir / "performance", reporter, keep_raw)
             detail = logs.read_detail(run.log_dir / "mlperf_log_detail.txt")
             result, reasons = logs.verdict(detail)
             retry = _retry_because(reasons, settings) if result == "INVALID" else None
@@ -146,9 +149,10 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
         lg_info.result = "VALID" if result == "VALID" else "INVALID" if result else None
         lg_info.reasons = reasons
         lg_info.effective = logs.effective_settings(detail)
-        lg_info.errors, lg_info.warnings = detail.errors, detail.warnings + exp.notes
+        lg_info.errors = detail.errors
+        lg_info.warnings = detail.warnings + exp.notes + ([raw_note] if raw_note else [])
         record.performance = logs.performance(detail, settings.scenario)
-        record.latencies_ns = run.latencies_ns
+        record.latencies_ns = run.latencies_ns if keep_raw else None
         record.artifacts["loadgen_performance"] = str(run.log_dir)
         if run.error is not None:
             raise run.error
@@ -163,6 +167,22 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
                 f"{record.accuracy.threshold:.0%} of the reference {record.accuracy.reference}"
             )
     record.status = "invalid" if record.reasons else "valid"
+
+
+RAW_LATENCY_MIN_MS = 0.1
+
+
+def _keep_raw_latencies(settings: BenchSettings, cal: Calibration) -> tuple[bool, str | None]:
+    """Whether to time each query, and why not when the default says no."""
+    if settings.raw_latencies is not None:
+        return settings.raw_latencies, None
+    p50 = cal.latency_p50_ms or 0.0
+    if settings.scenario == "SingleStream" and p50 < RAW_LATENCY_MIN_MS:
+        return False, (
+            f"raw per-query latencies not kept: the model answers in {p50 * 1000:.0f} us and "
+            "timing each query would add about 1-2 us to it; --raw-latencies keeps them"
+        )
+    return True, None
 
 
 def _retry_because(reasons: list[str], settings: BenchSettings) -> str | None:
@@ -185,6 +205,7 @@ def _run(
     mode: str,
     log_dir: Path,
     reporter: Reporter,
+    raw_latencies: bool = True,
 ) -> loadgen.TestRun:
     settings, samples = prepared.job.settings, prepared.samples
     sut = SystemUnderTest(
@@ -193,6 +214,7 @@ def _run(
         settings.scenario,
         settings.batch_size,
         accuracy=mode == "accuracy",
+        raw_latencies=raw_latencies,
     )
     ts = loadgen.test_settings(settings, exp, mode)
     if mode == "performance":

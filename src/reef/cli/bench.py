@@ -56,6 +56,12 @@ def bench(
     shape: list[str] = typer.Option(
         [], help="bare ONNX files: an input's shape, e.g. input=1x3x224x224"
     ),
+    raw_latencies: bool | None = typer.Option(
+        None,
+        "--raw-latencies/--no-raw-latencies",
+        help="keep every query's latency [default: kept unless SingleStream queries take "
+        "under 100 us, where timing them costs 1-2 us each]",
+    ),
     in_process: bool = typer.Option(
         False, "--in-process", help="run in this process instead of one worker per scenario"
     ),
@@ -78,6 +84,7 @@ def bench(
         warmup_queries=warmup,
         sample_count=samples,
         seed=seed,
+        raw_latencies=raw_latencies,
     )
     shapes = parse_shapes(shape)
     with RichReporter() as reporter:

@@ -28,6 +28,12 @@ class BenchSettings(Strict):
     warmup_queries: int = Field(50, ge=0, description="queries run before calibration")
     sample_count: int | None = Field(None, ge=1, description="samples loaded; all by default")
     seed: int = Field(0, ge=0, description="LoadGen's random seeds")
+    raw_latencies: bool | None = Field(
+        None,
+        description="keep every query's latency as the SUT measured it. Reading the clock "
+        "twice per query costs about 1-2 us, so by default (None) they are kept when the "
+        "model takes at least 100 us per query",
+    )
 
     @field_validator("target_qps")
     @classmethod
