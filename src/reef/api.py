@@ -5,7 +5,10 @@ The CLI is a thin face over these functions; so will the server and cluster agen
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from reef import config
 from reef.bench.progress import NullReporter, Reporter
 from reef.errors import Interrupted, ManifestError, Problem, ReefError, SettingsError, Terminated
-from reef.meta.run import RunRecord
+from reef.meta.run import RunRecord, Status
 from reef.meta.settings import SCENARIOS, BenchSettings
 
 __all__ = [
@@ -91,8 +94,6 @@ def bench(
     Bad input raises before anything is recorded. Ctrl-C or SIGTERM records the current run
     as ``interrupted`` and raises ``Interrupted``.
     """
-    import uuid
-
     from reef.bench.job import BenchJob
     from reef.bench.target import resolve
 
@@ -101,34 +102,53 @@ def bench(
     if resolved.manifest is not None and shapes:
         raise SettingsError("--shape applies to a bare ONNX file; a manifest declares its shapes")
     records: list[RunRecord] = []
-    for s in settings:
-        run_id = uuid.uuid4().hex
-        job = BenchJob(
-            run_id=run_id,
-            run_dir=str(config.runs_dir() / run_id),
-            target=resolved.target,
-            components=resolved.components,
-            model_path=str(resolved.model_path),
-            manifest=resolved.manifest,
-            manifest_path=str(resolved.manifest_path) if resolved.manifest_path else None,
-            dataset=resolved.dataset,
-            dataset_path=str(resolved.dataset_path) if resolved.dataset_path else None,
-            shapes=shapes or {},
-            settings=s,
-        )
-        reporter.phase(f"{s.scenario}", seconds=None)
+    # Opened before anything is measured: a database that cannot be used fails now, not
+    # after minutes of benchmarking.
+    with contextlib.ExitStack() as stack:
+        db = stack.enter_context(_open_store()) if store else None
+        for s in settings:
+            run_id = uuid.uuid4().hex
+            job = BenchJob(
+                run_id=run_id,
+                run_dir=str(config.runs_dir() / run_id),
+                target=resolved.target,
+                components=resolved.components,
+                model_path=str(resolved.model_path),
+                manifest=resolved.manifest,
+                manifest_path=str(resolved.manifest_path) if resolved.manifest_path else None,
+                dataset=resolved.dataset,
+                dataset_path=str(resolved.dataset_path) if resolved.dataset_path else None,
+                shapes=shapes or {},
+                settings=s,
+            )
+            records.append(_bench_one(job, in_process, reporter, db))
+    return records
+
+
+def _bench_one(job: Any, in_process: bool, reporter: Reporter, db: Any) -> RunRecord:
+    from datetime import UTC, datetime
+
+    from reef.bench.launch import WorkerCrashed
+
+    started = datetime.now(UTC)
+    reporter.phase(job.settings.scenario, seconds=None)
+    record: RunRecord | None = None
+    try:
         try:
             record = _run_job(job, in_process, reporter)
-        except (KeyboardInterrupt, Terminated) as exc:
-            name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
-            interrupted = _interrupted_record(job, name)
-            if store:
-                _store(interrupted)
-            raise Interrupted(name, [interrupted.id]) from None
-        if store:
-            _store(record)
-        records.append(record)
-    return records
+        except WorkerCrashed as exc:
+            record = _partial_record(job, "failed", [exc.message], started)
+            record.artifacts["worker_stderr"] = exc.stderr_tail
+        if db is not None:
+            _save(db, record)
+        return record
+    except (KeyboardInterrupt, Terminated) as exc:
+        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+        if record is None:
+            record = _partial_record(job, "interrupted", [f"interrupted by {name}"], started)
+        if db is not None:
+            _save(db, record)
+        raise Interrupted(name, [record.id]) from None
 
 
 def _run_job(job: Any, in_process: bool, reporter: Reporter) -> RunRecord:
@@ -141,33 +161,50 @@ def _run_job(job: Any, in_process: bool, reporter: Reporter) -> RunRecord:
     return run_in_worker(job, reporter)
 
 
-def _interrupted_record(job: Any, signal_name: str) -> RunRecord:
+def _partial_record(job: Any, status: Status, reasons: list[str], started: Any) -> RunRecord:
+    """The record of a run that did not finish: what was asked, where, and why it stopped."""
     from datetime import UTC, datetime
 
     from reef.environment.fingerprint import collect
 
     return RunRecord(
         id=job.run_id,
-        status="interrupted",
-        reasons=[f"interrupted by {signal_name}"],
+        created_at=started,
+        finished_at=datetime.now(UTC),
+        status=status,
+        reasons=reasons,
         target=job.target,
         components=job.components,
         settings=job.settings,
         environment=collect(),
-        finished_at=datetime.now(UTC),
+        artifacts={"run_dir": job.run_dir},
     )
 
 
-def _store(record: RunRecord) -> None:
+@contextlib.contextmanager
+def _open_store() -> Iterator[Any]:
     from reef.results import Store
 
-    # The database write must finish even if a second Ctrl-C arrives meanwhile.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with Store() as db:
+        yield db
+
+
+def _save(db: Any, record: RunRecord) -> None:
+    """Write the record where it survives whatever happens next.
+
+    Signals are held while writing, so that Ctrl-C or SIGTERM cannot cut the transaction
+    short; they are delivered as soon as the record is safe. A copy goes to the run's
+    folder too, for a database that fails after the measurement.
+    """
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     try:
-        with Store() as s:
-            s.add(record)
+        run_dir = config.runs_dir() / record.id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "record.json").write_text(record.model_dump_json(), encoding="utf-8")
+        db.add(record)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def runs_list(

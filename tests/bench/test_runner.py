@@ -234,3 +234,31 @@ def test_raw_latencies_kept_when_asked_or_cheap(scenario: str, keep: bool | None
 def test_raw_latencies_can_be_turned_off() -> None:
     job = make_job("digits-classifier", scenario="Offline", mode="performance", raw_latencies=False)
     assert run_job(job).latencies_ns is None
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"scenario": "Offline", "batch_size": 4},
+        {"scenario": "Server", "batch_size": 4, "target_qps": 2000, "latency_bound_ms": 50},
+        {"scenario": "MultiStream", "batch_size": 2, "samples_per_query": 8},
+    ],
+)
+def test_failure_after_some_batches_answers_each_sample_once(settings: dict[str, Any]) -> None:
+    prepared = prepare(
+        make_job("digits-classifier", mode="performance", warmup_queries=5, **settings)
+    )
+    real_predict = prepared.predictor.predict
+    calls = 0
+
+    def fails_later(feeds: dict[str, Any]) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        if calls > 40:
+            raise RuntimeError("out of device memory")
+        return real_predict(feeds)
+
+    prepared.predictor.predict = fails_later  # type: ignore[method-assign]
+    record = execute(prepared)
+    assert record.status == "failed"
+    assert any("out of device memory" in r for r in record.reasons)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from typing import IO
+from typing import IO, Any
 
 from reef.bench.job import BenchJob
 from reef.bench.progress import NullReporter, Reporter, replay
@@ -13,16 +13,24 @@ from reef.errors import ReefError
 from reef.meta.run import RunRecord, load_record
 
 
+class WorkerCrashed(ReefError):
+    """The worker died while measuring (out of memory, a crash in native code, a kill)."""
+
+    def __init__(self, message: str, stderr_tail: str) -> None:
+        super().__init__(message, hint=stderr_tail or None)
+        self.stderr_tail = stderr_tail
+
+
 class WorkerError(ReefError):
     """Bad input found by the worker before it measured anything."""
 
-    def __init__(self, message: str, hint: str | None, exit_code: int, kind: str) -> None:
-        super().__init__(message, hint)
-        self.exit_code = exit_code
-        self.kind = kind
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__(str(data.get("message")), data.get("hint"))
+        self.exit_code = int(data.get("exit_code", 2))
+        self.data = {k: v for k, v in data.items() if k != "exit_code"}
 
     def to_json(self) -> dict[str, object]:
-        return super().to_json() | {"error": self.kind}
+        return dict(self.data)  # as the worker said it, problems and all
 
 
 def _relay(stream: IO[str], reporter: Reporter, other: list[str]) -> None:
@@ -64,16 +72,9 @@ def run_in_worker(
     except json.JSONDecodeError:
         data = None
     if isinstance(data, dict) and "error" in data and code != 0:
-        raise WorkerError(
-            str(data["message"]),
-            data.get("hint"),
-            int(data.get("exit_code", 2)),
-            str(data.get("error", "ReefError")),
-        )
+        raise WorkerError(data)
     if code != 0 or not isinstance(data, dict):
         tail = "".join(stderr_lines[-20:]).strip()
-        raise ReefError(
-            f"the benchmark worker exited with status {code}",
-            hint=tail or "no output from the worker",
-        )
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        raise WorkerCrashed(f"the benchmark worker {how} before returning a record", tail)
     return load_record(data, "worker output")

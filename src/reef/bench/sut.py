@@ -54,7 +54,6 @@ class SystemUnderTest:
         scenario: str,
         batch_size: int,
         accuracy: bool,
-        workers: int = 1,
         raw_latencies: bool = True,
     ) -> None:
         self.predict = predict
@@ -62,7 +61,6 @@ class SystemUnderTest:
         self.scenario = scenario
         self.batch_size = samples.fixed_batch or batch_size
         self.accuracy = accuracy
-        self.workers = workers
         self.raw_latencies = raw_latencies
         # Per query (per batch in Offline). An array of int64 rather than a list: each value is
         # converted on append and its Python int freed at once, so nothing piles up in memory.
@@ -77,14 +75,15 @@ class SystemUnderTest:
     # -- LoadGen handles -------------------------------------------------------------------
 
     def construct(self) -> Any:
+        issue: Callable[[list[int], list[int]], None]
         if self.scenario == "Server" and self.batch_size > 1:
-            self._start_workers()
+            self._start_worker()
             issue = self._enqueue
         elif self.scenario == "SingleStream" and not self.accuracy:
-            return lg.ConstructFastSUT(_single_stream_path(self), self._flush)
+            issue = _single_stream_path(self)
         else:
             issue = self._inline
-        return lg.ConstructFastSUT(self._guard(issue), self._flush)
+        return lg.ConstructFastSUT(issue, self._flush)
 
     def close(self) -> None:
         for _ in self._threads:
@@ -98,15 +97,23 @@ class SystemUnderTest:
     def _inline(self, ids: list[int], indices: list[int]) -> None:
         t0 = _clock()
         per_batch = self.scenario == "Offline"
+        if self._run_batches(ids, indices, per_batch) and not per_batch:
+            self.latencies.append(_clock() - t0)
+
+    def _run_batches(self, ids: list[int], indices: list[int], time_each: bool) -> bool:
+        """Answer every sample in batches; False if a batch failed (the rest are answered
+        empty, each sample exactly once, so that LoadGen can finish)."""
         for start in range(0, len(ids), self.batch_size):
             tb = _clock()
-            self._run_batch(
-                ids[start : start + self.batch_size], indices[start : start + self.batch_size]
-            )
-            if per_batch:
+            end = start + self.batch_size
+            try:
+                self._run_batch(ids[start:end], indices[start:end])
+            except BaseException as exc:
+                self._fail(exc, ids[start:])
+                return False
+            if time_each:
                 self.latencies.append(_clock() - tb)
-        if not per_batch:
-            self.latencies.append(_clock() - t0)
+        return True
 
     def _enqueue(self, ids: list[int], indices: list[int]) -> None:
         self._queue.put((_clock(), ids, indices))
@@ -134,11 +141,10 @@ class SystemUnderTest:
         else:
             lg.QuerySamplesComplete([lg.QuerySampleResponse(qid, 0, 0) for qid in ids])
 
-    def _start_workers(self) -> None:
-        for i in range(self.workers):
-            t = threading.Thread(target=self._worker, name=f"reef-sut-{i}", daemon=True)
-            t.start()
-            self._threads.append(t)
+    def _start_worker(self) -> None:
+        t = threading.Thread(target=self._worker, name="reef-sut-worker", daemon=True)
+        t.start()
+        self._threads.append(t)
 
     def _worker(self) -> None:
         while True:
@@ -160,28 +166,9 @@ class SystemUnderTest:
                 count += len(more[1])
             ids = [q for _, qids, _ in pending for q in qids]
             indices = [i for _, _, idx in pending for i in idx]
-            try:
-                for start in range(0, len(ids), self.batch_size):
-                    self._run_batch(
-                        ids[start : start + self.batch_size],
-                        indices[start : start + self.batch_size],
-                    )
-            except BaseException as exc:
-                self._fail(exc, ids)
-                continue
-            done = _clock()
-            self.latencies.extend(done - t for t, _, _ in pending)
-
-    def _guard(self, issue: Callable[[list[int], list[int]], None]) -> Callable[..., None]:
-        """An exception must not escape into LoadGen: record it and answer the query."""
-
-        def guarded(ids: list[int], indices: list[int]) -> None:
-            try:
-                issue(ids, indices)
-            except BaseException as exc:
-                self._fail(exc, ids)
-
-        return guarded
+            if self._run_batches(ids, indices, time_each=False):
+                done = _clock()
+                self.latencies.extend(done - t for t, _, _ in pending)
 
     def _fail(self, exc: BaseException, ids: list[int]) -> None:
         if self.error is None:

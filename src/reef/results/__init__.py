@@ -1,5 +1,5 @@
 """Where finished runs are kept: a SQL database (SQLite by default) behind ``Store``."""
 
-from reef.results.store import Store
+from reef.results.store import Store, StoreError
 
-__all__ = ["Store"]
+__all__ = ["Store", "StoreError"]

@@ -18,13 +18,42 @@ from typing import Any, Self
 from sqlalchemy import Connection, delete, func, insert, select
 
 from reef import config
-from reef.errors import ManifestError, Problem, RunNotFound
+from reef.errors import ManifestError, Problem, ReefError, RunNotFound
 from reef.meta.run import RunRecord, load_record
 from reef.results import migrate, packing
 from reef.results.engine import WRITE, make_engine
 from reef.results.models import LatencyRow, RunRow
 
 MAX_CANDIDATES = 10
+
+
+class StoreError(ReefError):
+    """The results database could not be opened, read or written."""
+
+
+@contextmanager
+def _database_errors(url: str) -> Iterator[None]:
+    """Database and driver failures become one clean error naming the database."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        yield
+    except (SQLAlchemyError, ArgumentError, OSError, ImportError) as exc:
+        shown = _hide_password(url)
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise StoreError(
+            f"results database {shown}: {detail}",
+            hint="check REEF_DB_URL (any SQLAlchemy URL) or that REEF_HOME is writable",
+        ) from exc
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
 
 
 class Store:
@@ -35,9 +64,12 @@ class Store:
     """
 
     def __init__(self, url: str | None = None) -> None:
-        self._engine = make_engine(url or config.db_url())
+        self.url = url or config.db_url()
+        with _database_errors(self.url):
+            self._engine = make_engine(self.url)
         try:
-            migrate.upgrade(self._engine)
+            with _database_errors(self.url):
+                migrate.upgrade(self._engine)
         except BaseException:
             self._engine.dispose()
             raise
@@ -125,12 +157,12 @@ class Store:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn, conn.begin():
+        with _database_errors(self.url), self._engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
+        with _database_errors(self.url), self._engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
                 yield conn
