@@ -65,10 +65,12 @@ class Reef:
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "reef", *args]
 
-    def __call__(self, *args: str, timeout: float = CLI_TIMEOUT_S) -> Result:
+    def __call__(
+        self, *args: str, timeout: float = CLI_TIMEOUT_S, env: dict[str, str] | None = None
+    ) -> Result:
         proc = subprocess.run(
             self.argv(*args),
-            env=self.env,
+            env={**self.env, **(env or {})},
             cwd=self.cwd,
             capture_output=True,
             text=True,

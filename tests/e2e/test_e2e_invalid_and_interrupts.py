@@ -21,9 +21,19 @@ EXIT_TIMEOUT_S = 30
 
 def test_impossible_latency_bound_is_recorded_invalid(reef: Reef) -> None:
     result = reef(
-        "bench", DIGITS_CLASSIFIER, *SHORT, "--scenario", "Server", "--mode", "performance",
-        "--latency-bound-ms", "0.001", "--target-qps", "2000", "--json",
-    )  # fmt: skip
+        "bench",
+        DIGITS_CLASSIFIER,
+        *SHORT,
+        "--scenario",
+        "Server",
+        "--mode",
+        "performance",
+        "--latency-bound-ms",
+        "0.001",
+        "--target-qps",
+        "2000",
+        "--json",
+    )
     [record] = result.json()
     assert record["status"] == "invalid", record["reasons"]
     assert record["loadgen"]["result"] == "INVALID"
@@ -149,3 +159,38 @@ def test_sigterm_records_interrupted_run_and_exits_143(reef: Reef, tiny_onnx: Pa
     shown = reef.ok("runs", "show", run["id"][:12], "--json").json()
     assert shown["status"] == "interrupted"
     _assert_db_consistent(reef.home)
+
+
+def test_a_worker_killed_mid_run_is_recorded_failed_and_exits_1(reef: Reef) -> None:
+    proc = reef.popen(
+        "bench", DIGITS_CLASSIFIER, "--duration", "60", "--mode", "performance", "--json"
+    )
+    watched = Watched(proc)
+    watched.wait_until_measuring()
+    [worker] = psutil.Process(proc.pid).children(recursive=True)
+    worker.send_signal(signal.SIGKILL)
+    rc, out, err = watched.finish()
+
+    assert rc == 1, f"exit {rc}\n{err}"
+    assert "Traceback" not in err, err
+    [run] = reef.runs()
+    assert run["status"] == "failed"
+    assert any("killed by signal 9" in r for r in run["reasons"]), run["reasons"]
+    assert json.loads(out)[0]["id"] == run["id"]
+    assert (reef.home / "runs" / run["id"] / "record.json").is_file()
+    _assert_db_consistent(reef.home)
+
+
+def test_an_unusable_database_fails_before_measuring(reef: Reef) -> None:
+    result = reef(
+        "bench",
+        DIGITS_CLASSIFIER,
+        *SHORT,
+        "--json",
+        env={"REEF_DB_URL": "postgresql://reef:secret@127.0.0.1:1/reef"},
+    )
+    assert result.rc == 2, str(result)
+    assert squash("results database") in squash(result.stderr)
+    assert "secret" not in result.stderr + result.stdout
+    assert json.loads(result.stdout)["error"] == "StoreError"
+    assert not (reef.home / "runs").exists()

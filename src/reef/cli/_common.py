@@ -8,7 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
-stderr = Console(stderr=True, highlight=False)
+# Messages are not wrapped when stderr is a file or a pipe: a wrapped path cannot be grepped.
+stderr = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 stdout = Console(highlight=False)
 if not stdout.is_terminal:
     stdout.width = max(stdout.width, 140)  # pipes and logs get whole tables, not wrapped ones
