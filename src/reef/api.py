@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reef import config
+from reef.bench.job import PredictorSettings
 from reef.bench.progress import NullReporter, Reporter
 from reef.errors import Interrupted, ManifestError, Problem, ReefError, SettingsError, Terminated
 from reef.meta.run import RunRecord, Status
@@ -24,10 +25,12 @@ __all__ = [
     "DEMO_DURATION_S",
     "DEMO_MODEL",
     "CheckResult",
+    "PredictorSettings",
     "bench",
     "bench_settings",
     "check",
     "demo",
+    "predictor_settings",
     "run_latencies",
     "runs_list",
     "runs_show",
@@ -54,6 +57,21 @@ _OPTION_NAMES = {
 }
 
 
+def predictor_settings(
+    graph_optimization: str | None = None, providers: list[str] | None = None
+) -> PredictorSettings:
+    values: dict[str, Any] = {"providers": providers or None}
+    if graph_optimization is not None:
+        values["graph_optimization"] = graph_optimization
+    try:
+        return PredictorSettings(**values)
+    except ValidationError:
+        raise SettingsError(
+            f"--graph-optimization: unknown level {graph_optimization!r}",
+            hint="choose none, basic, extended or all",
+        ) from None
+
+
 def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[BenchSettings]:
     """One validated settings object per scenario; a nonsensical value is a SettingsError."""
     chosen = scenarios or ["SingleStream"]
@@ -67,7 +85,9 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
             )
         values = {k: v for k, v in options.items() if v is not None}
         if scenario != "Server" and len(chosen) > 1:
-            values.pop("target_qps", None)  # given for the Server run among several
+            # Given for the Server run among several scenarios.
+            values.pop("target_qps", None)
+            values.pop("latency_bound_ms", None)
         try:
             result.append(BenchSettings(scenario=scenario, **values))
         except ValidationError as exc:
@@ -88,6 +108,7 @@ def bench(
     in_process: bool = False,
     reporter: Reporter | None = None,
     store: bool = True,
+    predictor: PredictorSettings | None = None,
 ) -> list[RunRecord]:
     """Benchmark ``target`` once per settings object; every finished run is stored.
 
@@ -120,6 +141,7 @@ def bench(
                 dataset_path=str(resolved.dataset_path) if resolved.dataset_path else None,
                 shapes=shapes or {},
                 settings=s,
+                predictor=predictor or PredictorSettings(),
             )
             records.append(_bench_one(job, in_process, reporter, db))
     return records
@@ -242,15 +264,18 @@ class CheckResult(BaseModel):
 def check(path: Path) -> CheckResult:
     """Validate a manifest: schema, steps, metric, source files and checksums, and for a model
     its declared signature against the model file itself. Every problem found is reported."""
+    from reef.components.builtin import MANIFEST
+    from reef.components.checksums import verified_source
     from reef.meta.load import load_manifest
     from reef.meta.model import ModelManifest
 
+    if path.is_dir() and (path / MANIFEST).is_file():
+        path = path / MANIFEST  # a component folder, as `reef bench` accepts it
     manifest = load_manifest(path)
     file = str(path)
     done = ["schema"]
     problems: list[Problem] = []
     base = path.parent
-    from reef.components.checksums import verified_source
 
     paths: list[Path] = []
     for i, src in enumerate(manifest.sources):
@@ -262,14 +287,14 @@ def check(path: Path) -> CheckResult:
             problems.append(Problem(file, f"sources[{i}].sha256", exc.message))
     done.append("sources")
     if isinstance(manifest, ModelManifest):
-        from reef.bench.checks import dataset_problems, plugin_problems
+        from reef.bench.checks import dataset_problems, model_problems, plugin_problems
 
         problems.extend(plugin_problems(manifest, file))
         problems.extend(dataset_problems(manifest, path))
-        done.append("steps, metric and dataset")
-        if not problems and paths:
-            _check_against_model(manifest, paths[0], file)
-            done.append("signature")
+        done.extend(["steps", "metric", "dataset"])
+        if paths:
+            problems.extend(model_problems(manifest, paths[0], file))
+            done.extend(["framework", "signature"])
     if problems:
         raise ManifestError(problems)
     return CheckResult(
@@ -279,21 +304,6 @@ def check(path: Path) -> CheckResult:
         version=manifest.version,
         checks=done,
     )
-
-
-def _check_against_model(manifest: Any, model_path: Path, file: str) -> None:
-    from reef.predictors import registry
-    from reef.predictors.base import PredictorOptions
-    from reef.predictors.compat import check_framework_version
-    from reef.predictors.signature import check_signature
-
-    predictor = registry.create(manifest.framework.name)
-    check_framework_version(manifest, predictor.version(), file)
-    signature = predictor.open(model_path, PredictorOptions(threads=1))
-    try:
-        check_signature(manifest, signature, file)
-    finally:
-        predictor.close()
 
 
 SCHEMA_KINDS = ("model", "dataset", "run", "settings")

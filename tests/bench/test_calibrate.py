@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from reef.bench import calibrate
 from reef.bench.calibrate import (
@@ -166,9 +167,21 @@ def test_warm_up_measures_latency_and_throughput() -> None:
     assert result.derived["latency_p99_ms"] >= result.latency_p50_ms
 
 
-def test_warm_up_runs_at_least_a_few_queries() -> None:
-    result = warm_up(lambda f: [f["x"]], samples(), BenchSettings(warmup_queries=0))
-    assert result.warmup_queries >= 5
+def test_warm_up_runs_exactly_the_queries_asked_for() -> None:
+    calls = 0
+
+    def predict(feed: dict[str, Any]) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        return [feed["x"]]
+
+    result = warm_up(predict, samples(), BenchSettings(warmup_queries=3))
+    assert result.warmup_queries == calls == 3
+
+
+def test_zero_warm_up_queries_is_refused() -> None:
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        BenchSettings(warmup_queries=0)
 
 
 def test_warm_up_measures_batches_for_offline() -> None:

@@ -51,7 +51,7 @@ def _time(predict: Predict, feeds: list[dict[str, Any]], runs: int) -> list[int]
 
 def warm_up(predict: Predict, samples: SampleSet, settings: BenchSettings) -> Calibration:
     """Run the model outside LoadGen and measure one-sample latency and batch throughput."""
-    runs = max(settings.warmup_queries, 5)
+    runs = settings.warmup_queries
     singles = _time(predict, samples.single_feeds(), runs)
     steady = sorted(singles[len(singles) // 5 :])  # the first queries are cold; skip them
     p50 = statistics.median(steady)
@@ -150,4 +150,9 @@ def _cap(exp: Expectations, queries_per_second: float) -> None:
             f"would need about {planned:,.0f}"
         )
         exp.min_duration_ms = max(shorter, 1)
-    exp.min_query_count = min(exp.min_query_count, MAX_GENERATED_QUERIES)
+    if exp.min_query_count > MAX_GENERATED_QUERIES:
+        exp.notes.append(
+            f"minimum query count lowered from {exp.min_query_count:,} to "
+            f"{MAX_GENERATED_QUERIES:,}: LoadGen pre-generates every query in memory"
+        )
+        exp.min_query_count = MAX_GENERATED_QUERIES

@@ -58,3 +58,33 @@ def dataset_problems(manifest: ModelManifest, path: Path) -> list[Problem]:
     except ReefError as exc:
         return [Problem(str(path), "dataset", exc.message)]
     return []
+
+
+def model_problems(manifest: ModelManifest, model_path: Path, file: str) -> list[Problem]:
+    """The framework (known, version in range) and the model's real signature, each checked
+    so that one problem does not hide the next."""
+    from reef.predictors import registry
+    from reef.predictors.base import PredictorOptions
+    from reef.predictors.compat import check_framework_version
+    from reef.predictors.signature import check_signature
+
+    try:
+        predictor = registry.create(manifest.framework.name)
+    except ReefError as exc:
+        return [Problem(file, "framework.name", f"{exc.message} ({exc.hint})")]
+    problems: list[Problem] = []
+    try:
+        check_framework_version(manifest, predictor.version(), file)
+    except ManifestError as exc:
+        problems.extend(exc.problems)
+    try:
+        signature = predictor.open(model_path, PredictorOptions(threads=1))
+    except ReefError as exc:
+        return [*problems, Problem(file, "sources[0]", exc.message)]
+    try:
+        check_signature(manifest, signature, file)
+    except ManifestError as exc:
+        problems.extend(exc.problems)
+    finally:
+        predictor.close()
+    return problems

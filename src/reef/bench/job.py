@@ -6,6 +6,8 @@ with another interpreter (``python -m reef.bench.worker < job.json``), or on ano
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from reef.meta.dataset import DatasetManifest
@@ -15,8 +17,8 @@ from reef.meta.settings import BenchSettings
 
 
 class PredictorSettings(BaseModel):
-    graph_optimization: str = "all"
-    providers: list[str] | None = None
+    graph_optimization: Literal["none", "basic", "extended", "all"] = "all"
+    providers: list[str] | None = Field(None, description="None: the best available")
 
 
 class BenchJob(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from reef.errors import ManifestError, Problem, SettingsError
+from reef.errors import ManifestError, Problem, ReefError, SettingsError
 from reef.meta.dataset import DatasetManifest
 from reef.meta.model import ModelManifest
 from reef.predictors.base import Signature, TensorSpec
@@ -73,7 +73,13 @@ def load_dataset(
             ]
         )
     spec = manifest.inputs[0]
-    with np.load(dataset_path, allow_pickle=False) as archive:
+    try:
+        archive_cm = np.load(dataset_path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ManifestError(
+            [Problem(str(dataset_path), "", f"not a readable npz archive: {exc}")]
+        ) from None
+    with archive_cm as archive:
         missing = [a for a in (dataset.features, dataset.labels) if a and a not in archive.files]
         if missing:
             raise ManifestError(
@@ -101,8 +107,18 @@ def load_dataset(
         )
     count = min(limit, len(features)) if limit else len(features)
     pipeline = build_pipeline(spec.steps)
-    processed = [np.asarray(pipeline(features[i]), dtype=spec.element_type) for i in range(count)]
-    stacked = np.ascontiguousarray(np.stack(processed))
+    try:
+        processed = [
+            np.asarray(pipeline(features[i]), dtype=spec.element_type) for i in range(count)
+        ]
+        stacked = np.ascontiguousarray(np.stack(processed))
+    except ReefError:
+        raise
+    except Exception as exc:  # numpy or Pillow refusing what a step was given
+        raise ManifestError(
+            [Problem(manifest_path, "inputs[0].steps", f"pre-processing failed: {exc}")],
+            hint=f"the steps must turn each row of {dataset.features!r} into one sample",
+        ) from None
     model_input = next(t for t in signature.inputs if t.name == spec.name)
     _check_sample_shape(stacked.shape[1:], model_input, manifest_path)
     return SampleSet(

@@ -16,7 +16,9 @@ app = typer.Typer(help="List and show recorded runs.", no_args_is_help=True)
 
 @app.command("list")
 def list_runs(
-    limit: int = typer.Option(20, "--limit", "-n", help="how many runs, newest first (0: all)"),
+    limit: int = typer.Option(
+        20, "--limit", "-n", min=0, help="how many runs, newest first (0: all)"
+    ),
     scenario: str | None = typer.Option(None, help="only this scenario"),
     status: str | None = typer.Option(None, help="valid, invalid, interrupted or failed"),
     model: str | None = typer.Option(None, help="only runs of this model"),

@@ -129,7 +129,9 @@ class RunRecord(Record):
         default_factory=dict, description="name -> path under REEF_HOME/runs/<id>/"
     )
     latencies_ns: list[int] | None = Field(
-        None, description="raw per-query latencies measured by the SUT, in issue order"
+        None,
+        description="raw latencies measured by the SUT: one per query in completion order "
+        "(one per batch in Offline); None when not kept",
     )
 
     @property

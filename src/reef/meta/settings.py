@@ -25,7 +25,7 @@ class BenchSettings(Strict):
     samples_per_query: int = Field(8, ge=1, description="MultiStream: samples in one query")
     batch_size: int = Field(1, ge=1, description="samples per predict call")
     threads: int | None = Field(None, ge=1, description="predictor intra-op threads")
-    warmup_queries: int = Field(50, ge=0, description="queries run before calibration")
+    warmup_queries: int = Field(50, ge=1, description="queries run before calibration")
     sample_count: int | None = Field(None, ge=1, description="samples loaded; all by default")
     seed: int = Field(0, ge=0, description="LoadGen's random seeds")
     raw_latencies: bool | None = Field(
@@ -35,7 +35,7 @@ class BenchSettings(Strict):
         "model takes at least 100 us per query",
     )
 
-    @field_validator("target_qps")
+    @field_validator("target_qps", "latency_bound_ms")
     @classmethod
     def _server_only(cls, value: float | None, info: ValidationInfo) -> float | None:
         if value is not None and info.data.get("scenario", "Server") != "Server":
