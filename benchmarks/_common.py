@@ -7,13 +7,12 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
+from reef.bench import target
 from reef.bench.job import BenchJob
 from reef.bench.runner import Prepared, prepare
-from reef.bench.target import resolve
 from reef.meta.settings import BenchSettings
 
 
@@ -24,20 +23,7 @@ def use_temp_home() -> str:
 
 
 def job_for(model: str, **settings: Any) -> BenchJob:
-    resolved = resolve(model)
-    run_id = uuid.uuid4().hex
-    return BenchJob(
-        run_id=run_id,
-        run_dir=os.path.join(os.environ["REEF_HOME"], "runs", run_id),
-        target=resolved.target,
-        components=resolved.components,
-        model_path=str(resolved.model_path),
-        manifest=resolved.manifest,
-        manifest_path=str(resolved.manifest_path),
-        dataset=resolved.dataset,
-        dataset_path=str(resolved.dataset_path),
-        settings=BenchSettings(**settings),
-    )
+    return target.job_for(target.resolve(model), BenchSettings(**settings))
 
 
 def prepared(model: str, **settings: Any) -> Prepared:

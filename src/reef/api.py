@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,8 +114,7 @@ def bench(
     Bad input raises before anything is recorded. Ctrl-C or SIGTERM records the current run
     as ``interrupted`` and raises ``Interrupted``.
     """
-    from reef.bench.job import BenchJob
-    from reef.bench.target import resolve
+    from reef.bench.target import job_for, resolve
 
     reporter = reporter or NullReporter()
     resolved = resolve(target)
@@ -128,21 +126,7 @@ def bench(
     with contextlib.ExitStack() as stack:
         db = stack.enter_context(_open_store()) if store else None
         for s in settings:
-            run_id = uuid.uuid4().hex
-            job = BenchJob(
-                run_id=run_id,
-                run_dir=str(config.runs_dir() / run_id),
-                target=resolved.target,
-                components=resolved.components,
-                model_path=str(resolved.model_path),
-                manifest=resolved.manifest,
-                manifest_path=str(resolved.manifest_path) if resolved.manifest_path else None,
-                dataset=resolved.dataset,
-                dataset_path=str(resolved.dataset_path) if resolved.dataset_path else None,
-                shapes=shapes or {},
-                settings=s,
-                predictor=predictor or PredictorSettings(),
-            )
+            job = job_for(resolved, s, shapes=shapes, predictor=predictor)
             records.append(_bench_one(job, in_process, reporter, db))
     return records
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from reef import config
 from reef.bench.accuracy import NOT_APPLICABLE_NO_MANIFEST
 from reef.bench.job import BenchJob
 from reef.bench.runner import execute, prepare, run_job
-from reef.bench.target import ResolvedTarget, resolve
+from reef.bench.target import job_for, resolve
 from reef.errors import ManifestError, SettingsError
 from reef.meta.run import RunRecord, load_record
 from reef.meta.settings import SCENARIOS, BenchSettings
@@ -25,23 +24,9 @@ DURATION_S = 0.2
 
 def make_job(target: str, shapes: dict[str, list[int]] | None = None, **settings: Any) -> BenchJob:
     """A job built the way ``reef.api.bench`` builds one."""
-    resolved: ResolvedTarget = resolve(target)
-    run_id = uuid.uuid4().hex
     settings.setdefault("duration_s", DURATION_S)
     settings.setdefault("raw_latencies", True)
-    return BenchJob(
-        run_id=run_id,
-        run_dir=str(config.runs_dir() / run_id),
-        target=resolved.target,
-        components=resolved.components,
-        model_path=str(resolved.model_path),
-        manifest=resolved.manifest,
-        manifest_path=str(resolved.manifest_path) if resolved.manifest_path else None,
-        dataset=resolved.dataset,
-        dataset_path=str(resolved.dataset_path) if resolved.dataset_path else None,
-        shapes=shapes or {},
-        settings=BenchSettings(**settings),
-    )
+    return job_for(resolve(target), BenchSettings(**settings), shapes=shapes)
 
 
 def check_performance(record: RunRecord) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reef import config
+from reef.bench.job import BenchJob, PredictorSettings
 from reef.components.builtin import MANIFEST, Component, find_builtin
 from reef.components.checksums import sha256_file, verified_source
 from reef.errors import ManifestError, Problem, ReefError
@@ -12,6 +15,7 @@ from reef.meta.dataset import DatasetManifest
 from reef.meta.load import load_model_manifest
 from reef.meta.model import ModelManifest
 from reef.meta.run import ComponentRef, Target
+from reef.meta.settings import BenchSettings
 
 
 @dataclass
@@ -23,6 +27,31 @@ class ResolvedTarget:
     dataset: DatasetManifest | None = None
     dataset_path: Path | None = None
     components: list[ComponentRef] = field(default_factory=list)
+
+
+def job_for(
+    resolved: ResolvedTarget,
+    settings: BenchSettings,
+    *,
+    shapes: dict[str, list[int]] | None = None,
+    predictor: PredictorSettings | None = None,
+) -> BenchJob:
+    """A job for one scenario of ``resolved``, with a new run id and its folder."""
+    run_id = uuid.uuid4().hex
+    return BenchJob(
+        run_id=run_id,
+        run_dir=str(config.runs_dir() / run_id),
+        target=resolved.target,
+        components=resolved.components,
+        model_path=str(resolved.model_path),
+        manifest=resolved.manifest,
+        manifest_path=str(resolved.manifest_path) if resolved.manifest_path else None,
+        dataset=resolved.dataset,
+        dataset_path=str(resolved.dataset_path) if resolved.dataset_path else None,
+        shapes=shapes or {},
+        settings=settings,
+        predictor=predictor or PredictorSettings(),
+    )
 
 
 def resolve(spec: str) -> ResolvedTarget:
