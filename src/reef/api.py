@@ -137,7 +137,7 @@ def _bench_one(job: Any, in_process: bool, reporter: Reporter, db: Any) -> RunRe
     from reef.bench.launch import WorkerCrashed
 
     started = datetime.now(UTC)
-    reporter.phase(job.settings.scenario, seconds=None)
+    reporter.run(job.settings.scenario)
     record: RunRecord | None = None
     try:
         try:

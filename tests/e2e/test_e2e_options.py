@@ -93,3 +93,17 @@ def test_a_corrupt_dataset_file_is_bad_input(reef: Reef, tmp_path: Path) -> None
     result = reef("bench", str(tmp_path / "digits-classifier"), *SHORT)
     assert_usage_error(result, "digits.npz", "not a readable npz archive")
     reef.assert_nothing_written()
+
+
+def test_reef_db_url_points_the_store_elsewhere(reef: Reef, tmp_path: Path) -> None:
+    db = tmp_path / "elsewhere" / "runs.db"
+    env = {"REEF_DB_URL": f"sqlite:///{db}"}
+    result = reef("bench", DIGITS_CLASSIFIER, *SHORT, "--mode", "performance", "--json", env=env)
+    assert result.rc == 0, str(result)
+    [record] = result.json()
+    assert db.is_file()
+    assert not (reef.home / "reef.db").exists()
+    listed = reef("runs", "list", "--json", env=env).json()
+    assert [r["id"] for r in listed] == [record["id"]]
+    # LoadGen's logs still live under REEF_HOME
+    assert (reef.home / "runs" / record["id"] / "performance" / "mlperf_log_detail.txt").is_file()

@@ -12,6 +12,9 @@ PROGRESS_PREFIX = "reef-progress "
 
 
 class Reporter(Protocol):
+    def run(self, scenario: str) -> None:
+        """A scenario's run begins; the phases that follow belong to it."""
+
     def phase(self, name: str, *, seconds: float | None = None, queries: int | None = None) -> None:
         """A new phase began; ``seconds`` / ``queries`` say how long it should take."""
 
@@ -23,6 +26,9 @@ class Reporter(Protocol):
 
 
 class NullReporter:
+    def run(self, scenario: str) -> None:
+        pass
+
     def phase(self, name: str, *, seconds: float | None = None, queries: int | None = None) -> None:
         pass
 
@@ -39,6 +45,9 @@ class JsonLinesReporter:
     def _emit(self, event: dict[str, Any]) -> None:
         sys.stderr.write(PROGRESS_PREFIX + json.dumps(event) + "\n")
         sys.stderr.flush()
+
+    def run(self, scenario: str) -> None:
+        self._emit({"run": scenario})
 
     def phase(self, name: str, *, seconds: float | None = None, queries: int | None = None) -> None:
         self._emit({"phase": name, "seconds": seconds, "queries": queries})
@@ -58,7 +67,9 @@ def replay(line: str, reporter: Reporter) -> bool:
         event = json.loads(line[len(PROGRESS_PREFIX) :])
     except json.JSONDecodeError:
         return False
-    if "phase" in event:
+    if "run" in event:
+        reporter.run(str(event["run"]))
+    elif "phase" in event:
         reporter.phase(event["phase"], seconds=event.get("seconds"), queries=event.get("queries"))
     elif "tick" in event:
         reporter.tick(int(event["tick"]))

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 
-from reef.cli._common import emit_json, stderr, stdout
 from reef.errors import EXIT_FAILED, SettingsError
-
-if TYPE_CHECKING:
-    from reef.meta.run import RunRecord
 
 
 def parse_shapes(values: list[str]) -> dict[str, list[int]]:
@@ -78,6 +72,7 @@ def bench(
     """Benchmark a model under MLPerf LoadGen scenarios and record each run."""
     from reef import api
     from reef.cli.progress import RichReporter
+    from reef.cli.tables import show_records
 
     settings = api.bench_settings(
         scenario,
@@ -108,17 +103,3 @@ def bench(
     show_records(records, json_out)
     if any(r.status != "valid" for r in records):
         raise typer.Exit(EXIT_FAILED)
-
-
-def show_records(records: list[RunRecord], json_out: bool) -> None:
-    from reef.cli.tables import runs_table
-
-    if json_out:
-        emit_json([r.summary_json() for r in records])
-    else:
-        stdout.print(runs_table(records))
-    for r in records:
-        for reason in r.reasons:
-            stderr.print(f"[yellow]{r.id[:8]} {r.status}:[/yellow] {reason}")
-        if r.accuracy and r.accuracy.note:
-            stderr.print(f"[dim]{r.id[:8]} accuracy {r.accuracy.note}[/dim]")

@@ -13,8 +13,8 @@ def demo(
     """Benchmark the built-in digits classifier (SingleStream and Offline, with accuracy)."""
     from reef import api
     from reef.cli._common import stderr
-    from reef.cli.bench import show_records
     from reef.cli.progress import RichReporter
+    from reef.cli.tables import show_records
 
     stderr.print(
         f"Benchmarking the built-in model [bold]{api.DEMO_MODEL}[/bold] offline: SingleStream "

@@ -36,10 +36,10 @@ class RichReporter:
         if self._live:
             self._progress.stop()
 
+    def run(self, scenario: str) -> None:
+        self._label = scenario
+
     def phase(self, name: str, *, seconds: float | None = None, queries: int | None = None) -> None:
-        if name in ("SingleStream", "MultiStream", "Server", "Offline"):
-            self._label = name
-            return
         description = f"{self._label} {name}".strip()
         if self._task is not None:
             self._progress.remove_task(self._task)

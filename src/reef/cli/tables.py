@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from reef.cli._common import fmt
+from reef.cli._common import emit_json, fmt, stderr, stdout
 from reef.meta.run import RunRecord
 
 _STATUS_STYLE = {"valid": "green", "invalid": "yellow", "failed": "red", "interrupted": "red"}
@@ -51,3 +51,15 @@ def runs_table(records: list[RunRecord], title: str | None = None) -> Table:
             _accuracy(r),
         )
     return table
+
+
+def show_records(records: list[RunRecord], json_out: bool) -> None:
+    if json_out:
+        emit_json([r.summary_json() for r in records])
+    else:
+        stdout.print(runs_table(records))
+    for r in records:
+        for reason in r.reasons:
+            stderr.print(f"[yellow]{r.id[:8]} {r.status}:[/yellow] {reason}")
+        if r.accuracy and r.accuracy.note:
+            stderr.print(f"[dim]{r.id[:8]} accuracy {r.accuracy.note}[/dim]")
