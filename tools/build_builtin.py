@@ -50,6 +50,15 @@ DEFAULT_OUT = REPO / "src" / "reef" / "builtin"
 SEED = 0
 TEST_SIZE = 0.25
 LABELS = [str(i) for i in range(10)]
+# Both classifiers answer with class probabilities, reported as their five best labels.
+CLASSIFIER_OUTPUTS = [
+    {
+        "name": "probabilities",
+        "type": "probability",
+        "labels": LABELS,
+        "steps": [{"top_k": {"k": 5}}],
+    }
+]
 OPSET = 17
 IR_VERSION = 8  # onnxruntime 1.17 reads up to IR version 9; 8 leaves margin
 PRODUCER = "reef tools/build_builtin.py"
@@ -282,14 +291,7 @@ def build_mlp(
                 "steps": [{"scale": {"factor": 0.0625}}],
             }
         ],
-        "outputs": [
-            {
-                "name": "probabilities",
-                "type": "probability",
-                "labels": LABELS,
-                "steps": [{"top_k": {"k": 5}}],
-            }
-        ],
+        "outputs": CLASSIFIER_OUTPUTS,
         "dataset": "digits",
         "accuracy": {"metric": "top1", "reference": round(accuracy, 4)},
         "attributes": {
@@ -536,14 +538,7 @@ def build_cnn(
                 "steps": CNN_STEPS,
             }
         ],
-        "outputs": [
-            {
-                "name": "probabilities",
-                "type": "probability",
-                "labels": LABELS,
-                "steps": [{"top_k": {"k": 5}}],
-            }
-        ],
+        "outputs": CLASSIFIER_OUTPUTS,
         "dataset": "digits",
         "accuracy": {"metric": "top1", "reference": round(accuracy, 4)},
         "attributes": {

@@ -23,10 +23,6 @@ def runs_dir() -> Path:
     return reef_home() / "runs"
 
 
-def cache_dir() -> Path:
-    return reef_home() / "cache"
-
-
 def db_url() -> str:
     """``REEF_DB_URL`` if set, else SQLite at ``REEF_HOME/reef.db``."""
     explicit = os.environ.get(DB_URL_ENV)

@@ -10,14 +10,13 @@ that callers of ``reef.api`` can act on them without parsing text::
     ├── PredictorError        a backend could not open or run a model
     ├── SettingsError         a nonsensical benchmark setting
     ├── RunNotFound           no run matches an id or prefix (carries ``candidates``)
-    └── RunFailed             the work ran but its result is not valid (exit 1)
+    └── Interrupted           Ctrl-C (exit 130) or SIGTERM (exit 143) stopped the work
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SIGINT = 130
@@ -88,10 +87,6 @@ class RunNotFound(ReefError):
         if self.candidates:
             hint = "candidates: " + ", ".join(self.candidates)
         super().__init__(message, hint)
-
-
-class RunFailed(ReefError):
-    exit_code = EXIT_FAILED
 
 
 class Interrupted(ReefError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -27,7 +27,6 @@ class PredictorOptions:
     threads: int | None = None
     graph_optimization: str = "all"  # none | basic | extended | all
     providers: list[str] | None = None  # None: the best that is available
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
