@@ -248,8 +248,8 @@ class CheckResult(BaseModel):
 def check(path: Path) -> CheckResult:
     """Validate a manifest: schema, steps, metric, source files and checksums, and for a model
     its declared signature against the model file itself. Every problem found is reported."""
-    from reef.components.builtin import MANIFEST
     from reef.components.checksums import verified_source
+    from reef.components.index import MANIFEST
     from reef.meta.load import load_manifest
     from reef.meta.model import ModelManifest
 
@@ -309,16 +309,28 @@ def schema(kind: str) -> dict[str, Any]:
 
 
 def show(ref: str) -> dict[str, Any]:
-    """A built-in component's manifest, with the absolute paths of its files."""
-    from reef.components.builtin import find_builtin
+    """A component's manifest, with its repository, the other versions available and the
+    absolute paths of its files."""
+    from packaging.version import Version
 
-    component = find_builtin(ref)
-    data = component.manifest.model_dump(mode="json", exclude_none=True)
-    data["path"] = str(component.path)
+    from reef.components.index import catalog
+    from reef.components.lookup import find
+    from reef.meta.load import load_manifest
+
+    entries = catalog()
+    entry = find(ref, entries=entries)
+    manifest = load_manifest(entry.manifest_path)
+    data = manifest.model_dump(mode="json", exclude_none=True)
+    data["repository"] = entry.repository
+    data["trusted"] = entry.trusted
+    data["path"] = str(entry.manifest_path)
     data["files"] = [
-        str((component.directory / s.path).resolve())
-        for s in component.manifest.sources
-        if s.path is not None
+        str((entry.directory / s.path).resolve()) for s in manifest.sources if s.path is not None
+    ]
+    others = [e for e in entries if e.name == entry.name and e.kind == entry.kind]
+    data["versions"] = [
+        {"version": e.version, "repository": e.repository}
+        for e in sorted(others, key=lambda e: Version(e.version))
     ]
     return data
 

@@ -29,3 +29,27 @@ def db_url() -> str:
     if explicit:
         return explicit
     return f"sqlite:///{reef_home() / 'reef.db'}"
+
+
+def cache_dir() -> Path:
+    """Fetched sources, one file per sha256."""
+    return reef_home() / "cache"
+
+
+def repos_file() -> Path:
+    """The user's component repositories, in priority order."""
+    return reef_home() / "repos.json"
+
+
+def clones_dir() -> Path:
+    """Where git repositories are cloned."""
+    return reef_home() / "repos"
+
+
+def index_dir() -> Path:
+    return reef_home() / "index"
+
+
+def installed_dir() -> Path:
+    """The local repository that ``reef install`` unpacks packs into."""
+    return reef_home() / "installed"

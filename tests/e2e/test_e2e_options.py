@@ -75,7 +75,7 @@ def test_check_reports_version_and_signature_problems_together(
 def test_a_corrupt_dataset_file_is_bad_input(reef: Reef, tmp_path: Path) -> None:
     import shutil
 
-    from reef.components.builtin import builtin_root
+    from reef.components.repository import builtin_root
 
     for name in ("digits-classifier", "digits"):
         shutil.copytree(builtin_root() / name, tmp_path / name)

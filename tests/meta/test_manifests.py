@@ -249,11 +249,11 @@ def test_top_level_must_be_a_mapping(tmp_path: Path, text: str, what: str) -> No
 
 
 def test_unknown_kind(tmp_path: Path, base: dict[str, Any]) -> None:
-    base["kind"] = "solution"
+    base["kind"] = "notebook"
     location, message = only_problem(write(tmp_path, base))
     assert location == "kind"
-    assert "'solution'" in message
-    assert "dataset" in message and "model" in message
+    assert "'notebook'" in message
+    assert all(k in message for k in ("dataset", "model", "solution", "program", "detector"))
 
 
 def test_missing_kind(tmp_path: Path, base: dict[str, Any]) -> None:

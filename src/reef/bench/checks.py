@@ -47,12 +47,12 @@ def dataset_problems(manifest: ModelManifest, path: Path) -> list[Problem]:
         return []
     from reef.bench.target import find_dataset
     from reef.components.checksums import verified_source
+    from reef.meta.load import load_dataset_manifest
 
     try:
-        dataset = find_dataset(manifest.dataset, path)
-        verified_source(
-            dataset.manifest.sources[0], dataset.directory, str(dataset.path), "sources[0]"
-        )
+        dataset_file = find_dataset(manifest.dataset, path)
+        dataset = load_dataset_manifest(dataset_file)
+        verified_source(dataset.sources[0], dataset_file.parent, str(dataset_file), "sources[0]")
     except ManifestError as exc:
         return list(exc.problems)
     except ReefError as exc:

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from reef import config
 from reef.bench.job import BenchJob, PredictorSettings
-from reef.components.builtin import MANIFEST, Component, find_builtin
 from reef.components.checksums import sha256_file, verified_source
+from reef.components.index import MANIFEST
+from reef.components.lookup import find
+from reef.components.trust import ensure_trusted
 from reef.errors import ManifestError, Problem, ReefError
 from reef.meta.dataset import DatasetManifest
-from reef.meta.load import load_model_manifest
+from reef.meta.load import load_dataset_manifest, load_model_manifest
 from reef.meta.model import ModelManifest
 from reef.meta.run import ComponentRef, Target
 from reef.meta.settings import BenchSettings
@@ -69,9 +71,8 @@ def resolve(spec: str) -> ResolvedTarget:
         )
     if path.suffix.lower() in (".onnx", ".yaml", ".yml") or "/" in spec:
         raise ReefError(f"{spec}: file not found")
-    component = find_builtin(spec, kind="model")
-    assert isinstance(component.manifest, ModelManifest)
-    return _manifest(component.path, component.manifest)
+    entry = find(spec, kind="model")
+    return _manifest(entry.manifest_path, load_model_manifest(entry.manifest_path))
 
 
 def _onnx_file(path: Path) -> ResolvedTarget:
@@ -103,35 +104,35 @@ def _manifest(path: Path, manifest: ModelManifest) -> ResolvedTarget:
         components=components,
     )
     if manifest.dataset:
-        dataset = find_dataset(manifest.dataset, path)
-        resolved.dataset = dataset.manifest  # type: ignore[assignment]
-        assert isinstance(dataset.manifest, DatasetManifest)
+        dataset_file = find_dataset(manifest.dataset, path)
+        dataset = load_dataset_manifest(dataset_file)
+        if dataset.allow_pickle:
+            ensure_trusted(f"dataset {dataset.name!r}", dataset_file, "load pickled arrays")
+        resolved.dataset = dataset
         resolved.dataset_path = verified_source(
-            dataset.manifest.sources[0], dataset.directory, str(dataset.path), "sources[0]"
+            dataset.sources[0], dataset_file.parent, str(dataset_file), "sources[0]"
         )
         resolved.components.append(
             ComponentRef(
                 kind="dataset",
-                name=dataset.manifest.name,
-                version=dataset.manifest.version,
-                path=str(dataset.path),
-                sha256=sha256_file(dataset.path),
+                name=dataset.name,
+                version=dataset.version,
+                path=str(dataset_file),
+                sha256=sha256_file(dataset_file),
             )
         )
     return resolved
 
 
-def find_dataset(ref: str, manifest_path: Path) -> Component:
-    """A dataset named by a manifest: a path next to it, or a built-in component."""
+def find_dataset(ref: str, manifest_path: Path) -> Path:
+    """The manifest of a dataset a model names: a folder next to it, or a component."""
     local = (manifest_path.parent / ref).resolve()
     if local.is_dir() and (local / MANIFEST).is_file():
         local = local / MANIFEST
     if local.is_file():
-        from reef.meta.load import load_dataset_manifest
-
-        return Component(load_dataset_manifest(local), local)
+        return local
     try:
-        return find_builtin(ref, kind="dataset")
+        return find(ref, kind="dataset").manifest_path
     except ReefError as exc:
         raise ManifestError(
             [Problem(str(manifest_path), "dataset", exc.message)], hint=exc.hint

@@ -6,18 +6,19 @@ from typing import Literal
 
 from pydantic import Field
 
-from reef.meta.common import Name, SemVer, Source, Strict
+from reef.meta.common import Source
+from reef.meta.component import ComponentBase
 
 
-class DatasetManifest(Strict):
+class DatasetManifest(ComponentBase):
     kind: Literal["dataset"] = "dataset"
-    name: Name
-    version: SemVer
-    description: str = ""
     format: Literal["npz"] = Field("npz", description="npz: a NumPy archive (never pickled)")
     sources: list[Source] = Field(min_length=1)
     features: str = Field(description="the array holding one sample per row")
     labels: str | None = Field(None, description="the array holding the expected answers")
     samples: int = Field(gt=0, description="how many samples the features array holds")
-    license: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    allow_pickle: bool = Field(
+        False,
+        description="the archive holds object arrays, which NumPy can only read by unpickling; "
+        "Reef loads them only from a trusted repository",
+    )

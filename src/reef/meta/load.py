@@ -9,13 +9,24 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from reef.errors import ManifestError, Problem
+from reef.meta.component import DetectorManifest, ProgramManifest, SolutionManifest
 from reef.meta.dataset import DatasetManifest
 from reef.meta.model import ModelManifest
 from reef.meta.steps import BUILTIN_STEPS
 
 M = TypeVar("M", bound=BaseModel)
 
-KINDS: dict[str, type[BaseModel]] = {"model": ModelManifest, "dataset": DatasetManifest}
+AnyManifest = (
+    ModelManifest | DatasetManifest | SolutionManifest | ProgramManifest | DetectorManifest
+)
+
+KINDS: dict[str, type[BaseModel]] = {
+    "model": ModelManifest,
+    "dataset": DatasetManifest,
+    "solution": SolutionManifest,
+    "program": ProgramManifest,
+    "detector": DetectorManifest,
+}
 
 
 # Pydantic names the member of a union that failed ('int', 'list[int]', 'function-after[...]');
@@ -92,7 +103,7 @@ def validate(data: Any, model: type[M], file: str) -> M:
         raise ManifestError(problems_from(exc, file)) from None
 
 
-def load_manifest(path: Path) -> ModelManifest | DatasetManifest:
+def load_manifest(path: Path) -> AnyManifest:
     """Load a manifest of any known kind, chosen by its ``kind`` field."""
     data = read_yaml(path)
     if isinstance(data, dict):

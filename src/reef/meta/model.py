@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from reef.meta.common import Attributes, Name, SemVer, Source, Strict, VersionConstraint
+from reef.meta.common import Attributes, Source, Strict, VersionConstraint
+from reef.meta.component import ComponentBase
 from reef.meta.steps import ElementType, Step
 
 
@@ -60,11 +61,8 @@ class AccuracySpec(Strict):
     output: str | None = Field(None, description="which output to score; the first by default")
 
 
-class ModelManifest(Strict):
+class ModelManifest(ComponentBase):
     kind: Literal["model"] = "model"
-    name: Name
-    version: SemVer
-    description: str = ""
     framework: Framework
     sources: list[Source] = Field(min_length=1, description="the model file comes first")
     inputs: list[InputSpec] = Field(min_length=1)
@@ -72,7 +70,6 @@ class ModelManifest(Strict):
     dataset: str | None = Field(None, description="default dataset component for accuracy")
     accuracy: AccuracySpec | None = None
     attributes: Attributes = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> ModelManifest:

@@ -1,0 +1,190 @@
+"""Component repositories: the built-in one, and the user's folders and git clones.
+
+The user's repositories are listed in ``REEF_HOME/repos.json`` in priority order (the first
+wins when two hold the same name and version); the built-in repository comes last.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from reef import config
+from reef.components import git
+from reef.components.files import write_atomic
+from reef.errors import ReefError
+
+BUILTIN = "builtin"
+INSTALLED = "installed"
+RESERVED = (BUILTIN, INSTALLED)
+
+RepoKind = Literal["builtin", "folder", "git"]
+
+_REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class RepositoryError(ReefError):
+    pass
+
+
+@dataclass(frozen=True)
+class Repository:
+    name: str
+    kind: RepoKind
+    location: str  # a folder, or the URL a clone was made from
+    trusted: bool
+
+    @property
+    def root(self) -> Path:
+        """The local folder holding the components."""
+        if self.kind == "git":
+            return config.clones_dir() / self.name
+        return Path(self.location)
+
+
+def builtin_root() -> Path:
+    return Path(__file__).resolve().parent.parent / "builtin"
+
+
+def builtin_repository() -> Repository:
+    return Repository(BUILTIN, "builtin", str(builtin_root()), trusted=True)
+
+
+def _load_user() -> list[Repository]:
+    path = config.repos_file()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise RepositoryError(
+            f"{path}: cannot read the repository list ({exc})",
+            hint="fix or delete the file, then add the repositories again",
+        ) from None
+    return [Repository(**r) for r in data.get("repositories", [])]
+
+
+def _save_user(repos: list[Repository]) -> None:
+    data = {"format_version": 1, "repositories": [asdict(r) for r in repos]}
+    write_atomic(config.repos_file(), (json.dumps(data, indent=2) + "\n").encode())
+
+
+def repositories() -> list[Repository]:
+    """Every repository, in priority order."""
+    return [*_load_user(), builtin_repository()]
+
+
+def get(name: str) -> Repository:
+    for repo in repositories():
+        if repo.name == name:
+            return repo
+    known = ", ".join(r.name for r in repositories())
+    raise RepositoryError(f"no repository named {name!r}", hint=f"repositories: {known}")
+
+
+def _default_name(location: str) -> str:
+    tail = location.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    return tail.removesuffix(".git") or "repo"
+
+
+def add(
+    location: str, *, name: str | None = None, trusted: bool = False, _reserved_ok: bool = False
+) -> Repository:
+    """Register a folder, or clone a git repository; nothing is written if it fails."""
+    name = name or _default_name(location)
+    if not _REPO_NAME.match(name):
+        raise RepositoryError(
+            f"{name!r} is not a valid repository name",
+            hint="use letters, digits, '.', '_' and '-'; choose one with --name",
+        )
+    if name in RESERVED and not _reserved_ok:
+        raise RepositoryError(f"the repository name {name!r} is reserved", hint="choose --name")
+    existing = _load_user()
+    if any(r.name == name for r in existing):
+        raise RepositoryError(
+            f"a repository named {name!r} is already configured",
+            hint="choose another --name, or `reef repo remove` it first",
+        )
+    folder = Path(location).expanduser()
+    if folder.is_dir() and "://" not in location:
+        repo = Repository(name, "folder", str(folder.resolve()), trusted)
+    elif git.looks_like_git_url(location):
+        repo = Repository(name, "git", location, trusted)
+        dest = repo.root
+        if dest.exists():
+            raise RepositoryError(f"{dest} already exists", hint="remove it, or choose --name")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # Clone beside the destination and rename, so a failed clone leaves nothing.
+        staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{name}."))
+        try:
+            git.clone(location, staging / "clone")
+            (staging / "clone").rename(dest)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    else:
+        raise RepositoryError(
+            f"{location}: not a folder or a git URL",
+            hint="give an existing folder, or a URL git understands (https://, ssh://, file://)",
+        )
+    _save_user([*existing, repo])
+    return repo
+
+
+def ensure_installed() -> Repository:
+    """The local repository that packs are installed into, created on first use."""
+    for repo in _load_user():
+        if repo.name == INSTALLED:
+            return repo
+    config.installed_dir().mkdir(parents=True, exist_ok=True)
+    return add(str(config.installed_dir()), name=INSTALLED, _reserved_ok=True)
+
+
+def remove(name: str) -> Repository:
+    """Forget a repository; a clone Reef made is deleted, a user's folder never is."""
+    if name == BUILTIN:
+        raise RepositoryError("the built-in repository cannot be removed")
+    repos = _load_user()
+    repo = next((r for r in repos if r.name == name), None)
+    if repo is None:
+        get(name)  # raises with the list of names
+        raise AssertionError
+    _save_user([r for r in repos if r.name != name])
+    if repo.kind == "git":
+        shutil.rmtree(repo.root, ignore_errors=True)
+    (config.index_dir() / f"{name}.json").unlink(missing_ok=True)
+    return repo
+
+
+def set_trusted(name: str, trusted: bool) -> Repository:
+    if name == BUILTIN:
+        raise RepositoryError("the built-in repository is always trusted")
+    repos = _load_user()
+    if not any(r.name == name for r in repos):
+        get(name)
+    updated = [
+        Repository(r.name, r.kind, r.location, trusted) if r.name == name else r for r in repos
+    ]
+    _save_user(updated)
+    return next(r for r in updated if r.name == name)
+
+
+def pull(repo: Repository) -> None:
+    """Bring a git clone up to date; folders are read as they are."""
+    if repo.kind == "git":
+        git.pull(repo.root)
+
+
+def containing(path: Path) -> Repository | None:
+    """The repository whose folder holds ``path``, if any (the most specific one)."""
+    path = path.resolve()
+    best: Repository | None = None
+    for repo in repositories():
+        root = repo.root.resolve()
+        if path.is_relative_to(root) and (best is None or len(str(root)) > len(str(best.root))):
+            best = repo
+    return best

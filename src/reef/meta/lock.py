@@ -1,0 +1,52 @@
+"""The lock file (``reef.lock``): exactly which components a target resolved to.
+
+``reef resolve`` writes it, ``reef bench``, ``reef fetch`` and ``reef pack`` read it, and the
+environment is provisioned from its ``python`` requirements. It is JSON with sorted keys, so the
+same resolution gives the same bytes, and its sha256 names the environment built for it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from reef.meta.common import Name, SemVer, Sha256, Source, Strict
+
+LOCK_VERSION = 1
+
+
+class LockedComponent(Strict):
+    kind: str
+    name: Name
+    version: SemVer
+    repository: str = Field(description="the repository it was found in")
+    repository_location: str = Field(description="that repository's folder or git URL")
+    path: str = Field(description="its reef.yaml, relative to the repository's folder")
+    sha256: Sha256 = Field(description="content hash: sha256 of the sha256sum listing of its files")
+    sources: list[Source] = Field(default_factory=list, description="as its manifest declares")
+    requires: list[str] = Field(
+        default_factory=list, description="exact pins of the components it requires ('name==x')"
+    )
+    python: list[str] = Field(default_factory=list)
+
+
+class Lock(Strict):
+    lock_version: Literal[1] = 1
+    target: str = Field(description="what was resolved, as the user wrote it")
+    root: Name = Field(description="the component the target selected")
+    components: list[LockedComponent] = Field(description="sorted by name")
+    python: list[str] = Field(
+        default_factory=list, description="every component's Python requirements, merged"
+    )
+    reef_version: str = ""
+
+    def component(self, name: str) -> LockedComponent:
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def root_component(self) -> LockedComponent:
+        return self.component(self.root)
