@@ -1,0 +1,90 @@
+"""Reading and writing ``reef.lock``, and finding what a lock pins."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from reef.components.content import content_sha256
+from reef.components.files import write_atomic
+from reef.components.index import Entry, catalog
+from reef.errors import ManifestError, Problem, ReefError
+from reef.meta.load import problems_from
+from reef.meta.lock import Lock, LockedComponent
+
+LOCK_FILE = "reef.lock"
+
+
+class LockMismatch(ReefError):
+    pass
+
+
+def lock_bytes(lock: Lock) -> bytes:
+    """The canonical form: the same lock always gives the same bytes."""
+    return (json.dumps(lock.model_dump(mode="json"), indent=2, sort_keys=True) + "\n").encode()
+
+
+def write_lock(lock: Lock, path: Path) -> None:
+    write_atomic(path, lock_bytes(lock))
+
+
+def read_lock(path: Path) -> Lock:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError([Problem(str(path), "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError([Problem(str(path), "", f"cannot read: {exc}")]) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ManifestError(
+            [Problem(str(path), "", f"not a lock file (bad JSON: {exc})")]
+        ) from None
+    if not isinstance(data, dict):
+        raise ManifestError([Problem(str(path), "", "not a lock file (expected an object)")])
+    version = data.get("lock_version")
+    if isinstance(version, int) and version > 1:
+        raise ManifestError(
+            [Problem(str(path), "lock_version", f"{version} is newer than this Reef reads (1)")],
+            hint="upgrade Reef",
+        )
+    try:
+        return Lock.model_validate(data)
+    except ValidationError as exc:
+        raise ManifestError(problems_from(exc, str(path))) from None
+
+
+def locate(locked: LockedComponent, entries: list[Entry] | None = None) -> Entry:
+    """The component a lock pins, found in any repository by name, version and content hash.
+
+    The repository it was locked from is tried first; another repository holding identical
+    content (e.g. ``installed`` after ``reef install``) is as good. Different content under the
+    same name and version is refused: the lock would not mean what it says.
+    """
+    entries = catalog() if entries is None else entries
+    same = [
+        e
+        for e in entries
+        if (e.kind, e.name, e.version) == (locked.kind, locked.name, locked.version)
+    ]
+    same.sort(key=lambda e: e.repository != locked.repository)
+    seen: list[str] = []
+    for entry in same:
+        digest = content_sha256(entry.directory)
+        if digest == locked.sha256:
+            return entry
+        seen.append(f"{entry.repository}: {digest}")
+    if seen:
+        raise LockMismatch(
+            f"{locked.name}@{locked.version} has changed since it was locked: "
+            f"expected content sha256 {locked.sha256}, found {'; '.join(seen)}",
+            hint="run `reef resolve` again if the change is intended",
+        )
+    raise LockMismatch(
+        f"{locked.name}@{locked.version} (locked from {locked.repository!r}) is in no repository",
+        hint=f"add the repository it came from ({locked.repository_location}) with "
+        "`reef repo add`, or install a pack that holds it",
+    )
