@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from reef import config
 from reef.errors import ChecksumError, ManifestError, Problem
 from reef.meta.common import Source
 
@@ -17,6 +18,11 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def cached_path(sha256: str) -> Path:
+    """Where a fetched source with this sha256 lives: ``REEF_HOME/cache/<sha256>``."""
+    return config.cache_dir() / sha256
 
 
 def verified_source(source: Source, base_dir: Path, manifest_file: str, where: str) -> Path:
