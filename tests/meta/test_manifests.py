@@ -366,6 +366,20 @@ def test_model_schema_describes_the_manifest() -> None:
 
 def test_unknown_schema_kind() -> None:
     with pytest.raises(reef.errors.ReefError) as info:
-        api.schema("solution")
-    assert "solution" in info.value.message
-    assert info.value.hint is not None and "model" in info.value.hint
+        api.schema("notebook")
+    assert "notebook" in info.value.message
+    assert info.value.hint is not None and "component" in info.value.hint
+
+
+def test_component_schema_is_a_union_on_kind() -> None:
+    schema = api.schema("component")
+    assert schema["discriminator"]["propertyName"] == "kind"
+    assert set(schema["discriminator"]["mapping"]) == {
+        "model",
+        "dataset",
+        "solution",
+        "program",
+        "detector",
+    }
+    program = schema["$defs"]["ProgramManifest"]
+    assert {"requires", "python", "tags", "command"} <= set(program["properties"])

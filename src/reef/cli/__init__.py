@@ -8,7 +8,7 @@ from types import FrameType
 
 import typer
 
-from reef.cli import bench, check, demo, runs, show
+from reef.cli import bench, check, components, demo, repo, runs, show
 from reef.errors import EXIT_SIGINT, ReefError, Terminated
 
 app = typer.Typer(
@@ -24,7 +24,10 @@ app.command("demo")(demo.demo)
 app.command("check")(check.check)
 app.command("schema")(check.schema)
 app.command("show")(show.show)
+app.command("search")(components.search)
+app.command("new")(components.new)
 app.add_typer(runs.app, name="runs")
+app.add_typer(repo.app, name="repo")
 
 
 def _print_version(value: bool) -> None:

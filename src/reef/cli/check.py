@@ -10,7 +10,7 @@ from reef.cli._common import emit_json, stdout
 
 
 def check(
-    path: Path = typer.Argument(..., help="a model or dataset manifest (YAML)"),
+    path: Path = typer.Argument(..., help="a component folder or its reef.yaml"),
     json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Validate a manifest: schema, steps, metric, files and checksums, model signature."""
@@ -27,10 +27,13 @@ def check(
 
 
 def schema(
-    kind: str = typer.Argument(..., help="model, dataset, run or settings"),
+    kind: str = typer.Argument(
+        ...,
+        help="component, model, dataset, solution, program, detector, lock, run or settings",
+    ),
     json_out: bool = typer.Option(True, "--json", help="JSON is the only format"),
 ) -> None:
-    """Print the JSON Schema of a manifest kind or of the run record."""
+    """Print the JSON Schema of a component kind, the lock file or the run record."""
     from reef import api
 
     emit_json(api.schema(kind))

@@ -14,13 +14,13 @@ _SEMVER = re.compile(
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
-def _semver(value: str) -> str:
+def check_semver(value: str) -> str:
     if not _SEMVER.match(value):
         raise ValueError(f"{value!r} is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)")
     return value
 
 
-def _name(value: str) -> str:
+def check_name(value: str) -> str:
     if not _NAME.match(value):
         raise ValueError(
             f"{value!r} is not a valid name (lower-case letters, digits, '.', '_' and '-')"
@@ -38,8 +38,8 @@ def _specifier(value: str) -> str:
     return value
 
 
-SemVer = Annotated[str, AfterValidator(_semver)]
-Name = Annotated[str, AfterValidator(_name)]
+SemVer = Annotated[str, AfterValidator(check_semver)]
+Name = Annotated[str, AfterValidator(check_name)]
 VersionConstraint = Annotated[str, AfterValidator(_specifier)]
 
 

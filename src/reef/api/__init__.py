@@ -14,6 +14,17 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reef import config
+from reef.api.components import (
+    RepoInfo,
+    new,
+    repo_add,
+    repo_list,
+    repo_remove,
+    repo_trust,
+    repo_update,
+    search,
+    show,
+)
 from reef.bench.job import PredictorSettings
 from reef.bench.progress import NullReporter, Reporter
 from reef.errors import Interrupted, ManifestError, Problem, ReefError, SettingsError, Terminated
@@ -25,15 +36,23 @@ __all__ = [
     "DEMO_MODEL",
     "CheckResult",
     "PredictorSettings",
+    "RepoInfo",
     "bench",
     "bench_settings",
     "check",
     "demo",
+    "new",
     "predictor_settings",
+    "repo_add",
+    "repo_list",
+    "repo_remove",
+    "repo_trust",
+    "repo_update",
     "run_latencies",
     "runs_list",
     "runs_show",
     "schema",
+    "search",
     "show",
 ]
 
@@ -290,49 +309,40 @@ def check(path: Path) -> CheckResult:
     )
 
 
-SCHEMA_KINDS = ("model", "dataset", "run", "settings")
+SCHEMA_KINDS = (
+    "component",
+    "model",
+    "dataset",
+    "solution",
+    "program",
+    "detector",
+    "lock",
+    "run",
+    "settings",
+)
 
 
 def schema(kind: str) -> dict[str, Any]:
-    from reef.meta.dataset import DatasetManifest
-    from reef.meta.model import ModelManifest
+    """The JSON Schema of a manifest kind, of any component (``component``), of the lock file
+    or of the run record."""
+    from typing import Annotated
 
-    models: dict[str, type[BaseModel]] = {
-        "model": ModelManifest,
-        "dataset": DatasetManifest,
-        "run": RunRecord,
-        "settings": BenchSettings,
-    }
-    if kind not in models:
-        raise ReefError(f"unknown schema kind {kind!r}", hint=f"choose from {', '.join(models)}")
-    return models[kind].model_json_schema()
+    from pydantic import Field, TypeAdapter
 
+    from reef.meta.load import KINDS, AnyManifest
+    from reef.meta.lock import Lock
 
-def show(ref: str) -> dict[str, Any]:
-    """A component's manifest, with its repository, the other versions available and the
-    absolute paths of its files."""
-    from packaging.version import Version
-
-    from reef.components.index import catalog
-    from reef.components.lookup import find
-    from reef.meta.load import load_manifest
-
-    entries = catalog()
-    entry = find(ref, entries=entries)
-    manifest = load_manifest(entry.manifest_path)
-    data = manifest.model_dump(mode="json", exclude_none=True)
-    data["repository"] = entry.repository
-    data["trusted"] = entry.trusted
-    data["path"] = str(entry.manifest_path)
-    data["files"] = [
-        str((entry.directory / s.path).resolve()) for s in manifest.sources if s.path is not None
-    ]
-    others = [e for e in entries if e.name == entry.name and e.kind == entry.kind]
-    data["versions"] = [
-        {"version": e.version, "repository": e.repository}
-        for e in sorted(others, key=lambda e: Version(e.version))
-    ]
-    return data
+    if kind not in SCHEMA_KINDS:
+        raise ReefError(
+            f"unknown schema kind {kind!r}", hint=f"choose from {', '.join(SCHEMA_KINDS)}"
+        )
+    if kind == "component":
+        union = TypeAdapter(Annotated[AnyManifest, Field(discriminator="kind")])
+        out: dict[str, Any] = union.json_schema()
+        out["title"] = "Reef component (reef.yaml)"
+        return out
+    others: dict[str, type[BaseModel]] = {"lock": Lock, "run": RunRecord, "settings": BenchSettings}
+    return (KINDS.get(kind) or others[kind]).model_json_schema()
 
 
 def demo(reporter: Reporter | None = None) -> list[RunRecord]:

@@ -1,0 +1,128 @@
+"""The component verbs: repositories, search and show, scaffolding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class RepoInfo(BaseModel):
+    name: str
+    kind: str
+    location: str
+    root: str
+    trusted: bool
+    components: int
+    invalid: dict[str, str]
+    parsed: int = 0  # manifests read by the refresh that produced this
+
+
+def _info(repo: Any, *, force: bool = False) -> RepoInfo:
+    from reef.components.index import refresh
+
+    index = refresh(repo, force=force)
+    return RepoInfo(
+        name=repo.name,
+        kind=repo.kind,
+        location=repo.location,
+        root=str(repo.root),
+        trusted=repo.trusted,
+        components=len(index.entries),
+        invalid=index.invalid,
+        parsed=index.parsed,
+    )
+
+
+def repo_add(location: str, *, name: str | None = None, trusted: bool = False) -> RepoInfo:
+    """Register a folder or clone a git repository, and index it."""
+    from reef.components import repository
+
+    return _info(repository.add(location, name=name, trusted=trusted))
+
+
+def repo_list() -> list[RepoInfo]:
+    from reef.components.repository import repositories
+
+    return [_info(r) for r in repositories()]
+
+
+def repo_remove(name: str) -> RepoInfo:
+    from reef.components import repository
+
+    repo = repository.remove(name)
+    return RepoInfo(
+        name=repo.name,
+        kind=repo.kind,
+        location=repo.location,
+        root=str(repo.root),
+        trusted=repo.trusted,
+        components=0,
+        invalid={},
+    )
+
+
+def repo_update(name: str | None = None) -> list[RepoInfo]:
+    """Pull git repositories and re-index; reads only the manifests that changed."""
+    from reef.components import repository
+
+    repos = [repository.get(name)] if name else repository.repositories()
+    out = []
+    for repo in repos:
+        repository.pull(repo)
+        out.append(_info(repo))
+    return out
+
+
+def repo_trust(name: str, trusted: bool = True) -> RepoInfo:
+    from reef.components import repository
+
+    return _info(repository.set_trusted(name, trusted))
+
+
+def search(
+    text: str | None = None, *, kind: str | None = None, tags: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Components matching ``text`` in name, description or tags, of ``kind``, with ``tags``."""
+    from reef.components.lookup import search as find_matching
+    from reef.errors import ReefError
+    from reef.meta.component import KINDS
+
+    if kind is not None and kind not in KINDS:
+        raise ReefError(f"unknown kind {kind!r}", hint=f"kinds: {', '.join(KINDS)}")
+    return [e.to_json() for e in find_matching(text, kind=kind, tags=tags)]
+
+
+def show(ref: str) -> dict[str, Any]:
+    """A component's manifest, with its repository, the other versions available and the
+    absolute paths of its files."""
+    from packaging.version import Version
+
+    from reef.components.index import catalog
+    from reef.components.lookup import find
+    from reef.meta.load import load_manifest
+
+    entries = catalog()
+    entry = find(ref, entries=entries)
+    manifest = load_manifest(entry.manifest_path)
+    data = manifest.model_dump(mode="json", exclude_none=True)
+    data["repository"] = entry.repository
+    data["trusted"] = entry.trusted
+    data["path"] = str(entry.manifest_path)
+    data["files"] = [
+        str((entry.directory / s.path).resolve()) for s in manifest.sources if s.path is not None
+    ]
+    others = [e for e in entries if e.name == entry.name and e.kind == entry.kind]
+    data["versions"] = [
+        {"version": e.version, "repository": e.repository}
+        for e in sorted(others, key=lambda e: Version(e.version))
+    ]
+    return data
+
+
+def new(kind: str, name: str, directory: Path, *, version: str = "0.1.0") -> Path:
+    """Scaffold a component that ``reef check`` accepts; returns its manifest."""
+    from reef.components.scaffold import scaffold
+
+    return scaffold(kind, name, directory, version=version)

@@ -1,0 +1,113 @@
+"""The per-repository index: incremental refresh, invalid manifests, search."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from repo_support import write_component
+
+from reef.components import repository
+from reef.components.index import catalog, refresh
+from reef.components.lookup import search
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Path:
+    root = tmp_path / "lab"
+    for i in range(5):
+        write_component(root / f"tool{i}", "program", f"tool{i}", "1.0.0", tags=["cli"])
+    repository.add(str(root))
+    return root
+
+
+def _lab() -> repository.Repository:
+    return repository.get("lab")
+
+
+def test_first_refresh_reads_everything_then_nothing(lab: Path, reef_home: Path) -> None:
+    first = refresh(_lab(), force=True)
+    assert first.parsed == 5 and len(first.entries) == 5
+    assert (reef_home / "index" / "lab.json").is_file()
+    assert refresh(_lab()).parsed == 0
+
+
+def test_only_changed_manifests_are_read(lab: Path) -> None:
+    refresh(_lab())
+    write_component(lab / "tool2", "program", "tool2", "1.1.0", tags=["cli"])
+    write_component(lab / "new", "program", "brand-new", "0.1.0")
+    (lab / "tool4" / "reef.yaml").unlink()
+    index = refresh(_lab())
+    assert index.parsed == 2
+    versions = {e.name: e.version for e in index.entries}
+    assert versions["tool2"] == "1.1.0"
+    assert "brand-new" in versions and "tool4" not in versions
+
+
+def test_a_change_with_the_same_size_is_seen(lab: Path) -> None:
+    refresh(_lab())
+    manifest = lab / "tool1" / "reef.yaml"
+    text = manifest.read_text().replace("1.0.0", "1.0.1")
+    stat = manifest.stat()
+    manifest.write_text(text)
+    os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert {e.name: e.version for e in refresh(_lab()).entries}["tool1"] == "1.0.1"
+
+
+def test_invalid_manifests_are_reported_and_skipped(lab: Path) -> None:
+    (lab / "broken").mkdir()
+    (lab / "broken" / "reef.yaml").write_text("kind: model\nname: Bad Name\nversion: one\n")
+    (lab / "notyaml").mkdir()
+    (lab / "notyaml" / "reef.yaml").write_text("kind: [unclosed\n")
+    index = refresh(_lab())
+    assert len(index.entries) == 5
+    assert set(index.invalid) == {"broken/reef.yaml", "notyaml/reef.yaml"}
+    assert "malformed YAML" in index.invalid["notyaml/reef.yaml"]
+    assert refresh(_lab()).invalid == index.invalid  # remembered without re-reading
+    assert refresh(_lab()).parsed == 0
+
+
+def test_hidden_folders_are_not_walked(lab: Path) -> None:
+    write_component(lab / ".git" / "junk", "program", "junk", "1.0.0")
+    assert "junk" not in {e.name for e in refresh(_lab()).entries}
+
+
+def test_a_corrupt_index_is_rebuilt(lab: Path, reef_home: Path) -> None:
+    refresh(_lab())
+    (reef_home / "index" / "lab.json").write_text("garbage")
+    index = refresh(_lab())
+    assert index.parsed == 5 and len(index.entries) == 5
+
+
+def test_the_builtin_index_is_not_written(reef_home: Path) -> None:
+    assert {e.name for e in catalog()} >= {"digits", "digits-classifier"}
+    assert not (reef_home / "index").exists()
+
+
+def test_entries_know_their_repository_and_trust(lab: Path) -> None:
+    repository.set_trusted("lab", True)
+    (entry,) = [e for e in catalog() if e.name == "tool0"]
+    assert (entry.repository, entry.trusted) == ("lab", True)
+    assert entry.manifest_path == (lab / "tool0" / "reef.yaml").resolve()
+
+
+# --- search --------------------------------------------------------------------------------
+
+
+def test_search_by_text_kind_and_tags(lab: Path) -> None:
+    write_component(
+        lab / "mnist", "dataset", "mnist-small", "1.0.0", description="Handwritten DIGITS"
+    )
+    by_text = {e.name for e in search("digits")}
+    assert {"digits", "digits-classifier", "digits-cnn", "mnist-small"} <= by_text
+    assert {e.name for e in search("digits", kind="dataset")} == {"digits", "mnist-small"}
+    assert {e.name for e in search(tags=["CLI"])} == {f"tool{i}" for i in range(5)}
+    assert {e.name for e in search(tags=["image-classification", "mlp"])} == {"digits-classifier"}
+    assert search("nothing-like-this") == []
+
+
+def test_search_results_are_sorted_newest_first(lab: Path) -> None:
+    write_component(lab / "tool0-v2", "program", "tool0", "2.0.0")
+    hits = [(e.name, e.version) for e in search("tool0")]
+    assert hits == [("tool0", "2.0.0"), ("tool0", "1.0.0")]
