@@ -29,7 +29,7 @@ def _lab() -> repository.Repository:
 def test_first_refresh_reads_everything_then_nothing(lab: Path, reef_home: Path) -> None:
     first = refresh(_lab(), force=True)
     assert first.parsed == 5 and len(first.entries) == 5
-    assert (reef_home / "index" / "lab.json").is_file()
+    assert (reef_home / "index" / "index.db").is_file()
     assert refresh(_lab()).parsed == 0
 
 
@@ -75,14 +75,16 @@ def test_hidden_folders_are_not_walked(lab: Path) -> None:
 
 def test_a_corrupt_index_is_rebuilt(lab: Path, reef_home: Path) -> None:
     refresh(_lab())
-    (reef_home / "index" / "lab.json").write_text("garbage")
+    (reef_home / "index" / "index.db").write_bytes(b"garbage" * 1000)
     index = refresh(_lab())
     assert index.parsed == 5 and len(index.entries) == 5
 
 
-def test_the_builtin_index_is_not_written(reef_home: Path) -> None:
-    assert {e.name for e in catalog()} >= {"digits", "digits-classifier"}
-    assert not (reef_home / "index").exists()
+def test_a_removed_repository_leaves_no_rows(lab: Path) -> None:
+    assert any(e.repository == "lab" for e in catalog())
+    repository.remove("lab")
+    repository.add(str(lab), name="lab2")
+    assert {e.repository for e in catalog()} == {"lab2", "builtin"}
 
 
 def test_entries_know_their_repository_and_trust(lab: Path) -> None:

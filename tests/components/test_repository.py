@@ -6,14 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from repo_support import commit_all, git_repo, write_component
 
 from reef.components import repository
 from reef.components.git import GitError, clone, looks_like_git_url
 from reef.components.index import catalog
 from reef.components.lookup import find
 from reef.components.repository import RepositoryError
-
-from repo_support import commit_all, git_repo, write_component
 
 
 def test_only_the_builtin_repository_at_first(reef_home: Path) -> None:

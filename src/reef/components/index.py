@@ -1,9 +1,10 @@
-"""An index of each repository's components, so that search and lookup need not parse YAML.
+"""An index of every repository's components, so that search and lookup need not parse YAML.
 
-Each repository's index lives in ``REEF_HOME/index/<name>.json`` and remembers, for every
-``reef.yaml``, its size and modification time: a refresh walks the folder but parses only the
-manifests that changed. A git clone only changes through ``reef repo update``, so while its
-checked-out commit is the one indexed, the index is used without walking at all.
+The index is one SQLite file, ``REEF_HOME/index.db``, holding a row per ``reef.yaml`` with its
+size and modification time. A refresh walks a folder repository but parses only the manifests
+whose stamp changed. A git clone only changes through ``reef repo update``, so while its
+checked-out commit is the indexed one, its rows are used without walking at all. Search runs
+as a query, so it does not load the whole index.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,14 +20,29 @@ from typing import Any
 
 from reef import config
 from reef.components import git
-from reef.components.files import write_atomic
-from reef.components.repository import BUILTIN, Repository, repositories
+from reef.components.repository import Repository, repositories
 from reef.errors import ReefError
 from reef.meta.component import split_requirement
 
 MANIFEST = "reef.yaml"
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # SQLite's user_version; another value means the file is rebuilt
 _SKIP_DIRS = {"__pycache__", "node_modules"}
+_COLUMNS = "kind, name, version, path, description, tags, requires, python"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS repos (name TEXT PRIMARY KEY, root TEXT NOT NULL, head TEXT);
+CREATE TABLE IF NOT EXISTS manifests (
+    repo TEXT NOT NULL,
+    path TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    problem TEXT,
+    kind TEXT, name TEXT, version TEXT, description TEXT,
+    tags TEXT, requires TEXT, python TEXT,
+    PRIMARY KEY (repo, path)
+);
+CREATE INDEX IF NOT EXISTS manifests_by_name ON manifests (name);
+"""
 
 
 @dataclass(frozen=True)
@@ -70,9 +87,38 @@ class RepositoryIndex:
     parsed: int = 0  # manifests read by the last refresh
 
 
+def _open(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] != INDEX_FORMAT:
+            db.executescript("DROP TABLE IF EXISTS manifests; DROP TABLE IF EXISTS repos;")
+            db.execute(f"PRAGMA user_version = {INDEX_FORMAT}")
+        db.executescript(_SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+@contextlib.contextmanager
+def _connect() -> Iterator[sqlite3.Connection]:
+    path = config.index_dir() / "index.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = _open(path)
+    except sqlite3.DatabaseError:
+        # The index is only a cache of the repositories: a damaged one is rebuilt.
+        path.unlink(missing_ok=True)
+        db = _open(path)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
 def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
     """Every ``reef.yaml`` under ``root`` (hidden folders skipped), with its stat."""
-    stack = [root]
+    stack = [str(root)]
     while stack:
         folder = stack.pop()
         try:
@@ -83,120 +129,200 @@ def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
             for item in it:
                 if item.is_dir(follow_symlinks=False):
                     if not item.name.startswith(".") and item.name not in _SKIP_DIRS:
-                        stack.append(Path(item.path))
+                        stack.append(item.path)
                 elif item.name == MANIFEST and item.is_file(follow_symlinks=False):
-                    yield os.path.relpath(item.path, root), item.stat(follow_symlinks=False)
+                    rel = os.path.relpath(item.path, root).replace(os.sep, "/")
+                    yield rel, item.stat(follow_symlinks=False)
 
 
-def _entry_from_manifest(repo: Repository, rel: str) -> Entry:
+def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
+    """The indexed columns of one manifest (``_COLUMNS`` order)."""
     from reef.meta.load import load_manifest
     from reef.meta.model import ModelManifest
 
-    path = repo.root / rel
+    path = root / rel
     manifest = load_manifest(path)
     requires = list(manifest.requires)
     if isinstance(manifest, ModelManifest) and manifest.dataset:
+        # A model's dataset is a requirement too, unless it is a folder beside the model.
         named = {split_requirement(r)[0] for r in requires}
         local = (path.parent / manifest.dataset / MANIFEST).is_file()
         if not local and split_requirement(manifest.dataset)[0] not in named:
             requires.append(manifest.dataset)
-    return Entry(
-        repository=repo.name,
-        kind=manifest.kind,
-        name=manifest.name,
-        version=manifest.version,
-        path=rel,
-        description=manifest.description,
-        tags=tuple(manifest.tags),
-        requires=tuple(requires),
-        python=tuple(manifest.python),
+    return (
+        manifest.kind,
+        manifest.name,
+        manifest.version,
+        rel,
+        manifest.description,
+        json.dumps(manifest.tags, ensure_ascii=False),
+        json.dumps(requires),
+        json.dumps(manifest.python),
     )
 
 
-def _index_file(repo: Repository) -> Path:
-    return config.index_dir() / f"{repo.name}.json"
+def entry_from_manifest(repo: Repository, rel: str) -> Entry:
+    """Read one manifest the way the index does (implied requirements included)."""
+    kind, name, version, path, description, tags, requires, python = _read_manifest(
+        repo.root, rel
+    )
+    return Entry(
+        repository=repo.name,
+        kind=kind,
+        name=name,
+        version=version,
+        path=path,
+        description=description,
+        tags=tuple(json.loads(tags)),
+        requires=tuple(json.loads(requires)),
+        python=tuple(json.loads(python)),
+        root=str(repo.root),
+        trusted=repo.trusted,
+    )
 
 
-def _read_stored(repo: Repository) -> dict[str, Any]:
-    if repo.name == BUILTIN:
-        return {}
-    try:
-        data = json.loads(_index_file(repo).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if data.get("format") != INDEX_FORMAT or data.get("root") != str(repo.root):
-        return {}
-    return data if isinstance(data, dict) else {}
+def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, dict[str, str]]:
+    """Bring one repository's rows up to date: (manifests parsed, invalid manifests)."""
+    from reef.errors import ManifestError
+
+    root = repo.root
+    head = git.head(root) if repo.kind == "git" else None
+    row = db.execute("SELECT root, head FROM repos WHERE name = ?", (repo.name,)).fetchone()
+    fresh = row is not None and row[0] == str(root) and not force
+    if fresh and head is not None and row[1] == head:
+        return 0, _invalid(db, repo)
+
+    known: dict[str, tuple[int, int]] = {}
+    if fresh:
+        for path, mtime, size in db.execute(
+            "SELECT path, mtime_ns, size FROM manifests WHERE repo = ?", (repo.name,)
+        ):
+            known[path] = (mtime, size)
+    seen: set[str] = set()
+    changed: list[tuple[Any, ...]] = []
+    for rel, st in _walk(root):
+        seen.add(rel)
+        stamp = (st.st_mtime_ns, st.st_size)
+        if known.get(rel) == stamp:
+            continue
+        try:
+            columns: tuple[Any, ...] = (None, *_read_manifest(root, rel))
+        except ManifestError as exc:
+            problem = str(exc.problems[0]) if exc.problems else exc.message
+            columns = (problem, None, None, None, rel, None, None, None, None)
+        except ReefError as exc:
+            columns = (exc.message, None, None, None, rel, None, None, None, None)
+        changed.append((repo.name, *stamp, *columns))
+    gone = [(repo.name, p) for p in known.keys() - seen]
+    if changed or gone or not fresh or (row is not None and row[1] != head):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if not fresh:
+                db.execute("DELETE FROM manifests WHERE repo = ?", (repo.name,))
+            db.executemany("DELETE FROM manifests WHERE repo = ? AND path = ?", gone)
+            db.executemany(
+                "INSERT OR REPLACE INTO manifests (repo, mtime_ns, size, problem, "
+                f"{_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                changed,
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO repos (name, root, head) VALUES (?, ?, ?)",
+                (repo.name, str(root), head),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return len(changed), _invalid(db, repo)
 
 
-def _finish(repo: Repository, raw: list[dict[str, Any]]) -> list[Entry]:
-    out = []
-    for e in raw:
-        e = dict(e, root=str(repo.root), trusted=repo.trusted, repository=repo.name)
-        e["tags"], e["requires"], e["python"] = (
-            tuple(e["tags"]),
-            tuple(e["requires"]),
-            tuple(e["python"]),
+def _invalid(db: sqlite3.Connection, repo: Repository) -> dict[str, str]:
+    rows = db.execute(
+        "SELECT path, problem FROM manifests WHERE repo = ? AND problem IS NOT NULL", (repo.name,)
+    )
+    return dict(rows.fetchall())
+
+
+def _entries(
+    db: sqlite3.Connection, repos: list[Repository], where: str = "", params: tuple[Any, ...] = ()
+) -> list[Entry]:
+    """Valid rows of ``repos`` (in their priority order) that match ``where``."""
+    out: list[Entry] = []
+    for repo in repos:
+        root = str(repo.root)  # computed once: it resolves REEF_HOME
+        rows = db.execute(
+            f"SELECT {_COLUMNS} FROM manifests WHERE repo = ? AND problem IS NULL {where} "
+            "ORDER BY path",
+            (repo.name, *params),
         )
-        out.append(Entry(**e))
+        for kind, name, version, path, description, tags, requires, python in rows:
+            out.append(
+                Entry(
+                    repository=repo.name,
+                    kind=kind,
+                    name=name,
+                    version=version,
+                    path=path,
+                    description=description,
+                    tags=tuple(json.loads(tags)),
+                    requires=tuple(json.loads(requires)),
+                    python=tuple(json.loads(python)),
+                    root=root,
+                    trusted=repo.trusted,
+                )
+            )
     return out
 
 
 def refresh(repo: Repository, *, force: bool = False) -> RepositoryIndex:
     """The repository's index, brought up to date; reads only the manifests that changed."""
-    from reef.errors import ManifestError
+    with _connect() as db:
+        parsed, invalid = _sync(db, repo, force)
+        return RepositoryIndex(repo, _entries(db, [repo]), invalid, parsed)
 
-    stored = {} if force else _read_stored(repo)
-    head = git.head(repo.root) if repo.kind == "git" else None
-    if stored and head is not None and stored.get("head") == head:
-        return RepositoryIndex(repo, _finish(repo, stored["entries"]), stored.get("invalid", {}))
 
-    old_files: dict[str, list[int]] = stored.get("files", {})
-    old_entries = {e["path"]: e for e in stored.get("entries", [])}
-    old_invalid: dict[str, str] = stored.get("invalid", {})
-    files: dict[str, list[int]] = {}
-    entries: list[dict[str, Any]] = []
-    invalid: dict[str, str] = {}
-    parsed = 0
-    for rel, st in _walk(repo.root):
-        stamp = [st.st_mtime_ns, st.st_size]
-        files[rel] = stamp
-        if old_files.get(rel) == stamp:
-            if rel in old_entries:
-                entries.append(old_entries[rel])
-                continue
-            if rel in old_invalid:
-                invalid[rel] = old_invalid[rel]
-                continue
-        parsed += 1
-        try:
-            entry = _entry_from_manifest(repo, rel)
-        except ManifestError as exc:
-            invalid[rel] = str(exc.problems[0]) if exc.problems else exc.message
-            continue
-        except ReefError as exc:
-            invalid[rel] = exc.message
-            continue
-        data = asdict(entry)
-        del data["root"], data["trusted"], data["repository"]
-        entries.append(data)
-    entries.sort(key=lambda e: e["path"])
-    changed = parsed > 0 or files.keys() != old_files.keys() or stored.get("head") != head
-    if repo.name != BUILTIN and (changed or not stored):
-        payload = {
-            "format": INDEX_FORMAT,
-            "root": str(repo.root),
-            "head": head,
-            "files": files,
-            "entries": entries,
-            "invalid": invalid,
-        }
-        # An index that cannot be saved is rebuilt next time; not worth failing over.
-        with contextlib.suppress(OSError):
-            write_atomic(_index_file(repo), json.dumps(payload).encode())
-    return RepositoryIndex(repo, _finish(repo, entries), invalid, parsed)
+def forget(name: str) -> None:
+    """Drop a repository's rows (it was removed)."""
+    with _connect() as db:
+        db.execute("DELETE FROM manifests WHERE repo = ?", (name,))
+        db.execute("DELETE FROM repos WHERE name = ?", (name,))
+
+
+def query(
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    text: str | None = None,
+    tags: list[str] | None = None,
+    repos: list[Repository] | None = None,
+) -> list[Entry]:
+    """Up-to-date entries, filtered in the index: exact ``name`` and ``kind``, ``text`` in the
+    name, description or tags (any case), and every tag of ``tags``; in priority order."""
+    repos = repositories() if repos is None else repos
+    where, params = "", []
+    if name is not None:
+        where += " AND name = ?"
+        params.append(name)
+    if kind is not None:
+        where += " AND kind = ?"
+        params.append(kind)
+    if text:
+        where += (
+            " AND (instr(lower(name), ?) OR instr(lower(description), ?) OR instr(lower(tags), ?))"
+        )
+        params += [text.lower()] * 3
+    for tag in tags or []:
+        where += " AND instr(lower(tags), ?)"
+        params.append(json.dumps(tag.lower(), ensure_ascii=False))
+    with _connect() as db:
+        for repo in repos:
+            _sync(db, repo, force=False)
+        hits = _entries(db, repos, where, tuple(params))
+    wanted = {t.lower() for t in tags or []}
+    # instr() on the JSON text can match inside a longer tag; the exact check is cheap here.
+    return [e for e in hits if wanted <= {t.lower() for t in e.tags}]
 
 
 def catalog(repos: list[Repository] | None = None) -> list[Entry]:
     """Every component version of every repository, in repository priority order."""
-    return [e for repo in (repos or repositories()) for e in refresh(repo).entries]
+    return query(repos=repos)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from reef.components.index import Entry, catalog
+from reef.components.index import Entry, catalog, query
 from reef.errors import ReefError
 from reef.meta.component import split_requirement
 
@@ -40,7 +40,10 @@ def versions_note(name: str, entries: list[Entry]) -> str:
 def find(ref: str, kind: str | None = None, entries: list[Entry] | None = None) -> Entry:
     """The highest version of a component that ``ref`` selects."""
     name, spec = parse_ref(ref)
-    entries = catalog() if entries is None else entries
+    if entries is None:
+        entries = query(name=name)
+        if not entries:  # the hint lists what exists
+            entries = catalog()
     of_kind = [e for e in entries if kind in (None, e.kind)]
     hits = matching(name, spec, of_kind)
     if hits:
@@ -65,26 +68,10 @@ def search(
     *,
     kind: str | None = None,
     tags: list[str] | None = None,
-    entries: list[Entry] | None = None,
 ) -> list[Entry]:
     """Components whose name, description or tags contain ``text`` (any case), of ``kind``,
     carrying every tag in ``tags``; sorted by name, then newest version first."""
-    needle = (text or "").lower()
-    wanted = {t.lower() for t in tags or []}
-    hits = []
-    for e in catalog() if entries is None else entries:
-        if kind is not None and e.kind != kind:
-            continue
-        entry_tags = {t.lower() for t in e.tags}
-        if not wanted <= entry_tags:
-            continue
-        if needle and not (
-            needle in e.name.lower()
-            or needle in e.description.lower()
-            or any(needle in t for t in entry_tags)
-        ):
-            continue
-        hits.append(e)
+    hits = query(kind=kind, text=text, tags=tags)
     hits.sort(key=lambda e: Version(e.version), reverse=True)
     hits.sort(key=lambda e: e.name)
     return hits

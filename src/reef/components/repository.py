@@ -156,7 +156,9 @@ def remove(name: str) -> Repository:
     _save_user([r for r in repos if r.name != name])
     if repo.kind == "git":
         shutil.rmtree(repo.root, ignore_errors=True)
-    (config.index_dir() / f"{name}.json").unlink(missing_ok=True)
+    from reef.components.index import forget
+
+    forget(name)
     return repo
 
 
