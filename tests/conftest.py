@@ -138,3 +138,120 @@ def write_manifest() -> Callable[..., Path]:
         return write_yaml(target, manifest_for(model_path, **fields))
 
     return write
+
+
+# What the local HTTP server below needs; kept beside it, since it was added after the rest.
+import contextlib  # noqa: E402
+import dataclasses  # noqa: E402
+import http.server  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+
+class HttpServer:
+    """A real HTTP server on 127.0.0.1 serving scripted replies from memory.
+
+    ``route(path, *replies)`` sets what ``path`` answers: each request takes the next reply and
+    the last one repeats. A reply is ``bytes`` (200 with that body), an ``int`` (that status,
+    empty body) or an ``HttpServer.Reply`` (status, body, headers, a ``length`` announced as
+    Content-Length that may exceed the body to cut it short, a ``delay_s`` before answering).
+    Unknown paths answer 404.
+    Every request is recorded in ``requests`` as ``(path, headers)``; ``hits(path)`` counts.
+    """
+
+    @dataclasses.dataclass(frozen=True)
+    class Reply:
+        status: int = 200
+        body: bytes = b""
+        headers: dict[str, str] = dataclasses.field(default_factory=dict)
+        length: int | None = None  # Content-Length sent; None: the body's true length
+        delay_s: float = 0.0  # wait before answering, to make a client time out
+
+    @dataclasses.dataclass(frozen=True)
+    class Request:
+        path: str
+        headers: dict[str, str]
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._routes: dict[str, list[HttpServer.Reply]] = {}
+        self.requests: list[HttpServer.Request] = []
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                reply = owner._take(self.path, dict(self.headers.items()))
+                time.sleep(reply.delay_s)
+                self.close_connection = True
+                # The client may have given up already (a timeout test): that is not an error.
+                with contextlib.suppress(OSError):
+                    self.send_response(reply.status)
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    length = len(reply.body) if reply.length is None else reply.length
+                    self.send_header("Content-Length", str(length))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output clean
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        # A short poll keeps shutdown (at every teardown) from costing half a second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._closed = False
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def route(self, path: str, *replies: HttpServer.Reply | bytes | int) -> str:
+        """Script the replies of ``path``; returns its full URL."""
+        if not replies:
+            raise ValueError("give at least one reply")
+        script = [self._reply(r) for r in replies]
+        with self._lock:
+            self._routes[path] = script
+        return self.url(path)
+
+    def _reply(self, reply: HttpServer.Reply | bytes | int) -> HttpServer.Reply:
+        if isinstance(reply, bytes):
+            return self.Reply(body=reply)
+        if isinstance(reply, int):
+            return self.Reply(status=reply)
+        return reply
+
+    def hits(self, path: str) -> int:
+        with self._lock:
+            return sum(1 for r in self.requests if r.path == path)
+
+    def _take(self, path: str, headers: dict[str, str]) -> HttpServer.Reply:
+        with self._lock:
+            self.requests.append(self.Request(path, headers))
+            script = self._routes.get(path)
+            if not script:
+                return self.Reply(status=404, body=b"not found")
+            return script.pop(0) if len(script) > 1 else script[0]
+
+    def close(self) -> None:
+        """Stop serving; later requests are refused. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def http_server() -> Iterator[HttpServer]:
+    """A running ``HttpServer``, shut down after the test."""
+    server = HttpServer()
+    try:
+        yield server
+    finally:
+        server.close()

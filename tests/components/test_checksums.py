@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from reef.components.checksums import sha256_file, verified_source
+from reef.components.checksums import cached_path, sha256_file, verified_source
 from reef.components.lookup import find
 from reef.errors import ChecksumError, ManifestError
 from reef.meta.common import Source
 from reef.meta.load import load_model_manifest
+
+if TYPE_CHECKING:
+    from conftest import HttpServer
 
 
 def test_sha256_file(tmp_path: Path) -> None:
@@ -63,9 +67,12 @@ def test_missing_source_file(tmp_path: Path) -> None:
     assert "file not found" in problem.message
 
 
-def test_url_sources_are_not_fetched_yet(tmp_path: Path) -> None:
-    source = Source(url="https://example.com/m.onnx", sha256="0" * 64)
-    with pytest.raises(ManifestError) as info:
-        verified_source(source, tmp_path, "m.yaml", "sources[0]")
-    assert info.value.problems[0].location == "sources[0]"
-    assert "https://example.com/m.onnx" in info.value.message
+def test_url_sources_are_fetched_into_the_cache(http_server: HttpServer) -> None:
+    data = b"weights" * 100
+    digest = hashlib.sha256(data).hexdigest()
+    source = Source(url=http_server.route("/m.onnx", data), sha256=digest)
+    path = verified_source(source, Path("/nowhere"), "m.yaml", "sources[0]")
+    assert path == cached_path(digest)
+    assert path.read_bytes() == data
+    assert verified_source(source, Path("/nowhere"), "m.yaml", "sources[0]") == path
+    assert http_server.hits("/m.onnx") == 1

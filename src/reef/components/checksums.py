@@ -26,12 +26,15 @@ def cached_path(sha256: str) -> Path:
 
 
 def verified_source(source: Source, base_dir: Path, manifest_file: str, where: str) -> Path:
-    """The local path of a source after its sha256 was checked; never returns a mismatch."""
+    """The local path of a source after its sha256 was checked; never returns a mismatch.
+
+    A url source is fetched into the cache first (or found there).
+    """
     if source.path is None:
-        raise ManifestError(
-            [Problem(manifest_file, where, f"url sources ({source.url}) are not fetched yet")],
-            hint="download the file next to the manifest and give it as 'path'",
-        )
+        # fetch imports this module; importing it here keeps the import graph acyclic.
+        from reef.components.fetch import fetch
+
+        return fetch(str(source.url), source.sha256)
     path = (base_dir / source.path).resolve()
     if not path.is_file():
         raise ManifestError([Problem(manifest_file, f"{where}.path", f"file not found: {path}")])

@@ -2,8 +2,9 @@
 
 The index is one SQLite file, ``REEF_HOME/index.db``, holding a row per ``reef.yaml`` with its
 size and modification time. A refresh walks a folder repository but parses only the manifests
-whose stamp changed. A git clone only changes through ``reef repo update``, so while its
-checked-out commit is the indexed one, its rows are used without walking at all. Search runs
+whose stamp changed. A git clone only changes through ``reef repo update`` and the
+``installed`` repository only through ``reef install``: while their stamp (the checked-out
+commit, the install generation) is the indexed one, their rows are used without walking. Search runs
 as a query, so it does not load the whole index.
 """
 
@@ -19,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from reef import config
-from reef.components import git
 from reef.components.repository import Repository, repositories
+from reef.components.repository import stamp as repository_stamp
 from reef.errors import ReefError
 from reef.meta.component import split_requirement
 
@@ -163,9 +164,7 @@ def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
 
 def entry_from_manifest(repo: Repository, rel: str) -> Entry:
     """Read one manifest the way the index does (implied requirements included)."""
-    kind, name, version, path, description, tags, requires, python = _read_manifest(
-        repo.root, rel
-    )
+    kind, name, version, path, description, tags, requires, python = _read_manifest(repo.root, rel)
     return Entry(
         repository=repo.name,
         kind=kind,
@@ -186,7 +185,7 @@ def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, d
     from reef.errors import ManifestError
 
     root = repo.root
-    head = git.head(root) if repo.kind == "git" else None
+    head = repository_stamp(repo)
     row = db.execute("SELECT root, head FROM repos WHERE name = ?", (repo.name,)).fetchone()
     fresh = row is not None and row[0] == str(root) and not force
     if fresh and head is not None and row[1] == head:

@@ -181,6 +181,30 @@ def pull(repo: Repository) -> None:
         git.pull(repo.root)
 
 
+_GENERATION = ".reef-generation"
+
+
+def stamp(repo: Repository) -> str | None:
+    """A value that changes whenever the repository's content does, when one is cheap to know:
+    a git clone's checked-out commit, or the generation ``reef install`` writes into the
+    repository it manages. None for a user's folder: only its files can tell."""
+    if repo.kind == "git":
+        return git.head(repo.root)
+    if repo.name == INSTALLED:
+        try:
+            return (repo.root / _GENERATION).read_text().strip() or None
+        except OSError:
+            return None
+    return None
+
+
+def mark_changed(repo: Repository) -> None:
+    """Record that Reef changed a repository it manages, so its index is refreshed."""
+    import uuid
+
+    write_atomic(repo.root / _GENERATION, uuid.uuid4().hex.encode())
+
+
 def containing(path: Path) -> Repository | None:
     """The repository whose folder holds ``path``, if any (the most specific one)."""
     path = path.resolve()
