@@ -9,12 +9,15 @@ from pathlib import Path
 from reef import config
 from reef.bench.job import BenchJob, PredictorSettings
 from reef.components.checksums import sha256_file, verified_source
-from reef.components.index import MANIFEST
+from reef.components.index import MANIFEST, Entry, catalog
+from reef.components.lockfile import LOCK_FILE, locate, read_lock
 from reef.components.lookup import find
 from reef.components.trust import ensure_trusted
 from reef.errors import ManifestError, Problem, ReefError
+from reef.meta.component import split_requirement
 from reef.meta.dataset import DatasetManifest
 from reef.meta.load import load_dataset_manifest, load_model_manifest
+from reef.meta.lock import Lock
 from reef.meta.model import ModelManifest
 from reef.meta.run import ComponentRef, Target
 from reef.meta.settings import BenchSettings
@@ -65,11 +68,13 @@ def resolve(spec: str) -> ResolvedTarget:
             return _onnx_file(path.resolve())
         if path.suffix.lower() in (".yaml", ".yml"):
             return _manifest(path.resolve(), load_model_manifest(path.resolve()))
+        if path.name == LOCK_FILE or path.suffix.lower() == ".lock":
+            return _lock(path.resolve())
         raise ReefError(
-            f"{spec}: not a model manifest (.yaml) or an ONNX file (.onnx)",
-            hint="reef bench takes a manifest, an .onnx file or a component name",
+            f"{spec}: not a model manifest (.yaml), an ONNX file (.onnx) or a lock file (.lock)",
+            hint="reef bench takes a manifest, an .onnx file, a lock file or a component name",
         )
-    if path.suffix.lower() in (".onnx", ".yaml", ".yml") or "/" in spec:
+    if path.suffix.lower() in (".onnx", ".yaml", ".yml", ".lock") or "/" in spec:
         raise ReefError(f"{spec}: file not found")
     entry = find(spec, kind="model")
     return _manifest(entry.manifest_path, load_model_manifest(entry.manifest_path))
@@ -81,7 +86,9 @@ def _onnx_file(path: Path) -> ResolvedTarget:
     return ResolvedTarget(target=target, model_path=path)
 
 
-def _manifest(path: Path, manifest: ModelManifest) -> ResolvedTarget:
+def _manifest(
+    path: Path, manifest: ModelManifest, dataset_file: Path | None = None
+) -> ResolvedTarget:
     model_path = verified_source(manifest.sources[0], path.parent, str(path), "sources[0]")
     digest = manifest.sources[0].sha256
     target = Target(
@@ -104,7 +111,7 @@ def _manifest(path: Path, manifest: ModelManifest) -> ResolvedTarget:
         components=components,
     )
     if manifest.dataset:
-        dataset_file = find_dataset(manifest.dataset, path)
+        dataset_file = dataset_file or find_dataset(manifest.dataset, path)
         dataset = load_dataset_manifest(dataset_file)
         if dataset.allow_pickle:
             ensure_trusted(f"dataset {dataset.name!r}", dataset_file, "load pickled arrays")
@@ -137,3 +144,59 @@ def find_dataset(ref: str, manifest_path: Path) -> Path:
         raise ManifestError(
             [Problem(str(manifest_path), "dataset", exc.message)], hint=exc.hint
         ) from None
+
+
+def _lock(path: Path) -> ResolvedTarget:
+    """Exactly what a lock pins: every component found by its content hash, the model's
+    dataset taken from the lock rather than searched for."""
+    lock = read_lock(path)
+    root = lock.root_component
+    if root.kind != "model":
+        raise ReefError(
+            f"{path}: the lock's root {root.name!r} is a {root.kind}, not a model",
+            hint="reef bench takes the lock of a model: `reef resolve MODEL` writes one",
+        )
+    entries = catalog()
+    located = {c.name: locate(c, entries) for c in lock.components}
+    model = located[root.name]
+    manifest = load_model_manifest(model.manifest_path)
+    dataset_file = None
+    if manifest.dataset:
+        dataset_file = _locked_dataset(path, lock, manifest.dataset, model, located)
+    resolved = _manifest(model.manifest_path, manifest, dataset_file)
+    resolved.target = resolved.target.model_copy(update={"kind": "lock", "path": str(path)})
+    # The content hashes say exactly what ran, every file of every component included.
+    resolved.components = [
+        ComponentRef(
+            kind=c.kind,
+            name=c.name,
+            version=c.version,
+            path=str(located[c.name].manifest_path),
+            sha256=c.sha256,
+        )
+        for c in sorted(lock.components, key=lambda c: c.name != root.name)
+    ]
+    return resolved
+
+
+def _locked_dataset(
+    path: Path, lock: Lock, ref: str, model: Entry, located: dict[str, Entry]
+) -> Path:
+    """The manifest of the dataset the model names: the locked one, or a folder of the model's."""
+    try:
+        name = split_requirement(ref)[0]
+    except ValueError:
+        name = None
+    locked = next((c for c in lock.components if c.name == name), None)
+    if locked is not None:
+        if locked.kind != "dataset":
+            raise ReefError(f"{path}: {model.name} names {ref!r} as its dataset, a {locked.kind}")
+        return located[locked.name].manifest_path
+    # A dataset folder beside the model's manifest is part of the model, never locked apart.
+    local = model.directory / ref / MANIFEST
+    if local.is_file():
+        return local
+    raise ReefError(
+        f"{path}: the lock holds no dataset {ref!r}, which {model.name} names",
+        hint=f"run `reef resolve {lock.target}` again",
+    )

@@ -15,6 +15,7 @@ from reef.meta.load import problems_from
 from reef.meta.lock import Lock, LockedComponent
 
 LOCK_FILE = "reef.lock"
+LOCAL = "local"  # the repository name of a component locked from a folder of its own
 
 
 class LockMismatch(ReefError):
@@ -62,8 +63,13 @@ def locate(locked: LockedComponent, entries: list[Entry] | None = None) -> Entry
 
     The repository it was locked from is tried first; another repository holding identical
     content (e.g. ``installed`` after ``reef install``) is as good. Different content under the
-    same name and version is refused: the lock would not mean what it says.
+    same name and version is refused: the lock would not mean what it says. A component locked
+    from a folder outside every repository (repository ``local``) is looked for in that folder.
     """
+    if locked.repository == LOCAL:
+        found = _local(locked)
+        if found is not None:
+            return found
     entries = catalog() if entries is None else entries
     same = [
         e
@@ -83,8 +89,40 @@ def locate(locked: LockedComponent, entries: list[Entry] | None = None) -> Entry
             f"expected content sha256 {locked.sha256}, found {'; '.join(seen)}",
             hint="run `reef resolve` again if the change is intended",
         )
+    if locked.repository == LOCAL:
+        raise LockMismatch(
+            f"{locked.name}@{locked.version} was locked from {locked.repository_location}, "
+            "which no longer holds it, and no repository does",
+            hint="restore the folder, or run `reef resolve` again on where it is now",
+        )
     raise LockMismatch(
         f"{locked.name}@{locked.version} (locked from {locked.repository!r}) is in no repository",
         hint=f"add the repository it came from ({locked.repository_location}) with "
         "`reef repo add`, or install a pack that holds it",
+    )
+
+
+def _local(locked: LockedComponent) -> Entry | None:
+    """A component locked from a folder outside every repository, if that folder still holds
+    it; a changed folder is refused like a changed repository."""
+    folder = Path(locked.repository_location)
+    if not (folder / locked.path).is_file():
+        return None
+    digest = content_sha256((folder / locked.path).parent)
+    if digest != locked.sha256:
+        raise LockMismatch(
+            f"{locked.name}@{locked.version} in {folder} has changed since it was locked: "
+            f"expected content sha256 {locked.sha256}, found {digest}",
+            hint="run `reef resolve` again if the change is intended",
+        )
+    return Entry(
+        repository=LOCAL,
+        kind=locked.kind,
+        name=locked.name,
+        version=locked.version,
+        path=locked.path,
+        requires=tuple(locked.requires),
+        python=tuple(locked.python),
+        root=str(folder),
+        trusted=True,
     )

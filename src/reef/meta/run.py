@@ -36,10 +36,10 @@ class Record(BaseModel):
 
 
 class Target(Record):
-    kind: Literal["manifest", "onnx"]
+    kind: Literal["manifest", "onnx", "lock"]
     name: str
     version: str | None = None
-    path: str = Field(description="absolute path of the manifest or model file")
+    path: str = Field(description="absolute path of the manifest, model file or lock file")
     sha256: str = Field(description="sha256 of the model file that was run")
 
 

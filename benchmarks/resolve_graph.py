@@ -1,0 +1,179 @@
+"""Resolution time on a generated graph of 1,000 components (target: under 1 s).
+
+The graph has five layers of 200 components, four versions each; every version requires
+three components of the next layer under a constraint. In some places a component's newest
+version requires a dependency at >=2 that the dependency's other requirers hold below 2:
+the resolver must backtrack to an older version of the first. Every result is checked.
+
+The graph is built twice, without traps (no backtracking: resolvelib's choices are replayed
+in linear time) and with them (resolvelib backtracks, and its time grows with the square of
+the number of names). Two targets: ``mid``, a component of the fourth layer (its closure is
+what a typical model, dataset and programs look like, and then some), and ``app``, which
+requires the whole first layer and so reaches nearly every component. Prints medians of N
+repeats, for in-memory resolution (``resolve_entries``) and for the full ``resolve()`` from a
+folder repository on disk (index read, every resolved manifest loaded and its folder hashed).
+
+    python benchmarks/resolve_graph.py [--repeats 5] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import yaml
+from _common import use_temp_home
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from reef.components import repository
+from reef.components.index import Entry, catalog
+from reef.components.resolve import resolve, resolve_entries
+from reef.meta.component import split_requirement
+
+LAYERS, WIDTH, FANOUT = 5, 200, 3
+VERSIONS = ("1.0.0", "1.1.0", "2.0.0", "2.1.0")
+ANY = ("", ">=1.0", ">=1.1,<3", "~=2.0", ">=2")
+BELOW_2 = ("<2", ">=1.1,<2", "~=1.0", "==1.1.*")
+TRAPS = 50
+
+Graph = dict[str, dict[str, list[str]]]  # name -> version -> requirements
+
+
+def name(layer: int, index: int) -> str:
+    return f"c{layer}-{index:03d}"
+
+
+def graph(seed: int) -> Graph:
+    rng = random.Random(seed)
+    deps = {
+        (layer, i): rng.sample(range(WIDTH), FANOUT) if layer + 1 < LAYERS else []
+        for layer in range(LAYERS)
+        for i in range(WIDTH)
+    }
+    requirers: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for (layer, i), js in deps.items():
+        for j in js:
+            requirers.setdefault((layer + 1, j), []).append((layer, i))
+    # A trap: every requirer of `held` keeps it below 2, except the newest version of one.
+    traps: dict[tuple[int, int], tuple[int, int]] = {}
+    for held in rng.sample(sorted(requirers), len(requirers)):
+        if len(traps) == TRAPS:
+            break
+        free = [r for r in requirers[held] if r not in traps]
+        if len(requirers[held]) >= 2 and free:
+            traps[rng.choice(free)] = held
+    held_below = set(traps.values())
+    out: Graph = {}
+    for (layer, i), js in deps.items():
+        out[name(layer, i)] = {}
+        for version in VERSIONS:
+            reqs = []
+            for j in js:
+                dep = (layer + 1, j)
+                spec = rng.choice(BELOW_2 if dep in held_below else ANY)
+                if traps.get((layer, i)) == dep and version == VERSIONS[-1]:
+                    spec = ">=2"
+                reqs.append(f"{name(*dep)} {spec}".strip())
+            out[name(layer, i)][version] = reqs
+    out["app"] = {"1.0.0": [name(0, i) for i in range(WIDTH)]}
+    out["mid"] = {"1.0.0": [name(LAYERS - 2, i) for i in range(0, WIDTH, 2)]}
+    return out
+
+
+def entries_of(components: Graph) -> list[Entry]:
+    return [
+        Entry(
+            repository="gen",
+            kind="program",
+            name=n,
+            version=version,
+            path=f"{n}/{version}/reef.yaml",
+            requires=tuple(reqs),
+            root="/generated",
+        )
+        for n, by_version in components.items()
+        for version, reqs in by_version.items()
+    ]
+
+
+def check(components: Graph, chosen: dict[str, str]) -> int:
+    """Assert that ``chosen`` satisfies every requirement; the count of older choices."""
+    for n, version in chosen.items():
+        for text in components[n][version]:
+            dep, spec = split_requirement(text)
+            assert SpecifierSet(spec).contains(chosen[dep]), f"{n} {version}: {text}"
+    return sum(v != max(components[n], key=Version) for n, v in chosen.items())
+
+
+def write_repository(components: Graph, root: Path) -> None:
+    for n, by_version in components.items():
+        for version, reqs in by_version.items():
+            folder = root / n / version
+            folder.mkdir(parents=True)
+            data: dict[str, Any] = {"kind": "program", "name": n, "version": version}
+            data |= {"command": ["echo"], "requires": reqs}
+            (folder / "reef.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def timed(run: Callable[[], object], repeats: int) -> str:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) * 1000)
+    return f"median {statistics.median(times):6.0f} ms (min {min(times):.0f}, max {max(times):.0f})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    use_temp_home()
+    global TRAPS
+    traps_asked = TRAPS
+    graphs = {}
+    for TRAPS in (0, traps_asked):
+        components = graph(args.seed)
+        entries = entries_of(components)
+        graphs[TRAPS] = components
+        edges = sum(len(r) for v in components.values() for r in v.values())
+        print(
+            f"graph: {len(components)} components, {len(entries)} versions, {edges} "
+            f"requirements, {TRAPS} traps; {args.repeats} repeats; target < 1000 ms"
+        )
+        for target in ("mid", "app"):
+            chosen = {n: e.version for n, e in resolve_entries(target, entries).items()}
+            older = check(components, chosen)
+            print(
+                f"  in memory  {target:>3} ({len(chosen)} resolved, {older} below newest): "
+                + timed(partial(resolve_entries, target, entries), args.repeats)
+            )
+
+    components = graphs[0]
+    root = Path(tempfile.mkdtemp(prefix="reef-graph-"))
+    write_repository(components, root)
+    repository.add(str(root), name="gen")
+    t0 = time.perf_counter()
+    catalog()
+    took = time.perf_counter() - t0
+    print(f"on disk, no traps: first index build {took:.1f} s; reading it {timed(catalog, 3)}")
+    for target in ("mid", "app"):
+        lock = resolve(target)
+        check(components, {c.name: c.version for c in lock.components})
+        print(
+            f"  resolve()  {target:>3} ({len(lock.components)} locked, manifests read and "
+            f"folders hashed): " + timed(partial(resolve, target), args.repeats)
+        )
+
+
+if __name__ == "__main__":
+    main()
