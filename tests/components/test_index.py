@@ -113,3 +113,28 @@ def test_search_results_are_sorted_newest_first(lab: Path) -> None:
     write_component(lab / "tool0-v2", "program", "tool0", "2.0.0")
     hits = [(e.name, e.version) for e in search("tool0")]
     assert hits == [("tool0", "2.0.0"), ("tool0", "1.0.0")]
+
+
+def test_the_installed_repository_is_read_when_reef_changes_it(reef_home: Path) -> None:
+    installed = repository.ensure_installed()
+    write_component(installed.root / "tool" / "1.0.0", "program", "tool", "1.0.0")
+    repository.mark_changed(installed)
+    assert refresh(installed).parsed == 1
+    # Files put there by hand are not walked for: only `reef install` changes this repository.
+    write_component(installed.root / "stray" / "1.0.0", "program", "stray", "1.0.0")
+    assert "stray" not in {e.name for e in refresh(installed).entries}
+    repository.mark_changed(installed)
+    assert "stray" in {e.name for e in refresh(installed).entries}
+
+
+def test_a_git_clone_is_not_walked_while_its_commit_is_indexed(tmp_path: Path) -> None:
+    from repo_support import git_repo
+
+    upstream = tmp_path / "upstream"
+    write_component(upstream / "tool", "program", "tool", "1.0.0")
+    git_repo(upstream)
+    clone = repository.add(upstream.as_uri(), name="shared")
+    assert refresh(clone).parsed == 1
+    write_component(clone.root / "local-edit", "program", "local-edit", "1.0.0")
+    assert refresh(clone).parsed == 0
+    assert refresh(clone, force=True).parsed == 2

@@ -36,7 +36,7 @@ def _pickled_dataset(folder: Path) -> None:
         ],
         "features": "features",
         "labels": "labels",
-        "samples": int(len(labels)),
+        "samples": len(labels),
         "allow_pickle": True,
     }
     (folder / "reef.yaml").write_text(yaml.safe_dump(manifest))

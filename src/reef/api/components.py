@@ -126,3 +126,70 @@ def new(kind: str, name: str, directory: Path, *, version: str = "0.1.0") -> Pat
     from reef.components.scaffold import scaffold
 
     return scaffold(kind, name, directory, version=version)
+
+
+def _is_lock_file(target: str) -> bool:
+    path = Path(target)
+    return path.is_file() and (path.name == "reef.lock" or path.suffix == ".lock")
+
+
+def lock_for(target: str) -> Any:
+    """A lock file's contents, or ``target`` resolved now (nothing written)."""
+    from reef.components.lockfile import read_lock
+    from reef.components.resolve import resolve as resolve_target
+
+    if _is_lock_file(target):
+        return read_lock(Path(target))
+    return resolve_target(target)
+
+
+def resolve(target: str, output: Path | None = None) -> Any:
+    """Resolve ``target`` and its requirements into one consistent set; write the lock to
+    ``output`` when given. Returns the ``Lock``."""
+    from reef.components.lockfile import write_lock
+    from reef.components.resolve import resolve as resolve_target
+
+    lock = resolve_target(target)
+    if output is not None:
+        write_lock(lock, output)
+    return lock
+
+
+def fetch(target: str, progress: Any = None) -> list[Any]:
+    """Download and verify every source a lock (or ``target`` resolved now) needs."""
+    from reef.components.fetch import fetch_lock
+
+    return fetch_lock(lock_for(target), progress=progress)
+
+
+def pack(target: str, output: Path | None = None, progress: Any = None) -> Any:
+    """One ``.reef.tar.gz`` with ``target``, its resolved requirements and their sources."""
+    from reef.components.fetch import fetch_lock
+    from reef.components.pack import PACK_SUFFIX
+    from reef.components.pack import pack as write_pack
+
+    lock = lock_for(target)
+    fetch_lock(lock, progress=progress)
+    root = lock.root_component
+    out = output or Path(f"{root.name}-{root.version}{PACK_SUFFIX}")
+    if out.is_dir():
+        out = out / f"{root.name}-{root.version}{PACK_SUFFIX}"
+    return write_pack(lock, out)
+
+
+def install(
+    pack_path: Path,
+    *,
+    force: bool = False,
+    max_bytes: int | None = None,
+    max_files: int | None = None,
+) -> Any:
+    """Unpack a pack into the ``installed`` repository after verifying every checksum."""
+    from reef.components import pack as packs
+
+    return packs.install(
+        pack_path,
+        force=force,
+        max_bytes=packs.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+        max_files=packs.DEFAULT_MAX_FILES if max_files is None else max_files,
+    )

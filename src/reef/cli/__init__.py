@@ -8,7 +8,7 @@ from types import FrameType
 
 import typer
 
-from reef.cli import bench, check, components, demo, repo, runs, show
+from reef.cli import bench, check, components, demo, lock, repo, runs, show
 from reef.errors import EXIT_SIGINT, ReefError, Terminated
 
 app = typer.Typer(
@@ -26,6 +26,10 @@ app.command("schema")(check.schema)
 app.command("show")(show.show)
 app.command("search")(components.search)
 app.command("new")(components.new)
+app.command("resolve")(lock.resolve)
+app.command("fetch")(lock.fetch)
+app.command("pack")(lock.pack)
+app.command("install")(lock.install)
 app.add_typer(runs.app, name="runs")
 app.add_typer(repo.app, name="repo")
 

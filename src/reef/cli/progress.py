@@ -58,3 +58,38 @@ class RichReporter:
 
     def note(self, message: str) -> None:
         stderr.print(f"[yellow]note:[/yellow] {message}")
+
+
+class DownloadProgress:
+    """A byte-counting bar per download on a terminal; a line per finished file otherwise."""
+
+    def __init__(self) -> None:
+        from rich.progress import DownloadColumn, TransferSpeedColumn
+
+        self._live = stderr.is_terminal
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=stderr,
+            transient=True,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> DownloadProgress:
+        if self._live:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._live:
+            self._progress.stop()
+
+    def __call__(self, label: str, done: int, total: int | None) -> None:
+        task = self._tasks.get(label)
+        if task is None:
+            task = self._tasks[label] = self._progress.add_task(label, total=total)
+        self._progress.update(task, completed=done, total=total)
+        if not self._live and total is not None and done >= total:
+            stderr.print(f"fetched {label} ({done:,} bytes)")

@@ -35,6 +35,7 @@ from reef.components import index
 from reef.components.archive import Archive, scan
 from reef.components.checksums import cached_path
 from reef.components.content import component_files, content_sha256, format_listing
+from reef.components.files import umask_mode
 from reef.components.lockfile import LOCK_FILE, locate, lock_bytes
 from reef.components.repository import INSTALLED, ensure_installed, mark_changed, repositories
 from reef.errors import ManifestError, ReefError
@@ -219,6 +220,7 @@ def pack(lock: Lock, out: Path) -> PackReport:
                 _add(tar, SUMS, listing.encode())
             raw.flush()
             os.fsync(raw.fileno())
+        tmp.chmod(umask_mode())
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
