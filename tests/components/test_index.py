@@ -138,3 +138,14 @@ def test_a_git_clone_is_not_walked_while_its_commit_is_indexed(tmp_path: Path) -
     write_component(clone.root / "local-edit", "program", "local-edit", "1.0.0")
     assert refresh(clone).parsed == 0
     assert refresh(clone, force=True).parsed == 2
+
+
+def test_not_found_mentions_skipped_manifests(lab: Path) -> None:
+    from reef.components.lookup import ComponentNotFound, find
+
+    (lab / "broken").mkdir()
+    (lab / "broken" / "reef.yaml").write_text("kind: program\nname: wanted\nversion: 1\n")
+    with pytest.raises(ComponentNotFound) as info:
+        find("wanted")
+    assert info.value.hint is not None
+    assert "invalid manifests were skipped (1 in 'lab')" in info.value.hint

@@ -322,6 +322,16 @@ def query(
     return [e for e in hits if wanted <= {t.lower() for t in e.tags}]
 
 
+def invalid_counts(repos: list[Repository] | None = None) -> dict[str, int]:
+    """How many manifests of each repository were skipped as invalid (as last indexed)."""
+    names = [r.name for r in (repositories() if repos is None else repos)]
+    with _connect() as db:
+        rows = db.execute(
+            "SELECT repo, count(*) FROM manifests WHERE problem IS NOT NULL GROUP BY repo"
+        ).fetchall()
+    return {repo: n for repo, n in rows if repo in names}
+
+
 def catalog(repos: list[Repository] | None = None) -> list[Entry]:
     """Every component version of every repository, in repository priority order."""
     return query(repos=repos)

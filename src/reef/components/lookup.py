@@ -5,7 +5,7 @@ from __future__ import annotations
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from reef.components.index import Entry, catalog, query
+from reef.components.index import Entry, catalog, invalid_counts, query
 from reef.errors import ReefError
 from reef.meta.component import split_requirement
 
@@ -57,10 +57,12 @@ def find(ref: str, kind: str | None = None, entries: list[Entry] | None = None) 
         raise ComponentNotFound(f"{name!r} is a {', '.join(other)}, not a {kind}")
     known = sorted({e.name for e in of_kind})
     shown = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
-    raise ComponentNotFound(
-        f"no component named {name!r}",
-        hint=f"known {kind or 'component'}s: {shown}; `reef search` finds by text",
-    )
+    hint = f"known {kind or 'component'}s: {shown}; `reef search` finds by text"
+    skipped = invalid_counts()
+    if skipped:
+        repos = ", ".join(f"{n} in {r!r}" for r, n in sorted(skipped.items()))
+        hint += f"; invalid manifests were skipped ({repos}): `reef repo update` lists them"
+    raise ComponentNotFound(f"no component named {name!r}", hint=hint)
 
 
 def search(
