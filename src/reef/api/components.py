@@ -19,19 +19,20 @@ class RepoInfo(BaseModel):
     parsed: int = 0  # manifests read by the refresh that produced this
 
 
-def _info(repo: Any, *, force: bool = False) -> RepoInfo:
+def _info(repo: Any, *, indexed: bool = True) -> RepoInfo:
+    """What ``reef repo`` says about a repository; ``indexed`` refreshes its index first."""
     from reef.components.index import refresh
 
-    index = refresh(repo, force=force)
+    index = refresh(repo) if indexed else None
     return RepoInfo(
         name=repo.name,
         kind=repo.kind,
         location=repo.location,
         root=str(repo.root),
         trusted=repo.trusted,
-        components=len(index.entries),
-        invalid=index.invalid,
-        parsed=index.parsed,
+        components=len(index.entries) if index else 0,
+        invalid=index.invalid if index else {},
+        parsed=index.parsed if index else 0,
     )
 
 
@@ -51,16 +52,7 @@ def repo_list() -> list[RepoInfo]:
 def repo_remove(name: str) -> RepoInfo:
     from reef.components import repository
 
-    repo = repository.remove(name)
-    return RepoInfo(
-        name=repo.name,
-        kind=repo.kind,
-        location=repo.location,
-        root=str(repo.root),
-        trusted=repo.trusted,
-        components=0,
-        invalid={},
-    )
+    return _info(repository.remove(name), indexed=False)
 
 
 def repo_update(name: str | None = None) -> list[RepoInfo]:

@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 import time
+from typing import Self
 
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 
 from reef.cli._common import stderr
 
 
-class RichReporter:
-    """A progress bar per phase on a terminal; one line per phase otherwise."""
+class _Bars:
+    """Rich progress bars on stderr while inside ``with``, when stderr is a terminal."""
 
-    def __init__(self) -> None:
+    def __init__(self, *columns: ProgressColumn) -> None:
         self._live = stderr.is_terminal
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[done]}"),
-            console=stderr,
-            transient=True,
-        )
-        self._task: TaskID | None = None
-        self._seconds: float | None = None
-        self._started = 0.0
-        self._label = ""
+        self._progress = Progress(*columns, console=stderr, transient=True)
 
-    def __enter__(self) -> RichReporter:
+    def __enter__(self) -> Self:
         if self._live:
             self._progress.start()
         return self
@@ -35,6 +34,22 @@ class RichReporter:
     def __exit__(self, *_: object) -> None:
         if self._live:
             self._progress.stop()
+
+
+class RichReporter(_Bars):
+    """A progress bar per phase on a terminal; one line per phase otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[done]}"),
+        )
+        self._task: TaskID | None = None
+        self._seconds: float | None = None
+        self._started = 0.0
+        self._label = ""
 
     def run(self, scenario: str) -> None:
         self._label = scenario
@@ -60,31 +75,17 @@ class RichReporter:
         stderr.print(f"[yellow]note:[/yellow] {message}")
 
 
-class DownloadProgress:
+class DownloadProgress(_Bars):
     """A byte-counting bar per download on a terminal; a line per finished file otherwise."""
 
     def __init__(self) -> None:
-        from rich.progress import DownloadColumn, TransferSpeedColumn
-
-        self._live = stderr.is_terminal
-        self._progress = Progress(
+        super().__init__(
             TextColumn("{task.description}"),
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
-            console=stderr,
-            transient=True,
         )
         self._tasks: dict[str, TaskID] = {}
-
-    def __enter__(self) -> DownloadProgress:
-        if self._live:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._live:
-            self._progress.stop()
 
     def __call__(self, label: str, done: int, total: int | None) -> None:
         task = self._tasks.get(label)

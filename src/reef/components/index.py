@@ -162,9 +162,9 @@ def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
     )
 
 
-def entry_from_manifest(repo: Repository, rel: str) -> Entry:
-    """Read one manifest the way the index does (implied requirements included)."""
-    kind, name, version, path, description, tags, requires, python = _read_manifest(repo.root, rel)
+def _entry(repo: Repository, root: str, row: tuple[Any, ...]) -> Entry:
+    """An entry from the indexed columns (``_COLUMNS`` order)."""
+    kind, name, version, path, description, tags, requires, python = row
     return Entry(
         repository=repo.name,
         kind=kind,
@@ -175,9 +175,14 @@ def entry_from_manifest(repo: Repository, rel: str) -> Entry:
         tags=tuple(json.loads(tags)),
         requires=tuple(json.loads(requires)),
         python=tuple(json.loads(python)),
-        root=str(repo.root),
+        root=root,
         trusted=repo.trusted,
     )
+
+
+def entry_from_manifest(repo: Repository, rel: str) -> Entry:
+    """Read one manifest the way the index does (implied requirements included)."""
+    return _entry(repo, str(repo.root), _read_manifest(repo.root, rel))
 
 
 def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, dict[str, str]]:
@@ -254,22 +259,7 @@ def _entries(
             "ORDER BY path",
             (repo.name, *params),
         )
-        for kind, name, version, path, description, tags, requires, python in rows:
-            out.append(
-                Entry(
-                    repository=repo.name,
-                    kind=kind,
-                    name=name,
-                    version=version,
-                    path=path,
-                    description=description,
-                    tags=tuple(json.loads(tags)),
-                    requires=tuple(json.loads(requires)),
-                    python=tuple(json.loads(python)),
-                    root=root,
-                    trusted=repo.trusted,
-                )
-            )
+        out.extend(_entry(repo, root, row) for row in rows)
     return out
 
 
