@@ -149,3 +149,16 @@ def test_not_found_mentions_skipped_manifests(lab: Path) -> None:
         find("wanted")
     assert info.value.hint is not None
     assert "invalid manifests were skipped (1 in 'lab')" in info.value.hint
+
+
+def test_a_model_whose_dataset_is_neither_name_nor_folder_is_skipped(lab: Path) -> None:
+    import shutil
+
+    from reef.components.repository import builtin_root
+
+    shutil.copytree(builtin_root() / "digits-classifier", lab / "odd")
+    manifest = lab / "odd" / "reef.yaml"
+    manifest.write_text(manifest.read_text().replace("dataset: digits", "dataset: ../digits/x"))
+    index = refresh(_lab())
+    assert "neither a dataset component nor a folder" in index.invalid["odd/reef.yaml"]
+    assert len(index.entries) == 5  # the others are still there

@@ -142,6 +142,7 @@ def test_a_repository_that_cannot_be_cloned(tmp_path: Path, reef_home: Path) -> 
     with pytest.raises(GitError, match="cannot clone") as info:
         repository.add(missing, name="broken")
     assert info.value.exit_code == 2
+    assert "fatal:" in info.value.message  # git's diagnosis, not its closing advice
     assert not (reef_home / "repos.json").exists()
     clones = reef_home / "repos"
     assert not clones.exists() or list(clones.iterdir()) == []

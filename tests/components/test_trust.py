@@ -85,3 +85,47 @@ def test_files_outside_every_repository_are_the_users_own(tmp_path: Path, lab: P
     assert trust_of(tmp_path / "elsewhere" / "reef.yaml") == (True, None)
     assert trust_of(lab / "model" / "reef.yaml") == (False, "lab")
     assert trust_of(builtin_root() / "digits" / "reef.yaml") == (True, "builtin")
+
+
+def test_a_dataset_outside_the_models_folder_is_refused(lab: Path, reef_home: Path) -> None:
+    from reef.errors import ManifestError
+
+    manifest = lab / "model" / "reef.yaml"
+    data = yaml.safe_load(manifest.read_text())
+    outside = reef_home / "cache" / "payload"
+    outside.mkdir(parents=True)
+    shutil.copy(lab / "pickled-digits" / "reef.yaml", outside / "reef.yaml")
+    data["dataset"] = f"../../../{outside.relative_to(lab.parent.parent)}/reef.yaml"
+    manifest.write_text(yaml.safe_dump(data))
+    with pytest.raises(ManifestError, match="outside the model's folder"):
+        resolve(str(manifest))
+
+
+def test_pickles_under_reef_home_are_not_the_users_own(tmp_path: Path, reef_home: Path) -> None:
+    """An installed folder whose repository was removed is still someone else's work."""
+    stray = reef_home / "installed" / "pickled-digits"
+    _pickled_dataset(stray)
+    assert trust_of(stray / "reef.yaml") == (False, "REEF_HOME")
+    model = tmp_path / "mine"
+    shutil.copytree(builtin_root() / "digits-classifier", model)
+    data = yaml.safe_load((model / "reef.yaml").read_text())
+    data["dataset"] = "pickled-digits"
+    (model / "reef.yaml").write_text(yaml.safe_dump(data))
+    repository.add(str(reef_home / "installed"), name="stray")
+    repository.remove("stray")  # the folder stays; it is not a repository any more
+    shutil.copytree(stray, model / "pickled-digits")  # ... and a copy inside the model is fine
+    assert resolve(str(model / "reef.yaml")).dataset is not None
+
+
+def test_an_untrusted_model_cannot_borrow_a_trusted_pickle(tmp_path: Path, lab: Path) -> None:
+    repository.set_trusted("lab", True)
+    other = tmp_path / "other"
+    shutil.copytree(lab / "model", other / "model")
+    manifest = other / "model" / "reef.yaml"
+    data = yaml.safe_load(manifest.read_text())
+    data["name"] = "borrower"
+    manifest.write_text(yaml.safe_dump(data))
+    repository.add(str(other))
+    with pytest.raises(UntrustedComponent) as info:
+        resolve("borrower")
+    assert "model 'borrower' from repository 'other'" in info.value.message

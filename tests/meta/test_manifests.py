@@ -383,3 +383,20 @@ def test_component_schema_is_a_union_on_kind() -> None:
     }
     program = schema["$defs"]["ProgramManifest"]
     assert {"requires", "python", "tags", "command"} <= set(program["properties"])
+
+
+@pytest.mark.parametrize("version", ["1.0.0-rc.1", "1.0.0-beta.2", "2.1.0+build.5"])
+def test_prereleases_python_packaging_orders_are_accepted(
+    tmp_path: Path, base: dict[str, Any], version: str
+) -> None:
+    base["version"] = version
+    assert load_manifest(write(tmp_path, base)).version == version
+
+
+def test_a_prerelease_packaging_cannot_order_is_refused(
+    tmp_path: Path, base: dict[str, Any]
+) -> None:
+    base["version"] = "1.0.0-foo"
+    location, message = only_problem(write(tmp_path, base))
+    assert location == "version"
+    assert "pre-release" in message

@@ -129,9 +129,12 @@ def lock_for(target: str) -> Any:
     """A lock file's contents, or ``target`` resolved now (nothing written)."""
     from reef.components.lockfile import read_lock
     from reef.components.resolve import resolve as resolve_target
+    from reef.errors import ReefError
 
     if _is_lock_file(target):
         return read_lock(Path(target))
+    if target.endswith(".lock"):
+        raise ReefError(f"{target}: file not found", hint="`reef resolve NAME` writes reef.lock")
     return resolve_target(target)
 
 

@@ -114,7 +114,11 @@ def _manifest(
         dataset_file = dataset_file or find_dataset(manifest.dataset, path)
         dataset = load_dataset_manifest(dataset_file)
         if dataset.allow_pickle:
-            ensure_trusted(f"dataset {dataset.name!r}", dataset_file, "load pickled arrays")
+            # The model chose the dataset: an untrusted model must not make a trusted loader
+            # unpickle a file of its choosing, so both must be trusted.
+            wants = "load pickled arrays"
+            ensure_trusted(f"dataset {dataset.name!r}", dataset_file, wants)
+            ensure_trusted(f"model {manifest.name!r}", path, f"have its dataset {wants}")
         resolved.dataset = dataset
         resolved.dataset_path = verified_source(
             dataset.sources[0], dataset_file.parent, str(dataset_file), "sources[0]"
@@ -132,11 +136,17 @@ def _manifest(
 
 
 def find_dataset(ref: str, manifest_path: Path) -> Path:
-    """The manifest of a dataset a model names: a folder next to it, or a component."""
-    local = (manifest_path.parent / ref).resolve()
+    """The manifest of a dataset a model names: a folder inside the model's, or a component."""
+    folder = manifest_path.parent.resolve()
+    local = (folder / ref).resolve()
     if local.is_dir() and (local / MANIFEST).is_file():
         local = local / MANIFEST
     if local.is_file():
+        if not local.is_relative_to(folder):
+            raise ManifestError(
+                [Problem(str(manifest_path), "dataset", f"{ref!r} is outside the model's folder")],
+                hint="name a dataset component, or a folder inside the model's folder",
+            )
         return local
     try:
         return find(ref, kind="dataset").manifest_path
@@ -192,9 +202,9 @@ def _locked_dataset(
         if locked.kind != "dataset":
             raise ReefError(f"{path}: {model.name} names {ref!r} as its dataset, a {locked.kind}")
         return located[locked.name].manifest_path
-    # A dataset folder beside the model's manifest is part of the model, never locked apart.
-    local = model.directory / ref / MANIFEST
-    if local.is_file():
+    # A dataset folder inside the model's is part of the model, never locked apart.
+    local = (model.directory / ref / MANIFEST).resolve()
+    if local.is_file() and local.is_relative_to(model.directory.resolve()):
         return local
     raise ReefError(
         f"{path}: the lock holds no dataset {ref!r}, which {model.name} names",

@@ -49,8 +49,11 @@ def _git(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProces
 
 
 def _failed(action: str, proc: subprocess.CompletedProcess[str]) -> GitError:
-    detail = (proc.stderr or proc.stdout).strip().splitlines()
-    return GitError(f"{action}: {detail[-1] if detail else f'git exited {proc.returncode}'}")
+    lines = (proc.stderr or proc.stdout).strip().splitlines()
+    # git's own diagnosis is the "fatal:" line; what follows it is often generic advice.
+    fatal = [line for line in lines if line.startswith("fatal:")]
+    detail = fatal[0] if fatal else (lines[-1] if lines else f"git exited {proc.returncode}")
+    return GitError(f"{action}: {detail}")
 
 
 def clone(url: str, dest: Path) -> None:

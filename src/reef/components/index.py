@@ -22,7 +22,7 @@ from typing import Any
 from reef import config
 from reef.components.repository import Repository, repositories
 from reef.components.repository import stamp as repository_stamp
-from reef.errors import ReefError
+from reef.errors import ManifestError, Problem, ReefError
 from reef.meta.component import split_requirement
 
 MANIFEST = "reef.yaml"
@@ -145,11 +145,24 @@ def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
     manifest = load_manifest(path)
     requires = list(manifest.requires)
     if isinstance(manifest, ModelManifest) and manifest.dataset:
-        # A model's dataset is a requirement too, unless it is a folder beside the model.
-        named = {split_requirement(r)[0] for r in requires}
+        # A model's dataset is a requirement too, unless it is a folder inside the model's.
         local = (path.parent / manifest.dataset / MANIFEST).is_file()
-        if not local and split_requirement(manifest.dataset)[0] not in named:
-            requires.append(manifest.dataset)
+        if not local:
+            try:
+                dataset = split_requirement(manifest.dataset)[0]
+            except ValueError:
+                raise ManifestError(
+                    [
+                        Problem(
+                            str(path),
+                            "dataset",
+                            f"{manifest.dataset!r} is neither a dataset component "
+                            "nor a folder inside the model's folder",
+                        )
+                    ]
+                ) from None
+            if dataset not in {split_requirement(r)[0] for r in requires}:
+                requires.append(manifest.dataset)
     return (
         manifest.kind,
         manifest.name,
@@ -187,8 +200,6 @@ def entry_from_manifest(repo: Repository, rel: str) -> Entry:
 
 def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, dict[str, str]]:
     """Bring one repository's rows up to date: (manifests parsed, invalid manifests)."""
-    from reef.errors import ManifestError
-
     root = repo.root
     head = repository_stamp(repo)
     row = db.execute("SELECT root, head FROM repos WHERE name = ?", (repo.name,)).fetchone()
@@ -216,6 +227,9 @@ def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, d
             columns = (problem, None, None, None, rel, None, None, None, None)
         except ReefError as exc:
             columns = (exc.message, None, None, None, rel, None, None, None, None)
+        except (ValueError, OSError) as exc:
+            # One manifest that cannot be read must not stop every command.
+            columns = (f"{rel}: {exc}", None, None, None, rel, None, None, None, None)
         changed.append((repo.name, *stamp, *columns))
     gone = [(repo.name, p) for p in known.keys() - seen]
     if changed or gone or not fresh or (row is not None and row[1] != head):

@@ -15,8 +15,17 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 def check_semver(value: str) -> str:
+    from packaging.version import InvalidVersion, Version
+
     if not _SEMVER.match(value):
         raise ValueError(f"{value!r} is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)")
+    try:
+        Version(value)  # versions are compared and constrained with Python packaging's rules
+    except InvalidVersion:
+        raise ValueError(
+            f"{value!r}: a pre-release must be one Python packaging can order "
+            "(e.g. 1.0.0-rc.1, 1.0.0-beta.2, 1.0.0-dev.3)"
+        ) from None
     return value
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from reef.meta.common import Name, SemVer, Sha256, Source, Strict
 
@@ -40,6 +40,16 @@ class Lock(Strict):
         default_factory=list, description="every component's Python requirements, merged"
     )
     reef_version: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Lock:
+        names = [c.name for c in self.components]
+        if len(set(names)) != len(names):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"components: {', '.join(dupes)} locked more than once")
+        if self.root not in names:
+            raise ValueError(f"root {self.root!r} is not one of the locked components")
+        return self
 
     def component(self, name: str) -> LockedComponent:
         for c in self.components:
