@@ -8,7 +8,7 @@ from types import FrameType
 
 import typer
 
-from reef.cli import bench, check, components, demo, lock, repo, runs, show
+from reef.cli import bench, check, components, demo, env, lock, repo, runs, show
 from reef.errors import EXIT_SIGINT, ReefError, Terminated
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.command("pack")(lock.pack)
 app.command("install")(lock.install)
 app.add_typer(runs.app, name="runs")
 app.add_typer(repo.app, name="repo")
+app.add_typer(env.app, name="env")
 
 
 def _print_version(value: bool) -> None:
