@@ -3,12 +3,16 @@ written anywhere (no installed/, no repos.json, no cache file, no staging folder
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
 import os
 import random
 import tarfile
+import time
+import tracemalloc
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,7 +21,7 @@ import pytest
 from reef.components.content import format_listing
 from reef.components.lockfile import lock_bytes
 from reef.components.lookup import find
-from reef.components.pack import SUMS, install
+from reef.components.pack import MAX_LOCK_BYTES, MAX_SUMS_BYTES, SUMS, install
 from reef.errors import EXIT_USAGE, ReefError
 from reef.meta.common import Source
 from reef.meta.lock import Lock, LockedComponent
@@ -34,12 +38,14 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def tiny_lock(files: dict[str, bytes] = TINY, sources: Iterable[Source] = ()) -> Lock:
+def tiny_lock(
+    files: dict[str, bytes] = TINY, sources: Iterable[Source] = (), kind: str = "program"
+) -> Lock:
     content = format_listing(
         sorted(((sha(d), rel) for rel, d in files.items()), key=lambda e: e[1])
     )
     locked = LockedComponent(
-        kind="program",
+        kind=kind,
         name="tiny",
         version="1.0.0",
         repository="lab",
@@ -136,6 +142,10 @@ def test_the_crafted_pack_installs(tmp_path: Path, home: Path) -> None:
         (PREFIX + "a//b", "empty"),
         (PREFIX + "./b", "'.'"),
         (PREFIX + "new\nline", "control character"),
+        (PREFIX + "x" * 256, "longer than 255 bytes"),
+        (PREFIX + "\u00e9" * 128, "longer than 255 bytes"),  # 128 characters, 256 bytes
+        (PREFIX + "/".join(["d" * 200] * 21), "longer than 4096 bytes"),
+        (PREFIX + "bad\udcff", "not UTF-8"),
     ],
 )
 def test_odd_names_are_refused(tmp_path: Path, home: Path, name: str, why: str) -> None:
@@ -361,3 +371,142 @@ def test_nothing_is_created_when_reef_home_does_not_exist(
     with pytest.raises(ReefError):
         install(pack)
     assert not home.exists()
+
+
+def test_a_name_the_file_system_refuses_is_a_clean_error(tmp_path: Path, home: Path) -> None:
+    """A name within the limits that is still too long once under REEF_HOME: refused with
+    exit 2 and the staging folder removed, not an OSError."""
+    rel = "/".join(["d" * 250] * 16) + "/f"
+    rel = rel[: 4096 - len(PREFIX)]
+    files = pack_files({**TINY, rel: b"x"})
+    message = refused(write_pack(tmp_path / "p.reef.tar.gz", files), home, "cannot unpack")
+    assert "too long" in message
+
+
+# -- members read into memory --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "limit", "text"), [("reef.lock", MAX_LOCK_BYTES, "4 MiB"), (SUMS, MAX_SUMS_BYTES, "")]
+)
+def test_an_oversized_lock_or_sums_is_refused_from_its_size(
+    tmp_path: Path, home: Path, name: str, limit: int, text: str
+) -> None:
+    files = pack_files()
+    extra: list[Member] = []
+    if name == SUMS:
+        extra = [regular(SUMS, sums_of(files).ljust(limit + 1, b"\n"))]
+    else:
+        files[name] = files[name].ljust(limit + 1)
+    pack = write_pack(tmp_path / "p.reef.tar.gz", files, extra=extra, with_sums=name != SUMS)
+    message = refused(pack, home, repr(name), str(limit + 1), f"{limit >> 20} MiB", text)
+    assert "at most" in message
+
+
+@functools.cache
+def _inflated_zeros(size: int) -> bytes:
+    """A gzip member of ``size`` zero bytes: a few hundred KiB for hundreds of MB."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    parts = [packer.compress(block) for _ in range(size >> 20)]
+    return b"".join([*parts, packer.flush()])
+
+
+def _header(name: str, kind: bytes, size: int) -> bytes:
+    """A raw ustar header declaring ``size`` bytes of data: its data may then be anything."""
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.size = size
+    return info.tobuf(tarfile.USTAR_FORMAT)
+
+
+@pytest.mark.parametrize(
+    "kind", [tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK]
+)
+def test_a_huge_extended_header_is_refused_quickly_in_little_memory(
+    tmp_path: Path, home: Path, kind: bytes
+) -> None:
+    """tarfile reads such a header's data whole: 200 MB of zeros behind 200 KB of gzip."""
+    size = 200 << 20
+    pack = tmp_path / "p.reef.tar.gz"
+    # Two gzip members in one file read as one stream, as gzip itself reads them.
+    pack.write_bytes(gzip.compress(_header("././@Header", kind, size)) + _inflated_zeros(size))
+    assert pack.stat().st_size < 1 << 20
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        message = refused(pack, home, str(pack), "header")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 5
+    assert peak < 16 << 20, f"{peak} bytes allocated to refuse it"
+    assert "1 MiB" in message
+
+
+def test_extended_headers_add_up(tmp_path: Path, home: Path) -> None:
+    """Headers each under the read limit still may not outgrow what the members declare."""
+    data = b"".join(
+        _header(f"././@Header{i}", tarfile.XGLTYPE, 512 << 10) + bytes(512 << 10)
+        for i in range(4)
+    )
+    pack = tmp_path / "p.reef.tar.gz"
+    pack.write_bytes(gzip.compress(data + bytes(2 * tarfile.BLOCKSIZE)))
+    refused(pack, home, "tar headers hold more data")
+
+
+def test_long_names_fit_in_the_header_allowance(tmp_path: Path, home: Path) -> None:
+    """Every member with a name of 2,000 characters (a pax header each) still installs."""
+    long = {"/".join([f"{i}" * 250] * 8): f"{i}".encode() for i in range(1, 6)}
+    files = pack_files({**TINY, **long})
+    with tarfile.open(tmp_path / "p.reef.tar.gz", "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in [*sorted(files.items()), (SUMS, sums_of(files))]:
+            tar.addfile(regular(name, data)[0], io.BytesIO(data))
+    report = install(tmp_path / "p.reef.tar.gz")
+    assert [c.status for c in report.components] == ["installed"]
+
+
+# -- a model's own dataset -----------------------------------------------------------------
+
+MODEL = {
+    "reef.yaml": b"kind: model\nname: tiny\nversion: 1.0.0\ndataset: data\n",
+    "model.onnx": b"onnx",
+    "data/reef.yaml": b"kind: dataset\nname: tiny-data\nversion: 1.0.0\n",
+    "data/d.npz": b"npz",
+}
+
+
+def test_a_models_dataset_folder_installs(tmp_path: Path, home: Path) -> None:
+    files = pack_files(MODEL, lock=tiny_lock(MODEL, kind="model"))
+    install(write_pack(tmp_path / "p.reef.tar.gz", files))
+    installed = home / "installed" / "tiny" / "1.0.0"
+    assert (installed / "data" / "d.npz").read_bytes() == b"npz"
+
+
+@pytest.mark.parametrize(
+    ("changed", "member"),
+    [
+        ({"sub/reef.yaml": b"kind: program\n"}, "data/d.npz"),  # which one is the dataset?
+        ({"data/in/reef.yaml": b"kind: program\n"}, "data/in/reef.yaml"),  # nested in the data
+    ],
+)
+def test_a_model_holds_one_nested_folder(
+    tmp_path: Path, home: Path, changed: dict[str, bytes], member: str
+) -> None:
+    content = {**MODEL, **changed}
+    files = pack_files(content, lock=tiny_lock(content, kind="model"))
+    refused(write_pack(tmp_path / "p.reef.tar.gz", files), home, repr(PREFIX + member), "nested")
+
+
+def test_a_models_nested_folder_must_be_the_dataset_it_names(tmp_path: Path, home: Path) -> None:
+    """Told apart only once the manifest is read: while staging, which is then removed."""
+    content = {**MODEL, "reef.yaml": MODEL["reef.yaml"].replace(b"data\n", b"digits\n")}
+    files = pack_files(content, lock=tiny_lock(content, kind="model"))
+    pack = write_pack(tmp_path / "p.reef.tar.gz", files)
+    refused(pack, home, repr(PREFIX + "data/d.npz"), "not in the dataset folder")
+
+
+def test_a_program_holds_no_dataset_folder(tmp_path: Path, home: Path) -> None:
+    content = {**MODEL, "reef.yaml": MODEL["reef.yaml"].replace(b"model", b"program")}
+    files = pack_files(content, lock=tiny_lock(content))
+    refused(write_pack(tmp_path / "p.reef.tar.gz", files), home, "nested")

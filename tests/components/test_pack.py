@@ -13,13 +13,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from reef.api.components import pack as api_pack
+from reef.components import pack as packs
 from reef.components.checksums import cached_path
 from reef.components.content import content_sha256
 from reef.components.index import Entry, catalog
 from reef.components.lockfile import LockMismatch, locate, lock_bytes
 from reef.components.lookup import find
 from reef.components.pack import SUMS, PackError, install, pack
-from reef.components.repository import add, builtin_root
+from reef.components.repository import Repository, add, builtin_root
+from reef.components.resolve import resolve
+from reef.errors import EXIT_USAGE
 from reef.meta.common import Source
 from reef.meta.lock import Lock, LockedComponent
 
@@ -255,3 +259,132 @@ def test_the_pack_gzip_stream_checks_out(lab: Path, tmp_path: Path) -> None:
     path = pack(lab_lock(), tmp_path / "p.reef.tar.gz").path
     with gzip.open(path) as f:
         assert len(f.read()) % tarfile.RECORDSIZE == 0
+
+
+def test_a_models_own_dataset_folder_is_packed_and_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shelf = tmp_path / "shelf"
+    model = shelf / "boxed"
+    shutil.copytree(builtin_root() / "digits-classifier", model)
+    shutil.copytree(builtin_root() / "digits", model / "data")
+    manifest = yaml.safe_load((model / "reef.yaml").read_text(encoding="utf-8"))
+    manifest |= {"name": "boxed", "dataset": "data"}
+    (model / "reef.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
+    data = yaml.safe_load((model / "data" / "reef.yaml").read_text(encoding="utf-8"))
+    data["name"] = "boxed-digits"
+    (model / "data" / "reef.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    add(str(shelf), name="shelf")
+    lock = resolve("boxed")
+    assert [c.name for c in lock.components] == ["boxed"]  # the dataset is the model's own
+    path = pack(lock, tmp_path / "boxed.reef.tar.gz").path
+    with tarfile.open(path, "r:gz") as tar:
+        assert "components/boxed/1.0.0/data/digits.npz" in tar.getnames()
+    home = move_to_other_home(tmp_path, monkeypatch)
+
+    install(path)
+
+    installed = home / "installed" / "boxed" / "1.0.0"
+    assert (installed / "data" / "digits.npz").read_bytes() == (
+        builtin_root() / "digits" / "digits.npz"
+    ).read_bytes()
+    assert content_sha256(installed) == lock.components[0].sha256
+    data["description"] = "edited"
+    (installed / "data" / "reef.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert content_sha256(installed) != lock.components[0].sha256
+
+
+def _tool_with_file(lab: Path, name: str) -> Path:
+    path = lab / "tool" / "data" / name
+    path.write_bytes(b"odd\n")
+    return path
+
+
+@pytest.mark.parametrize("char", ["\r", "\n", "\x1c", "\x1d", "\x1e"])
+def test_a_file_name_a_pack_cannot_hold_is_refused_before_writing(
+    lab: Path, tmp_path: Path, char: str
+) -> None:
+    """SHA256SUMS is one line per file: a name holding a line break cannot be listed."""
+    path = _tool_with_file(lab, f"a{char}b.txt")
+    out = tmp_path / "out" / "p.reef.tar.gz"
+    with pytest.raises(PackError) as info:
+        pack(lab_lock(), out)
+    assert repr(str(path)) in info.value.message
+    assert "control character" in info.value.message
+    assert info.value.exit_code == EXIT_USAGE
+    assert not out.parent.exists()
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\u0085", "\u2029"])
+def test_names_that_only_splitlines_breaks_round_trip(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, char: str
+) -> None:
+    _tool_with_file(lab, f"a{char}b.txt")
+    lock = lab_lock()
+    path = pack(lock, tmp_path / "p.reef.tar.gz").path
+    home = move_to_other_home(tmp_path, monkeypatch)
+    install(path)
+    tool = home / "installed" / "tool" / "1.2.0"
+    assert (tool / "data" / f"a{char}b.txt").read_bytes() == b"odd\n"
+    assert content_sha256(tool) == _locked_sha(lock, "tool")
+
+
+def _locked_sha(lock: Lock, name: str) -> str:
+    return next(c.sha256 for c in lock.components if c.name == name)
+
+
+def test_a_fifo_is_not_replaced_by_a_pack(lab: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "out.reef.tar.gz"
+    os.mkfifo(fifo)
+    with pytest.raises(PackError) as info:
+        pack(lab_lock(), fifo)
+    assert "FIFO" in info.value.message
+    assert info.value.exit_code == EXIT_USAGE
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["lab", "out.reef.tar.gz"]
+
+
+def test_pack_into_a_folder_by_its_path(lab: Path, tmp_path: Path) -> None:
+    """A path ending with a slash is a folder to create; an existing folder is one too."""
+    name = "tool-1.2.0.reef.tar.gz"
+    report = api_pack("tool", f"{tmp_path / 'new' / 'packs'}/")
+    assert report.path == tmp_path / "new" / "packs" / name
+    assert report.path.is_file()
+    (tmp_path / "old").mkdir()
+    assert api_pack("tool", tmp_path / "old").path == tmp_path / "old" / name
+
+
+def test_a_failed_replacement_puts_the_old_version_back(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = pack(lab_lock(), tmp_path / "first.reef.tar.gz").path
+    old_sha = _locked("tool").sha256
+    (lab / "tool" / "data" / "notes.txt").write_text("second notes\n", encoding="utf-8")
+    second = pack(lab_lock(), tmp_path / "second.reef.tar.gz").path
+    home = move_to_other_home(tmp_path, monkeypatch)
+    install(first)
+    tool = home / "installed" / "tool" / "1.2.0"
+    events: list[str] = []
+    rename = os.rename
+    mark = packs.mark_changed
+
+    def failing_rename(src: str | Path, dst: str | Path) -> None:
+        events.append("rename")
+        if Path(dst) == tool and "replaced" not in Path(src).parts:
+            raise OSError(28, "No space left on device")
+        rename(src, dst)
+
+    def marking(repo: Repository) -> None:
+        events.append("mark")
+        mark(repo)
+
+    monkeypatch.setattr(os, "rename", failing_rename)
+    monkeypatch.setattr(packs, "mark_changed", marking)
+    with pytest.raises(OSError, match="No space"):
+        install(second, force=True)
+
+    # Marked before the first rename: an interrupted install leaves the index to be refreshed.
+    assert events == ["mark", "rename", "rename", "rename"]
+    assert content_sha256(tool) == old_sha
+    assert not [p.name for p in home.iterdir() if p.name.startswith(".")]
+    assert find("tool").directory == tool

@@ -157,18 +157,28 @@ def fetch(target: str, progress: Any = None) -> list[Any]:
     return fetch_lock(lock_for(target), progress=progress)
 
 
-def pack(target: str, output: Path | None = None, progress: Any = None) -> Any:
-    """One ``.reef.tar.gz`` with ``target``, its resolved requirements and their sources."""
+def pack(target: str, output: Path | str | None = None, progress: Any = None) -> Any:
+    """One ``.reef.tar.gz`` with ``target``, its resolved requirements and their sources.
+
+    ``output`` is the file to write, or a folder to write ``NAME-VERSION.reef.tar.gz`` in: one
+    that exists, or one to create when the path ends with a slash.
+    """
+    import os
+
     from reef.components.fetch import fetch_lock
-    from reef.components.pack import PACK_SUFFIX
+    from reef.components.pack import PACK_SUFFIX, check_target
     from reef.components.pack import pack as write_pack
 
     lock = lock_for(target)
-    fetch_lock(lock, progress=progress)
     root = lock.root_component
-    out = output or Path(f"{root.name}-{root.version}{PACK_SUFFIX}")
-    if out.is_dir():
-        out = out / f"{root.name}-{root.version}{PACK_SUFFIX}"
+    name = f"{root.name}-{root.version}{PACK_SUFFIX}"
+    out = Path(name if output is None else output)
+    # Checked on the text: Path() drops a trailing slash.
+    if str(output).endswith(("/", os.sep)) or out.is_dir():
+        out = out / name
+    # Before fetching: a target the pack may not replace is refused before anything is written.
+    check_target(out)
+    fetch_lock(lock, progress=progress)
     return write_pack(lock, out)
 
 

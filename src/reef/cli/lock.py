@@ -59,8 +59,11 @@ def fetch(target: str = _TARGET, json_out: bool = _JSON) -> None:
 
 def pack(
     target: str = _TARGET,
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="file or folder (default: ./NAME-VERSION.reef.tar.gz)"
+    output: str | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="file, or folder ending in / (default: ./NAME-VERSION.reef.tar.gz)",
     ),
     json_out: bool = _JSON,
 ) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import tarfile
 import zlib
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,16 @@ _CHUNK = 1 << 20
 # marker is not something our packs contain.
 _MAX_TRAILER = 1 << 16
 _READ_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)
+# tarfile reads a pax (``x``, ``g``) or GNU long-name (``L``, ``K``) header's data whole, in one
+# call, at whatever size the header declares; these bound what it can ask for. Reef's own reads
+# are at most _CHUNK, and tarfile reads member data through a buffer in pieces no larger.
+_MAX_READ = _CHUNK
+# The tar stream beyond the members' declared data, allowed per member: its header, the padding
+# of its data to a block, and a pax header holding a name up to MAX_NAME_BYTES (with the
+# size record of a member over 8 GiB).
+_HEADER_ALLOWANCE = 8 << 10
+MAX_NAME_BYTES = 4096  # PATH_MAX on Linux
+MAX_PART_BYTES = 255  # NAME_MAX of the common file systems
 
 
 class ArchiveError(ReefError):
@@ -44,6 +55,13 @@ def check_name(name: str) -> str | None:
         return "has a backslash in its name"
     if any(ord(c) < 32 or ord(c) == 127 for c in name):
         return "has a control character in its name"
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        # A file name that is not UTF-8 on disk: SHA256SUMS, UTF-8 text, cannot list it.
+        return "has a name that is not UTF-8 text"
+    if len(encoded) > MAX_NAME_BYTES:
+        return f"has a name longer than {MAX_NAME_BYTES} bytes"
     if name.startswith("/"):
         return "has an absolute name"
     parts = name.split("/")
@@ -51,7 +69,74 @@ def check_name(name: str) -> str | None:
         return "has a '..' part in its name"
     if any(p in ("", ".") for p in parts):
         return "has an empty or '.' part in its name"
+    if any(len(p.encode("utf-8")) > MAX_PART_BYTES for p in parts):
+        return f"has a part of its name longer than {MAX_PART_BYTES} bytes"
     return None
+
+
+def size_text(size: int) -> str:
+    """``size`` in MiB when it is a whole number of them (limits are), else in bytes."""
+    return f"{size >> 20} MiB" if size >= 1 << 20 and size % (1 << 20) == 0 else f"{size} bytes"
+
+
+class _Bounded:
+    """The inflated tar stream as tarfile reads it, refusing reads that no pack needs.
+
+    Without this, a header declaring a gigabyte of pax data makes tarfile inflate and hold a
+    gigabyte before Reef sees any member: a small pack could exhaust memory. A single read is
+    capped at _MAX_READ, and the stream may not run past ``limit``, which the scan raises as
+    members declare their sizes. The limit bounds the position rather than a count of bytes
+    read: reading the members after the scan rewinds the gzip stream, and a genuine pack must
+    not be counted twice.
+    """
+
+    def __init__(self, gz: gzip.GzipFile, where: Path) -> None:
+        self._gz = gz
+        self._where = where
+        self.limit = _HEADER_ALLOWANCE
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._gz.tell()
+
+    def _check(self, end: int, at: int) -> None:
+        if end > self.limit:
+            raise ArchiveError(
+                f"{self._where}: its tar headers hold more data than any pack's (at offset {at})",
+                hint="the file is not a pack Reef made, or it is corrupt",
+            )
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            self._check(offset, offset)
+        elif whence == io.SEEK_CUR:
+            self._check(self.tell() + offset, self.tell())
+        else:
+            raise io.UnsupportedOperation("seeking from the end of a gzip stream")
+        return self._gz.seek(offset, whence)
+
+    def read(self, size: int | None = -1) -> bytes:
+        at = self.tell()
+        if size is None or size < 0 or size > _MAX_READ:
+            raise ArchiveError(
+                f"{self._where}: a tar header at offset {at} declares more than "
+                f"{size_text(_MAX_READ)} of header data",
+                hint="the file is not a pack Reef made, or it is corrupt",
+            )
+        self._check(at + size, at)
+        return self._gz.read(size)
+
+    def write(self, data: bytes) -> int:
+        raise io.UnsupportedOperation("an archive being checked is read, never written")
+
+    def close(self) -> None:
+        # The scan owns the gzip stream: it reads the trailer once tarfile is done.
+        pass
 
 
 def _kind_problem(member: tarfile.TarInfo) -> str | None:
@@ -123,16 +208,25 @@ def _claim_path(archive: Archive, name: str, seen: set[str], folders: set[str]) 
 
 
 def _read_small(tar: tarfile.TarFile, member: tarfile.TarInfo, limit: int, where: Path) -> bytes:
+    # From the declared size, before a byte is read: the limit is what keeps it in memory.
     if member.size > limit:
-        raise ArchiveError(f"{where}: member {member.name!r} is larger than {limit} bytes")
+        raise ArchiveError(
+            f"{where}: member {member.name!r} declares {member.size} bytes; "
+            f"a pack's {member.name} is at most {size_text(limit)}"
+        )
     src = tar.extractfile(member)
     if src is None:
         raise ArchiveError(f"{where}: member {member.name!r} has no data")
+    chunks = []
+    left = member.size
     with src:
-        data = src.read()
-    if len(data) != member.size:
+        # In pieces: the stream refuses any single read over _MAX_READ.
+        while left > 0 and (chunk := src.read(min(_CHUNK, left))):
+            chunks.append(chunk)
+            left -= len(chunk)
+    if left:
         raise ArchiveError(f"{where}: member {member.name!r} ends early (truncated archive)")
-    return data
+    return b"".join(chunks)
 
 
 def _check_trailer(gz: gzip.GzipFile, where: Path) -> None:
@@ -148,10 +242,10 @@ def scan(
     *,
     max_files: int,
     max_bytes: int,
-    read_early: Collection[str] = (),
-    early_limit: int = 64 << 20,
+    read_early: Mapping[str, int] = {},
 ) -> Iterator[Archive]:
-    """Open and check ``path``; the members named in ``read_early`` are read during the scan."""
+    """Open and check ``path``; the members named in ``read_early`` are read during the scan,
+    each refused if it declares more bytes than the limit ``read_early`` gives it."""
     where = path
     try:
         raw = path.open("rb")
@@ -159,8 +253,9 @@ def scan(
         raise ArchiveError(f"{where}: cannot open ({exc.strerror or exc})") from None
     with raw:
         gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        stream = _Bounded(gz, where)
         try:
-            tar = tarfile.TarFile(fileobj=gz, mode="r")
+            tar = tarfile.TarFile(fileobj=stream, mode="r")
         except _READ_ERRORS as exc:
             raise ArchiveError(
                 f"{where}: not a readable .tar.gz archive ({exc})",
@@ -190,16 +285,20 @@ def scan(
                     seen.add(name)
                     if member.isdir():
                         folders.add(name)
+                    else:
+                        _claim_path(archive, name, seen, folders)
+                        total += member.size
+                        if total > max_bytes:
+                            archive.fail(
+                                f"members declare more than {max_bytes} bytes (at {name!r})",
+                                hint="raise the limit if the pack is genuine",
+                            )
+                    # Past this member's data, and the next member's headers.
+                    stream.limit = total + (count + 1) * _HEADER_ALLOWANCE
+                    if member.isdir():
                         continue
-                    _claim_path(archive, name, seen, folders)
-                    total += member.size
-                    if total > max_bytes:
-                        archive.fail(
-                            f"members declare more than {max_bytes} bytes (at {name!r})",
-                            hint="raise the limit if the pack is genuine",
-                        )
                     if name in read_early:
-                        archive.early[name] = _read_small(tar, member, early_limit, where)
+                        archive.early[name] = _read_small(tar, member, read_early[name], where)
                     archive.files.append(member)
                 _check_trailer(gz, where)
             except _READ_ERRORS as exc:

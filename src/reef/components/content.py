@@ -2,7 +2,9 @@
 
 The listing is ``sha256sum``'s format (``<hex>  <relative/posix/path>``, sorted by path), so a
 user can check a folder with the tools they have; its own sha256 is the content hash. Folders
-of nested components (holding their own ``reef.yaml``) and hidden entries are not content.
+of nested components (holding their own ``reef.yaml``) and hidden entries are not content,
+except a model's own dataset: the folder inside the model's that its manifest names as
+``dataset`` is part of the model, since nothing else pins or ships it.
 """
 
 from __future__ import annotations
@@ -11,14 +13,54 @@ import hashlib
 import os
 from pathlib import Path
 
+import yaml
+
 from reef.components.checksums import sha256_file
 from reef.errors import ReefError
 
 MANIFEST = "reef.yaml"
+# Only the ``kind`` and ``dataset`` fields are read here; a manifest this large is not one a
+# person wrote, and reading it whole must not be how a pack exhausts memory.
+MAX_MANIFEST_BYTES = 1 << 20
+
+
+def local_dataset(manifest: bytes) -> str | None:
+    """The folder (relative posix path, normalised) that a model's manifest names as its
+    dataset, when the name could be a folder inside the model's: not absolute, no ``..``.
+
+    Whether that folder holds a ``reef.yaml`` is the caller's to check. A manifest that does not
+    parse names nothing here: validating it is the loader's job, which reports it properly.
+    """
+    try:
+        data = yaml.safe_load(manifest)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    if not isinstance(data, dict) or data.get("kind") != "model":
+        return None
+    ref = data.get("dataset")
+    if not isinstance(ref, str) or ref.startswith("/") or "\\" in ref:
+        return None
+    parts = [p for p in ref.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
+def _read_manifest(path: Path) -> bytes | None:
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_MANIFEST_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ReefError(f"{path}: larger than {MAX_MANIFEST_BYTES >> 20} MiB, not a manifest")
+    return data
 
 
 def component_files(directory: Path) -> list[str]:
     """The relative posix paths of the files that make up the component in ``directory``."""
+    manifest = _read_manifest(directory / MANIFEST)
+    own_dataset = local_dataset(manifest) if manifest is not None else None
     out: list[str] = []
     stack = [directory]
     while stack:
@@ -33,11 +75,12 @@ def component_files(directory: Path) -> list[str]:
                         f"{path}: components may not contain symbolic links",
                         hint="replace the link with the file it points to",
                     )
+                rel = path.relative_to(directory).as_posix()
                 if item.is_dir():
-                    if not (path / MANIFEST).exists():
+                    if rel == own_dataset or not (path / MANIFEST).exists():
                         stack.append(path)
                 elif item.is_file():
-                    out.append(path.relative_to(directory).as_posix())
+                    out.append(rel)
     return sorted(out)
 
 

@@ -146,8 +146,9 @@ def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
     requires = list(manifest.requires)
     if isinstance(manifest, ModelManifest) and manifest.dataset:
         # A model's dataset is a requirement too, unless it is a folder inside the model's.
-        local = (path.parent / manifest.dataset / MANIFEST).is_file()
-        if not local:
+        folder = (path.parent / manifest.dataset).resolve()
+        inside = folder.is_relative_to(path.parent.resolve())
+        if not (inside and (folder / MANIFEST).is_file()):
             try:
                 dataset = split_requirement(manifest.dataset)[0]
             except ValueError:

@@ -32,9 +32,14 @@ from pydantic import ValidationError
 
 from reef import config
 from reef.components import index
-from reef.components.archive import Archive, scan
+from reef.components.archive import Archive, check_name, scan
 from reef.components.checksums import cached_path
-from reef.components.content import component_files, content_sha256, format_listing
+from reef.components.content import (
+    MANIFEST,
+    component_files,
+    content_sha256,
+    format_listing,
+)
 from reef.components.files import umask_mode
 from reef.components.lockfile import LOCK_FILE, locate, lock_bytes
 from reef.components.repository import INSTALLED, ensure_installed, mark_changed, repositories
@@ -46,6 +51,11 @@ PACK_SUFFIX = ".reef.tar.gz"
 SUMS = "SHA256SUMS"
 DEFAULT_MAX_BYTES = 20 << 30
 DEFAULT_MAX_FILES = 100_000
+# The two members install reads whole into memory, refused from their declared sizes. A lock of
+# a few hundred bytes per component; SHA256SUMS at --max-files' default of 100,000 members with
+# names of 250 characters is about 32 MiB.
+MAX_LOCK_BYTES = 4 << 20
+MAX_SUMS_BYTES = 32 << 20
 # Packs are mostly model weights and arrays that barely compress; level 1 keeps most of the
 # gain on the rest (an npz of the digits: 0.21 of its size against 0.15 at level 6) at about
 # five times the speed.
@@ -173,12 +183,51 @@ def _content_hashes(sums: dict[str, str]) -> dict[str, str]:
     }
 
 
-def pack(lock: Lock, out: Path) -> PackReport:
-    """Write every component and url source ``lock`` pins into one archive at ``out``."""
-    if out.is_dir():
+_NOT_REGULAR = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def check_target(out: Path) -> None:
+    """Refuse a pack's path that is not a new or a regular file: the pack is renamed over it,
+    and a rename replaces a FIFO or a device as readily as a file."""
+    try:
+        st = out.stat()
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise PackError(f"{out}: a part of the path is a file, not a folder") from None
+    except OSError as exc:
+        raise PackError(f"{out}: cannot check the path ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
         raise PackError(
             f"{out}: is a folder", hint=f"give a file name, e.g. {out / 'x'}{PACK_SUFFIX}"
         )
+    if not stat.S_ISREG(st.st_mode):
+        what = _NOT_REGULAR.get(stat.S_IFMT(st.st_mode), "not a regular file")
+        raise PackError(
+            f"{out}: exists and is {what}; a pack only replaces a regular file",
+            hint="give the path of a new file, or of a folder to write the pack in",
+        )
+
+
+def _member_name(name: str, path: Path) -> str:
+    """``name``, refused when the installer would refuse it: a pack Reef writes installs."""
+    problem = check_name(name)
+    if problem:
+        raise PackError(
+            f"file {str(path)!r} {problem}, which a pack cannot hold",
+            hint="rename the file (and lock the component again)",
+        )
+    return name
+
+
+def pack(lock: Lock, out: Path) -> PackReport:
+    """Write every component and url source ``lock`` pins into one archive at ``out``."""
+    check_target(out)
     members: dict[str, Path | bytes] = {LOCK_FILE: lock_bytes(lock)}
     components = sorted(lock.components, key=lambda c: (c.name, c.version))
     for locked, before in zip(components[1:], components, strict=False):
@@ -187,7 +236,8 @@ def pack(lock: Lock, out: Path) -> PackReport:
     for locked in components:
         prefix = _component_prefix(locked)
         folder = locate(locked).directory
-        members.update({prefix + rel: folder / rel for rel in component_files(folder)})
+        for rel in component_files(folder):
+            members[_member_name(prefix + rel, folder / rel)] = folder / rel
     sources = _url_sources(lock)
     for digest, (locked, url) in sorted(sources.items()):
         path = cached_path(digest)
@@ -289,8 +339,13 @@ def _parse_sums(archive: Archive, raw: bytes) -> dict[str, str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         archive.fail(f"{SUMS} is not UTF-8 text")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
     sums: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
+    # "\n" only, as sha256sum writes it: splitlines() also splits on characters a file name
+    # may hold (U+2028, U+0085, ...), and a name holding one would not be found.
+    for number, line in enumerate(lines, 1):
         match = _SUMS_LINE.fullmatch(line)
         if not match:
             archive.fail(f"{SUMS} line {number}: expected '<sha256>  <path>', got {line[:80]!r}")
@@ -328,16 +383,27 @@ def _check_listing(archive: Archive, sums: dict[str, str]) -> None:
         )
 
 
-def _check_component_files(
-    archive: Archive, name: str, rel: str, files: dict[str, tarfile.TarInfo]
-) -> None:
-    parts = rel.split("/")
-    if any(p.startswith(".") for p in parts):
-        archive.fail(f"member {name!r} is hidden, and hidden files are not component content")
-    # A folder holding its own reef.yaml is a nested component, not content (see content.py).
-    for depth in range(1, len(parts)):
-        if "/".join([*parts[:depth], index.MANIFEST]) in files:
-            archive.fail(f"member {name!r} lies in a nested component's folder")
+def _check_component_files(archive: Archive, comp: _Component) -> None:
+    """The members of a component are what ``component_files`` would list, as far as can be
+    told without reading its manifest."""
+    prefix = _component_prefix(comp.locked)
+    # A folder holding its own reef.yaml is a nested component, not content (see content.py)...
+    nested = {rel[: -len(MANIFEST) - 1] for rel in comp.files if rel.endswith("/" + MANIFEST)}
+    # ...except the dataset folder a model's manifest names. Which folder that is, _stage checks
+    # once the manifest is copied; until then a model may hold one, with nothing nested in it.
+    own_dataset = None
+    if comp.locked.kind == "model":
+        outer = [n for n in nested if not any(n.startswith(o + "/") for o in nested)]
+        own_dataset = outer[0] if len(outer) == 1 else None
+    for rel in sorted(comp.files):
+        parts = rel.split("/")
+        name = prefix + rel
+        if any(p.startswith(".") for p in parts):
+            archive.fail(f"member {name!r} is hidden, and hidden files are not component content")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder in nested and folder != own_dataset:
+                archive.fail(f"member {name!r} lies in a nested component's folder")
 
 
 def _plan(archive: Archive, force: bool) -> _Plan:
@@ -388,8 +454,7 @@ def _plan(archive: Archive, force: bool) -> _Plan:
             archive.fail(
                 f"{LOCK_FILE} pins {locked.name}@{locked.version}, but no file of it is packed"
             )
-        for rel in comp.files:
-            _check_component_files(archive, prefix + rel, rel, comp.files)
+        _check_component_files(archive, comp)
         got = hashes[prefix]
         if got != locked.sha256:
             archive.fail(
@@ -453,13 +518,42 @@ def _stage(archive: Archive, plan: _Plan, staging: Path) -> None:
     for comp in plan.components:
         if comp.status == "already-present":
             continue
-        folder = staging / _component_prefix(comp.locked)
-        if component_files(folder) != sorted(comp.files):
-            archive.fail(f"{_component_prefix(comp.locked)}: files are not a component's content")
+        prefix = _component_prefix(comp.locked)
+        content = component_files(staging / prefix)
+        extra = sorted(set(comp.files) - set(content))
+        if extra:
+            archive.fail(
+                f"member {prefix + extra[0]!r} lies in a nested component's folder, and not in "
+                "the dataset folder that the model's manifest names"
+            )
+        if content != sorted(comp.files):
+            archive.fail(f"{prefix}: files are not a component's content")
+
+
+def _put_in_place(comp: _Component, staging: Path) -> None:
+    new = staging / _component_prefix(comp.locked)
+    if comp.status != "replaced":
+        os.rename(new, comp.target)
+        return
+    # Renamed aside rather than deleted first: it goes with the staging folder.
+    aside = staging / "replaced" / comp.locked.name / comp.locked.version
+    aside.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(comp.target, aside)
+        os.rename(new, comp.target)
+    except BaseException:
+        # The old version goes back rather than out with the staging folder. Judged from what
+        # is on disk, not from which rename returned: an interrupt may land between the two.
+        if os.path.lexists(aside) and not os.path.lexists(comp.target):
+            os.rename(aside, comp.target)
+        raise
 
 
 def _move_into_place(plan: _Plan, staging: Path) -> InstallReport:
     repo = ensure_installed()
+    # Before anything moves, so that an install interrupted halfway leaves the index marked
+    # stale, and the next lookup rescans the folders rather than trusting the old listing.
+    mark_changed(repo)
     added = []
     for digest in sorted(plan.sources):
         dest = cached_path(digest)
@@ -473,15 +567,12 @@ def _move_into_place(plan: _Plan, staging: Path) -> InstallReport:
         locked = comp.locked
         if comp.status != "already-present":
             comp.target.parent.mkdir(parents=True, exist_ok=True)
-            if comp.status == "replaced":
-                # Renamed aside rather than deleted first: it goes with the staging folder.
-                aside = staging / "replaced" / locked.name / locked.version
-                aside.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(comp.target, aside)
-            os.rename(staging / _component_prefix(locked), comp.target)
+            _put_in_place(comp, staging)
         out.append(
             InstalledComponent(locked.kind, locked.name, locked.version, comp.status, comp.target)
         )
+    # Again: a refresh by another process while the folders moved recorded the first mark, and
+    # would otherwise hide what moved after it.
     mark_changed(repo)
     index.refresh(repo)
     return InstallReport(repo.name, out, added)
@@ -496,16 +587,24 @@ def install(
 ) -> InstallReport:
     """Install a pack's components into the ``installed`` repository, its sources into the
     cache; a pack that fails any check changes nothing."""
-    with scan(
-        pack_path, max_files=max_files, max_bytes=max_bytes, read_early=(SUMS, LOCK_FILE)
-    ) as archive:
+    early = {SUMS: MAX_SUMS_BYTES, LOCK_FILE: MAX_LOCK_BYTES}
+    with scan(pack_path, max_files=max_files, max_bytes=max_bytes, read_early=early) as archive:
         plan = _plan(archive, force)
         home = config.reef_home()
         made_home = not home.exists()
         home.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=home, prefix=".install-"))
         try:
-            _stage(archive, plan, staging)
+            try:
+                _stage(archive, plan, staging)
+            except OSError as exc:
+                # Reading errors are the archive's (ArchiveError); these are writing ones: a
+                # full disk, a name the file system will not take.
+                raise PackError(
+                    f"{pack_path}: cannot unpack {exc.filename or 'a member'}: "
+                    f"{exc.strerror or exc}",
+                    hint="nothing was installed",
+                ) from None
             return _move_into_place(plan, staging)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
