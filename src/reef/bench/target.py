@@ -12,7 +12,8 @@ from reef.components.checksums import sha256_file, verified_source
 from reef.components.index import MANIFEST, Entry, catalog
 from reef.components.lockfile import LOCK_FILE, locate, read_lock
 from reef.components.lookup import find
-from reef.components.trust import ensure_trusted
+from reef.components.trust import ensure_trusted, trust_of
+from reef.environment.provision import Provisioned, any_provisioned, find_provisioned
 from reef.errors import ManifestError, Problem, ReefError
 from reef.meta.component import split_requirement
 from reef.meta.dataset import DatasetManifest
@@ -32,6 +33,7 @@ class ResolvedTarget:
     dataset: DatasetManifest | None = None
     dataset_path: Path | None = None
     components: list[ComponentRef] = field(default_factory=list)
+    provisioned: Provisioned | None = None  # the environment `reef init` built for it
 
 
 def job_for(
@@ -77,7 +79,25 @@ def resolve(spec: str) -> ResolvedTarget:
     if path.suffix.lower() in (".onnx", ".yaml", ".yml", ".lock") or "/" in spec:
         raise ReefError(f"{spec}: file not found")
     entry = find(spec, kind="model")
-    return _manifest(entry.manifest_path, load_model_manifest(entry.manifest_path))
+    resolved = _manifest(entry.manifest_path, load_model_manifest(entry.manifest_path))
+    resolved.provisioned = _provisioned_component(spec)
+    return resolved
+
+
+def _provisioned_component(spec: str) -> Provisioned | None:
+    """The environment of the lock ``spec`` resolves to now, if `reef init` built one.
+
+    Resolving costs a content hash of every component, so it is only done when some
+    environment exists; a target that no longer resolves simply has none.
+    """
+    if not any_provisioned():
+        return None
+    from reef.components.resolve import resolve as resolve_lock
+
+    try:
+        return find_provisioned(resolve_lock(spec))
+    except ReefError:
+        return None
 
 
 def _onnx_file(path: Path) -> ResolvedTarget:
@@ -142,7 +162,9 @@ def find_dataset(ref: str, manifest_path: Path) -> Path:
     if local.is_dir() and (local / MANIFEST).is_file():
         local = local / MANIFEST
     if local.is_file():
-        if not local.is_relative_to(folder):
+        # A component travels with what is inside its folder only; and a path out of it could
+        # reach into another repository or Reef's cache. Only the user's own files may.
+        if not local.is_relative_to(folder) and trust_of(manifest_path)[1] is not None:
             raise ManifestError(
                 [Problem(str(manifest_path), "dataset", f"{ref!r} is outside the model's folder")],
                 hint="name a dataset component, or a folder inside the model's folder",
@@ -175,6 +197,7 @@ def _lock(path: Path) -> ResolvedTarget:
         dataset_file = _locked_dataset(path, lock, manifest.dataset, model, located)
     resolved = _manifest(model.manifest_path, manifest, dataset_file)
     resolved.target = resolved.target.model_copy(update={"kind": "lock", "path": str(path)})
+    resolved.provisioned = find_provisioned(lock)
     # The content hashes say exactly what ran, every file of every component included.
     resolved.components = [
         ComponentRef(
