@@ -15,8 +15,10 @@ from pydantic import BaseModel, ValidationError
 
 from reef import config
 from reef.api.components import (
+    InitReport,
     RepoInfo,
     fetch,
+    init,
     install,
     lock_for,
     new,
@@ -40,13 +42,16 @@ __all__ = [
     "DEMO_DURATION_S",
     "DEMO_MODEL",
     "CheckResult",
+    "InitReport",
     "PredictorSettings",
     "RepoInfo",
     "bench",
     "bench_settings",
     "check",
     "demo",
+    "detect",
     "fetch",
+    "init",
     "install",
     "lock_for",
     "new",
@@ -156,11 +161,13 @@ def bench(
         db = stack.enter_context(_open_store()) if store else None
         for s in settings:
             job = job_for(resolved, s, shapes=shapes, predictor=predictor)
-            records.append(_bench_one(job, in_process, reporter, db))
+            records.append(_bench_one(job, in_process, reporter, db, resolved.provisioned))
     return records
 
 
-def _bench_one(job: Any, in_process: bool, reporter: Reporter, db: Any) -> RunRecord:
+def _bench_one(
+    job: Any, in_process: bool, reporter: Reporter, db: Any, provisioned: Any = None
+) -> RunRecord:
     from datetime import UTC, datetime
 
     from reef.bench.launch import WorkerCrashed
@@ -170,10 +177,12 @@ def _bench_one(job: Any, in_process: bool, reporter: Reporter, db: Any) -> RunRe
     record: RunRecord | None = None
     try:
         try:
-            record = _run_job(job, in_process, reporter)
+            record = _run_job(job, in_process, reporter, provisioned)
         except WorkerCrashed as exc:
             record = _partial_record(job, "failed", [exc.message], started)
             record.artifacts["worker_stderr"] = exc.stderr_tail
+            if provisioned is not None:
+                record.environment["provisioned"] = provisioned.record_entry()
         if db is not None:
             _save(db, record)
         return record
@@ -186,21 +195,32 @@ def _bench_one(job: Any, in_process: bool, reporter: Reporter, db: Any) -> RunRe
         raise Interrupted(name, [record.id]) from None
 
 
-def _run_job(job: Any, in_process: bool, reporter: Reporter) -> RunRecord:
+def _run_job(job: Any, in_process: bool, reporter: Reporter, provisioned: Any = None) -> RunRecord:
+    """Run ``job`` here or in a worker; in the provisioned environment's interpreter when the
+    target has one, which the record then names under ``environment.provisioned``."""
     if in_process:
         from reef.bench.runner import run_job
 
+        if provisioned is not None:
+            reporter.note(
+                f"--in-process runs in this Python, not in the environment provisioned for "
+                f"the target ({provisioned.path})"
+            )
         return run_job(job, reporter)
     from reef.bench.launch import run_in_worker
 
-    return run_in_worker(job, reporter)
+    if provisioned is None:
+        return run_in_worker(job, reporter)
+    record = run_in_worker(job, reporter, python=str(provisioned.python))
+    record.environment["provisioned"] = provisioned.record_entry()
+    return record
 
 
 def _partial_record(job: Any, status: Status, reasons: list[str], started: Any) -> RunRecord:
     """The record of a run that did not finish: what was asked, where, and why it stopped."""
     from datetime import UTC, datetime
 
-    from reef.environment.fingerprint import collect
+    from reef.bench.fingerprint import run_fingerprint
 
     return RunRecord(
         id=job.run_id,
@@ -211,7 +231,7 @@ def _partial_record(job: Any, status: Status, reasons: list[str], started: Any) 
         target=job.target,
         components=job.components,
         settings=job.settings,
-        environment=collect(),
+        environment=run_fingerprint(),
         artifacts={"run_dir": job.run_dir},
     )
 
@@ -362,3 +382,14 @@ def demo(reporter: Reporter | None = None) -> list[RunRecord]:
         s.model_copy(update={"batch_size": 32}) if s.scenario == "Offline" else s for s in settings
     ]
     return bench(DEMO_MODEL, settings, reporter=reporter)
+
+
+def detect(*, components: bool = True) -> dict[str, Any]:
+    """This machine's environment fingerprint (``reef.environment.fingerprint``): the built-in
+    and plugin detectors, and, unless ``components`` is False, the repositories' detector
+    components (trusted ones run; untrusted ones are reported as skipped)."""
+    import copy
+
+    from reef.bench.fingerprint import run_fingerprint
+
+    return copy.deepcopy(run_fingerprint(components=components))

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from reef.environment.provision import Plan, Provisioned
+    from reef.meta.lock import Lock
 
 
 class RepoInfo(BaseModel):
@@ -198,3 +204,128 @@ def install(
         max_bytes=packs.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
         max_files=packs.DEFAULT_MAX_FILES if max_files is None else max_files,
     )
+
+
+@dataclass
+class InitReport:
+    """What ``init`` did (or, for a dry run, would do)."""
+
+    target: str
+    lock_path: Path
+    lock: Lock
+    dry_run: bool
+    sources: list[dict[str, object]]
+    plan: Plan
+    environment: Provisioned | None = None
+    lock_written: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        env: dict[str, Any] = self.plan.to_json()
+        if self.environment is not None:
+            env |= self.environment.to_json()
+        return {
+            "target": self.target,
+            "dry_run": self.dry_run,
+            "lock": str(self.lock_path),
+            "lock_written": self.lock_written,
+            "root": self.lock.root,
+            "components": [f"{c.name}@{c.version}" for c in self.lock.components],
+            "sources": self.sources,
+            "environment": env,
+        }
+
+
+def init(
+    target: str,
+    *,
+    python: str | None = None,
+    find_links: Sequence[str | Path] = (),
+    no_index: bool = False,
+    installer: str = "auto",
+    dry_run: bool = False,
+    output: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    download_progress: Any = None,
+) -> InitReport:
+    """Resolve ``target`` (or read its lock), fetch its sources and provision an isolated
+    environment for it under ``REEF_HOME/envs``; write the lock, with the versions installed,
+    to ``output`` (default: the lock file given, else ``./reef.lock``).
+
+    A dry run decides everything (the interpreter included) and writes nothing. On any error
+    no lock is written and no environment is left half-made.
+    """
+    from reef.components.fetch import fetch_lock
+    from reef.components.lockfile import LOCK_FILE, lock_bytes, read_lock, write_lock
+    from reef.environment import provision as prov
+    from reef.errors import ReefError
+
+    say = progress or (lambda _message: None)
+    if _is_lock_file(target):
+        lock = read_lock(Path(target))
+        lock_path = output or Path(target)
+        say(f"read {target}: {len(lock.components)} components, root {lock.root}")
+    elif target.endswith(".lock"):
+        raise ReefError(f"{target}: file not found", hint="`reef resolve NAME` writes reef.lock")
+    else:
+        from reef.components.resolve import resolve as resolve_target
+
+        lock = resolve_target(target)
+        lock_path = output or Path(LOCK_FILE)
+        say(f"resolved {target}: {len(lock.components)} components, root {lock.root}")
+    chosen = prov.plan(
+        lock,
+        python=python,
+        installer=installer,
+        find_links=find_links,
+        no_index=no_index,
+        where=str(lock_path),
+    )
+    if dry_run:
+        return InitReport(target, lock_path, lock, True, _planned_sources(lock), chosen)
+    fetched = fetch_lock(lock, progress=download_progress)
+    if fetched:
+        downloaded = sum(1 for f in fetched if f.status == "downloaded")
+        say(f"{len(fetched)} sources verified, {downloaded} downloaded")
+    env = prov.provision(chosen, progress=say, on_line=on_line)
+    provisioned = lock.model_copy(update={"environment": env.locked()})
+    data = lock_bytes(provisioned)
+    written = not (lock_path.is_file() and lock_path.read_bytes() == data)
+    if written:
+        write_lock(provisioned, lock_path)
+    return InitReport(
+        target,
+        lock_path,
+        provisioned,
+        False,
+        [f.to_json() for f in fetched],
+        chosen,
+        env,
+        written,
+    )
+
+
+def _planned_sources(lock: Lock) -> list[dict[str, object]]:
+    """Every source of the lock and whether fetching it would download it; reads nothing."""
+    from reef.components.checksums import cached_path
+
+    out: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for c in lock.components:
+        for source in c.sources:
+            if source.sha256 in seen:
+                continue
+            seen.add(source.sha256)
+            if source.url is None:
+                status = "local"
+            else:
+                status = "cached" if cached_path(source.sha256).is_file() else "download"
+            out.append(
+                {
+                    "component": f"{c.name}@{c.version}",
+                    "location": source.location,
+                    "sha256": source.sha256,
+                    "status": status,
+                }
+            )
+    return out

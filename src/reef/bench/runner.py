@@ -16,11 +16,11 @@ from pathlib import Path
 from reef.bench import accuracy as acc
 from reef.bench import calibrate, loadgen, logs
 from reef.bench.checks import check_plugins
+from reef.bench.fingerprint import run_fingerprint
 from reef.bench.job import BenchJob
 from reef.bench.progress import NullReporter, Reporter, Ticker
 from reef.bench.samples import SampleSet, describe, load_dataset, synthetic
 from reef.bench.sut import SystemUnderTest
-from reef.environment.fingerprint import collect
 from reef.errors import SettingsError
 from reef.meta.run import Accuracy, Calibration, LoadGenInfo, PredictorInfo, RunRecord
 from reef.meta.settings import BenchSettings
@@ -97,7 +97,7 @@ def execute(prepared: Prepared, reporter: Reporter | None = None) -> RunRecord:
         target=job.target,
         components=job.components,
         settings=settings,
-        environment=collect(),
+        environment=run_fingerprint(),
         predictor=PredictorInfo(
             name=predictor.name, version=predictor.version(), **predictor.info()
         ),

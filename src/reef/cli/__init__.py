@@ -8,7 +8,7 @@ from types import FrameType
 
 import typer
 
-from reef.cli import bench, check, components, demo, env, lock, repo, runs, show
+from reef.cli import bench, check, components, demo, detect, env, init, lock, repo, runs, show
 from reef.errors import EXIT_SIGINT, ReefError, Terminated
 
 app = typer.Typer(
@@ -30,6 +30,8 @@ app.command("resolve")(lock.resolve)
 app.command("fetch")(lock.fetch)
 app.command("pack")(lock.pack)
 app.command("install")(lock.install)
+app.command("init")(init.init)
+app.command("detect")(detect.detect)
 app.add_typer(runs.app, name="runs")
 app.add_typer(repo.app, name="repo")
 app.add_typer(env.app, name="env")

@@ -103,9 +103,14 @@ def _print_record(r: RunRecord) -> None:
     env = r.environment
     if env:
         hw, os_ = env.get("hardware", {}), env.get("os", {})
+        # Records from before detectors existed keep their facts one level up.
+        cpu, system = hw.get("cpu", hw), os_.get("system", os_)
+        if not isinstance(system, dict):
+            system = os_
         lines.append(
-            f"machine    {hw.get('cpu_model')}  {hw.get('logical_cores')} cores  "
-            f"{os_.get('system')} {os_.get('release')}  env {str(env.get('hash', ''))[:12]}"
+            f"machine    {cpu.get('model', cpu.get('cpu_model'))}  "
+            f"{cpu.get('logical_cores')} cores  {system.get('name', system.get('system'))} "
+            f"{system.get('kernel', system.get('release'))}  env {str(env.get('hash', ''))[:12]}"
         )
     for line in lines:
         stdout.print(line, highlight=False)

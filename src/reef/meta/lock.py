@@ -7,9 +7,9 @@ same resolution gives the same bytes, and its sha256 names the environment built
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from reef.meta.common import Name, SemVer, Sha256, Source, Strict
 
@@ -31,6 +31,17 @@ class LockedComponent(Strict):
     python: list[str] = Field(default_factory=list)
 
 
+class LockedEnvironment(Strict):
+    """What ``reef init`` installed for the lock: rebuilding installs exactly these."""
+
+    python: str = Field(description="the interpreter's version, e.g. 3.11.7")
+    implementation: str = Field("cpython", description="sys.implementation.name")
+    packages: dict[str, str] = Field(
+        default_factory=dict,
+        description="every distribution installed (normalised name) and its exact version",
+    )
+
+
 class Lock(Strict):
     lock_version: Literal[1] = 1
     target: str = Field(description="what was resolved, as the user wrote it")
@@ -40,6 +51,17 @@ class Lock(Strict):
         default_factory=list, description="every component's Python requirements, merged"
     )
     reef_version: str = ""
+    environment: LockedEnvironment | None = Field(
+        None, description="the provisioned environment (reef init); not part of its hash"
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_environment(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A lock that was never provisioned keeps the bytes it had before this section existed.
+        data: dict[str, Any] = handler(self)
+        if self.environment is None:
+            data.pop("environment", None)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Lock:

@@ -1,0 +1,391 @@
+"""Detectors: the registry and the runner that asks every one of them what this machine is.
+
+A detector has a ``name``, the ``group`` its facts belong to (``hardware``, ``os`` or
+``software``) and a ``detect()`` returning a JSON object. The built-in ones and third-party
+plugins are found through the ``reef.detectors`` entry-point group and loaded only when
+detection runs; ``detector`` components become ``CommandDetector``s (see
+``component_detectors``), which the caller passes in as ``extra``: the components layer sits
+beside this one, so the caller that may see both wires them together.
+
+Every detector runs in its own thread, so those that shell out or import a framework overlap.
+One that raises, times out, exits non-zero or prints something other than a JSON object
+becomes a ``Problem`` naming it, and the others still run.
+
+Two keys of a detector's object are taken out of its facts: ``volatile`` (an object of facts
+that change between processes or name the machine: paths, free memory, the hostname; they are
+kept but not hashed) and ``problems`` (a list of strings, for a partial failure).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from reef.errors import ReefError
+
+ENTRY_POINT_GROUP = "reef.detectors"
+GROUPS = ("hardware", "os", "software")
+Group = Literal["hardware", "os", "software"]
+DEFAULT_TIMEOUT_S = 15.0  # for the whole run; a command's own limit is shorter
+COMMAND_TIMEOUT_S = 10.0
+
+# The built-in detectors, also declared under the entry-point group; listed here too so that a
+# checkout whose metadata predates the group (an editable install not re-installed) finds them.
+BUILTINS: dict[str, str] = {
+    "system": "reef.environment.detectors.system:system",
+    "cpu": "reef.environment.detectors.cpu:cpu",
+    "memory": "reef.environment.detectors.memory:memory",
+    "gpu": "reef.environment.detectors.gpu:gpu",
+    "python": "reef.environment.detectors.python:python",
+    "packages": "reef.environment.detectors.python:packages",
+    "compilers": "reef.environment.detectors.compilers:compilers",
+    "frameworks": "reef.environment.detectors.frameworks:frameworks",
+    "blas": "reef.environment.detectors.blas:blas",
+}
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """What the runner needs of a detector. An optional ``key`` attribute names where its facts
+    go inside the group (the ``name`` otherwise)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def group(self) -> str: ...
+
+    def detect(self) -> dict[str, Any]: ...
+
+
+class DetectorFailed(Exception):
+    """Raised by a detector to report a failure in its own words (no traceback type)."""
+
+
+class DetectorSkipped(Exception):
+    """Raised by a detector that was not allowed to run."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class FunctionDetector:
+    """A detector made of a function; ``@detector(name, group)`` builds one."""
+
+    name: str
+    group: str
+    function: Callable[[], dict[str, Any]]
+
+    def detect(self) -> dict[str, Any]:
+        return self.function()
+
+
+def detector(name: str, group: Group) -> Callable[[Callable[[], dict[str, Any]]], FunctionDetector]:
+    def wrap(function: Callable[[], dict[str, Any]]) -> FunctionDetector:
+        return FunctionDetector(name, group, function)
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class CommandDetector:
+    """Runs ``argv`` and reads the JSON object it prints on stdout."""
+
+    name: str
+    key: str  # where its facts go in the group: the software it detects
+    argv: tuple[str, ...]
+    cwd: str | None = None
+    group: str = "software"
+    timeout_s: float = COMMAND_TIMEOUT_S
+
+    def detect(self) -> dict[str, Any]:
+        try:
+            proc = subprocess.run(
+                list(self.argv),
+                cwd=self.cwd,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout_s,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise DetectorFailed(f"timed out after {self.timeout_s:g} s") from None
+        except OSError as exc:
+            raise DetectorFailed(f"cannot run {self.argv[0]!r}: {exc.strerror or exc}") from None
+        if proc.returncode != 0:
+            tail = _tail(proc.stderr or proc.stdout)
+            raise DetectorFailed(
+                f"exited with status {proc.returncode}" + (f": {tail}" if tail else "")
+            )
+        try:
+            data = json.loads(proc.stdout)
+        except ValueError:
+            raise DetectorFailed(
+                f"printed invalid JSON: {_tail(proc.stdout) or '(nothing)'}"
+            ) from None
+        if not isinstance(data, dict):
+            raise DetectorFailed(f"printed JSON that is not an object: {_tail(proc.stdout)}")
+        return data
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A detector that could not be set up: running it reports why."""
+
+    name: str
+    message: str
+    hint: str | None = None
+    skipped: bool = False  # refused (untrusted) rather than broken
+    group: str = "software"
+
+    def detect(self) -> dict[str, Any]:
+        if self.skipped:
+            raise DetectorSkipped(self.message, self.hint)
+        raise DetectorFailed(self.message)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A detector that did not give its facts, or gave only part of them."""
+
+    detector: str
+    message: str
+    kind: Literal["failed", "skipped"] = "failed"
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        return f"detector {self.detector!r} {self.kind}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "detector": self.detector,
+            "kind": self.kind,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@dataclass
+class Detection:
+    """What the detectors found: ``facts`` and ``volatile`` facts by group, then by detector."""
+
+    facts: dict[str, dict[str, Any]] = field(default_factory=lambda: {g: {} for g in GROUPS})
+    volatile: dict[str, dict[str, Any]] = field(default_factory=lambda: {g: {} for g in GROUPS})
+    problems: list[Problem] = field(default_factory=list)
+    durations_s: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "facts": self.facts,
+            "volatile": self.volatile,
+            "problems": [p.to_json() for p in self.problems],
+        }
+
+
+def _tail(text: str, limit: int = 300) -> str:
+    text = " ".join(text.strip().split())
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+# -- the registry -------------------------------------------------------------------------------
+
+
+def registered() -> dict[str, str]:
+    """Every registered detector: name -> ``module:attribute``; plugins replace a built-in of
+    the same name."""
+    found = dict(BUILTINS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found[ep.name] = ep.value
+    return found
+
+
+@dataclass(frozen=True)
+class _Lazy:
+    """A registered detector not imported yet: the import happens in its thread."""
+
+    name: str
+    value: str  # module:attribute
+
+    def load(self) -> Detector:
+        from importlib.metadata import EntryPoint
+
+        try:
+            obj = EntryPoint(self.name, self.value, ENTRY_POINT_GROUP).load()
+        except Exception as exc:
+            raise DetectorFailed(f"cannot load {self.value}: {type(exc).__name__}: {exc}") from exc
+        if isinstance(obj, type):
+            obj = obj()
+        if isinstance(obj, Detector):
+            return obj
+        if callable(obj):
+            return FunctionDetector(self.name, getattr(obj, "group", "software"), obj)
+        raise DetectorFailed(f"{self.value} is neither a detector nor a function")
+
+
+# -- detector components ------------------------------------------------------------------------
+
+
+class ComponentEntry(Protocol):
+    """What ``component_detectors`` needs of an index entry."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def ref(self) -> str: ...
+
+    @property
+    def manifest_path(self) -> Path: ...
+
+    @property
+    def directory(self) -> Path: ...
+
+
+TrustCheck = Callable[[str, Path, str], None]
+
+
+def component_detectors(
+    entries: Iterable[ComponentEntry], ensure_trusted: TrustCheck
+) -> list[Detector]:
+    """A detector for each ``detector`` component: a ``CommandDetector`` where
+    ``ensure_trusted(ref, manifest, wants)`` allows it, else one that reports it as skipped
+    with the trust hint. Nothing is run here."""
+    from reef.meta.component import DetectorManifest
+    from reef.meta.load import load_manifest
+
+    out: list[Detector] = []
+    for entry in entries:
+        try:
+            manifest = load_manifest(entry.manifest_path)
+        except ReefError as exc:
+            out.append(Unavailable(entry.name, exc.message))
+            continue
+        if not isinstance(manifest, DetectorManifest):
+            continue
+        try:
+            ensure_trusted(entry.ref, entry.manifest_path, "run its detector command")
+        except ReefError as exc:
+            out.append(Unavailable(entry.name, exc.message, exc.hint, skipped=True))
+            continue
+        folder = str(entry.directory)
+        argv = tuple(arg.replace("{dir}", folder) for arg in manifest.command)
+        out.append(CommandDetector(entry.name, manifest.software, argv, cwd=folder))
+    return out
+
+
+# -- the runner ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    name: str
+    group: str = "software"
+    key: str = ""
+    data: dict[str, Any] | None = None
+    problem: Problem | None = None
+    seconds: float = 0.0
+
+
+def _run_one(unit: Detector | _Lazy) -> _Outcome:
+    started = time.perf_counter()
+    outcome = _Outcome(unit.name)
+    try:
+        found = unit.load() if isinstance(unit, _Lazy) else unit
+        outcome.group = str(found.group)
+        outcome.key = str(getattr(found, "key", None) or found.name)
+        data = found.detect()
+        if not isinstance(data, dict):
+            raise DetectorFailed(f"returned {type(data).__name__}, not a JSON object")
+        try:
+            # A round trip makes tuples lists and proves the facts can be stored.
+            outcome.data = json.loads(json.dumps(data, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise DetectorFailed(f"returned facts that are not JSON: {exc}") from None
+    except DetectorSkipped as exc:
+        outcome.problem = Problem(unit.name, str(exc), "skipped", exc.hint)
+    except DetectorFailed as exc:
+        outcome.problem = Problem(unit.name, str(exc))
+    except Exception as exc:
+        # A plugin's bug must not take the other detectors down with it.
+        outcome.problem = Problem(unit.name, f"raised {type(exc).__name__}: {exc}")
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _merge(detection: Detection, outcome: _Outcome) -> None:
+    if outcome.problem is not None:
+        detection.problems.append(outcome.problem)
+        return
+    data = outcome.data or {}
+    if outcome.group not in GROUPS:
+        detection.problems.append(
+            Problem(outcome.name, f"unknown group {outcome.group!r}; use {', '.join(GROUPS)}")
+        )
+        return
+    facts = detection.facts[outcome.group]
+    if outcome.key in facts:
+        detection.problems.append(
+            Problem(
+                outcome.name,
+                f"{outcome.group}.{outcome.key} was already detected by another detector",
+                "skipped",
+            )
+        )
+        return
+    volatile = data.pop("volatile", None)
+    notes = data.pop("problems", None)
+    facts[outcome.key] = data
+    if isinstance(volatile, dict) and volatile:
+        detection.volatile[outcome.group][outcome.key] = volatile
+    for note in notes if isinstance(notes, list) else []:
+        detection.problems.append(Problem(outcome.name, str(note)))
+
+
+def detect_all(
+    *,
+    extra: Iterable[Detector] = (),
+    registry: bool = True,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Detection:
+    """Run every registered detector (unless ``registry`` is False) and ``extra`` concurrently.
+
+    The result does not depend on which finished first: facts are merged in registration
+    order. A detector still running after ``timeout_s`` is reported and left behind (its
+    thread is a daemon, so it cannot keep the process alive).
+    """
+    units: list[Detector | _Lazy] = []
+    if registry:
+        units.extend(_Lazy(name, value) for name, value in registered().items())
+    units.extend(extra)
+    outcomes: list[_Outcome | None] = [None] * len(units)
+
+    def run(i: int, unit: Detector | _Lazy) -> None:
+        outcomes[i] = _run_one(unit)
+
+    threads = [
+        threading.Thread(target=run, args=(i, u), name=f"reef-detect-{u.name}", daemon=True)
+        for i, u in enumerate(units)
+    ]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout_s
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    detection = Detection()
+    for unit, outcome in zip(units, outcomes, strict=True):
+        if outcome is None:
+            outcome = _Outcome(
+                unit.name, problem=Problem(unit.name, f"timed out after {timeout_s:g} s")
+            )
+        detection.durations_s[unit.name] = outcome.seconds
+        _merge(detection, outcome)
+    return detection

@@ -1,0 +1,139 @@
+"""reef init through the real CLI: a dry run changes nothing; an unknown Python and a
+requirement no index has are exit 2 with nothing left behind; (slow) a lock pinned to an
+older onnxruntime is built, reused, and benchmarked inside its environment, and pip builds
+the same lock to the same versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from e2e_support import SHORT, Reef, assert_usage_error
+
+from reef.environment.installers import find_uv
+
+BUILD_TIMEOUT_S = 600
+ORT = "1.22.0"  # not the onnxruntime Reef itself runs with, so the record shows which ran
+
+needs_uv = pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+
+
+def with_python(manifest: Path, *requirements: str) -> Path:
+    """The component folder of ``manifest``, its ``python`` requirements replaced."""
+    data = yaml.safe_load(manifest.read_text())
+    data["python"] = list(requirements)
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+    return manifest.parent
+
+
+def envs(reef: Reef) -> list[str]:
+    """Everything under REEF_HOME/envs, temporary folders included."""
+    folder = reef.home / "envs"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_a_dry_run_changes_nothing(reef: Reef) -> None:
+    data = reef.ok("init", "digits-classifier", "--dry-run", "--json").json()
+    assert data["dry_run"] is True and data["root"] == "digits-classifier"
+    assert data["components"] == ["digits@1.0.0", "digits-classifier@1.0.0"]
+    env = data["environment"]
+    assert env["action"] == "create" and len(env["hash"]) == 64
+    assert any("onnxruntime" in r for r in env["requirements"])
+    human = reef.ok("init", "digits-classifier", "--dry-run", "--installer", "pip")
+    assert "would create:" in human.stdout and "-m venv" in human.stdout
+    assert human.says("nothing was changed")
+    assert list(reef.cwd.iterdir()) == []
+    assert envs(reef) == [] and not (reef.home / "cache").exists()
+
+
+def test_an_unknown_python_is_exit_2(reef: Reef) -> None:
+    for python in ("3.99", str(reef.cwd / "no-such-python")):
+        result = reef("init", "digits-classifier", "--python", python)
+        assert_usage_error(result, "no such Python found", python)
+    assert list(reef.cwd.iterdir()) == [] and envs(reef) == []
+    data = reef("init", "digits-classifier", "--python", "3.99", "--json")
+    assert data.rc == 2 and data.json()["error"] == "ProvisionError"
+
+
+def test_a_lock_that_is_not_there(reef: Reef) -> None:
+    assert_usage_error(reef("init", "missing.lock"), "missing.lock", "not found")
+    assert_usage_error(reef("init", "digits-classifier", "--installer", "conda"), "conda")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_requirement_that_does_not_exist(reef: Reef, digits_copy: Path, installer: str) -> None:
+    if installer == "uv" and find_uv() is None:
+        pytest.skip("uv is not installed")
+    folder = with_python(digits_copy, "reef-no-such-package-xyz==1.0")
+    result = reef("init", str(folder), "--installer", installer, timeout=BUILD_TIMEOUT_S)
+    # The installer's own words, then Reef's hint; exit 2; nothing half-made anywhere.
+    assert_usage_error(result, f"{installer}: installing the requirements failed")
+    assert "reef-no-such-package-xyz" in result.stderr.split("failed", 1)[1]
+    assert envs(reef) == []
+    assert not (reef.cwd / "reef.lock").exists()
+    as_json = reef("init", str(folder), "--installer", installer, "--json")
+    assert as_json.rc == 2 and "reef-no-such-package-xyz" in as_json.json()["output_tail"]
+    assert envs(reef) == []
+
+
+@pytest.fixture
+def pinned_lock(reef: Reef, digits_copy: Path) -> dict[str, Any]:
+    """``reef init`` of the digits classifier pinned to onnxruntime ``ORT``, with uv."""
+    if find_uv() is None:
+        pytest.skip("uv is not installed")
+    folder = with_python(digits_copy, f"onnxruntime=={ORT}")
+    data = reef("init", str(folder), "--json", timeout=BUILD_TIMEOUT_S)
+    assert data.rc == 0, str(data)
+    report: dict[str, Any] = data.json()
+    return report
+
+
+@pytest.mark.slow
+@needs_uv
+def test_init_then_bench_runs_inside_the_environment(
+    reef: Reef, pinned_lock: dict[str, Any]
+) -> None:
+    env = pinned_lock["environment"]
+    assert env["status"] == "created" and env["installer"] == "uv"
+    assert envs(reef) == [env["hash"]]
+    lock = json.loads((reef.cwd / "reef.lock").read_text())
+    assert lock["environment"]["packages"]["onnxruntime"] == ORT
+    assert lock["environment"]["python"] == env["python_version"]
+
+    again = reef.ok("init", "reef.lock")
+    assert again.stdout.startswith(f"environment {env['hash'][:16]} reused")
+    assert json.loads((reef.cwd / "reef.lock").read_text()) == lock
+
+    result = reef.ok("bench", "reef.lock", *SHORT, "--mode", "performance", "--json")
+    (record,) = result.json()
+    assert record["status"] == "valid", record["reasons"]
+    assert record["predictor"]["version"] == ORT  # measured by the pinned onnxruntime
+    assert record["environment"]["provisioned"]["hash"] == env["hash"]
+    fingerprint = {k: v for k, v in record["environment"].items() if k != "provisioned"}
+    assert ORT in strings(fingerprint)
+    inside = str(reef.home / "envs" / env["hash"])
+    assert any(s.startswith(inside) for s in strings(fingerprint)), "interpreter not in env"
+
+
+@pytest.mark.slow
+@needs_uv
+def test_pip_builds_the_same_lock(reef: Reef, pinned_lock: dict[str, Any], tmp_path: Path) -> None:
+    elsewhere = Reef(tmp_path / "other-home", reef.cwd)
+    data = elsewhere("init", "reef.lock", "--installer", "pip", "--json", timeout=BUILD_TIMEOUT_S)
+    assert data.rc == 0, str(data)
+    env = data.json()["environment"]
+    assert env["status"] == "created" and env["installer"] == "pip"
+    assert env["hash"] == pinned_lock["environment"]["hash"]
+    assert env["packages"] == pinned_lock["environment"]["packages"]  # exactly the pins
