@@ -447,8 +447,7 @@ def test_a_huge_extended_header_is_refused_quickly_in_little_memory(
 def test_extended_headers_add_up(tmp_path: Path, home: Path) -> None:
     """Headers each under the read limit still may not outgrow what the members declare."""
     data = b"".join(
-        _header(f"././@Header{i}", tarfile.XGLTYPE, 512 << 10) + bytes(512 << 10)
-        for i in range(4)
+        _header(f"././@Header{i}", tarfile.XGLTYPE, 512 << 10) + bytes(512 << 10) for i in range(4)
     )
     pack = tmp_path / "p.reef.tar.gz"
     pack.write_bytes(gzip.compress(data + bytes(2 * tarfile.BLOCKSIZE)))
