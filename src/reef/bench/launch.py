@@ -12,6 +12,8 @@ from reef.bench.progress import NullReporter, Reporter, replay
 from reef.errors import ReefError
 from reef.meta.run import RunRecord, load_record
 
+WORKER = "reef.bench.worker"
+
 
 class WorkerCrashed(ReefError):
     """The worker died while measuring (out of memory, a crash in native code, a kill)."""
@@ -44,7 +46,10 @@ def run_in_worker(
 ) -> RunRecord:
     reporter = reporter or NullReporter()
     proc = subprocess.Popen(
-        [python or sys.executable, "-m", "reef.bench.worker"],
+        # Another interpreter is a provisioned environment: isolated mode (-I) keeps the
+        # caller's PYTHONPATH, user site-packages and current folder out of it, so that what
+        # runs is what the environment holds.
+        [python, "-I", "-m", WORKER] if python else [sys.executable, "-m", WORKER],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

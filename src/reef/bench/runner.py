@@ -42,6 +42,20 @@ class Prepared:
     samples: SampleSet
 
 
+def _check_software(job: BenchJob) -> None:
+    """Each component's ``requires_software`` against this process's environment: inside a
+    provisioned environment, that environment's packages."""
+    from reef.environment.fingerprint import ensure_requirements
+
+    for component in (job.manifest, job.dataset):
+        if component is not None and component.requires_software:
+            ensure_requirements(
+                component.requires_software,
+                run_fingerprint(),
+                component=f"{component.kind} {component.name!r}",
+            )
+
+
 def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
     reporter = reporter or NullReporter()
     reporter.phase("loading")
@@ -49,6 +63,7 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
     framework = manifest.framework.name if manifest else "onnxruntime"
     predictor = registry.create(framework)
     file = job.manifest_path or job.model_path
+    _check_software(job)
     if manifest:
         check_plugins(manifest, file)
         check_framework_version(manifest, predictor.version(), file)

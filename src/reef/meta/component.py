@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from reef.meta.common import Name, SemVer, Source, Strict
+from reef.meta.common import Name, SemVer, Source, Strict, VersionConstraint
 
 _REQUIREMENT = re.compile(r"^\s*([a-z0-9][a-z0-9._-]*)\s*(?:@\s*)?(.*?)\s*$")
 
@@ -83,6 +83,11 @@ class ComponentBase(Strict):
     )
     python: list[PythonRequirement] = Field(
         default_factory=list, description="Python packages this component needs"
+    )
+    requires_software: dict[Name, VersionConstraint] = Field(
+        default_factory=dict,
+        description="software the machine must have, checked against `reef detect` before a "
+        "run: {gcc: '>=10', onnxruntime: '>=1.17'}",
     )
     license: str | None = None
 
