@@ -274,3 +274,29 @@ def test_detector_components_can_be_left_out(tmp_path: Path) -> None:
     repository.add(str(repo), trusted=True)
     assert "widget" not in api.detect(components=False)["software"]
     assert "widget" in api.detect()["software"]
+
+
+def test_a_timed_out_command_leaves_no_process_behind(tmp_path: Path) -> None:
+    from reef.environment.detect import CommandDetector, DetectorFailed
+
+    pid_file = tmp_path / "pid"
+    script = (
+        "import subprocess, time; "
+        f"p = subprocess.Popen(['sleep', '30']); open({str(pid_file)!r}, 'w').write(str(p.pid)); "
+        "time.sleep(30)"
+    )
+    slow = CommandDetector("slow", "slow", (sys.executable, "-c", script), timeout_s=1.0)
+    with pytest.raises(DetectorFailed, match="timed out"):
+        slow.detect()
+    proc = Path(f"/proc/{pid_file.read_text()}")
+
+    def running() -> bool:
+        try:
+            return "zombie" not in (proc / "status").read_text()
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 5
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(), "the detector's grandchild is still running"

@@ -104,3 +104,11 @@ def test_a_missing_file_or_unknown_run(tmp_path: Path) -> None:
     with pytest.raises(ReefError) as info:
         env_diff("0123abcd", "0123abcd")
     assert info.value.exit_code == 2
+
+
+def test_a_section_one_side_lacks_is_no_difference() -> None:
+    other = copy.deepcopy(BASE)
+    other["provisioned"] = {"hash": "c" * 64, "path": "/envs/c"}
+    other["software"]["extras"] = {}
+    assert diff(BASE, other) == []
+    assert [d.key for d in diff(BASE, other, volatile=True)] == ["hash", "path"]

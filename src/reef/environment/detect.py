@@ -18,7 +18,10 @@ kept but not hashed) and ``problems`` (a list of strings, for a partial failure)
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import threading
 import time
@@ -109,18 +112,27 @@ class CommandDetector:
 
     def detect(self) -> dict[str, Any]:
         try:
-            proc = subprocess.run(
+            # A session of its own, so that a time-out ends the whole process group and no
+            # grandchild (a shell's sleep, say) is left running.
+            child = subprocess.Popen(
                 list(self.argv),
                 cwd=self.cwd,
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=self.timeout_s,
                 stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
-        except subprocess.TimeoutExpired:
-            raise DetectorFailed(f"timed out after {self.timeout_s:g} s") from None
         except OSError as exc:
             raise DetectorFailed(f"cannot run {self.argv[0]!r}: {exc.strerror or exc}") from None
+        try:
+            stdout, stderr = child.communicate(timeout=self.timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            raise DetectorFailed(f"timed out after {self.timeout_s:g} s") from None
+        proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
         if proc.returncode != 0:
             tail = _tail(proc.stderr or proc.stdout)
             raise DetectorFailed(
@@ -350,6 +362,25 @@ def _merge(detection: Detection, outcome: _Outcome) -> None:
         detection.problems.append(Problem(outcome.name, str(note)))
 
 
+_PRELOAD = ("numpy", "onnxruntime")
+
+
+def _preload() -> None:
+    """Import the heavy modules several detectors read, once, before the threads start.
+
+    Two threads importing numpy at once can each see it half-initialised (onnxruntime then
+    fails to import, and the BLAS facts come back empty), which changed the fingerprint's
+    hash from one run to the next. A failure here is left for the detectors to report.
+    """
+    import importlib
+    import importlib.util
+
+    for name in _PRELOAD:
+        if importlib.util.find_spec(name) is not None:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+
 def detect_all(
     *,
     extra: Iterable[Detector] = (),
@@ -362,6 +393,7 @@ def detect_all(
     order. A detector still running after ``timeout_s`` is reported and left behind (its
     thread is a daemon, so it cannot keep the process alive).
     """
+    _preload()
     units: list[Detector | _Lazy] = []
     if registry:
         units.extend(_Lazy(name, value) for name, value in registered().items())

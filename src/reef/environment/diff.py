@@ -7,6 +7,10 @@ from typing import Any
 
 GROUPS = ("hardware", "os", "software")
 _MISSING = object()
+_NOT_COMPARED = ("hash", "problems")
+# Outside the hash: where a run was made (free memory, paths, which provisioned environment)
+# rather than what it ran on.
+_VOLATILE = ("volatile", "provisioned")
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,8 @@ class Difference:
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
+    if isinstance(value, dict):
+        # An empty section is no fact: a group one side lacks must not show as a row.
         for key, item in value.items():
             _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
     else:
@@ -32,12 +37,12 @@ def diff(a: dict[str, Any], b: dict[str, Any], *, volatile: bool = False) -> lis
     """Every fact whose value differs, was added or was removed.
 
     Lists (GPUs, flags) are compared whole: a reordered list is a different list.
-    ``volatile`` facts (free memory, the interpreter's path) are left out unless asked for,
-    as they are from the fingerprint's hash.
+    ``volatile`` facts (free memory, the interpreter's path, the provisioned environment) are
+    left out unless asked for, as they are from the fingerprint's hash.
     """
-    groups = [*GROUPS, *sorted((a.keys() | b.keys()) - {*GROUPS, "hash", "volatile", "problems"})]
+    groups = [*GROUPS, *sorted((a.keys() | b.keys()) - {*GROUPS, *_NOT_COMPARED, *_VOLATILE})]
     if volatile:
-        groups.append("volatile")
+        groups.extend(_VOLATILE)
     out: list[Difference] = []
     for group in groups:
         flat_a: dict[str, Any] = {}

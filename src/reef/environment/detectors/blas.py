@@ -47,10 +47,12 @@ def _runtime() -> list[dict[str, Any]] | None:
 
 @detector("blas", group="software")
 def blas() -> dict[str, Any]:
-    try:
-        np: Any = importlib.import_module("numpy")
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("numpy") is None:
         return {}
+    # Installed but not importable is a problem to report, not an absence.
+    np: Any = importlib.import_module("numpy")
     out = {"numpy": str(np.__version__), **_build(np)}
     runtime = _runtime()
     if runtime is not None:
