@@ -48,5 +48,5 @@ def test_the_field_is_validated(tmp_path: Path) -> None:
     from reef.errors import ManifestError
 
     manifest = _classifier(tmp_path, {"gcc": ">>10"})
-    with pytest.raises(ManifestError, match="requires_software.gcc"):
+    with pytest.raises(ManifestError, match=r"requires_software\.gcc"):
         api.check(manifest)

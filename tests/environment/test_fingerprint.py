@@ -305,11 +305,16 @@ def test_reef_detect_tables_and_problems_on_stderr(reef_home: Path, tmp_path: Pa
     added = _reef(reef_home, "repo", "add", str(repo), "--trusted")
     assert added.returncode == 0, added.stderr
     result = _reef(reef_home, "detect")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr  # a detector failed: the answer is incomplete
     for heading in ("Hardware", "OS", "Software", "cpu", "frameworks", "fingerprint"):
         assert heading in result.stdout
     assert "bad-detector" in result.stderr and "invalid JSON" in result.stderr
     assert "bad-detector" not in result.stdout
+    untrusted = _reef(reef_home, "repo", "untrust", "repo")
+    assert untrusted.returncode == 0, untrusted.stderr
+    skipped = _reef(reef_home, "detect", "--json")
+    assert skipped.returncode == 0, skipped.stderr  # skipped for want of trust is no failure
+    assert [p["kind"] for p in json.loads(skipped.stdout)["problems"]] == ["skipped"]
 
 
 def test_a_problem_is_kept_outside_the_hash() -> None:

@@ -45,7 +45,10 @@ def detect(
         True, "--components/--no-components", help="also run the repositories' detectors"
     ),
 ) -> None:
-    """Detect this machine's hardware, OS and software: its environment fingerprint."""
+    """Detect this machine's hardware, OS and software: its environment fingerprint.
+
+    Exits 2 when a detector failed (its problem is on stderr; the other facts are printed).
+    """
     from reef import api
 
     fingerprint = api.detect(components=components)
@@ -62,6 +65,11 @@ def detect(
         )
         if p.get("hint"):
             stderr.print(f"  [dim]hint:[/dim] {p['hint']}", markup=True, highlight=False)
+    # Everything that could be detected was printed; a detector that failed (a crash, bad
+    # JSON, NVML present but failing) still makes the command's answer incomplete: exit 2.
+    # One skipped for want of trust is the user's choice, not a failure.
+    if any(p["kind"] == "failed" for p in fingerprint.get("problems", [])):
+        raise typer.Exit(2)
 
 
 def _print_tables(fingerprint: dict[str, Any]) -> None:
