@@ -66,6 +66,24 @@ def test_an_unknown_python_is_exit_2(reef: Reef) -> None:
     assert data.rc == 2 and data.json()["error"] == "ProvisionError"
 
 
+def test_a_program_that_is_not_python_is_exit_2(reef: Reef, tmp_path: Path) -> None:
+    script = tmp_path / "fake-python"
+    script.write_text("#!/bin/sh\necho '{}'\n")
+    script.chmod(0o755)
+    result = reef("init", "digits-classifier", "--python", str(script))
+    assert_usage_error(result, "not a usable Python interpreter", str(script))
+    assert list(reef.cwd.iterdir()) == [] and envs(reef) == []
+
+
+def test_bench_of_a_provisioned_lock_whose_environment_is_gone(reef: Reef) -> None:
+    reef.ok("resolve", "digits-classifier")
+    lock = json.loads((reef.cwd / "reef.lock").read_text())
+    lock["environment"] = {"python": "3.11.7", "packages": {"onnxruntime": ORT}}
+    (reef.cwd / "reef.lock").write_text(json.dumps(lock))
+    result = reef("bench", "reef.lock", *SHORT)
+    assert_usage_error(result, f"provisioned (onnxruntime=={ORT})", "run `reef init ", "reef.lock`")
+
+
 def test_a_lock_that_is_not_there(reef: Reef) -> None:
     assert_usage_error(reef("init", "missing.lock"), "missing.lock", "not found")
     assert_usage_error(reef("init", "digits-classifier", "--installer", "conda"), "conda")

@@ -70,8 +70,63 @@ def test_a_requirement_that_is_not_one_is_refused(lock: Lock) -> None:
     bad = lock.model_copy(update={"python": ["--index-url=http://example.com"]})
     with pytest.raises(ProvisionError, match=r"python\[0\].*not a Python requirement"):
         requirements(bad)
+    # A pin that is not a plain name and version cannot even be a lock's (see below).
+    env = LockedEnvironment.model_construct(python="3.11.7", packages={"numpy": "2.0; rm -rf"})
     with pytest.raises(ProvisionError, match=r"environment\.packages\.numpy"):
-        requirements(with_environment(lock, numpy="2.0; rm -rf"))
+        requirements(lock.model_copy(update={"environment": env}))
+
+
+@pytest.mark.parametrize(
+    "packages",
+    [
+        {"numpy 2": "2.0.0"},
+        {"numpy@x": "2.0.0"},
+        {"numpy;x": "2.0.0"},
+        {"numpy[x]": "2.0.0"},
+        {"numpy": "2.0; rm -rf"},
+        {"numpy": "https://example.com/numpy.whl"},
+        {"numpy": ">=2.0"},
+    ],
+)
+def test_a_locks_pins_are_plain_names_and_versions(
+    lock: Lock, tmp_path: Path, packages: dict[str, str]
+) -> None:
+    from reef.components.lockfile import read_lock
+    from reef.errors import ManifestError
+
+    data = json.loads(lock.model_dump_json())
+    data["environment"] = {"python": "3.11.7", "packages": packages}
+    path = tmp_path / "reef.lock"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match=r"environment\.packages") as err:
+        read_lock(path)
+    assert err.value.exit_code == 2
+    assert LockedEnvironment(python="3.11", packages={"onnx-runtime.x_1": "1.0.post1+local"})
+
+
+def test_the_gpu_bindings_follow_the_host(lock: Lock, monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    class Host:
+        version = "12.535.161"
+
+    def fake(name: str) -> object:
+        if name == "nvidia-ml-py":
+            return Host()
+        return distribution(name)
+
+    monkeypatch.setattr(provision, "distribution", fake)
+    assert "nvidia-ml-py==12.535.161" in requirements(lock)
+    pinned = requirements(with_environment(lock, **{"nvidia-ml-py": "12.0.0"}))
+    assert "nvidia-ml-py==12.0.0" in pinned and "nvidia-ml-py==12.535.161" not in pinned
+
+    def missing(name: str) -> object:
+        if name == "nvidia-ml-py":
+            raise PackageNotFoundError(name)
+        return distribution(name)
+
+    monkeypatch.setattr(provision, "distribution", missing)
+    assert not any(r.startswith("nvidia-ml-py") for r in requirements(lock))
 
 
 def test_requirements_cannot_become_installer_options() -> None:
@@ -100,6 +155,15 @@ def test_an_unknown_python_is_a_clear_error() -> None:
             find_interpreter(request)
         assert err.value.exit_code == 2
         assert request in err.value.message
+
+
+def test_a_program_that_is_not_python_is_a_clear_error(tmp_path: Path) -> None:
+    script = tmp_path / "fake-python"
+    script.write_text("#!/bin/sh\necho '{}'\n")
+    script.chmod(0o755)
+    with pytest.raises(ProvisionError, match="not a usable Python interpreter") as err:
+        find_interpreter(str(script))
+    assert err.value.exit_code == 2
 
 
 def test_this_python_by_version_or_path() -> None:
@@ -131,17 +195,93 @@ def test_a_dry_run_checks_the_python(tmp_path: Path, monkeypatch: pytest.MonkeyP
         api.init("digits-classifier", dry_run=True, python="3.99")
 
 
-def fake_env(lock: Lock, *, stamp: str = "old") -> Path:
+def fake_env(
+    lock: Lock,
+    *,
+    stamp: str = "old",
+    packages: dict[str, str] | None = None,
+    at: Path | None = None,
+) -> Path:
     """A folder that looks like a complete environment for ``lock`` (no real interpreter)."""
-    digest = environment_hash(lock, provision.current_interpreter().key)
-    env = provision.envs_dir() / digest
+    digest = environment_hash(lock, provision._lock_key(lock))
+    env = at or provision.envs_dir() / digest
     python = provision.env_python(env)
     python.parent.mkdir(parents=True)
     python.write_text("")
     (env / "lib" / "site").mkdir(parents=True)
     marker = {"hash": digest, "site": "lib/site", "reef_stamp": stamp, "installer": "uv"}
-    (env / MARKER).write_text(json.dumps(marker))
+    (env / MARKER).write_text(json.dumps(marker | {"packages": packages or {}}))
     return env
+
+
+def test_the_hash_ignores_how_the_target_was_spelled(lock: Lock) -> None:
+    spelled = resolve("digits-classifier@1.0.0")
+    assert spelled.target != lock.target
+    assert environment_hash(spelled, "cpython-3.11") == environment_hash(lock, "cpython-3.11")
+
+
+def test_pins_the_environment_does_not_hold() -> None:
+    marker = {"packages": {"numpy": "2.0.0", "Rich": "13.0.0"}}
+    assert provision.pin_mismatches({}, marker) == {}
+    assert provision.pin_mismatches({"numpy": "2.0.0", "rich": "13.0.0"}, marker) == {}
+    assert provision.pin_mismatches({"numpy": "1.26.4"}, marker) == {"numpy": "2.0.0"}
+    assert provision.pin_mismatches({"onnx": "1.16.0"}, marker) == {"onnx": None}
+
+
+def fake_build(calls: list[str], lock: Lock, fail: bool = False) -> object:
+    """Stands in for the installer: makes a complete-looking environment of the plan's pins."""
+
+    def build(chosen: provision.Plan, tmp: Path, say: object, on_line: object) -> dict[str, object]:
+        calls.append(tmp.name)
+        if fail:
+            tmp.mkdir()
+            raise ReefError("the installer failed")
+        fake_env(lock, at=tmp, packages=chosen.pins)
+        return json.loads((tmp / MARKER).read_text()) | {"hash": chosen.hash}
+
+    return build
+
+
+def test_an_environment_without_the_locks_pins_is_rebuilt(
+    lock: Lock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old_lock = with_environment(lock, numpy="1.26.4")
+    env = fake_env(old_lock, packages={"numpy": "1.26.4"})
+    (env / "old-file").write_text("")
+    new_lock = with_environment(lock, numpy="2.0.0")
+    same = provision.plan(old_lock, installer="pip")
+    assert same.ready
+    chosen = provision.plan(new_lock, installer="pip")
+    assert chosen.path == env and not chosen.ready and chosen.to_json()["action"] == "create"
+
+    calls: list[str] = []
+    monkeypatch.setattr(provision, "_build", fake_build(calls, new_lock, fail=True))
+    with pytest.raises(ReefError, match="installer failed"):
+        provision.provision(chosen)
+    assert (env / "old-file").exists()  # a failed rebuild leaves the old one in use
+    assert [p.name for p in env.parent.iterdir()] == [env.name]
+
+    monkeypatch.setattr(provision, "_build", fake_build(calls, new_lock))
+    said: list[str] = []
+    done = provision.provision(chosen, progress=said.append)
+    assert done.status == "rebuilt" and done.packages == {"numpy": "2.0.0"}
+    assert any("numpy==2.0.0 (has 1.26.4)" in m for m in said)
+    assert not (env / "old-file").exists()
+    assert [p.name for p in env.parent.iterdir()] == [env.name]  # the old one is gone
+    assert provision.provision(chosen).status == "reused" and len(calls) == 2
+
+
+def test_bench_of_a_provisioned_lock_without_its_environment(lock: Lock, tmp_path: Path) -> None:
+    from reef.bench.target import resolve as bench_target
+    from reef.components.lockfile import write_lock
+
+    path = tmp_path / "reef.lock"
+    write_lock(with_environment(lock, onnxruntime="1.22.0", numpy="2.0.0"), path)
+    with pytest.raises(ReefError, match="not here") as err:
+        bench_target(str(path))
+    assert err.value.exit_code == 2
+    assert "numpy==2.0.0, onnxruntime==1.22.0" in err.value.message
+    assert f"reef init {path}" in err.value.message
 
 
 def test_an_environment_without_its_marker_is_never_used(lock: Lock) -> None:
@@ -249,5 +389,6 @@ def test_bench_finds_the_environment_of_a_lock_or_a_component(lock: Lock, tmp_pa
     for target in (str(path), "digits-classifier"):
         found = bench_target(target).provisioned
         assert found is not None and found.path == env, target
-    # Another spelling of the target is another lock, with no environment of its own.
-    assert bench_target("digits-classifier@1.0.0").provisioned is None
+    # Another spelling of the same target resolves to the same lock, so the same environment.
+    found = bench_target("digits-classifier@1.0.0").provisioned
+    assert found is not None and found.path == env

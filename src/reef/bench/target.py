@@ -198,6 +198,16 @@ def _lock(path: Path) -> ResolvedTarget:
     resolved = _manifest(model.manifest_path, manifest, dataset_file)
     resolved.target = resolved.target.model_copy(update={"kind": "lock", "path": str(path)})
     resolved.provisioned = find_provisioned(lock)
+    if resolved.provisioned is None and lock.environment is not None:
+        # Running on the host instead would measure other versions than the lock pins.
+        pins = sorted(lock.environment.packages.items())
+        shown = ", ".join(f"{n}=={v}" for n, v in pins[:3]) + (", …" if len(pins) > 3 else "")
+        raise ReefError(
+            f"{path}: this lock was provisioned ({shown}) but its environment is not here: "
+            f"run `reef init {path}`",
+            hint="reef init builds the environment from the lock's pins, then reef bench runs "
+            "in it",
+        )
     # The content hashes say exactly what ran, every file of every component included.
     resolved.components = [
         ComponentRef(

@@ -1,11 +1,13 @@
 """Isolated virtual environments for locks: built once, found again by hash, never half-made.
 
 An environment lives at ``REEF_HOME/envs/<hash>``. The hash is the sha256 of the lock without
-its ``environment`` section, the interpreter (implementation and major.minor: any 3.11 serves a
-3.11 environment) and Reef's version, so writing the installed versions back into the lock
-does not move it. It is built in a temporary folder beside that path and renamed onto it only
-once complete, with a marker file (``reef-env.json``) recording what was installed: a folder
-without a valid marker is never used, and temporary folders of builds that died are swept.
+its ``environment`` section and ``target`` spelling, the interpreter (implementation and
+major.minor: any 3.11 serves a 3.11 environment) and Reef's version, so writing the installed
+versions back into the lock does not move it; an environment whose marker does not hold the
+lock's pinned versions is rebuilt and swapped in. It is built in a temporary folder beside that
+path and renamed onto it only once complete, with a marker file (``reef-env.json``) recording
+what was installed: a folder without a valid marker is never used, and temporary folders of
+builds that died are swept.
 
 Reef itself is not on PyPI, so it is not installed by the installer: its package folder is
 copied into the environment's site-packages with a ``dist-info`` of its own (its metadata and
@@ -52,7 +54,7 @@ from reef.meta.lock import Lock, LockedEnvironment
 MARKER = "reef-env.json"
 TMP_PREFIX = ".tmp-"
 Progress = Callable[[str], None]
-Status = Literal["created", "reused"]
+Status = Literal["created", "reused", "rebuilt"]
 
 _VERSION_REQUEST = re.compile(r"\d+(\.\d+){0,2}")
 _PROBE = (
@@ -130,9 +132,13 @@ def _probe(executable: str) -> Interpreter | None:
         return None
     if not isinstance(data, dict):
         return None
+    version, implementation = data.get("version"), data.get("implementation")
+    # A program that prints JSON of another shape is not a Python that ran the probe.
+    if not isinstance(version, str) or not isinstance(implementation, str):
+        return None
     # The path as given, not sys.executable: a venv's interpreter reports the venv's path,
     # which is what should be used, but a symlink farm (pyenv) may report another.
-    return Interpreter(executable, str(data["version"]), str(data["implementation"]))
+    return Interpreter(executable, version, implementation)
 
 
 def _matches(interpreter: Interpreter, request: str) -> bool:
@@ -170,6 +176,13 @@ def find_interpreter(request: str | None) -> Interpreter:
         probed = _probe(os.path.abspath(found)) if found else None
         if probed is not None:
             return _supported(probed, request)
+        if found:
+            # It exists but did not answer as a Python: saying "not found" would mislead.
+            raise ProvisionError(
+                f"--python {request}: {found} is not a usable Python interpreter (it did not "
+                "report its version and implementation)",
+                hint="give --python an installed Python's version (e.g. 3.11) or its path",
+            )
     raise ProvisionError(
         f"--python {request}: no such Python found (looked at {', '.join(looked)})",
         hint="give --python a version that is installed (e.g. 3.11) or an interpreter's path; "
@@ -257,8 +270,10 @@ def environment_hash(lock: Lock, interpreter: str) -> str:
     """The name of the environment of ``lock`` for an interpreter key (``cpython-3.11``)."""
     import reef
 
+    # The target is left out too: `NAME` and `NAME@VERSION` resolving to the same components
+    # are the same lock and share one environment.
     body = {
-        "lock": lock.model_dump(mode="json", exclude={"environment"}),
+        "lock": lock.model_dump(mode="json", exclude={"environment", "target"}),
         "python": interpreter,
         "reef": reef.__version__,
     }
@@ -283,6 +298,19 @@ def reef_requirements() -> list[str]:
     return out
 
 
+def gpu_requirements(pins: dict[str, str]) -> list[str]:
+    """The ``gpu`` extra's NVML binding at the host's version when the host has it, so runs
+    inside the environment still see the GPU; a version the lock pins already wins (two
+    different exact pins could not both be installed)."""
+    if "nvidia-ml-py" in pins:
+        return []
+    try:
+        version = distribution("nvidia-ml-py").version
+    except PackageNotFoundError:
+        return []
+    return [f"nvidia-ml-py=={version}"]
+
+
 def requirements(lock: Lock, where: str = "reef.lock") -> list[str]:
     """The lock's Python requirements, Reef's, and the lock's exact pins when it has them.
 
@@ -291,6 +319,8 @@ def requirements(lock: Lock, where: str = "reef.lock") -> list[str]:
     """
     named: list[tuple[str, str]] = [(f"python[{i}]", r) for i, r in enumerate(lock.python)]
     named += [("reef", r) for r in reef_requirements()]
+    pins = lock.environment.packages if lock.environment is not None else {}
+    named += [("gpu", r) for r in gpu_requirements(pins)]
     if lock.environment is not None:
         named += [
             (f"environment.packages.{name}", f"{name}=={version}")
@@ -320,11 +350,14 @@ class Plan:
     requirements: list[str]
     find_links: list[str] = field(default_factory=list)
     no_index: bool = False
+    pins: dict[str, str] = field(default_factory=dict)  # the lock's environment.packages
 
     @property
     def ready(self) -> bool:
-        """A complete environment with this hash exists: it will be reused."""
-        return _read_marker(self.path, self.hash) is not None
+        """A complete environment with this hash, holding the lock's pins, exists: it will be
+        reused."""
+        marker = _read_marker(self.path, self.hash)
+        return marker is not None and not pin_mismatches(self.pins, marker)
 
     def commands(self) -> list[list[str]]:
         """The installer's commands, shown against the final path (they run against a
@@ -381,7 +414,22 @@ def plan(
         requirements=requirements(lock, where),
         find_links=links,
         no_index=no_index,
+        pins=dict(lock.environment.packages) if lock.environment is not None else {},
     )
+
+
+def pin_mismatches(pins: dict[str, str], marker: dict[str, Any]) -> dict[str, str | None]:
+    """The lock's pins the environment does not hold, each with what it holds (None when it
+    does not record the package): the hash leaves the pins out, so an environment of the
+    same name may hold other versions than a lock edited (or written elsewhere) asks for."""
+    raw = marker.get("packages")
+    installed = {canonicalize_name(str(k)): str(v) for k, v in (raw or {}).items()}
+    out: dict[str, str | None] = {}
+    for name, version in pins.items():
+        held = installed.get(canonicalize_name(name))
+        if held != version:
+            out[name] = held
+    return out
 
 
 # --- the result ------------------------------------------------------------------------------
@@ -493,8 +541,15 @@ def provision(
     started = time.monotonic()
     marker = _read_marker(chosen.path, chosen.hash)
     if marker is not None:
-        _sync_reef(chosen.path, marker)
-        return _provisioned(chosen.path, marker, "reused", time.monotonic() - started)
+        stale = pin_mismatches(chosen.pins, marker)
+        if not stale:
+            _sync_reef(chosen.path, marker)
+            return _provisioned(chosen.path, marker, "reused", time.monotonic() - started)
+        shown = ", ".join(
+            f"{n}=={chosen.pins[n]} (has {stale[n] or 'none'})" for n in sorted(stale)[:3]
+        )
+        say(f"the environment does not hold the lock's pins ({shown}): rebuilding it")
+        return _rebuild(chosen, say, on_line, started)
     root = chosen.path.parent
     root.mkdir(parents=True, exist_ok=True)
     _sweep(root)
@@ -504,7 +559,7 @@ def provision(
             return _provisioned(chosen.path, marker, "reused", time.monotonic() - started)
         say(f"removing an incomplete environment at {chosen.path}")
         _discard(chosen.path)
-    tmp = root / f"{TMP_PREFIX}{chosen.hash[:16]}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = _tmp_path(root, chosen.hash)
     try:
         data = _build(chosen, tmp, say, on_line)
         data["build_seconds"] = round(time.monotonic() - started, 3)
@@ -522,6 +577,37 @@ def provision(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return _provisioned(chosen.path, data, "created", time.monotonic() - started)
+
+
+def _rebuild(
+    chosen: Plan, say: Progress, on_line: LineCallback | None, started: float
+) -> Provisioned:
+    """Build a new environment beside the one at ``chosen.path`` and swap it in; the old one
+    stays in use until the new one is complete, and is put back if the swap fails."""
+    root = chosen.path.parent
+    _sweep(root)
+    tmp = _tmp_path(root, chosen.hash)
+    old = _tmp_path(root, chosen.hash)  # named for this process, so no sweep takes it
+    try:
+        data = _build(chosen, tmp, say, on_line)
+        data["build_seconds"] = round(time.monotonic() - started, 3)
+        (tmp / MARKER).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        os.rename(chosen.path, old)
+        try:
+            os.rename(tmp, chosen.path)
+        except BaseException:
+            if not chosen.path.exists():
+                os.rename(old, chosen.path)
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return _provisioned(chosen.path, data, "rebuilt", time.monotonic() - started)
+
+
+def _tmp_path(root: Path, digest: str) -> Path:
+    return root / f"{TMP_PREFIX}{digest[:16]}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def _build(chosen: Plan, tmp: Path, say: Progress, on_line: LineCallback | None) -> dict[str, Any]:

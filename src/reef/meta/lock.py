@@ -7,13 +7,25 @@ same resolution gives the same bytes, and its sha256 names the environment built
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+from packaging.version import InvalidVersion, Version
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from reef.meta.common import Name, SemVer, Sha256, Source, Strict
 
 LOCK_VERSION = 1
+
+# A distribution name as PEP 508 allows it: the pins become `name==version` requirements, so
+# anything else (spaces, extras, URLs, markers) could make the installer read another thing.
+_DIST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
 class LockedComponent(Strict):
@@ -40,6 +52,21 @@ class LockedEnvironment(Strict):
         default_factory=dict,
         description="every distribution installed (normalised name) and its exact version",
     )
+
+    @field_validator("packages")
+    @classmethod
+    def _plain_pins(cls, packages: dict[str, str]) -> dict[str, str]:
+        for name, version in packages.items():
+            if not _DIST_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a distribution name")
+            try:
+                Version(version)
+            except InvalidVersion:
+                raise ValueError(f"{name}: {version!r} is not a plain version") from None
+            # Version() tolerates surrounding whitespace; a pin is written exactly.
+            if version != version.strip():
+                raise ValueError(f"{name}: {version!r} is not a plain version")
+        return packages
 
 
 class Lock(Strict):
