@@ -186,7 +186,7 @@ def test_a_dry_run_writes_nothing(
     assert [argv[1:3] for argv in env["commands"]] == [["-m", "venv"], ["-m", "pip"]]
     assert {s["status"] for s in data["sources"]} == {"local"}
     assert list(tmp_path.iterdir()) == []
-    assert not (reef_home / "envs").exists() and not (reef_home / "cache").exists()
+    assert list(reef_home.rglob("*")) == []  # not even the component index
 
 
 def test_a_dry_run_checks_the_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

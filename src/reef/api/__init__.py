@@ -179,17 +179,16 @@ def _bench_one(
         try:
             record = _run_job(job, in_process, reporter, provisioned)
         except WorkerCrashed as exc:
-            record = _partial_record(job, "failed", [exc.message], started)
+            record = _partial_record(job, "failed", [exc.message], started, provisioned)
             record.artifacts["worker_stderr"] = exc.stderr_tail
-            if provisioned is not None:
-                record.environment["provisioned"] = provisioned.record_entry()
         if db is not None:
             _save(db, record)
         return record
     except (KeyboardInterrupt, Terminated) as exc:
         name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
         if record is None:
-            record = _partial_record(job, "interrupted", [f"interrupted by {name}"], started)
+            reasons = [f"interrupted by {name}"]
+            record = _partial_record(job, "interrupted", reasons, started, provisioned)
         if db is not None:
             _save(db, record)
         raise Interrupted(name, [record.id]) from None
@@ -216,12 +215,23 @@ def _run_job(job: Any, in_process: bool, reporter: Reporter, provisioned: Any = 
     return record
 
 
-def _partial_record(job: Any, status: Status, reasons: list[str], started: Any) -> RunRecord:
+def _partial_record(
+    job: Any, status: Status, reasons: list[str], started: Any, provisioned: Any = None
+) -> RunRecord:
     """The record of a run that did not finish: what was asked, where, and why it stopped."""
+    import copy
     from datetime import UTC, datetime
 
     from reef.bench.fingerprint import run_fingerprint
+    from reef.environment.fingerprint import fingerprint_hash
 
+    environment = copy.deepcopy(run_fingerprint())
+    if provisioned is not None:
+        # The worker died in the provisioned environment before describing it; this process
+        # knows the machine, not that environment's software, so it records none.
+        environment["software"] = {}
+        environment["hash"] = fingerprint_hash(environment)
+        environment["provisioned"] = provisioned.record_entry()
     return RunRecord(
         id=job.run_id,
         created_at=started,
@@ -231,7 +241,7 @@ def _partial_record(job: Any, status: Status, reasons: list[str], started: Any) 
         target=job.target,
         components=job.components,
         settings=job.settings,
-        environment=run_fingerprint(),
+        environment=environment,
         artifacts={"run_dir": job.run_dir},
     )
 

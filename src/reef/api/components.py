@@ -255,6 +255,40 @@ def init(
     A dry run decides everything (the interpreter included) and writes nothing. On any error
     no lock is written and no environment is left half-made.
     """
+    kwargs = {
+        "python": python,
+        "find_links": find_links,
+        "no_index": no_index,
+        "installer": installer,
+        "dry_run": dry_run,
+        "output": output,
+        "progress": progress,
+        "on_line": on_line,
+        "download_progress": download_progress,
+    }
+    if not dry_run:
+        return _init(target, **kwargs)
+    from reef.components.index import scratch
+
+    # A dry run promises to write nothing, the component index included.
+    with scratch():
+        return _init(target, **kwargs)
+
+
+def _init(
+    target: str,
+    *,
+    python: str | None = None,
+    find_links: Sequence[str | Path] = (),
+    no_index: bool = False,
+    installer: str = "auto",
+    dry_run: bool = False,
+    output: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    download_progress: Any = None,
+) -> InitReport:
+
     from reef.components.fetch import fetch_lock
     from reef.components.lockfile import LOCK_FILE, lock_bytes, read_lock, write_lock
     from reef.environment import provision as prov

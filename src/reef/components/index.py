@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,8 +102,30 @@ def _open(path: Path) -> sqlite3.Connection:
     return db
 
 
+_SCRATCH: ContextVar[bool] = ContextVar("reef_index_scratch", default=False)
+
+
+@contextlib.contextmanager
+def scratch() -> Iterator[None]:
+    """Within this block the index is kept in memory only, for commands that promise to write
+    nothing (``reef init --dry-run``): each lookup then reads the manifests afresh."""
+    token = _SCRATCH.set(True)
+    try:
+        yield
+    finally:
+        _SCRATCH.reset(token)
+
+
 @contextlib.contextmanager
 def _connect() -> Iterator[sqlite3.Connection]:
+    if _SCRATCH.get():
+        db = sqlite3.connect(":memory:", isolation_level=None)
+        db.executescript(_SCHEMA)
+        try:
+            yield db
+        finally:
+            db.close()
+        return
     path = config.index_dir() / "index.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
