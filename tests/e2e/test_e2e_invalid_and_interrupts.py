@@ -77,12 +77,16 @@ class Watched:
         time.sleep(0.5)  # well into LoadGen's run
 
     def finish(self) -> tuple[int, str, str]:
+        # Not communicate(): it would read stderr too, racing the reader thread for its last
+        # lines (the interruption message among them).
+        assert self.proc.stdout is not None
         try:
-            out, _ = self.proc.communicate(timeout=EXIT_TIMEOUT_S)
+            self.proc.wait(timeout=EXIT_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.communicate()
+            self.proc.wait()
             pytest.fail(f"reef did not exit after the signal:\n{''.join(self.lines)}")
+        out = self.proc.stdout.read()
         self._reader.join(timeout=5)
         return self.proc.returncode, out, "".join(self.lines)
 

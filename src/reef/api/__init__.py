@@ -186,11 +186,14 @@ def _bench_one(
         return record
     except (KeyboardInterrupt, Terminated) as exc:
         name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
-        if record is None:
-            reasons = [f"interrupted by {name}"]
-            record = _partial_record(job, "interrupted", reasons, started, provisioned)
-        if db is not None:
-            _save(db, record)
+        # Describing the machine takes a moment (detectors run); a second signal meanwhile
+        # must not lose the record of the first.
+        with _signals_held():
+            if record is None:
+                reasons = [f"interrupted by {name}"]
+                record = _partial_record(job, "interrupted", reasons, started, provisioned)
+            if db is not None:
+                _save(db, record)
         raise Interrupted(name, [record.id]) from None
 
 
@@ -261,13 +264,19 @@ def _save(db: Any, record: RunRecord) -> None:
     short; they are delivered as soon as the record is safe. A copy goes to the run's
     folder too, for a database that fails after the measurement.
     """
-    blocked = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
+    with _signals_held():
         run_dir = config.runs_dir() / record.id
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "record.json").write_text(record.model_dump_json(), encoding="utf-8")
         db.add(record)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done; threads started inside inherit it."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 

@@ -65,9 +65,12 @@ def run_in_worker(
         out = proc.stdout.read()
         code = proc.wait()
     except BaseException:
-        # Interrupted: the worker's half-done measurement is worthless; end it now.
+        # Interrupted: the worker's half-done measurement is worthless; end it now. The relay
+        # is let finish too: left running, it would write to stderr while the caller reports
+        # the interruption there, and two threads writing one text stream can lose lines.
         proc.kill()
         proc.wait()
+        relay.join(timeout=5)
         raise
     relay.join()
     import json

@@ -75,6 +75,8 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
+        # Click turns a Ctrl-C it sees into Abort; say so, as for any other interrupt.
+        sys.stderr.write("interrupted\n")
         sys.exit(EXIT_SIGINT)
     except typer.TyperException as exc:
         # Typer's usage errors (bad option, missing argument): its own message, exit 2.
