@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel
 
@@ -235,6 +236,26 @@ class InitReport:
         }
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _index_in_memory_when_dry(fn: Callable[P, R]) -> Callable[P, R]:
+    """A dry run promises to write nothing, the component index included."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not kwargs.get("dry_run"):
+            return fn(*args, **kwargs)
+        from reef.components.index import scratch
+
+        with scratch():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_index_in_memory_when_dry
 def init(
     target: str,
     *,
@@ -255,40 +276,6 @@ def init(
     A dry run decides everything (the interpreter included) and writes nothing. On any error
     no lock is written and no environment is left half-made.
     """
-    kwargs = {
-        "python": python,
-        "find_links": find_links,
-        "no_index": no_index,
-        "installer": installer,
-        "dry_run": dry_run,
-        "output": output,
-        "progress": progress,
-        "on_line": on_line,
-        "download_progress": download_progress,
-    }
-    if not dry_run:
-        return _init(target, **kwargs)
-    from reef.components.index import scratch
-
-    # A dry run promises to write nothing, the component index included.
-    with scratch():
-        return _init(target, **kwargs)
-
-
-def _init(
-    target: str,
-    *,
-    python: str | None = None,
-    find_links: Sequence[str | Path] = (),
-    no_index: bool = False,
-    installer: str = "auto",
-    dry_run: bool = False,
-    output: Path | None = None,
-    progress: Callable[[str], None] | None = None,
-    on_line: Callable[[str], None] | None = None,
-    download_progress: Any = None,
-) -> InitReport:
-
     from reef.components.fetch import fetch_lock
     from reef.components.lockfile import LOCK_FILE, lock_bytes, read_lock, write_lock
     from reef.environment import provision as prov

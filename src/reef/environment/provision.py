@@ -116,18 +116,24 @@ def current_interpreter() -> Interpreter:
     return Interpreter(sys.executable, platform.python_version(), sys.implementation.name)
 
 
+def _ask(executable: str, script: str) -> tuple[Any, str]:
+    """What ``script`` prints as JSON when ``executable`` runs it in isolated mode (None when
+    it fails), and what it said on stderr."""
+    proc = subprocess.run(
+        [executable, "-I", "-c", script],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=child_environment(),
+        timeout=_PROBE_TIMEOUT_S,
+    )
+    return (json.loads(proc.stdout) if proc.returncode == 0 else None), proc.stderr
+
+
 def _probe(executable: str) -> Interpreter | None:
     """What ``executable`` is, or None when it does not run as a Python."""
     try:
-        proc = subprocess.run(
-            [executable, "-I", "-c", _PROBE],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            env=child_environment(),
-            timeout=_PROBE_TIMEOUT_S,
-        )
-        data = json.loads(proc.stdout) if proc.returncode == 0 else None
+        data, _ = _ask(executable, _PROBE)
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return None
     if not isinstance(data, dict):
@@ -661,21 +667,13 @@ def _inspect(python: Path) -> dict[str, Any]:
     isolated mode keeps PYTHONPATH and the user's site out of the answer.
     """
     try:
-        proc = subprocess.run(
-            [str(python), "-I", "-c", _INSPECT],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            env=child_environment(),
-            timeout=_PROBE_TIMEOUT_S,
-        )
-        data = json.loads(proc.stdout) if proc.returncode == 0 else None
+        data, stderr = _ask(str(python), _INSPECT)
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
         raise InstallerError(
             f"cannot inspect the new environment's Python {python}: {exc}"
         ) from None
     if not isinstance(data, dict):
-        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        tail = "\n".join(stderr.strip().splitlines()[-5:])
         raise InstallerError(f"cannot inspect the new environment's Python {python}:\n{tail}")
     packages = {canonicalize_name(k): str(v) for k, v in data["packages"].items()}
     return {"site": str(data["site"]), "packages": packages}
