@@ -277,23 +277,15 @@ def init(
     no lock is written and no environment is left half-made.
     """
     from reef.components.fetch import fetch_lock
-    from reef.components.lockfile import LOCK_FILE, lock_bytes, read_lock, write_lock
+    from reef.components.lockfile import LOCK_FILE, lock_bytes, write_lock
     from reef.environment import provision as prov
-    from reef.errors import ReefError
 
     say = progress or (lambda _message: None)
-    if _is_lock_file(target):
-        lock = read_lock(Path(target))
-        lock_path = output or Path(target)
-        say(f"read {target}: {len(lock.components)} components, root {lock.root}")
-    elif target.endswith(".lock"):
-        raise ReefError(f"{target}: file not found", hint="`reef resolve NAME` writes reef.lock")
-    else:
-        from reef.components.resolve import resolve as resolve_target
-
-        lock = resolve_target(target)
-        lock_path = output or Path(LOCK_FILE)
-        say(f"resolved {target}: {len(lock.components)} components, root {lock.root}")
+    given = _is_lock_file(target)
+    lock = lock_for(target)
+    lock_path = output or Path(target if given else LOCK_FILE)
+    how = "read" if given else "resolved"
+    say(f"{how} {target}: {len(lock.components)} components, root {lock.root}")
     chosen = prov.plan(
         lock,
         python=python,
