@@ -110,10 +110,3 @@ class DetectorManifest(ComponentBase):
     software: Name = Field(description="what it detects, e.g. gcc")
     command: list[str] = Field(min_length=1, description="argv; prints a JSON object on stdout")
     sources: list[Source] = Field(default_factory=list)
-
-
-class SolutionManifest(ComponentBase):
-    """A portable workflow over other components."""
-
-    kind: Literal["solution"] = "solution"
-    sources: list[Source] = Field(default_factory=list)

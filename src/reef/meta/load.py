@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -9,9 +10,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from reef.errors import ManifestError, Problem
-from reef.meta.component import DetectorManifest, ProgramManifest, SolutionManifest
+from reef.meta.component import DetectorManifest, ProgramManifest
 from reef.meta.dataset import DatasetManifest
 from reef.meta.model import ModelManifest
+from reef.meta.solution import SolutionManifest
 from reef.meta.steps import BUILTIN_STEPS
 
 M = TypeVar("M", bound=BaseModel)
@@ -59,6 +61,10 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+# A model-level validator names the field it is about as "steps[1].uses: message".
+_NAMED_FIELD = re.compile(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*): (.+)$", re.S)
+
+
 def problems_from(exc: ValidationError, file: str) -> list[Problem]:
     """One problem per field path; a union's failed alternatives are joined with 'or'."""
     by_path: dict[str, list[str]] = {}
@@ -68,7 +74,12 @@ def problems_from(exc: ValidationError, file: str) -> list[Problem]:
             message = "unknown field"
         elif err["type"] == "missing":
             message = "required field is missing"
-        messages = by_path.setdefault(field_path(tuple(err["loc"])), [])
+        path = field_path(tuple(err["loc"]))
+        named = _NAMED_FIELD.match(message) if err["type"] == "value_error" else None
+        if named:
+            path = f"{path}.{named.group(1)}" if path else named.group(1)
+            message = named.group(2)
+        messages = by_path.setdefault(path, [])
         if message not in messages:
             messages.append(message)
     return [Problem(file, path, " or ".join(msgs)) for path, msgs in by_path.items()]

@@ -36,7 +36,7 @@ class Record(BaseModel):
 
 
 class Target(Record):
-    kind: Literal["manifest", "onnx", "lock"]
+    kind: Literal["manifest", "onnx", "lock", "component", "solution"]
     name: str
     version: str | None = None
     path: str = Field(description="absolute path of the manifest, model file or lock file")
@@ -49,6 +49,15 @@ class ComponentRef(Record):
     version: str | None = None
     path: str | None = None
     sha256: str
+
+
+class SolutionRef(Record):
+    """The solution a run was made for, and where in it."""
+
+    name: str
+    version: str
+    run: str | None = Field(None, description="the `reef run` this was a step of")
+    step: str | None = None
 
 
 class PredictorInfo(Record):
@@ -128,6 +137,11 @@ class RunRecord(Record):
     artifacts: dict[str, str] = Field(
         default_factory=dict, description="name -> path under REEF_HOME/runs/<id>/"
     )
+    solution: SolutionRef | None = None
+    lock: dict[str, Any] | None = Field(
+        None, description="the lock the run was made from: what `reef reproduce` rebuilds"
+    )
+    reproduces: str | None = Field(None, description="the run this one reproduced")
     latencies_ns: list[int] | None = Field(
         None,
         description="raw latencies measured by the SUT: one per query in completion order "
