@@ -299,7 +299,8 @@ def fetch_lock(
         entry = locate(locked, entries)
         ref = f"{locked.name}@{locked.version}"
         for i, source in enumerate(locked.sources):
-            if source.sha256 in done:
+            if source.sha256 in done or source.package is not None:
+                # A package source arrives with its package: provisioning installs it.
                 continue
             where = f"sources[{i}]"
             if source.url is not None:

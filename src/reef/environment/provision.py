@@ -453,10 +453,16 @@ class Provisioned:
     implementation: str
     packages: dict[str, str]
     seconds: float
+    site: str = ""  # its site-packages, relative to its folder
 
     @property
     def python(self) -> Path:
         return env_python(self.path)
+
+    @property
+    def site_packages(self) -> list[Path]:
+        """Where its packages are installed: what a ``package`` source is looked up in."""
+        return [self.path / self.site] if self.site else []
 
     def locked(self) -> LockedEnvironment:
         """The lock's ``environment`` section for it."""
@@ -495,6 +501,7 @@ def _provisioned(path: Path, marker: dict[str, Any], status: Status, seconds: fl
         implementation=str(python.get("implementation", "")),
         packages={str(k): str(v) for k, v in (marker.get("packages") or {}).items()},
         seconds=seconds,
+        site=str(marker.get("site", "")),
     )
 
 

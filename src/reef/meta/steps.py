@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from reef.meta.common import Strict
+from reef.meta.common import Sha256, Strict
 
 ElementType = Literal[
     "float16",
@@ -136,6 +136,44 @@ class TopKParams(Strict):
     k: int = Field(5, ge=1)
 
 
+class ResizePadParams(Strict):
+    """Scale a text line to ``height`` keeping its aspect ratio (capped at ``width``), then
+    pad it on the right to ``width`` with ``pad_value``: PP-OCR's text-line pre-processing."""
+
+    height: int = Field(gt=0)
+    width: int = Field(gt=0)
+    pad_value: float = 0.0
+    interpolation: Interpolation = "bilinear"
+
+
+class CharsetSource(Strict):
+    """Characters kept in a file of an installed Python package (one per line): a text file,
+    or, with ``metadata``, an entry of an ONNX model's metadata."""
+
+    package: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    path: str = Field(description="the file inside the package")
+    sha256: Sha256
+    metadata: str | None = Field(None, description="the ONNX metadata key holding the characters")
+
+
+class CtcDecodeParams(Strict):
+    """Greedy CTC decoding of ``[T, C]`` scores: best class per step, repeats collapsed,
+    blanks dropped, classes mapped to characters."""
+
+    blank: int = Field(0, ge=0, description="the class index of the CTC blank")
+    charset: CharsetSource | None = Field(
+        None,
+        description="the characters of the classes other than the blank, in order; without "
+        "it the output's labels name every class, the blank's included",
+    )
+    append: list[str] = Field(
+        default_factory=list, description="characters after the charset's (PP-OCR adds ' ')"
+    )
+    strip: bool = Field(
+        False, description="drop whitespace at either end of the text (a line's margins)"
+    )
+
+
 class CastStep(Strict):
     cast: CastParams
 
@@ -180,6 +218,14 @@ class TopKStep(Strict):
     top_k: TopKParams = TopKParams()
 
 
+class ResizePadStep(Strict):
+    resize_pad: ResizePadParams
+
+
+class CtcDecodeStep(Strict):
+    ctc_decode: CtcDecodeParams = CtcDecodeParams()
+
+
 class PluginStep(RootModel[dict[str, dict[str, Any]]]):
     """A step that a plugin provides; its parameters are validated by the plugin."""
 
@@ -204,6 +250,8 @@ BUILTIN_STEPS: dict[str, type[Strict]] = {
     "softmax": SoftmaxStep,
     "argmax": ArgmaxStep,
     "top_k": TopKStep,
+    "resize_pad": ResizePadStep,
+    "ctc_decode": CtcDecodeStep,
 }
 
 
@@ -239,6 +287,8 @@ Step = Annotated[
     | Annotated[SoftmaxStep, Tag("softmax")]
     | Annotated[ArgmaxStep, Tag("argmax")]
     | Annotated[TopKStep, Tag("top_k")]
+    | Annotated[ResizePadStep, Tag("resize_pad")]
+    | Annotated[CtcDecodeStep, Tag("ctc_decode")]
     | Annotated[PluginStep, Tag("plugin")],
     Discriminator(_step_tag),
     BeforeValidator(_bare_name),

@@ -32,6 +32,7 @@ class StepError(ReefError):
 def _builtins() -> dict[str, Callable[[Any, list[str] | None], StepFn]]:
     # Imported here so that importing the registry (e.g. for `known_steps`) stays cheap.
     from reef.predictors.steps import image, output, tensor
+    from reef.predictors.steps import text as text_steps
 
     return {
         "cast": lambda p, _: tensor.cast(p),
@@ -45,6 +46,8 @@ def _builtins() -> dict[str, Callable[[Any, list[str] | None], StepFn]]:
         "softmax": lambda p, _: output.softmax(p),
         "argmax": lambda p, _: output.argmax(p),
         "top_k": lambda p, labels: output.top_k(p, labels),
+        "resize_pad": lambda p, _: text_steps.resize_pad(p),
+        "ctc_decode": lambda p, labels: text_steps.ctc_decode(p, labels),
     }
 
 
