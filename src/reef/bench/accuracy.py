@@ -25,13 +25,25 @@ def evaluate(
     spec = manifest.accuracy
     assert spec is not None
     metric = get_metric(spec.metric)
-    which = spec.output or manifest.outputs[0].name
-    position = output_names.index(which)
-    out_spec = next(o for o in manifest.outputs if o.name == which)
-    post = build_pipeline(out_spec.steps, labels=out_spec.labels)
+    several = spec.scored_outputs()
+    chosen = several or {"": spec.output if isinstance(spec.output, str) else ""}
+    posts = {}
+    for key, name in chosen.items():
+        which = name or manifest.outputs[0].name
+        out_spec = next(o for o in manifest.outputs if o.name == which)
+        post = build_pipeline(out_spec.steps, labels=out_spec.labels)
+        posts[key] = (output_names.index(which), post)
+
+    def predict(data: bytes) -> object:
+        outputs = decode_outputs(data)
+        if several is None:
+            position, post = posts[""]
+            return post(outputs[position])
+        return {key: post(outputs[position]) for key, (position, post) in posts.items()}
+
     # LoadGen pads the last MultiStream query with repeated samples: score each sample once.
     answers = sorted(dict(read_accuracy_log(log_path)).items())
-    predictions = [post(decode_outputs(data)[position]) for _, data in answers]
+    predictions = [predict(data) for _, data in answers]
     expected = [labels[idx] for idx, _ in answers]  # type: ignore[index]
     value = metric.score(predictions, expected) if predictions else float("nan")
     return Accuracy(

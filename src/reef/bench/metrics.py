@@ -73,6 +73,39 @@ rmse = Metric("rmse", False, _rmse, "root mean squared error against numeric lab
 _BUILTIN = {m.name: m for m in (top1, top5, rmse)}
 
 
+def _coco_map(predictions: Sequence[Any], labels: Any) -> float:
+    from reef.bench.detection import coco_map as score
+
+    return score(predictions, labels)
+
+
+# Detection: several outputs per sample (accuracy.output as a mapping); see bench.detection.
+coco_map = Metric("coco_map", True, _coco_map, "COCO mAP@[.5:.95] of detected boxes")
+_BUILTIN[coco_map.name] = coco_map
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions from a to b."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def _cer(predictions: Sequence[Any], labels: Any) -> float:
+    edits = sum(edit_distance(str(p), str(t)) for p, t in zip(predictions, labels, strict=True))
+    chars = sum(len(str(t)) for t in labels)
+    return edits / chars if chars else float(edits > 0)
+
+
+# Text recognition: predictions and labels are strings.
+cer = Metric("cer", False, _cer, "character error rate: edits / characters of the labels")
+_BUILTIN[cer.name] = cer
+
+
 @cache
 def _plugins() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=GROUP) if ep.name not in _BUILTIN}

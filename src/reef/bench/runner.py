@@ -84,6 +84,10 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
                 Path(job.dataset_path),
                 signature,
                 settings.sample_count,
+                sources_dir=next(
+                    (Path(c.path).parent for c in job.components if c.kind == "dataset" and c.path),
+                    None,
+                ),
             )
         else:
             samples = synthetic(signature, job.shapes, settings.sample_count, settings.seed)

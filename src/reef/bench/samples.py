@@ -58,7 +58,10 @@ def load_dataset(
     dataset_path: Path,
     signature: Signature,
     limit: int | None,
+    sources_dir: Path | None = None,
 ) -> SampleSet:
+    """``dataset_path`` is the dataset's first source, verified; ``sources_dir`` the folder
+    of its manifest, where a format that reads further sources finds their paths."""
     from reef.predictors.steps import build_pipeline
 
     started = time.perf_counter()
@@ -73,28 +76,12 @@ def load_dataset(
             ]
         )
     spec = manifest.inputs[0]
-    try:
-        # Object arrays need unpickling; bench.target lets only trusted datasets ask for it.
-        archive_cm = np.load(dataset_path, allow_pickle=dataset.allow_pickle)
-    except (OSError, ValueError) as exc:
-        raise ManifestError(
-            [Problem(str(dataset_path), "", f"not a readable npz archive: {exc}")]
-        ) from None
-    with archive_cm as archive:
-        missing = [a for a in (dataset.features, dataset.labels) if a and a not in archive.files]
-        if missing:
-            raise ManifestError(
-                [
-                    Problem(
-                        str(dataset_path),
-                        "",
-                        f"has no array named {', '.join(missing)} "
-                        f"(it has {', '.join(archive.files)})",
-                    )
-                ]
-            )
-        features = archive[dataset.features]
-        labels = archive[dataset.labels] if dataset.labels else None
+    if dataset.format == "coco":
+        from reef.bench.coco import load_coco
+
+        features, labels = load_coco(dataset, dataset_path, sources_dir)
+    else:
+        features, labels = _load_npz(dataset, dataset_path)
     if len(features) != dataset.samples:
         raise ManifestError(
             [
@@ -118,7 +105,8 @@ def load_dataset(
     except Exception as exc:  # numpy or Pillow refusing what a step was given
         raise ManifestError(
             [Problem(manifest_path, "inputs[0].steps", f"pre-processing failed: {exc}")],
-            hint=f"the steps must turn each row of {dataset.features!r} into one sample",
+            hint=f"the steps must turn each row of {dataset.features or 'the images'!r} "
+            "into one sample",
         ) from None
     model_input = next(t for t in signature.inputs if t.name == spec.name)
     _check_sample_shape(stacked.shape[1:], model_input, manifest_path)
@@ -130,6 +118,33 @@ def load_dataset(
         fixed_batch=_batch_dim(model_input),
         load_seconds=time.perf_counter() - started,
     )
+
+
+def _load_npz(dataset: DatasetManifest, dataset_path: Path) -> tuple[Any, Any]:
+    assert dataset.features is not None  # the schema requires it for npz
+    try:
+        # Object arrays need unpickling; bench.target lets only trusted datasets ask for it.
+        archive_cm = np.load(dataset_path, allow_pickle=dataset.allow_pickle)
+    except (OSError, ValueError) as exc:
+        raise ManifestError(
+            [Problem(str(dataset_path), "", f"not a readable npz archive: {exc}")]
+        ) from None
+    with archive_cm as archive:
+        missing = [a for a in (dataset.features, dataset.labels) if a and a not in archive.files]
+        if missing:
+            raise ManifestError(
+                [
+                    Problem(
+                        str(dataset_path),
+                        "",
+                        f"has no array named {', '.join(missing)} "
+                        f"(it has {', '.join(archive.files)})",
+                    )
+                ]
+            )
+        features = archive[dataset.features]
+        labels = archive[dataset.labels] if dataset.labels else None
+    return features, labels
 
 
 def _check_sample_shape(got: tuple[int, ...], model_input: TensorSpec, file: str) -> None:

@@ -58,7 +58,20 @@ class AccuracySpec(Strict):
         le=1,
         description="fraction of the reference a run must reach to pass (MLPerf uses 0.99)",
     )
-    output: str | None = Field(None, description="which output to score; the first by default")
+    output: str | list[str] | dict[str, str] | None = Field(
+        None,
+        description="which output to score, the first by default; a list or a mapping "
+        "(key -> output) scores several together, each sample's prediction then being a "
+        "mapping of their post-processed values (by output name, or by key)",
+    )
+
+    def scored_outputs(self) -> dict[str, str] | None:
+        """key -> output name when several outputs are scored together; None for one."""
+        if isinstance(self.output, list):
+            return {name: name for name in self.output}
+        if isinstance(self.output, dict):
+            return dict(self.output)
+        return None
 
 
 class ModelManifest(ComponentBase):
@@ -81,6 +94,14 @@ class ModelManifest(ComponentBase):
             if dupes:
                 raise ValueError(f"{kind}: duplicate names {dupes}")
         output = self.accuracy.output if self.accuracy else None
-        if output and output not in {o.name for o in self.outputs}:
+        known = {o.name for o in self.outputs}
+        if isinstance(output, str) and output and output not in known:
             raise ValueError(f"accuracy.output {output!r} is not an output")
+        if isinstance(output, list | dict):
+            if not output:
+                raise ValueError("accuracy.output: name at least one output")
+            chosen = output if isinstance(output, list) else list(output.values())
+            unknown = [n for n in chosen if n not in known]
+            if unknown:
+                raise ValueError(f"accuracy.output: {unknown} are not outputs")
         return self
