@@ -103,7 +103,12 @@ def test_search_by_text_kind_and_tags(lab: Path) -> None:
     )
     by_text = {e.name for e in search("digits")}
     assert {"digits", "digits-classifier", "digits-cnn", "mnist-small"} <= by_text
-    assert {e.name for e in search("digits", kind="dataset")} == {"digits", "mnist-small"}
+    # digit-photos: "digits" is in its description
+    assert {e.name for e in search("digits", kind="dataset")} == {
+        "digits",
+        "digit-photos",
+        "mnist-small",
+    }
     assert {e.name for e in search(tags=["CLI"])} == {f"tool{i}" for i in range(5)}
     assert {e.name for e in search(tags=["image-classification", "mlp"])} == {"digits-classifier"}
     assert search("nothing-like-this") == []

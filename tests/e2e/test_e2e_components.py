@@ -45,7 +45,7 @@ def _lab(reef: Reef, http_server: HttpServer) -> tuple[Path, bytes]:
         dataset="lab-data",
         requires=["lab-data >=2,<3"],
         python=["numpy>=1.26"],
-        tags=["demo", "tabular"],
+        tags=["lab-demo", "tabular"],
     )
     return lab, blob
 
@@ -57,7 +57,7 @@ def test_a_component_travels_to_a_machine_without_network(
     added = reef.ok("repo", "add", str(lab), "--json").json()
     assert (added["name"], added["components"], added["trusted"]) == ("lab", 2, False)
 
-    hits = reef.ok("search", "--tag", "demo", "--json").json()
+    hits = reef.ok("search", "--tag", "lab-demo", "--json").json()
     assert [(h["name"], h["version"], h["repository"]) for h in hits] == [
         ("lab-model", "1.2.0", "lab")
     ]

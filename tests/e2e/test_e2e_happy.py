@@ -54,8 +54,9 @@ def test_bench_single_stream_json_record(benched: Benched) -> None:
     records = by_scenario(benched.records)
     record = records["SingleStream"]
     assert_valid(record)
-    assert record["target"]["kind"] == "manifest"
+    assert record["target"]["kind"] == "component"  # named, so resolved and locked
     assert record["target"]["name"] == DIGITS_CLASSIFIER
+    assert record["lock"]["root"] == DIGITS_CLASSIFIER  # what `reef reproduce` rebuilds
     assert record["settings"]["duration_s"] == pytest.approx(0.3)
     assert record["settings"]["mode"] == "both"
     accuracy = record["accuracy"]

@@ -145,28 +145,77 @@ def bench(
 ) -> list[RunRecord]:
     """Benchmark ``target`` once per settings object; every finished run is stored.
 
+    A solution is measured as ``bench_solution`` does, with ``settings`` in place of its own.
     Bad input raises before anything is recorded. Ctrl-C or SIGTERM records the current run
     as ``interrupted`` and raises ``Interrupted``.
     """
-    from reef.bench.target import job_for, resolve
+    from reef.api import solutions
+    from reef.bench.target import resolve
 
+    if solutions.is_solution(target):
+        return solutions.bench_solution(
+            target,
+            settings=settings,
+            in_process=in_process,
+            reporter=reporter,
+            store=store,
+            predictor=predictor,
+        )
     reporter = reporter or NullReporter()
     resolved = resolve(target)
     if resolved.manifest is not None and shapes:
         raise SettingsError("--shape applies to a bare ONNX file; a manifest declares its shapes")
+    return bench_resolved(
+        [(resolved, s) for s in settings],
+        shapes=shapes,
+        in_process=in_process,
+        reporter=reporter,
+        store=store,
+        predictor=predictor,
+    )
+
+
+def bench_resolved(
+    jobs: list[tuple[Any, BenchSettings]],
+    *,
+    shapes: dict[str, list[int]] | None = None,
+    in_process: bool = False,
+    reporter: Reporter,
+    store: bool = True,
+    predictor: PredictorSettings | None = None,
+    annotate: Any = None,
+) -> list[RunRecord]:
+    """Run each (resolved target, settings) pair; ``annotate(record)`` adds to each record
+    before it is stored."""
+    from reef.bench.target import job_for
+
     records: list[RunRecord] = []
     # Opened before anything is measured: a database that cannot be used fails now, not
     # after minutes of benchmarking.
     with contextlib.ExitStack() as stack:
         db = stack.enter_context(_open_store()) if store else None
-        for s in settings:
+        for resolved, s in jobs:
             job = job_for(resolved, s, shapes=shapes, predictor=predictor)
-            records.append(_bench_one(job, in_process, reporter, db, resolved.provisioned))
+
+            def decorate(record: RunRecord, resolved: Any = resolved) -> None:
+                if resolved.lock is not None:
+                    record.lock = resolved.lock.model_dump(mode="json")
+                if annotate is not None:
+                    annotate(record)
+
+            records.append(
+                _bench_one(job, in_process, reporter, db, resolved.provisioned, decorate)
+            )
     return records
 
 
 def _bench_one(
-    job: Any, in_process: bool, reporter: Reporter, db: Any, provisioned: Any = None
+    job: Any,
+    in_process: bool,
+    reporter: Reporter,
+    db: Any,
+    provisioned: Any = None,
+    decorate: Any = None,
 ) -> RunRecord:
     from datetime import UTC, datetime
 
@@ -181,6 +230,8 @@ def _bench_one(
         except WorkerCrashed as exc:
             record = _partial_record(job, "failed", [exc.message], started, provisioned)
             record.artifacts["worker_stderr"] = exc.stderr_tail
+        if decorate is not None:
+            decorate(record)
         if db is not None:
             _save(db, record)
         return record
@@ -192,6 +243,8 @@ def _bench_one(
             if record is None:
                 reasons = [f"interrupted by {name}"]
                 record = _partial_record(job, "interrupted", reasons, started, provisioned)
+                if decorate is not None:
+                    decorate(record)
             if db is not None:
                 _save(db, record)
         raise Interrupted(name, [record.id]) from None
@@ -311,6 +364,7 @@ class CheckResult(BaseModel):
     name: str
     version: str
     checks: list[str]
+    skipped: list[str] = []
 
 
 def check(path: Path) -> CheckResult:
@@ -329,8 +383,18 @@ def check(path: Path) -> CheckResult:
     problems: list[Problem] = []
     base = path.parent
 
+    from reef.meta.common import package_folder
+
+    # A file inside a Python package is there once `reef init` installed the package; on a
+    # host without it the manifest can still be checked, the file and what reads it cannot.
+    missing = sorted(
+        {s.package for s in manifest.sources if s.package and package_folder(s.package) is None}
+    )
+    skipped = [f"{p} is not installed here (`reef init` installs it)" for p in missing]
     paths: list[Path] = []
     for i, src in enumerate(manifest.sources):
+        if src.package in missing:
+            continue
         try:
             paths.append(verified_source(src, base, file, f"sources[{i}]"))
         except ManifestError as exc:
@@ -338,13 +402,22 @@ def check(path: Path) -> CheckResult:
         except ReefError as exc:
             problems.append(Problem(file, f"sources[{i}].sha256", exc.message))
     done.append("sources")
+    from reef.meta.solution import SolutionManifest
+
+    if isinstance(manifest, SolutionManifest):
+        from reef.api.solutions import solution_problems
+
+        problems.extend(solution_problems(manifest, file))
+        done.extend(["steps", "checks"])
     if isinstance(manifest, ModelManifest):
         from reef.bench.checks import dataset_problems, model_problems, plugin_problems
 
-        problems.extend(plugin_problems(manifest, file))
+        if not missing:
+            problems.extend(plugin_problems(manifest, file))
+            done.extend(["steps", "metric"])
         problems.extend(dataset_problems(manifest, path))
-        done.extend(["steps", "metric", "dataset"])
-        if paths:
+        done.append("dataset")
+        if paths and not missing:
             problems.extend(model_problems(manifest, paths[0], file))
             done.extend(["framework", "signature"])
     if problems:
@@ -355,6 +428,7 @@ def check(path: Path) -> CheckResult:
         name=manifest.name,
         version=manifest.version,
         checks=done,
+        skipped=skipped,
     )
 
 

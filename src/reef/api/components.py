@@ -110,7 +110,9 @@ def show(ref: str) -> dict[str, Any]:
     data["trusted"] = entry.trusted
     data["path"] = str(entry.manifest_path)
     data["files"] = [
-        str((entry.directory / s.path).resolve()) for s in manifest.sources if s.path is not None
+        str((entry.directory / s.path).resolve())
+        for s in manifest.sources
+        if s.path is not None and s.package is None
     ]
     others = [e for e in entries if e.name == entry.name and e.kind == entry.kind]
     data["versions"] = [
@@ -219,6 +221,7 @@ class InitReport:
     plan: Plan
     environment: Provisioned | None = None
     lock_written: bool = False
+    fingerprint: str | None = None  # this machine's environment fingerprint hash
 
     def to_json(self) -> dict[str, Any]:
         env: dict[str, Any] = self.plan.to_json()
@@ -233,6 +236,7 @@ class InitReport:
             "components": [f"{c.name}@{c.version}" for c in self.lock.components],
             "sources": self.sources,
             "environment": env,
+            "fingerprint": self.fingerprint,
         }
 
 
@@ -306,6 +310,10 @@ def init(
     written = not (lock_path.is_file() and lock_path.read_bytes() == data)
     if written:
         write_lock(provisioned, lock_path)
+    from reef.bench.fingerprint import host_fingerprint_hash
+
+    fingerprint = host_fingerprint_hash()
+    say(f"environment fingerprint {fingerprint[:16]}")
     return InitReport(
         target,
         lock_path,
@@ -315,6 +323,7 @@ def init(
         chosen,
         env,
         written,
+        fingerprint,
     )
 
 
@@ -329,7 +338,9 @@ def _planned_sources(lock: Lock) -> list[dict[str, object]]:
             if source.sha256 in seen:
                 continue
             seen.add(source.sha256)
-            if source.url is None:
+            if source.package is not None:
+                status = "package"  # installed with its package when the lock is provisioned
+            elif source.url is None:
                 status = "local"
             else:
                 status = "cached" if cached_path(source.sha256).is_file() else "download"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class ResolvedTarget:
     dataset_path: Path | None = None
     components: list[ComponentRef] = field(default_factory=list)
     provisioned: Provisioned | None = None  # the environment `reef init` built for it
+    lock: Lock | None = None  # what it resolved to, kept with the run for `reef reproduce`
 
 
 def job_for(
@@ -79,23 +81,26 @@ def resolve(spec: str) -> ResolvedTarget:
     if path.suffix.lower() in (".onnx", ".yaml", ".yml", ".lock") or "/" in spec:
         raise ReefError(f"{spec}: file not found")
     entry = find(spec, kind="model")
-    resolved = _manifest(entry.manifest_path, load_model_manifest(entry.manifest_path))
-    resolved.provisioned = _provisioned_component(spec)
+    lock = _resolved_lock(spec)
+    provisioned = find_provisioned(lock) if lock is not None and any_provisioned() else None
+    resolved = _manifest(
+        entry.manifest_path,
+        load_model_manifest(entry.manifest_path),
+        site_packages=provisioned.site_packages if provisioned else (),
+    )
+    resolved.target = resolved.target.model_copy(update={"kind": "component"})
+    resolved.lock = lock
+    resolved.provisioned = provisioned
     return resolved
 
 
-def _provisioned_component(spec: str) -> Provisioned | None:
-    """The environment of the lock ``spec`` resolves to now, if `reef init` built one.
-
-    Resolving costs a content hash of every component, so it is only done when some
-    environment exists; a target that no longer resolves simply has none.
-    """
-    if not any_provisioned():
-        return None
+def _resolved_lock(spec: str) -> Lock | None:
+    """The lock ``spec`` resolves to now; a target whose requirements do not resolve (it can
+    still be measured on its own) has none."""
     from reef.components.resolve import resolve as resolve_lock
 
     try:
-        return find_provisioned(resolve_lock(spec))
+        return resolve_lock(spec)
     except ReefError:
         return None
 
@@ -107,9 +112,16 @@ def _onnx_file(path: Path) -> ResolvedTarget:
 
 
 def _manifest(
-    path: Path, manifest: ModelManifest, dataset_file: Path | None = None
+    path: Path,
+    manifest: ModelManifest,
+    dataset_file: Path | None = None,
+    site_packages: Sequence[Path] = (),
 ) -> ResolvedTarget:
-    model_path = verified_source(manifest.sources[0], path.parent, str(path), "sources[0]")
+    """A model manifest's target; a ``package`` source is looked for in ``site_packages`` (a
+    provisioned environment's), else in this interpreter."""
+    model_path = verified_source(
+        manifest.sources[0], path.parent, str(path), "sources[0]", site_packages
+    )
     digest = manifest.sources[0].sha256
     target = Target(
         kind="manifest", name=manifest.name, version=manifest.version, path=str(path), sha256=digest
@@ -186,28 +198,38 @@ def _lock(path: Path) -> ResolvedTarget:
     if root.kind != "model":
         raise ReefError(
             f"{path}: the lock's root {root.name!r} is a {root.kind}, not a model",
-            hint="reef bench takes the lock of a model: `reef resolve MODEL` writes one",
+            hint="reef bench takes the lock of a model or a solution: `reef resolve NAME` "
+            "writes one",
         )
+    return locked_model(lock, root.name, str(path))
+
+
+def locked_model(lock: Lock, model_name: str, where: str, kind: str = "lock") -> ResolvedTarget:
+    """The model ``model_name`` of ``lock`` (its root, or a model a solution requires) with
+    everything the lock pins found by content hash; ``where`` names the lock in messages."""
     entries = catalog()
     located = {c.name: locate(c, entries) for c in lock.components}
-    model = located[root.name]
+    model = located[model_name]
     manifest = load_model_manifest(model.manifest_path)
     dataset_file = None
     if manifest.dataset:
-        dataset_file = _locked_dataset(path, lock, manifest.dataset, model, located)
-    resolved = _manifest(model.manifest_path, manifest, dataset_file)
-    resolved.target = resolved.target.model_copy(update={"kind": "lock", "path": str(path)})
-    resolved.provisioned = find_provisioned(lock)
-    if resolved.provisioned is None and lock.environment is not None:
+        dataset_file = _locked_dataset(where, lock, manifest.dataset, model, located)
+    provisioned = find_provisioned(lock)
+    if provisioned is None and lock.environment is not None:
         # Running on the host instead would measure other versions than the lock pins.
         pins = sorted(lock.environment.packages.items())
         shown = ", ".join(f"{n}=={v}" for n, v in pins[:3]) + (", …" if len(pins) > 3 else "")
         raise ReefError(
-            f"{path}: this lock was provisioned ({shown}) but its environment is not here: "
-            f"run `reef init {path}`",
+            f"{where}: this lock was provisioned ({shown}) but its environment is not here: "
+            f"run `reef init {where}`",
             hint="reef init builds the environment from the lock's pins, then reef bench runs "
             "in it",
         )
+    site = provisioned.site_packages if provisioned else ()
+    resolved = _manifest(model.manifest_path, manifest, dataset_file, site)
+    resolved.target = resolved.target.model_copy(update={"kind": kind, "path": where})
+    resolved.lock = lock
+    resolved.provisioned = provisioned
     # The content hashes say exactly what ran, every file of every component included.
     resolved.components = [
         ComponentRef(
@@ -217,13 +239,13 @@ def _lock(path: Path) -> ResolvedTarget:
             path=str(located[c.name].manifest_path),
             sha256=c.sha256,
         )
-        for c in sorted(lock.components, key=lambda c: c.name != root.name)
+        for c in sorted(lock.components, key=lambda c: c.name != model_name)
     ]
     return resolved
 
 
 def _locked_dataset(
-    path: Path, lock: Lock, ref: str, model: Entry, located: dict[str, Entry]
+    path: str, lock: Lock, ref: str, model: Entry, located: dict[str, Entry]
 ) -> Path:
     """The manifest of the dataset the model names: the locked one, or a folder of the model's."""
     try:

@@ -8,7 +8,21 @@ from types import FrameType
 
 import typer
 
-from reef.cli import bench, check, components, demo, detect, env, init, lock, repo, runs, show
+from reef.cli import (
+    bench,
+    cache,
+    check,
+    components,
+    demo,
+    detect,
+    env,
+    init,
+    lock,
+    repo,
+    runs,
+    show,
+    solution,
+)
 from reef.errors import EXIT_SIGINT, ReefError, Terminated
 
 app = typer.Typer(
@@ -32,6 +46,10 @@ app.command("pack")(lock.pack)
 app.command("install")(lock.install)
 app.command("init")(init.init)
 app.command("detect")(detect.detect)
+app.command("run")(solution.run)
+app.command("validate")(solution.validate)
+app.command("reproduce")(solution.reproduce)
+app.add_typer(cache.app, name="cache")
 app.add_typer(runs.app, name="runs")
 app.add_typer(repo.app, name="repo")
 app.add_typer(env.app, name="env")

@@ -28,7 +28,8 @@ def bench(
     target: str = typer.Argument(
         ...,
         metavar="TARGET",
-        help="a model manifest (.yaml), an ONNX file, or a component name[@version]",
+        help="a model manifest (.yaml), an ONNX file, a component name[@version], a "
+        "reef.lock, or a solution (its scenarios and settings, which the options override)",
     ),
     scenario: list[str] = typer.Option(
         [],
@@ -36,7 +37,7 @@ def bench(
         "-s",
         help="SingleStream, MultiStream, Server or Offline; repeat for several (one run each)",
     ),
-    mode: str = typer.Option("both", help="performance, accuracy, or both"),
+    mode: str | None = typer.Option(None, help="performance, accuracy, or both [both]"),
     duration: float | None = typer.Option(None, help="minimum duration in seconds [10]"),
     queries: int | None = typer.Option(None, help="minimum query count"),
     target_qps: float | None = typer.Option(None, help="Server: queries per second"),
@@ -67,39 +68,59 @@ def bench(
     in_process: bool = typer.Option(
         False, "--in-process", help="run in this process instead of one worker per scenario"
     ),
+    mlflow: str | None = typer.Option(
+        None, "--mlflow", metavar="URI", help="also log the runs to this MLflow tracking URI"
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the run records as JSON"),
 ) -> None:
     """Benchmark a model under MLPerf LoadGen scenarios and record each run."""
     from reef import api
+    from reef.api import solutions
     from reef.cli.progress import RichReporter
+    from reef.cli.solution import _check_mlflow, _export
     from reef.cli.tables import show_records
 
-    settings = api.bench_settings(
-        scenario,
-        mode=mode,
-        duration_s=duration,
-        queries=queries,
-        target_qps=target_qps,
-        latency_bound_ms=latency_bound_ms,
-        samples_per_query=samples_per_query,
-        batch_size=batch_size,
-        threads=threads,
-        warmup_queries=warmup,
-        sample_count=samples,
-        seed=seed,
-        raw_latencies=raw_latencies,
-    )
+    given = {
+        "mode": mode,
+        "duration_s": duration,
+        "queries": queries,
+        "target_qps": target_qps,
+        "latency_bound_ms": latency_bound_ms,
+        "samples_per_query": samples_per_query,
+        "batch_size": batch_size,
+        "threads": threads,
+        "warmup_queries": warmup,
+        "sample_count": samples,
+        "seed": seed,
+        "raw_latencies": raw_latencies,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
     shapes = parse_shapes(shape)
     predictor = api.predictor_settings(graph_optimization, provider)
+    _check_mlflow(mlflow)
     with RichReporter() as reporter:
-        records = api.bench(
-            target,
-            settings,
-            shapes=shapes,
-            in_process=in_process,
-            reporter=reporter,
-            predictor=predictor,
-        )
+        if solutions.is_solution(target):
+            if shapes:
+                raise SettingsError("--shape applies to a bare ONNX file, not a solution")
+            records = solutions.bench_solution(
+                target,
+                scenarios=scenario or None,
+                overrides=given,
+                in_process=in_process,
+                reporter=reporter,
+                predictor=predictor,
+            )
+        else:
+            settings = api.bench_settings(scenario, **given)
+            records = api.bench(
+                target,
+                settings,
+                shapes=shapes,
+                in_process=in_process,
+                reporter=reporter,
+                predictor=predictor,
+            )
+    _export(mlflow, [r.id for r in records])
     show_records(records, json_out)
     if any(r.status != "valid" for r in records):
         raise typer.Exit(EXIT_FAILED)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from reef.cli._common import emit_json, stdout
+from reef.cli._common import emit_json, stderr, stdout
 
 
 def check(
@@ -24,6 +24,8 @@ def check(
             f"[green]ok[/green] {result.kind} {result.name}@{result.version} "
             f"({', '.join(result.checks)} checked)"
         )
+        for note in result.skipped:
+            stderr.print(f"[yellow]not checked:[/yellow] {note}")
 
 
 def schema(

@@ -32,7 +32,8 @@ def local_dataset(manifest: bytes) -> str | None:
     parse names nothing here: validating it is the loader's job, which reports it properly.
     """
     try:
-        data = yaml.safe_load(manifest)
+        # libyaml's loader when PyYAML has it: this runs for every component hashed.
+        data = yaml.load(manifest, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (yaml.YAMLError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("kind") != "model":

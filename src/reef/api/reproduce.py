@@ -1,0 +1,129 @@
+"""``reef reproduce RUN_ID``: run a recorded benchmark again from its record and lock alone,
+then say whether the result was reproduced."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reef.bench.progress import NullReporter, Reporter
+from reef.errors import ReefError
+from reef.meta.lock import Lock
+from reef.meta.run import RunRecord
+from reef.solutions.reproduce import Reproduction
+
+
+class CannotReproduce(ReefError):
+    """The run cannot be run again as recorded (exit 2): nothing was measured."""
+
+
+@dataclass
+class ReproduceReport:
+    result: Reproduction
+    original: RunRecord
+    reproduction: RunRecord
+    environment: dict[str, Any] | None  # the environment rebuilt, when the run had one
+
+    def to_json(self) -> dict[str, Any]:
+        return self.result.to_json() | {"environment_rebuilt": self.environment}
+
+
+def reproduce(
+    run_id: str,
+    *,
+    reporter: Reporter | None = None,
+    in_process: bool = False,
+    progress: Any = None,
+    alpha: float = 0.05,
+    latency_tolerance: float = 0.05,
+) -> ReproduceReport:
+    """Rebuild the run's environment from its lock, fetch the same checksummed components,
+    run the same settings, and compare (``reef.solutions.reproduce.compare``)."""
+    from reef import api
+    from reef.bench.target import locked_model
+    from reef.components.index import catalog
+    from reef.components.lockfile import LockMismatch, locate, write_lock
+    from reef.results import Store
+    from reef.solutions.reproduce import accuracy_tolerance, compare
+
+    say = progress or (lambda _message: None)
+    with Store() as store:
+        original = store.get(run_id, with_latencies=True)
+    if original.lock is None:
+        raise CannotReproduce(
+            f"run {original.id[:12]} kept no lock: it measured {original.target.path} "
+            f"({original.target.kind}), not a component, a lock or a solution",
+            hint="benchmark a component, a reef.lock or a solution to get a reproducible run",
+        )
+    lock = Lock.model_validate(original.lock)
+    entries = catalog()
+    missing = []
+    for c in lock.components:
+        try:
+            locate(c, entries)
+        except LockMismatch as exc:
+            missing.append(exc.message)
+    if missing:
+        raise CannotReproduce(
+            f"run {original.id[:12]} cannot be reproduced here: " + "; ".join(missing),
+            hint="add the repository the components came from (`reef repo add`) or install "
+            "the pack that holds them",
+        )
+    if original.target.name not in {c.name for c in lock.components}:
+        raise CannotReproduce(f"run {original.id[:12]}: its lock holds no {original.target.name!r}")
+    rebuilt = None
+    if lock.environment is not None:
+        say(f"rebuilding the environment ({len(lock.environment.packages)} pinned packages)")
+        with tempfile.TemporaryDirectory(prefix="reef-reproduce-") as tmp:
+            lock_path = Path(tmp) / "reef.lock"
+            write_lock(lock, lock_path)
+            report = api.init(str(lock_path), output=lock_path, progress=say)
+        assert report.environment is not None
+        rebuilt = report.environment.to_json()
+    else:
+        from reef.components.fetch import fetch_lock
+
+        fetch_lock(lock)
+    where = f"run {original.id[:12]}"
+    resolved = locked_model(lock, original.target.name, where, kind=original.target.kind)
+    solution = original.solution.model_copy(update={"run": None}) if original.solution else None
+
+    def annotate(record: RunRecord) -> None:
+        record.reproduces = original.id
+        record.solution = solution
+
+    say(f"running {original.target.name} {original.scenario} with the recorded settings")
+    (new,) = api.bench_resolved(
+        [(resolved, original.settings)],
+        in_process=in_process,
+        reporter=reporter or NullReporter(),
+        annotate=annotate,
+    )
+    with Store() as store:
+        new = store.get(new.id, with_latencies=True)
+    result = compare(
+        original,
+        new,
+        tolerance=accuracy_tolerance(original, _check_fraction(original)),
+        alpha=alpha,
+        latency_tolerance=latency_tolerance,
+    )
+    return ReproduceReport(result, original, new, rebuilt)
+
+
+def _check_fraction(record: RunRecord) -> float | None:
+    """The fraction a solution's accuracy check demands, when the run came from one."""
+    if record.solution is None:
+        return None
+    from reef.api.solutions import _solution_of_record
+
+    try:
+        manifest, _ = _solution_of_record(record)
+    except ReefError:
+        return None
+    for check in manifest.checks:
+        if check.uses == "accuracy" and "fraction" in check.with_:
+            return float(check.with_["fraction"])
+    return None

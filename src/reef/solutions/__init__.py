@@ -1,0 +1,1 @@
+"""Portable workflows: solution steps, their cache, the tracker, checks and reproduce."""

@@ -1,0 +1,245 @@
+"""The step cache: a finished step's outputs, kept under a hash of everything it depended on.
+
+A step's key covers its definition (``uses`` and ``with``), the outputs of the steps it
+needs, the resolved lock and the environment it ran in. When none of them changed, running
+the step again would redo the same work, so its entry is reused; when one did, the key
+differs and the step runs again. Entries live in ``REEF_HOME/cache/steps/<key>/``: the
+step's output folder ``out/``, its ``log.txt`` and ``entry.json``. An entry is renamed into
+place only once its step succeeded, so a half-written one is never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reef import config
+from reef.components.files import write_atomic
+
+ENTRY = "entry.json"
+LOG = "log.txt"
+OUT = "out"
+
+
+def steps_dir() -> Path:
+    return config.cache_dir() / "steps"
+
+
+def step_key(parts: dict[str, Any]) -> str:
+    """The sha256 of ``parts`` as canonical JSON."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def output_sha256(out: Path, result: dict[str, Any]) -> str:
+    """What dependants see of a step: its files and its recorded result."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(out).as_posix().encode() + b"\0")
+        with path.open("rb") as f:
+            digest.update(hashlib.file_digest(f, "sha256").digest())
+    digest.update(json.dumps(result, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class CacheEntry:
+    key: str
+    path: Path
+    solution: str
+    step: str
+    uses: str
+    created_at: datetime
+    used_at: datetime
+    duration_s: float
+    output_sha256: str
+    result: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def out(self) -> Path:
+        return self.path / OUT
+
+    @property
+    def log(self) -> Path:
+        return self.path / LOG
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "path": str(self.path),
+            "solution": self.solution,
+            "step": self.step,
+            "uses": self.uses,
+            "created_at": self.created_at.isoformat(),
+            "used_at": self.used_at.isoformat(),
+            "duration_s": self.duration_s,
+            "output_sha256": self.output_sha256,
+            "size_bytes": self.size_bytes(),
+            "result": self.result,
+        }
+
+
+def _read(path: Path) -> CacheEntry | None:
+    try:
+        data = json.loads((path / ENTRY).read_text(encoding="utf-8"))
+        used = datetime.fromtimestamp((path / ENTRY).stat().st_mtime, UTC)
+        return CacheEntry(
+            key=path.name,
+            path=path,
+            solution=str(data["solution"]),
+            step=str(data["step"]),
+            uses=str(data["uses"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            used_at=used,
+            duration_s=float(data["duration_s"]),
+            output_sha256=str(data["output_sha256"]),
+            result=dict(data.get("result") or {}),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent, or not finished: never reused
+
+
+def lookup(key: str) -> CacheEntry | None:
+    entry = _read(steps_dir() / key)
+    if entry is not None:
+        # The entry file's mtime is its last use, which `reef cache clean --unused-for` reads.
+        os.utime(entry.path / ENTRY)
+    return entry
+
+
+@dataclass
+class Staging:
+    """A step's folder while it runs; ``commit`` moves it into the cache."""
+
+    key: str
+    path: Path
+
+    @property
+    def out(self) -> Path:
+        return self.path / OUT
+
+    @property
+    def log(self) -> Path:
+        return self.path / LOG
+
+    def commit(
+        self,
+        *,
+        solution: str,
+        step: str,
+        uses: str,
+        duration_s: float,
+        result: dict[str, Any],
+        params: dict[str, Any] | None = None,
+    ) -> CacheEntry:
+        # What dependants see: the files and the result, not how the step was called.
+        digest = output_sha256(self.out, result)
+        result = result | {"params": params or {}}
+        data = {
+            "solution": solution,
+            "step": step,
+            "uses": uses,
+            "created_at": datetime.now(UTC).isoformat(),
+            "duration_s": duration_s,
+            "output_sha256": digest,
+            "result": result,
+        }
+        write_atomic(self.path / ENTRY, json.dumps(data, indent=2, default=str).encode())
+        final = steps_dir() / self.key
+        if final.exists():  # a forced re-run replaces the entry it re-did
+            _remove(final)
+        try:
+            os.replace(self.path, final)
+        except OSError:
+            # Another run committed the same step meanwhile: its entry is as good as ours.
+            other = _read(final)
+            if other is None:
+                raise
+            self.discard()
+            return other
+        entry = _read(final)
+        assert entry is not None
+        return entry
+
+    def discard(self) -> None:
+        _remove(self.path)
+
+
+def stage(key: str) -> Staging:
+    root = steps_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f".tmp-{key[:16]}-{uuid.uuid4().hex[:8]}"
+    (path / OUT).mkdir(parents=True)
+    (path / LOG).touch()
+    return Staging(key, path)
+
+
+def entries() -> Iterator[CacheEntry]:
+    root = steps_dir()
+    if not root.is_dir():
+        return
+    for path in sorted(root.iterdir()):
+        if path.name.startswith("."):
+            continue
+        entry = _read(path)
+        if entry is not None:
+            yield entry
+
+
+def clean(
+    *,
+    everything: bool = False,
+    unused_for_s: float | None = None,
+    solution: str | None = None,
+    dry_run: bool = False,
+) -> list[CacheEntry]:
+    """Remove the entries selected (all of them, those unused for a while, one solution's)
+    and any folder left by a step that never finished; returns the entries removed."""
+    now = time.time()
+    chosen = []
+    for entry in entries():
+        if solution is not None and entry.solution.split("@")[0] != solution:
+            continue
+        if unused_for_s is not None and now - entry.used_at.timestamp() < unused_for_s:
+            continue
+        if not (everything or unused_for_s is not None or solution is not None):
+            continue
+        chosen.append(entry)
+    if not dry_run:
+        for entry in chosen:
+            _remove(entry.path)
+        _sweep_unfinished()
+    return chosen
+
+
+def _sweep_unfinished() -> None:
+    """Staging folders whose step died with its process: anything not renamed in a day."""
+    root = steps_dir()
+    if not root.is_dir():
+        return
+    for path in root.iterdir():
+        unfinished = path.name.startswith(".tmp-") or not (path / ENTRY).is_file()
+        if unfinished and time.time() - path.stat().st_mtime > 86400:
+            _remove(path)
+
+
+def _remove(path: Path) -> None:
+    # Renamed aside first, so that a reader never sees a half-deleted entry.
+    aside = path.with_name(f".del-{path.name}-{uuid.uuid4().hex[:8]}")
+    try:
+        os.replace(path, aside)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(aside, ignore_errors=True)

@@ -1,0 +1,159 @@
+"""Judging a reproduction: is the new run the recorded one again, or does it differ, and why?
+
+Four things are compared. The components must be byte-identical (content checksums). The
+environments may differ and are listed, not judged: a newer kernel is not a failure, but a
+reader must see it. Accuracy must be equal within the tolerance the model or solution allows.
+Latency is compared as two distributions with a rank test and an effect size, so that the
+noise of a shared machine is not called a difference (``reef.results.stats``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from reef.meta.run import RunRecord
+
+Verdict = Literal["reproduced", "differs"]
+
+
+@dataclass
+class Reproduction:
+    original: str
+    reproduction: str
+    verdict: Verdict
+    reasons: list[str] = field(default_factory=list)
+    components: list[dict[str, Any]] = field(default_factory=list)
+    environment: list[dict[str, Any]] = field(default_factory=list)
+    accuracy: dict[str, Any] | None = None
+    latency: dict[str, Any] | None = None
+    latency_summary: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "original": self.original,
+            "reproduction": self.reproduction,
+            "verdict": self.verdict,
+            "reasons": self.reasons,
+            "components": self.components,
+            "environment": self.environment,
+            "accuracy": self.accuracy,
+            "latency": self.latency,
+            "latency_summary": self.latency_summary,
+        }
+
+
+def accuracy_tolerance(record: RunRecord, fraction: float | None = None) -> float:
+    """How far accuracy may move: what the pass rule allows below the reference (1 - the
+    threshold, of the reference), the check's ``fraction`` when a solution gives one."""
+    acc = record.accuracy
+    if acc is None or acc.value is None:
+        return 0.0
+    share = fraction if fraction is not None else (acc.threshold or 0.99)
+    base = acc.reference if acc.reference is not None else acc.value
+    return abs(base) * (1.0 - share)
+
+
+def compare(
+    original: RunRecord,
+    new: RunRecord,
+    *,
+    tolerance: float,
+    alpha: float = 0.05,
+    latency_tolerance: float = 0.05,
+) -> Reproduction:
+    from reef.environment.diff import diff
+    from reef.results.stats import compare_latencies, compare_summaries
+
+    reasons: list[str] = []
+    components = _components(original, new)
+    for c in components:
+        if not c["identical"]:
+            reasons.append(f"{c['name']}: content differs ({c['original']} vs {c['reproduction']})")
+    environment = [d.to_json() for d in diff(original.environment, new.environment)]
+
+    if new.status != original.status:
+        reasons.append(f"status {original.status} then {new.status}: {'; '.join(new.reasons)}")
+
+    accuracy = None
+    a, b = original.accuracy, new.accuracy
+    if a is not None and a.value is not None:
+        found = b.value if b is not None else None
+        equal = found is not None and abs(found - a.value) <= tolerance + 1e-12
+        accuracy = {
+            "metric": a.metric,
+            "original": a.value,
+            "reproduction": found,
+            "tolerance": tolerance,
+            "equal": equal,
+        }
+        if not equal:
+            reasons.append(
+                f"accuracy {a.metric} {a.value:.4f} then "
+                f"{'none' if found is None else f'{found:.4f}'} (tolerance {tolerance:.4f})"
+            )
+
+    latency: dict[str, Any] | None = None
+    summary = ""
+    if original.latencies_ns and new.latencies_ns:
+        result = compare_latencies(
+            original.latencies_ns, new.latencies_ns, alpha=alpha, tolerance=latency_tolerance
+        )
+        latency, summary = result.to_json(), result.describe()
+        if result.verdict != "same":
+            reasons.append(f"latency: {summary}")
+    elif original.performance is not None and new.performance is not None:
+        summary_result = compare_summaries(
+            original.performance.latency_ms.model_dump(),
+            new.performance.latency_ms.model_dump(),
+        )
+        latency, summary = summary_result.to_json(), summary_result.describe()
+        if summary_result.verdict != "same":
+            reasons.append(f"latency: {summary}")
+    verdict: Verdict = "differs" if reasons else "reproduced"
+    return Reproduction(
+        original=original.id,
+        reproduction=new.id,
+        verdict=verdict,
+        reasons=reasons,
+        components=components,
+        environment=environment,
+        accuracy=accuracy,
+        latency=latency,
+        latency_summary=summary,
+    )
+
+
+def _components(original: RunRecord, new: RunRecord) -> list[dict[str, Any]]:
+    """Each component's content checksum then and now (from the locks when both runs kept
+    one), and the model file that was run."""
+
+    def pinned(record: RunRecord) -> dict[str, tuple[str, str]]:
+        if record.lock is not None:
+            return {
+                str(c["name"]): (str(c["version"]), str(c["sha256"]))
+                for c in record.lock.get("components", [])
+            }
+        return {c.name: (c.version or "", c.sha256) for c in record.components}
+
+    then, now = pinned(original), pinned(new)
+    out = []
+    for name, (version, digest) in sorted(then.items()):
+        other = now.get(name)
+        out.append(
+            {
+                "name": f"{name}@{version}",
+                "original": digest[:16],
+                "reproduction": other[1][:16] if other else None,
+                "identical": other is not None and other[1] == digest,
+            }
+        )
+    out.append(
+        {
+            "name": f"{original.target.name} (model file)",
+            "original": original.target.sha256[:16],
+            "reproduction": new.target.sha256[:16],
+            "identical": original.target.sha256 == new.target.sha256,
+        }
+    )
+    return out

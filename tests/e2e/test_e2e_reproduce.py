@@ -1,0 +1,66 @@
+"""reef reproduce through the real CLI: a run of a component is run again from its record and
+lock and judged; a run that kept no lock, and one whose components are gone, are exit 2 with
+nothing measured."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from e2e_support import SHORT, Reef, assert_usage_error
+
+import reef as reef_package
+
+BUILTIN = Path(reef_package.__file__).parent / "builtin"
+
+
+def test_a_component_run_is_reproduced_and_judged(reef: Reef) -> None:
+    reef.ok("bench", "digits-classifier", *SHORT, "--raw-latencies")
+    (original,) = reef.runs()
+    result = reef("reproduce", original["id"][:10], "--json")
+    # The verdict on latency depends on how quiet the machine is; the rest does not.
+    assert result.rc in (0, 1), str(result)
+    data = result.json()
+    assert data["original"] == original["id"]
+    assert data["verdict"] == ("reproduced" if result.rc == 0 else "differs")
+    assert all(c["identical"] for c in data["components"])
+    assert {c["name"] for c in data["components"]} >= {"digits@1.0.0", "digits-classifier@1.0.0"}
+    assert data["accuracy"]["equal"] and data["accuracy"]["metric"] == "top1"
+    assert data["latency"]["n_a"] > 20 and data["latency"]["p_value"] is not None
+    assert data["environment_rebuilt"] is None  # the run was made on the host
+    runs = {r["id"]: r for r in reef.runs()}
+    assert len(runs) == 2
+    again = runs[data["reproduction"]]
+    assert again["reproduces"] == original["id"]
+    assert again["settings"] == original["settings"]
+    human = reef("reproduce", original["id"])
+    assert "components: 3 of 3 identical" in human.stdout, str(human)
+    assert "verdict:" in human.stdout
+
+
+def test_a_run_without_a_lock_cannot_be_reproduced(reef: Reef, tiny_onnx: Path) -> None:
+    reef.ok("bench", str(tiny_onnx), *SHORT)
+    (run,) = reef.runs()
+    result = reef("reproduce", run["id"])
+    assert_usage_error(result, "kept no lock", str(tiny_onnx))
+    assert len(reef.runs()) == 1
+
+
+def test_a_run_whose_components_are_gone_says_which_and_where(reef: Reef, tmp_path: Path) -> None:
+    repo = tmp_path / "lab"
+    for name in ("digits", "digits-classifier"):
+        shutil.copytree(BUILTIN / name, repo / name)
+    manifest = repo / "digits-classifier" / "reef.yaml"
+    manifest.write_text(manifest.read_text().replace("version: 1.0.0", "version: 1.5.0"))
+    reef.ok("repo", "add", str(repo), "--name", "lab")
+    reef.ok("bench", "digits-classifier", *SHORT)
+    (run,) = reef.runs()
+    assert run["target"]["version"] == "1.5.0"
+    reef.ok("repo", "remove", "lab")
+    result = reef("reproduce", run["id"])
+    assert_usage_error(result, "digits-classifier@1.5.0", "lab", "is in no repository")
+    assert len(reef.runs()) == 1
+
+
+def test_an_unknown_run_is_exit_2(reef: Reef) -> None:
+    assert_usage_error(reef("reproduce", "feedbeef"), "feedbeef")
