@@ -218,6 +218,16 @@ def _retry_because(reasons: list[str], settings: BenchSettings) -> str | None:
     return None
 
 
+def _logged_as_argmax(prepared: Prepared) -> frozenset[int]:
+    """The positions of the outputs whose manifest says to log their argmax."""
+    manifest = prepared.job.manifest
+    if manifest is None:
+        return frozenset()
+    reduced = {o.name for o in manifest.outputs if o.log == "argmax"}
+    names = [t.name for t in prepared.signature.outputs]
+    return frozenset(i for i, name in enumerate(names) if name in reduced)
+
+
 def _run(
     prepared: Prepared,
     exp: calibrate.Expectations,
@@ -234,6 +244,7 @@ def _run(
         settings.batch_size,
         accuracy=mode == "accuracy",
         raw_latencies=raw_latencies,
+        log_argmax=_logged_as_argmax(prepared),
     )
     ts = loadgen.test_settings(settings, exp, mode)
     if mode == "performance":

@@ -31,10 +31,17 @@ Predict = Callable[[dict[str, Any]], list[Any]]
 _clock = time.perf_counter_ns
 
 
-def encode_outputs(outputs: list[Any], row: int) -> np.ndarray:
+def encode_outputs(
+    outputs: list[Any], row: int, argmax: frozenset[int] = frozenset()
+) -> np.ndarray:
+    """One sample's outputs as LoadGen logs them; those in ``argmax`` reduced to the index of
+    their best class along the last axis."""
     buf = io.BytesIO()
-    for out in outputs:
-        np.save(buf, np.asarray(out[row]), allow_pickle=False)
+    for i, out in enumerate(outputs):
+        value = np.asarray(out[row])
+        if i in argmax:
+            value = value.argmax(axis=-1).astype(np.int32)
+        np.save(buf, value, allow_pickle=False)
     return np.frombuffer(buf.getvalue(), dtype=np.uint8)
 
 
@@ -55,8 +62,10 @@ class SystemUnderTest:
         batch_size: int,
         accuracy: bool,
         raw_latencies: bool = True,
+        log_argmax: frozenset[int] = frozenset(),
     ) -> None:
         self.predict = predict
+        self.log_argmax = log_argmax
         self.samples = samples
         self.scenario = scenario
         self.batch_size = samples.fixed_batch or batch_size
@@ -132,7 +141,7 @@ class SystemUnderTest:
         feed = self._feeds[indices[0]] if len(indices) == 1 else self.samples.feed(indices)
         outputs = self.predict(feed)
         if self.accuracy:
-            payloads = [encode_outputs(outputs, row) for row in range(n)]
+            payloads = [encode_outputs(outputs, row, self.log_argmax) for row in range(n)]
             responses = [
                 lg.QuerySampleResponse(qid, p.ctypes.data, p.nbytes)
                 for qid, p in zip(ids, payloads, strict=True)

@@ -47,6 +47,12 @@ class OutputSpec(Strict):
     type: OutputType = "raw"
     labels: list[str] | None = Field(None, description="class names, by index")
     steps: list[Step] = Field(default_factory=list, description="post-processing, in order")
+    log: Literal["raw", "argmax"] = Field(
+        "raw",
+        description="what accuracy mode logs per sample: the output itself, or its argmax "
+        "over the last axis, for an output only ever read through one (CTC scores: "
+        "[steps, classes] becomes [steps]) so that LoadGen's accuracy log stays small",
+    )
 
 
 class AccuracySpec(Strict):

@@ -145,6 +145,15 @@ def ctc_decode(params: CtcDecodeParams, labels: list[str] | None = None) -> Step
 
     def ctc_decode_step(x: Any) -> str:
         scores = np.asarray(x)
+        if np.issubdtype(scores.dtype, np.integer):
+            # Each step's best class already (an output logged as its argmax).
+            best = scores.reshape(-1)
+            if best.size and (best.min() < 0 or best.max() >= len(table)):
+                raise StepError(
+                    f"ctc_decode: class {int(best.max())} is outside the {len(table)} classes "
+                    "the charset names"
+                )
+            return _collapse(best)
         while scores.ndim > 2 and scores.shape[0] == 1:
             scores = scores[0]
         if scores.ndim != 2:
@@ -157,7 +166,9 @@ def ctc_decode(params: CtcDecodeParams, labels: list[str] | None = None) -> Step
                 f"{len(table)} (the blank included)",
                 hint="the charset must list one character per class, in the model's order",
             )
-        best = scores.argmax(axis=1)
+        return _collapse(scores.argmax(axis=1))
+
+    def _collapse(best: Any) -> str:
         keep = np.ones(best.shape, dtype=bool)
         keep[1:] = best[1:] != best[:-1]
         keep &= best != blank
