@@ -9,7 +9,7 @@ import contextlib
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -32,11 +32,23 @@ from reef.api.components import (
     search,
     show,
 )
-from reef.bench.job import PredictorSettings
 from reef.bench.progress import NullReporter, Reporter
 from reef.errors import Interrupted, ManifestError, Problem, ReefError, SettingsError, Terminated
 from reef.meta.run import RunRecord, Status
 from reef.meta.settings import SCENARIOS, BenchSettings
+
+if TYPE_CHECKING:
+    from reef.bench.job import PredictorSettings
+
+
+def __getattr__(name: str) -> Any:
+    # The job's schema (and the model manifest's in it) is built only when it is used.
+    if name == "PredictorSettings":
+        from reef.bench.job import PredictorSettings
+
+        return PredictorSettings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEMO_DURATION_S",
@@ -93,6 +105,8 @@ _OPTION_NAMES = {
 def predictor_settings(
     graph_optimization: str | None = None, providers: list[str] | None = None
 ) -> PredictorSettings:
+    from reef.bench.job import PredictorSettings
+
     values: dict[str, Any] = {"providers": providers or None}
     if graph_optimization is not None:
         values["graph_optimization"] = graph_optimization
@@ -452,7 +466,7 @@ def schema(kind: str) -> dict[str, Any]:
 
     from pydantic import Field, TypeAdapter
 
-    from reef.meta.load import KINDS, AnyManifest
+    from reef.meta.load import any_manifest, kinds
     from reef.meta.lock import Lock
 
     if kind not in SCHEMA_KINDS:
@@ -460,12 +474,14 @@ def schema(kind: str) -> dict[str, Any]:
             f"unknown schema kind {kind!r}", hint=f"choose from {', '.join(SCHEMA_KINDS)}"
         )
     if kind == "component":
-        union = TypeAdapter(Annotated[AnyManifest, Field(discriminator="kind")])
+        union: TypeAdapter[Any] = TypeAdapter(
+            Annotated[any_manifest(), Field(discriminator="kind")]  # type: ignore[arg-type]
+        )
         out: dict[str, Any] = union.json_schema()
         out["title"] = "Reef component (reef.yaml)"
         return out
     others: dict[str, type[BaseModel]] = {"lock": Lock, "run": RunRecord, "settings": BenchSettings}
-    return (KINDS.get(kind) or others[kind]).model_json_schema()
+    return (kinds().get(kind) or others[kind]).model_json_schema()
 
 
 def demo(reporter: Reporter | None = None) -> list[RunRecord]:

@@ -1,16 +1,5 @@
-"""Schemas: model and dataset manifests, benchmark settings, and the run record."""
+"""Schemas: component manifests, benchmark settings, the lock and the run record.
 
-from reef.meta.dataset import DatasetManifest
-from reef.meta.model import ModelManifest
-from reef.meta.run import FORMAT_VERSION, RunRecord, load_record
-from reef.meta.settings import SCENARIOS, BenchSettings
-
-__all__ = [
-    "FORMAT_VERSION",
-    "SCENARIOS",
-    "BenchSettings",
-    "DatasetManifest",
-    "ModelManifest",
-    "RunRecord",
-    "load_record",
-]
+Each schema is imported from its own module (``reef.meta.model``, ``reef.meta.run``, ...);
+this package imports none of them, so that reading one kind does not build them all.
+"""

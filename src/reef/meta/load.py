@@ -2,33 +2,61 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from reef.errors import ManifestError, Problem
-from reef.meta.component import DetectorManifest, ProgramManifest
-from reef.meta.dataset import DatasetManifest
-from reef.meta.model import ModelManifest
-from reef.meta.solution import SolutionManifest
-from reef.meta.steps import BUILTIN_STEPS
+
+if TYPE_CHECKING:
+    from reef.meta.component import DetectorManifest, ProgramManifest
+    from reef.meta.dataset import DatasetManifest
+    from reef.meta.model import ModelManifest
+    from reef.meta.solution import SolutionManifest
+
+    AnyManifest = (
+        ModelManifest | DatasetManifest | SolutionManifest | ProgramManifest | DetectorManifest
+    )
 
 M = TypeVar("M", bound=BaseModel)
 
-AnyManifest = (
-    ModelManifest | DatasetManifest | SolutionManifest | ProgramManifest | DetectorManifest
-)
-
-KINDS: dict[str, type[BaseModel]] = {
-    "model": ModelManifest,
-    "dataset": DatasetManifest,
-    "solution": SolutionManifest,
-    "program": ProgramManifest,
-    "detector": DetectorManifest,
+# Each kind's schema is imported when a manifest of that kind is read: building the model
+# manifest's schema (every processing step) costs more than a command that reads only a
+# solution or a lock should pay.
+_KIND_CLASSES = {
+    "model": "reef.meta.model:ModelManifest",
+    "dataset": "reef.meta.dataset:DatasetManifest",
+    "solution": "reef.meta.solution:SolutionManifest",
+    "program": "reef.meta.component:ProgramManifest",
+    "detector": "reef.meta.component:DetectorManifest",
 }
+
+
+@cache
+def kind_class(kind: str) -> type[BaseModel]:
+    module, name = _KIND_CLASSES[kind].split(":")
+    cls: type[BaseModel] = getattr(importlib.import_module(module), name)
+    return cls
+
+
+def kinds() -> dict[str, type[BaseModel]]:
+    """Every kind's schema, by kind."""
+    return {kind: kind_class(kind) for kind in _KIND_CLASSES}
+
+
+def any_manifest() -> Any:
+    """The union of every kind's schema (for a JSON Schema discriminated on ``kind``)."""
+    from reef.meta.component import DetectorManifest, ProgramManifest
+    from reef.meta.dataset import DatasetManifest
+    from reef.meta.model import ModelManifest
+    from reef.meta.solution import SolutionManifest
+
+    return ModelManifest | DatasetManifest | SolutionManifest | ProgramManifest | DetectorManifest
 
 
 # Pydantic names the member of a union that failed ('int', 'list[int]', 'function-after[...]');
@@ -37,6 +65,8 @@ _TYPE_LABELS = {"int", "float", "str", "bool", "none", "dict", "list", "plugin"}
 
 
 def _is_tag(part: str, previous: int | str | None) -> bool:
+    from reef.meta.steps import BUILTIN_STEPS
+
     if part == previous and part in BUILTIN_STEPS:
         return True
     return part in _TYPE_LABELS or "[" in part
@@ -120,17 +150,21 @@ def load_manifest(path: Path) -> AnyManifest:
     data = read_yaml(path)
     if isinstance(data, dict):
         kind = data.get("kind")
-        if kind not in KINDS:
-            known = ", ".join(sorted(KINDS))
+        if kind not in _KIND_CLASSES:
+            known = ", ".join(sorted(_KIND_CLASSES))
             found = "missing" if kind is None else repr(kind)
             raise ManifestError([Problem(str(path), "kind", f"{found}; expected one of {known}")])
-        return validate(data, KINDS[kind], str(path))  # type: ignore[return-value]
-    return validate(data, ModelManifest, str(path))
+        return validate(data, kind_class(kind), str(path))  # type: ignore[return-value]
+    return validate(data, kind_class("model"), str(path))  # type: ignore[return-value]
 
 
 def load_model_manifest(path: Path) -> ModelManifest:
+    from reef.meta.model import ModelManifest
+
     return validate(read_yaml(path), ModelManifest, str(path))
 
 
 def load_dataset_manifest(path: Path) -> DatasetManifest:
+    from reef.meta.dataset import DatasetManifest
+
     return validate(read_yaml(path), DatasetManifest, str(path))
