@@ -147,3 +147,18 @@ def test_summaries_with_nothing_in_common_are_not_compared() -> None:
     result = compare_summaries({"p50": 1.0}, {"p90": 2.0})
     assert result.verdict == "same" and "not compared" in result.describe()
     json.dumps(result.to_json(), allow_nan=False)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("shift", [1.0, 1.03, 1.2])
+def test_the_u_test_agrees_with_scipy(seed: int, shift: float) -> None:
+    from scipy.stats import mannwhitneyu
+
+    from reef.results.stats import _mann_whitney
+
+    rng = np.random.default_rng(seed)
+    # Rounded to whole microseconds, as clocks are: many ties, which the correction handles.
+    a = np.round(rng.lognormal(4, 0.2, 300))
+    b = np.round(rng.lognormal(4, 0.2, 250) * shift)
+    expected = mannwhitneyu(b, a, alternative="two-sided", method="asymptotic").pvalue
+    assert _mann_whitney(a, b) == pytest.approx(expected, rel=1e-9, abs=1e-12)

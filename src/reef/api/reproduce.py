@@ -37,7 +37,7 @@ def reproduce(
     in_process: bool = False,
     progress: Any = None,
     alpha: float = 0.05,
-    latency_tolerance: float = 0.05,
+    latency_tolerance: float = 0.10,
 ) -> ReproduceReport:
     """Rebuild the run's environment from its lock, fetch the same checksummed components,
     run the same settings, and compare (``reef.solutions.reproduce.compare``)."""

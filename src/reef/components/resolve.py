@@ -402,14 +402,18 @@ def _check_cycles(root: Candidate, mapping: dict[str, Candidate]) -> None:
 
 def _lock(target: str, root: str, mapping: dict[str, Candidate]) -> Lock:
     import reef
-    from reef.meta.load import load_manifest
+    from reef.meta.common import Source
+    from reef.meta.load import read_yaml
 
     locations = {r.name: r.location for r in repositories()}
     components = []
     for name in sorted(mapping):
         candidate = mapping[name]
         entry = candidate.entry
-        manifest = load_manifest(entry.manifest_path)
+        # The index validated the manifest; only its sources are read again (the whole
+        # schema of a model, every processing step, costs more than the rest of a resolve).
+        data = read_yaml(entry.manifest_path)
+        sources = [Source.model_validate(s) for s in data.get("sources") or []]
         pins = {f"{r.name}=={mapping[r.name].entry.version}" for r in candidate.requirements()}
         location = entry.root if entry.repository == LOCAL else locations.get(entry.repository)
         components.append(
@@ -421,9 +425,9 @@ def _lock(target: str, root: str, mapping: dict[str, Candidate]) -> Lock:
                 repository_location=location or entry.root,
                 path=Path(entry.path).as_posix(),
                 sha256=content_sha256(entry.directory),
-                sources=list(getattr(manifest, "sources", [])),
+                sources=sources,
                 requires=sorted(pins),
-                python=list(manifest.python),
+                python=list(entry.python),
             )
         )
     return Lock(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -330,6 +329,8 @@ def _execute(
         _failed(record, staging, run_record, message, started)
         return None
     except Exception as exc:
+        import traceback
+
         ctx.log(traceback.format_exc())
         _failed(record, staging, run_record, f"{type(exc).__name__}: {exc}", started)
         return None

@@ -60,7 +60,7 @@ def compare(
     *,
     tolerance: float,
     alpha: float = 0.05,
-    latency_tolerance: float = 0.05,
+    latency_tolerance: float = 0.10,
 ) -> Reproduction:
     from reef.environment.diff import diff
     from reef.results.stats import compare_latencies, compare_summaries
