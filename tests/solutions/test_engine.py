@@ -641,3 +641,24 @@ def test_the_environment_of_a_step(lab: Lab) -> None:
     assert env["REEF_PYTHON"] == sys.executable
     assert env["REEF_STEP_A_B_OUT"] == record.step("a-b").out
     assert env["REEF_RUN_ID"] == record.id
+
+
+def test_an_interrupted_step_stops_the_whole_run(lab: Lab) -> None:
+    from reef.errors import Interrupted
+    from reef.solutions import engine
+
+    lab.solution([lab.step("a"), lab.step("b", "a"), lab.step("c")])
+    solution = solutions.load("sol")
+
+    def interrupted(ctx: engine.StepContext) -> engine.StepResult:
+        if ctx.spec.name == "b":
+            raise Interrupted("SIGINT", [])
+        return engine.StepResult()
+
+    with pytest.raises(Interrupted):
+        engine.run(solution, {"shell": interrupted}, environment_key=lambda _s: "env")
+    (folder,) = run_dirs()
+    record = load_run(folder)
+    assert record is not None and record.status == "interrupted"
+    assert statuses(record) == {"a": "ok", "b": "failed", "c": "skipped"}
+    assert record.step("b").reason == "interrupted"

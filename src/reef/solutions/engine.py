@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from reef.errors import EXIT_FAILED, ReefError
+from reef.errors import EXIT_FAILED, Interrupted, ReefError
 from reef.meta.lock import Lock
 from reef.meta.solution import SolutionManifest, StepSpec, topological_order
 from reef.solutions import cache
@@ -321,6 +321,14 @@ def _execute(
     started = time.perf_counter()
     try:
         result = action(ctx)
+    except Interrupted:
+        # Ctrl-C or SIGTERM inside a step (a benchmark records its run as interrupted):
+        # the whole run stops, not just this step.
+        record.status = "failed"
+        record.reason = "interrupted"
+        record.duration_s = time.perf_counter() - started
+        _keep_for_inspection(record, staging, run_record)
+        raise
     except StepFailed as exc:
         _failed(record, staging, run_record, exc.message, started)
         return None
