@@ -162,3 +162,18 @@ def test_the_u_test_agrees_with_scipy(seed: int, shift: float) -> None:
     b = np.round(rng.lognormal(4, 0.2, 250) * shift)
     expected = mannwhitneyu(b, a, alternative="two-sided", method="asymptotic").pvalue
     assert _mann_whitney(a, b) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_interval_bounds_the_ratio_of_bimodal_medians(seed: int) -> None:
+    # Two modes with a gap, as a small model's latencies often have: the median sits at the
+    # edge of one mode, where a random subsample easily puts it in the other.
+    rng = np.random.default_rng(seed)
+
+    def bimodal(n: int, share_fast: float) -> np.ndarray:
+        fast = rng.normal(14_000, 500, int(n * share_fast))
+        slow = rng.normal(26_000, 1_500, n - fast.size)
+        return np.concatenate([fast, slow])
+
+    result = compare_latencies(bimodal(46_000, 0.503), bimodal(40_000, 0.497), seed=seed)
+    assert result.ci_low <= result.ratio <= result.ci_high
