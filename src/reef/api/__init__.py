@@ -213,7 +213,13 @@ def bench_resolved(
 
             def decorate(record: RunRecord, resolved: Any = resolved) -> None:
                 if resolved.lock is not None:
-                    record.lock = resolved.lock.model_dump(mode="json")
+                    lock = resolved.lock
+                    if resolved.provisioned is not None and lock.environment is None:
+                        # What the environment held, so that `reef reproduce` rebuilds it.
+                        lock = lock.model_copy(
+                            update={"environment": resolved.provisioned.locked()}
+                        )
+                    record.lock = lock.model_dump(mode="json")
                 if annotate is not None:
                     annotate(record)
 
