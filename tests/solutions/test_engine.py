@@ -662,3 +662,45 @@ def test_an_interrupted_step_stops_the_whole_run(lab: Lab) -> None:
     assert record is not None and record.status == "interrupted"
     assert statuses(record) == {"a": "ok", "b": "failed", "c": "skipped"}
     assert record.step("b").reason == "interrupted"
+
+
+def test_a_step_reads_what_it_needs_indirectly_and_re_runs_when_that_changes(lab: Lab) -> None:
+    def steps(text: str) -> list[dict[str, Any]]:
+        return [
+            lab.step("x", run=f"echo {text} > x.txt"),
+            lab.step("y", "x", run="echo same > y.txt"),
+            lab.step("z", "y", run="cp {steps.x}/x.txt z.txt"),
+        ]
+
+    lab.solution(steps("one"))
+    solutions.run("sol")
+    lab.solution(steps("two"))
+    record = solutions.run("sol")
+    # y ran again and wrote the same bytes; z copies x's output, which changed.
+    assert statuses(record) == {"x": "ok", "y": "ok", "z": "ok"}
+    assert read_out(record, "z", "z.txt") == "two"
+
+
+def test_placeholders_reach_the_shell_as_one_word(lab: Lab, tmp_path: Path) -> None:
+    lab.solution([lab.step("a", run="printf '%s\\n' {solution} > where.txt")], name="sol")
+    odd = lab.root / "a folder with $pace's"
+    (lab.root / "sol").rename(odd)
+    record = solutions.run("sol")
+    assert read_out(record, "a", "where.txt") == str(odd)
+
+
+def test_a_provision_step_always_runs(lab: Lab) -> None:
+    from reef.solutions import engine
+
+    lab.solution([lab.step("a"), {"name": "p", "uses": "provision"}])
+    solution = solutions.load("sol")
+    calls: list[str] = []
+
+    def action(ctx: engine.StepContext) -> engine.StepResult:
+        calls.append(ctx.spec.name)
+        return engine.StepResult()
+
+    actions = {"shell": action, "provision": action}
+    for _ in range(2):
+        engine.run(solution, actions, environment_key=lambda _s: "env")
+    assert calls == ["a", "p", "p"]

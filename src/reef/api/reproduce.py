@@ -123,7 +123,9 @@ def _check_fraction(record: RunRecord) -> float | None:
         manifest, _ = _solution_of_record(record)
     except ReefError:
         return None
+    from reef.api.solutions import _applies
+
     for check in manifest.checks:
-        if check.uses == "accuracy" and "fraction" in check.with_:
+        if check.uses == "accuracy" and "fraction" in check.with_ and _applies(check.with_, record):
             return float(check.with_["fraction"])
     return None

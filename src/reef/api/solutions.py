@@ -85,7 +85,11 @@ def _lock_sha256(lock: Lock, folder: Path) -> str:
     from reef.components.content import format_listing, listing
 
     body = lock.model_dump(mode="json", exclude={"environment", "target"})
-    files = [(digest, name) for digest, name in listing(folder) if name != "reef.yaml"]
+    files = [
+        (digest, name)
+        for digest, name in listing(folder)
+        if name != "reef.yaml" and "__pycache__" not in name.split("/")
+    ]
     for component in body["components"]:
         if component["name"] == lock.root:
             component["sha256"] = hashlib.sha256(format_listing(files).encode()).hexdigest()
@@ -377,8 +381,9 @@ def _fetch_step(ctx: StepContext) -> StepResult:
     fetched = fetch_lock(ctx.solution.lock)
     for f in fetched:
         ctx.log(f"{f.status}: {f.to_json().get('location', '')}")
-    downloaded = sum(1 for f in fetched if f.status == "downloaded")
-    return StepResult(metrics={"sources": len(fetched), "downloaded": downloaded})
+    # How many were downloaded this time is in the log, not the metrics: what dependants see
+    # of a step must not change because a cache was warm.
+    return StepResult(metrics={"sources": len(fetched)})
 
 
 def _detect_step(ctx: StepContext) -> StepResult:
@@ -412,10 +417,8 @@ def _provision_step(ctx: StepContext, target: str) -> StepResult:
     assert env is not None
     ctx.solution.environment = str(env.path)
     ctx.solution.python = str(env.python)
-    return StepResult(
-        metrics={"packages": len(env.packages), "seconds": env.seconds},
-        artifacts={"lock": "reef.lock"},
-    )
+    ctx.log(f"environment {env.hash} {env.status} in {env.seconds:.2f} s")
+    return StepResult(metrics={"packages": len(env.packages)}, artifacts={"lock": "reef.lock"})
 
 
 def _bench_step(ctx: StepContext, reporter: Reporter, in_process: bool) -> StepResult:
@@ -522,6 +525,7 @@ def validate(
     from reef.solutions.checks import CheckContext, run_checks
     from reef.solutions.tracker import load_run
 
+    outputs: dict[str, Path] = {}  # the step folders {steps.NAME} names, for a `reef run`
     if is_solution(subject):
         solution = load(subject)
         records = bench_solution(solution, reporter=reporter, in_process=in_process)
@@ -530,6 +534,7 @@ def validate(
         solution_run = load_run(subject)
         if solution_run is not None:
             records = _records(solution_run.bench_runs())
+            outputs = {st.name: Path(st.out) for st in solution_run.steps if st.out}
             if not records:
                 raise ReefError(
                     f"solution run {solution_run.id[:12]} made no benchmark runs to check",
@@ -553,11 +558,13 @@ def validate(
             whole = load_run(record.solution.run) if record.solution.run else None
             if whole is not None:
                 records = _records(whole.bench_runs())  # the run was one of these
+                outputs = {st.name: Path(st.out) for st in whole.steps if st.out}
             else:
                 records = [record]
                 checks = [c for c in manifest.checks if _applies(c.with_, record)]
                 manifest = manifest.model_copy(update={"checks": checks})
-    results = run_checks(manifest.checks, CheckContext(records=records, solution_dir=folder))
+    context = CheckContext(records=records, solution_dir=folder, outputs=outputs)
+    results = run_checks(manifest.checks, context)
     return Validation(
         subject=subject,
         solution=f"{manifest.name}@{manifest.version}",

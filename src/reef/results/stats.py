@@ -123,7 +123,7 @@ def compare_latencies(
     b_ns: Latencies,
     *,
     alpha: float = 0.05,
-    tolerance: float = 0.05,
+    tolerance: float = 0.10,
     resamples: int = 2000,
     seed: int = 0,
     max_points: int = 20000,

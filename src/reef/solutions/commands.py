@@ -41,7 +41,10 @@ def shell_step(ctx: StepContext) -> StepResult:
 
 
 def program_step(ctx: StepContext) -> StepResult:
+    from reef.components.trust import ensure_trusted
+
     manifest_path = ctx.solution.programs[ctx.spec.uses]
+    ensure_trusted(f"program {ctx.spec.uses!r}", manifest_path, "run its command")
     manifest = load_manifest(manifest_path)
     assert isinstance(manifest, ProgramManifest)
     params = dict(ctx.params)
@@ -83,6 +86,9 @@ def _run(ctx: StepContext, argv: list[str], extra_env: dict[str, str], timeout: 
             "REEF_SOLUTION_DIR": str(ctx.solution.folder),
             "REEF_PYTHON": ctx.solution.python,
             "REEF_RUN_ID": ctx.run.id,
+            # Python run from the solution's folder would write __pycache__ there, which
+            # changes the solution's content and so every step's cache key.
+            "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
     for name, record in ctx.needs.items():

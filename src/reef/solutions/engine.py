@@ -10,6 +10,7 @@ others go on; the run then fails, naming the step and its log.
 from __future__ import annotations
 
 import re
+import shlex
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -245,7 +246,8 @@ def run(
                 {
                     "step": {"name": name, "uses": spec.uses, "with": spec.with_},
                     "solution": solution.step_context(spec),
-                    "inputs": {n: outputs[n] for n in sorted(spec.needs)},
+                    # Every step it needs, not only the direct ones: {steps.X} reaches them all.
+                    "inputs": {n: outputs[n] for n in sorted(_closure(graph, name) - {name})},
                     "lock": solution.lock_sha256,
                     "environment": environment_key(solution),
                 }
@@ -253,7 +255,10 @@ def run(
             record.key = key
             record.started_at = datetime.now(UTC)
             events.step_started(record)
-            entry = None if name in forced else cache.lookup(key)
+            # Provisioning is never taken from the cache: it is what makes the environment
+            # exist, and reusing a complete one costs little.
+            fresh = name in forced or spec.uses == "provision"
+            entry = None if fresh else cache.lookup(key)
             if entry is not None:
                 _fill(record, entry, "cached")
                 record.reason = f"cached (made {entry.created_at:%Y-%m-%d %H:%M:%S} UTC)"
@@ -314,6 +319,9 @@ def _execute(
         return needs[name.removeprefix("steps.")].out or ""
 
     params = _expand(spec.with_, fill)
+    if spec.uses == "shell" and isinstance(spec.with_.get("run"), str):
+        # A path with a space, a quote or a $ must reach bash as one word, as it is.
+        params["run"] = _expand(spec.with_["run"], lambda n: shlex.quote(fill(n)))
     record.params = params
     ctx = StepContext(solution, spec, params, staging.out, staging.log, needs, run_record)
     action = actions.get(spec.uses) or actions.get("program")

@@ -106,6 +106,7 @@ def compare(
         summary_result = compare_summaries(
             original.performance.latency_ms.model_dump(),
             new.performance.latency_ms.model_dump(),
+            tolerance=latency_tolerance,
         )
         latency, summary = summary_result.to_json(), summary_result.describe()
         if summary_result.verdict != "same":
