@@ -51,12 +51,10 @@ def kinds() -> dict[str, type[BaseModel]]:
 
 def any_manifest() -> Any:
     """The union of every kind's schema (for a JSON Schema discriminated on ``kind``)."""
-    from reef.meta.component import DetectorManifest, ProgramManifest
-    from reef.meta.dataset import DatasetManifest
-    from reef.meta.model import ModelManifest
-    from reef.meta.solution import SolutionManifest
+    import functools
+    import operator
 
-    return ModelManifest | DatasetManifest | SolutionManifest | ProgramManifest | DetectorManifest
+    return functools.reduce(operator.or_, kinds().values())
 
 
 # Pydantic names the member of a union that failed ('int', 'list[int]', 'function-after[...]');
