@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from e2e_support import DIGITS_CLASSIFIER, SHORT, Benched, Reef
+from e2e_support import DIGITS_CLASSIFIER, SHORT, Benched, Reef, assert_usage_error
 
 import reef as reef_pkg
 
@@ -117,7 +117,8 @@ def test_runs_list_newest_first(benched: Benched) -> None:
 def test_runs_list_filters(benched: Benched) -> None:
     single = by_scenario(benched.records)["SingleStream"]
     assert [r["id"] for r in benched.reef.runs("--scenario", "SingleStream")] == [single["id"]]
-    assert benched.reef.runs("--status", "invalid") == []
+    # A filter that leaves nothing is bad input, and says which filter did it.
+    assert_usage_error(benched.reef("runs", "list", "--status", "invalid"), "--status invalid")
     newest = benched.reef.ok("runs", "list", "--json", "-n", "1").json()
     assert [r["id"] for r in newest] == [benched.records[-1]["id"]]
 
@@ -125,7 +126,9 @@ def test_runs_list_filters(benched: Benched) -> None:
 def test_runs_list_more_filters(benched: Benched) -> None:
     assert len(benched.reef.runs("--status", "valid")) == 2
     assert len(benched.reef.runs("--model", DIGITS_CLASSIFIER)) == 2
-    assert benched.reef.runs("--model", "no-such-model") == []
+    assert_usage_error(
+        benched.reef("runs", "list", "--model", "no-such-model"), "--model no-such-model"
+    )
 
 
 def test_runs_list_human_table(benched: Benched) -> None:

@@ -339,6 +339,10 @@ def test_upgrade_survives(db: Path) -> None:
 
     with Store() as s:
         assert s.get("old1") == record
+        # The columns a later revision added are filled for the runs it found.
+        from reef.results.query import RunFilter
+
+        assert [r.id for r in s.list(RunFilter(text=record.target.name))] == ["old1"]
     assert _version(db) == [migrate.head()]
 
 

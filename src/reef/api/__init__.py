@@ -38,7 +38,10 @@ from reef.meta.run import RunRecord, Status
 from reef.meta.settings import SCENARIOS, BenchSettings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from reef.bench.job import PredictorSettings
+    from reef.results.query import RunFilter, Sort
 
 
 def __getattr__(name: str) -> Any:
@@ -355,16 +358,54 @@ def _signals_held() -> Iterator[None]:
 
 
 def runs_list(
+    run_filter: RunFilter | None = None,
     *,
     limit: int | None = None,
+    sort: Sort | str | None = None,
     scenario: str | None = None,
     status: str | None = None,
     model: str | None = None,
+    version: str | None = None,
+    backend: str | None = None,
+    tag: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    text: str | None = None,
+    allow_empty: bool = True,
 ) -> list[RunRecord]:
-    from reef.results import Store
+    """Recorded runs passing every filter given, in ``sort`` order (default ``-created_at``:
+    newest first; ``p90`` ascending, ``-throughput`` descending), at most ``limit``.
 
+    The keyword filters are added to ``run_filter`` (see ``reef.results.query.RunFilter``);
+    ``since``/``until`` also take ``2025-03-01``, ISO times and ages (``7d``, ``12h``). Bad
+    input raises ``QueryError`` before the store is opened. With ``allow_empty=False``, filters
+    that select nothing raise ``NoRunsMatch`` naming the filter that left none.
+    """
+    from reef.results import Store
+    from reef.results.query import RunFilter, Sort, parse_time
+
+    base = run_filter or RunFilter()
+    wanted = base.merged(
+        model=model,
+        version=version,
+        scenario=scenario,
+        backend=backend,
+        status=status,
+        tag=tag,
+        since=parse_time(since, "--since") if isinstance(since, str) else since,
+        until=parse_time(until, "--until", end=True) if isinstance(until, str) else until,
+        text=text,
+    )
+    order = Sort.parse(sort) if isinstance(sort, str) else sort
+    if limit is not None and limit < 0:
+        raise SettingsError(f"--limit: must be 0 or more, not {limit}")
     with Store() as s:
-        return s.list(limit=limit, scenario=scenario, status=status, model=model)
+        records = s.list(wanted, sort=order, limit=limit)
+        if not records and not allow_empty:
+            problem = s.explain_empty(wanted)
+            if problem is not None:
+                raise problem
+        return records
 
 
 def runs_show(run_id: str, *, with_latencies: bool = False) -> RunRecord:

@@ -14,27 +14,130 @@ if TYPE_CHECKING:
 app = typer.Typer(help="List and show recorded runs.", no_args_is_help=True)
 
 
+FORMATS = ("table", "json", "csv")
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "model",
+    "version",
+    "scenario",
+    "backend",
+    "status",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "throughput_qps",
+    "accuracy_metric",
+    "accuracy_value",
+    "solution",
+)
+
+
 @app.command("list")
 def list_runs(
-    limit: int = typer.Option(
-        20, "--limit", "-n", min=0, help="how many runs, newest first (0: all)"
+    limit: int = typer.Option(20, "--limit", "-n", min=0, help="how many runs (0: all)"),
+    model: str | None = typer.Option(None, help="only runs of this model (target name)"),
+    version: str | None = typer.Option(
+        None, help="only these target versions: 1.2.0, or a PEP 440 specifier like '>=1.2,<2'"
     ),
-    scenario: str | None = typer.Option(None, help="only this scenario"),
+    scenario: str | None = typer.Option(None, help="SingleStream, MultiStream, Server or Offline"),
+    backend: str | None = typer.Option(None, help="only runs on this predictor backend"),
     status: str | None = typer.Option(None, help="valid, invalid, interrupted or failed"),
-    model: str | None = typer.Option(None, help="only runs of this model"),
-    json_out: bool = typer.Option(False, "--json", help="print the run records as JSON"),
+    tag: str | None = typer.Option(
+        None, help="only runs with this tag (target kind, solution name, target tags)"
+    ),
+    since: str | None = typer.Option(
+        None, help="created at or after: 2025-03-01, an ISO time, or an age (7d, 12h)"
+    ),
+    until: str | None = typer.Option(
+        None, help="created before: a time or age; a bare date includes that day"
+    ),
+    text: str | None = typer.Option(
+        None,
+        "--text",
+        "-q",
+        help="words found (any case) in model, version, scenario, backend, status, reasons, "
+        "solution or tags",
+    ),
+    sort: str = typer.Option(
+        "-created_at",
+        "--sort",
+        help="created_at, p50, p90, p99, throughput, accuracy, model, scenario or status; "
+        "ascending, or descending with a leading - (--sort=-throughput)",
+    ),
+    output: str = typer.Option("table", "--format", help="table, json or csv"),
+    json_out: bool = typer.Option(False, "--json", help="the same as --format json"),
 ) -> None:
-    """List recorded runs, newest first."""
-    from reef import api
-    from reef.cli.tables import runs_table
+    """List recorded runs: filtered, sorted (newest first by default), as a table, JSON or CSV.
 
-    records = api.runs_list(limit=limit or None, scenario=scenario, status=status, model=model)
-    if json_out:
+    Filters given must all hold. When they leave no run, the command says which filter
+    emptied the selection and exits with 2.
+    """
+    from reef import api
+    from reef.errors import SettingsError
+
+    shape = "json" if json_out else output.strip().lower()
+    if shape not in FORMATS:
+        raise SettingsError(
+            f"--format: unknown format {output!r}", hint="choose " + ", ".join(FORMATS)
+        )
+    records = api.runs_list(
+        limit=limit or None,
+        sort=sort,
+        model=model,
+        version=version,
+        scenario=scenario,
+        backend=backend,
+        status=status,
+        tag=tag,
+        since=since,
+        until=until,
+        text=text,
+        allow_empty=False,
+    )
+    if shape == "json":
         emit_json([r.summary_json() for r in records])
+    elif shape == "csv":
+        _write_csv(records)
     elif not records:
         stdout.print("no runs recorded yet: try [bold]reef demo[/bold]")
     else:
+        from reef.cli.tables import runs_table
+
         stdout.print(runs_table(records))
+
+
+def _write_csv(records: list[RunRecord]) -> None:
+    import csv
+    import sys
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in records:
+        perf, acc = r.performance, r.accuracy
+        lat = perf.latency_ms if perf else None
+        writer.writerow(
+            [
+                r.id,
+                r.created_at.isoformat(),
+                r.target.name,
+                r.target.version or "",
+                r.scenario,
+                r.predictor.name if r.predictor else "",
+                r.status,
+                _cell(lat.p50 if lat else None),
+                _cell(lat.p90 if lat else None),
+                _cell(lat.p99 if lat else None),
+                _cell(perf.throughput_qps if perf else None),
+                acc.metric if acc else "",
+                _cell(acc.value if acc else None),
+                r.solution.name if r.solution else "",
+            ]
+        )
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else repr(value)
 
 
 @app.command("show")

@@ -38,9 +38,9 @@ class RunRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     scenario: Mapped[str] = mapped_column(String(32), index=True)
     target_name: Mapped[str] = mapped_column(String(255), index=True)
-    target_version: Mapped[str | None] = mapped_column(String(64))
+    target_version: Mapped[str | None] = mapped_column(String(64), index=True)
     target_kind: Mapped[str] = mapped_column(String(16))
-    backend: Mapped[str | None] = mapped_column(String(64))
+    backend: Mapped[str | None] = mapped_column(String(64), index=True)
     p50_ms: Mapped[float | None] = mapped_column(Float())
     p90_ms: Mapped[float | None] = mapped_column(Float())
     p99_ms: Mapped[float | None] = mapped_column(Float())
@@ -48,6 +48,10 @@ class RunRow(Base):
     accuracy_value: Mapped[float | None] = mapped_column(Float())
     accuracy_metric: Mapped[str | None] = mapped_column(String(64))
     format_version: Mapped[int] = mapped_column(Integer())
+    # Since revision 0002. ``tags`` is ``|tag|tag|`` (see reef.results.query.run_tags);
+    # ``search_text`` is what free-text search looks in, lower-cased.
+    tags: Mapped[str | None] = mapped_column(Text())
+    search_text: Mapped[str | None] = mapped_column(Text())
     record_json: Mapped[str] = mapped_column(Text())
 
 

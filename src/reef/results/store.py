@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select
 
 from reef import config
 from reef.errors import ManifestError, Problem, ReefError, RunNotFound
@@ -23,8 +23,20 @@ from reef.meta.run import RunRecord, load_record
 from reef.results import migrate, packing
 from reef.results.engine import WRITE, make_engine
 from reef.results.models import LatencyRow, RunRow
+from reef.results.query import (
+    NEWEST_FIRST,
+    NoRunsMatch,
+    RunFilter,
+    Sort,
+    explain_empty,
+    like_pattern,
+    run_tags,
+    search_text,
+    version_spec,
+)
 
 MAX_CANDIDATES = 10
+_IN_CHUNK = 500  # ids per IN (...): SQLite allows 999 bound parameters in older builds
 
 
 class StoreError(ReefError):
@@ -90,21 +102,38 @@ class Store:
 
     def add(self, record: RunRecord) -> None:
         """Insert ``record``, replacing any run with the same id."""
+        self.add_many([record])
+
+    def add_many(self, records: Iterable[RunRecord]) -> int:
+        """Insert ``records`` in one transaction (all or none), replacing runs with the same
+        ids; returns how many were given."""
         # Serialise before taking the write lock, to hold it as briefly as possible.
-        row = _row(record)
-        latencies = record.latencies_ns
-        blob = None if latencies is None else packing.pack(latencies)
+        rows, blobs = [], []
+        for record in records:
+            rows.append(_row(record))
+            latencies = record.latencies_ns
+            if latencies is not None:
+                blobs.append(
+                    {
+                        "run_id": record.id,
+                        "count": len(latencies),
+                        "dtype": packing.DTYPE,
+                        "data": packing.pack(latencies),
+                    }
+                )
+        if not rows:
+            return 0
+        ids = [row["id"] for row in rows]
         with self._write() as conn:
             # Latencies first and explicitly: no reliance on ON DELETE CASCADE being enforced.
-            conn.execute(delete(LatencyRow).where(LatencyRow.run_id == record.id))
-            conn.execute(delete(RunRow).where(RunRow.id == record.id))
-            conn.execute(insert(RunRow).values(row))
-            if latencies is not None and blob is not None:
-                conn.execute(
-                    insert(LatencyRow).values(
-                        run_id=record.id, count=len(latencies), dtype=packing.DTYPE, data=blob
-                    )
-                )
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                conn.execute(delete(LatencyRow).where(LatencyRow.run_id.in_(chunk)))
+                conn.execute(delete(RunRow).where(RunRow.id.in_(chunk)))
+            conn.execute(insert(RunRow), rows)
+            if blobs:
+                conn.execute(insert(LatencyRow), blobs)
+        return len(rows)
 
     def get(self, id_or_prefix: str, *, with_latencies: bool = False) -> RunRecord:
         """The run with this id, or else the only run whose id starts with it."""
@@ -117,29 +146,80 @@ class Store:
 
     def list(
         self,
+        run_filter: RunFilter | None = None,
         *,
+        sort: Sort | None = None,
         limit: int | None = None,
         scenario: str | None = None,
         status: str | None = None,
         model: str | None = None,
     ) -> builtins.list[RunRecord]:
-        """Runs newest first, without their latencies. ``model`` matches the target's name."""
+        """Runs passing ``run_filter`` in ``sort`` order (newest first by default), at most
+        ``limit``, without their latencies. ``scenario``, ``status`` and ``model`` are
+        shorthands for the same fields of the filter."""
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0, not {limit}")
-        query = select(RunRow.id, RunRow.record_json).order_by(
-            RunRow.created_at.desc(), RunRow.id.desc()
+        run_filter = (run_filter or RunFilter()).merged(
+            scenario=scenario, status=status, model=model
         )
-        if scenario is not None:
-            query = query.where(RunRow.scenario == scenario)
-        if status is not None:
-            query = query.where(RunRow.status == status)
-        if model is not None:
-            query = query.where(RunRow.target_name == model)
-        if limit is not None:
-            query = query.limit(limit)
+        order = sort or NEWEST_FIRST
+        column = RunRow.__table__.c[order.column]
+        ordered = column.desc() if order.descending else column.asc()
         with self._read() as conn:
-            rows = conn.execute(query).all()
-        return [_parse(run_id, text) for run_id, text in rows]
+            # Ids first, then the records: sorting the wide rows themselves would copy every
+            # matching record into SQLite's sorter, not only the ``limit`` kept.
+            ids = select(RunRow.id).where(*self._where(conn, run_filter))
+            ids = ids.order_by(ordered.nulls_last(), RunRow.created_at.desc(), RunRow.id.desc())
+            if limit is not None:
+                ids = ids.limit(limit)
+            chosen = builtins.list(conn.scalars(ids))
+            texts: dict[str, str] = {}
+            for start in range(0, len(chosen), _IN_CHUNK):
+                chunk = chosen[start : start + _IN_CHUNK]
+                query = select(RunRow.id, RunRow.record_json).where(RunRow.id.in_(chunk))
+                texts.update((run_id, text) for run_id, text in conn.execute(query))
+        return [_parse(run_id, texts[run_id]) for run_id in chosen]
+
+    def count(self, run_filter: RunFilter | None = None) -> int:
+        """How many runs pass ``run_filter``."""
+        with self._read() as conn:
+            return self._count(conn, run_filter or RunFilter())
+
+    def explain_empty(self, run_filter: RunFilter) -> NoRunsMatch | None:
+        """None when some run passes ``run_filter``; else the error naming the filter that
+        left none (see ``reef.results.query.explain_empty``)."""
+        with self._read() as conn:
+            if run_filter.is_empty() or self._count(conn, run_filter) > 0:
+                return None
+            return explain_empty(run_filter, lambda f: self._count(conn, f))
+
+    def _count(self, conn: Connection, run_filter: RunFilter) -> int:
+        query = select(func.count()).select_from(RunRow)
+        return conn.scalar(query.where(*self._where(conn, run_filter))) or 0
+
+    @staticmethod
+    def _where(conn: Connection, f: RunFilter) -> builtins.list[ColumnElement[bool]]:
+        where: builtins.list[ColumnElement[bool]] = []
+        if f.model is not None:
+            where.append(RunRow.target_name == f.model)
+        if f.scenario is not None:
+            where.append(RunRow.scenario == f.scenario)
+        if f.backend is not None:
+            where.append(RunRow.backend == f.backend)
+        if f.status is not None:
+            where.append(RunRow.status == f.status)
+        if f.tag is not None:
+            pattern = like_pattern(f"|{f.tag.strip()}|")
+            where.append(RunRow.tags.like(pattern, escape="\\"))
+        if f.since is not None:
+            where.append(RunRow.created_at >= f.since)
+        if f.until is not None:
+            where.append(RunRow.created_at < f.until)
+        if f.text is not None:
+            where.append(RunRow.search_text.like(like_pattern(f.text.strip()), escape="\\"))
+        if f.version is not None:
+            where.append(RunRow.target_version.in_(_versions(conn, f.version, where)))
+        return where
 
     def latencies(self, run_id: str) -> builtins.list[int] | None:
         """The raw latencies of the run with exactly this id; None if it has none."""
@@ -206,6 +286,7 @@ class Store:
 def _row(record: RunRecord) -> dict[str, Any]:
     perf, acc = record.performance, record.accuracy
     latency = perf.latency_ms if perf else None
+    tags = run_tags(record)
     return {
         "id": record.id,
         "created_at": _utc(record.created_at),
@@ -222,8 +303,37 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "accuracy_value": acc.value if acc else None,
         "accuracy_metric": acc.metric if acc else None,
         "format_version": record.format_version,
+        "tags": "|" + "|".join(tags) + "|",
+        "search_text": search_text(record, tags),
         "record_json": json.dumps(record.summary_json()),
     }
+
+
+def _versions(
+    conn: Connection, spec_text: str, where: builtins.list[ColumnElement[bool]]
+) -> builtins.list[str]:
+    """The stored target versions (among runs passing ``where``) that ``spec_text`` admits:
+    PEP 440 comparisons (pre-releases included) cannot be written in SQL, so the few distinct
+    versions are tested here."""
+    from packaging.version import InvalidVersion, Version
+
+    spec = version_spec(spec_text)
+    stored = conn.scalars(
+        select(RunRow.target_version)
+        .where(and_(RunRow.target_version.is_not(None), *where))
+        .distinct()
+    ).all()
+    kept = []
+    for text in stored:
+        if text is None:
+            continue
+        try:
+            if spec.contains(Version(text), prereleases=True):
+                kept.append(text)
+        except InvalidVersion:
+            if text == spec_text.strip():  # not PEP 440: only the very same text matches
+                kept.append(text)
+    return kept
 
 
 def _utc(moment: datetime) -> datetime:
