@@ -12,6 +12,7 @@ from reef.cli import (
     bench,
     cache,
     check,
+    compare,
     components,
     demo,
     detect,
@@ -49,6 +50,7 @@ app.command("detect")(detect.detect)
 app.command("run")(solution.run)
 app.command("validate")(solution.validate)
 app.command("reproduce")(solution.reproduce)
+app.command("compare")(compare.compare)
 app.add_typer(cache.app, name="cache")
 app.add_typer(runs.app, name="runs")
 app.add_typer(repo.app, name="repo")
