@@ -24,6 +24,7 @@ import sys
 import time
 
 from _common import use_temp_home
+from cli_startup import timed as wall
 
 SOLUTION = "digits-classification"
 
@@ -32,15 +33,6 @@ def reef(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "reef", *args], check=False, capture_output=True, text=True
     )
-
-
-def wall(cmd: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def in_process(runs: int) -> tuple[float, float]:

@@ -64,39 +64,45 @@ def resize(params: ResizeParams) -> StepFn:
     size, interpolation = params.size, params.interpolation
 
     def resize_step(x: Any) -> Array:
-        from PIL import Image
-
         arr = np.asarray(x)
         h, w = _hw(arr, "resize")
         out_h, out_w = _output_size(size, h, w)
         if (out_h, out_w) == (h, w):
             return arr
-        resample = Image.Resampling[interpolation.upper()]
-
-        def one(plane: Array) -> Array:
-            return np.asarray(Image.fromarray(plane).resize((out_w, out_h), resample))
-
-        channels = 1 if arr.ndim == 2 else arr.shape[2]
-        if arr.dtype == np.uint8 and (arr.ndim == 2 or channels == 3):
-            return one(np.ascontiguousarray(arr))
-        if arr.dtype == np.uint8:
-            # Other channel counts go band by band in mode L; Pillow's RGBA mode would
-            # premultiply alpha and so change the colour channels of transparent pixels.
-            planes = [one(np.ascontiguousarray(arr[:, :, c])) for c in range(channels)]
-            return np.stack(planes, axis=2)
-        if not np.issubdtype(arr.dtype, np.floating):
-            raise StepError(
-                f"resize: supports uint8 and floating-point images, got {arr.dtype}",
-                hint="add a cast step before resize",
-            )
-        # Pillow resamples floating-point data only as single-band float32 ("F") images.
-        f32 = arr.astype(np.float32, copy=False)
-        if arr.ndim == 2:
-            return one(np.ascontiguousarray(f32)).astype(arr.dtype, copy=False)
-        planes = [one(np.ascontiguousarray(f32[:, :, c])) for c in range(channels)]
-        return np.stack(planes, axis=2).astype(arr.dtype, copy=False)
+        return resize_array(arr, out_h, out_w, interpolation, "resize")
 
     return resize_step
+
+
+def resize_array(arr: Array, height: int, width: int, interpolation: str, step: str) -> Array:
+    """``arr`` (HxW or HxWxC, uint8 or floating point) resized with Pillow; ``step`` names the
+    step in errors."""
+    from PIL import Image
+
+    resample = Image.Resampling[interpolation.upper()]
+
+    def one(plane: Array) -> Array:
+        return np.asarray(Image.fromarray(plane).resize((width, height), resample))
+
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    if arr.dtype == np.uint8 and (arr.ndim == 2 or channels == 3):
+        return one(np.ascontiguousarray(arr))
+    if arr.dtype == np.uint8:
+        # Other channel counts go band by band in mode L; Pillow's RGBA mode would
+        # premultiply alpha and so change the colour channels of transparent pixels.
+        planes = [one(np.ascontiguousarray(arr[:, :, c])) for c in range(channels)]
+        return np.stack(planes, axis=2)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise StepError(
+            f"{step}: supports uint8 and floating-point images, got {arr.dtype}",
+            hint=f"add a cast step before {step}",
+        )
+    # Pillow resamples floating-point data only as single-band float32 ("F") images.
+    f32 = arr.astype(np.float32, copy=False)
+    if arr.ndim == 2:
+        return one(np.ascontiguousarray(f32)).astype(arr.dtype, copy=False)
+    planes = [one(np.ascontiguousarray(f32[:, :, c])) for c in range(channels)]
+    return np.stack(planes, axis=2).astype(arr.dtype, copy=False)
 
 
 def center_crop(params: CenterCropParams) -> StepFn:

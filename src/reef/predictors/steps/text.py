@@ -19,36 +19,10 @@ import numpy.typing as npt
 from reef.errors import ChecksumError
 from reef.meta.common import package_folder
 from reef.meta.steps import CharsetSource, CtcDecodeParams, ResizePadParams
+from reef.predictors.steps.image import resize_array
 from reef.predictors.steps.registry import StepError, StepFn
 
 Array = npt.NDArray[Any]
-
-
-def _resize(arr: Array, height: int, width: int, interpolation: str) -> Array:
-    """``arr`` (HxW or HxWxC, uint8 or floating point) resized with Pillow."""
-    from PIL import Image
-
-    resample = Image.Resampling[interpolation.upper()]
-
-    def one(plane: Array) -> Array:
-        return np.asarray(Image.fromarray(plane).resize((width, height), resample))
-
-    channels = 1 if arr.ndim == 2 else arr.shape[2]
-    if arr.dtype == np.uint8:
-        if arr.ndim == 2 or channels == 3:
-            return one(np.ascontiguousarray(arr))
-        return np.stack([one(np.ascontiguousarray(arr[:, :, c])) for c in range(channels)], 2)
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise StepError(
-            f"resize_pad: supports uint8 and floating-point images, got {arr.dtype}",
-            hint="add a cast step before resize_pad",
-        )
-    # Pillow resamples floating-point data only as single-band float32 ("F") images.
-    f32 = arr.astype(np.float32, copy=False)
-    if arr.ndim == 2:
-        return one(np.ascontiguousarray(f32)).astype(arr.dtype, copy=False)
-    planes = [one(np.ascontiguousarray(f32[:, :, c])) for c in range(channels)]
-    return np.stack(planes, axis=2).astype(arr.dtype, copy=False)
 
 
 def resize_pad(params: ResizePadParams) -> StepFn:
@@ -72,7 +46,11 @@ def resize_pad(params: ResizePadParams) -> StepFn:
         h, w = arr.shape[:2]
         # PP-OCR: the width the aspect ratio asks for, rounded up, at most the model's width.
         new_w = min(width, math.ceil(height * w / h))
-        resized = arr if (h, w) == (height, new_w) else _resize(arr, height, new_w, interpolation)
+        resized = (
+            arr
+            if (h, w) == (height, new_w)
+            else resize_array(arr, height, new_w, interpolation, "resize_pad")
+        )
         out = np.full((height, width, *arr.shape[2:]), pad_value, dtype=arr.dtype)
         out[:, :new_w] = resized
         return out
