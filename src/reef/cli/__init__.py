@@ -19,6 +19,7 @@ from reef.cli import (
     env,
     init,
     lock,
+    pareto,
     repo,
     runs,
     show,
@@ -51,6 +52,7 @@ app.command("run")(solution.run)
 app.command("validate")(solution.validate)
 app.command("reproduce")(solution.reproduce)
 app.command("compare")(compare.compare)
+app.command("pareto")(pareto.pareto)
 app.add_typer(cache.app, name="cache")
 app.add_typer(runs.app, name="runs")
 app.add_typer(repo.app, name="repo")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
@@ -220,6 +220,32 @@ class Store:
         if f.version is not None:
             where.append(RunRow.target_version.in_(_versions(conn, f.version, where)))
         return where
+
+    @property
+    def dialect(self) -> str:
+        """The database's SQLAlchemy dialect name: sqlite, postgresql, ..."""
+        return str(self._engine.dialect.name)
+
+    def select_rows(
+        self,
+        columns: Sequence[Any],
+        run_filter: RunFilter | None = None,
+        *,
+        ids: Sequence[str] | None = None,
+    ) -> builtins.list[tuple[Any, ...]]:
+        """Chosen columns (of ``RunRow.__table__``, or expressions over them) of the runs a
+        filter, or a list of ids, selects: for an analysis of many runs that needs a few
+        numbers of each rather than whole records."""
+        rows: builtins.list[tuple[Any, ...]] = []
+        with self._read() as conn:
+            if ids is None:
+                where = self._where(conn, run_filter or RunFilter())
+                rows.extend(tuple(r) for r in conn.execute(select(*columns).where(*where)))
+            else:
+                for start in range(0, len(ids), 500):  # within every database's limit
+                    chunk = RunRow.id.in_(ids[start : start + 500])
+                    rows.extend(tuple(r) for r in conn.execute(select(*columns).where(chunk)))
+        return rows
 
     def latencies(self, run_id: str) -> builtins.list[int] | None:
         """The raw latencies of the run with exactly this id; None if it has none."""
