@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from reef.cli import filters
 from reef.cli._common import emit_json, fmt, stdout
 
 if TYPE_CHECKING:
@@ -36,29 +37,15 @@ CSV_COLUMNS = (
 @app.command("list")
 def list_runs(
     limit: int = typer.Option(20, "--limit", "-n", min=0, help="how many runs (0: all)"),
-    model: str | None = typer.Option(None, help="only runs of this model (target name)"),
-    version: str | None = typer.Option(
-        None, help="only these target versions: 1.2.0, or a PEP 440 specifier like '>=1.2,<2'"
-    ),
-    scenario: str | None = typer.Option(None, help="SingleStream, MultiStream, Server or Offline"),
-    backend: str | None = typer.Option(None, help="only runs on this predictor backend"),
-    status: str | None = typer.Option(None, help="valid, invalid, interrupted or failed"),
-    tag: str | None = typer.Option(
-        None, help="only runs with this tag (target kind, solution name, target tags)"
-    ),
-    since: str | None = typer.Option(
-        None, help="created at or after: 2025-03-01, an ISO time, or an age (7d, 12h)"
-    ),
-    until: str | None = typer.Option(
-        None, help="created before: a time or age; a bare date includes that day"
-    ),
-    text: str | None = typer.Option(
-        None,
-        "--text",
-        "-q",
-        help="words found (any case) in model, version, scenario, backend, status, reasons, "
-        "solution or tags",
-    ),
+    model: filters.Model = None,
+    version: filters.Version = None,
+    scenario: filters.Scenario = None,
+    backend: filters.Backend = None,
+    status: filters.Status = None,
+    tag: filters.Tag = None,
+    since: filters.Since = None,
+    until: filters.Until = None,
+    text: filters.Text = None,
     sort: str = typer.Option(
         "-created_at",
         "--sort",
