@@ -382,7 +382,7 @@ def runs_list(
     that select nothing raise ``NoRunsMatch`` naming the filter that left none.
     """
     from reef.results import Store
-    from reef.results.query import RunFilter, Sort, parse_time
+    from reef.results.query import RunFilter, Sort
 
     base = run_filter or RunFilter()
     wanted = base.merged(
@@ -392,8 +392,8 @@ def runs_list(
         backend=backend,
         status=status,
         tag=tag,
-        since=parse_time(since, "--since") if isinstance(since, str) else since,
-        until=parse_time(until, "--until", end=True) if isinstance(until, str) else until,
+        since=since,
+        until=until,
         text=text,
     )
     order = Sort.parse(sort) if isinstance(sort, str) else sort

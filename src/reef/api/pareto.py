@@ -213,7 +213,7 @@ def pareto(
     ``QueryError`` for bad filters and ``NoRunsMatch`` when the filters select no run, all
     before anything is computed.
     """
-    from reef.results.query import RunFilter, parse_time
+    from reef.results.query import RunFilter
 
     wanted = [o if isinstance(o, Objective) else Objective.parse(o) for o in objectives]
     if not 2 <= len(wanted) <= 3:
@@ -235,8 +235,8 @@ def pareto(
         backend=backend,
         status=status,
         tag=tag,
-        since=parse_time(since, "--since") if isinstance(since, str) else since,
-        until=parse_time(until, "--until", end=True) if isinstance(until, str) else until,
+        since=since,
+        until=until,
         text=text,
     )
     rows, values = _read(wanted, selection)

@@ -137,7 +137,11 @@ class RunFilter:
         )
 
     def merged(self, **values: Any) -> RunFilter:
-        """This filter with the non-None ``values`` set."""
+        """This filter with the non-None ``values`` set; ``since`` and ``until`` may be text as
+        the options take it (a date, an ISO time or an age: ``parse_time``)."""
+        for key, end in (("since", False), ("until", True)):
+            if isinstance(values.get(key), str):
+                values[key] = parse_time(values[key], f"--{key}", end=end)
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
