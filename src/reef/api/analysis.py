@@ -233,7 +233,7 @@ def compare(
     if not 0 <= tolerance < 1:
         raise CompareError(f"--tolerance must be a fraction from 0 to 1, got {tolerance:g}")
     with Store() as store:
-        records = [_get(store, ref) for ref in ids]
+        records = [get_run(store, ref) for ref in ids]
     _refuse_duplicates(ids, records)
     _check_metric(metric, records)
 
@@ -265,9 +265,11 @@ def compare(
 # --- resolving the runs -----------------------------------------------------------------------
 
 
-def _get(store: Store, ref: str) -> RunRecord:
+def get_run(store: Store, ref: str, *, with_latencies: bool = True) -> RunRecord:
+    """The run ``ref`` (an id or unique prefix) names; an unknown or ambiguous one is a
+    ``RunNotFound`` whose hint lists the candidates with their model, scenario and date."""
     try:
-        return store.get(ref, with_latencies=True)
+        return store.get(ref, with_latencies=with_latencies)
     except RunNotFound as exc:
         if not exc.candidates:
             exc.hint = "`reef runs list` shows the recorded runs"

@@ -36,6 +36,7 @@ __all__ = [
     "Objective",
     "ParetoError",
     "ParetoRun",
+    "front_mask",
     "pareto",
 ]
 
@@ -406,6 +407,26 @@ def _frontier(
         for i, vals, taken, count in zip(off.tolist(), off_values, picks, counts, strict=True)
     ]
     return Frontier(objectives, frontier, dominated, len(ids), missing, warnings)
+
+
+def front_mask(
+    values: Sequence[Sequence[float]], directions: Sequence[Direction | str]
+) -> list[bool]:
+    """Which of ``values`` (one row per run, finite, one column per objective, 2 or 3 of
+    them) nothing dominates, given each column's direction: the frontier of runs already in
+    memory."""
+    import numpy as np
+
+    if not values:
+        return []
+    signs = np.array([1.0 if d == "min" else -1.0 for d in directions])
+    cost = np.asarray(values, dtype=float) * signs
+    order = np.lexsort(cost.T[::-1])
+    sorted_cost = cost[order]
+    on_front = _skyline_2d(sorted_cost) if cost.shape[1] == 2 else _skyline(sorted_cost)
+    mask = np.zeros(len(values), dtype=bool)
+    mask[order[on_front]] = True
+    return [bool(v) for v in mask]
 
 
 def _skyline_2d(cost: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:

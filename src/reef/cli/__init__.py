@@ -10,6 +10,7 @@ import typer
 
 from reef.cli import (
     bench,
+    board,
     cache,
     check,
     compare,
@@ -21,6 +22,7 @@ from reef.cli import (
     lock,
     pareto,
     repo,
+    report,
     runs,
     show,
     solution,
@@ -53,6 +55,9 @@ app.command("validate")(solution.validate)
 app.command("reproduce")(solution.reproduce)
 app.command("compare")(compare.compare)
 app.command("pareto")(pareto.pareto)
+app.command("board")(board.board)
+app.command("report")(report.report)
+app.command("plot")(report.plot)
 app.add_typer(cache.app, name="cache")
 app.add_typer(runs.app, name="runs")
 app.add_typer(repo.app, name="repo")
