@@ -46,6 +46,7 @@ def test_board_and_report_of_real_runs(benched: Benched, tmp_path: Path) -> None
         ("SingleStream", "latency_p90"),
     ]
     assert {r["run_id"] for r in board["rows"]} == {r["id"] for r in benched.records}
+    assert_usage_error(cli("board", "--metric", "speed"), "unknown metric 'speed'", "latency_p90")
 
     out = tmp_path / "report.html"
     written = cli.ok("report", "-o", str(out), "--json").json()

@@ -40,7 +40,7 @@ from reef.meta.settings import SCENARIOS, BenchSettings
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from reef.bench.job import PredictorSettings
+    from reef.bench.job import PredictorSettings, TraceSettings
     from reef.results.query import RunFilter, Sort
 
 
@@ -159,12 +159,14 @@ def bench(
     reporter: Reporter | None = None,
     store: bool = True,
     predictor: PredictorSettings | None = None,
+    trace: TraceSettings | None = None,
 ) -> list[RunRecord]:
     """Benchmark ``target`` once per settings object; every finished run is stored.
 
     A solution is measured as ``bench_solution`` does, with ``settings`` in place of its own.
     Bad input raises before anything is recorded. Ctrl-C or SIGTERM records the current run
-    as ``interrupted`` and raises ``Interrupted``.
+    as ``interrupted`` and raises ``Interrupted``. ``trace`` (see ``reef.api.trace``) records
+    a trace with each run; the record's ``trace`` field says which level was used.
     """
     from reef.api import solutions
     from reef.bench.target import resolve
@@ -177,6 +179,7 @@ def bench(
             reporter=reporter,
             store=store,
             predictor=predictor,
+            trace=trace,
         )
     reporter = reporter or NullReporter()
     resolved = resolve(target)
@@ -189,6 +192,7 @@ def bench(
         reporter=reporter,
         store=store,
         predictor=predictor,
+        trace=trace,
     )
 
 
@@ -201,6 +205,7 @@ def bench_resolved(
     store: bool = True,
     predictor: PredictorSettings | None = None,
     annotate: Any = None,
+    trace: TraceSettings | None = None,
 ) -> list[RunRecord]:
     """Run each (resolved target, settings) pair; ``annotate(record)`` adds to each record
     before it is stored."""
@@ -213,6 +218,8 @@ def bench_resolved(
         db = stack.enter_context(_open_store()) if store else None
         for resolved, s in jobs:
             job = job_for(resolved, s, shapes=shapes, predictor=predictor)
+            if trace is not None:
+                job.trace = trace
 
             def decorate(record: RunRecord, resolved: Any = resolved) -> None:
                 if resolved.lock is not None:

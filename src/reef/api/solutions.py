@@ -272,6 +272,7 @@ def bench_solution(
     predictor: Any = None,
     run_id: str | None = None,
     step: str | None = None,
+    trace: Any = None,
 ) -> list[RunRecord]:
     """Measure the solution's models under its scenarios and settings, in its environment;
     each record names the solution (and the ``reef run`` and step that made it)."""
@@ -300,6 +301,7 @@ def bench_solution(
         store=store,
         predictor=predictor,
         annotate=annotate,
+        trace=trace,
     )
 
 

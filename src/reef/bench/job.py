@@ -12,13 +12,25 @@ from pydantic import BaseModel, Field
 
 from reef.meta.dataset import DatasetManifest
 from reef.meta.model import ModelManifest
-from reef.meta.run import ComponentRef, Target
+from reef.meta.run import ComponentRef, Target, TraceLevel
 from reef.meta.settings import BenchSettings
 
 
 class PredictorSettings(BaseModel):
     graph_optimization: Literal["none", "basic", "extended", "all"] = "all"
     providers: list[str] | None = Field(None, description="None: the best available")
+
+
+class TraceSettings(BaseModel):
+    """What to trace and the bounds of the trace file (see docs/tracing.md)."""
+
+    level: TraceLevel = "none"
+    first_queries: int = Field(1000, ge=1, description="queries kept in full from the start")
+    sampled_queries: int = Field(
+        1000, ge=1, description="at most this many later queries, every k-th one"
+    )
+    system_interval_ms: float = Field(100.0, gt=0, description="system sampling period")
+    max_system_samples: int = Field(10_000, ge=2, description="then the period is doubled")
 
 
 class BenchJob(BaseModel):
@@ -36,3 +48,4 @@ class BenchJob(BaseModel):
     )
     settings: BenchSettings
     predictor: PredictorSettings = Field(default_factory=PredictorSettings)
+    trace: TraceSettings = Field(default_factory=TraceSettings)

@@ -8,10 +8,13 @@ record, whose status says how it went.
 
 from __future__ import annotations
 
+import contextlib
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reef.bench import accuracy as acc
 from reef.bench import calibrate, loadgen, logs
@@ -29,6 +32,9 @@ from reef.predictors.base import Predictor, PredictorOptions, Signature
 from reef.predictors.compat import check_framework_version
 from reef.predictors.signature import check_signature
 
+if TYPE_CHECKING:
+    from reef.bench.tracing import Tracing
+
 # A run that ran out of pre-generated queries is re-run once with larger expectations.
 _OUT_OF_QUERIES = ("minimum duration not met", "minimum query count not met")
 RETRY_SCALE = 4.0
@@ -40,6 +46,7 @@ class Prepared:
     predictor: Predictor
     signature: Signature
     samples: SampleSet
+    tracing: Tracing | None = None
 
 
 def _check_software(job: BenchJob) -> None:
@@ -67,12 +74,25 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
     if manifest:
         check_plugins(manifest, file)
         check_framework_version(manifest, predictor.version(), file)
+    tracing = None
+    if job.trace.level != "none":
+        from reef.bench.tracing import Tracing
+
+        tracing = Tracing(job.trace)
     options = PredictorOptions(
         threads=settings.threads,
         graph_optimization=job.predictor.graph_optimization,
         providers=job.predictor.providers,
+        profile_dir=tracing.profile_dir if tracing else None,
     )
-    signature = predictor.open(Path(job.model_path), options)
+    t_open = time.perf_counter_ns()
+    try:
+        signature = predictor.open(Path(job.model_path), options)
+    except BaseException:
+        if tracing is not None:
+            tracing.discard()
+        raise
+    t_load = time.perf_counter_ns()
     try:
         if manifest:
             check_signature(manifest, signature, file)
@@ -92,10 +112,18 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
         else:
             samples = synthetic(signature, job.shapes, settings.sample_count, settings.seed)
         _check_batching(settings.batch_size, samples, settings.scenario)
+        if tracing is not None:
+            tracing.recorder.span("open model", "reef", t_open, t_load)
+            tracing.recorder.span(
+                "load samples (pre-processing)", "reef", t_load, time.perf_counter_ns()
+            )
+            tracing.attach(predictor, reporter)
     except BaseException:
+        if tracing is not None:
+            tracing.discard()
         predictor.close()
         raise
-    return Prepared(job, predictor, signature, samples)
+    return Prepared(job, predictor, signature, samples, tracing)
 
 
 def _check_batching(batch_size: int, samples: SampleSet, scenario: str) -> None:
@@ -130,6 +158,10 @@ def execute(prepared: Prepared, reporter: Reporter | None = None) -> RunRecord:
         record.reasons.append(f"{type(exc).__name__}: {exc}")
         record.artifacts["traceback"] = "".join(traceback.format_exception(exc))
     finally:
+        if prepared.tracing is not None:
+            record.trace = prepared.tracing.finish(Path(job.run_dir), job.run_id)
+            if record.trace.path:
+                record.artifacts["trace"] = record.trace.path
         predictor.close()
         record.finished_at = datetime.now(UTC)
     return record
@@ -140,8 +172,15 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
     lg_info = record.loadgen
     assert lg_info is not None
     run_dir = Path(job.run_dir)
+    tracing = prepared.tracing
+    if tracing is not None:
+        tracing.start()
     reporter.phase("warm-up", queries=settings.warmup_queries)
-    cal = calibrate.warm_up(prepared.predictor.predict, samples, settings)
+    with _phase(tracing, "warm-up"):
+        predict = prepared.predictor.predict
+        cal = calibrate.warm_up(
+            tracing.recorder.timed(predict) if tracing else predict, samples, settings
+        )
     lg_info.calibration = cal
     keep_raw, raw_note = _keep_raw_latencies(settings, cal)
     if raw_note:
@@ -155,7 +194,10 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
             cal.derived["min_duration_ms"] = exp.min_duration_ms
             for note in exp.notes:
                 reporter.note(note)
-            run = _run(prepared, exp, "performance", run_dir / "performance", reporter, keep_raw)
+            with _phase(tracing, "performance" if attempt == 0 else "performance (retry)"):
+                run = _run(
+                    prepared, exp, "performance", run_dir / "performance", reporter, keep_raw
+                )
             detail = logs.read_detail(run.log_dir / "mlperf_log_detail.txt")
             result, reasons = logs.verdict(detail)
             retry = _retry_because(reasons, settings) if result == "INVALID" else None
@@ -179,13 +221,18 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
             record.reasons.extend(reasons)
 
     if settings.mode in ("accuracy", "both"):
-        record.accuracy = _accuracy(prepared, record, cal, reporter)
+        with _phase(tracing, "accuracy"):
+            record.accuracy = _accuracy(prepared, record, cal, reporter)
         if record.accuracy.passed is False:
             record.reasons.append(
                 f"accuracy {record.accuracy.metric} {record.accuracy.value:.4f} is below "
                 f"{record.accuracy.threshold:.0%} of the reference {record.accuracy.reference}"
             )
     record.status = "invalid" if record.reasons else "valid"
+
+
+def _phase(tracing: Tracing | None, name: str) -> contextlib.AbstractContextManager[None]:
+    return tracing.recorder.phase(name) if tracing is not None else contextlib.nullcontext()
 
 
 RAW_LATENCY_MIN_MS = 0.1
@@ -245,6 +292,7 @@ def _run(
         accuracy=mode == "accuracy",
         raw_latencies=raw_latencies,
         log_argmax=_logged_as_argmax(prepared),
+        tracer=prepared.tracing.recorder if prepared.tracing else None,
     )
     ts = loadgen.test_settings(settings, exp, mode)
     if mode == "performance":

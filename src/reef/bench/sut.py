@@ -10,6 +10,11 @@ the queries waiting there into one batch.
 In accuracy mode each sample's outputs are serialised with ``np.save`` (never pickled) into
 the response, so that LoadGen writes them to ``mlperf_log_accuracy.json`` and the accuracy
 is computed from LoadGen's own log.
+
+Tracing hooks: given a ``QueryRecorder``, each query (each batch) appends one row of
+timestamps (issue, start, pre-processed, predicted, post-processed, completed) to it. The
+hooks are separate paths chosen when the SUT is constructed, so an untraced run takes exactly
+the paths it takes without them.
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ import threading
 import time
 from array import array
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlperf_loadgen as lg
 import numpy as np
 
 from reef.bench.samples import SampleSet
+
+if TYPE_CHECKING:
+    from reef.trace.recorder import QueryRecorder
 
 Predict = Callable[[dict[str, Any]], list[Any]]
 _clock = time.perf_counter_ns
@@ -63,8 +71,15 @@ class SystemUnderTest:
         accuracy: bool,
         raw_latencies: bool = True,
         log_argmax: frozenset[int] = frozenset(),
+        tracer: QueryRecorder | None = None,
     ) -> None:
         self.predict = predict
+        self.tracer = tracer
+        # LoadGen issues the next query when one completes in these scenarios: the time in
+        # between is LoadGen's own, traced as the query's issue stage.
+        self._sequential = scenario in ("SingleStream", "MultiStream")
+        self._last_done = 0
+        self._batch = self._run_batch if tracer is None else self._traced_batch
         self.log_argmax = log_argmax
         self.samples = samples
         self.scenario = scenario
@@ -89,7 +104,7 @@ class SystemUnderTest:
             self._start_worker()
             issue = self._enqueue
         elif self.scenario == "SingleStream" and not self.accuracy:
-            issue = _single_stream_path(self)
+            issue = _single_stream_path(self) if self.tracer is None else _traced_single(self)
         else:
             issue = self._inline
         return lg.ConstructFastSUT(issue, self._flush)
@@ -106,17 +121,22 @@ class SystemUnderTest:
     def _inline(self, ids: list[int], indices: list[int]) -> None:
         t0 = _clock()
         per_batch = self.scenario == "Offline"
-        if self._run_batches(ids, indices, per_batch) and not per_batch:
+        if self._run_batches(ids, indices, per_batch, 0 if per_batch else t0) and not per_batch:
             self.latencies.append(_clock() - t0)
 
-    def _run_batches(self, ids: list[int], indices: list[int], time_each: bool) -> bool:
+    def _run_batches(
+        self, ids: list[int], indices: list[int], time_each: bool, issued: int = 0
+    ) -> bool:
         """Answer every sample in batches; False if a batch failed (the rest are answered
         empty, each sample exactly once, so that LoadGen can finish)."""
         for start in range(0, len(ids), self.batch_size):
             tb = _clock()
             end = start + self.batch_size
             try:
-                self._run_batch(ids[start:end], indices[start:end])
+                first = start == 0
+                self._batch(
+                    ids[start:end], indices[start:end], issued if first and issued else tb, first
+                )
             except BaseException as exc:
                 self._fail(exc, ids[start:])
                 return False
@@ -132,7 +152,9 @@ class SystemUnderTest:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _run_batch(self, ids: list[int], indices: list[int]) -> None:
+    def _run_batch(
+        self, ids: list[int], indices: list[int], _issued: int = 0, _first: bool = True
+    ) -> None:
         n = len(indices)
         fixed = self.samples.fixed_batch
         if fixed is not None and n < fixed:
@@ -175,9 +197,45 @@ class SystemUnderTest:
                 count += len(more[1])
             ids = [q for _, qids, _ in pending for q in qids]
             indices = [i for _, _, idx in pending for i in idx]
-            if self._run_batches(ids, indices, time_each=False):
+            if self._run_batches(ids, indices, time_each=False, issued=pending[0][0]):
                 done = _clock()
                 self.latencies.extend(done - t for t, _, _ in pending)
+
+    def _traced_batch(
+        self, ids: list[int], indices: list[int], issued: int, first: bool = True
+    ) -> None:
+        """``_run_batch`` with a row of timestamps for the tracer."""
+        tracer = self.tracer
+        assert tracer is not None
+        start = _clock()
+        n = len(indices)
+        fixed = self.samples.fixed_batch
+        if fixed is not None and n < fixed:
+            indices = indices + [indices[0]] * (fixed - n)
+        feed = self._feeds[indices[0]] if len(indices) == 1 else self.samples.feed(indices)
+        pre = _clock()
+        outputs = self.predict(feed)
+        pred = _clock()
+        if self.accuracy:
+            payloads = [encode_outputs(outputs, row, self.log_argmax) for row in range(n)]
+            responses = [
+                lg.QuerySampleResponse(qid, p.ctypes.data, p.nbytes)
+                for qid, p in zip(ids, payloads, strict=True)
+            ]
+        else:
+            responses = [lg.QuerySampleResponse(qid, 0, 0) for qid in ids]
+        post = _clock()
+        lg.QuerySamplesComplete(responses)
+        done = _clock()
+        # LoadGen's issue time belongs to a query's first batch only.
+        prev = self._last_done if self._sequential and first else 0
+        tracer.rows.extend(
+            (next(tracer.seq), ids[0], indices[0], n, prev, issued, start, pre, pred, post, done)
+        )
+        self._last_done = done
+        if len(tracer.rows) >= tracer.limit:
+            tracer.overflow()
+            self._last_done = _clock()
 
     def _fail(self, exc: BaseException, ids: list[int]) -> None:
         if self.error is None:
@@ -211,3 +269,38 @@ def _single_stream_path(sut: SystemUnderTest) -> Callable[[list[int], list[int]]
         complete([response(ids[0], 0, 0)])
 
     return single_stream if sut.raw_latencies else untimed
+
+
+def _traced_single(sut: SystemUnderTest) -> Callable[[list[int], list[int]], None]:
+    """SingleStream's hot path with a row of timestamps per query for the tracer."""
+    tracer = sut.tracer
+    assert tracer is not None
+    predict, feeds, record = sut.predict, sut._feeds, sut.latencies.append
+    complete, response, clock = lg.QuerySamplesComplete, lg.QuerySampleResponse, _clock
+    rows, extend, seq, keep = tracer.rows, tracer.rows.extend, tracer.seq, sut.raw_latencies
+    last = [0]
+
+    def single_stream(ids: list[int], indices: list[int]) -> None:
+        t0 = clock()
+        i = indices[0]
+        feed = feeds[i]
+        t1 = clock()
+        try:
+            predict(feed)
+        except BaseException as exc:
+            sut._fail(exc, ids)
+            return
+        t2 = clock()
+        if keep:
+            record(t2 - t0)
+        r = [response(ids[0], 0, 0)]
+        t3 = clock()
+        complete(r)
+        t4 = clock()
+        extend((next(seq), ids[0], i, 1, last[0], t0, t0, t1, t2, t3, t4))
+        last[0] = t4
+        if len(rows) >= tracer.limit:
+            tracer.overflow()  # compaction, or the framework profiler's stop: not LoadGen's
+            last[0] = clock()
+
+    return single_stream

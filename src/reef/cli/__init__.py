@@ -26,6 +26,7 @@ from reef.cli import (
     runs,
     show,
     solution,
+    trace,
 )
 from reef.errors import EXIT_SIGINT, ReefError, Terminated
 
@@ -55,6 +56,7 @@ app.command("validate")(solution.validate)
 app.command("reproduce")(solution.reproduce)
 app.command("compare")(compare.compare)
 app.command("pareto")(pareto.pareto)
+app.command("trace")(trace.trace)
 app.command("board")(board.board)
 app.command("report")(report.report)
 app.command("plot")(report.plot)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from reef.errors import EXIT_FAILED, SettingsError
+
+if TYPE_CHECKING:
+    from reef.meta.run import RunRecord
 
 
 def parse_shapes(values: list[str]) -> dict[str, list[int]]:
@@ -65,6 +70,21 @@ def bench(
         help="keep every query's latency [default: kept unless SingleStream queries take "
         "under 100 us, where timing them costs 1-2 us each]",
     ),
+    trace: str | None = typer.Option(
+        None,
+        "--trace",
+        metavar="LEVEL",
+        help="record a trace with each run: none, model (a span per query and stage), "
+        "framework (+ the framework's operators), system (+ CPU, memory, GPU counters) or "
+        "full [none]; see `reef trace ID`",
+    ),
+    trace_export: str | None = typer.Option(
+        None,
+        "--trace-export",
+        metavar="PATH",
+        help="also write each run's trace here as Chrome trace JSON (several runs: "
+        "PATH-SCENARIO.json)",
+    ),
     in_process: bool = typer.Option(
         False, "--in-process", help="run in this process instead of one worker per scenario"
     ),
@@ -97,6 +117,16 @@ def bench(
     given = {k: v for k, v in given.items() if v is not None}
     shapes = parse_shapes(shape)
     predictor = api.predictor_settings(graph_optimization, provider)
+    from reef.api import trace as api_trace
+
+    trace_settings = api_trace.trace_settings(trace)
+    if trace_export is not None:
+        if trace_settings is None:
+            raise SettingsError(
+                "--trace-export needs a trace",
+                hint="add --trace model (or framework, system, full)",
+            )
+        api_trace.check_export_path(trace_export, "--trace-export")
     _check_mlflow(mlflow)
     with RichReporter() as reporter:
         if solutions.is_solution(target):
@@ -109,6 +139,7 @@ def bench(
                 in_process=in_process,
                 reporter=reporter,
                 predictor=predictor,
+                trace=trace_settings,
             )
         else:
             settings = api.bench_settings(scenario, **given)
@@ -119,8 +150,28 @@ def bench(
                 in_process=in_process,
                 reporter=reporter,
                 predictor=predictor,
+                trace=trace_settings,
             )
     _export(mlflow, [r.id for r in records])
+    if trace_export is not None:
+        _export_traces(records, trace_export)
     show_records(records, json_out)
     if any(r.status != "valid" for r in records):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _export_traces(records: list[RunRecord], path: str) -> None:
+    from pathlib import Path
+
+    from reef.api import trace as api_trace
+    from reef.cli._common import stderr
+
+    traced = [r for r in records if r.trace is not None and r.trace.path]
+    for r in traced:
+        target = Path(path)
+        if len(traced) > 1:
+            suffixes = "".join(target.suffixes)
+            stem = target.name.removesuffix(suffixes)
+            target = target.with_name(f"{stem}-{r.scenario}{suffixes}")
+        written = api_trace.trace_export(r.id, target)
+        stderr.print(f"trace of run {r.id[:12]} written to {written}")

@@ -6,7 +6,8 @@ Reef is refused rather than misread.
 
 Format history
 --------------
-1  first format.
+1  first format. Later optional additions (no version bump: older records load unchanged):
+   ``trace`` (the trace level a run was recorded with, and where its trace is).
 """
 
 from __future__ import annotations
@@ -116,6 +117,26 @@ class Accuracy(Record):
     note: str | None = Field(None, description="why accuracy is not applicable, if it is not")
 
 
+TraceLevel = Literal["none", "model", "framework", "system", "full"]
+TRACE_LEVELS: tuple[TraceLevel, ...] = ("none", "model", "framework", "system", "full")
+
+
+class TraceInfo(Record):
+    """How a run was traced. Tracing costs time: compare traced runs with traced ones."""
+
+    level: TraceLevel
+    path: str | None = Field(None, description="the Chrome trace file under the run's folder")
+    layers: list[str] = Field(
+        default_factory=list, description="what was recorded: model, framework, system"
+    )
+    events: int = Field(0, description="events in the trace file")
+    queries: int = Field(0, description="queries (and warm-up calls) traced")
+    queries_kept: int = Field(0, description="queries whose spans the file holds")
+    dropped: int = Field(0, description="queries left out of the file by the cap policy")
+    policy: str | None = Field(None, description="the cap policy, as written in the trace")
+    notes: list[str] = Field(default_factory=list, description="what could not be recorded")
+
+
 class RunRecord(Record):
     format_version: int = FORMAT_VERSION
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
@@ -142,6 +163,9 @@ class RunRecord(Record):
         None, description="the lock the run was made from: what `reef reproduce` rebuilds"
     )
     reproduces: str | None = Field(None, description="the run this one reproduced")
+    trace: TraceInfo | None = Field(
+        None, description="the trace level used and the trace file; None: not traced"
+    )
     latencies_ns: list[int] | None = Field(
         None,
         description="raw latencies measured by the SUT: one per query in completion order "

@@ -27,6 +27,17 @@ class PredictorOptions:
     threads: int | None = None
     graph_optimization: str = "all"  # none | basic | extended | all
     providers: list[str] | None = None  # None: the best that is available
+    profile_dir: str | None = None  # a backend with a profiler profiles into this folder
+
+
+@dataclass(frozen=True)
+class FrameworkProfile:
+    """What a backend's own profiler wrote: a file in its ``format``, whose times count from
+    ``start_epoch_ns`` (nanoseconds since the Unix epoch, the wall clock)."""
+
+    path: Path
+    format: str  # e.g. "onnxruntime"
+    start_epoch_ns: int
 
 
 @runtime_checkable
@@ -49,3 +60,12 @@ class Predictor(Protocol):
     def version(self) -> str: ...
 
     def info(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class ProfilingPredictor(Protocol):
+    """A predictor with a profiler of its own: opened with ``options.profile_dir`` it
+    profiles every call until ``end_profiling``, which writes the profile and returns it
+    (None when profiling was not enabled). The predictor keeps working afterwards."""
+
+    def end_profiling(self) -> FrameworkProfile | None: ...
