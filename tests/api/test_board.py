@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from reef.api.board import Board, BoardError, board, hardware_label
+from reef.api.board import Board, BoardError, board
 from reef.meta.run import Accuracy, Latency, Performance, PredictorInfo, RunRecord, Target
 from reef.meta.settings import BenchSettings
 from reef.results import Store
-from reef.results.query import NoRunsMatch
+from reef.results.query import NoRunsMatch, hardware_label
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 EPYC = "AMD EPYC 7763"

@@ -29,6 +29,7 @@ from reef.meta.run import (
 )
 from reef.meta.settings import BenchSettings
 from reef.results import Store, migrate
+from reef.results.query import run_hardware
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 PLUS_2 = timezone(timedelta(hours=2))
@@ -58,6 +59,12 @@ def make_record(
             queries=1000,
         ),
         accuracy=Accuracy(metric="top1", value=0.76),
+        environment={
+            "hardware": {
+                "cpu": {"model": "AMD EPYC 7763"},
+                "gpu": {"devices": [{"name": "NVIDIA H100"}, {"name": "NVIDIA H100"}]},
+            }
+        },
         latencies_ns=latencies,
     )
 
@@ -344,6 +351,9 @@ def test_upgrade_survives(db: Path) -> None:
 
         assert [r.id for r in s.list(RunFilter(text=record.target.name))] == ["old1"]
     assert _version(db) == [migrate.head()]
+    with sqlite3.connect(db) as conn:
+        (label,) = conn.execute("SELECT hardware FROM runs WHERE id = 'old1'").fetchone()
+    assert label == run_hardware(record.environment) == "AMD EPYC 7763 + 2x NVIDIA H100"
 
 
 def test_unknown_schema_revision_is_refused(db: Path) -> None:

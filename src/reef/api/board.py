@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from reef.api.pareto import METRICS, Objective, ParetoError
+from reef.results.query import UNKNOWN_HARDWARE, hardware_label
 
 if TYPE_CHECKING:
     from reef.results.query import RunFilter
@@ -37,7 +38,6 @@ SCENARIO_METRICS: dict[str, Objective] = {
 }
 # The direction a metric is ranked in when none is given.
 _NATURAL: dict[str, str] = {"throughput": "max", "accuracy": "max", "samples": "max"}
-UNKNOWN_HARDWARE = "unknown hardware"
 
 
 class BoardError(ParetoError):
@@ -150,9 +150,7 @@ def board(
 
 # -- reading ---------------------------------------------------------------------------------
 
-_INFO = ("id", "target_name", "target_version", "scenario", "backend", "created_at")
-_CPU = ("environment", "hardware", "cpu", "model")
-_GPUS = ("environment", "hardware", "gpu", "devices")
+_INFO = ("id", "target_name", "target_version", "scenario", "backend", "created_at", "hardware")
 
 
 @dataclass(slots=True)
@@ -164,79 +162,60 @@ class _Row:
     backend: str | None
     created_at: Any
     hardware: str
-    values: dict[str, float]  # metric name -> value (NaN: missing)
-
-
-def _objectives(chosen: Objective | None) -> list[Objective]:
-    if chosen is not None:
-        return [chosen]
-    unique: dict[str, Objective] = {}
-    for objective in SCENARIO_METRICS.values():
-        unique.setdefault(objective.name, objective)
-    return list(unique.values())
+    value: float  # the ranking metric for this run's scenario (NaN: missing)
 
 
 def _read(chosen: Objective | None, selection: RunFilter) -> list[_Row]:
-    from sqlalchemy import func
-
+    """The selected runs, each with the one value it is ranked by, computed by the database
+    where it can be (``CASE`` over the scenario for ``auto``)."""
     from reef.results import Store
     from reef.results.models import RunRow
 
     table = RunRow.__table__
-    wanted = _objectives(chosen)
     with Store() as store:
         sqlite = store.dialect == "sqlite"
+        value, from_json = _value_column(chosen, table, sqlite)
         columns: list[Any] = [table.c[n] for n in _INFO]
-        if sqlite:
-            columns.append(func.json_extract(table.c.record_json, "$." + ".".join(_CPU)))
-            columns.append(func.json_extract(table.c.record_json, "$." + ".".join(_GPUS)))
-        for o in wanted:
-            column = METRICS[o.metric].column
-            if column is not None:
-                columns.append(table.c[column])
-            elif sqlite:
-                path = "$." + ".".join(METRICS[o.metric].path)
-                columns.append(func.json_extract(table.c.record_json, path))
-            if o.accuracy_metric is not None:
-                columns.append(func.lower(table.c.accuracy_metric))
-        if not sqlite:
-            columns.append(table.c.record_json)
+        columns.append(table.c.record_json if from_json else value)
         found = store.select_rows(columns, selection)
         if not found:
             problem = store.explain_empty(selection)
             if problem is not None:
                 raise problem
             raise BoardError("no valid runs recorded yet", hint="try `reef demo`")
-    return [_row(cells, wanted, sqlite) for cells in found]
+    path = METRICS[chosen.metric].path if chosen is not None else ()
+    rows = []
+    for run_id, name, version, scenario, backend, created, hardware, cell in found:
+        if from_json:
+            cell = _dig(json.loads(cell), path)
+        # Runs stored before the column existed are labelled by revision 0003; NULL is a guard.
+        label = hardware or UNKNOWN_HARDWARE
+        rows.append(
+            _Row(str(run_id), name, version, scenario, backend, created, label, _number(cell))
+        )
+    return rows
 
 
-def _row(cells: tuple[Any, ...], wanted: list[Objective], sqlite: bool) -> _Row:
-    run_id, name, version, scenario, backend, created = cells[: len(_INFO)]
-    at = len(_INFO)
-    record: dict[str, Any] | None = None
+def _value_column(chosen: Objective | None, table: Any, sqlite: bool) -> tuple[Any, bool]:
+    """The SQL expression of the ranking value, and whether it must instead be read from the
+    record (a metric without a column, on a database without ``json_extract``)."""
+    from sqlalchemy import case, func
+
+    if chosen is None:
+        whens = {
+            scenario: table.c[METRICS[o.metric].column] for scenario, o in SCENARIO_METRICS.items()
+        }
+        return case(whens, value=table.c.scenario, else_=None), False
+    metric = METRICS[chosen.metric]
+    if metric.column is not None:
+        column = table.c[metric.column]
+        if chosen.accuracy_metric is not None:
+            wanted = func.lower(table.c.accuracy_metric) == chosen.accuracy_metric.lower()
+            return case((wanted, column), else_=None), False
+        return column, False
     if sqlite:
-        cpu, gpus = cells[at], cells[at + 1]
-        gpus = json.loads(gpus) if isinstance(gpus, str) else gpus
-        at += 2
-    else:
-        record = json.loads(cells[-1])
-        cpu, gpus = _dig(record, _CPU), _dig(record, _GPUS)
-    values: dict[str, float] = {}
-    for o in wanted:
-        metric = METRICS[o.metric]
-        if metric.column is not None or sqlite:
-            value = _number(cells[at])
-            at += 1
-        else:
-            value = _number(_dig(record, metric.path))
-        if o.accuracy_metric is not None:
-            if cells[at] != o.accuracy_metric.lower():
-                value = math.nan
-            at += 1
-        values[o.name] = value
-    return _Row(
-        str(run_id), name, version, scenario, backend, created, hardware_label(cpu, gpus), values
-    )
+        return func.json_extract(table.c.record_json, "$." + ".".join(metric.path)), False
+    return None, True
 
 
 def _dig(data: Any, path: Sequence[str]) -> Any:
@@ -249,22 +228,6 @@ def _number(cell: Any) -> float:
     if cell is None or isinstance(cell, bool) or not isinstance(cell, int | float):
         return math.nan
     return float(cell)
-
-
-def hardware_label(cpu: Any, gpus: Any = None) -> str:
-    """``AMD EPYC 7763 64-Core Processor``, or ``... + 2x NVIDIA H100`` with GPUs: the
-    hardware a run's environment (``environment.hardware``) recorded."""
-    label = cpu.strip() if isinstance(cpu, str) and cpu.strip() else UNKNOWN_HARDWARE
-    if isinstance(gpus, list):
-        names: dict[str, int] = {}
-        for device in gpus:
-            name = device.get("name") if isinstance(device, dict) else None
-            if isinstance(name, str) and name:
-                names[name] = names.get(name, 0) + 1
-        parts = [name if n == 1 else f"{n}x {name}" for name, n in names.items()]
-        if parts:
-            label = f"{label} + {', '.join(parts)}"
-    return label
 
 
 # -- ranking ---------------------------------------------------------------------------------
@@ -285,12 +248,10 @@ def _rank(chosen: Objective | None, rows: list[_Row], hardware: str | None) -> B
     groups: dict[tuple[str, str, str], list[tuple[float, _Row]]] = {}
     missing = 0
     for row in rows:
-        objective = chosen or SCENARIO_METRICS.get(row.scenario)
-        value = row.values.get(objective.name, math.nan) if objective else math.nan
-        if not math.isfinite(value):
+        if not math.isfinite(row.value):
             missing += 1
             continue
-        groups.setdefault((row.model, row.scenario, row.hardware), []).append((value, row))
+        groups.setdefault((row.model, row.scenario, row.hardware), []).append((row.value, row))
     if not groups:
         name = chosen.name if chosen else "their scenario's metric"
         raise BoardError(
@@ -310,9 +271,12 @@ def _best(
 ) -> BoardRow:
     model, scenario, hardware = key
     objective = chosen or SCENARIO_METRICS[scenario]
-    sign = 1.0 if objective.direction == "min" else -1.0
+    values = [v for v, _ in members]
+    best = min(values) if objective.direction == "min" else max(values)
     # Ties go to the newest run, then the smallest id, so the board is stable.
-    value, row = min(members, key=lambda m: (sign * m[0], -_timestamp(m[1].created_at), m[1].id))
+    tied = [row for v, row in members if v == best]
+    row = min(tied, key=lambda r: (-_timestamp(r.created_at), r.id))
+    value = best
     return BoardRow(
         model=model,
         scenario=scenario,
@@ -326,7 +290,7 @@ def _best(
         backend=row.backend,
         created_at=_iso(row.created_at),
         runs=len(members),
-        median=statistics.median(v for v, _ in members),
+        median=statistics.median(values),
     )
 
 

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reef.api.board import hardware_label
 from reef.api.pareto import METRICS, Objective, ParetoError
 from reef.errors import ReefError
 from reef.report.errors import MATPLOTLIB_HINT, ReportError
@@ -355,10 +354,9 @@ def _model(record: RunRecord) -> str:
 
 
 def _hardware(record: RunRecord) -> str:
-    hardware = record.environment.get("hardware", {}) if record.environment else {}
-    cpu = hardware.get("cpu", {}).get("model") if isinstance(hardware, dict) else None
-    gpus = hardware.get("gpu", {}).get("devices") if isinstance(hardware, dict) else None
-    return hardware_label(cpu, gpus)
+    from reef.results.query import run_hardware
+
+    return run_hardware(record.environment)
 
 
 def _label(record: RunRecord, with_model: bool = True) -> str:

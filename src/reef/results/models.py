@@ -52,6 +52,8 @@ class RunRow(Base):
     # ``search_text`` is what free-text search looks in, lower-cased.
     tags: Mapped[str | None] = mapped_column(Text())
     search_text: Mapped[str | None] = mapped_column(Text())
+    # Since revision 0003: the CPU model and GPUs (reef.results.query.run_hardware).
+    hardware: Mapped[str | None] = mapped_column(String(255), index=True)
     record_json: Mapped[str] = mapped_column(Text())
 
 

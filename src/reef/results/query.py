@@ -267,6 +267,38 @@ def search_text(record: RunRecord, tags: list[str]) -> str:
     return "\n".join(p for p in parts if p).lower()
 
 
+UNKNOWN_HARDWARE = "unknown hardware"
+
+
+def hardware_label(cpu: Any, gpus: Any = None) -> str:
+    """``AMD EPYC 7763 64-Core Processor``, or ``... + 2x NVIDIA H100`` with GPUs: the
+    hardware a run's environment (``environment.hardware``) recorded."""
+    label = cpu.strip() if isinstance(cpu, str) and cpu.strip() else UNKNOWN_HARDWARE
+    if isinstance(gpus, list):
+        names: dict[str, int] = {}
+        for device in gpus:
+            name = device.get("name") if isinstance(device, dict) else None
+            if isinstance(name, str) and name:
+                names[name] = names.get(name, 0) + 1
+        parts = [name if n == 1 else f"{n}x {name}" for name, n in names.items()]
+        if parts:
+            label = f"{label} + {', '.join(parts)}"
+    return label
+
+
+def run_hardware(environment: dict[str, Any] | None) -> str:
+    """The hardware label of a run's recorded environment (see ``hardware_label``)."""
+    hardware = (environment or {}).get("hardware")
+    if not isinstance(hardware, dict):
+        return UNKNOWN_HARDWARE
+    cpu = hardware.get("cpu")
+    gpu = hardware.get("gpu")
+    return hardware_label(
+        cpu.get("model") if isinstance(cpu, dict) else None,
+        gpu.get("devices") if isinstance(gpu, dict) else None,
+    )
+
+
 def like_pattern(text: str) -> str:
     """A LIKE pattern finding ``text`` anywhere, with ``\\`` escaping ``%``, ``_`` and itself."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -30,6 +30,7 @@ from reef.results.query import (
     Sort,
     explain_empty,
     like_pattern,
+    run_hardware,
     run_tags,
     search_text,
     version_spec,
@@ -331,6 +332,7 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "format_version": record.format_version,
         "tags": "|" + "|".join(tags) + "|",
         "search_text": search_text(record, tags),
+        "hardware": run_hardware(record.environment),
         "record_json": json.dumps(record.summary_json()),
     }
 
