@@ -28,7 +28,7 @@ from reef.meta.run import (
     Target,
 )
 from reef.meta.settings import BenchSettings
-from reef.results import Store, migrate
+from reef.results import Store, migrate, packing
 from reef.results.query import run_hardware
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -342,10 +342,16 @@ def test_upgrade_survives(db: Path) -> None:
             ),
             {"j": json.dumps(record.summary_json())},
         )
+        conn.execute(
+            text("INSERT INTO run_latencies VALUES ('old1', 3, :t, :d)"),
+            {"t": packing.DTYPE, "d": packing.pack([5, 6, 7])},
+        )
     engine.dispose()
 
     with Store() as s:
         assert s.get("old1") == record
+        # Rebuilding the runs table must not cascade to the raw latencies.
+        assert s.latencies("old1") == [5, 6, 7]
         # The columns a later revision added are filled for the runs it found.
         from reef.results.query import RunFilter
 

@@ -7,7 +7,9 @@ a database at head, tidy the generated file by hand, and update ``HEAD``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,7 +66,7 @@ def _upgrade(engine: Engine) -> None:
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as connection:
+    with engine.connect() as connection, _foreign_keys_off(connection):
         connection.execution_options(**{WRITE: True})
         # One transaction, holding the write lock: two processes opening a new database at
         # once migrate it once, and a migration cut short leaves the previous schema.
@@ -80,6 +82,33 @@ def _upgrade(engine: Engine) -> None:
                     "database",
                 )
             command.upgrade(alembic_config(connection), "head")
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:  # rolled back with the rest of the migration
+                    raise ReefError(
+                        f"migrating {engine.url!r} would leave {len(broken)} rows whose "
+                        "run is missing",
+                        hint="nothing was changed; please report this",
+                    )
+
+
+@contextlib.contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite with foreign keys off for the migration. A revision that changes a column
+    rebuilds the table (create, copy, drop, rename), and with foreign keys on, dropping the
+    old ``runs`` table would delete every run's raw latencies through ``ON DELETE CASCADE``.
+    The pragma has no effect inside a transaction, so it is set on the driver's connection
+    before the migration's transaction begins, and set back after it."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 @functools.cache
