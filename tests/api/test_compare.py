@@ -313,6 +313,18 @@ def test_settings_that_change_latency_meaning_are_warned_of(
     assert len(warnings) == 1 and words in warnings[0], warnings
 
 
+def test_a_traced_run_against_an_untraced_one_is_warned_of(store: Store, base: RunRecord) -> None:
+    from reef.meta.run import TraceInfo
+
+    traced = record(rid("b1"), latencies(2))
+    traced.trace = TraceInfo(level="model", layers=["model"])
+    add(store, traced)
+    (warning,) = compare([base.id, rid("b1")]).warnings
+    assert warning == (
+        "runs differ in trace level (A none, B model): tracing adds its own cost to each query"
+    )
+
+
 def test_an_invalid_run_is_warned_of(store: Store, base: RunRecord) -> None:
     add(store, record(rid("b1"), latencies(2), status="invalid"))
     assert compare([base.id, rid("b1")]).warnings == [

@@ -475,6 +475,11 @@ def _warnings(records: list[RunRecord], labels: list[str]) -> list[str]:
         if key == "backend":
             values = [r.predictor.name if r.predictor else None for r in records]
         differing(words, values, "that changes what a latency means")
+    differing(
+        "trace level",
+        [r.trace.level if r.trace is not None else "none" for r in records],
+        "tracing adds its own cost to each query",
+    )
     for label, r in zip(labels, records, strict=True):
         if r.status != "valid":
             why = f": {'; '.join(r.reasons)}" if r.reasons else ""
