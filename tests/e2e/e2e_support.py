@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -80,6 +81,9 @@ class Reef:
         return Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
+        """``reef`` running, to be signalled: it starts with Ctrl-C's default disposition, as in
+        a terminal, even where the tests run from a background job (which ignores SIGINT, and
+        a child would inherit that and never see the interrupt)."""
         return subprocess.Popen(
             self.argv(*args),
             env=self.env,
@@ -89,6 +93,7 @@ class Reef:
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=False,
+            preexec_fn=_default_sigint,
         )
 
     def ok(self, *args: str) -> Result:
@@ -119,6 +124,10 @@ class Reef:
             assert self.runs() == []
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def assert_usage_error(result: Result, *fragments: str) -> None:
     """Exit 2, a clean one-message error on stderr (no traceback) naming ``fragments``."""
     assert result.rc == 2, str(result)
@@ -137,6 +146,29 @@ def assert_json_error(result: Result, *fragments: str) -> dict[str, Any]:
     for fragment in fragments:
         assert squash(json.dumps(fragment)[1:-1]) in whole, f"{fragment!r} not in {data}"
     return data
+
+
+def check_schema_structure(schema: dict[str, Any]) -> None:
+    """What a JSON Schema must be, checked without the jsonschema package."""
+    assert schema["type"] == "object"
+    assert isinstance(schema["properties"], dict) and schema["properties"]
+    for name in schema.get("required", []):
+        assert name in schema["properties"], name
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if ref is not None:
+                assert ref.startswith("#/$defs/"), ref
+                assert ref.removeprefix("#/$defs/") in defs, f"dangling {ref}"
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
 
 
 def build_tiny_onnx(path: Path) -> Path:

@@ -1,68 +1,29 @@
-"""``reef compare`` through the real CLI: the table, the verdicts, JSON, and every bad input."""
+"""``reef compare`` through the real CLI: the table, the verdicts, JSON, two real runs, and bad
+input (exit 2, a clear message, nothing written). Every refusal, with and without ``--json``,
+is checked in-process in ``tests/cli/test_cli_compare.py``."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import shutil
+from pathlib import Path
 
-import numpy as np
 import pytest
-from e2e_support import Benched, Reef, assert_json_error, assert_usage_error
+from e2e_support import Benched, Reef, assert_usage_error
+from stored_runs import A, B, C, D, compare_state, compared, seed_home
 
-A, B, C, D = ("aaaa" + "0" * 28, "bbbb" + "0" * 28, "cccc" + "0" * 28, "aaab" + "0" * 28)
 
-
-def _record(run_id: str, seed: int, scale: float, *, keep_raw: bool = True, **settings: Any) -> Any:
-    from reef.meta.run import Latency, Performance, PredictorInfo, RunRecord, Target
-    from reef.meta.settings import BenchSettings
-
-    rng = np.random.default_rng(seed)
-    raw = [int(x) for x in rng.lognormal(np.log(2e6), 0.25, 1500) * scale]
-    ms = np.asarray(raw) / 1e6
-    pct = {f"p{q}": float(np.percentile(ms, q)) for q in (50, 90, 95, 99)}
-    return RunRecord(
-        id=run_id,
-        created_at=datetime(2025, 3, 1, tzinfo=UTC) + timedelta(minutes=seed),
-        status="valid",
-        target=Target(kind="onnx", name="tiny", version="1.0", path="/m.onnx", sha256="cd" * 32),
-        settings=BenchSettings(**settings),
-        predictor=PredictorInfo(name="onnxruntime", version="1.20"),
-        performance=Performance(
-            latency_ms=Latency(
-                min=float(ms.min()), mean=float(ms.mean()), max=float(ms.max()), **pct
-            ),
-            throughput_qps=1000 / float(ms.mean()),
-            samples=len(raw),
-            queries=len(raw),
-        ),
-        environment={"hardware": {"cpu": {"model": f"cpu{seed}"}}, "software": {}},
-        latencies_ns=raw if keep_raw else None,
-    )
+@pytest.fixture(scope="module")
+def compared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return seed_home(tmp_path_factory.mktemp("compared") / "reef-home", compared())
 
 
 @pytest.fixture
-def seeded(reef: Reef) -> Reef:
+def seeded(reef: Reef, compared_home: Path) -> Reef:
     """A home holding A, B (A 1.3x slower), C (Offline, batch 8, no raw latencies) and D (a
     second run whose id starts like A's)."""
-    from reef.results import Store
-
-    reef.home.mkdir(parents=True, exist_ok=True)
-    with Store(f"sqlite:///{reef.home / 'reef.db'}") as store:
-        store.add(_record(A, 0, 1.0))
-        store.add(_record(B, 2, 1.3))
-        store.add(_record(C, 4, 1.0, keep_raw=False, scenario="Offline", batch_size=8))
-        store.add(_record(D, 6, 1.0))
+    shutil.copytree(compared_home, reef.home)
     return reef
-
-
-def _state(reef: Reef) -> list[Any]:
-    """Everything a refused comparison must leave as it was: the stored runs, the run folders."""
-    from reef.results import Store
-
-    with Store(f"sqlite:///{reef.home / 'reef.db'}") as store:
-        runs = [r.model_dump_json() for r in store.list()]
-    return [runs, reef.run_dirs()]
 
 
 def test_compare_prints_the_runs_side_by_side_and_a_verdict(seeded: Reef) -> None:
@@ -120,41 +81,17 @@ def test_compare_real_runs(benched: Benched) -> None:
 # --- bad input: exit 2, a clear message, nothing written ------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("args", "fragments"),
-    [
-        ((), ("compare needs at least two runs, got none",)),
-        (("aaaa",), ("compare needs at least two runs, got only 'aaaa'",)),
-        (("aaaa", "ffff"), ("no run matches 'ffff'", "reef runs list")),
-        (
-            ("aaa", "bbbb"),
-            ("'aaa' is ambiguous: 2 runs match", f"{A} (tiny@1.0, SingleStream, 2025-03-01 00:00)",
-             f"{D} (tiny@1.0, SingleStream, 2025-03-01 00:06)"),
-        ),
-        (("aaaa", A), (f"run {A} is given twice ('aaaa' and '{A}')",)),
-        (("aaaa", "bbbb", "--metric", "p42"),
-         ("no latency statistic 'p42'", "they have: min, mean, p50, p90, p95, p99, max")),
-        (("aaaa", "bbbb", "--alpha", "1"), ("--alpha must be between 0 and 1, got 1",)),
-        (("aaaa", "bbbb", "--tolerance", "-0.5"), ("--tolerance must be a fraction",)),
-    ],
-)  # fmt: skip
-def test_bad_input(seeded: Reef, args: tuple[str, ...], fragments: tuple[str, ...]) -> None:
-    before = _state(seeded)
-    result = seeded("compare", *args)
-    assert_usage_error(result, *fragments)
+def test_an_ambiguous_prefix_is_bad_input(seeded: Reef) -> None:
+    before = compare_state(seeded)
+    result = seeded("compare", "aaa", "bbbb")
+    assert_usage_error(
+        result,
+        "'aaa' is ambiguous: 2 runs match",
+        f"{A} (tiny@1.0, SingleStream, 2025-03-01 00:00)",
+        f"{D} (tiny@1.0, SingleStream, 2025-03-01 00:06)",
+    )
     assert result.stdout == ""
-    assert _state(seeded) == before
-
-
-def test_bad_input_with_json_is_a_json_error(seeded: Reef) -> None:
-    result = seeded("compare", "aaa", "bbbb", "--json")
-    assert result.rc == 2
-    data = assert_json_error(result, "'aaa' is ambiguous", f"{A} (tiny@1.0, SingleStream")
-    assert data["error"] == "RunNotFound"
-    result = seeded("compare", "aaaa", "bbbb", "--metric", "p42", "--json")
-    assert result.rc == 2
-    data = assert_json_error(result, "'p42'", "they have: min, mean, p50")
-    assert data["error"] == "CompareError"
+    assert compare_state(seeded) == before
 
 
 def test_too_few_runs_in_an_empty_home_create_nothing(reef: Reef) -> None:

@@ -1,4 +1,8 @@
-"""Happy paths of the whole CLI: bench, runs list/show, logs, show, schema, check, help, demo."""
+"""Happy paths of the whole CLI: bench, runs list/show, logs, show, schema, check, demo.
+
+The other schema kinds, ``--help``, the filters of ``runs list`` and ``runs show`` of a full id
+are checked in-process in ``tests/cli``; the default raw-latency policy in
+``test_e2e_options.py``; ``--version`` in ``tests/cli/test_startup.py``."""
 
 from __future__ import annotations
 
@@ -8,12 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
-from e2e_support import DIGITS_CLASSIFIER, SHORT, Benched, Reef, assert_usage_error
+from e2e_support import DIGITS_CLASSIFIER, SHORT, Benched, Reef, check_schema_structure
 
 import reef as reef_pkg
 
 LATENCY_FIELDS = ("min", "mean", "p50", "p90", "p95", "p99", "max")
-COMMANDS = ("bench", "demo", "runs", "check", "schema", "show")
 BUILTIN_MODEL = Path(reef_pkg.__file__).parent / "builtin" / DIGITS_CLASSIFIER / "reef.yaml"
 
 
@@ -114,23 +117,6 @@ def test_runs_list_newest_first(benched: Benched) -> None:
     assert all("latencies_ns" not in r for r in listed)
 
 
-def test_runs_list_filters(benched: Benched) -> None:
-    single = by_scenario(benched.records)["SingleStream"]
-    assert [r["id"] for r in benched.reef.runs("--scenario", "SingleStream")] == [single["id"]]
-    # A filter that leaves nothing is bad input, and says which filter did it.
-    assert_usage_error(benched.reef("runs", "list", "--status", "invalid"), "--status invalid")
-    newest = benched.reef.ok("runs", "list", "--json", "-n", "1").json()
-    assert [r["id"] for r in newest] == [benched.records[-1]["id"]]
-
-
-def test_runs_list_more_filters(benched: Benched) -> None:
-    assert len(benched.reef.runs("--status", "valid")) == 2
-    assert len(benched.reef.runs("--model", DIGITS_CLASSIFIER)) == 2
-    assert_usage_error(
-        benched.reef("runs", "list", "--model", "no-such-model"), "--model no-such-model"
-    )
-
-
 def test_runs_list_human_table(benched: Benched) -> None:
     result = benched.reef.ok("runs", "list")
     for record in benched.records:
@@ -152,12 +138,6 @@ def test_runs_show_unique_prefix(benched: Benched) -> None:
     assert record["id"] in human.stdout
     assert record["settings"]["scenario"] in human.stdout
     assert "valid" in human.stdout
-
-
-def test_runs_show_full_id(benched: Benched) -> None:
-    record = benched.records[0]
-    shown = benched.reef.ok("runs", "show", record["id"], "--json").json()
-    assert shown["id"] == record["id"]
 
 
 def test_runs_show_raw_includes_latencies(benched: Benched) -> None:
@@ -202,32 +182,9 @@ def test_show_component_json_gives_absolute_existing_paths(reef: Reef) -> None:
     assert pinned["version"] == data["version"]
 
 
-def _check_schema_structure(schema: dict[str, Any]) -> None:
-    """What a JSON Schema must be, checked without the jsonschema package."""
-    assert schema["type"] == "object"
-    assert isinstance(schema["properties"], dict) and schema["properties"]
-    for name in schema.get("required", []):
-        assert name in schema["properties"], name
-    defs = schema.get("$defs", {})
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if ref is not None:
-                assert ref.startswith("#/$defs/"), ref
-                assert ref.removeprefix("#/$defs/") in defs, f"dangling {ref}"
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(schema)
-
-
 def test_schema_model_is_json_schema(reef: Reef) -> None:
     schema = reef.ok("schema", "model").json()
-    _check_schema_structure(schema)
+    check_schema_structure(schema)
     for field in ("name", "version", "framework", "sources", "inputs", "outputs"):
         assert field in schema["properties"], field
     assert schema.get("additionalProperties") is False  # unknown fields are errors
@@ -238,11 +195,6 @@ def test_schema_model_is_json_schema(reef: Reef) -> None:
         return
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(manifest, schema)
-
-
-@pytest.mark.parametrize("kind", ["dataset", "run", "settings"])
-def test_schema_other_kinds(reef: Reef, kind: str) -> None:
-    _check_schema_structure(reef.ok("schema", kind).json())
 
 
 def test_check_builtin_manifests(reef: Reef) -> None:
@@ -256,22 +208,6 @@ def test_check_builtin_manifests(reef: Reef) -> None:
     dataset = model.parent.parent / "digits" / "reef.yaml"
     assert reef.ok("check", str(dataset), "--json").json()["kind"] == "dataset"
     assert reef.run_dirs() == []
-
-
-def test_help_lists_commands(reef: Reef) -> None:
-    result = reef.ok("--help")
-    commands = result.stdout.split("Commands:", 1)[1]
-    for name in COMMANDS:
-        assert f"  {name} " in commands, name
-    bench_help = reef.ok("bench", "--help").stdout
-    for option in ("--scenario", "--mode", "--duration", "--target-qps", "--shape", "--json"):
-        assert option in bench_help, option
-
-
-def test_version(reef: Reef) -> None:
-    result = reef("--version")
-    assert result.rc == 0, str(result)
-    assert result.stdout.startswith("reef "), str(result)
 
 
 # --- reef demo ------------------------------------------------------------------------------
@@ -289,12 +225,3 @@ def test_demo_prints_table_and_records_runs(reef: Reef) -> None:
     assert all(r["status"] == "valid" for r in listed)
     assert "reef runs list" in result.stderr
     json.dumps(listed)  # records stay JSON
-
-
-def test_microsecond_model_skips_raw_latencies_by_default(reef: Reef) -> None:
-    result = reef("bench", DIGITS_CLASSIFIER, *SHORT, "--mode", "performance", "--json")
-    assert result.rc == 0, str(result)
-    (record,) = result.json()
-    assert "raw per-query latencies not kept" in " ".join(record["loadgen"]["warnings"])
-    shown = reef.ok("runs", "show", record["id"], "--raw", "--json").json()
-    assert shown["latencies_ns"] is None

@@ -1,11 +1,14 @@
-"""reef init through the real CLI: a dry run changes nothing; an unknown Python and a
-requirement no index has are exit 2 with nothing left behind; (slow) a lock pinned to an
+"""reef init through the real CLI: a dry run changes nothing; a program that is not Python
+and a requirement no index has are exit 2 with nothing left behind; (slow) a lock pinned to an
 older onnxruntime is built, reused, and benchmarked inside its environment, and pip builds
-the same lock to the same versions."""
+the same lock to the same versions. An unknown Python and a lock that is not there are checked
+in-process in ``tests/cli/test_cli_init.py``."""
 
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ import pytest
 import yaml
 from e2e_support import SHORT, Reef, assert_usage_error
 
+from reef.components.repository import builtin_root
 from reef.environment.installers import find_uv
 
 BUILD_TIMEOUT_S = 600
@@ -57,15 +61,6 @@ def test_a_dry_run_changes_nothing(reef: Reef) -> None:
     assert not reef.home.exists() or list(reef.home.rglob("*")) == []
 
 
-def test_an_unknown_python_is_exit_2(reef: Reef) -> None:
-    for python in ("3.99", str(reef.cwd / "no-such-python")):
-        result = reef("init", "digits-classifier", "--python", python)
-        assert_usage_error(result, "no such Python found", python)
-    assert list(reef.cwd.iterdir()) == [] and envs(reef) == []
-    data = reef("init", "digits-classifier", "--python", "3.99", "--json")
-    assert data.rc == 2 and data.json()["error"] == "ProvisionError"
-
-
 def test_a_program_that_is_not_python_is_exit_2(reef: Reef, tmp_path: Path) -> None:
     script = tmp_path / "fake-python"
     script.write_text("#!/bin/sh\necho '{}'\n")
@@ -82,11 +77,6 @@ def test_bench_of_a_provisioned_lock_whose_environment_is_gone(reef: Reef) -> No
     (reef.cwd / "reef.lock").write_text(json.dumps(lock))
     result = reef("bench", "reef.lock", *SHORT)
     assert_usage_error(result, f"provisioned (onnxruntime=={ORT})", "run `reef init ", "reef.lock`")
-
-
-def test_a_lock_that_is_not_there(reef: Reef) -> None:
-    assert_usage_error(reef("init", "missing.lock"), "missing.lock", "not found")
-    assert_usage_error(reef("init", "digits-classifier", "--installer", "conda"), "conda")
 
 
 @pytest.mark.slow
@@ -106,24 +96,35 @@ def test_a_requirement_that_does_not_exist(reef: Reef, digits_copy: Path, instal
     assert envs(reef) == []
 
 
-@pytest.fixture
-def pinned_lock(reef: Reef, digits_copy: Path) -> dict[str, Any]:
-    """``reef init`` of the digits classifier pinned to onnxruntime ``ORT``, with uv."""
+@dataclass
+class Pinned:
+    """``reef init`` of the digits classifier pinned to onnxruntime ``ORT``, with uv: the home
+    and working folder it was made in, and its JSON report."""
+
+    reef: Reef
+    report: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def pinned(tmp_path_factory: pytest.TempPathFactory) -> Pinned:
+    """Built once for the module: the tests only read it, or copy its lock elsewhere."""
     if find_uv() is None:
         pytest.skip("uv is not installed")
-    folder = with_python(digits_copy, f"onnxruntime=={ORT}")
-    data = reef("init", str(folder), "--json", timeout=BUILD_TIMEOUT_S)
+    base = tmp_path_factory.mktemp("pinned")
+    (base / "work").mkdir()
+    cli = Reef(base / "reef-home", base / "work")
+    copy = shutil.copytree(builtin_root() / "digits-classifier", base / "digits-classifier")
+    folder = with_python(Path(copy) / "reef.yaml", f"onnxruntime=={ORT}")
+    data = cli("init", str(folder), "--json", timeout=BUILD_TIMEOUT_S)
     assert data.rc == 0, str(data)
-    report: dict[str, Any] = data.json()
-    return report
+    return Pinned(cli, data.json())
 
 
 @pytest.mark.slow
 @needs_uv
-def test_init_then_bench_runs_inside_the_environment(
-    reef: Reef, pinned_lock: dict[str, Any]
-) -> None:
-    env = pinned_lock["environment"]
+def test_init_then_bench_runs_inside_the_environment(pinned: Pinned) -> None:
+    reef = pinned.reef
+    env = pinned.report["environment"]
     assert env["status"] == "created" and env["installer"] == "uv"
     assert envs(reef) == [env["hash"]]
     lock = json.loads((reef.cwd / "reef.lock").read_text())
@@ -147,11 +148,14 @@ def test_init_then_bench_runs_inside_the_environment(
 
 @pytest.mark.slow
 @needs_uv
-def test_pip_builds_the_same_lock(reef: Reef, pinned_lock: dict[str, Any], tmp_path: Path) -> None:
-    elsewhere = Reef(tmp_path / "other-home", reef.cwd)
+def test_pip_builds_the_same_lock(pinned: Pinned, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(pinned.reef.cwd / "reef.lock", work / "reef.lock")
+    elsewhere = Reef(tmp_path / "other-home", work)
     data = elsewhere("init", "reef.lock", "--installer", "pip", "--json", timeout=BUILD_TIMEOUT_S)
     assert data.rc == 0, str(data)
     env = data.json()["environment"]
     assert env["status"] == "created" and env["installer"] == "pip"
-    assert env["hash"] == pinned_lock["environment"]["hash"]
-    assert env["packages"] == pinned_lock["environment"]["packages"]  # exactly the pins
+    assert env["hash"] == pinned.report["environment"]["hash"]
+    assert env["packages"] == pinned.report["environment"]["packages"]  # exactly the pins

@@ -1,109 +1,66 @@
-"""Predictor options, Server-only options, and checks that report every problem at once."""
+"""Options that change a real benchmark, on one performance run of the built-in classifier
+shared by the module: ``--graph-optimization`` is used and recorded, raw latencies are not
+kept by default for a microsecond model, and REEF_DB_URL moves the store. The refused options
+(predictor options, Server-only options, checks that report every problem at once) are checked
+in-process in ``tests/cli/test_cli_options.py``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import yaml
-from e2e_support import (
-    DIGITS_CLASSIFIER,
-    SHORT,
-    Reef,
-    assert_json_error,
-    assert_usage_error,
-    tiny_manifest,
-)
+import pytest
+from e2e_support import DIGITS_CLASSIFIER, SHORT, Reef, Result
 
 
-def test_graph_optimization_level_is_used_and_recorded(reef: Reef) -> None:
-    result = reef(
-        "bench",
-        DIGITS_CLASSIFIER,
-        *SHORT,
-        "--mode",
-        "performance",
-        "--graph-optimization",
-        "basic",
-        "--json",
-    )
+@dataclass
+class PerformanceRun:
+    """``reef bench`` (performance only, basic graph optimization) with the store elsewhere."""
+
+    reef: Reef
+    env: dict[str, str]
+    db: Path
+    result: Result
+    record: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def performance_run(tmp_path_factory: pytest.TempPathFactory) -> PerformanceRun:
+    base = tmp_path_factory.mktemp("performance")
+    work = base / "work"
+    work.mkdir()
+    cli = Reef(base / "reef-home", work)
+    db = base / "elsewhere" / "runs.db"
+    env = {"REEF_DB_URL": f"sqlite:///{db}"}
+    result = cli(
+        "bench", DIGITS_CLASSIFIER, *SHORT, "--mode", "performance",
+        "--graph-optimization", "basic", "--json", env=env,
+    )  # fmt: skip
     assert result.rc == 0, str(result)
     [record] = result.json()
+    return PerformanceRun(cli, env, db, result, record)
+
+
+def test_graph_optimization_level_is_used_and_recorded(performance_run: PerformanceRun) -> None:
+    record = performance_run.record
     assert record["predictor"]["options"]["graph_optimization"] == "basic"
     assert record["predictor"]["providers"] == ["CPUExecutionProvider"]
 
 
-def test_unknown_graph_optimization_level_is_refused(reef: Reef) -> None:
-    result = reef("bench", DIGITS_CLASSIFIER, "--graph-optimization", "max", "--json")
-    assert_usage_error(result, "--graph-optimization", "max")
-    assert_json_error(result, "max")
-    reef.assert_nothing_written()
+def test_microsecond_model_skips_raw_latencies_by_default(performance_run: PerformanceRun) -> None:
+    reef, record = performance_run.reef, performance_run.record
+    assert "raw per-query latencies not kept" in " ".join(record["loadgen"]["warnings"])
+    shown = reef("runs", "show", record["id"], "--raw", "--json", env=performance_run.env)
+    assert shown.rc == 0 and "Traceback" not in shown.stderr, str(shown)
+    assert shown.json()["latencies_ns"] is None
 
 
-def test_unavailable_execution_provider_is_refused_before_measuring(reef: Reef) -> None:
-    result = reef("bench", DIGITS_CLASSIFIER, "--provider", "NoSuchExecutionProvider")
-    assert_usage_error(result, "NoSuchExecutionProvider", "CPUExecutionProvider")
-    reef.assert_nothing_written()
-
-
-def test_latency_bound_is_for_server_only(reef: Reef) -> None:
-    result = reef("bench", DIGITS_CLASSIFIER, "--latency-bound-ms", "5")
-    assert_usage_error(result, "--latency-bound-ms", "Server scenario only")
-    reef.assert_nothing_written()
-
-
-def test_negative_runs_limit_is_a_usage_error(reef: Reef) -> None:
-    result = reef("runs", "list", "--limit", "-1")
-    assert result.rc == 2, str(result)
-    assert "Traceback" not in result.stderr
-
-
-def test_check_reports_version_and_signature_problems_together(
-    reef: Reef, tiny_onnx: Path, tmp_path: Path
-) -> None:
-    manifest = tiny_manifest(tiny_onnx)
-    manifest["framework"]["version"] = "<1.0"
-    manifest["inputs"][0]["shape"] = [-1, 4, 8, 8]
-    path = tiny_onnx.parent / "reef.yaml"
-    path.write_text(yaml.safe_dump(manifest))
-
-    result = reef("check", str(tiny_onnx.parent), "--json")
-    assert_usage_error(result, "framework.version", "inputs[0].shape")
-    data = assert_json_error(result)
-    assert {p["location"] for p in data["problems"]} >= {"framework.version", "inputs[0].shape"}
-
-
-def test_a_corrupt_dataset_file_is_bad_input(reef: Reef, tmp_path: Path) -> None:
-    import shutil
-
-    from reef.components.repository import builtin_root
-
-    for name in ("digits-classifier", "digits"):
-        shutil.copytree(builtin_root() / name, tmp_path / name)
-    data = tmp_path / "digits" / "digits.npz"
-    data.write_bytes(b"not a zip file")
-    meta = yaml.safe_load((tmp_path / "digits" / "reef.yaml").read_text())
-    import hashlib
-
-    meta["sources"][0]["sha256"] = hashlib.sha256(data.read_bytes()).hexdigest()
-    (tmp_path / "digits" / "reef.yaml").write_text(yaml.safe_dump(meta))
-    model = yaml.safe_load((tmp_path / "digits-classifier" / "reef.yaml").read_text())
-    model["dataset"] = "../digits"
-    (tmp_path / "digits-classifier" / "reef.yaml").write_text(yaml.safe_dump(model))
-
-    result = reef("bench", str(tmp_path / "digits-classifier"), *SHORT)
-    assert_usage_error(result, "digits.npz", "not a readable npz archive")
-    reef.assert_nothing_written()
-
-
-def test_reef_db_url_points_the_store_elsewhere(reef: Reef, tmp_path: Path) -> None:
-    db = tmp_path / "elsewhere" / "runs.db"
-    env = {"REEF_DB_URL": f"sqlite:///{db}"}
-    result = reef("bench", DIGITS_CLASSIFIER, *SHORT, "--mode", "performance", "--json", env=env)
-    assert result.rc == 0, str(result)
-    [record] = result.json()
-    assert db.is_file()
+def test_reef_db_url_points_the_store_elsewhere(performance_run: PerformanceRun) -> None:
+    reef, record = performance_run.reef, performance_run.record
+    assert performance_run.db.is_file()
     assert not (reef.home / "reef.db").exists()
-    listed = reef("runs", "list", "--json", env=env).json()
+    listed = reef("runs", "list", "--json", env=performance_run.env).json()
     assert [r["id"] for r in listed] == [record["id"]]
     # LoadGen's logs still live under REEF_HOME
     assert (reef.home / "runs" / record["id"] / "performance" / "mlperf_log_detail.txt").is_file()
