@@ -270,3 +270,21 @@ def test_png_plot(store: Store, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     plot("throughput", tmp_path / "t.png")
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_histogram_leaves_out_a_long_tail_and_says_so(store: Store, tmp_path: Path) -> None:
+    tailed = record("t1", p50=2.0)
+    assert tailed.latencies_ns is not None
+    tailed.latencies_ns = [*tailed.latencies_ns[:-1], 500_000_000]  # one 500 ms query
+    store.add(tailed)
+    result = plot("histogram", tmp_path / "h.svg", ["t1"])
+    assert result.warnings == [
+        "1 of 100 latencies above 2.39 ms (the 99.5th percentile) are left out; "
+        "the slowest is 500 ms."
+    ]
+    svg = (tmp_path / "h.svg").read_text()
+    assert ">500<" not in svg  # the axis ends near the body, not at the outlier
+    report(tmp_path / "r.html", ["t1", "a1"])
+    assert "latencies above" in (tmp_path / "r.html").read_text()
+    # Without such a tail, nothing is left out.
+    assert plot("histogram", tmp_path / "h2.svg", ["a1"]).warnings == []

@@ -48,6 +48,7 @@ __all__ = [
 PLOT_KINDS = ("cdf", "histogram", "throughput", "pareto")
 DEFAULT_LIMIT = 1000  # runs in one report unless asked for more
 SERIES_PER_CHART = 8  # runs drawn in one latency chart
+TAIL_FACTOR = 3.0  # a histogram leaves out a tail reaching past this times its p99.5
 BARS_PER_CHART = 25  # runs in one throughput chart
 _SVG_ONLY = (".svg", ".html")
 _MATPLOTLIB = (".png", ".pdf")
@@ -482,7 +483,7 @@ def _latency_section(records: list[RunRecord]) -> Section:
         blocks.append(Figure(name + "-cdf", chart, caption))
         histogram = _histogram_chart(f"{model}, {scenario}: latency histogram", shown, raw)
         if histogram is not None:
-            blocks.append(Figure(name + "-histogram", histogram, None))
+            blocks.append(Figure(name + "-histogram", *histogram))
     return Section("Latency", "latency", blocks)
 
 
@@ -526,19 +527,34 @@ def _wide(series: Sequence[Any]) -> bool:
 
 def _histogram_chart(
     title: str, runs: list[RunRecord], raw: dict[str, list[float]]
-) -> Chart | None:
+) -> tuple[Chart, str | None] | None:
+    """The histogram of up to 4 runs' raw latencies, and a note of the tail left out: when
+    the slowest queries reach past ``TAIL_FACTOR`` times the 99.5th percentile, bins spread
+    over the whole range would squeeze every other query into a few of them."""
     from reef.report.charts import Histogram, HistSeries
 
     with_model = not _one_model(runs)
-    series = [
-        HistSeries(_label(r, with_model), raw[r.id], run_id=r.id) for r in runs if r.id in raw
-    ]
-    if not series:
+    kept = [r for r in runs if r.id in raw][:4]
+    if not kept:
         return None
-    shown = series[:4]
-    values = [v for s in shown for v in s.values if v > 0]
-    wide = bool(values) and max(values) / min(values) > 100
-    return Histogram(title, "latency (ms)", shown, x_log=wide)
+    values = sorted(v for r in kept for v in raw[r.id])
+    cut = values[int((len(values) - 1) * 0.995)]
+    note = None
+    if values[-1] > TAIL_FACTOR * cut > 0:
+        left = sum(1 for v in values if v > cut)
+        note = (
+            f"{left:,} of {len(values):,} latencies above {cut:.3g} ms (the 99.5th percentile) "
+            f"are left out; the slowest is {values[-1]:.3g} ms."
+        )
+    else:
+        cut = math.inf
+    series = [
+        HistSeries(_label(r, with_model), [v for v in raw[r.id] if v <= cut], run_id=r.id)
+        for r in kept
+    ]
+    shown = [v for s in series for v in s.values if v > 0]
+    wide = bool(shown) and max(shown) / min(shown) > 100
+    return Histogram(title, "latency (ms)", series, x_log=wide), note
 
 
 def _throughput_section(records: list[RunRecord]) -> Section:
@@ -808,7 +824,10 @@ def _one_chart(
             "none of the selected runs kept raw latencies, which a histogram needs",
             hint="`reef plot cdf` draws runs from their recorded percentiles",
         )
-    return histogram, min(len(shown), 4), notes
+    chart, tail = histogram
+    if tail is not None:
+        notes.append(tail)
+    return chart, min(len(shown), 4), notes
 
 
 # -- writing ---------------------------------------------------------------------------------
