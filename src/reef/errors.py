@@ -10,6 +10,8 @@ that callers of ``reef.api`` can act on them without parsing text::
     ├── PredictorError        a backend could not open or run a model
     ├── SettingsError         a nonsensical benchmark setting
     ├── RunNotFound           no run matches an id or prefix (carries ``candidates``)
+    ├── FileRefused           a path that is not a regular file, too large, or unwritable
+    ├── WriteFailed           exit 3: the OS failed a write (disk full, read-only, I/O error)
     └── Interrupted           Ctrl-C (exit 130) or SIGTERM (exit 143) stopped the work
 """
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_ENVIRONMENT = 3
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
@@ -87,6 +90,27 @@ class RunNotFound(ReefError):
         if self.candidates:
             hint = "candidates: " + ", ".join(self.candidates)
         super().__init__(message, hint)
+
+
+class FileRefused(ReefError):
+    """A path Reef will not read or write: a FIFO, a device, a directory, a file over its size
+    cap, a symlink loop, a missing or read-only folder. Nothing was read or written."""
+
+    def __init__(self, path: object, reason: str, hint: str | None = None) -> None:
+        self.path, self.reason = str(path), reason
+        super().__init__(f"{path}: {reason}", hint)
+
+
+class WriteFailed(ReefError):
+    """The operating system failed a write Reef had every reason to expect to work: the disk
+    is full, the file system went read-only, an I/O error. Reef's environment failed, not the
+    input (exit 3)."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+    def __init__(self, path: object, reason: str, hint: str | None = None) -> None:
+        self.path, self.reason = str(path), reason
+        super().__init__(f"{path}: cannot write: {reason}", hint)
 
 
 class Interrupted(ReefError):

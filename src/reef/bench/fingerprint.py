@@ -42,7 +42,7 @@ def host_fingerprint_hash() -> str:
     from pathlib import Path
 
     from reef import config
-    from reef.components.files import write_atomic
+    from reef.files import write_atomic
 
     stamp: dict[str, Any] = {"python": [sys.executable, sys.version]}
     try:

@@ -8,9 +8,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from reef.components.content import content_sha256
-from reef.components.files import write_atomic
 from reef.components.index import Entry, catalog
 from reef.errors import ManifestError, Problem, ReefError
+from reef.files import write_atomic
 from reef.meta.load import problems_from
 from reef.meta.lock import Lock, LockedComponent
 

@@ -40,10 +40,10 @@ from reef.components.content import (
     content_sha256,
     format_listing,
 )
-from reef.components.files import umask_mode
 from reef.components.lockfile import LOCK_FILE, locate, lock_bytes
 from reef.components.repository import INSTALLED, ensure_installed, mark_changed, repositories
 from reef.errors import ManifestError, ReefError
+from reef.files import umask_mode
 from reef.meta.load import problems_from
 from reef.meta.lock import Lock, LockedComponent
 

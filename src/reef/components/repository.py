@@ -16,8 +16,8 @@ from typing import Literal
 
 from reef import config
 from reef.components import git
-from reef.components.files import write_atomic
 from reef.errors import ReefError
+from reef.files import write_atomic
 
 BUILTIN = "builtin"
 INSTALLED = "installed"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from reef import config
-from reef.components.files import write_atomic
+from reef.files import write_atomic
 
 ENTRY = "entry.json"
 LOG = "log.txt"

@@ -16,8 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reef import config
-from reef.components.files import write_atomic
 from reef.errors import ReefError
+from reef.files import write_atomic
 
 RUN_FILE = "solution-run.json"
 
