@@ -280,6 +280,7 @@ def init(
     A dry run decides everything (the interpreter included) and writes nothing. On any error
     no lock is written and no environment is left half-made.
     """
+    from reef.components import install_policy
     from reef.components.fetch import fetch_lock
     from reef.components.lockfile import LOCK_FILE, lock_bytes, write_lock
     from reef.environment import provision as prov
@@ -290,6 +291,13 @@ def init(
     lock_path = output or Path(target if given else LOCK_FILE)
     how = "read" if given else "resolved"
     say(f"{how} {target}: {len(lock.components)} components, root {lock.root}")
+    # Before anything is planned or fetched: what an untrusted component may install.
+    policy = install_policy.check(lock)
+    if policy.only_binary:
+        say(
+            f"untrusted components ({', '.join(policy.untrusted)}): installing wheels only, "
+            "no source builds"
+        )
     chosen = prov.plan(
         lock,
         python=python,
@@ -297,6 +305,7 @@ def init(
         find_links=find_links,
         no_index=no_index,
         where=str(lock_path),
+        only_binary=policy.only_binary,
     )
     if dry_run:
         return InitReport(target, lock_path, lock, True, _planned_sources(lock), chosen)

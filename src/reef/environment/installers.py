@@ -69,6 +69,7 @@ class Installer:
         requirements: Sequence[str],
         find_links: Sequence[str] = (),
         no_index: bool = False,
+        only_binary: bool = False,
     ) -> list[str]:
         if self.name == "uv":
             assert self.uv is not None
@@ -80,6 +81,9 @@ class Installer:
             argv += ["--find-links", folder]
         if no_index:
             argv.append("--no-index")
+        if only_binary:
+            # Wheels only: a source distribution's build backend would run its code.
+            argv += ["--only-binary", ":all:"]
         # '--' ends the options: a requirement from a lock can never become one.
         return [*argv, "--", *requirements]
 

@@ -357,6 +357,7 @@ class Plan:
     find_links: list[str] = field(default_factory=list)
     no_index: bool = False
     pins: dict[str, str] = field(default_factory=dict)  # the lock's environment.packages
+    only_binary: bool = False  # an untrusted component is in the lock: no source builds
 
     @property
     def ready(self) -> bool:
@@ -371,7 +372,11 @@ class Plan:
         return [
             self.installer.create_argv(self.interpreter.executable, self.path),
             self.installer.install_argv(
-                env_python(self.path), self.requirements, self.find_links, self.no_index
+                env_python(self.path),
+                self.requirements,
+                self.find_links,
+                self.no_index,
+                self.only_binary,
             ),
         ]
 
@@ -386,6 +391,7 @@ class Plan:
             "requirements": self.requirements,
             "find_links": self.find_links,
             "no_index": self.no_index,
+            "only_binary": self.only_binary,
             "commands": [] if ready else self.commands(),
         }
 
@@ -398,6 +404,7 @@ def plan(
     find_links: Sequence[str | Path] = (),
     no_index: bool = False,
     where: str = "reef.lock",
+    only_binary: bool = False,
 ) -> Plan:
     """Decide the interpreter, installer and requirements for ``lock``; writes nothing."""
     chosen = choose(installer)
@@ -421,6 +428,7 @@ def plan(
         find_links=links,
         no_index=no_index,
         pins=dict(lock.environment.packages) if lock.environment is not None else {},
+        only_binary=only_binary,
     )
 
 
@@ -638,7 +646,9 @@ def _build(chosen: Plan, tmp: Path, say: Progress, on_line: LineCallback | None)
     # instead of looking for it on an index, where it is not.
     _install_reef(site)
     say(f"installing {len(chosen.requirements)} requirements with {installer.name}")
-    argv = installer.install_argv(python, chosen.requirements, chosen.find_links, chosen.no_index)
+    argv = installer.install_argv(
+        python, chosen.requirements, chosen.find_links, chosen.no_index, chosen.only_binary
+    )
     run(argv, f"{installer.name}: installing the requirements", on_line=on_line, cwd=tmp.parent)
     installed = _inspect(python)["packages"]
     before = seeded["packages"]
