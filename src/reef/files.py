@@ -62,7 +62,7 @@ def reason(exc: OSError) -> str:
 
 def _refuse_read(path: Path, what: str, exc: OSError) -> FileRefused:
     if isinstance(exc, FileNotFoundError):
-        return FileRefused(path, f"{what} not found")
+        return FileRefused(path, "file not found")
     return FileRefused(path, f"cannot read the {what}: {reason(exc)}")
 
 
@@ -119,7 +119,8 @@ def read_regular(path: Path, what: str = "file", max_bytes: int | None = None) -
     than ``max_bytes``."""
     with open_regular(path, what, max_bytes) as f:
         try:
-            data = f.read() if max_bytes is None else f.read(max_bytes + 1)
+            # Not read(max_bytes + 1): that would allocate the whole cap for every small file.
+            data = f.read()
         except OSError as exc:
             raise _refuse_read(path, what, exc) from exc
     if max_bytes is not None and len(data) > max_bytes:  # it grew after the check

@@ -79,6 +79,9 @@ def resolve(spec: str) -> ResolvedTarget:
             hint="reef bench takes a manifest, an .onnx file, a lock file or a component name",
         )
     if path.suffix.lower() in (".onnx", ".yaml", ".yml", ".lock") or "/" in spec:
+        from reef.files import check_regular
+
+        check_regular(path)  # a FIFO, a device, a symlink loop: says which
         raise ReefError(f"{spec}: file not found")
     entry = find(spec, kind="model")
     lock = _resolved_lock(spec)

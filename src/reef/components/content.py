@@ -13,10 +13,8 @@ import hashlib
 import os
 from pathlib import Path
 
-import yaml
-
 from reef.components.checksums import sha256_file
-from reef.errors import ReefError
+from reef.errors import ManifestError, ReefError
 
 MANIFEST = "reef.yaml"
 # Only the ``kind`` and ``dataset`` fields are read here; a manifest this large is not one a
@@ -31,10 +29,11 @@ def local_dataset(manifest: bytes) -> str | None:
     Whether that folder holds a ``reef.yaml`` is the caller's to check. A manifest that does not
     parse names nothing here: validating it is the loader's job, which reports it properly.
     """
+    from reef.meta.load import parse_yaml
+
     try:
-        # libyaml's loader when PyYAML has it: this runs for every component hashed.
-        data = yaml.load(manifest, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (yaml.YAMLError, RecursionError):
+        data = parse_yaml(manifest, "reef.yaml")
+    except ManifestError:
         return None
     if not isinstance(data, dict) or data.get("kind") != "model":
         return None

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from reef.errors import ManifestError, Problem
+from reef.errors import FileRefused, ManifestError, Problem
+from reef.files import MANIFEST_MAX_BYTES, read_regular
 
 if TYPE_CHECKING:
     from reef.meta.component import DetectorManifest, ProgramManifest
@@ -113,24 +114,91 @@ def problems_from(exc: ValidationError, file: str) -> list[Problem]:
     return [Problem(file, path, " or ".join(msgs)) for path, msgs in by_path.items()]
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; a syntax error names the line and column."""
+# A manifest's expanded size: the nodes a reader would visit with every alias followed. A
+# "billion laughs" document is a few hundred bytes whose aliases expand to 10^9 nodes; PyYAML
+# builds it cheaply (aliases share objects), and then validating or printing it never ends.
+MAX_NODES = 1_000_000
+MAX_DEPTH = 100
+
+
+def parse_yaml(text: str | bytes, file: str) -> Any:
+    """Parse one YAML document, refusing (``ManifestError``) malformed YAML, a document whose
+    aliases expand past ``MAX_NODES`` nodes, one nested deeper than ``MAX_DEPTH``, and an alias
+    that contains itself. The expansion is counted on the node graph before anything is built,
+    so a bomb costs its size in bytes, not its expanded size."""
+    # libyaml's loader when PyYAML was built with it: several times faster on big indexes.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError([Problem(str(path), "", "file not found")]) from None
-    except IsADirectoryError:
-        raise ManifestError([Problem(str(path), "", "is a directory, not a manifest")]) from None
-    except UnicodeDecodeError:
-        raise ManifestError([Problem(str(path), "", "is not UTF-8 text")]) from None
-    try:
-        # libyaml's loader when PyYAML was built with it: several times faster on big indexes.
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, file)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ManifestError([Problem(str(path), where, f"malformed YAML: {problem}")]) from None
+        raise ManifestError([Problem(file, where, f"malformed YAML: {problem}")]) from None
+    finally:
+        loader.dispose()
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_expansion(root: yaml.Node, file: str) -> None:
+    """Count the expanded tree iteratively, each shared node once (memoised by identity)."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    # (node, depth, children expanded yet?)
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, expanded = stack.pop()
+        key = id(node)
+        if expanded:
+            on_path.discard(key)
+            total = 1 + sum(size[id(c)] for c in _children(node))
+            if total > MAX_NODES:
+                raise _too_big(
+                    file, f"its aliases expand to more than {MAX_NODES:,} nodes (an alias bomb?)"
+                )
+            size[key] = total
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise _too_big(file, "an alias refers to a node that contains it")
+        if depth > MAX_DEPTH:
+            raise _too_big(file, f"it is nested more than {MAX_DEPTH} levels deep")
+        on_path.add(key)
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in _children(node) if id(c) not in size)
+
+
+def _too_big(file: str, why: str) -> ManifestError:
+    return ManifestError(
+        [Problem(file, "", f"refused: {why}")],
+        hint="write the values out, or use fewer aliases",
+    )
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file: a regular file of at most 32 MiB (a FIFO, a device or a symlink loop
+    is refused without waiting), UTF-8, checked by ``parse_yaml``."""
+    try:
+        data = read_regular(path, "manifest", MANIFEST_MAX_BYTES)
+    except FileRefused as exc:
+        raise ManifestError([Problem(str(path), "", exc.reason)]) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ManifestError([Problem(str(path), "", "is not UTF-8 text")]) from None
+    return parse_yaml(text, str(path))
 
 
 def validate(data: Any, model: type[M], file: str) -> M:
