@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -9,6 +10,7 @@ from typing import IO, Any
 
 from reef.bench.job import BenchJob
 from reef.bench.progress import NullReporter, Reporter, replay
+from reef.bench.worker import PARENT_OPTION
 from reef.errors import ReefError
 from reef.meta.run import RunRecord, load_record
 
@@ -41,15 +43,22 @@ def _relay(stream: IO[str], reporter: Reporter, other: list[str]) -> None:
             other.append(line)
 
 
+def worker_command(python: str | None = None) -> list[str]:
+    """The worker's command line. Another interpreter is a provisioned environment: isolated
+    mode (-I) keeps the caller's PYTHONPATH, user site-packages and current folder out of it,
+    so that what runs is what the environment holds. ``--parent-pid`` lets the worker make sure
+    it dies with this process (see ``reef.bench.worker``); the worker makes that arrangement
+    itself, so it holds in a provisioned environment's interpreter too."""
+    head = [python, "-I"] if python else [sys.executable]
+    return [*head, "-m", WORKER, PARENT_OPTION, str(os.getpid())]
+
+
 def run_in_worker(
     job: BenchJob, reporter: Reporter | None = None, python: str | None = None
 ) -> RunRecord:
     reporter = reporter or NullReporter()
     proc = subprocess.Popen(
-        # Another interpreter is a provisioned environment: isolated mode (-I) keeps the
-        # caller's PYTHONPATH, user site-packages and current folder out of it, so that what
-        # runs is what the environment holds.
-        [python, "-I", "-m", WORKER] if python else [sys.executable, "-m", WORKER],
+        worker_command(python),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

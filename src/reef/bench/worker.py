@@ -1,11 +1,15 @@
 """Runs one benchmark job in a process of its own.
 
-    python -m reef.bench.worker < job.json > record.json
+    python -m reef.bench.worker [--parent-pid PID] < job.json > record.json
 
 Each scenario runs in a fresh process so that no LoadGen or predictor state leaks from one
 scenario into the next, and so that a provisioned environment can run the job with its own
 interpreter. Progress events go to stderr (see ``reef.bench.progress``). On bad input the
 worker prints ``{"error": ...}`` and exits 2 before anything is measured.
+
+The worker dies with the process that started it (``--parent-pid``, see ``_die_with_parent``):
+a ``reef bench`` killed with ``kill -9`` must not leave an orphan measuring for minutes on the
+cores whatever runs next is measured on.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
 from typing import IO
 
 from pydantic import ValidationError
@@ -31,7 +37,62 @@ def _private_stdout() -> IO[str]:
     return out
 
 
-def main() -> int:
+PARENT_OPTION = "--parent-pid"
+# Linux's prctl(2) option: the signal the kernel sends this process when its parent dies.
+PR_SET_PDEATHSIG = 1
+# Where prctl is not available, how often a thread checks whether the parent is still there.
+PARENT_POLL_S = 0.5
+
+
+def _parent_pid(argv: list[str]) -> int | None:
+    """The PID given with ``--parent-pid``; None when the worker was started by hand."""
+    if PARENT_OPTION in argv[:-1]:
+        value = argv[argv.index(PARENT_OPTION) + 1]
+        if value.isdigit():
+            return int(value)
+    return None
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """End this process when its parent dies, however the parent dies (``kill -9`` too).
+
+    On Linux the kernel does it: ``PR_SET_PDEATHSIG`` sends SIGKILL when the parent exits,
+    which works while LoadGen holds the main thread in native code. The setting only takes
+    effect from now on, so a parent that died before it was made is found by comparing
+    ``getppid()`` with the PID the parent passed (when it died, this process was re-parented to
+    init or a subreaper). Elsewhere a daemon thread polls ``getppid()``. The kernel fires on
+    the exit of the parent *thread* that started the worker; that thread waits for the worker
+    (``reef.bench.launch.run_in_worker``), so it outlives it.
+    """
+    expected = parent if parent is not None else os.getppid()
+    if not _set_pdeathsig():
+        threading.Thread(
+            target=_watch_parent, args=(expected,), name="reef-parent-watch", daemon=True
+        ).start()
+    if os.getppid() != expected:
+        os._exit(1)  # the parent is gone already: nobody will read what this would measure
+
+
+def _set_pdeathsig() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(expected: int) -> None:
+    while os.getppid() == expected:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _die_with_parent(_parent_pid(sys.argv[1:] if argv is None else argv))
     # The parent decides what an interrupt means; it ends this process if it must.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = _private_stdout()
