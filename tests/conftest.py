@@ -255,3 +255,42 @@ def http_server() -> Iterator[HttpServer]:
         yield server
     finally:
         server.close()
+
+
+# A real small or read-only file system, for the tests of a full disk and a read-only folder:
+# permission bits prove nothing when the tests run as root, and a monkeypatched OSError proves
+# only that the seam is there.
+import subprocess  # noqa: E402
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
+    """``tmpfs(size="1m", read_only=False, fill=None) -> Path``: mount a tmpfs of ``size``
+    under ``tmp_path`` (``fill(path)`` writes into it before a read-only remount); unmounted
+    after the test. Skips where mounting is not permitted (not root, no CAP_SYS_ADMIN)."""
+    mounted: list[Path] = []
+
+    def mount(
+        size: str = "1m", read_only: bool = False, fill: Callable[[Path], None] | None = None
+    ) -> Path:
+        point = tmp_path / f"tmpfs-{len(mounted)}"
+        point.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(point)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+        mounted.append(point)
+        if fill is not None:
+            fill(point)
+        if read_only:
+            subprocess.run(["mount", "-o", "remount,ro", str(point)], check=True)
+        return point
+
+    try:
+        yield mount
+    finally:
+        for point in reversed(mounted):
+            subprocess.run(["umount", "-l", str(point)], capture_output=True)

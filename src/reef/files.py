@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -162,12 +163,7 @@ def check_output(path: Path, what: str = "output file") -> Path:
 
     A symlink to a regular file is followed, so that the file it names is replaced.
     """
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise FileRefused(path, f"cannot use it as the {what}: {reason(exc)}") from exc
+    st = _stat_output(path, what)
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise FileRefused(
             path,
@@ -176,13 +172,50 @@ def check_output(path: Path, what: str = "output file") -> Path:
             hint="name a new file",
         )
     real = Path(os.path.realpath(path)) if st is not None else Path(os.path.abspath(path))
-    parent = real.parent
+    _check_folder(path, real.parent, what)
+    return real
+
+
+def check_output_folder(folder: Path, what: str = "output folder") -> Path:
+    """Like ``check_output`` for a folder Reef replaces whole (a report's figures): it must be
+    a real folder (not a link, which replacing would follow out of place) or a new name."""
+    try:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise FileRefused(folder, f"cannot use it as the {what}: {reason(exc)}") from exc
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else kind_of(st.st_mode)
+        if stat.S_ISREG(st.st_mode):
+            kind = "a file"
+        raise FileRefused(
+            folder, f"is {kind}; Reef writes the {what} only as a folder or a new name"
+        )
+    real = Path(os.path.abspath(folder))
+    _check_folder(folder, real.parent, what)
+    return real
+
+
+def _stat_output(path: Path, what: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FileRefused(path, f"cannot use it as the {what}: {reason(exc)}") from exc
+
+
+def _check_folder(path: Path, parent: Path, what: str) -> None:
     if not parent.is_dir():
-        raise FileRefused(path, f"the folder {parent} does not exist", hint="create it first")
+        raise FileRefused(
+            path,
+            f"cannot write the {what}: the folder {parent} does not exist",
+            hint="create it first",
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
         why = "is on a read-only file system" if _read_only(parent) else "is not writable"
         raise FileRefused(path, f"cannot write the {what}: the folder {parent} {why}")
-    return real
 
 
 def _read_only(folder: Path) -> bool:
@@ -192,14 +225,54 @@ def _read_only(folder: Path) -> bool:
         return False
 
 
-def write_output(path: Path, data: bytes | str, what: str = "output file") -> Path:
-    """Write a file the user named (``-o``, ``--export``): checked by ``check_output``, written
-    atomically; a failure while writing (disk full) is ``WriteFailed`` (exit 3) and leaves any
-    earlier file as it was. Returns the path written."""
+@contextmanager
+def staged_output(path: Path, what: str = "output file") -> Iterator[Path]:
+    """A temporary file beside a user-named output (checked by ``check_output``) that replaces
+    it when the block succeeds; on failure the earlier file, if any, is left as it was. An
+    OSError while writing (disk full, read-only) becomes ``WriteFailed`` (exit 3)."""
     real = check_output(path, what)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        write_atomic(real, payload)
+        fd, name = tempfile.mkstemp(prefix=f".{real.name}.", suffix=real.suffix, dir=real.parent)
+        os.close(fd)
     except OSError as exc:
         raise WriteFailed(path, reason(exc)) from exc
-    return real
+    staging = Path(name)
+    try:
+        yield staging
+        os.chmod(staging, umask_mode())  # as if written in place, not mkstemp's 0600
+        os.replace(staging, real)
+    except OSError as exc:
+        raise WriteFailed(path, reason(exc)) from exc
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+@contextmanager
+def staged_folder(folder: Path, what: str = "output folder") -> Iterator[Path]:
+    """A temporary folder beside ``folder`` that replaces it when the block succeeds."""
+    real = check_output_folder(folder, what)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{real.name}.", dir=real.parent))
+    except OSError as exc:
+        raise WriteFailed(folder, reason(exc)) from exc
+    try:
+        yield staging
+        os.chmod(staging, umask_mode(0o777))
+        if real.is_dir():
+            shutil.rmtree(real)
+        os.replace(staging, real)
+    except OSError as exc:
+        raise WriteFailed(folder, reason(exc)) from exc
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_output(path: Path, data: bytes | str, what: str = "output file") -> Path:
+    """Write a file the user named (``-o``, ``--export``) through ``staged_output``: checked
+    first, written atomically, an OS failure while writing reported as ``WriteFailed``.
+    Returns the path written."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    with staged_output(path, what) as staging:
+        staging.write_bytes(payload)
+    return Path(os.path.realpath(path))

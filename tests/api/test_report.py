@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 import pytest
 
 from reef.api.report import plot, report
-from reef.errors import RunNotFound
+from reef.errors import FileRefused, RunNotFound
 from reef.meta.run import (
     Accuracy,
     Latency,
@@ -190,8 +190,8 @@ def test_pareto_axes_can_be_chosen(store: Store, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda d: report(d / "nope" / "r.html"), ReportError, "does not exist"),
-        (lambda d: report(d), ReportError, "is a folder"),
+        (lambda d: report(d / "nope" / "r.html"), FileRefused, "does not exist"),
+        (lambda d: report(d), FileRefused, "is a directory"),
         (lambda d: report(d / "r.html", format="pdf"), ReportError, "unknown format"),  # type: ignore[arg-type]
         (lambda d: report(d / "r.html", figure_format="png"), ReportError, "Markdown reports"),
         (lambda d: report(d / "r.md", figure_format="gif"), ReportError, "unknown figure format"),

@@ -94,8 +94,8 @@ def test_written_gzipped_and_exported_as_plain_json(tmp_path: Path) -> None:
     assert path.read_bytes()[:2] == b"\x1f\x8b"
     assert chrome.read(path) == json.loads(json.dumps(trace))
     plain = tmp_path / "out.json"
-    chrome.export(path, plain)
+    plain.write_bytes(chrome.exported(path, gz=False))
     assert json.loads(plain.read_text())["traceEvents"]
-    again = tmp_path / "out.json.gz"
-    chrome.export(plain, again)
-    assert json.loads(gzip.decompress(again.read_bytes()))["displayTimeUnit"] == "ns"
+    assert chrome.exported(path, gz=True) == path.read_bytes()
+    again = chrome.exported(plain, gz=True)
+    assert json.loads(gzip.decompress(again))["displayTimeUnit"] == "ns"

@@ -14,12 +14,8 @@ files are written to a temporary name and renamed, so a failure leaves nothing b
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from reef.api.pareto import METRICS, Objective, ParetoError
 from reef.errors import ReefError
+from reef.files import (
+    check_output,
+    check_output_folder,
+    staged_folder,
+    staged_output,
+    write_output,
+)
 from reef.report.errors import MATPLOTLIB_HINT, ReportError
 
 if TYPE_CHECKING:
@@ -119,7 +122,9 @@ def report(
     if chosen == "md" and figure_format != "svg":
         _need_matplotlib(figure_format)
     figures_dir = path.with_name(path.stem + "_figures")
-    _check_writable(path)
+    check_output(path, "report")
+    if chosen == "md":
+        check_output_folder(figures_dir, "report's figures folder")
     parsed = _objectives(objectives)
     records, warnings = _select(run_ids, limit, run_filter, filters)
     document = build_document(records, title=title, objectives=parsed, warnings=warnings)
@@ -127,16 +132,16 @@ def report(
     if chosen == "html":
         from reef.report.html import render_html
 
-        _write_text(path, render_html(document, generator=_generator()))
+        write_output(path, render_html(document, generator=_generator()), "report")
     else:
         from reef.report.markdown import render_markdown, write_figures
 
         text = render_markdown(document, figures=figures_dir.name, figure_format=figure_format)
-        with _staged_folder(figures_dir) as staging:
+        with staged_folder(figures_dir, "report's figures folder") as staging:
             written = [
                 str(figures_dir / p.name) for p in write_figures(document, staging, figure_format)
             ]
-            _write_text(path, text)
+            write_output(path, text, "report")
     return ReportResult(str(path), chosen, len(records), written, document.warnings)
 
 
@@ -168,7 +173,7 @@ def plot(
         raise ReportError("--max-series must be at least 1")
     if suffix in _MATPLOTLIB:
         _need_matplotlib(suffix[1:])
-    _check_writable(path)
+    check_output(path, "figure")
     parsed = _objectives(objectives)
     records, warnings = _select(run_ids, limit, run_filter, filters)
     chart, series, notes = _one_chart(kind, records, parsed, max_series)
@@ -176,18 +181,18 @@ def plot(
     if suffix == ".svg":
         from reef.report.svg import render_svg
 
-        _write_text(path, render_svg(chart))
+        write_output(path, render_svg(chart), "figure")
     elif suffix == ".html":
         from reef.report.document import Document, Figure, Section
         from reef.report.html import render_html
 
         name = f"{kind}-plot"
         page = Document(chart.title, [], [Section(chart.title, name, [Figure(name, chart)])])
-        _write_text(path, render_html(page, generator=_generator()))
+        write_output(path, render_html(page, generator=_generator()), "figure")
     else:
         from reef.report.figures import render_figure
 
-        with _staged_file(path) as staging:
+        with staged_output(path, "figure") as staging:
             render_figure(chart, staging)
     return PlotResult(str(path), kind, len(records), series, warnings)
 
@@ -203,16 +208,6 @@ def _need_matplotlib(what: str) -> None:
             f"{what.upper()} figures need matplotlib, which is not installed",
             hint=f"{MATPLOTLIB_HINT}, or use SVG figures",
         )
-
-
-def _check_writable(path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ReportError(f"{path} is a folder", hint="give a file name")
-    if not parent.is_dir():
-        raise ReportError(f"{path}: folder {parent} does not exist", hint="create it first")
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ReportError(f"{path}: cannot write there (permission denied)")
 
 
 def _objectives(given: Sequence[str] | None) -> list[Objective] | None:
@@ -828,46 +823,3 @@ def _one_chart(
     if tail is not None:
         notes.append(tail)
     return chart, min(len(shown), 4), notes
-
-
-# -- writing ---------------------------------------------------------------------------------
-
-
-def _write_text(path: Path, text: str) -> None:
-    with _staged_file(path) as staging:
-        staging.write_text(text, encoding="utf-8")
-
-
-@contextmanager
-def _staged_file(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` that becomes ``path`` when the block succeeds."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    staging = Path(name)
-    try:
-        yield staging
-        os.chmod(staging, 0o666 & ~_umask())  # as if written in place, not mkstemp's 0600
-        os.replace(staging, path)
-    finally:
-        staging.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextmanager
-def _staged_folder(folder: Path) -> Iterator[Path]:
-    """A temporary folder beside ``folder`` that replaces it when the block succeeds."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        yield staging
-        os.chmod(staging, 0o777 & ~_umask())
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from reef import config
 from reef.errors import ReefError, SettingsError
+from reef.files import check_output, write_output
 from reef.meta.run import TRACE_LEVELS, RunRecord
 from reef.trace.summary import TraceSummary
 
@@ -61,19 +61,10 @@ def trace_settings(level: str | None = None, **options: Any) -> TraceSettings | 
 
 
 def check_export_path(path: str | Path, option: str = "--export") -> Path:
-    """``path`` as a file that can be written, checked before any work is done."""
+    """``path`` as a file that can be written (a regular file or a new name in a writable
+    folder), checked before any work is done."""
     target = Path(path).expanduser()
-    if target.is_dir():
-        raise SettingsError(f"{option} {path}: is a folder", hint="give a file path, e.g. x.json")
-    parent = target.parent
-    if not parent.is_dir():
-        raise SettingsError(
-            f"{option} {path}: the folder {parent} does not exist", hint="create it first"
-        )
-    if not os.access(parent, os.W_OK | os.X_OK) or (
-        target.exists() and not os.access(target, os.W_OK)
-    ):
-        raise SettingsError(f"{option} {path}: cannot be written (permission denied)")
+    check_output(target, f"{option} file")
     return target.absolute()
 
 
@@ -120,10 +111,7 @@ def trace_export(run_id: str, path: str | Path) -> Path:
 
     target = check_export_path(path)
     _, source = _trace_path(run_id)
-    try:
-        chrome.export(source, target)
-    except OSError as exc:
-        raise SettingsError(f"--export {path}: cannot be written ({exc.strerror})") from None
+    write_output(target, chrome.exported(source, target.name.endswith(".gz")), "--export file")
     return target
 
 

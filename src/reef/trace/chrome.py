@@ -14,11 +14,10 @@ from __future__ import annotations
 import bisect
 import gzip
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reef.files import write_atomic
 from reef.trace.recorder import (
     DONE,
     ISSUE,
@@ -207,19 +206,7 @@ def write(trace: dict[str, Any], path: Path) -> None:
     data = json.dumps(trace, separators=(",", ":")).encode("utf-8")
     if path.name.endswith(".gz"):
         data = gzip.compress(data, compresslevel=6, mtime=0)
-    _write_bytes(data, path)
-
-
-def _write_bytes(data: bytes, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".trace-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the trace from the user's other tools
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -235,12 +222,12 @@ def metadata(trace: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def export(source: Path, target: Path) -> None:
-    """Copy a trace: gzipped when ``target`` ends in .gz, plain JSON otherwise."""
+def exported(source: Path, gz: bool) -> bytes:
+    """A trace's bytes as an export wants them: gzipped when ``gz``, plain JSON otherwise."""
     raw = source.read_bytes()
-    gz = raw[:2] == b"\x1f\x8b"
-    if target.name.endswith(".gz") and not gz:
-        raw = gzip.compress(raw, mtime=0)
-    elif not target.name.endswith(".gz") and gz:
-        raw = gzip.decompress(raw)
-    _write_bytes(raw, target)
+    is_gz = raw[:2] == b"\x1f\x8b"
+    if gz and not is_gz:
+        return gzip.compress(raw, mtime=0)
+    if not gz and is_gz:
+        return gzip.decompress(raw)
+    return raw
