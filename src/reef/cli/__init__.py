@@ -89,6 +89,11 @@ def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
+    from reef.__main__ import quiet_exit
+
+    if signal.getsignal(signal.SIGINT) is quiet_exit:
+        # reef.__main__ made an early Ctrl-C quiet; from here on it unwinds like any error.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     want_json = "--json" in sys.argv[1:]
     try:
         # Without standalone mode Typer returns exit codes instead of exiting.
