@@ -12,6 +12,7 @@ that callers of ``reef.api`` can act on them without parsing text::
     ├── RunNotFound           no run matches an id or prefix (carries ``candidates``)
     ├── FileRefused           a path that is not a regular file, too large, or unwritable
     ├── WriteFailed           exit 3: the OS failed a write (disk full, read-only, I/O error)
+    ├── InternalError         exit 3: an exception nothing anticipated (a bug), as one line
     └── Interrupted           Ctrl-C (exit 130) or SIGTERM (exit 143) stopped the work
 """
 
@@ -113,16 +114,107 @@ class WriteFailed(ReefError):
         super().__init__(f"{path}: cannot write: {reason}", hint)
 
 
-class Interrupted(ReefError):
-    """The user stopped the work: Ctrl-C (exit 130) or SIGTERM (exit 143)."""
+class InternalError(ReefError):
+    """An exception nothing in Reef anticipated, as the CLI reports it: one line, exit 3."""
 
-    def __init__(self, signal_name: str, run_ids: list[str] | None = None) -> None:
+    exit_code = EXIT_ENVIRONMENT
+
+    def __init__(self, exc: BaseException) -> None:
+        self.cause = exc
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        name = type(exc).__name__
+        super().__init__(
+            f"unexpected {name}{': ' + detail if detail else ''}",
+            hint="this is a bug in Reef or its environment; run again with --debug for the "
+            "traceback, and report it",
+        )
+
+
+class Interrupted(ReefError):
+    """The user stopped the work: Ctrl-C (exit 130) or SIGTERM (exit 143).
+
+    ``run_ids`` were recorded as ``interrupted``. ``finished`` (id: status) are runs that had
+    finished when the signal came, and were stored as what they are (``valid``, ...): the
+    message says so rather than calling them interrupted.
+    """
+
+    def __init__(
+        self,
+        signal_name: str,
+        run_ids: list[str] | None = None,
+        finished: dict[str, str] | None = None,
+    ) -> None:
         self.signal_name = signal_name
         self.run_ids = run_ids or []
+        self.finished = finished or {}
         self.exit_code = EXIT_SIGTERM if signal_name == "SIGTERM" else EXIT_SIGINT
         recorded = f"; recorded as interrupted: {', '.join(self.run_ids)}" if self.run_ids else ""
-        super().__init__(f"interrupted by {signal_name}{recorded}")
+        message = f"interrupted by {signal_name}{recorded}"
+        if self.finished:
+            done = "; ".join(
+                f"run {run_id} finished and was stored as {status}"
+                for run_id, status in self.finished.items()
+            )
+            message = f"{done}; then {message}"
+        super().__init__(message)
+
+    def to_json(self) -> dict[str, object]:
+        return super().to_json() | {"interrupted": self.run_ids, "finished": self.finished}
 
 
 class Terminated(BaseException):
     """Raised by the CLI's SIGTERM handler so that a run unwinds like it does on Ctrl-C."""
+
+
+class RecordNotStored(ReefError):
+    """A run was measured but the results database could not store it (disk full, read-only,
+    gone): exit 3. Its record is kept as JSON at ``kept_at`` for ``reef runs import``; where
+    not even that could be written, ``kept_at`` is None and ``record`` holds it (it is in the
+    JSON form of this error, and was printed on stderr)."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+    def __init__(
+        self,
+        run_id: str,
+        status: str,
+        reason: str,
+        kept_at: str | None,
+        record: dict[str, object] | None = None,
+    ) -> None:
+        self.run_id, self.status, self.kept_at, self.record = run_id, status, kept_at, record
+        if kept_at is not None:
+            message = (
+                f"run {run_id} ({status}) was measured but not stored: {reason}; "
+                f"its record is kept in {kept_at}"
+            )
+            hint = f"free some space or fix the database, then: reef runs import {kept_at}"
+        else:
+            message = (
+                f"run {run_id} ({status}) was measured but could not be saved anywhere: "
+                f"{reason}; its record is printed above on stderr, as one line of JSON"
+            )
+            hint = "save that line to a file elsewhere, then: reef runs import FILE"
+        super().__init__(message, hint)
+
+    def to_json(self) -> dict[str, object]:
+        data = super().to_json() | {
+            "run_id": self.run_id,
+            "status": self.status,
+            "kept_at": self.kept_at,
+        }
+        if self.kept_at is None:
+            data["record"] = self.record
+        return data
+
+
+class DatabaseReadOnly(ReefError):
+    """The results database cannot be written here (a read-only ``REEF_HOME``) and the command
+    needs to write it: to record a run, to import one, or to upgrade its schema. Exit 3."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class SchemaMismatch(ReefError):
+    """The results database's schema table (``alembic_version``) disagrees with itself or with
+    the tables; nothing was changed. Exit 2."""

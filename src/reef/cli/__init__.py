@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from types import FrameType
@@ -28,7 +29,7 @@ from reef.cli import (
     solution,
     trace,
 )
-from reef.errors import EXIT_SIGINT, ReefError, Terminated
+from reef.errors import EXIT_ENVIRONMENT, EXIT_SIGINT, InternalError, ReefError, Terminated
 
 app = typer.Typer(
     name="reef",
@@ -79,6 +80,9 @@ def _root(
     version: bool = typer.Option(
         False, "--version", is_eager=True, callback=_print_version, help="Print Reef's version."
     ),
+    debug: bool = typer.Option(
+        False, "--debug", help="On an unexpected error, print its traceback (also REEF_DEBUG=1)."
+    ),
 ) -> None:
     pass
 
@@ -95,6 +99,7 @@ def main() -> None:
         # reef.__main__ made an early Ctrl-C quiet; from here on it unwinds like any error.
         signal.signal(signal.SIGINT, signal.default_int_handler)
     want_json = "--json" in sys.argv[1:]
+    debug = "--debug" in sys.argv[1:] or os.environ.get("REEF_DEBUG", "") not in ("", "0")
     try:
         # Without standalone mode Typer returns exit codes instead of exiting.
         code = app(standalone_mode=False)
@@ -124,6 +129,15 @@ def main() -> None:
         if show is not None:
             show()
         sys.exit(getattr(exc, "exit_code", 2))
+    except Exception as exc:
+        # A bug in Reef or a failure nothing anticipated: one line (exit 3), not a traceback,
+        # so that exit 1 keeps meaning "the result is not valid".
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _report(InternalError(exc), want_json)
+        sys.exit(EXIT_ENVIRONMENT)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -216,7 +216,7 @@ def load_manifest(path: Path) -> AnyManifest:
     data = read_yaml(path)
     if isinstance(data, dict):
         kind = data.get("kind")
-        if kind not in _KIND_CLASSES:
+        if not isinstance(kind, str) or kind not in _KIND_CLASSES:
             known = ", ".join(sorted(_KIND_CLASSES))
             found = "missing" if kind is None else repr(kind)
             raise ManifestError([Problem(str(path), "kind", f"{found}; expected one of {known}")])
