@@ -6,6 +6,7 @@ wins when two hold the same name and version); the built-in repository comes las
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -16,8 +17,9 @@ from typing import Literal
 
 from reef import config
 from reef.components import git
-from reef.errors import ReefError
-from reef.files import write_atomic
+from reef.components.locking import file_lock
+from reef.errors import ReefError, WriteFailed
+from reef.files import reason, write_atomic
 
 BUILTIN = "builtin"
 INSTALLED = "installed"
@@ -70,8 +72,29 @@ def _load_user() -> list[Repository]:
 
 
 def _save_user(repos: list[Repository]) -> None:
+    """Write the list; call it holding ``locked()``, with a list read under the same lock."""
     data = {"format_version": 1, "repositories": [asdict(r) for r in repos]}
-    write_atomic(config.repos_file(), (json.dumps(data, indent=2) + "\n").encode())
+    path = config.repos_file()
+    try:
+        write_atomic(path, (json.dumps(data, indent=2) + "\n").encode())
+    except OSError as exc:
+        raise WriteFailed(path, reason(exc), hint="the repository list is unchanged") from exc
+
+
+def lock_path() -> Path:
+    """The lock file of ``repos.json``. It lives with the index (Reef's bookkeeping, made by
+    every command that reads repositories), so that ``REEF_HOME`` holds nothing new."""
+    return config.index_dir() / "repos.lock"
+
+
+def locked() -> contextlib.AbstractContextManager[None]:
+    """Hold the lock on ``repos.json`` across a read-modify-write.
+
+    Without it, two commands that each read the list, change it and write it back lose one of
+    the changes (four concurrent ``reef repo add`` left one repository), and an ``untrust`` can
+    be undone by an ``add`` that read the list before it.
+    """
+    return file_lock(lock_path(), hint="the repository list is unchanged")
 
 
 def repositories() -> list[Repository]:
@@ -92,6 +115,14 @@ def _default_name(location: str) -> str:
     return tail.removesuffix(".git") or "repo"
 
 
+def _check_new_name(name: str, existing: list[Repository]) -> None:
+    if any(r.name == name for r in existing):
+        raise RepositoryError(
+            f"a repository named {name!r} is already configured",
+            hint="choose another --name, or `reef repo remove` it first",
+        )
+
+
 def add(
     location: str, *, name: str | None = None, trusted: bool = False, _reserved_ok: bool = False
 ) -> Repository:
@@ -104,81 +135,116 @@ def add(
         )
     if name in RESERVED and not _reserved_ok:
         raise RepositoryError(f"the repository name {name!r} is reserved", hint="choose --name")
-    existing = _load_user()
-    if any(r.name == name for r in existing):
-        raise RepositoryError(
-            f"a repository named {name!r} is already configured",
-            hint="choose another --name, or `reef repo remove` it first",
-        )
+    # Checked before a clone is made, and again under the lock, where it counts.
+    _check_new_name(name, _load_user())
     folder = Path(location).expanduser()
     if folder.is_dir() and "://" not in location:
         repo = Repository(name, "folder", str(folder.resolve()), trusted)
-    elif git.looks_like_git_url(location):
-        repo = Repository(name, "git", location, trusted)
-        dest = repo.root
-        if dest.exists():
-            raise RepositoryError(f"{dest} already exists", hint="remove it, or choose --name")
+        with locked():
+            existing = _load_user()
+            _check_new_name(name, existing)
+            _save_user([*existing, repo])
+        return repo
+    if git.looks_like_git_url(location):
+        return _add_clone(Repository(name, "git", location, trusted))
+    raise RepositoryError(
+        f"{location}: not a folder or a git URL",
+        hint="give an existing folder, or a URL git understands (https://, ssh://, file://)",
+    )
+
+
+def _add_clone(repo: Repository) -> Repository:
+    """Clone beside the destination, then rename it into place and register it under the lock:
+    a failed clone leaves nothing, and a slow one does not hold up other commands."""
+    dest = repo.root
+    if dest.exists():
+        raise RepositoryError(f"{dest} already exists", hint="remove it, or choose --name")
+    from reef.components import owner
+
+    try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        # Clone beside the destination and rename, so a failed clone leaves nothing.
-        staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{name}."))
-        try:
-            git.clone(location, staging / "clone")
-            (staging / "clone").rename(dest)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    else:
-        raise RepositoryError(
-            f"{location}: not a folder or a git URL",
-            hint="give an existing folder, or a URL git understands (https://, ssh://, file://)",
-        )
-    _save_user([*existing, repo])
+        # Clones a killed `reef repo add` left behind.
+        owner.sweep(dest.parent, "clone")
+        staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=owner.staging_prefix("clone")))
+    except OSError as exc:
+        raise WriteFailed(dest.parent, reason(exc), hint="nothing was added") from exc
+    try:
+        git.clone(repo.location, staging / "clone")
+        with locked():
+            existing = _load_user()
+            _check_new_name(repo.name, existing)
+            if dest.exists():
+                raise RepositoryError(f"{dest} already exists", hint="remove it, or choose --name")
+            try:
+                (staging / "clone").rename(dest)
+            except OSError as exc:
+                raise WriteFailed(dest, reason(exc), hint="nothing was added") from exc
+            try:
+                _save_user([*existing, repo])
+            except BaseException:
+                shutil.rmtree(dest, ignore_errors=True)
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return repo
 
 
 def ensure_installed() -> Repository:
     """The local repository that packs are installed into, created on first use."""
-    for repo in _load_user():
-        if repo.name == INSTALLED:
-            return repo
-    config.installed_dir().mkdir(parents=True, exist_ok=True)
-    return add(str(config.installed_dir()), name=INSTALLED, _reserved_ok=True)
+    with locked():
+        for repo in _load_user():
+            if repo.name == INSTALLED:
+                return repo
+        folder = config.installed_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WriteFailed(folder, reason(exc)) from exc
+        return add(str(folder), name=INSTALLED, _reserved_ok=True)
 
 
 def remove(name: str) -> Repository:
     """Forget a repository; a clone Reef made is deleted, a user's folder never is."""
     if name == BUILTIN:
         raise RepositoryError("the built-in repository cannot be removed")
-    repos = _load_user()
-    repo = next((r for r in repos if r.name == name), None)
-    if repo is None:
-        get(name)  # raises with the list of names
-        raise AssertionError
-    _save_user([r for r in repos if r.name != name])
-    if repo.kind == "git":
-        shutil.rmtree(repo.root, ignore_errors=True)
-    from reef.components.index import forget
+    with locked():
+        repos = _load_user()
+        repo = next((r for r in repos if r.name == name), None)
+        if repo is None:
+            get(name)  # raises with the list of names
+            raise AssertionError
+        _save_user([r for r in repos if r.name != name])
+        if repo.kind == "git":
+            shutil.rmtree(repo.root, ignore_errors=True)
+        from reef.components.index import forget
 
-    forget(name)
+        forget(name)
     return repo
 
 
 def set_trusted(name: str, trusted: bool) -> Repository:
     if name == BUILTIN:
         raise RepositoryError("the built-in repository is always trusted")
-    repos = _load_user()
-    if not any(r.name == name for r in repos):
-        get(name)
-    updated = [
-        Repository(r.name, r.kind, r.location, trusted) if r.name == name else r for r in repos
-    ]
-    _save_user(updated)
+    with locked():
+        repos = _load_user()
+        if not any(r.name == name for r in repos):
+            get(name)
+        updated = [
+            Repository(r.name, r.kind, r.location, trusted) if r.name == name else r for r in repos
+        ]
+        _save_user(updated)
     return next(r for r in updated if r.name == name)
 
 
 def pull(repo: Repository) -> None:
-    """Bring a git clone up to date; folders are read as they are."""
+    """Bring a git clone up to date; folders are read as they are.
+
+    Under the lock, so that a ``reef repo remove`` cannot delete the clone while it is pulled.
+    """
     if repo.kind == "git":
-        git.pull(repo.root)
+        with locked():
+            if any(r.name == repo.name for r in _load_user()):
+                git.pull(repo.root)
 
 
 _GENERATION = ".reef-generation"
