@@ -1,7 +1,10 @@
-"""Engines for the results database, with SQLite set up for several writing processes."""
+"""Engines for the results database, with SQLite set up for several writing processes, and
+read-only where this process cannot write the database (a read-only ``REEF_HOME``)."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +17,95 @@ WRITE = "reef_write"
 BUSY_TIMEOUT_MS = 10_000
 
 
-def make_engine(url: str | URL) -> Engine:
+@dataclass(frozen=True)
+class Access:
+    """Whether this process can write a SQLite database file: ``why`` says why not."""
+
+    path: Path
+    writable: bool
+    exists: bool
+    why: str = ""
+
+
+def sqlite_access(url: str | URL) -> Access | None:
+    """How a SQLite file database may be used; None for other databases, in-memory ones and
+    ``file:`` URIs, which are opened as given.
+
+    SQLite writes beside the database (the ``-wal`` and ``-shm`` files of WAL mode, a
+    rollback journal), so the folder must be writable as well as the file. ``os.access``
+    answers for root too where it matters: a read-only file system (EROFS) or an immutable
+    file (EPERM), where permission bits would not stop root.
+    """
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    path = Path(database).absolute()
+    exists = path.exists()
+    folder = path.parent
+    if not folder.is_dir():
+        return Access(path, True, exists)  # created on opening, or the error says why not
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return Access(path, False, exists, f"the folder {folder} {_not_writable(folder)}")
+    if exists and not os.access(path, os.W_OK):
+        return Access(path, False, exists, f"the file {_not_writable(path)}")
+    return Access(path, True, exists)
+
+
+def _not_writable(path: Path) -> str:
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    return "is on a read-only file system" if read_only else "is not writable"
+
+
+def make_engine(url: str | URL, *, read_only: bool = False) -> Engine:
+    """An engine for ``url``; with ``read_only`` (SQLite files only, see ``read_only_url``),
+    one that never writes, not even SQLite's ``-shm`` file."""
+    parsed = make_url(url)
+    if read_only:
+        parsed = read_only_url(Path(str(parsed.database)))
+    elif parsed.get_backend_name() == "sqlite":
         _make_parent(parsed)
     engine = create_engine(parsed)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "connect", _sqlite_connect_read_only if read_only else _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+class WalUnreadable(Exception):
+    """A read-only database whose write-ahead log SQLite cannot read without writing."""
+
+
+def read_only_url(path: Path) -> URL:
+    """The SQLite URI that reads ``path`` without writing anything.
+
+    ``mode=ro`` keeps using a write-ahead log left beside the file, but needs its ``-shm``
+    file, which a read-only folder cannot get; ``immutable=1`` needs nothing, but ignores the
+    log. So ``mode=ro`` when it opens; else ``immutable=1`` when no log holds anything, since
+    then the file itself is the whole database; else ``WalUnreadable``.
+    """
+    import sqlite3
+    from urllib.parse import quote
+
+    uri = "file:" + quote(str(path))
+    try:
+        probe = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        try:
+            probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            mode = {"mode": "ro"}
+        finally:
+            probe.close()
+    except sqlite3.OperationalError:
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise WalUnreadable(str(wal)) from None
+        mode = {"immutable": "1"}
+    return URL.create("sqlite", database=uri, query={**mode, "uri": "true"})
 
 
 def _make_parent(url: URL) -> None:
@@ -43,6 +126,16 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_connect_read_only(dbapi_connection: Any, _record: Any) -> None:
+    # As _sqlite_connect, without switching to WAL: that is a write.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     finally:
         cursor.close()
 

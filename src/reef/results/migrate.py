@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-from reef.errors import ReefError
+from reef.errors import DatabaseReadOnly, ReefError, SchemaMismatch
 from reef.results.engine import WRITE
 
 if TYPE_CHECKING:
@@ -29,13 +29,113 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # `reef` command; a stale value makes opening slower, never wrong.
 HEAD = "0003"
 
+# The columns of the runs table after each revision, frozen like the revisions themselves (a
+# test keeps the last one equal to the model's): they tell which revision a database's
+# tables really are at when its alembic_version table says otherwise.
+_RUNS_COLUMNS_ADDED = {
+    "0001": (
+        "id", "created_at", "status", "scenario", "target_name", "target_version",
+        "target_kind", "backend", "p50_ms", "p90_ms", "p99_ms", "throughput_qps",
+        "accuracy_value", "accuracy_metric", "format_version", "record_json",
+    ),
+    "0002": ("tags", "search_text"),
+    "0003": ("hardware",),
+}  # fmt: skip
 
-def upgrade(engine: Engine) -> None:
-    """Upgrade to head; cheap (one read, no Alembic import) when the database is there."""
+
+def _runs_columns() -> dict[str, frozenset[str]]:
+    layouts, columns = {}, frozenset[str]()
+    for revision, added in _RUNS_COLUMNS_ADDED.items():
+        columns = columns | set(added)
+        layouts[revision] = columns
+    return layouts
+
+
+RUNS_COLUMNS = _runs_columns()
+
+
+def upgrade(engine: Engine, *, shown: str | None = None, read_only: str | None = None) -> None:
+    """Upgrade to head; cheap (one read, no Alembic import) when the database is there.
+
+    The schema table is checked first: several rows, or a revision its tables contradict, is
+    a ``SchemaMismatch`` and the database is left as it is. ``read_only`` (why the database
+    cannot be written) makes a needed upgrade a ``DatabaseReadOnly`` instead. ``shown`` is
+    the database as messages name it (its URL without a password).
+    """
+    name = shown or engine.url.render_as_string(hide_password=True)
     with engine.connect() as connection:
-        if _recorded(connection) == [HEAD]:
+        recorded = _recorded(connection)
+        if recorded == [HEAD]:
             return
+        _check_recorded(connection, recorded, name)
+    if read_only is not None:
+        at = f"schema revision {recorded[0]}" if recorded else "no schema yet"
+        raise DatabaseReadOnly(
+            f"results database {name} has {at}, this Reef needs {HEAD} and cannot upgrade it: "
+            f"{read_only}",
+            hint="open it once with a Reef that can write it (a writable REEF_HOME), or use "
+            "the Reef that made it",
+        )
     _upgrade(engine)
+
+
+def _check_recorded(connection: Connection, recorded: list[str], name: str) -> None:
+    """Refuse a schema table that Alembic would trip over or trust wrongly."""
+    looks = _tables_revision(connection)
+    if len(recorded) > 1:
+        fix = (
+            f"its tables are those of revision {looks}: keeping only that row "
+            f"(DELETE FROM alembic_version WHERE version_num <> '{looks}') repairs it"
+            if looks
+            else "restore the database from a copy, or set REEF_DB_URL to another database"
+        )
+        raise SchemaMismatch(
+            f"results database {name}: its alembic_version table holds {len(recorded)} "
+            f"revisions ({', '.join(recorded)}), where a Reef database records one",
+            hint=f"nothing was changed; {fix}",
+        )
+    revision = recorded[0] if recorded else None
+    if revision is not None and revision not in _RUNS_COLUMNS_ADDED:
+        raise _unknown_revision(name, revision)
+    if revision is None and _has_runs(connection):
+        shape = f"the tables of revision {looks}" if looks else "a runs table"
+        raise SchemaMismatch(
+            f"results database {name}: it has {shape} but no schema revision (its "
+            "alembic_version table is missing or empty)",
+            hint="nothing was changed; it was not made by Reef, or its schema table was "
+            "dropped: restore it from a copy, or set REEF_DB_URL to another database",
+        )
+    # Tables no revision made (a column added by hand) are left to the migration to judge.
+    if revision is not None and looks is not None and looks != revision:
+        raise SchemaMismatch(
+            f"results database {name}: its alembic_version table says revision {revision}, "
+            f"but its tables are those of revision {looks}",
+            hint=f"nothing was changed; if the tables are right, setting the revision to "
+            f"{looks} repairs it (UPDATE alembic_version SET version_num = '{looks}')",
+        )
+
+
+def _unknown_revision(name: str, revision: str) -> ReefError:
+    return ReefError(
+        f"the results database {name} has schema revision {revision!r}, which this Reef "
+        "does not know",
+        hint="a newer Reef wrote it: upgrade Reef, or set REEF_DB_URL to another database",
+    )
+
+
+def _has_runs(connection: Connection) -> bool:
+    return inspect(connection).has_table("runs")
+
+
+def _tables_revision(connection: Connection) -> str | None:
+    """The revision whose runs table has exactly the columns this one has, if any."""
+    if not _has_runs(connection):
+        return None
+    columns = {column["name"] for column in inspect(connection).get_columns("runs")}
+    for revision, layout in RUNS_COLUMNS.items():
+        if columns == layout:
+            return revision
+    return None
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -75,12 +175,8 @@ def _upgrade(engine: Engine) -> None:
             if revision == head():
                 return  # another process got there first
             if revision is not None and revision not in _known():
-                raise ReefError(
-                    f"the results database {engine.url!r} has schema revision {revision!r}, "
-                    "which this Reef does not know",
-                    hint="a newer Reef wrote it: upgrade Reef, or set REEF_DB_URL to another "
-                    "database",
-                )
+                # Checked before, and again here: another process may have written it since.
+                raise _unknown_revision(repr(engine.url), revision)
             command.upgrade(alembic_config(connection), "head")
             if connection.dialect.name == "sqlite":
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()

@@ -18,10 +18,10 @@ from typing import Any, Self
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select
 
 from reef import config
-from reef.errors import ManifestError, Problem, ReefError, RunNotFound
+from reef.errors import DatabaseReadOnly, ManifestError, Problem, ReefError, RunNotFound
 from reef.meta.run import RunRecord, load_record
 from reef.results import migrate, packing
-from reef.results.engine import WRITE, make_engine
+from reef.results.engine import WRITE, WalUnreadable, make_engine, sqlite_access
 from reef.results.models import LatencyRow, RunRow
 from reef.results.query import (
     NEWEST_FIRST,
@@ -72,20 +72,50 @@ def _hide_password(url: str) -> str:
 class Store:
     """Runs kept in the database at ``url`` (default: ``config.db_url()``).
 
-    Opening brings the schema to the newest revision. Use as a context manager, or call
-    ``close()``.
+    Opening brings the schema to the newest revision. A SQLite file this process cannot
+    write (a read-only ``REEF_HOME``) is opened read-only: it answers every read, and a
+    write, or an upgrade it would need, is a ``DatabaseReadOnly`` error (``read_only`` says
+    why). Use as a context manager, or call ``close()``.
     """
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or config.db_url()
+        self.read_only: str | None = None
+        shown = _hide_password(self.url)
         with _database_errors(self.url):
-            self._engine = make_engine(self.url)
+            access = sqlite_access(self.url)
+        if access is not None and not access.writable:
+            if not access.exists:
+                raise DatabaseReadOnly(
+                    f"results database {shown} does not exist and cannot be created: {access.why}",
+                    hint="set REEF_HOME (or REEF_DB_URL) to a writable place",
+                )
+            self.read_only = access.why
+        with _database_errors(self.url):
+            try:
+                self._engine = make_engine(self.url, read_only=self.read_only is not None)
+            except WalUnreadable as exc:
+                raise DatabaseReadOnly(
+                    f"results database {shown}: it is read-only ({self.read_only}) and its "
+                    f"write-ahead log {exc} cannot be read without writing beside it",
+                    hint="open it once where it can be written, so that SQLite folds the log "
+                    "into the database",
+                ) from None
         try:
             with _database_errors(self.url):
-                migrate.upgrade(self._engine)
+                migrate.upgrade(self._engine, shown=shown, read_only=self.read_only)
         except BaseException:
             self._engine.dispose()
             raise
+
+    def require_writable(self, doing: str = "record runs") -> None:
+        """``DatabaseReadOnly`` when this store was opened read-only."""
+        if self.read_only is not None:
+            raise DatabaseReadOnly(
+                f"results database {_hide_password(self.url)} is read-only ({self.read_only}): "
+                f"cannot {doing}",
+                hint="set REEF_HOME (or REEF_DB_URL) to a writable place; reading runs works",
+            )
 
     def __enter__(self) -> Self:
         return self
@@ -135,6 +165,16 @@ class Store:
             if blobs:
                 conn.execute(insert(LatencyRow), blobs)
         return len(rows)
+
+    def stored(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` that name a stored run (exactly, not as prefixes)."""
+        wanted = builtins.list(dict.fromkeys(ids))
+        found: set[str] = set()
+        with self._read() as conn:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                found.update(conn.scalars(select(RunRow.id).where(RunRow.id.in_(chunk))))
+        return found
 
     def get(self, id_or_prefix: str, *, with_latencies: bool = False) -> RunRecord:
         """The run with this id, or else the only run whose id starts with it."""
@@ -269,6 +309,7 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        self.require_writable("write to it")
         with _database_errors(self.url), self._engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
