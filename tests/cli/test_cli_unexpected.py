@@ -35,10 +35,8 @@ def test_with_json_the_error_is_json(cli: InProcessReef, broken: None) -> None:
 
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_debug_prints_the_traceback(cli: InProcessReef, broken: None, how: str) -> None:
-    if how == "option":
-        result = cli("--debug", "detect")
-    else:
-        result = cli("detect", env={"REEF_DEBUG": "1"})
+    args, env = (["--debug"], {}) if how == "option" else ([], {"REEF_DEBUG": "1"})
+    result = cli(*args, "detect", env=env)
     assert result.rc == 3
     assert "Traceback" in result.stderr
     assert "RuntimeError: the flux capacitor failed" in result.stderr
