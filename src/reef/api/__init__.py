@@ -79,6 +79,7 @@ __all__ = [
     "repo_update",
     "resolve",
     "run_latencies",
+    "runs_import",
     "runs_list",
     "runs_show",
     "schema",
@@ -254,6 +255,7 @@ def _bench_one(
     started = datetime.now(UTC)
     reporter.run(job.settings.scenario)
     record: RunRecord | None = None
+    saved = False
     try:
         try:
             record = _run_job(job, in_process, reporter, provisioned)
@@ -262,22 +264,34 @@ def _bench_one(
             record.artifacts["worker_stderr"] = exc.stderr_tail
         if decorate is not None:
             decorate(record)
-        if db is not None:
-            _save(db, record)
+        # A signal that comes while the record is saved is delivered when this block ends:
+        # by then ``saved`` says the run was stored as what it is.
+        with _signals_held():
+            if db is not None:
+                _save(db, record, reporter)
+            saved = True
         return record
     except (KeyboardInterrupt, Terminated) as exc:
         name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
-        # Describing the machine takes a moment (detectors run); a second signal meanwhile
-        # must not lose the record of the first.
-        with _signals_held():
-            if record is None:
-                reasons = [f"interrupted by {name}"]
-                record = _partial_record(job, "interrupted", reasons, started, provisioned)
-                if decorate is not None:
-                    decorate(record)
-            if db is not None:
-                _save(db, record)
-        raise Interrupted(name, [record.id]) from None
+        if not saved:
+            # Describing the machine takes a moment (detectors run); a second signal
+            # meanwhile must not lose the record of the first.
+            with _signals_held():
+                if record is None:
+                    reasons = [f"interrupted by {name}"]
+                    record = _partial_record(job, "interrupted", reasons, started, provisioned)
+                    if decorate is not None:
+                        decorate(record)
+                if db is not None:
+                    _save(db, record, reporter)
+        assert record is not None  # saved, or made just above
+        if db is None:
+            raise Interrupted(name) from None
+        if record.status == "interrupted":
+            raise Interrupted(name, [record.id]) from None
+        # The run had finished when the signal came: it was stored as valid (or invalid,
+        # failed), and the message must not call it interrupted.
+        raise Interrupted(name, finished={record.id: record.status}) from None
 
 
 def _run_job(job: Any, in_process: bool, reporter: Reporter, provisioned: Any = None) -> RunRecord:
@@ -337,31 +351,134 @@ def _open_store() -> Iterator[Any]:
     from reef.results import Store
 
     with Store() as db:
+        # A store that can only be read fails now, not after the measurement.
+        db.require_writable()
         yield db
 
 
-def _save(db: Any, record: RunRecord) -> None:
+def unsaved_dir() -> Path:
+    """Where a record goes when its run's folder cannot take it (a full ``REEF_HOME``): a
+    folder of run folders, one per user, in the system's temporary folder, which
+    ``reef runs import`` reads."""
+    import os
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"reef-unsaved-runs-{os.getuid()}"
+
+
+def _save(db: Any, record: RunRecord, reporter: Reporter | None = None) -> None:
     """Write the record where it survives whatever happens next.
 
-    Signals are held while writing, so that Ctrl-C or SIGTERM cannot cut the transaction
-    short; they are delivered as soon as the record is safe. A copy goes to the run's
-    folder too, for a database that fails after the measurement.
+    The record's JSON goes to the run's folder first, atomically (never a half-written
+    file), then into the database. Where the folder cannot take it (disk full), it goes to
+    ``unsaved_dir()``; where the database then fails, ``RecordNotStored`` (exit 3) names the
+    file that holds it, for ``reef runs import``. Where no file could be written at all, the
+    record is printed on stderr and carried by the error. Signals are held meanwhile, so that
+    Ctrl-C or SIGTERM cannot cut this short; they are delivered once the record is safe.
     """
+    import sys
+
+    from reef.errors import RecordNotStored
+    from reef.results.store import StoreError
+
     with _signals_held():
-        run_dir = config.runs_dir() / record.id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "record.json").write_text(record.model_dump_json(), encoding="utf-8")
-        db.add(record)
+        data = record.model_dump_json().encode("utf-8")
+        kept, failures = _keep_record(record.id, data)
+        try:
+            db.add(record)
+        except (StoreError, OSError) as exc:
+            failures.append(exc.message if isinstance(exc, StoreError) else _os_reason(exc))
+            if kept is None:
+                # The last place left: the user can save it from there.
+                sys.stderr.write(data.decode("utf-8") + "\n")
+                sys.stderr.flush()
+            raise RecordNotStored(
+                record.id,
+                record.status,
+                "; ".join(failures),
+                None if kept is None else str(kept),
+                None if kept is not None else record.model_dump(mode="json"),
+            ) from exc
+        if failures:
+            if kept is not None:
+                kept.unlink(missing_ok=True)  # the database has it: no stray copy elsewhere
+            (reporter or NullReporter()).note(
+                f"run {record.id} is stored, but its record.json could not be written: "
+                + "; ".join(failures)
+            )
+
+
+def _keep_record(run_id: str, data: bytes) -> tuple[Path | None, list[str]]:
+    """Write the record's JSON to the run's folder, else to the fallback folder: the file
+    written (None: neither) and why each place failed."""
+    from reef.files import write_atomic
+
+    failures: list[str] = []
+    for fallback in (False, True):
+        path: Path | None = None
+        try:
+            if fallback:
+                folder = _private_dir(unsaved_dir()) / run_id
+            else:
+                folder = config.runs_dir() / run_id
+            path = folder / "record.json"
+            write_atomic(path, data)
+            return path, failures
+        except OSError as exc:
+            where = path or exc.filename or "?"
+            failures.append(f"{where}: {_os_reason(exc)}")
+    return None, failures
+
+
+def _private_dir(folder: Path) -> Path:
+    """``folder``, made if missing, refused unless it is a real folder of this user's: the
+    system's temporary folder is shared, and another user could have put a link there."""
+    import errno
+    import os
+    import stat
+
+    folder.mkdir(mode=0o700, exist_ok=True)
+    st = os.lstat(folder)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise OSError(errno.EPERM, "not a folder of this user's", str(folder))
+    return folder
+
+
+def _os_reason(exc: OSError) -> str:
+    from reef.files import reason
+
+    return reason(exc)
 
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait until the block is done; threads started inside inherit it."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    """Ctrl-C and SIGTERM wait until the block is done; threads started inside inherit it.
+
+    Blocking the signals in this thread is not enough: the kernel hands a process's signal
+    to any thread that does not block it (a progress or relay thread), and Python then runs
+    the handler in the main thread at once, mid-block. So, in the main thread, the handlers
+    are also swapped for ones that only note the signal, and what was noted is raised again
+    once the block is done and the handlers are back.
+    """
+    import threading
+
+    held = (signal.SIGINT, signal.SIGTERM)
+    noted: list[int] = []
+    handlers: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in held:
+            if signal.getsignal(sig) is not None:  # None: not Python's to swap
+                handlers[sig] = signal.signal(sig, lambda signum, _frame: noted.append(signum))
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(held))
     try:
         yield
     finally:
+        # Unblocking runs the noting handlers for whatever was pending in this thread.
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        for signum in dict.fromkeys(noted):
+            signal.raise_signal(signum)
 
 
 def runs_list(
@@ -556,3 +673,121 @@ def detect(*, components: bool = True) -> dict[str, Any]:
     from reef.bench.fingerprint import run_fingerprint
 
     return copy.deepcopy(run_fingerprint(components=components))
+
+
+# The file a run's folder holds its record in (see ``_save``).
+RECORD_FILE = "record.json"
+# A record holds every query's latency (at most a million or so); far below this.
+RECORD_MAX_BYTES = 256 << 20
+
+
+class ImportedRun(BaseModel):
+    id: str
+    status: str
+    path: str
+    result: str  # "imported" or "already stored"
+
+
+class ImportReport(BaseModel):
+    imported: int
+    already_stored: int
+    runs: list[ImportedRun]
+
+
+def runs_import(path: Path | str) -> ImportReport:
+    """Store the run records at ``path``: a ``record.json``, a run's folder holding one, or a
+    folder of run folders (``REEF_HOME/runs``, or ``unsaved_dir()`` where a failed save kept
+    them).
+
+    Idempotent: a run already stored is reported as such and left as it is. Every file is
+    read and checked (``reef.meta.run.load_record``) before anything is stored: a file that is
+    not a run record is a ``ManifestError`` (exit 2) naming it, and nothing is imported.
+    """
+    from reef.results import Store
+
+    loaded: list[tuple[Path, RunRecord]] = []
+    problems: list[Problem] = []
+    for file in _record_files(Path(path)):
+        try:
+            loaded.append((file, _read_record(file)))
+        except ManifestError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ManifestError(
+            problems,
+            hint="nothing was imported; a run record is the record.json Reef writes in each "
+            "run's folder",
+        )
+    with Store() as db:
+        db.require_writable("import runs")
+        present = db.stored(record.id for _, record in loaded)
+        runs: list[ImportedRun] = []
+        new: list[RunRecord] = []
+        for file, record in loaded:
+            fresh = record.id not in present
+            present.add(record.id)  # the same run found twice is imported once
+            if fresh:
+                new.append(record)
+            result = "imported" if fresh else "already stored"
+            runs.append(
+                ImportedRun(id=record.id, status=record.status, path=str(file), result=result)
+            )
+        with _signals_held():
+            db.add_many(new)
+    return ImportReport(imported=len(new), already_stored=len(runs) - len(new), runs=runs)
+
+
+def _record_files(path: Path) -> list[Path]:
+    """The record files ``path`` names: itself, its ``record.json``, or those of the folders
+    in it."""
+    from reef.errors import FileRefused
+    from reef.files import reason
+
+    try:
+        if not path.is_dir():
+            if not path.exists():
+                raise FileRefused(path, "not found")
+            return [path]
+        if (path / RECORD_FILE).exists():
+            return [path / RECORD_FILE]
+        found = sorted(
+            sub / RECORD_FILE
+            for sub in path.iterdir()
+            if sub.is_dir() and (sub / RECORD_FILE).exists()
+        )
+    except OSError as exc:
+        raise FileRefused(path, f"cannot read it: {reason(exc)}") from exc
+    if not found:
+        raise FileRefused(
+            path,
+            f"no {RECORD_FILE} in this folder or in the folders in it",
+            hint="name a record.json, a run's folder (REEF_HOME/runs/ID) or a folder of them",
+        )
+    return found
+
+
+def _read_record(file: Path) -> RunRecord:
+    """The run record in ``file``; a ``ManifestError`` naming the file if it is not one."""
+    import json
+
+    from reef.files import read_regular
+    from reef.meta.run import load_record
+
+    raw = read_regular(file, "run record", RECORD_MAX_BYTES)
+    source = str(file)
+    if not raw.strip():
+        # What a save cut short by a full disk used to leave.
+        raise ManifestError([Problem(source, "", "is empty: not a run record")])
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise ManifestError([Problem(source, "", "not a run record: not UTF-8 text")]) from None
+    except json.JSONDecodeError as exc:
+        raise ManifestError(
+            [Problem(source, "", f"not a run record: not JSON ({exc.msg}, line {exc.lineno})")]
+        ) from None
+    if not isinstance(data, dict):
+        raise ManifestError([Problem(source, "", "not a run record: expected a JSON object")])
+    if "id" not in data:
+        raise ManifestError([Problem(source, "id", "missing: a run record names its run")])
+    return load_record(data, source)

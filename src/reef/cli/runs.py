@@ -1,4 +1,4 @@
-"""reef runs list / reef runs show ID"""
+"""reef runs list / reef runs show ID / reef runs import PATH"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from reef.cli._common import emit_json, fmt, stdout
 if TYPE_CHECKING:
     from reef.meta.run import RunRecord
 
-app = typer.Typer(help="List and show recorded runs.", no_args_is_help=True)
+app = typer.Typer(help="List, show and import recorded runs.", no_args_is_help=True)
 
 
 FORMATS = ("table", "json", "csv")
@@ -204,3 +204,33 @@ def _print_record(r: RunRecord) -> None:
         )
     for line in lines:
         stdout.print(line, highlight=False)
+
+
+@app.command("import")
+def import_runs(
+    path: str = typer.Argument(
+        ...,
+        metavar="PATH",
+        help="a record.json, a run's folder, or a folder of run folders",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="print what was imported as JSON"),
+) -> None:
+    """Store run records kept as files: those a full disk or a failed database left behind
+    (the error named where), or another REEF_HOME's runs folder.
+
+    Runs already stored are reported as such, not stored twice. Every file is checked first:
+    one that is not a run record is named, with exit 2, and nothing is imported.
+    """
+    from pathlib import Path
+
+    from reef import api
+
+    report = api.runs_import(Path(path))
+    if json_out:
+        emit_json(report.model_dump(mode="json"))
+        return
+    for run in report.runs:
+        stdout.print(f"{run.result:<14}  {run.id}  {run.status:<11}  {run.path}", markup=False)
+    stdout.print(
+        f"{report.imported} imported, {report.already_stored} already stored", markup=False
+    )
