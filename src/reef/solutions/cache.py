@@ -10,6 +10,7 @@ place only once its step succeeded, so a half-written one is never reused.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,11 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from reef import config
+from reef.components import owner
 from reef.files import write_atomic
 
 ENTRY = "entry.json"
 LOG = "log.txt"
 OUT = "out"
+STAGING = "tmp"  # cache/steps/.tmp-<owner>-<key>-*: a step running
 
 
 def steps_dir() -> Path:
@@ -178,12 +181,21 @@ class Staging:
 
 
 def stage(key: str) -> Staging:
+    """A new staging folder for the step ``key``: ``.tmp-<owner>-<key>-<random>``, so that a
+    later run can tell one whose process was killed from one another run is filling."""
     root = steps_dir()
     root.mkdir(parents=True, exist_ok=True)
-    path = root / f".tmp-{key[:16]}-{uuid.uuid4().hex[:8]}"
+    _sweep_once(root)
+    path = root / f"{owner.staging_prefix(STAGING)}{key[:16]}-{uuid.uuid4().hex[:8]}"
     (path / OUT).mkdir(parents=True)
     (path / LOG).touch()
     return Staging(key, path)
+
+
+@functools.cache
+def _sweep_once(root: Path) -> None:
+    """Before a process's first step: what steps killed with their process left behind."""
+    _sweep_unfinished(everything=False)
 
 
 def entries() -> Iterator[CacheEntry]:
@@ -220,19 +232,48 @@ def clean(
     if not dry_run:
         for entry in chosen:
             _remove(entry.path)
-        _sweep_unfinished()
+        sweep_leftovers(everything=everything)
     return chosen
 
 
-def _sweep_unfinished() -> None:
-    """Staging folders whose step died with its process: anything not renamed in a day."""
+def sweep_leftovers(*, everything: bool = False) -> int:
+    """Remove what Reef processes killed mid-work left (``kill -9``, a power cut): step
+    staging folders, half-unpacked packs, half-downloaded sources, half-made clones, whose
+    owner process is gone. Returns the bytes freed. ``everything`` also removes the folders
+    of a step that was never finished and names no owner (an older Reef's) at once, rather
+    than after a day."""
+    from reef.components import owner as owners
+
+    unowned = 0.0 if everything else owners.UNOWNED_AFTER_S
+    freed = _sweep_unfinished(everything=everything)
+    freed += owners.sweep(config.reef_home(), "install", unowned_after_s=unowned)
+    freed += owners.sweep(config.cache_dir(), "partial", unowned_after_s=unowned)
+    freed += owners.sweep(config.clones_dir(), "clone", unowned_after_s=unowned)
+    return freed
+
+
+def _sweep_unfinished(*, everything: bool) -> int:
+    """Step folders whose step died with its process: staging whose owner is gone, entries
+    half renamed aside for deletion, and (after a day, or at once with ``everything``)
+    staging and entries that name no owner and never got their entry file."""
     root = steps_dir()
     if not root.is_dir():
-        return
+        return 0
+    unowned = 0.0 if everything else owner.UNOWNED_AFTER_S
+    freed = owner.sweep(root, STAGING, unowned_after_s=unowned)
+    # Renamed aside to be deleted: whoever renamed it may have died before the rmtree.
+    freed += owner.sweep(root, "del", unowned_after_s=0.0)
+    now = time.time()
     for path in root.iterdir():
-        unfinished = path.name.startswith(".tmp-") or not (path / ENTRY).is_file()
-        if unfinished and time.time() - path.stat().st_mtime > 86400:
+        if path.name.startswith(".") or (path / ENTRY).is_file():
+            continue
+        try:
+            old = now - path.stat().st_mtime > unowned
+        except OSError:
+            continue
+        if old:
             _remove(path)
+    return freed
 
 
 def _remove(path: Path) -> None:

@@ -22,7 +22,7 @@ from reef.errors import EXIT_FAILED, Interrupted, ReefError
 from reef.meta.lock import Lock
 from reef.meta.solution import SolutionManifest, StepSpec, topological_order
 from reef.solutions import cache
-from reef.solutions.tracker import SolutionRun, StepRecord
+from reef.solutions.tracker import RunOwner, SolutionRun, StepRecord, settle_orphans
 
 # {out}, {solution}, {python}, {steps.NAME}; a shell's ${VAR} is left alone, and {{ and }}
 # stand for literal braces (a Python f-string in a command).
@@ -215,7 +215,10 @@ def run(
     order = selected_steps(manifest, only)
     graph = {s.name: s.needs for s in manifest.steps}
     forced = set(order) if force and only is None else ({only} if force and only else set())
+    # Runs whose process was killed say so now, rather than `running` for ever.
+    settle_orphans()
     run_record = SolutionRun(
+        owner=RunOwner.this_process(),
         solution=manifest.name,
         version=manifest.version,
         path=str(solution.manifest_path),

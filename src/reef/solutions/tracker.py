@@ -7,7 +7,9 @@ crash or Ctrl-C still says how far it got.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,10 +18,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reef import config
+from reef.components import owner
 from reef.errors import ReefError
 from reef.files import write_atomic
 
 RUN_FILE = "solution-run.json"
+ORPHAN_REASON = "interrupted: the process running it was killed"
 
 StepStatus = Literal["ok", "cached", "failed", "skipped", "pending"]
 
@@ -46,6 +50,22 @@ class StepRecord(_Record):
     out: str | None = None
 
 
+class RunOwner(_Record):
+    """The process running a solution run: what tells a run still going from one whose
+    process was killed (``kill -9``, a power cut) and will never finish."""
+
+    pid: int
+    started: float = Field(description="the process's start, in seconds since the epoch")
+
+    @classmethod
+    def this_process(cls) -> RunOwner:
+        me = owner.current()
+        return cls(pid=me.pid, started=me.started)
+
+    def alive(self) -> bool:
+        return owner.Owner(self.pid, self.started).alive()
+
+
 class SolutionRun(_Record):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     kind: Literal["solution-run"] = "solution-run"
@@ -58,6 +78,7 @@ class SolutionRun(_Record):
     finished_at: datetime | None = None
     status: Literal["running", "ok", "failed", "interrupted"] = "running"
     steps: list[StepRecord] = Field(default_factory=list)
+    owner: RunOwner | None = Field(None, description="the process running it (while it runs)")
 
     @property
     def folder(self) -> Path:
@@ -74,6 +95,26 @@ class SolutionRun(_Record):
 
     def bench_runs(self) -> list[str]:
         return [run for s in self.steps for run in s.runs]
+
+    def orphaned(self) -> bool:
+        """Still ``running``, but the process running it is gone."""
+        return self.status == "running" and self.owner is not None and not self.owner.alive()
+
+    def settle(self) -> bool:
+        """Mark an orphaned run ``interrupted`` and save it, as Ctrl-C would have left it;
+        returns whether it was orphaned. Its steps still ``pending`` are ``skipped`` (or
+        ``failed``, one recorded as started), with the reason."""
+        if not self.orphaned():
+            return False
+        for step in self.steps:
+            if step.status == "pending":
+                running = step.started_at is not None
+                step.status = "failed" if running else "skipped"
+                step.reason = ORPHAN_REASON
+        self.status = "interrupted"
+        with contextlib.suppress(OSError):  # a read-only REEF_HOME: it is reported, not fixed
+            self.save()
+        return True
 
 
 def load_run(id_or_prefix: str) -> SolutionRun | None:
@@ -96,6 +137,35 @@ def load_run(id_or_prefix: str) -> SolutionRun | None:
 
 def _parse(path: Path) -> SolutionRun:
     try:
-        return SolutionRun.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        run = SolutionRun.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise ReefError(f"{path}: not a readable solution run ({exc})") from None
+    run.settle()
+    return run
+
+
+def settle_orphans() -> list[str]:
+    """Mark every solution run whose process died while it ran ``interrupted``; returns their
+    ids. Only the runs folder's entries holding a solution run are read, and only those still
+    ``running`` are parsed."""
+    root = config.runs_dir()
+    settled = []
+    try:
+        folders = list(os.scandir(root))
+    except OSError:
+        return []
+    for folder in folders:
+        path = Path(folder.path) / RUN_FILE
+        try:
+            head = path.read_bytes()
+        except OSError:
+            continue  # a benchmark run's folder, or one being removed
+        if b'"status": "running"' not in head:
+            continue
+        try:
+            run = SolutionRun.model_validate_json(head)
+        except ValueError:
+            continue
+        if run.settle():
+            settled.append(run.id)
+    return settled
