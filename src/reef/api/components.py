@@ -99,7 +99,7 @@ def show(ref: str) -> dict[str, Any]:
     from packaging.version import Version
 
     from reef.components.index import catalog
-    from reef.components.lookup import find
+    from reef.components.lookup import find, shadowing
     from reef.meta.load import load_manifest
 
     entries = catalog()
@@ -119,7 +119,24 @@ def show(ref: str) -> dict[str, Any]:
         {"version": e.version, "repository": e.repository}
         for e in sorted(others, key=lambda e: Version(e.version))
     ]
+    # The copy shown is the first of its version (``find`` takes it), the one that shadows.
+    shadows = shadowing(entry.kind, entry.name, entry.version, others)
+    if shadows:
+        data["shadows"] = [s.to_json() for s in shadows]
     return data
+
+
+def lock_shadows(lock: Lock) -> list[Any]:
+    """For each component a lock pins, the copies of the same version with other content
+    that the locked one hides (an installed pack over a built-in component, say), or that
+    hide it: ``reef.components.lookup.Shadow``, whose ``message`` is the warning."""
+    from reef.components.index import query
+    from reef.components.lookup import shadowing
+
+    out = []
+    for c in lock.components:
+        out.extend(shadowing(c.kind, c.name, c.version, query(name=c.name)))
+    return out
 
 
 def new(kind: str, name: str, directory: Path, *, version: str = "0.1.0") -> Path:
@@ -152,7 +169,10 @@ def resolve(target: str, output: Path | None = None) -> Any:
     ``output`` when given. Returns the ``Lock``."""
     from reef.components.lockfile import write_lock
     from reef.components.resolve import resolve as resolve_target
+    from reef.files import check_output
 
+    if output is not None:
+        check_output(output, "lock file")  # before the work: bad input changes nothing
     lock = resolve_target(target)
     if output is not None:
         write_lock(lock, output)
@@ -198,15 +218,30 @@ def install(
     max_bytes: int | None = None,
     max_files: int | None = None,
 ) -> Any:
-    """Unpack a pack into the ``installed`` repository after verifying every checksum."""
-    from reef.components import pack as packs
+    """Unpack a pack into the ``installed`` repository after verifying every checksum.
 
-    return packs.install(
-        pack_path,
-        force=force,
-        max_bytes=packs.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
-        max_files=packs.DEFAULT_MAX_FILES if max_files is None else max_files,
-    )
+    The pack must be a regular file (``FileRefused``, exit 2); a write that fails under
+    ``REEF_HOME`` (a full disk, a read-only file system) is ``WriteFailed`` (exit 3), and
+    leaves what was installed before as it was."""
+    from reef import config
+    from reef.components import pack as packs
+    from reef.errors import WriteFailed
+    from reef.files import reason
+
+    try:
+        return packs.install(
+            pack_path,
+            force=force,
+            max_bytes=packs.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+            max_files=packs.DEFAULT_MAX_FILES if max_files is None else max_files,
+        )
+    except OSError as exc:
+        where = exc.filename or config.reef_home()
+        raise WriteFailed(
+            where,
+            reason(exc),
+            hint="free some space, or make REEF_HOME writable, and install again",
+        ) from exc
 
 
 @dataclass
@@ -289,6 +324,10 @@ def init(
     given = _is_lock_file(target)
     lock = lock_for(target)
     lock_path = output or Path(target if given else LOCK_FILE)
+    if not dry_run:
+        from reef.files import check_output
+
+        check_output(lock_path, "lock file")  # before an environment is built for nothing
     how = "read" if given else "resolved"
     say(f"{how} {target}: {len(lock.components)} components, root {lock.root}")
     # Before anything is planned or fetched: what an untrusted component may install.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from reef.cli._common import emit_json, stderr, stdout
 
@@ -12,6 +13,11 @@ _TARGET = typer.Argument(
     ..., help="a component (name, name@version, name@constraint), its folder, or a reef.lock"
 )
 _JSON = typer.Option(False, "--json", help="print the result as JSON")
+
+
+def warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        stderr.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True)
 
 
 def resolve(
@@ -23,8 +29,10 @@ def resolve(
     from rich.table import Table
 
     from reef import api
+    from reef.api.components import lock_shadows
 
     lock = api.resolve(target, output)
+    warn([s.message for s in lock_shadows(lock)])
     if json_out:
         emit_json(lock.model_dump(mode="json"))
         return
@@ -107,6 +115,7 @@ def install(
     from reef import api
 
     report = api.install(pack_file, force=force, max_bytes=max_size, max_files=max_files)
+    warn(report.warnings)
     if json_out:
         emit_json(
             {
@@ -122,6 +131,8 @@ def install(
                     for c in report.components
                 ],
                 "sources": report.sources,
+                "warnings": report.warnings,
+                "shadows": [s.to_json() for s in report.shadows],
             }
         )
         return

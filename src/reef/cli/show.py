@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
-from reef.cli._common import emit_json, stdout
+from reef.cli._common import emit_json, stderr, stdout
 
 
 def show(
@@ -17,6 +18,8 @@ def show(
     from reef import api
 
     data = api.show(ref)
+    for shadow in data.get("shadows", []):
+        stderr.print(f"[yellow]warning:[/yellow] {escape(shadow['message'])}", markup=True)
     if json_out:
         emit_json(data)
     else:

@@ -13,12 +13,13 @@ import io
 import tarfile
 import zlib
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn, Protocol
+from typing import IO, NoReturn, Protocol
 
-from reef.errors import ReefError
+from reef.errors import FileRefused, ReefError
+from reef.files import open_regular
 
 _CHUNK = 1 << 20
 # A tar ends with two zero blocks padded to a 10 KiB record; more than this after the end
@@ -237,6 +238,20 @@ def _check_trailer(gz: gzip.GzipFile, where: Path) -> None:
 
 
 @contextmanager
+def _open(path: Path) -> Iterator[IO[bytes]]:
+    """The pack, open for reading if it is a regular file (``FileRefused`` otherwise)."""
+    stack = ExitStack()
+    try:
+        raw = stack.enter_context(open_regular(path, "pack"))
+    except FileRefused as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            raise FileRefused(path, "cannot open: no such file") from exc
+        raise
+    with stack:
+        yield raw
+
+
+@contextmanager
 def scan(
     path: Path,
     *,
@@ -247,11 +262,9 @@ def scan(
     """Open and check ``path``; the members named in ``read_early`` are read during the scan,
     each refused if it declares more bytes than the limit ``read_early`` gives it."""
     where = path
-    try:
-        raw = path.open("rb")
-    except OSError as exc:
-        raise ArchiveError(f"{where}: cannot open ({exc.strerror or exc})") from None
-    with raw:
+    # A regular file only: a FIFO would wait for a writer forever, /dev/zero never ends, and
+    # a directory or a symlink loop is refused with the reason rather than a traceback.
+    with _open(path) as raw:
         gz = gzip.GzipFile(fileobj=raw, mode="rb")
         stream = _Bounded(gz, where)
         try:

@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 
 from reef.components.checksums import sha256_file
-from reef.errors import ManifestError, ReefError
+from reef.errors import FileRefused, ManifestError, ReefError
+from reef.files import kind_of, open_regular
 
 MANIFEST = "reef.yaml"
 # Only the ``kind`` and ``dataset`` fields are read here; a manifest this large is not one a
@@ -47,11 +48,11 @@ def local_dataset(manifest: bytes) -> str | None:
 
 
 def _read_manifest(path: Path) -> bytes | None:
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_MANIFEST_BYTES + 1)
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return None
+    # A regular file only: a FIFO named reef.yaml would hang every command that hashes it.
+    with open_regular(path, "manifest") as f:
+        data = f.read(MAX_MANIFEST_BYTES + 1)
     if len(data) > MAX_MANIFEST_BYTES:
         raise ReefError(f"{path}: larger than {MAX_MANIFEST_BYTES >> 20} MiB, not a manifest")
     return data
@@ -81,6 +82,15 @@ def component_files(directory: Path) -> list[str]:
                         stack.append(path)
                 elif item.is_file():
                     out.append(rel)
+                else:
+                    # Left out, a FIFO or a device would make the content hash say nothing of
+                    # it; read, it would hang the hash or never end.
+                    raise FileRefused(
+                        path,
+                        f"is {kind_of(item.stat(follow_symlinks=False).st_mode)}; a component "
+                        "may hold only regular files and folders",
+                        hint="remove it from the component's folder",
+                    )
     return sorted(out)
 
 

@@ -25,10 +25,13 @@ from typing import IO, Literal
 
 import reef
 from reef import config
+from reef.components import owner
 from reef.components.checksums import cached_path, sha256_file, verified_source
 from reef.components.index import Entry, catalog
 from reef.components.lockfile import locate
-from reef.errors import ChecksumError, ReefError
+from reef.errors import ChecksumError, FileRefused, ReefError, WriteFailed
+from reef.files import check_regular
+from reef.files import reason as os_reason
 from reef.meta.lock import Lock
 
 ProgressCallback = Callable[[str, int, int | None], None]
@@ -38,6 +41,7 @@ at the end of a download."""
 Status = Literal["downloaded", "cached", "local"]
 
 SCHEMES = ("http", "https", "file")
+PARTIAL = "partial"  # cache/.partial-<owner>-*: a download under way
 _READ = 64 << 10
 _PROGRESS_EVERY = 1 << 20
 _RETRY_AFTER_CAP_S = 30.0
@@ -146,16 +150,26 @@ def _fetch(
         # A corrupted cache entry is worth nothing: download it again.
         final.unlink(missing_ok=True)
 
+    if scheme == "file":
+        _check_local_file(url, Path(urllib.request.url2pathname(parts.path)))
     cache = config.cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
     name = label or _file_name(url)
     # file:// reads either work or do not; waiting would not change that.
     attempts = 1 if scheme == "file" else 1 + max(0, retries)
-    fd, tmp_name = tempfile.mkstemp(dir=cache, prefix=".partial-")
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        # Downloads that a killed Reef left half-done.
+        owner.sweep(cache, PARTIAL)
+        fd, tmp_name = tempfile.mkstemp(dir=cache, prefix=owner.staging_prefix(PARTIAL))
+    except OSError as exc:
+        raise WriteFailed(cache, os_reason(exc), hint="nothing was downloaded") from exc
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out:
-            actual = _download(url, out, attempts, backoff_s, timeout_s, progress, name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                actual = _download(url, out, attempts, backoff_s, timeout_s, progress, name)
+        except OSError as exc:  # closing flushes the last bytes: the disk may fill there
+            raise WriteFailed(tmp, os_reason(exc), hint="nothing was added to the cache") from exc
         if actual != expected:
             err = ChecksumError(url, expected, actual)
             err.hint = (
@@ -163,12 +177,25 @@ def _fetch(
                 "update the manifest's sha256, otherwise report it to the component's authors"
             )
             raise err
-        os.replace(tmp, final)
+        try:
+            os.replace(tmp, final)
+        except OSError as exc:
+            raise WriteFailed(final, os_reason(exc), hint="nothing was added to the cache") from exc
     finally:
         # After os.replace this is a no-op; on any failure (Ctrl-C included) it drops the
         # partial file, so the cache never holds a file that was not verified.
         tmp.unlink(missing_ok=True)
     return final, True
+
+
+def _check_local_file(url: str, path: Path) -> None:
+    """A file:// URL must name a regular file: a FIFO would wait for a writer forever, a
+    device never end. One that cannot be found is left to the download to report."""
+    try:
+        check_regular(path, "file the URL names")
+    except FileRefused as exc:
+        if not isinstance(exc.__cause__, OSError):
+            raise FetchError(f"{url}: {exc.message}") from exc
 
 
 def _download(
@@ -246,10 +273,11 @@ def _attempt(
             try:
                 out.write(chunk)
             except OSError as exc:
-                raise FetchError(
-                    f"cannot write to the cache {config.cache_dir()}: {exc}",
+                raise WriteFailed(
+                    config.cache_dir(),
+                    os_reason(exc),
                     hint="free some disk space, or point REEF_HOME somewhere with room",
-                ) from None
+                ) from exc
             done += len(chunk)
             if progress and done - reported >= _PROGRESS_EVERY:
                 progress(label, done, total)

@@ -21,13 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from reef import config
+from reef.components.checksums import check_source_paths
 from reef.components.repository import Repository, repositories
 from reef.components.repository import stamp as repository_stamp
 from reef.errors import ManifestError, Problem, ReefError
 from reef.meta.component import split_requirement
 
 MANIFEST = "reef.yaml"
-INDEX_FORMAT = 2  # SQLite's user_version; another value means the file is rebuilt
+# SQLite's user_version; another value means the file is rebuilt. 3: sources outside their
+# component's folder are refused, so manifests indexed before must be read again.
+INDEX_FORMAT = 3
 _SKIP_DIRS = {"__pycache__", "node_modules"}
 _COLUMNS = "kind, name, version, path, description, tags, requires, python"
 
@@ -187,7 +190,7 @@ def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
                 ) from None
             if dataset not in {split_requirement(r)[0] for r in requires}:
                 requires.append(manifest.dataset)
-    return (
+    columns = (
         manifest.kind,
         manifest.name,
         manifest.version,
@@ -197,6 +200,21 @@ def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
         json.dumps(requires),
         json.dumps(manifest.python),
     )
+    try:
+        # As for a dataset above: a component is what its folder holds, and only that is packed.
+        check_source_paths(getattr(manifest, "sources", ()), path)
+    except ManifestError as exc:
+        raise _Refused(exc, columns) from None
+    return columns
+
+
+class _Refused(ManifestError):
+    """A manifest that is valid but may not be used; its columns are kept with the problem, so
+    that asking for the component by name says why it was refused, not that it is unknown."""
+
+    def __init__(self, error: ManifestError, columns: tuple[Any, ...]) -> None:
+        super().__init__(error.problems, error.hint)
+        self.columns = columns
 
 
 def _entry(repo: Repository, root: str, row: tuple[Any, ...]) -> Entry:
@@ -246,6 +264,8 @@ def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, d
             continue
         try:
             columns: tuple[Any, ...] = (None, *_read_manifest(root, rel))
+        except _Refused as exc:
+            columns = (str(exc.problems[0]), *exc.columns)
         except ManifestError as exc:
             problem = str(exc.problems[0]) if exc.problems else exc.message
             columns = (problem, None, None, None, rel, None, None, None, None)
@@ -358,6 +378,19 @@ def invalid_counts(repos: list[Repository] | None = None) -> dict[str, int]:
             "SELECT repo, count(*) FROM manifests WHERE problem IS NOT NULL GROUP BY repo"
         ).fetchall()
     return {repo: n for repo, n in rows if repo in names}
+
+
+def refused(name: str, repos: list[Repository] | None = None) -> list[str]:
+    """Why each manifest of a component named ``name`` was refused though it parsed (as last
+    indexed), in repository priority order."""
+    repos = repositories() if repos is None else repos
+    order = {r.name: i for i, r in enumerate(repos)}
+    with _connect() as db:
+        rows = db.execute(
+            "SELECT repo, problem FROM manifests WHERE name = ? AND problem IS NOT NULL", (name,)
+        ).fetchall()
+    hits = sorted((order[repo], problem) for repo, problem in rows if repo in order)
+    return [problem for _, problem in hits]
 
 
 def catalog(repos: list[Repository] | None = None) -> list[Entry]:

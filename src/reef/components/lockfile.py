@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from reef.components.content import content_sha256
 from reef.components.index import Entry, catalog
-from reef.errors import ManifestError, Problem, ReefError
-from reef.files import write_atomic
+from reef.errors import FileRefused, ManifestError, Problem, ReefError
+from reef.files import MANIFEST_MAX_BYTES, read_regular, write_output
 from reef.meta.load import problems_from
 from reef.meta.lock import Lock, LockedComponent
 
@@ -28,15 +28,21 @@ def lock_bytes(lock: Lock) -> bytes:
 
 
 def write_lock(lock: Lock, path: Path) -> None:
-    write_atomic(path, lock_bytes(lock))
+    """Write a lock where the user asked: refused (``FileRefused``, exit 2) over anything but
+    a regular file or a new name, or in a folder that cannot be written; a failed write (a
+    full disk) is ``WriteFailed`` (exit 3) and leaves an earlier lock as it was."""
+    write_output(path, lock_bytes(lock), "lock file")
 
 
 def read_lock(path: Path) -> Lock:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError([Problem(str(path), "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+        # A regular file of a sane size only: a FIFO named reef.lock must not hang the read.
+        text = read_regular(path, "lock file", MANIFEST_MAX_BYTES).decode("utf-8")
+    except FileRefused as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            raise ManifestError([Problem(str(path), "", "file not found")]) from None
+        raise
+    except UnicodeDecodeError as exc:
         raise ManifestError([Problem(str(path), "", f"cannot read: {exc}")]) from None
     try:
         data = json.loads(text)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from reef.components.index import Entry, catalog, invalid_counts, query
+from reef.components.checksums import OUTSIDE_HINT
+from reef.components.index import Entry, catalog, invalid_counts, query, refused
 from reef.errors import ReefError
 from reef.meta.component import split_requirement
 
 
 class ComponentNotFound(ReefError):
     pass
+
+
+class ComponentRefused(ReefError):
+    """A component whose manifest parses but may not be used (a source outside its folder)."""
 
 
 def parse_ref(ref: str) -> tuple[str, SpecifierSet]:
@@ -55,6 +62,10 @@ def find(ref: str, kind: str | None = None, entries: list[Entry] | None = None) 
     other = sorted({e.kind for e in entries if e.name == name})
     if other:
         raise ComponentNotFound(f"{name!r} is a {', '.join(other)}, not a {kind}")
+    why = refused(name)
+    if why:
+        # It exists, but may not be used: say why rather than that it is unknown.
+        raise ComponentRefused(why[0], hint=OUTSIDE_HINT)
     known = sorted({e.name for e in of_kind})
     shown = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
     hint = f"known {kind or 'component'}s: {shown}; `reef search` finds by text"
@@ -77,3 +88,67 @@ def search(
     hits.sort(key=lambda e: Version(e.version), reverse=True)
     hits.sort(key=lambda e: e.name)
     return hits
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """Two repositories hold the same component version with different content: every command
+    that names it uses the copy in ``used`` (the repository listed first) and never sees the
+    one in ``hidden``."""
+
+    kind: str
+    ref: str  # name@version
+    used: str
+    used_sha256: str
+    hidden: str
+    hidden_sha256: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.ref} in repository {self.used!r} (content sha256 {self.used_sha256[:16]}) "
+            f"shadows {self.ref} in {self.hidden!r} (content sha256 {self.hidden_sha256[:16]}), "
+            f"whose content differs: {self.ref} now means the one in {self.used!r}"
+        )
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "component": self.ref,
+            "used": self.used,
+            "used_sha256": self.used_sha256,
+            "hidden": self.hidden,
+            "hidden_sha256": self.hidden_sha256,
+            "message": self.message,
+        }
+
+
+def shadowing(
+    kind: str, name: str, version: str, entries: list[Entry] | None = None
+) -> list[Shadow]:
+    """The copies of ``name@version`` that the one in the first repository hides although
+    their content differs (an installed pack over a built-in component, say). Identical copies
+    are not reported: which one is used makes no difference. Hashes the copies' folders, so
+    it costs nothing unless two repositories hold the version."""
+    pool = query(name=name) if entries is None else entries
+    same = [e for e in pool if (e.kind, e.name, e.version) == (kind, name, version)]
+    if len(same) < 2:
+        return []
+    used, *others = same
+    used_sha = _content(used)
+    if used_sha is None:
+        return []
+    return [
+        Shadow(kind, used.ref, used.repository, used_sha, e.repository, sha)
+        for e in others
+        if (sha := _content(e)) is not None and sha != used_sha
+    ]
+
+
+def _content(entry: Entry) -> str | None:
+    from reef.components.content import content_sha256
+
+    try:
+        return content_sha256(entry.directory)
+    except (ReefError, OSError):
+        return None  # a component that cannot be hashed is refused where it is used

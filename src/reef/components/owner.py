@@ -23,7 +23,8 @@ from pathlib import Path
 # The start time is kept in milliseconds; the operating system knows it to a clock tick
 # (10 ms on Linux), and two readings may round differently.
 _START_TOLERANCE_S = 1.0
-_TAG = re.compile(r"(\d+)-(\d+)")
+# ``@`` keeps a tag apart from what follows it in a name: hex keys and ids never hold one.
+_TAG = re.compile(r"(\d+)@(\d+)(?:-|$)")
 # A staging entry whose name carries no owner (one made by an older Reef) is removed once it
 # is this old: no install, download or step takes a day.
 UNOWNED_AFTER_S = 86400.0
@@ -36,8 +37,8 @@ class Owner:
 
     @property
     def tag(self) -> str:
-        """``<pid>-<start in ms>``: what staging names carry."""
-        return f"{self.pid}-{round(self.started * 1000)}"
+        """``<pid>@<start in ms>``: what staging names carry."""
+        return f"{self.pid}@{round(self.started * 1000)}"
 
     @classmethod
     def from_tag(cls, text: str) -> Owner | None:

@@ -14,11 +14,13 @@ components into the ``installed`` repository and the sources into the cache.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import io
 import json
 import os
+import posixpath
 import re
 import shutil
 import stat
@@ -31,9 +33,15 @@ from typing import IO, Literal
 from pydantic import ValidationError
 
 from reef import config
-from reef.components import index
+from reef.components import index, owner
 from reef.components.archive import Archive, check_name, scan
-from reef.components.checksums import cached_path
+from reef.components.checksums import (
+    OUTSIDE_HINT,
+    cached_path,
+    resolved,
+    size_cap,
+    source_path_problem,
+)
 from reef.components.content import (
     MANIFEST,
     component_files,
@@ -41,13 +49,16 @@ from reef.components.content import (
     format_listing,
 )
 from reef.components.lockfile import LOCK_FILE, locate, lock_bytes
+from reef.components.locking import file_lock
+from reef.components.lookup import Shadow, shadowing
 from reef.components.repository import INSTALLED, ensure_installed, mark_changed, repositories
-from reef.errors import ManifestError, ReefError
-from reef.files import umask_mode
+from reef.errors import FileRefused, ManifestError, Problem, ReefError, WriteFailed
+from reef.files import check_output, open_regular, reason, umask_mode
 from reef.meta.load import problems_from
 from reef.meta.lock import Lock, LockedComponent
 
 PACK_SUFFIX = ".reef.tar.gz"
+STAGING = "install"  # REEF_HOME/.install-<owner>-*: a pack being unpacked
 SUMS = "SHA256SUMS"
 DEFAULT_MAX_BYTES = 20 << 30
 DEFAULT_MAX_FILES = 100_000
@@ -93,20 +104,33 @@ class InstallReport:
     repository: str
     components: list[InstalledComponent]
     sources: list[str]  # sha256 of the sources added to the cache (not those already there)
+    # Components installed (or found installed) that hide, or are hidden by, a component of
+    # the same name and version with other content in another repository.
+    shadows: list[Shadow] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [s.message for s in self.shadows]
 
 
 # -- pack ------------------------------------------------------------------------------------
 
 
 class _HashingReader:
-    """Hands a file's bytes to tarfile while hashing them, so that each is read once."""
+    """Hands a file's bytes to tarfile while hashing them, so that each is read once. An
+    OSError reading it is ``FileRefused`` naming the file: any OSError left while a pack is
+    written is the writing's."""
 
-    def __init__(self, f: IO[bytes]) -> None:
+    def __init__(self, f: IO[bytes], source: Path | None = None) -> None:
         self._f = f
+        self._source = source
         self.digest = hashlib.sha256()
 
     def read(self, size: int = -1) -> bytes:
-        data = self._f.read(size)
+        try:
+            data = self._f.read(size)
+        except OSError as exc:
+            raise FileRefused(self._source, f"cannot read it: {reason(exc)}") from exc
         self.digest.update(data)
         return data
 
@@ -145,11 +169,10 @@ def _add(tar: tarfile.TarFile, name: str, source: Path | bytes) -> str:
         reader = _HashingReader(io.BytesIO(source))
         tar.addfile(_tarinfo(name, len(source), False), reader)
         return reader.digest.hexdigest()
-    with source.open("rb") as f:
+    what, cap = size_cap(source)
+    with open_regular(source, what, cap) as f:
         st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise PackError(f"{source}: not a regular file")
-        reader = _HashingReader(f)
+        reader = _HashingReader(f, source)
         info = _tarinfo(name, st.st_size, bool(st.st_mode & stat.S_IXUSR))
         tar.addfile(info, reader)
     return reader.digest.hexdigest()
@@ -183,35 +206,61 @@ def _content_hashes(sums: dict[str, str]) -> dict[str, str]:
     }
 
 
-_NOT_REGULAR = {
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-}
+class PackTargetRefused(PackError, FileRefused):
+    """Where the pack was to be written is not a regular file or a new name, or its folder
+    cannot be written: nothing was fetched or written."""
 
 
-def check_target(out: Path) -> None:
-    """Refuse a pack's path that is not a new or a regular file: the pack is renamed over it,
-    and a rename replaces a FIFO or a device as readily as a file."""
+def check_target(out: Path) -> Path:
+    """Refuse a pack's path that is not a new or a regular file (the pack is renamed over it,
+    and a rename replaces a FIFO or a device as readily as a file), or whose folder is missing
+    or cannot be written; returns the path the pack will really be written to."""
+    if out.is_dir():
+        raise PackTargetRefused(
+            out, "is a folder", hint=f"give a file name, e.g. {out / 'x'}{PACK_SUFFIX}"
+        )
+    missing = _first_missing(out.parent)
     try:
-        st = out.stat()
-    except FileNotFoundError:
-        return
-    except NotADirectoryError:
-        raise PackError(f"{out}: a part of the path is a file, not a folder") from None
-    except OSError as exc:
-        raise PackError(f"{out}: cannot check the path ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise PackError(
-            f"{out}: is a folder", hint=f"give a file name, e.g. {out / 'x'}{PACK_SUFFIX}"
-        )
-    if not stat.S_ISREG(st.st_mode):
-        what = _NOT_REGULAR.get(stat.S_IFMT(st.st_mode), "not a regular file")
-        raise PackError(
-            f"{out}: exists and is {what}; a pack only replaces a regular file",
-            hint="give the path of a new file, or of a folder to write the pack in",
-        )
+        if missing is None:
+            return check_output(out, "pack")
+        # The folders are made when the pack is written: the first one must be possible.
+        check_output(missing, "pack's folder")
+    except FileRefused as exc:
+        raise PackTargetRefused(exc.path, exc.reason, exc.hint) from exc
+    return Path(os.path.abspath(out))
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost folder of ``folder`` (itself included) that does not exist, if any."""
+    missing = None
+    for part in (folder, *folder.parents):
+        if os.path.lexists(part):
+            break
+        missing = part
+    return missing
+
+
+def _check_sources_inside(locked: LockedComponent, manifest: Path, files: list[str]) -> None:
+    """Every file source of the component is one of the files packed with it. Otherwise the
+    pack would be made without it, and install on the other machine without a model."""
+    folder = manifest.parent
+    root = resolved(folder) or folder
+    problems = []
+    for i, source in enumerate(locked.sources):
+        if source.path is None or source.package is not None:
+            continue
+        problem = source_path_problem(source.path, folder)
+        target = resolved(folder / source.path)
+        rel = target.relative_to(root).as_posix() if problem is None and target else None
+        if problem is None and rel not in files:
+            problem = (
+                f"{source.path!r} is not part of the component's content (hidden, or in a "
+                "nested component's folder), so a pack cannot carry it"
+            )
+        if problem is not None:
+            problems.append(Problem(str(manifest), f"sources[{i}].path", problem))
+    if problems:
+        raise ManifestError(problems, hint=OUTSIDE_HINT)
 
 
 def _member_name(name: str, path: Path) -> str:
@@ -226,8 +275,12 @@ def _member_name(name: str, path: Path) -> str:
 
 
 def pack(lock: Lock, out: Path) -> PackReport:
-    """Write every component and url source ``lock`` pins into one archive at ``out``."""
-    check_target(out)
+    """Write every component and url source ``lock`` pins into one archive at ``out``.
+
+    ``out`` is checked as any output a user names (``check_output``); an OSError while it is
+    written (a full disk) is ``WriteFailed`` (exit 3), and leaves an earlier file there as it
+    was."""
+    real = check_target(out)
     members: dict[str, Path | bytes] = {LOCK_FILE: lock_bytes(lock)}
     components = sorted(lock.components, key=lambda c: (c.name, c.version))
     for locked, before in zip(components[1:], components, strict=False):
@@ -235,8 +288,11 @@ def pack(lock: Lock, out: Path) -> PackReport:
             raise PackError(f"the lock pins {locked.name}@{locked.version} twice")
     for locked in components:
         prefix = _component_prefix(locked)
-        folder = locate(locked).directory
-        for rel in component_files(folder):
+        entry = locate(locked)
+        folder = entry.directory
+        files = component_files(folder)
+        _check_sources_inside(locked, entry.manifest_path, files)
+        for rel in files:
             members[_member_name(prefix + rel, folder / rel)] = folder / rel
     sources = _url_sources(lock)
     for digest, (locked, url) in sorted(sources.items()):
@@ -248,30 +304,21 @@ def pack(lock: Lock, out: Path) -> PackReport:
             )
         members[f"sources/{digest}"] = path
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise WriteFailed(out, reason(exc), hint="no pack was written") from exc
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as raw:
-            sink = _HashingWriter(raw)
-            # filename="" and mtime=0: the gzip header must not carry the temporary name or a
-            # time, or two packs of the same content would differ.
-            with (
-                gzip.GzipFile(
-                    filename="", mode="wb", fileobj=sink, compresslevel=COMPRESSLEVEL, mtime=0
-                ) as gz,
-                tarfile.TarFile(
-                    fileobj=gz, mode="w", format=tarfile.PAX_FORMAT, copybufsize=_CHUNK
-                ) as tar,
-            ):
-                sums = {name: _add(tar, name, members[name]) for name in sorted(members)}
-                _check_packed(components, sources, sums)
-                listing = "".join(f"{sums[n]}  {n}\n" for n in sorted(sums))
-                _add(tar, SUMS, listing.encode())
-            raw.flush()
-            os.fsync(raw.fileno())
+        sink, sums = _write_archive(fd, members, components, sources)
         tmp.chmod(umask_mode())
-        os.replace(tmp, out)
+        os.replace(tmp, real)
+    except OSError as exc:
+        # Reading a component's file is FileRefused: an OSError here is the writing's, a full
+        # disk say. An earlier file at ``out`` is left as it was.
+        tmp.unlink(missing_ok=True)
+        raise WriteFailed(out, reason(exc), hint="no pack was written") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -282,6 +329,35 @@ def pack(lock: Lock, out: Path) -> PackReport:
         files=len(sums) + 1,
         components=[f"{c.name}@{c.version}" for c in components],
     )
+
+
+def _write_archive(
+    fd: int,
+    members: dict[str, Path | bytes],
+    components: list[LockedComponent],
+    sources: dict[str, tuple[LockedComponent, str]],
+) -> tuple[_HashingWriter, dict[str, str]]:
+    """Write the archive to ``fd`` (closed after); returns the sink (the archive's size and
+    hash) and each member's sha256."""
+    with os.fdopen(fd, "wb") as raw:
+        sink = _HashingWriter(raw)
+        # filename="" and mtime=0: the gzip header must not carry the temporary name or a
+        # time, or two packs of the same content would differ.
+        with (
+            gzip.GzipFile(
+                filename="", mode="wb", fileobj=sink, compresslevel=COMPRESSLEVEL, mtime=0
+            ) as gz,
+            tarfile.TarFile(
+                fileobj=gz, mode="w", format=tarfile.PAX_FORMAT, copybufsize=_CHUNK
+            ) as tar,
+        ):
+            sums = {name: _add(tar, name, members[name]) for name in sorted(members)}
+            _check_packed(components, sources, sums)
+            listing = "".join(f"{sums[n]}  {n}\n" for n in sorted(sums))
+            _add(tar, SUMS, listing.encode())
+        raw.flush()
+        os.fsync(raw.fileno())
+    return sink, sums
 
 
 def _check_packed(
@@ -461,23 +537,51 @@ def _plan(archive: Archive, force: bool) -> _Plan:
                 f"{prefix.rstrip('/')}: content sha256 {got} does not match the {locked.sha256} "
                 f"that {LOCK_FILE} pins"
             )
+        _check_sources_packed(archive, comp)
         comp.target = root / locked.name / locked.version
-        if comp.target.is_symlink() or comp.target.exists():
-            if not comp.target.is_dir() or comp.target.is_symlink():
-                raise PackError(f"{comp.target}: exists and is not a component folder")
-            current = content_sha256(comp.target)
-            if current == locked.sha256:
-                comp.status = "already-present"
-            elif force:
-                comp.status = "replaced"
-            else:
-                raise PackError(
-                    f"{locked.name}@{locked.version} is already installed with different "
-                    f"content: installed {current}, the pack holds {locked.sha256}",
-                    hint="use --force to replace it",
-                )
+        comp.status = _status(comp, force)
         plan.components.append(comp)
     return plan
+
+
+def _status(comp: _Component, force: bool) -> InstallStatus:
+    """What installing ``comp`` does, judged from what is in its place now."""
+    locked = comp.locked
+    if not (comp.target.is_symlink() or comp.target.exists()):
+        return "installed"
+    if not comp.target.is_dir() or comp.target.is_symlink():
+        raise PackError(f"{comp.target}: exists and is not a component folder")
+    current = content_sha256(comp.target)
+    if current == locked.sha256:
+        return "already-present"
+    if force:
+        return "replaced"
+    raise PackError(
+        f"{locked.name}@{locked.version} is already installed with different "
+        f"content: installed {current}, the pack holds {locked.sha256}",
+        hint="use --force to replace it",
+    )
+
+
+def _check_sources_packed(archive: Archive, comp: _Component) -> None:
+    """Every file source the lock declares is one of the component's packed files: a pack
+    must carry what its components use (a path outside the folder would be read from the
+    machine it is installed on)."""
+    locked = comp.locked
+    for i, source in enumerate(locked.sources):
+        if source.path is None or source.package is not None:
+            continue
+        rel = posixpath.normpath(source.path)
+        if source.path.startswith("/") or rel == ".." or rel.startswith("../"):
+            archive.fail(
+                f"{LOCK_FILE}: {locked.name}@{locked.version} sources[{i}].path "
+                f"{source.path!r} leads outside the component's folder"
+            )
+        if rel not in comp.files:
+            archive.fail(
+                f"{LOCK_FILE}: {locked.name}@{locked.version} sources[{i}].path "
+                f"{source.path!r} is not in the pack"
+            )
 
 
 class _Discard:
@@ -533,7 +637,14 @@ def _stage(archive: Archive, plan: _Plan, staging: Path) -> None:
 def _put_in_place(comp: _Component, staging: Path) -> None:
     new = staging / _component_prefix(comp.locked)
     if comp.status != "replaced":
-        os.rename(new, comp.target)
+        try:
+            os.rename(new, comp.target)
+        except OSError as exc:
+            # A twin: the same component, put in place by an install Reef cannot lock out
+            # (where file locks do nothing). The same content there is as good as ours.
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not _holds(comp):
+                raise
+            comp.status = "already-present"
         return
     # Renamed aside rather than deleted first: it goes with the staging folder.
     aside = staging / "replaced" / comp.locked.name / comp.locked.version
@@ -549,33 +660,73 @@ def _put_in_place(comp: _Component, staging: Path) -> None:
         raise
 
 
-def _move_into_place(plan: _Plan, staging: Path) -> InstallReport:
-    repo = ensure_installed()
-    # Before anything moves, so that an install interrupted halfway leaves the index marked
-    # stale, and the next lookup rescans the folders rather than trusting the old listing.
-    mark_changed(repo)
-    added = []
-    for digest in sorted(plan.sources):
-        dest = cached_path(digest)
-        if dest.is_file():
-            continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / "sources" / digest, dest)
-        added.append(digest)
-    out = []
+def _holds(comp: _Component) -> bool:
+    try:
+        return content_sha256(comp.target) == comp.locked.sha256
+    except (ReefError, OSError):
+        return False
+
+
+def install_lock() -> contextlib.AbstractContextManager[None]:
+    """Held while an install moves components into place: two installs of packs that share a
+    component each find the other's copy (and keep it) instead of colliding on the rename."""
+    return file_lock(config.index_dir() / "install.lock", hint="nothing was installed")
+
+
+def _recheck(plan: _Plan, force: bool) -> None:
+    """The plan's statuses again, under the install lock: another install may have put a
+    component in place since the plan was made."""
     for comp in plan.components:
-        locked = comp.locked
-        if comp.status != "already-present":
-            comp.target.parent.mkdir(parents=True, exist_ok=True)
-            _put_in_place(comp, staging)
-        out.append(
-            InstalledComponent(locked.kind, locked.name, locked.version, comp.status, comp.target)
-        )
-    # Again: a refresh by another process while the folders moved recorded the first mark, and
-    # would otherwise hide what moved after it.
-    mark_changed(repo)
+        was = comp.status
+        comp.status = _status(comp, force)
+        if was == "already-present" and comp.status != "already-present":
+            # Its files were checked but not staged: they are not here to move.
+            raise PackError(
+                f"{comp.target}: changed while the pack was being installed",
+                hint="nothing of it was installed; run `reef install` again",
+            )
+
+
+def _move_into_place(plan: _Plan, staging: Path, force: bool) -> InstallReport:
+    with install_lock():
+        _recheck(plan, force)
+        repo = ensure_installed()
+        # Before anything moves, so that an install interrupted halfway leaves the index
+        # marked stale, and the next lookup rescans the folders rather than trusting the old
+        # listing.
+        mark_changed(repo)
+        added = []
+        for digest in sorted(plan.sources):
+            dest = cached_path(digest)
+            if dest.is_file():
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / "sources" / digest, dest)
+            added.append(digest)
+        out = []
+        for comp in plan.components:
+            locked = comp.locked
+            if comp.status != "already-present":
+                comp.target.parent.mkdir(parents=True, exist_ok=True)
+                _put_in_place(comp, staging)
+            out.append(
+                InstalledComponent(
+                    locked.kind, locked.name, locked.version, comp.status, comp.target
+                )
+            )
+        # Again: a refresh by another process while the folders moved recorded the first
+        # mark, and would otherwise hide what moved after it.
+        mark_changed(repo)
     index.refresh(repo)
-    return InstallReport(repo.name, out, added)
+    shadows = [s for c in out for s in shadowing(c.kind, c.name, c.version)]
+    return InstallReport(repo.name, out, added, shadows)
+
+
+# OSError numbers that say a name is one this file system will not hold: the pack's fault,
+# like any other name Reef refuses. Any other OSError while writing (a full disk, a read-only
+# file system, an I/O error) is the environment's, and propagates: ``reef.api`` reports it as
+# ``WriteFailed``.
+_NAME_ERRNOS = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
 
 
 def install(
@@ -593,19 +744,21 @@ def install(
         home = config.reef_home()
         made_home = not home.exists()
         home.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=home, prefix=".install-"))
+        # What installs killed before they finished left behind.
+        owner.sweep(home, STAGING)
+        staging = Path(tempfile.mkdtemp(dir=home, prefix=owner.staging_prefix(STAGING)))
         try:
             try:
                 _stage(archive, plan, staging)
             except OSError as exc:
-                # Reading errors are the archive's (ArchiveError); these are writing ones: a
-                # full disk, a name the file system will not take.
+                # Reading errors are the archive's (ArchiveError); these are writing ones.
+                if exc.errno not in _NAME_ERRNOS:
+                    raise
                 raise PackError(
-                    f"{pack_path}: cannot unpack {exc.filename or 'a member'}: "
-                    f"{exc.strerror or exc}",
+                    f"{pack_path}: cannot unpack {exc.filename or 'a member'}: {reason(exc)}",
                     hint="nothing was installed",
                 ) from None
-            return _move_into_place(plan, staging)
+            return _move_into_place(plan, staging, force)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             if made_home:

@@ -26,10 +26,11 @@ from resolvelib import (
 )
 from resolvelib.structs import RequirementInformation
 
+from reef.components.checksums import OUTSIDE_HINT
 from reef.components.content import content_sha256
-from reef.components.index import MANIFEST, Entry, catalog
+from reef.components.index import MANIFEST, Entry, catalog, refused
 from reef.components.lockfile import LOCAL
-from reef.components.lookup import parse_ref
+from reef.components.lookup import ComponentRefused, parse_ref
 from reef.components.repository import Repository, containing, repositories
 from reef.errors import ReefError
 from reef.meta.component import split_requirement
@@ -339,12 +340,17 @@ def _impossible(
     target: str,
     causes: list[RequirementInformation[Requirement, Candidate]],
     candidates: dict[str, list[Candidate]],
-) -> ResolutionError:
+) -> ReefError:
     """An error naming who requires what, and which versions exist."""
     for cause in causes:
         name = cause.requirement.name
         if name in candidates:
             continue
+        why = refused(name)
+        if why:
+            # It is in a repository, but may not be used: say why, not that it is unknown.
+            required = "" if cause.parent is None else f"{cause.parent} requires {name!r}: "
+            return ComponentRefused(f"cannot resolve {target!r}: {required}{why[0]}", OUTSIDE_HINT)
         if cause.parent is None:
             known = sorted(candidates)
             shown = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
