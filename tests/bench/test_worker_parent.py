@@ -21,12 +21,14 @@ from reef.bench import launch, worker
 
 GONE_WITHIN_S = 3.0
 
-# The stand-in parent: starts the worker with the given stdin, prints its PID, waits.
+# The stand-in parent: starts the worker with the given stdin (and --parent-pid unless the
+# first argument is "by-hand"), prints its PID, waits.
 STAND_IN = """
 import os, subprocess, sys
-prefix = sys.argv[2:]
+by_hand = sys.argv[2] == "by-hand"
+prefix = sys.argv[3:]
 fd = int(sys.argv[1])
-command = [sys.executable, *prefix, "--parent-pid", str(os.getpid())]
+command = [sys.executable, *prefix, *([] if by_hand else ["--parent-pid", str(os.getpid())])]
 child = subprocess.Popen(command, stdin=fd, stdout=subprocess.DEVNULL, pass_fds=(fd,))
 print(child.pid, flush=True)
 child.wait()
@@ -58,9 +60,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _start_under_stand_in(stdin: int, *worker_args: str) -> tuple[subprocess.Popen[str], int]:
+def _start_under_stand_in(
+    stdin: int, *worker_args: str, by_hand: bool = False
+) -> tuple[subprocess.Popen[str], int]:
+    how = "by-hand" if by_hand else "launcher"
     parent = subprocess.Popen(
-        [sys.executable, "-c", STAND_IN, str(stdin), *worker_args],
+        [sys.executable, "-c", STAND_IN, str(stdin), how, *worker_args],
         stdout=subprocess.PIPE,
         text=True,
         pass_fds=(stdin,),
@@ -91,6 +96,19 @@ def test_worker_dies_when_its_parent_is_killed(held_stdin: int) -> None:
 def test_without_prctl_a_thread_watches_the_parent(held_stdin: int) -> None:
     parent, pid = _start_under_stand_in(held_stdin, "-c", NO_PRCTL)
     _kill_and_expect_gone(parent, pid)
+
+
+def test_a_worker_started_by_hand_outlives_its_parent(held_stdin: int) -> None:
+    # python -m reef.bench.worker < job.json > record.json, from a shell that may exit.
+    parent, pid = _start_under_stand_in(held_stdin, "-m", launch.WORKER, by_hand=True)
+    time.sleep(0.5)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    time.sleep(1.0)
+    try:
+        assert _alive(pid)
+    finally:
+        os.kill(pid, signal.SIGKILL)
 
 
 def test_a_worker_whose_parent_is_already_gone_exits_at_once(held_stdin: int) -> None:

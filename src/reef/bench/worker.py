@@ -7,9 +7,10 @@ scenario into the next, and so that a provisioned environment can run the job wi
 interpreter. Progress events go to stderr (see ``reef.bench.progress``). On bad input the
 worker prints ``{"error": ...}`` and exits 2 before anything is measured.
 
-The worker dies with the process that started it (``--parent-pid``, see ``_die_with_parent``):
-a ``reef bench`` killed with ``kill -9`` must not leave an orphan measuring for minutes on the
-cores whatever runs next is measured on.
+Started by Reef (``reef.bench.launch`` passes ``--parent-pid``), the worker dies with the
+process that started it (see ``_die_with_parent``): a ``reef bench`` killed with ``kill -9``
+must not leave an orphan measuring for minutes on the cores whatever runs next is measured on.
+Started by hand, without the option, it lives as long as it needs to.
 """
 
 from __future__ import annotations
@@ -64,12 +65,13 @@ def _die_with_parent(parent: int | None) -> None:
     the exit of the parent *thread* that started the worker; that thread waits for the worker
     (``reef.bench.launch.run_in_worker``), so it outlives it.
     """
-    expected = parent if parent is not None else os.getppid()
+    if parent is None:
+        return  # started by hand (``nohup ... &`` must outlive its shell)
     if not _set_pdeathsig():
         threading.Thread(
-            target=_watch_parent, args=(expected,), name="reef-parent-watch", daemon=True
+            target=_watch_parent, args=(parent,), name="reef-parent-watch", daemon=True
         ).start()
-    if os.getppid() != expected:
+    if os.getppid() != parent:
         os._exit(1)  # the parent is gone already: nobody will read what this would measure
 
 
