@@ -300,6 +300,14 @@ def test_install_refuses_a_special_file_at_once(
     assert os.listdir(reef_home) == []
 
 
+def test_a_repository_list_that_is_a_fifo_is_refused_at_once(deadline: None) -> None:
+    config.reef_home().mkdir(parents=True, exist_ok=True)
+    os.mkfifo(config.repos_file())
+    with pytest.raises(ReefError) as caught:
+        api.repo_list()
+    refused_with(caught.value, str(config.repos_file()), "is a FIFO")
+
+
 def test_a_lock_file_that_is_a_fifo_is_refused_at_once(tmp_path: Path, deadline: None) -> None:
     fifo = tmp_path / "reef.lock"
     os.mkfifo(fifo)

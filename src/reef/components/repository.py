@@ -18,8 +18,8 @@ from typing import Literal
 from reef import config
 from reef.components import git
 from reef.components.locking import file_lock
-from reef.errors import ReefError, WriteFailed
-from reef.files import reason, write_atomic
+from reef.errors import FileRefused, ReefError, WriteFailed
+from reef.files import MANIFEST_MAX_BYTES, read_regular, reason, write_atomic
 
 BUILTIN = "builtin"
 INSTALLED = "installed"
@@ -60,10 +60,15 @@ def builtin_repository() -> Repository:
 def _load_user() -> list[Repository]:
     path = config.repos_file()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as exc:
+        # A regular file only: every command reads the list, and a FIFO would hang them all.
+        data = json.loads(read_regular(path, "repository list", MANIFEST_MAX_BYTES))
+    except FileRefused as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            return []
+        raise RepositoryError(
+            exc.message, hint="fix or delete the file, then add the repositories again"
+        ) from exc
+    except ValueError as exc:
         raise RepositoryError(
             f"{path}: cannot read the repository list ({exc})",
             hint="fix or delete the file, then add the repositories again",
