@@ -143,6 +143,31 @@ def test_a_full_disk_keeps_the_record_elsewhere_for_runs_import(
     assert (again["imported"], again["already_stored"]) == (0, 1)
 
 
+def test_a_disk_full_before_the_benchmark_fails_it_before_measuring(
+    reef: Reef, mounts: Callable[..., None], tiny_onnx: Path
+) -> None:
+    reef.home.mkdir()
+    mounts("-t", "tmpfs", "-o", "size=2m", "tmpfs", str(reef.home))
+    reef.runs()  # the database is made
+    _fill(reef.home)
+    # A bare ONNX file: no component index to open on the full disk first.
+    result = reef("bench", str(tiny_onnx), *SHORT)
+    assert result.rc == 3, str(result)  # the environment failed, not the input
+    assert "Traceback" not in result.stderr
+    assert result.says(
+        f"error: results database sqlite:///{reef.home}/reef.db is read-only (its disk "
+        "failed: disk I/O error): cannot record runs",
+        "hint: free some space on its disk (or fix it); reading runs works",
+    )
+    assert "performance" not in result.stderr
+    assert reef.run_dirs() == []
+    assert reef.runs() == []  # reading still works on the full disk
+
+    (reef.home / "filler").unlink()
+    reef.ok("bench", str(tiny_onnx), *SHORT)
+    assert len(reef.runs()) == 1
+
+
 # --- a read-only REEF_HOME -------------------------------------------------------------------
 
 

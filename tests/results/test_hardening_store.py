@@ -10,6 +10,7 @@ bits would not stop), and the seam (``os.access``) where it may not.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -17,15 +18,18 @@ import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
+from sqlalchemy.exc import OperationalError
 from test_store import make_record
 
 from reef.errors import EXIT_ENVIRONMENT, EXIT_USAGE, DatabaseReadOnly, ReefError, SchemaMismatch
 from reef.results import Store, migrate
 from reef.results.models import RunRow
+from reef.results.store import StoreError, _database_errors
 
 
 def url(path: Path) -> str:
@@ -280,3 +284,38 @@ def test_a_read_only_mount_reads_what_the_write_ahead_log_holds(
     (copy / "reef.db-shm").rename(tmp_path / "shm")
     with pytest.raises(DatabaseReadOnly, match=r"write-ahead log .*reef\.db-wal cannot be read"):
         Store(url(home / "reef.db"))
+
+
+# --- a failing disk under the database is exit 3 ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("failure", "exit_code"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), EXIT_ENVIRONMENT),
+        (OSError(errno.EROFS, "Read-only file system"), EXIT_ENVIRONMENT),
+        (OperationalError("INSERT", {}, sqlite3.OperationalError("disk I/O error")), 3),
+        (OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: x")), 2),
+    ],
+)
+def test_database_failures_of_the_disk_are_exit_3(failure: Exception, exit_code: int) -> None:
+    with pytest.raises(StoreError) as info, _database_errors("sqlite:////x/reef.db"):
+        raise failure
+    assert info.value.exit_code == exit_code
+    assert info.value.message.startswith("results database sqlite:////x/reef.db: ")
+
+
+def test_a_full_database_is_exit_3(db: Path) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("VACUUM")
+    conn.close()
+
+    def limit(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA max_page_count={db.stat().st_size // 4096}")
+
+    with Store(url(db)) as s:
+        event.listen(s._engine, "connect", limit)
+        s._engine.dispose()  # connections made from now on cannot grow the file
+        with pytest.raises(StoreError, match="database or disk is full") as info:
+            s.add(make_record("big", latencies=list(range(100_000))))
+    assert info.value.exit_code == EXIT_ENVIRONMENT

@@ -8,6 +8,7 @@ Only ``record_json`` is read back; the other columns exist to filter and sort on
 from __future__ import annotations
 
 import builtins
+import errno
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +19,14 @@ from typing import Any, Self
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select
 
 from reef import config
-from reef.errors import DatabaseReadOnly, ManifestError, Problem, ReefError, RunNotFound
+from reef.errors import (
+    EXIT_ENVIRONMENT,
+    DatabaseReadOnly,
+    ManifestError,
+    Problem,
+    ReefError,
+    RunNotFound,
+)
 from reef.meta.run import RunRecord, load_record
 from reef.results import migrate, packing
 from reef.results.engine import WRITE, WalUnreadable, make_engine, sqlite_access
@@ -41,7 +49,13 @@ _IN_CHUNK = 500  # ids per IN (...): SQLite allows 999 bound parameters in older
 
 
 class StoreError(ReefError):
-    """The results database could not be opened, read or written."""
+    """The results database could not be opened, read or written: exit 2, or 3 where the disk
+    under it failed (full, read-only, an I/O error)."""
+
+
+# SQLite's words for a disk that failed under the database, and the OS errors that mean it.
+_DISK_FAILURES = ("database or disk is full", "disk i/o error", "attempt to write a readonly")
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
 
 
 @contextmanager
@@ -53,11 +67,16 @@ def _database_errors(url: str) -> Iterator[None]:
         yield
     except (SQLAlchemyError, ArgumentError, OSError, ImportError) as exc:
         shown = _hide_password(url)
-        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise StoreError(
+        cause = getattr(exc, "orig", None) or exc
+        detail = str(cause).splitlines()[0]
+        error = StoreError(
             f"results database {shown}: {detail}",
             hint="check REEF_DB_URL (any SQLAlchemy URL) or that REEF_HOME is writable",
-        ) from exc
+        )
+        disk = isinstance(cause, OSError) and cause.errno in _DISK_ERRNOS
+        if disk or any(words in detail.lower() for words in _DISK_FAILURES):
+            error.exit_code = EXIT_ENVIRONMENT
+        raise error from exc
 
 
 def _hide_password(url: str) -> str:
@@ -73,14 +92,16 @@ class Store:
     """Runs kept in the database at ``url`` (default: ``config.db_url()``).
 
     Opening brings the schema to the newest revision. A SQLite file this process cannot
-    write (a read-only ``REEF_HOME``) is opened read-only: it answers every read, and a
-    write, or an upgrade it would need, is a ``DatabaseReadOnly`` error (``read_only`` says
-    why). Use as a context manager, or call ``close()``.
+    write (a read-only ``REEF_HOME``), or whose disk fails when it is opened (full), is opened
+    read-only: it answers every read, and a write, or an upgrade it would need, is a
+    ``DatabaseReadOnly`` error (``read_only`` says why). Use as a context manager, or call
+    ``close()``.
     """
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or config.db_url()
         self.read_only: str | None = None
+        self._fix = "set REEF_HOME (or REEF_DB_URL) to a writable place"
         shown = _hide_password(self.url)
         with _database_errors(self.url):
             access = sqlite_access(self.url)
@@ -88,9 +109,23 @@ class Store:
             if not access.exists:
                 raise DatabaseReadOnly(
                     f"results database {shown} does not exist and cannot be created: {access.why}",
-                    hint="set REEF_HOME (or REEF_DB_URL) to a writable place",
+                    hint=self._fix,
                 )
             self.read_only = access.why
+        try:
+            self._open(shown)
+        except StoreError as exc:
+            if exc.exit_code != EXIT_ENVIRONMENT or access is None or self.read_only:
+                raise
+            if not access.exists or not access.path.exists():
+                raise
+            # The disk under a writable database failed (full: SQLite cannot even make its
+            # -shm file): what is stored can still be read, as from a read-only one.
+            self.read_only = f"its disk failed: {exc.message.rpartition(': ')[2]}"
+            self._fix = "free some space on its disk (or fix it)"
+            self._open(shown)
+
+    def _open(self, shown: str) -> None:
         with _database_errors(self.url):
             try:
                 self._engine = make_engine(self.url, read_only=self.read_only is not None)
@@ -114,7 +149,7 @@ class Store:
             raise DatabaseReadOnly(
                 f"results database {_hide_password(self.url)} is read-only ({self.read_only}): "
                 f"cannot {doing}",
-                hint="set REEF_HOME (or REEF_DB_URL) to a writable place; reading runs works",
+                hint=f"{self._fix}; reading runs works",
             )
 
     def __enter__(self) -> Self:
