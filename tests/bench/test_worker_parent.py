@@ -88,8 +88,17 @@ def _kill_and_expect_gone(parent: subprocess.Popen[str], worker_pid: int) -> Non
         pytest.fail(f"the worker outlived its parent by more than {GONE_WITHIN_S} s")
 
 
-def test_worker_dies_when_its_parent_is_killed(held_stdin: int) -> None:
-    parent, pid = _start_under_stand_in(held_stdin, "-m", launch.WORKER)
+@pytest.mark.parametrize(
+    "interpreter_args",
+    [
+        ["-m", launch.WORKER],
+        ["-I", "-m", launch.WORKER],  # as a provisioned environment's interpreter runs it
+    ],
+)
+def test_worker_dies_when_its_parent_is_killed(
+    held_stdin: int, interpreter_args: list[str]
+) -> None:
+    parent, pid = _start_under_stand_in(held_stdin, *interpreter_args)
     _kill_and_expect_gone(parent, pid)
 
 
