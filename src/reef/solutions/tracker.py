@@ -91,7 +91,15 @@ class SolutionRun(_Record):
         raise KeyError(name)
 
     def save(self) -> None:
+        marker = running_dir() / self.id
+        if self.status == "running":
+            # Listed while it runs, so that finding the runs a killed process left takes a
+            # look at this short list rather than at every run ever made.
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
         write_atomic(self.folder / RUN_FILE, self.model_dump_json(indent=2).encode())
+        if self.status != "running":
+            marker.unlink(missing_ok=True)
 
     def bench_runs(self) -> list[str]:
         return [run for s in self.steps for run in s.runs]
@@ -144,28 +152,27 @@ def _parse(path: Path) -> SolutionRun:
     return run
 
 
+def running_dir() -> Path:
+    """An empty file per solution run still ``running``, named by its id."""
+    return config.index_dir() / "running-solutions"
+
+
 def settle_orphans() -> list[str]:
     """Mark every solution run whose process died while it ran ``interrupted``; returns their
-    ids. Only the runs folder's entries holding a solution run are read, and only those still
-    ``running`` are parsed."""
-    root = config.runs_dir()
+    ids. Only the runs listed as running are read."""
     settled = []
     try:
-        folders = list(os.scandir(root))
+        ids = sorted(os.listdir(running_dir()))
     except OSError:
         return []
-    for folder in folders:
-        path = Path(folder.path) / RUN_FILE
+    for run_id in ids:
+        path = config.runs_dir() / run_id / RUN_FILE
         try:
-            head = path.read_bytes()
-        except OSError:
-            continue  # a benchmark run's folder, or one being removed
-        if b'"status": "running"' not in head:
-            continue
-        try:
-            run = SolutionRun.model_validate_json(head)
-        except ValueError:
-            continue
-        if run.settle():
+            run = SolutionRun.model_validate_json(path.read_bytes())
+        except (OSError, ValueError):
+            run = None  # its folder was removed, or the record is not one Reef can read
+        if run is not None and run.settle():
             settled.append(run.id)
+        elif run is None or run.status != "running":
+            (running_dir() / run_id).unlink(missing_ok=True)
     return settled
