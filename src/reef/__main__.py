@@ -9,15 +9,9 @@ is in place.
 
 from __future__ import annotations
 
-import os
 import signal
-from types import FrameType
 
-EXIT_SIGINT = 130  # as reef.errors says; that module is not imported this early
-
-
-def quiet_exit(_signum: int, _frame: FrameType | None) -> None:
-    os._exit(EXIT_SIGINT)
+from reef._quiet import quiet_exit
 
 
 def main() -> None:

@@ -93,7 +93,7 @@ def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
-    from reef.__main__ import quiet_exit
+    from reef._quiet import quiet_exit
 
     if signal.getsignal(signal.SIGINT) is quiet_exit:
         # reef.__main__ made an early Ctrl-C quiet; from here on it unwinds like any error.
