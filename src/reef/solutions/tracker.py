@@ -174,5 +174,6 @@ def settle_orphans() -> list[str]:
         if run is not None and run.settle():
             settled.append(run.id)
         elif run is None or run.status != "running":
-            (running_dir() / run_id).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # tidying only: never stop the run for it
+                (running_dir() / run_id).unlink(missing_ok=True)
     return settled
