@@ -145,6 +145,7 @@ PACKS = [
 ]
 
 
+@pytest.mark.timeout(20)  # a FIFO used to hang the install for ever
 @pytest.mark.parametrize(("make", "says"), PACKS)
 def test_install_refuses_a_special_file_instantly(
     cli: InProcessReef, tmp_path: Path, make: Callable[[Path], Path], says: str
