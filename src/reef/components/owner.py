@@ -65,13 +65,16 @@ class Owner:
         return abs(started - self.started) < _START_TOLERANCE_S
 
 
-@functools.cache
 def current() -> Owner:
-    """This process."""
+    """This process (a forked child is a process of its own, with its own tag)."""
+    return _owner(os.getpid())
+
+
+@functools.cache
+def _owner(pid: int) -> Owner:
     import psutil
 
-    pid = os.getpid()
-    return Owner(pid, psutil.Process(pid).create_time())
+    return Owner(pid, float(psutil.Process(pid).create_time()))
 
 
 def staging_prefix(kind: str) -> str:
