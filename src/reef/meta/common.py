@@ -27,10 +27,23 @@ _SEMVER = re.compile(
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
+# Names and versions become parts of file names (run folders, reports, figures, packs, index
+# entries), and a file name longer than 255 bytes cannot be created: a 5,000-character name
+# once made `reef report -o x.md` fail for every run in the database. 100 characters leave room
+# for what is added around a name (version, scenario, suffixes).
+MAX_NAME_LENGTH = 100
+MAX_VERSION_LENGTH = 100
+
+
+def _check_length(value: str, limit: int, what: str) -> None:
+    if len(value) > limit:
+        raise ValueError(f"{what} is {len(value):,} characters long; at most {limit} are allowed")
+
 
 def check_semver(value: str) -> str:
     from packaging.version import InvalidVersion, Version
 
+    _check_length(value, MAX_VERSION_LENGTH, "the version")
     if not _SEMVER.match(value):
         raise ValueError(f"{value!r} is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)")
     try:
@@ -44,6 +57,7 @@ def check_semver(value: str) -> str:
 
 
 def check_name(value: str) -> str:
+    _check_length(value, MAX_NAME_LENGTH, "the name")
     if not _NAME.match(value):
         raise ValueError(
             f"{value!r} is not a valid name (lower-case letters, digits, '.', '_' and '-')"
@@ -76,9 +90,13 @@ Sha256 = Annotated[str, AfterValidator(_sha256), Field(description="lower-case h
 
 
 class Strict(BaseModel):
-    """A manifest section: unknown fields are errors, not silently dropped."""
+    """A manifest section: unknown fields are errors, not silently dropped.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers must be finite: YAML reads ``.nan`` and ``.inf`` as floats, and a NaN reference or
+    scale factor would pass every comparison-free check only to make the benchmark meaningless.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Source(Strict):

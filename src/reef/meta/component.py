@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from reef.meta.common import Name, SemVer, Source, Strict, VersionConstraint
+from reef.meta.common import MAX_NAME_LENGTH, Name, SemVer, Source, Strict, VersionConstraint
 
 _REQUIREMENT = re.compile(r"^\s*([a-z0-9][a-z0-9._-]*)\s*(?:@\s*)?(.*?)\s*$")
 
@@ -30,6 +30,11 @@ def split_requirement(text: str) -> tuple[str, str]:
             "e.g. 'digits >=1.0,<2')"
         )
     name, spec = match.group(1), match.group(2).replace(" ", "")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"a component name is {len(name):,} characters long; at most {MAX_NAME_LENGTH} "
+            "are allowed"
+        )
     if spec and spec[0].isdigit():
         spec = f"=={spec}"
     try:

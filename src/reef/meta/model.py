@@ -14,6 +14,10 @@ from reef.meta.common import Attributes, Source, Strict, VersionConstraint
 from reef.meta.component import ComponentBase
 from reef.meta.steps import ElementType, Step
 
+# A dataset is named by a requirement (a name and a constraint) or a folder inside the
+# model's; longer text is neither, and as a path it would fail with "file name too long".
+MAX_DATASET_REF_LENGTH = 255
+
 
 class Framework(Strict):
     name: str = Field(description="predictor backend, e.g. onnxruntime")
@@ -86,7 +90,11 @@ class ModelManifest(ComponentBase):
     sources: list[Source] = Field(min_length=1, description="the model file comes first")
     inputs: list[InputSpec] = Field(min_length=1)
     outputs: list[OutputSpec] = Field(min_length=1)
-    dataset: str | None = Field(None, description="default dataset component for accuracy")
+    dataset: str | None = Field(
+        None,
+        max_length=MAX_DATASET_REF_LENGTH,
+        description="default dataset component for accuracy",
+    )
     accuracy: AccuracySpec | None = None
     attributes: Attributes = Field(default_factory=dict)
 
