@@ -125,6 +125,9 @@ def predictor_settings(
 
 def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[BenchSettings]:
     """One validated settings object per scenario; a nonsensical value is a SettingsError."""
+    from reef.bench.job import loadgen_problem
+    from reef.meta.settings import machine_problems
+
     chosen = scenarios or ["SingleStream"]
     by_lower = {s.lower(): s for s in SCENARIOS}
     result = []
@@ -140,7 +143,7 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
             values.pop("target_qps", None)
             values.pop("latency_bound_ms", None)
         try:
-            result.append(BenchSettings(scenario=scenario, **values))
+            settings = BenchSettings(scenario=scenario, **values)
         except ValidationError as exc:
             err = exc.errors(include_url=False)[0]
             field = str(err["loc"][0]) if err["loc"] else ""
@@ -148,6 +151,17 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
             raise SettingsError(
                 f"{option}: {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
             ) from None
+        # Values this machine (or LoadGen anywhere) cannot run, refused before any worker.
+        problems = machine_problems(settings)
+        if problems:
+            field, message = problems[0]
+            option, value = _OPTION_NAMES.get(field, field), getattr(settings, field)
+            shown = f"{value:g}" if isinstance(value, float) else value
+            raise SettingsError(f"{option} {shown}: {message}")
+        problem = loadgen_problem(settings)
+        if problem:
+            raise SettingsError(problem, hint="ask for fewer samples per query")
+        result.append(settings)
     return result
 
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reef.bench.samples import SampleSet
-from reef.bench.sut import Predict
 from reef.meta.run import Calibration
-from reef.meta.settings import BenchSettings
+from reef.meta.settings import MAX_TARGET_QPS, BenchSettings
+
+if TYPE_CHECKING:
+    # Only types: the parent reads this module's limits without loading numpy or LoadGen.
+    from reef.bench.samples import SampleSet
+    from reef.bench.sut import Predict
 
 # LoadGen keeps every pre-generated query in memory (about 1.6 KB each, measured), so a very
 # fast model gets a shorter minimum duration rather than gigabytes of queries.
@@ -86,13 +89,9 @@ def _with_responses(predict: Predict, batch: int) -> Predict:
 
 
 def _batch_for(settings: BenchSettings, samples: SampleSet) -> int:
-    if samples.fixed_batch:
-        return samples.fixed_batch
-    if settings.scenario == "MultiStream":
-        return min(settings.batch_size, settings.samples_per_query)
-    if settings.scenario in ("Offline", "Server"):
-        return settings.batch_size
-    return 1
+    from reef.bench.job import batch_of
+
+    return batch_of(settings, samples.fixed_batch)
 
 
 def expectations(settings: BenchSettings, cal: Calibration, scale: float = 1.0) -> Expectations:
@@ -116,6 +115,12 @@ def expectations(settings: BenchSettings, cal: Calibration, scale: float = 1.0) 
     elif scenario == "Server":
         # A retry after a missed latency bound asks for a lighter load.
         qps = settings.target_qps or SERVER_LOAD * cal.throughput_qps / scale
+        if qps > MAX_TARGET_QPS:  # a calibrated rate LoadGen could not schedule
+            exp.notes.append(
+                f"target QPS {qps:.4g} lowered to {MAX_TARGET_QPS:.4g}, the most "
+                "LoadGen schedules faithfully"
+            )
+            qps = MAX_TARGET_QPS
         exp.values["server_target_qps"] = qps
         if settings.latency_bound_ms is not None:
             bound = settings.latency_bound_ms * 1e6

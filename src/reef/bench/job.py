@@ -6,14 +6,43 @@ with another interpreter (``python -m reef.bench.worker < job.json``), or on ano
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from reef.errors import ManifestError, Problem, SettingsError
 from reef.meta.dataset import DatasetManifest
 from reef.meta.model import ModelManifest
 from reef.meta.run import ComponentRef, Target, TraceLevel
-from reef.meta.settings import BenchSettings
+from reef.meta.settings import BenchSettings, machine_problems
+
+# LoadGen keeps a record of every sample of every query it pre-generates (the query's sample
+# list, each sample's metadata and response bookkeeping): about 110 bytes a sample, measured
+# with LoadGen 6.0.17 over 662 MultiStream queries of 1,000 and 10,000 samples.
+LOADGEN_BYTES_PER_SAMPLE = 128
+# Every sample of a batch is also named by an index: a Python list entry and a numpy int64.
+INDEX_BYTES = 16
+# Samples of random data fed to a model without a dataset, unless --samples says otherwise.
+SYNTHETIC_SAMPLES = 64
+# A bare ONNX file's inputs are only known once the worker opens the model: before that, a
+# --shape is sized at one byte per element, the least any element type takes.
+MIN_ITEMSIZE = 1
+# The bytes of one element of each type a manifest declares.
+ITEMSIZES = {
+    "float16": 2,
+    "float32": 4,
+    "float64": 8,
+    "int8": 1,
+    "int16": 2,
+    "int32": 4,
+    "int64": 8,
+    "uint8": 1,
+    "uint16": 2,
+    "uint32": 4,
+    "uint64": 8,
+    "bool": 1,
+}
 
 
 class PredictorSettings(BaseModel):
@@ -49,3 +78,174 @@ class BenchJob(BaseModel):
     settings: BenchSettings
     predictor: PredictorSettings = Field(default_factory=PredictorSettings)
     trace: TraceSettings = Field(default_factory=TraceSettings)
+
+    @field_validator("settings")
+    @classmethod
+    def _runnable(cls, settings: BenchSettings) -> BenchSettings:
+        # A job runs on this machine: it arrives from the CLI, a solution, reef reproduce or
+        # another process's stdin, and each must be refused before the worker measures.
+        from pydantic_core import PydanticCustomError
+
+        problems = machine_problems(settings)
+        if problems:
+            name, message = problems[0]
+            value = getattr(settings, name)
+            raise PydanticCustomError("out_of_range", f"{name} {value}: {message}")
+        return settings
+
+    @field_validator("shapes")
+    @classmethod
+    def _positive(cls, shapes: dict[str, list[int]]) -> dict[str, list[int]]:
+        for name, dims in shapes.items():
+            if not dims or any(d <= 0 for d in dims):
+                raise ValueError(f"{name}: expected positive dimensions, got {dims}")
+        return shapes
+
+
+def available_memory() -> int:
+    """Bytes this machine can give a new allocation now without swapping."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def too_big(needed: int) -> str | None:
+    """``"372.5 GiB, more than the 22.9 GiB of memory available"`` when ``needed`` bytes
+    would not fit; None when they would."""
+    from reef.files import human_size
+
+    available = available_memory()
+    if needed <= available:
+        return None
+    return f"{human_size(needed)}, more than the {human_size(available)} of memory available"
+
+
+def batch_of(settings: BenchSettings, fixed_batch: int | None) -> int:
+    """The samples of one predict call: a fixed batch dimension wins over the settings."""
+    if fixed_batch:
+        return fixed_batch
+    if settings.scenario == "MultiStream":
+        return min(settings.batch_size, settings.samples_per_query)
+    if settings.scenario in ("Offline", "Server"):
+        return settings.batch_size
+    return 1
+
+
+def footprint_problem(
+    sample_bytes: int,
+    count: int,
+    fixed_batch: int | None,
+    settings: BenchSettings | None,
+    what: str,
+    *,
+    loaded: bool = False,
+    at_least: bool = False,
+) -> tuple[str, str] | None:
+    """("sample" | "samples" | "batch", message) when a run's samples would not fit in memory.
+
+    What a run holds (``reef.bench.samples``, ``calibrate``): ``count`` samples of
+    ``sample_bytes``; with a fixed batch dimension above 1, one ready feed per sample holding
+    it repeated ``fixed_batch`` times; and, given ``settings``, the warm-up's batches, which
+    cover every sample (or one whole batch, if larger), each sample named by an index. With
+    ``loaded`` the samples are in memory already and only the batches are judged; with
+    ``at_least`` the sizes are lower bounds, and the message says so.
+    """
+    from reef.files import human_size
+
+    fill = fixed_batch if fixed_batch and fixed_batch > 1 else 1
+    each = ("at least " if at_least else "") + human_size(sample_bytes)
+    held = 0
+    if not loaded:
+        problem = too_big(fill * sample_bytes)
+        if problem and fill > 1:
+            return "sample", (
+                f"{what}: one batch of {fill:,} samples (the model's fixed batch dimension) "
+                f"of {each} each is {problem}"
+            )
+        if problem:
+            return "sample", f"{what}: one sample is {'at least ' if at_least else ''}{problem}"
+        held = count * sample_bytes * (1 + fill if fill > 1 else 1)
+        problem = too_big(held)
+        if problem:
+            return "samples", f"{what}: {count:,} samples of {each} each are {problem}"
+    batch = batch_of(settings, fixed_batch) if settings is not None else 1
+    if batch > 1:
+        batches = math.ceil(max(count, batch) / batch) * batch
+        problem = too_big(held + batches * (sample_bytes + INDEX_BYTES))
+        if problem:
+            option = f"--batch-size {batch:,}: " if not fixed_batch else ""
+            return "batch", (
+                f"{option}batches of {batch:,} samples of {what} ({each} each) are {problem}"
+            )
+    return None
+
+
+def loadgen_problem(settings: BenchSettings) -> str | None:
+    """What LoadGen itself would need and cannot have: MultiStream pre-generates every
+    query's samples before the first is issued."""
+    if settings.scenario != "MultiStream":
+        return None
+    from reef.bench.calibrate import MAX_GENERATED_QUERIES, MIN_QUERIES
+
+    queries = min(settings.queries or MIN_QUERIES["MultiStream"], MAX_GENERATED_QUERIES)
+    spq = settings.samples_per_query
+    problem = too_big(queries * spq * LOADGEN_BYTES_PER_SAMPLE)
+    if problem is None:
+        return None
+    return (
+        f"--samples-per-query {spq:,}: LoadGen pre-generates {queries:,} queries of {spq:,} "
+        f"samples each, about {problem}"
+    )
+
+
+def preflight(job: BenchJob) -> None:
+    """Refuse, before the worker starts, a job whose samples or LoadGen's queries cannot fit
+    in memory, judged from what is known without opening the model: the manifest's declared
+    input shapes, or a --shape at one byte per element. The worker checks again with the
+    model's own types (``reef.bench.samples``, ``runner``)."""
+    problem = loadgen_problem(job.settings)
+    if problem:
+        raise SettingsError(problem, hint="ask for fewer samples per query")
+    settings = job.settings
+    count = settings.sample_count
+    if job.manifest is not None:
+        if count is None and job.dataset is not None:
+            count = job.dataset.samples
+        where = job.manifest_path or job.model_path
+        for i, spec in enumerate(job.manifest.inputs):
+            dims = [max(d, 1) for d in spec.shape]
+            fixed = spec.shape[0] if spec.shape and spec.shape[0] > 0 else None
+            sample_bytes = _product(dims[1:]) * ITEMSIZES.get(spec.element_type, MIN_ITEMSIZE)
+            what = f"input {spec.name!r} {spec.shape} {spec.element_type}"
+            found = footprint_problem(
+                sample_bytes, count or SYNTHETIC_SAMPLES, fixed, settings, what
+            )
+            if found and found[0] == "sample":
+                raise ManifestError([Problem(where, f"inputs[{i}].shape", found[1])])
+            raise_footprint(found)
+    for name, dims in job.shapes.items():
+        what = f"input {name!r} of --shape {name}={'x'.join(map(str, dims))}"
+        sample_bytes = _product(dims[1:]) * MIN_ITEMSIZE
+        found = footprint_problem(
+            sample_bytes, count or SYNTHETIC_SAMPLES, None, settings, what, at_least=True
+        )
+        if found and found[0] == "sample":
+            raise SettingsError(found[1], hint="give --shape smaller dimensions")
+        raise_footprint(found)
+
+
+def raise_footprint(found: tuple[str, str] | None) -> None:
+    """``footprint_problem``'s answer as the error a user sees, with what to change."""
+    if found is None:
+        return
+    kind, message = found
+    hints = {
+        "sample": "the model's input is larger than this machine's memory",
+        "samples": "--samples N loads fewer samples",
+        "batch": "give a smaller --batch-size",
+    }
+    raise SettingsError(message, hint=hints[kind])
+
+
+def _product(dims: list[int]) -> int:
+    return math.prod(dims) if dims else 1

@@ -20,7 +20,7 @@ from reef.bench import accuracy as acc
 from reef.bench import calibrate, loadgen, logs
 from reef.bench.checks import check_plugins
 from reef.bench.fingerprint import run_fingerprint
-from reef.bench.job import BenchJob
+from reef.bench.job import BenchJob, preflight
 from reef.bench.progress import NullReporter, Reporter, Ticker
 from reef.bench.samples import SampleSet, describe, load_dataset, synthetic
 from reef.bench.sut import SystemUnderTest
@@ -71,6 +71,7 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
     predictor = registry.create(framework)
     file = job.manifest_path or job.model_path
     _check_software(job)
+    preflight(job)  # a job from elsewhere is refused here, before the model is opened
     if manifest:
         check_plugins(manifest, file)
         check_framework_version(manifest, predictor.version(), file)
@@ -111,7 +112,7 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
             )
         else:
             samples = synthetic(signature, job.shapes, settings.sample_count, settings.seed)
-        _check_batching(settings.batch_size, samples, settings.scenario)
+        _check_batching(settings, samples)
         if tracing is not None:
             tracing.recorder.span("open model", "reef", t_open, t_load)
             tracing.recorder.span(
@@ -126,13 +127,22 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
     return Prepared(job, predictor, signature, samples, tracing)
 
 
-def _check_batching(batch_size: int, samples: SampleSet, scenario: str) -> None:
-    fixed = samples.fixed_batch
+def _check_batching(settings: BenchSettings, samples: SampleSet) -> None:
+    from reef.bench.job import footprint_problem, raise_footprint
+
+    fixed, batch_size = samples.fixed_batch, settings.batch_size
     if fixed is not None and batch_size not in (1, fixed):
         raise SettingsError(
             f"--batch-size {batch_size}: the model's batch dimension is fixed at {fixed}",
             hint=f"use --batch-size {fixed}, or export the model with a dynamic batch dimension",
         )
+    # The samples are loaded (and fitted); the warm-up's batches come on top of them.
+    sample_bytes = sum(a.nbytes for a in samples.inputs.values()) // max(samples.count, 1)
+    names = ", ".join(repr(name) for name in samples.inputs)
+    what = f"input {names}" if len(samples.inputs) == 1 else f"inputs {names}"
+    raise_footprint(
+        footprint_problem(sample_bytes, samples.count, fixed, settings, what, loaded=True)
+    )
 
 
 def execute(prepared: Prepared, reporter: Reporter | None = None) -> RunRecord:

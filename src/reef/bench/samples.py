@@ -6,19 +6,29 @@ does, so that the timed path holds only what the system under test does per quer
 
 from __future__ import annotations
 
+import math
+import pickle
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
+from reef.bench.job import SYNTHETIC_SAMPLES, footprint_problem, raise_footprint, too_big
 from reef.errors import ManifestError, Problem, ReefError, SettingsError
 from reef.meta.dataset import DatasetManifest
 from reef.meta.model import ModelManifest
 from reef.predictors.base import Signature, TensorSpec
 
-SYNTHETIC_SAMPLES = 64
+# An archive member that inflates more than this many times its compressed size, to more than
+# BOMB_MIN_BYTES, is a zip bomb rather than data: deflate cannot do better than about 1,030
+# to 1, real features (images, text, measurements) compress a few times at most, and only
+# near-constant filler comes close to the limit.
+MAX_INFLATION = 100
+BOMB_MIN_BYTES = 256 << 20
 
 
 @dataclass
@@ -82,23 +92,15 @@ def load_dataset(
         features, labels = load_coco(dataset, dataset_path, sources_dir)
     else:
         features, labels = _load_npz(dataset, dataset_path)
-    if len(features) != dataset.samples:
-        raise ManifestError(
-            [
-                Problem(
-                    str(dataset_path),
-                    "samples",
-                    f"the manifest says {dataset.samples} "
-                    f"samples but {dataset.features!r} holds {len(features)}",
-                )
-            ]
-        )
+    _check_lengths(dataset, dataset_path, len(features), None if labels is None else len(labels))
     count = min(limit, len(features)) if limit else len(features)
     pipeline = build_pipeline(spec.steps)
     try:
-        processed = [
-            np.asarray(pipeline(features[i]), dtype=spec.element_type) for i in range(count)
-        ]
+        processed = []
+        for i in range(count):
+            processed.append(np.asarray(pipeline(features[i]), dtype=spec.element_type))
+            if i == 0:
+                _check_processed(processed[0], count, spec.name, str(dataset_path))
         stacked = np.ascontiguousarray(np.stack(processed))
     except ReefError:
         raise
@@ -120,31 +122,271 @@ def load_dataset(
     )
 
 
-def _load_npz(dataset: DatasetManifest, dataset_path: Path) -> tuple[Any, Any]:
-    assert dataset.features is not None  # the schema requires it for npz
-    try:
-        # Object arrays need unpickling; bench.target lets only trusted datasets ask for it.
-        archive_cm = np.load(dataset_path, allow_pickle=dataset.allow_pickle)
-    except (OSError, ValueError) as exc:
+def _check_lengths(
+    dataset: DatasetManifest, dataset_path: Path, features: int, labels: int | None
+) -> None:
+    """The manifest's sample count, the features and the labels must agree: a label missing
+    for a sample would only show as an IndexError when the answers are scored."""
+    if features != dataset.samples:
         raise ManifestError(
-            [Problem(str(dataset_path), "", f"not a readable npz archive: {exc}")]
+            [
+                Problem(
+                    str(dataset_path),
+                    "samples",
+                    f"the manifest says {dataset.samples} "
+                    f"samples but {dataset.features or 'the dataset'!r} holds {features}",
+                )
+            ]
+        )
+    if labels is not None and labels != features:
+        raise ManifestError(
+            [
+                Problem(
+                    str(dataset_path),
+                    "labels",
+                    f"{dataset.labels or 'the dataset'!r} holds {labels} labels but "
+                    f"{dataset.features or 'the dataset'!r} holds {features} samples: each "
+                    "sample needs exactly one label",
+                )
+            ]
+        )
+
+
+def _check_processed(first: np.ndarray, count: int, name: str, file: str) -> None:
+    """Pre-processing holds every sample and then a stacked copy of them: refuse, after the
+    first sample, what could never fit."""
+    from reef.files import human_size
+
+    problem = too_big(2 * count * first.nbytes)
+    if problem:
+        raise ManifestError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"{count:,} pre-processed samples for input {name!r} of "
+                    f"{human_size(first.nbytes)} each, held twice while stacked, are {problem}",
+                )
+            ],
+            hint="--samples N loads fewer samples",
+        )
+
+
+# --- npz archives -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Header:
+    """One array of an npz archive as its .npy header and the zip directory describe it."""
+
+    name: str
+    member: zipfile.ZipInfo
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    offset: int  # bytes of the .npy header, before the data
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def _load_npz(dataset: DatasetManifest, dataset_path: Path) -> tuple[Any, Any]:
+    """The features and labels arrays, read only after their headers said they are what the
+    manifest declares and fit in memory; never unpickled unless the manifest allows it."""
+    file = str(dataset_path)
+    with _open_npz(dataset_path) as archive:
+        features, labels = _npz_headers(dataset, archive, file)
+        return (
+            _read(archive, features, dataset.allow_pickle, file),
+            _read(archive, labels, dataset.allow_pickle, file) if labels else None,
+        )
+
+
+def check_npz(dataset: DatasetManifest, dataset_path: Path) -> None:
+    """Refuse an npz dataset that could not be loaded, from its zip directory and .npy headers
+    alone, nothing inflated: what ``load_dataset`` would refuse, found before a worker starts."""
+    with _open_npz(dataset_path) as archive:
+        _npz_headers(dataset, archive, str(dataset_path))
+
+
+def _open_npz(dataset_path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(dataset_path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise ManifestError(
+            [
+                Problem(
+                    str(dataset_path),
+                    "",
+                    f"not a readable npz archive (truncated, or not a zip file): {exc}",
+                )
+            ],
+            hint="restore the file; np.savez writes npz archives",
         ) from None
-    with archive_cm as archive:
-        missing = [a for a in (dataset.features, dataset.labels) if a and a not in archive.files]
-        if missing:
-            raise ManifestError(
-                [
-                    Problem(
-                        str(dataset_path),
-                        "",
-                        f"has no array named {', '.join(missing)} "
-                        f"(it has {', '.join(archive.files)})",
-                    )
-                ]
-            )
-        features = archive[dataset.features]
-        labels = archive[dataset.labels] if dataset.labels else None
+
+
+def _npz_headers(
+    dataset: DatasetManifest, archive: zipfile.ZipFile, file: str
+) -> tuple[_Header, _Header | None]:
+    """The features' and labels' headers, checked against the manifest and this machine."""
+    assert dataset.features is not None  # the schema requires it for npz
+    wanted = [a for a in (dataset.features, dataset.labels) if a]
+    members = _members(archive)
+    missing = [a for a in wanted if a not in members]
+    if missing:
+        raise ManifestError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"has no array named {', '.join(missing)} "
+                    f"(it has {', '.join(members) or 'none'})",
+                )
+            ]
+        )
+    headers = {a: _header(archive, a, members[a], file) for a in wanted}
+    features = headers[dataset.features]
+    labels = headers[dataset.labels] if dataset.labels else None
+    _check_headers(dataset, file, features, labels)
     return features, labels
+
+
+def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """Array name -> member, named as numpy.load names them (``x.npy`` is ``x``)."""
+    return {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+
+
+# What reading a damaged archive raises: zipfile's own errors, zlib's, a short read, or numpy
+# refusing a header.
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    SyntaxError,
+    pickle.UnpicklingError,
+)
+
+
+def _header(archive: zipfile.ZipFile, name: str, member: zipfile.ZipInfo, file: str) -> _Header:
+    fmt = np.lib.format
+    try:
+        with archive.open(member) as stream:
+            version = fmt.read_magic(stream)
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _fortran, dtype = read(stream)
+            offset = stream.tell()
+    except _DAMAGED as exc:
+        raise ManifestError(
+            [Problem(file, "", f"array {name!r} is not a readable .npy array: {exc}")],
+            hint="the archive is truncated or damaged; restore it",
+        ) from None
+    return _Header(name, member, tuple(shape), dtype, offset)
+
+
+def _check_headers(
+    dataset: DatasetManifest, file: str, features: _Header, labels: _Header | None
+) -> None:
+    """Everything the headers can tell before a byte is inflated, in the order that names the
+    cause best: pickles, rows against the manifest's sample count, sizes against what the zip
+    directory records, memory, and the inflation ratio."""
+    arrays = [features] if labels is None else [features, labels]
+    for header in arrays:
+        _check_kind(header, dataset.allow_pickle, file)
+    rows = None if labels is None else labels.shape[0]
+    _check_lengths(dataset, Path(file), features.shape[0], rows)
+    for header in arrays:
+        _check_held(header, file)
+    plain = [h for h in arrays if not h.dtype.hasobject]
+    problem = too_big(sum(h.nbytes for h in plain))
+    if problem:
+        arrays_text = " and ".join(f"{h.name!r} {list(h.shape)} {h.dtype}" for h in plain)
+        raise ManifestError([Problem(file, "", f"arrays {arrays_text} are {problem}")])
+    for header in arrays:
+        _check_inflation(header, file)
+
+
+def _check_kind(header: _Header, allow_pickle: bool, file: str) -> None:
+    if header.dtype.hasobject and not allow_pickle:
+        raise ManifestError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"array {header.name!r} holds Python objects (dtype object), which "
+                    "NumPy can only read by unpickling, and the manifest does not set "
+                    "allow_pickle",
+                )
+            ],
+            hint="store plain arrays; or set allow_pickle: true in the dataset manifest, "
+            "which Reef honours only for a dataset and model from trusted repositories "
+            "(reef repo trust NAME)",
+        )
+    if not header.shape:
+        raise ManifestError(
+            [Problem(file, "", f"array {header.name!r} is a scalar, not one row per sample")]
+        )
+
+
+def _check_held(header: _Header, file: str) -> None:
+    """A header that declares more (or less) data than its member holds is damaged or lies.
+    (zipfile never inflates a member past the size the zip directory records for it.)"""
+    from reef.files import human_size
+
+    if header.dtype.hasobject:
+        return  # pickled: its size is not in the header
+    held = header.member.file_size - header.offset
+    if held != header.nbytes:
+        raise ManifestError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"array {header.name!r}: its header declares {list(header.shape)} "
+                    f"{header.dtype} ({human_size(header.nbytes)}) but the archive holds "
+                    f"{human_size(max(held, 0))} of data for it",
+                )
+            ],
+            hint="the archive is truncated or damaged; restore it",
+        )
+
+
+def _check_inflation(header: _Header, file: str) -> None:
+    """A member that inflates a hundredfold to hundreds of megabytes is a zip bomb."""
+    from reef.files import human_size
+
+    inflated, compressed = header.member.file_size, max(header.member.compress_size, 1)
+    if inflated > BOMB_MIN_BYTES and inflated > MAX_INFLATION * compressed:
+        raise ManifestError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"array {header.name!r} inflates {human_size(compressed)} into "
+                    f"{human_size(inflated)} ({inflated // compressed:,} to 1): refused as a "
+                    "zip bomb",
+                )
+            ],
+            hint=f"real data compresses less than {MAX_INFLATION} to 1; store the array "
+            "uncompressed (numpy.savez) if it really is this regular",
+        )
+
+
+def _read(archive: zipfile.ZipFile, header: _Header, allow_pickle: bool, file: str) -> Any:
+    try:
+        with archive.open(header.member) as stream:
+            return _read_array(stream, allow_pickle)
+    except _DAMAGED as exc:
+        raise ManifestError(
+            [Problem(file, "", f"array {header.name!r} cannot be read: {exc}")],
+            hint="the archive is truncated or damaged; restore it",
+        ) from None
+
+
+def _read_array(stream: IO[bytes], allow_pickle: bool) -> Any:
+    # Object arrays need unpickling; bench.target lets only trusted datasets ask for it.
+    return np.lib.format.read_array(stream, allow_pickle=allow_pickle)
 
 
 def _check_sample_shape(got: tuple[int, ...], model_input: TensorSpec, file: str) -> None:
@@ -193,18 +435,54 @@ def synthetic(
         raise SettingsError(f"--shape names unknown input(s) {unknown}; the model has: {names}")
     rng = np.random.default_rng(seed)
     n = count or SYNTHETIC_SAMPLES
-    inputs: dict[str, np.ndarray] = {}
+    concrete: dict[str, list[int]] = {}
     fixed: int | None = None
     for spec in signature.inputs:
         shape = _concrete_shape(spec, shapes.get(spec.name))
         if not shape:
             raise SettingsError(f"input {spec.name!r} is a scalar; Reef needs a batch dimension")
-        per_sample = [n, *shape[1:]]
-        inputs[spec.name] = _random(rng, spec.element_type, per_sample)
+        concrete[spec.name] = shape
         batch = _batch_dim(spec)
         if batch is not None:
             fixed = batch
+    _check_synthetic(signature, concrete, shapes, n, fixed)
+    inputs: dict[str, np.ndarray] = {}
+    for spec in signature.inputs:
+        per_sample = [n, *concrete[spec.name][1:]]
+        inputs[spec.name] = _random(rng, spec.element_type, per_sample)
     return SampleSet(inputs, None, n, True, fixed, time.perf_counter() - started)
+
+
+def _check_synthetic(
+    signature: Signature,
+    concrete: dict[str, list[int]],
+    shapes: dict[str, list[int]],
+    count: int,
+    fixed: int | None,
+) -> None:
+    """Refuse, before allocating, random inputs that would not fit in memory: each input on
+    its own (named with the --shape that made it, if any), then all of them together."""
+    total = 0
+    for spec in signature.inputs:
+        shape = concrete[spec.name]
+        sample_bytes = math.prod(shape[1:]) * _itemsize(spec.element_type)
+        total += sample_bytes
+        given = shapes.get(spec.name)
+        origin = f" (--shape {spec.name}={'x'.join(map(str, given))})" if given else ""
+        what = f"input {spec.name!r} {shape} {spec.element_type}{origin}"
+        found = footprint_problem(sample_bytes, count, fixed, None, what)
+        if found and found[0] == "sample" and given:
+            raise SettingsError(found[1], hint="give --shape smaller dimensions")
+        raise_footprint(found)
+    names = ", ".join(repr(t.name) for t in signature.inputs)
+    raise_footprint(footprint_problem(total, count, fixed, None, f"inputs {names}"))
+
+
+def _itemsize(element_type: str) -> int:
+    try:
+        return int(np.dtype(element_type).itemsize)
+    except TypeError:
+        raise SettingsError(f"cannot make synthetic data of type {element_type!r}") from None
 
 
 def _random(rng: np.random.Generator, element_type: str, shape: list[int]) -> np.ndarray:

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reef import config
-from reef.bench.job import BenchJob, PredictorSettings
+from reef.bench.job import BenchJob, PredictorSettings, preflight
 from reef.components.checksums import sha256_file, verified_source
 from reef.components.index import MANIFEST, Entry, catalog
 from reef.components.lockfile import LOCK_FILE, locate, read_lock
 from reef.components.lookup import find
 from reef.components.trust import ensure_trusted, trust_of
 from reef.environment.provision import Provisioned, any_provisioned, find_provisioned
-from reef.errors import ManifestError, Problem, ReefError
+from reef.errors import ManifestError, Problem, ReefError, SettingsError
 from reef.meta.component import split_requirement
 from reef.meta.dataset import DatasetManifest
 from reef.meta.load import load_dataset_manifest, load_model_manifest
@@ -45,22 +45,36 @@ def job_for(
     shapes: dict[str, list[int]] | None = None,
     predictor: PredictorSettings | None = None,
 ) -> BenchJob:
-    """A job for one scenario of ``resolved``, with a new run id and its folder."""
+    """A job for one scenario of ``resolved``, with a new run id and its folder.
+
+    Settings this machine cannot run, and samples that could not fit in its memory (as far
+    as the manifest or --shape tell without opening the model), are refused here, before a
+    worker starts: a SettingsError or ManifestError, and nothing is recorded.
+    """
+    from pydantic import ValidationError
+
     run_id = uuid.uuid4().hex
-    return BenchJob(
-        run_id=run_id,
-        run_dir=str(config.runs_dir() / run_id),
-        target=resolved.target,
-        components=resolved.components,
-        model_path=str(resolved.model_path),
-        manifest=resolved.manifest,
-        manifest_path=str(resolved.manifest_path) if resolved.manifest_path else None,
-        dataset=resolved.dataset,
-        dataset_path=str(resolved.dataset_path) if resolved.dataset_path else None,
-        shapes=shapes or {},
-        settings=settings,
-        predictor=predictor or PredictorSettings(),
-    )
+    try:
+        job = BenchJob(
+            run_id=run_id,
+            run_dir=str(config.runs_dir() / run_id),
+            target=resolved.target,
+            components=resolved.components,
+            model_path=str(resolved.model_path),
+            manifest=resolved.manifest,
+            manifest_path=str(resolved.manifest_path) if resolved.manifest_path else None,
+            dataset=resolved.dataset,
+            dataset_path=str(resolved.dataset_path) if resolved.dataset_path else None,
+            shapes=shapes or {},
+            settings=settings,
+            predictor=predictor or PredictorSettings(),
+        )
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise SettingsError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+    preflight(job)
+    return job
 
 
 def resolve(spec: str) -> ResolvedTarget:
@@ -158,6 +172,11 @@ def _manifest(
         resolved.dataset_path = verified_source(
             dataset.sources[0], dataset_file.parent, str(dataset_file), "sources[0]"
         )
+        if dataset.format == "npz":
+            from reef.bench.samples import check_npz
+
+            # Its headers say now, before a worker starts, whether it could be loaded.
+            check_npz(dataset, resolved.dataset_path)
         resolved.components.append(
             ComponentRef(
                 kind="dataset",

@@ -1,7 +1,13 @@
-"""Benchmark settings: what `reef bench` was asked to do, validated before anything runs."""
+"""Benchmark settings: what `reef bench` was asked to do, validated before anything runs.
+
+The fields' own bounds hold wherever settings are read, stored run records included. The
+limits below (``limit_problems``, ``machine_problems``) apply to settings for a new run: a
+record made before a limit existed must still load, so they are not part of the fields.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -12,6 +18,20 @@ Scenario = Literal["SingleStream", "MultiStream", "Server", "Offline"]
 SCENARIOS: tuple[Scenario, ...] = ("SingleStream", "MultiStream", "Server", "Offline")
 Mode = Literal["performance", "accuracy", "both"]
 
+# LoadGen's three random seeds (sample set, sample index, schedule) are uint64_t; a larger
+# Python int made its binding raise TypeError once the worker had started.
+MAX_SEED = 2**64 - 1
+# LoadGen draws Server arrival intervals from an exponential distribution and truncates each to
+# whole nanoseconds. Measured with LoadGen 6.0.17 over 10 ms: at 1e7 QPS (a 100 ns mean
+# interval) it schedules 0.7% more queries than asked, at 1e8 5% more, at 1e9 the truncation
+# loses more than half of each interval, and from about 1e10 nearly every interval is 0 ns, so
+# it generates queries without end until the worker is killed for memory. 1e7 is the most it
+# schedules faithfully, and far more than a Python system under test can answer.
+MAX_TARGET_QPS = 1e7
+# ONNX Runtime starts every intra-op thread when the session opens: past a few per core they
+# only wait for one another, and 100,000 of them hang or crash the worker.
+THREADS_PER_CORE = 4
+
 
 class BenchSettings(Strict):
     """Settings for one scenario. ``None`` means "calibrate from the warm-up"."""
@@ -20,14 +40,20 @@ class BenchSettings(Strict):
     mode: Mode = "both"
     duration_s: float = Field(10.0, gt=0, le=86400, description="minimum duration, seconds")
     queries: int | None = Field(None, ge=1, description="minimum query count")
-    target_qps: float | None = Field(None, gt=0, description="Server: arrival rate")
+    target_qps: float | None = Field(
+        None, gt=0, description=f"Server: arrival rate (at most {MAX_TARGET_QPS:g} for a new run)"
+    )
     latency_bound_ms: float | None = Field(None, gt=0, description="Server: latency bound")
     samples_per_query: int = Field(8, ge=1, description="MultiStream: samples in one query")
     batch_size: int = Field(1, ge=1, description="samples per predict call")
-    threads: int | None = Field(None, ge=1, description="predictor intra-op threads")
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description=f"predictor intra-op threads (at most {THREADS_PER_CORE} per usable core)",
+    )
     warmup_queries: int = Field(50, ge=1, description="queries run before calibration")
     sample_count: int | None = Field(None, ge=1, description="samples loaded; all by default")
-    seed: int = Field(0, ge=0, description="LoadGen's random seeds")
+    seed: int = Field(0, ge=0, description="LoadGen's random seeds (at most 2**64 - 1)")
     raw_latencies: bool | None = Field(
         None,
         description="keep every query's latency as the SUT measured it. Reading the clock "
@@ -41,3 +67,48 @@ class BenchSettings(Strict):
         if value is not None and info.data.get("scenario", "Server") != "Server":
             raise ValueError("applies to the Server scenario only")
         return value
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask, where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def max_threads() -> int:
+    return THREADS_PER_CORE * usable_cores()
+
+
+def limit_problems(settings: BenchSettings) -> list[tuple[str, str]]:
+    """(field, message) for each value no machine could run: checked wherever settings for a
+    new run are written down, a solution manifest's included."""
+    problems = []
+    if settings.seed > MAX_SEED:
+        problems.append(
+            ("seed", f"must fit in 64 bits (at most {MAX_SEED}): LoadGen's seeds are unsigned")
+        )
+    if settings.target_qps is not None and settings.target_qps > MAX_TARGET_QPS:
+        problems.append(
+            (
+                "target_qps",
+                f"at most {MAX_TARGET_QPS:,.0f} queries per second: LoadGen schedules Server "
+                "arrivals in whole nanoseconds and cannot hold a higher rate",
+            )
+        )
+    return problems
+
+
+def machine_problems(settings: BenchSettings) -> list[tuple[str, str]]:
+    """``limit_problems`` and what this machine cannot run: checked before a run starts."""
+    problems = limit_problems(settings)
+    if settings.threads is not None and settings.threads > max_threads():
+        cores = usable_cores()
+        problems.append(
+            (
+                "threads",
+                f"at most {max_threads()} ({THREADS_PER_CORE} per usable core; this process "
+                f"may use {cores} core{'s' if cores != 1 else ''})",
+            )
+        )
+    return problems

@@ -82,17 +82,23 @@ class SolutionBench(Strict):
     def _settings(cls, value: dict[str, Any]) -> dict[str, Any]:
         from pydantic import ValidationError
 
-        from reef.meta.settings import BenchSettings
+        from reef.meta.settings import BenchSettings, limit_problems
 
         if "scenario" in value:
             raise ValueError("give scenarios in bench.scenarios, not in settings")
         try:
-            BenchSettings(**value)
+            settings = BenchSettings(**value)
         except ValidationError as exc:
             err = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in err["loc"])
             msg = err["msg"].removeprefix("Value error, ")
             raise ValueError(f"{where}: {msg}") from None
+        # Only what no machine could run: a solution travels, and the cores and memory of
+        # the one that benches it are checked when it does.
+        problems = limit_problems(settings)
+        if problems:
+            field, message = problems[0]
+            raise ValueError(f"{field}: {message}")
         return value
 
 

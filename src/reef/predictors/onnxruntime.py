@@ -49,6 +49,18 @@ def _spec(arg: Any) -> TensorSpec:
     return TensorSpec(arg.name, ORT_TYPES.get(arg.type, arg.type), shape)
 
 
+def _check_threads(threads: int | None) -> None:
+    """ONNX Runtime starts every intra-op thread as the session opens: a count far past the
+    cores hangs or crashes the process, and one past a C int is a TypeError."""
+    from reef.meta.settings import THREADS_PER_CORE, max_threads
+
+    if threads is not None and not 1 <= threads <= max_threads():
+        raise PredictorError(
+            f"{threads} intra-op threads: at most {max_threads()} "
+            f"({THREADS_PER_CORE} per usable core)",
+        )
+
+
 class OnnxRuntimePredictor:
     name = "onnxruntime"
 
@@ -72,6 +84,7 @@ class OnnxRuntimePredictor:
                 hint=f"choose one of {', '.join(_OPT_LEVELS)}",
             )
         so = ort.SessionOptions()
+        _check_threads(options.threads)
         if options.threads:
             so.intra_op_num_threads = options.threads
             so.inter_op_num_threads = 1
