@@ -24,8 +24,7 @@ import pytest
 import yaml
 from repo_support import write_component
 
-from reef import api, config
-from reef.components import owner
+from reef import api, config, owner
 from reef.components import pack as packs
 from reef.components.checksums import sha256_file, verified_source
 from reef.components.content import component_files, content_sha256
@@ -401,7 +400,7 @@ def _dead_owner_staging(folder: Path, kind: str) -> Path:
     """A staging entry made by a real process that was then killed with SIGKILL."""
     script = (
         "import os, signal, sys; from pathlib import Path;"
-        "from reef.components import owner;"
+        "from reef import owner;"
         f"p = Path(sys.argv[1]) / (owner.staging_prefix({kind!r}) + 'x');"
         "p.mkdir(parents=True); (p / 'blob').write_bytes(b'x' * 4096);"
         "print(p, flush=True); os.kill(os.getpid(), signal.SIGKILL)"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import reef
-from reef import api
+from reef import api, owner
 from reef.components.resolve import resolve
 from reef.environment import installers, provision
 from reef.environment.provision import (
@@ -331,8 +331,9 @@ def test_scripts_are_pointed_at_the_final_path(tmp_path: Path) -> None:
 def test_builds_that_died_are_swept(tmp_path: Path) -> None:
     dead = subprocess.Popen([sys.executable, "-c", ""])
     dead.wait()
-    gone = tmp_path / f".tmp-0123456789abcdef-{dead.pid}-aa"
-    mine = tmp_path / f".tmp-0123456789abcdef-{os.getpid()}-bb"
+    # A tag with the dead process's id (and so no start time that could still match).
+    gone = tmp_path / f".tmp-{owner.Owner(dead.pid, 1.0).tag}-0123456789abcdef-aa"
+    mine = tmp_path / f"{owner.staging_prefix('tmp')}0123456789abcdef-bb"
     for folder in (gone, mine):
         (folder / "bin").mkdir(parents=True)
     provision._sweep(tmp_path)

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reef import api, config
+from reef import api, config, owner
 from reef.api import solutions
-from reef.components import owner
 from reef.solutions import cache
 from reef.solutions.tracker import (
     ORPHAN_REASON,
@@ -32,7 +31,7 @@ from reef.solutions.tracker import (
 def dead_owner() -> RunOwner:
     """The owner of a real process, killed with SIGKILL."""
     script = (
-        "import os, signal; from reef.components import owner;"
+        "import os, signal; from reef import owner;"
         "print(owner.current().tag, flush=True); os.kill(os.getpid(), signal.SIGKILL)"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
@@ -112,7 +111,7 @@ def dead_step_staging() -> Path:
     """A step staging folder of a process killed mid-step."""
     root = cache.steps_dir()
     script = (
-        "import os, signal, sys; from pathlib import Path; from reef.components import owner;"
+        "import os, signal, sys; from pathlib import Path; from reef import owner;"
         "p = Path(sys.argv[1]) / (owner.staging_prefix('tmp') + 'k' * 16 + '-abcdef12');"
         "(p / 'out').mkdir(parents=True); (p / 'out' / 'half.bin').write_bytes(b'x' * 4096);"
         "print(p, flush=True); os.kill(os.getpid(), signal.SIGKILL)"

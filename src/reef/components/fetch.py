@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 import reef
-from reef import config
-from reef.components import owner
+from reef import config, owner
 from reef.components.checksums import cached_path, sha256_file, verified_source
 from reef.components.index import Entry, catalog
 from reef.components.lockfile import locate

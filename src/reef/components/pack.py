@@ -32,8 +32,8 @@ from typing import IO, Literal
 
 from pydantic import ValidationError
 
-from reef import config
-from reef.components import index, owner
+from reef import config, owner
+from reef.components import index
 from reef.components.archive import Archive, check_name, scan
 from reef.components.checksums import (
     OUTSIDE_HINT,
@@ -49,11 +49,11 @@ from reef.components.content import (
     format_listing,
 )
 from reef.components.lockfile import LOCK_FILE, locate, lock_bytes
-from reef.components.locking import file_lock
 from reef.components.lookup import Shadow, shadowing
 from reef.components.repository import INSTALLED, ensure_installed, mark_changed, repositories
 from reef.errors import FileRefused, ManifestError, Problem, ReefError, WriteFailed
 from reef.files import check_output, open_regular, reason, umask_mode
+from reef.locking import file_lock
 from reef.meta.load import problems_from
 from reef.meta.lock import Lock, LockedComponent
 

@@ -17,9 +17,9 @@ from typing import Literal
 
 from reef import config
 from reef.components import git
-from reef.components.locking import file_lock
 from reef.errors import FileRefused, ReefError, WriteFailed
 from reef.files import MANIFEST_MAX_BYTES, read_regular, reason, write_atomic
+from reef.locking import file_lock
 
 BUILTIN = "builtin"
 INSTALLED = "installed"
@@ -164,7 +164,7 @@ def _add_clone(repo: Repository) -> Repository:
     dest = repo.root
     if dest.exists():
         raise RepositoryError(f"{dest} already exists", hint="remove it, or choose --name")
-    from reef.components import owner
+    from reef import owner
 
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)

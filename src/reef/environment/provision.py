@@ -38,7 +38,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from reef import config
+from reef import config, owner
 from reef.environment.installers import (
     Installer,
     InstallerError,
@@ -52,7 +52,7 @@ from reef.errors import ReefError
 from reef.meta.lock import Lock, LockedEnvironment
 
 MARKER = "reef-env.json"
-TMP_PREFIX = ".tmp-"
+TMP_KIND = "tmp"  # build folders are .tmp-<owner>-<hash>-<token>
 Progress = Callable[[str], None]
 Status = Literal["created", "reused", "rebuilt"]
 
@@ -628,7 +628,9 @@ def _rebuild(
 
 
 def _tmp_path(root: Path, digest: str) -> Path:
-    return root / f"{TMP_PREFIX}{digest[:16]}-{os.getpid()}-{secrets.token_hex(4)}"
+    """A build folder named by its owner (``reef.owner``), so a later sweep can tell one whose
+    process died from one still being built."""
+    return root / f"{owner.staging_prefix(TMP_KIND)}{digest[:16]}-{secrets.token_hex(4)}"
 
 
 def _build(chosen: Plan, tmp: Path, say: Progress, on_line: LineCallback | None) -> dict[str, Any]:
@@ -721,30 +723,13 @@ def _relocate(tmp: Path, final: Path) -> None:
 
 
 def _sweep(root: Path) -> None:
-    """Remove temporary folders whose build died with its process (SIGKILL, power loss)."""
-    for path in root.glob(f"{TMP_PREFIX}*"):
-        parts = path.name.split("-")
-        try:
-            pid = int(parts[2])
-        except (IndexError, ValueError):
-            continue
-        if not _alive(pid):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # it exists, and belongs to someone else
-    return True
+    """Remove build folders whose process died (SIGKILL, power loss)."""
+    owner.sweep(root, TMP_KIND)
 
 
 def _discard(path: Path) -> None:
     """Move a folder out of the way (one rename, so it stops being found) and delete it."""
-    gone = path.parent / f"{TMP_PREFIX}{path.name[:16]}-{os.getpid()}-{secrets.token_hex(4)}"
+    gone = path.parent / f"{owner.staging_prefix(TMP_KIND)}{path.name[:16]}-{secrets.token_hex(4)}"
     if path.is_symlink() or path.is_file():
         path.unlink()
         return

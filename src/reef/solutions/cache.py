@@ -23,8 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reef import config
-from reef.components import owner
+from reef import config, owner
 from reef.files import write_atomic
 
 ENTRY = "entry.json"
@@ -242,7 +241,7 @@ def sweep_leftovers(*, everything: bool = False) -> int:
     owner process is gone. Returns the bytes freed. ``everything`` also removes the folders
     of a step that was never finished and names no owner (an older Reef's) at once, rather
     than after a day."""
-    from reef.components import owner as owners
+    from reef import owner as owners
 
     unowned = 0.0 if everything else owners.UNOWNED_AFTER_S
     freed = _sweep_unfinished(everything=everything)

@@ -17,8 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reef import config
-from reef.components import owner
+from reef import config, owner
 from reef.errors import ReefError
 from reef.files import write_atomic
 
