@@ -69,6 +69,12 @@ OPTIONS = [
                   "768 bytes each", "more than the 8.0 GiB"), id="batch-size"),
     pytest.param(["-s", "Server", "--target-qps", "inf"],
                  ("--target-qps", "finite"), id="target-qps-infinite"),
+    pytest.param(["-s", "Server", "--target-qps", "1e-300"],
+                 ("--target-qps 1e-300", "at least 0.001"), id="target-qps-tiny"),
+    pytest.param(["-s", "Server", "--latency-bound-ms", "1e300"],
+                 ("--latency-bound-ms 1e+300", "a day"), id="latency-bound"),
+    pytest.param(["--warmup", "99999999999999999999"],
+                 ("--warmup 99999999999999999999", "at most 1,000,000"), id="warmup"),
 ]  # fmt: skip
 
 

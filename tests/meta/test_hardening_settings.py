@@ -10,8 +10,11 @@ from pydantic import ValidationError
 
 from reef.meta import settings as settings_module
 from reef.meta.settings import (
+    MAX_LATENCY_BOUND_MS,
     MAX_SEED,
     MAX_TARGET_QPS,
+    MAX_WARMUP_QUERIES,
+    MIN_TARGET_QPS,
     THREADS_PER_CORE,
     BenchSettings,
     limit_problems,
@@ -41,6 +44,9 @@ def test_usable_cores_is_the_affinity_mask() -> None:
         ({"seed": MAX_SEED + 1}, "seed", "64 bits"),
         ({"scenario": "Server", "target_qps": 1e12}, "target_qps", "10,000,000"),
         ({"scenario": "Server", "target_qps": MAX_TARGET_QPS * 1.01}, "target_qps", "nanosecond"),
+        ({"scenario": "Server", "target_qps": 1e-300}, "target_qps", "at least 0.001"),
+        ({"scenario": "Server", "latency_bound_ms": 1e300}, "latency_bound_ms", "a day"),
+        ({"warmup_queries": 10**20}, "warmup_queries", "at most 1,000,000"),
     ],
 )
 def test_limits(values: dict[str, Any], field: str, says: str) -> None:
@@ -52,6 +58,13 @@ def test_limits(values: dict[str, Any], field: str, says: str) -> None:
 def test_values_at_the_limits_pass() -> None:
     at = BenchSettings(scenario="Server", seed=MAX_SEED, target_qps=MAX_TARGET_QPS)
     assert limit_problems(at) == []
+    low = BenchSettings(
+        scenario="Server",
+        target_qps=MIN_TARGET_QPS,
+        latency_bound_ms=MAX_LATENCY_BOUND_MS,
+        warmup_queries=MAX_WARMUP_QUERIES,
+    )
+    assert limit_problems(low) == []
 
 
 @pytest.mark.usefixtures("two_cores")

@@ -28,6 +28,17 @@ MAX_SEED = 2**64 - 1
 # it generates queries without end until the worker is killed for memory. 1e7 is the most it
 # schedules faithfully, and far more than a Python system under test can answer.
 MAX_TARGET_QPS = 1e7
+# At the other end the intervals overflow LoadGen's signed 64-bit nanosecond clock: at 1e-12
+# QPS it scheduled queries at negative times and issued them at once, and at 1e-300 it
+# generated queries until the worker was killed. A rate of one query per 1,000 s is far above
+# that edge, and already makes the 270 queries a Server run needs take three days.
+MIN_TARGET_QPS = 1e-3
+# LoadGen takes the latency bound in nanoseconds as a 64-bit integer (1e300 ms was a
+# TypeError in the worker); no bound longer than the longest run (a day) means anything.
+MAX_LATENCY_BOUND_MS = 86_400_000.0
+# The warm-up times each of its queries, one after another, and keeps every latency: more
+# than LoadGen would ever be asked to pre-generate is never calibration.
+MAX_WARMUP_QUERIES = 1_000_000
 # ONNX Runtime starts every intra-op thread when the session opens: past a few per core they
 # only wait for one another, and 100,000 of them hang or crash the worker.
 THREADS_PER_CORE = 4
@@ -41,9 +52,13 @@ class BenchSettings(Strict):
     duration_s: float = Field(10.0, gt=0, le=86400, description="minimum duration, seconds")
     queries: int | None = Field(None, ge=1, description="minimum query count")
     target_qps: float | None = Field(
-        None, gt=0, description=f"Server: arrival rate (at most {MAX_TARGET_QPS:g} for a new run)"
+        None,
+        gt=0,
+        description=f"Server: arrival rate ({MIN_TARGET_QPS:g} to {MAX_TARGET_QPS:g} in a new run)",
     )
-    latency_bound_ms: float | None = Field(None, gt=0, description="Server: latency bound")
+    latency_bound_ms: float | None = Field(
+        None, gt=0, description="Server: latency bound (at most a day for a new run)"
+    )
     samples_per_query: int = Field(8, ge=1, description="MultiStream: samples in one query")
     batch_size: int = Field(1, ge=1, description="samples per predict call")
     threads: int | None = Field(
@@ -88,7 +103,8 @@ def limit_problems(settings: BenchSettings) -> list[tuple[str, str]]:
         problems.append(
             ("seed", f"must fit in 64 bits (at most {MAX_SEED}): LoadGen's seeds are unsigned")
         )
-    if settings.target_qps is not None and settings.target_qps > MAX_TARGET_QPS:
+    qps = settings.target_qps
+    if qps is not None and qps > MAX_TARGET_QPS:
         problems.append(
             (
                 "target_qps",
@@ -96,6 +112,19 @@ def limit_problems(settings: BenchSettings) -> list[tuple[str, str]]:
                 "arrivals in whole nanoseconds and cannot hold a higher rate",
             )
         )
+    if qps is not None and qps < MIN_TARGET_QPS:
+        problems.append(
+            (
+                "target_qps",
+                f"at least {MIN_TARGET_QPS:g} queries per second (one per 1,000 s): LoadGen's "
+                "nanosecond clock cannot schedule rarer arrivals",
+            )
+        )
+    bound = settings.latency_bound_ms
+    if bound is not None and bound > MAX_LATENCY_BOUND_MS:
+        problems.append(("latency_bound_ms", f"at most {MAX_LATENCY_BOUND_MS:,.0f} ms (a day)"))
+    if settings.warmup_queries > MAX_WARMUP_QUERIES:
+        problems.append(("warmup_queries", f"at most {MAX_WARMUP_QUERIES:,}"))
     return problems
 
 
