@@ -177,3 +177,17 @@ def test_dataset_reference_is_capped() -> None:
     with pytest.raises(ValidationError) as info:
         ModelManifest.model_validate(model(dataset="d" * 256))
     assert error_at(info.value)[0] == "dataset"
+
+
+def test_plugin_step_parameters_refuse_non_finite_numbers() -> None:
+    from reef.errors import ManifestError
+    from reef.meta.load import validate
+
+    steps = [{"myplug": {"a": {"b": [1.0, float("nan")]}}}]
+    with pytest.raises(ManifestError) as info:
+        validate(model(inputs__0__steps=steps), ModelManifest, "m.yaml")
+    problem = info.value.problems[0]
+    assert problem.location == "inputs[0].steps[0].myplug.a.b[1]"
+    assert "finite" in problem.message
+    ok = [{"myplug": {"a": {"b": [1.0, 2.0]}, "c": "nan"}}]
+    assert ModelManifest.model_validate(model(inputs__0__steps=ok))

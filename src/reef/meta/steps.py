@@ -235,7 +235,34 @@ class PluginStep(RootModel[dict[str, dict[str, Any]]]):
     def _one_key(self) -> PluginStep:
         if len(self.root) != 1:
             raise ValueError("a step is a mapping with exactly one key, the step's name")
+        # The plugin checks its own parameters, but a NaN or an infinity is never a setting:
+        # refused here as the built-in steps refuse them, so that reef check finds it too.
+        name, params = next(iter(self.root.items()))
+        where = _non_finite(params)
+        if where is not None:
+            at = f".{where}" if where else ""
+            raise ValueError(f"{name}{at}: Input should be a finite number")
         return self
+
+
+def _non_finite(value: Any, path: str = "") -> str | None:
+    """The path of the first NaN or infinity in a parameter tree, or None."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        items: list[tuple[str, Any]] = [(str(k), v) for k, v in value.items()]
+    elif isinstance(value, list | tuple):
+        items = [(f"[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    for key, item in items:
+        joined = f"{path}{key}" if key.startswith("[") else f"{path}.{key}" if path else key
+        found = _non_finite(item, joined)
+        if found is not None:
+            return found
+    return None
 
 
 BUILTIN_STEPS: dict[str, type[Strict]] = {
