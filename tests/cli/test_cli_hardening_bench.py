@@ -231,6 +231,14 @@ def test_bench_refuses_malformed_dataset(
     refused(cli, "bench", str(digits_copy), *SHORT, says=says)
 
 
+@pytest.mark.parametrize(("write", "says"), DATASETS)
+def test_check_finds_what_bench_refuses_in_a_dataset(
+    cli: InProcessReef, digits_copy: Path, write: Callable[[Path], None], says: tuple[str, ...]
+) -> None:
+    with_dataset(digits_copy, write)
+    refused(cli, "check", str(digits_copy), says=says)
+
+
 def test_a_good_local_dataset_runs(cli: InProcessReef, digits_copy: Path) -> None:
     with_dataset(digits_copy, good)
     result = cli("bench", str(digits_copy), *SHORT, "--in-process", "--mode", "accuracy")

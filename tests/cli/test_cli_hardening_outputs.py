@@ -133,3 +133,16 @@ def test_a_read_only_folder_is_refused_before_any_work(
     disk = tmpfs("1m", read_only=True)
     result = seeded("plot", "cdf", "-o", str(disk / "p.svg"))
     assert_usage_error(result, str(disk / "p.svg"), "read-only file system")
+
+
+def test_a_report_of_a_run_with_a_very_long_name_names_its_figures_safely(
+    cli: InProcessReef, tmp_path: Path
+) -> None:
+    # Recorded before names were capped at 100 characters: the store still holds such runs.
+    record = pareto_runs()[0]
+    record.target.name = "m" * 5000
+    seed_home(cli.home, [record])
+    result = cli.ok("report", "-o", str(tmp_path / "r.md"), "--json")
+    figures = [Path(p) for p in result.json()["figures"]]
+    assert figures and all(p.is_file() and len(p.name) <= 100 for p in figures)
+    assert len({p.name for p in figures}) == len(figures)

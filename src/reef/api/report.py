@@ -767,9 +767,20 @@ def _environment_row(key: str, record: RunRecord, count: int) -> list[Any]:
     ]
 
 
+# Slugs name figure files: past this, a name from the store (runs recorded before names were
+# capped) could exceed what a file system takes and fail the whole report.
+_SLUG_MAX = 80
+
+
 def _slug(text: str) -> str:
     cleaned = "".join(c.lower() if c.isalnum() else "-" for c in text)
-    return "-".join(part for part in cleaned.split("-") if part)
+    slug = "-".join(part for part in cleaned.split("-") if part)
+    if len(slug) <= _SLUG_MAX:
+        return slug
+    import hashlib
+
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{slug[: _SLUG_MAX - 13].rstrip('-')}-{digest}"
 
 
 # -- one plot --------------------------------------------------------------------------------

@@ -42,9 +42,12 @@ def check_plugins(manifest: ModelManifest, file: str) -> None:
 
 
 def dataset_problems(manifest: ModelManifest, path: Path) -> list[Problem]:
-    """The dataset a manifest names must resolve and its file must match its sha256."""
+    """The dataset a manifest names must resolve, its file must match its sha256, and an npz
+    archive must be loadable by its headers (what ``reef bench`` refuses, ``reef check`` finds
+    too)."""
     if not manifest.dataset:
         return []
+    from reef.bench.samples import check_npz
     from reef.bench.target import find_dataset
     from reef.components.checksums import verified_source
     from reef.meta.load import load_dataset_manifest
@@ -52,7 +55,11 @@ def dataset_problems(manifest: ModelManifest, path: Path) -> list[Problem]:
     try:
         dataset_file = find_dataset(manifest.dataset, path)
         dataset = load_dataset_manifest(dataset_file)
-        verified_source(dataset.sources[0], dataset_file.parent, str(dataset_file), "sources[0]")
+        data = verified_source(
+            dataset.sources[0], dataset_file.parent, str(dataset_file), "sources[0]"
+        )
+        if dataset.format == "npz":
+            check_npz(dataset, data)
     except ManifestError as exc:
         return list(exc.problems)
     except ReefError as exc:
