@@ -247,3 +247,18 @@ def test_failure_after_some_batches_answers_each_sample_once(settings: dict[str,
     record = execute(prepared)
     assert record.status == "failed"
     assert any("out of device memory" in r for r in record.reasons)
+
+
+def test_a_run_whose_loadgen_log_was_not_written_is_not_valid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """LoadGen could not write its log (a full disk): no verdict, no figures. The run must not
+    come out ``valid`` with nothing measured."""
+    from reef.bench import logs
+
+    real = logs.read_detail
+    monkeypatch.setattr(logs, "read_detail", lambda path: real(path.with_name("absent.txt")))
+    record = run_job(make_job("digits-classifier", mode="performance"))
+    assert record.status == "invalid"
+    assert record.performance is None
+    assert any("holds no verdict" in r and "disk full" in r for r in record.reasons)

@@ -41,7 +41,11 @@ def _parse_line(line: str) -> dict[str, Any] | None:
 
 
 def read_detail(path: Path) -> Detail:
+    """What LoadGen's detail log says; an empty ``Detail`` when it wrote none (a full disk),
+    which the runner records as a run it cannot judge."""
     detail = Detail()
+    if not path.is_file():
+        return detail
     with path.open(encoding="utf-8", errors="replace") as f:
         for line in f:
             if not line.startswith(_PREFIX):

@@ -229,6 +229,13 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
             raise run.error
         if result == "INVALID":
             record.reasons.extend(reasons)
+        elif result is None or record.performance is None:
+            # No verdict or no figures in LoadGen's log (it could not write it: a full disk):
+            # a run nobody can judge is not valid.
+            record.reasons.append(
+                f"LoadGen's log {run.log_dir / 'mlperf_log_detail.txt'} holds no "
+                f"{'verdict' if result is None else 'latency figures'} (was the disk full?)"
+            )
 
     if settings.mode in ("accuracy", "both"):
         with _phase(tracing, "accuracy"):
