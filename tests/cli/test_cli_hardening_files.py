@@ -3,12 +3,15 @@ is refused at once with exit 2 and one line naming the file, and nothing is writ
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from cli_support import InProcessReef
 from e2e_support import assert_usage_error
 
@@ -66,3 +69,45 @@ def test_a_device_and_a_symlink_loop_as_manifests(cli: InProcessReef, tmp_path: 
     (tmp_path / "other.yaml").symlink_to(loop)
     assert_usage_error(cli("check", str(loop)), str(loop), "symlink loop")
     cli.assert_nothing_written()
+
+
+def test_a_read_only_home_still_finds_components(
+    cli: InProcessReef, tmpfs: Callable[..., Path]
+) -> None:
+    """The component index is a cache: where REEF_HOME cannot be written it is built in memory,
+    so commands that only read components still answer."""
+    home = tmpfs("1m", read_only=True)
+    cli.home = home
+    shown = cli.ok("show", "digits-classifier", "--json").json()
+    assert shown["name"] == "digits-classifier"
+    found = cli.ok("search", "digits", "--json").json()
+    assert any(e["name"] == "digits-classifier" for e in found)
+    assert list(home.iterdir()) == []
+
+
+def _fill(folder: Path) -> None:
+    with contextlib.suppress(OSError), (folder / "filler").open("wb", buffering=0) as f:
+        while True:
+            f.write(bytes(4096))
+
+
+def test_a_full_home_is_one_line_when_the_index_cannot_be_updated(
+    cli: InProcessReef, tmpfs: Callable[..., Path], tmp_path: Path
+) -> None:
+    cli.home = tmpfs("2m")
+    lab = tmp_path / "lab"
+    for i in range(3):
+        (lab / f"p{i}").mkdir(parents=True)
+        data = {"kind": "program", "name": f"p{i}", "version": "1.0.0", "command": ["true"]}
+        (lab / f"p{i}" / "reef.yaml").write_text(yaml.safe_dump(data))
+    cli.ok("repo", "add", str(lab))
+    cli.ok("show", "p0")
+    _fill(cli.home)
+    # A manifest changed: the index must be updated, and the disk has no room for it.
+    for i in range(3):
+        data = {"kind": "program", "name": f"p{i}", "version": "1.0.0", "command": ["x" * 4000]}
+        (lab / f"p{i}" / "reef.yaml").write_text(yaml.safe_dump(data))
+    result = cli("show", "p0")
+    assert result.rc == 3, str(result)
+    assert "Traceback" not in result.stderr
+    assert result.says("index.db", "the component index cannot be updated")

@@ -24,7 +24,7 @@ from reef import config
 from reef.components.checksums import check_source_paths
 from reef.components.repository import Repository, repositories
 from reef.components.repository import stamp as repository_stamp
-from reef.errors import ManifestError, Problem, ReefError
+from reef.errors import ManifestError, Problem, ReefError, WriteFailed
 from reef.meta.component import split_requirement
 
 MANIFEST = "reef.yaml"
@@ -119,9 +119,24 @@ def scratch() -> Iterator[None]:
         _SCRATCH.reset(token)
 
 
+def _writable(path: Path) -> bool:
+    """Whether the index can be kept on disk: its folder (made if missing) and the file can be
+    written. ``os.access`` answers for root too on a read-only mount."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
 @contextlib.contextmanager
 def _connect() -> Iterator[sqlite3.Connection]:
-    if _SCRATCH.get():
+    path = config.index_dir() / "index.db"
+    if _SCRATCH.get() or not _writable(path):
+        # A dry run, or a read-only REEF_HOME: the index is only a cache of the repositories,
+        # so it is built in memory and every command that reads components still works.
         db = sqlite3.connect(":memory:", isolation_level=None)
         db.executescript(_SCHEMA)
         try:
@@ -129,18 +144,29 @@ def _connect() -> Iterator[sqlite3.Connection]:
         finally:
             db.close()
         return
-    path = config.index_dir() / "index.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         db = _open(path)
+    except sqlite3.OperationalError as exc:
+        raise _disk_failed(path, exc) from exc
     except sqlite3.DatabaseError:
-        # The index is only a cache of the repositories: a damaged one is rebuilt.
+        # A damaged index is rebuilt.
         path.unlink(missing_ok=True)
         db = _open(path)
     try:
         yield db
+    except sqlite3.OperationalError as exc:
+        raise _disk_failed(path, exc) from exc
     finally:
         db.close()
+
+
+def _disk_failed(path: Path, exc: sqlite3.OperationalError) -> Exception:
+    """SQLite's "database or disk is full" and its kind, as one line (exit 3); any other
+    operational error is a bug, left as it is."""
+    text = str(exc)
+    if any(k in text for k in ("disk is full", "disk I/O error", "readonly", "unable to open")):
+        return WriteFailed(path, f"the component index cannot be updated ({text})")
+    return exc
 
 
 def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
@@ -293,7 +319,10 @@ def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, d
             )
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # SQLite has already rolled back after some errors (a full disk): then there is
+            # nothing to roll back, and the error that says why must not be lost.
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
     return len(changed), _invalid(db, repo)
 
