@@ -273,6 +273,9 @@ def test_a_pack_shadowing_a_builtin_warns_with_both_checksums(
     shown = other("show", "digits-classifier", "--json")
     assert shown.rc == 0 and shown.json()["shadows"] == [shadow], str(shown)
     assert shown.says("warning:", "shadows digits-classifier@1.0.0 in 'builtin'")
+    benched = other("bench", "digits-classifier", "--duration", "0.2", "--mode", "performance")
+    assert benched.rc == 0, str(benched)
+    assert benched.says("warning:", "shadows digits-classifier@1.0.0 in 'builtin'")
 
 
 def test_an_identical_install_does_not_warn(cli: InProcessReef, tmp_path: Path) -> None:

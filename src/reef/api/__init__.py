@@ -198,6 +198,11 @@ def bench(
         )
     reporter = reporter or NullReporter()
     resolved = resolve(target)
+    if resolved.target.kind == "component" and resolved.target.version:
+        from reef.components.lookup import shadowing
+
+        for shadow in shadowing("model", resolved.target.name, resolved.target.version):
+            reporter.note(f"warning: {shadow.message}")
     if resolved.manifest is not None and shapes:
         raise SettingsError("--shape applies to a bare ONNX file; a manifest declares its shapes")
     return bench_resolved(
