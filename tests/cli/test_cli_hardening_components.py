@@ -16,7 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import InProcessReef
-from e2e_support import Result, assert_json_error, assert_usage_error
+from e2e_support import (
+    Result,
+    assert_json_error,
+    assert_usage_error,
+    make_fifo,
+    make_folder,
+    make_loop,
+)
 
 import reef as reef_pkg
 
@@ -121,27 +128,11 @@ def test_pack_refuses_a_source_it_would_leave_out(cli: InProcessReef, tmp_path: 
 # --- item 9 -------------------------------------------------------------------------------------
 
 
-def _fifo(path: Path) -> Path:
-    os.mkfifo(path)
-    return path
-
-
-def _folder(path: Path) -> Path:
-    path.mkdir()
-    return path
-
-
-def _loop(path: Path) -> Path:
-    path.symlink_to(path.with_name("other"))
-    path.with_name("other").symlink_to(path)
-    return path
-
-
 PACKS = [
-    pytest.param(_fifo, "is a FIFO", id="fifo"),
+    pytest.param(make_fifo, "is a FIFO", id="fifo"),
     pytest.param(lambda _path: Path("/dev/zero"), "is a character device", id="dev-zero"),
-    pytest.param(_folder, "is a directory", id="directory"),
-    pytest.param(_loop, "symlink loop", id="symlink-loop"),
+    pytest.param(make_folder, "is a directory", id="directory"),
+    pytest.param(make_loop, "symlink loop", id="symlink-loop"),
 ]
 
 
@@ -162,7 +153,7 @@ def test_install_refuses_a_special_file_instantly(
 def test_resolve_output_that_is_a_fifo_is_refused_and_left_alone(
     cli: InProcessReef, tmp_path: Path
 ) -> None:
-    fifo = _fifo(tmp_path / "reef.lock")
+    fifo = make_fifo(tmp_path / "reef.lock")
     result = cli("resolve", "digits-classifier", "-o", str(fifo))
     one_error(result, 2, str(fifo), "is a FIFO")
     assert fifo.is_fifo()

@@ -3,7 +3,6 @@ is refused at once with exit 2 and one line naming the file, and nothing is writ
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import InProcessReef
-from e2e_support import assert_usage_error
+from e2e_support import assert_usage_error, fill_disk
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "meta"))
 from test_hardening_yaml import billion_laughs
@@ -85,12 +84,6 @@ def test_a_read_only_home_still_finds_components(
     assert list(home.iterdir()) == []
 
 
-def _fill(folder: Path) -> None:
-    with contextlib.suppress(OSError), (folder / "filler").open("wb", buffering=0) as f:
-        while True:
-            f.write(bytes(4096))
-
-
 def test_a_full_home_is_one_line_when_the_index_cannot_be_updated(
     cli: InProcessReef, tmpfs: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -102,7 +95,7 @@ def test_a_full_home_is_one_line_when_the_index_cannot_be_updated(
         (lab / f"p{i}" / "reef.yaml").write_text(yaml.safe_dump(data))
     cli.ok("repo", "add", str(lab))
     cli.ok("show", "p0")
-    _fill(cli.home)
+    fill_disk(cli.home)
     # A manifest changed: the index must be updated, and the disk has no room for it.
     for i in range(3):
         data = {"kind": "program", "name": f"p{i}", "version": "1.0.0", "command": ["x" * 4000]}

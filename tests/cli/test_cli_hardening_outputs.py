@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import InProcessReef
-from e2e_support import assert_usage_error
+from e2e_support import assert_usage_error, make_device, make_fifo, make_folder
 from stored_runs import pareto_runs, seed_home
 
 
@@ -27,29 +27,10 @@ def seeded(cli: InProcessReef, runs_home: Path) -> InProcessReef:
     return cli
 
 
-def _device(path: Path) -> Path:
-    """A character device like /dev/null (1, 3) at ``path``: needs root."""
-    try:
-        os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))
-    except PermissionError:
-        pytest.skip("making a device node needs root")
-    return path
-
-
-def _fifo(path: Path) -> Path:
-    os.mkfifo(path)
-    return path
-
-
-def _folder(path: Path) -> Path:
-    path.mkdir()
-    return path
-
-
 SPECIAL = [
-    pytest.param(_device, "is a character device", id="device"),
-    pytest.param(_fifo, "is a FIFO", id="fifo"),
-    pytest.param(_folder, "is a directory", id="folder"),
+    pytest.param(make_device, "is a character device", id="device"),
+    pytest.param(make_fifo, "is a FIFO", id="fifo"),
+    pytest.param(make_folder, "is a directory", id="folder"),
 ]
 
 COMMANDS = [
@@ -86,7 +67,7 @@ def test_a_special_output_path_is_refused_and_left_alone(
 
 
 def test_a_link_to_a_device_is_refused_too(seeded: InProcessReef, tmp_path: Path) -> None:
-    device = _device(tmp_path / "null")
+    device = make_device(tmp_path / "null")
     link = tmp_path / "report.html"
     link.symlink_to(device)
     assert_usage_error(seeded("report", "-o", str(link)), "is a character device")

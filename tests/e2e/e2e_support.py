@@ -10,10 +10,14 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 CLI_TIMEOUT_S = 180
 SHORT = ("--duration", "0.3")
@@ -122,6 +126,90 @@ class Reef:
         assert self.run_dirs() == [], f"run folders left behind: {self.run_dirs()}"
         if list_runs or (self.home / "reef.db").exists():
             assert self.runs() == []
+
+
+UNDER_WAY_TIMEOUT_S = 60
+EXIT_TIMEOUT_S = 60
+
+
+class Watched:
+    """A running ``reef bench`` whose stderr is read as it comes, so that a test can act once
+    it is measuring (signal it, kill it, fill its disk) and then collect what it said."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self._measuring = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+            if "performance" in line:
+                self._measuring.set()
+        self._measuring.set()  # stderr closed: the process ended
+
+    def wait_until_measuring(self, settle_s: float = 0.0) -> None:
+        """Until LoadGen's performance phase has begun, and ``settle_s`` more."""
+        assert self._measuring.wait(UNDER_WAY_TIMEOUT_S), "the benchmark never started measuring"
+        assert self.proc.poll() is None, f"reef exited early:\n{''.join(self.lines)}"
+        time.sleep(settle_s)
+
+    def finish(self) -> tuple[int, str, str]:
+        """(exit status, stdout, stderr). Not communicate(): it would read stderr too, racing
+        the reader thread for its last lines (the interruption message among them); stdout is
+        read before waiting, so a long JSON answer cannot fill the pipe and stall the process."""
+        assert self.proc.stdout is not None
+        try:
+            out = self.proc.stdout.read()
+            self.proc.wait(timeout=EXIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"reef did not exit:\n{''.join(self.lines)}")
+        self._reader.join(timeout=5)
+        return self.proc.returncode, out, "".join(self.lines)
+
+
+def fill_disk(folder: Path) -> None:
+    """Fill the file system under ``folder`` to the last byte (a file named ``filler``)."""
+    with (folder / "filler").open("wb", buffering=0) as f:
+        for size in (65536, 1):
+            try:
+                while f.write(b"\0" * size):
+                    pass
+            except OSError:
+                pass
+
+
+def make_fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def make_folder(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def make_loop(path: Path) -> Path:
+    """A symbolic link loop: ``path`` -> ``other`` -> ``path``."""
+    path.symlink_to(path.with_name("other"))
+    path.with_name("other").symlink_to(path)
+    return path
+
+
+def make_device(path: Path) -> Path:
+    """A character device like /dev/null (1, 3) at ``path``: needs root."""
+    import stat
+
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    return path
 
 
 def _default_sigint() -> None:

@@ -11,52 +11,15 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 import pytest
-from e2e_support import DIGITS_CLASSIFIER, SHORT, Reef
+from e2e_support import DIGITS_CLASSIFIER, SHORT, Reef, Watched, fill_disk
 
-UNDER_WAY_TIMEOUT_S = 60
-EXIT_TIMEOUT_S = 60
 GONE_WITHIN_S = 3.0
-
-
-class Watched:
-    """A running ``reef`` whose stderr is read as it comes."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.proc = proc
-        self.lines: list[str] = []
-        self._measuring = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-            if "performance" in line:
-                self._measuring.set()
-        self._measuring.set()
-
-    def wait_until_measuring(self) -> None:
-        assert self._measuring.wait(UNDER_WAY_TIMEOUT_S), "the benchmark never started"
-        assert self.proc.poll() is None, f"reef exited early:\n{''.join(self.lines)}"
-
-    def finish(self) -> tuple[int, str, str]:
-        assert self.proc.stdout is not None
-        try:
-            out = self.proc.stdout.read()
-            self.proc.wait(timeout=EXIT_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            pytest.fail(f"reef did not exit:\n{''.join(self.lines)}")
-        self._reader.join(timeout=5)
-        return self.proc.returncode, out, "".join(self.lines)
 
 
 def _alive(pid: int) -> bool:
@@ -87,17 +50,6 @@ def mounts() -> Iterator[Callable[..., None]]:
         subprocess.run(["umount", "-l", target], check=False)
 
 
-def _fill(folder: Path) -> None:
-    """Fill the file system under ``folder`` to the last byte."""
-    with (folder / "filler").open("wb", buffering=0) as f:
-        for size in (65536, 1):
-            try:
-                while f.write(b"\0" * size):
-                    pass
-            except OSError:
-                pass
-
-
 # --- a full disk at save ---------------------------------------------------------------------
 
 
@@ -111,7 +63,7 @@ def _bench_until_the_disk_is_full(reef: Reef, mount: Callable[..., None]) -> tup
     )  # fmt: skip
     watched = Watched(proc)
     watched.wait_until_measuring()
-    _fill(reef.home)
+    fill_disk(reef.home)
     return watched.finish()
 
 
@@ -149,7 +101,7 @@ def test_a_disk_full_before_the_benchmark_fails_it_before_measuring(
     reef.home.mkdir()
     mounts("-t", "tmpfs", "-o", "size=2m", "tmpfs", str(reef.home))
     reef.runs()  # the database is made
-    _fill(reef.home)
+    fill_disk(reef.home)
     # A bare ONNX file: no component index to open on the full disk first.
     result = reef("bench", str(tiny_onnx), *SHORT)
     assert result.rc == 3, str(result)  # the environment failed, not the input

@@ -6,17 +6,12 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import subprocess
-import threading
 import time
 from pathlib import Path
 
 import psutil
 import pytest
-from e2e_support import DIGITS_CLASSIFIER, SHORT, Reef, squash
-
-UNDER_WAY_TIMEOUT_S = 60
-EXIT_TIMEOUT_S = 30
+from e2e_support import DIGITS_CLASSIFIER, SHORT, Reef, Watched, squash
 
 
 def test_impossible_latency_bound_is_recorded_invalid(reef: Reef) -> None:
@@ -53,50 +48,12 @@ def test_impossible_latency_bound_is_recorded_invalid(reef: Reef) -> None:
     assert result.rc == 1, str(result)
 
 
-class Watched:
-    """A ``reef bench`` process whose stderr is read as it comes."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.proc = proc
-        self.lines: list[str] = []
-        self._started = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-            if "performance" in line:
-                self._started.set()
-        self._started.set()  # stderr closed: the process ended
-
-    def wait_until_measuring(self) -> None:
-        assert self._started.wait(UNDER_WAY_TIMEOUT_S), "the benchmark never started measuring"
-        assert self.proc.poll() is None, f"reef exited early:\n{''.join(self.lines)}"
-        time.sleep(0.5)  # well into LoadGen's run
-
-    def finish(self) -> tuple[int, str, str]:
-        # Not communicate(): it would read stderr too, racing the reader thread for its last
-        # lines (the interruption message among them).
-        assert self.proc.stdout is not None
-        try:
-            self.proc.wait(timeout=EXIT_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            pytest.fail(f"reef did not exit after the signal:\n{''.join(self.lines)}")
-        out = self.proc.stdout.read()
-        self._reader.join(timeout=5)
-        return self.proc.returncode, out, "".join(self.lines)
-
-
 def _interrupt(reef: Reef, sig: signal.Signals, *extra: str) -> tuple[int, str, str, list[int]]:
     proc = reef.popen(
         "bench", DIGITS_CLASSIFIER, "--duration", "60", "--mode", "performance", *extra
     )
     watched = Watched(proc)
-    watched.wait_until_measuring()
+    watched.wait_until_measuring(settle_s=0.5)  # well into LoadGen's run
     children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
     proc.send_signal(sig)
     rc, out, err = watched.finish()
@@ -170,7 +127,7 @@ def test_a_worker_killed_mid_run_is_recorded_failed_and_exits_1(reef: Reef) -> N
         "bench", DIGITS_CLASSIFIER, "--duration", "60", "--mode", "performance", "--json"
     )
     watched = Watched(proc)
-    watched.wait_until_measuring()
+    watched.wait_until_measuring(settle_s=0.5)  # well into LoadGen's run
     [worker] = psutil.Process(proc.pid).children(recursive=True)
     worker.send_signal(signal.SIGKILL)
     rc, out, err = watched.finish()
