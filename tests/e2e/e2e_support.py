@@ -84,10 +84,11 @@ class Reef:
         )
         return Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
 
-    def popen(self, *args: str) -> subprocess.Popen[str]:
+    def popen(self, *args: str, new_session: bool = False) -> subprocess.Popen[str]:
         """``reef`` running, to be signalled: it starts with Ctrl-C's default disposition, as in
         a terminal, even where the tests run from a background job (which ignores SIGINT, and
-        a child would inherit that and never see the interrupt)."""
+        a child would inherit that and never see the interrupt). ``new_session`` makes it the
+        leader of a process group of its own, which ``os.killpg`` kills with its children."""
         return subprocess.Popen(
             self.argv(*args),
             env=self.env,
@@ -96,7 +97,7 @@ class Reef:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            start_new_session=False,
+            start_new_session=new_session,
             preexec_fn=_default_sigint,
         )
 

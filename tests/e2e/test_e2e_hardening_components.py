@@ -19,21 +19,9 @@ CONCURRENT = 5
 TRIALS = 3
 
 
-def _start(reef: Reef, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        reef.argv(*args),
-        env=reef.env,
-        cwd=reef.cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _together(reef: Reef, commands: list[tuple[str, ...]]) -> list[Result]:
     """Start every command at once; wait for all of them."""
-    procs = [(args, _start(reef, *args)) for args in commands]
+    procs = [(args, reef.popen(*args)) for args in commands]
     results = []
     for args, proc in procs:
         out, err = proc.communicate(timeout=120)
@@ -126,19 +114,6 @@ def _kill_9(proc: subprocess.Popen[str]) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-def _start_session(reef: Reef, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        reef.argv(*args),
-        env=reef.env,
-        cwd=reef.cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
 def test_a_run_killed_mid_step_is_interrupted_and_its_staging_cleaned(
     reef: Reef, tmp_path: Path
 ) -> None:
@@ -157,7 +132,7 @@ def test_a_run_killed_mid_step_is_interrupted_and_its_staging_cleaned(
     reef.ok("repo", "add", str(lab.parent), "--trusted")
     steps = reef.home / "cache" / "steps"
 
-    proc = _start_session(reef, "run", "sol")
+    proc = reef.popen("run", "sol", new_session=True)
     _started(proc, marker.exists, "the step started")
     _kill_9(proc)
     [run_file] = list((reef.home / "runs").glob("*/solution-run.json"))
@@ -204,7 +179,7 @@ def test_an_install_killed_mid_way_is_cleaned_by_the_next(reef: Reef, tmp_path: 
             [p for p in home.iterdir() if p.name.startswith(".install-")] if home.exists() else []
         )
 
-    proc = _start_session(other, "install", str(pack))
+    proc = other.popen("install", str(pack), new_session=True)
     _started(proc, lambda: bool(staging()), "the install staged")
     _kill_9(proc)
     [left] = staging()

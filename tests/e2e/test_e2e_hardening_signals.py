@@ -14,7 +14,7 @@ import sys
 import time
 
 import pytest
-from e2e_support import Reef, _default_sigint
+from e2e_support import Reef
 
 
 def _bare_startup_s() -> float:
@@ -30,16 +30,7 @@ def _bare_startup_s() -> float:
 def test_ctrl_c_while_importing_exits_130_quietly(reef: Reef, command: list[str]) -> None:
     first = 2 * _bare_startup_s()
     for delay in (first, first + 0.03, first + 0.06, first + 0.1):
-        proc = subprocess.Popen(
-            reef.argv(*command),
-            env=reef.env,
-            cwd=reef.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            preexec_fn=_default_sigint,
-        )
+        proc = reef.popen(*command)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
