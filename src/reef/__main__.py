@@ -7,17 +7,17 @@ would need undoing. ``reef.cli.main`` puts Python's own handler back when its er
 is in place.
 """
 
-from __future__ import annotations
+# The C module, not ``signal``: that one imports ``enum``, which alone costs some 7 ms of the
+# window this module exists to close.
+import _signal  # type: ignore[import-not-found]  # no stub: the C half of signal
 
-import signal
-
-from reef._quiet import quiet_exit
+from reef import _quiet_exit
 
 
 def main() -> None:
     # A SIGINT the parent made us ignore (nohup, a backgrounded job) stays ignored.
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, quiet_exit)
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        _signal.signal(_signal.SIGINT, _quiet_exit)
     from reef.cli import main as cli_main
 
     cli_main()

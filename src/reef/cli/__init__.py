@@ -93,9 +93,9 @@ def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
-    from reef._quiet import quiet_exit
+    from reef import _quiet_exit
 
-    if signal.getsignal(signal.SIGINT) is quiet_exit:
+    if signal.getsignal(signal.SIGINT) is _quiet_exit:
         # reef.__main__ made an early Ctrl-C quiet; from here on it unwinds like any error.
         signal.signal(signal.SIGINT, signal.default_int_handler)
     want_json = "--json" in sys.argv[1:]
