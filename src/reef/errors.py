@@ -11,6 +11,7 @@ that callers of ``reef.api`` can act on them without parsing text::
     ├── SettingsError         a nonsensical benchmark setting
     ├── RunNotFound           no run matches an id or prefix (carries ``candidates``)
     ├── FileRefused           a path that is not a regular file, too large, or unwritable
+    ├── ConfigError           the config file or a setting's variable cannot be used
     ├── WriteFailed           exit 3: the OS failed a write (disk full, read-only, I/O error)
     ├── InternalError         exit 3: an exception nothing anticipated (a bug), as one line
     └── Interrupted           Ctrl-C (exit 130) or SIGTERM (exit 143) stopped the work
@@ -100,6 +101,11 @@ class FileRefused(ReefError):
     def __init__(self, path: object, reason: str, hint: str | None = None) -> None:
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}: {reason}", hint)
+
+
+class ConfigError(ReefError):
+    """The config file (or a setting's environment variable) cannot be used: unreadable, not
+    TOML, an unknown key, a value of the wrong type. Named by file and key."""
 
 
 class WriteFailed(ReefError):

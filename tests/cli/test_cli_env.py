@@ -57,3 +57,34 @@ def test_bad_input(stored: InProcessReef, tmp_path: Path) -> None:
     not_fp = tmp_path / "x.json"
     not_fp.write_text("[]")
     assert_usage_error(stored("env", "diff", A, str(not_fp)), "not a fingerprint")
+
+
+def test_config_show_says_where_each_setting_came_from(cli: InProcessReef) -> None:
+    cli.home.mkdir(parents=True, exist_ok=True)
+    (cli.home / "config.toml").write_text('db_url = "postgresql://reef:s3cret@db/reef"\n')
+    result = cli("config", "show", "--json", env={"REEF_THREADS": "3"})
+    assert result.rc == 0, str(result)
+    report = result.json()
+    settings = {s["key"]: s for s in report["settings"]}
+    assert settings["db_url"]["value"] == "postgresql://reef:***@db/reef"
+    assert settings["db_url"]["source"] == f"config file {cli.home / 'config.toml'}"
+    assert settings["threads"] == {
+        "key": "threads",
+        "value": 3,
+        "source": "environment REEF_THREADS",
+        "variable": "REEF_THREADS",
+        "help": settings["threads"]["help"],
+    }
+    assert "s3cret" not in result.stdout + result.stderr
+    table = cli.ok("config", "show")
+    assert "config file" in table.stdout and "REEF_THREADS" in table.stdout
+
+
+def test_a_bad_config_file_is_one_line_and_exit_2(cli: InProcessReef) -> None:
+    cli.home.mkdir(parents=True, exist_ok=True)
+    (cli.home / "config.toml").write_text("thread = 4\n")
+    for args in (["config", "show"], ["runs", "list"]):
+        result = cli(*args)
+        assert result.rc == 2, str(result)
+        assert "Traceback" not in result.stderr
+        assert result.says("config.toml", "unknown setting 'thread'", "db_url")

@@ -10,7 +10,7 @@ from e2e_support import Reef, assert_usage_error
 
 def envs(reef: Reef) -> list[str]:
     """Everything under REEF_HOME/envs, temporary folders included."""
-    folder = reef.home / "envs"
+    folder = reef.home / "cache" / "envs"
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 

@@ -35,7 +35,7 @@ def with_python(manifest: Path, *requirements: str) -> Path:
 
 def envs(reef: Reef) -> list[str]:
     """Everything under REEF_HOME/envs, temporary folders included."""
-    folder = reef.home / "envs"
+    folder = reef.home / "cache" / "envs"
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
@@ -142,7 +142,7 @@ def test_init_then_bench_runs_inside_the_environment(pinned: Pinned) -> None:
     assert record["environment"]["provisioned"]["hash"] == env["hash"]
     fingerprint = {k: v for k, v in record["environment"].items() if k != "provisioned"}
     assert ORT in strings(fingerprint)
-    inside = str(reef.home / "envs" / env["hash"])
+    inside = str(reef.home / "cache" / "envs" / env["hash"])
     assert any(s.startswith(inside) for s in strings(fingerprint)), "interpreter not in env"
 
 

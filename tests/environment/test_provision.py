@@ -182,7 +182,7 @@ def test_a_dry_run_writes_nothing(
     assert data["dry_run"] is True and data["lock_written"] is False
     env = data["environment"]
     assert env["action"] == "create" and env["installer"] == "pip"
-    assert env["path"] == str(reef_home / "envs" / env["hash"])
+    assert env["path"] == str(reef_home / "cache" / "envs" / env["hash"])
     assert [argv[1:3] for argv in env["commands"]] == [["-m", "venv"], ["-m", "pip"]]
     assert {s["status"] for s in data["sources"]} == {"local"}
     assert list(tmp_path.iterdir()) == []
@@ -350,7 +350,7 @@ def test_built_once_with_uv_then_reused(
     report = api.init("digits-classifier", installer="uv", progress=messages.append)
     env = report.environment
     assert env is not None and env.status == "created" and env.installer == "uv"
-    assert env.path == reef_home / "envs" / env.hash
+    assert env.path == reef_home / "cache" / "envs" / env.hash
     assert any("creating the environment with uv" in m for m in messages)
     assert [p.name for p in env.path.parent.iterdir()] == [env.hash]  # no temporary left
 

@@ -16,6 +16,7 @@ from reef.cli import (
     check,
     compare,
     components,
+    config,
     demo,
     detect,
     env,
@@ -65,6 +66,7 @@ app.add_typer(cache.app, name="cache")
 app.add_typer(runs.app, name="runs")
 app.add_typer(repo.app, name="repo")
 app.add_typer(env.app, name="env")
+app.add_typer(config.app, name="config")
 
 
 def _print_version(value: bool) -> None:
