@@ -7,9 +7,9 @@ import os
 
 __all__ = ["__version__"]
 
-EXIT_SIGINT = 130  # as reef.errors says; that module is not imported this early
+__version__ = "0.1.0"
 
-_version: str | None = None
+EXIT_SIGINT = 130  # as reef.errors says; that module is not imported this early
 
 
 def _quiet_exit(_signum: int, _frame: object) -> None:
@@ -19,19 +19,3 @@ def _quiet_exit(_signum: int, _frame: object) -> None:
     ``python -m reef`` runs as ``__main__``, a second copy) and ``reef.cli`` see one function.
     """
     os._exit(EXIT_SIGINT)
-
-
-def __getattr__(name: str) -> str:
-    # importlib.metadata costs tens of milliseconds (it scans every installed distribution):
-    # only pay for it when asked, and once.
-    global _version
-    if name != "__version__":
-        raise AttributeError(name)
-    if _version is None:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            _version = version("reef")
-        except PackageNotFoundError:  # a source tree that was never installed
-            _version = "0.0.0+unknown"
-    return _version

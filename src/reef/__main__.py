@@ -10,11 +10,16 @@ is in place.
 # The C module, not ``signal``: that one imports ``enum``, which alone costs some 7 ms of the
 # window this module exists to close.
 import _signal  # type: ignore[import-not-found]  # no stub: the C half of signal
+import sys
 
-from reef import _quiet_exit
+from reef import __version__, _quiet_exit
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--version"]:
+        # The commonest probe of an installation answers without importing the CLI.
+        sys.stdout.write(f"reef {__version__}\n")
+        return
     # A SIGINT the parent made us ignore (nohup, a backgrounded job) stays ignored.
     if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
         _signal.signal(_signal.SIGINT, _quiet_exit)
