@@ -96,7 +96,7 @@ def test_retries_exhausted(http_server: HttpServer) -> None:
     assert http_server.hits("/m.onnx") == 3
     assert "3 attempts" in info.value.message
     assert "truncated" in info.value.message  # the last reason
-    assert info.value.exit_code == 2
+    assert info.value.exit_code == 3  # the network failed, not the input
     assert cache_files() == []
 
 

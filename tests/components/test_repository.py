@@ -141,7 +141,7 @@ def test_a_repository_that_cannot_be_cloned(tmp_path: Path, reef_home: Path) -> 
     missing = (tmp_path / "nothing-here").as_uri()
     with pytest.raises(GitError, match="cannot clone") as info:
         repository.add(missing, name="broken")
-    assert info.value.exit_code == 2
+    assert info.value.exit_code == 3  # git failed: Reef cannot tell a typo from a network
     assert "fatal:" in info.value.message  # git's diagnosis, not its closing advice
     assert not (reef_home / "repos.json").exists()
     clones = reef_home / "repos"

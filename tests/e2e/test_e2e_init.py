@@ -86,13 +86,16 @@ def test_a_requirement_that_does_not_exist(reef: Reef, digits_copy: Path, instal
         pytest.skip("uv is not installed")
     folder = with_python(digits_copy, "reef-no-such-package-xyz==1.0")
     result = reef("init", str(folder), "--installer", installer, timeout=BUILD_TIMEOUT_S)
-    # The installer's own words, then Reef's hint; exit 2; nothing half-made anywhere.
-    assert_usage_error(result, f"{installer}: installing the requirements failed")
+    # The installer's own words, then Reef's hint; exit 3 (the installer failed: Reef's
+    # environment); nothing half-made anywhere.
+    assert result.rc == 3, str(result)
+    assert "Traceback" not in result.stderr
+    assert result.says(f"{installer}: installing the requirements failed")
     assert "reef-no-such-package-xyz" in result.stderr.split("failed", 1)[1]
     assert envs(reef) == []
     assert not (reef.cwd / "reef.lock").exists()
     as_json = reef("init", str(folder), "--installer", installer, "--json")
-    assert as_json.rc == 2 and "reef-no-such-package-xyz" in as_json.json()["output_tail"]
+    assert as_json.rc == 3 and "reef-no-such-package-xyz" in as_json.json()["output_tail"]
     assert envs(reef) == []
 
 

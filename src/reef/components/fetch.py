@@ -28,7 +28,7 @@ from reef import config, owner
 from reef.components.checksums import cached_path, sha256_file, verified_source
 from reef.components.index import Entry, catalog
 from reef.components.lockfile import locate
-from reef.errors import ChecksumError, FileRefused, ReefError, WriteFailed
+from reef.errors import EXIT_ENVIRONMENT, ChecksumError, FileRefused, ReefError, WriteFailed
 from reef.files import check_regular
 from reef.files import reason as os_reason
 from reef.meta.lock import Lock
@@ -52,7 +52,15 @@ TIMEOUT_S = 60.0
 
 
 class FetchError(ReefError):
-    pass
+    """A source cannot be fetched because of what was asked: a bad URL or sha256, a scheme
+    Reef does not fetch, a file or page that is not there (exit 2)."""
+
+
+class NetworkError(FetchError):
+    """The network failed the download, retries and all: Reef's environment, not the input
+    (exit 3)."""
+
+    exit_code = EXIT_ENVIRONMENT
 
 
 class _Retryable(Exception):
@@ -220,7 +228,7 @@ def _download(
             delay = backoff_s * 2**attempt if exc.delay_s is None else exc.delay_s
             time.sleep(delay)
     tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-    raise FetchError(
+    raise NetworkError(
         f"{url}: download failed after {tries}: {last}",
         hint="check the network connection and the URL, then run again; "
         "nothing was written to the cache",

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from reef.errors import ReefError
+from reef.errors import EXIT_ENVIRONMENT, EXIT_USAGE, ReefError
 
 GIT_TIMEOUT_S = 300
 
@@ -17,7 +17,16 @@ _CONFIG = ["-c", "protocol.ext.allow=never", "-c", "core.hooksPath=/dev/null"]
 
 
 class GitError(ReefError):
-    pass
+    """git failed: not installed, too slow, or it could not clone or pull (a network, an
+    authentication, a repository that is not there). Reef's environment failed (exit 3)."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class NotAGitUrl(GitError):
+    """What was given cannot be a repository URL (exit 2)."""
+
+    exit_code = EXIT_USAGE
 
 
 def looks_like_git_url(location: str) -> bool:
@@ -59,7 +68,7 @@ def _failed(action: str, proc: subprocess.CompletedProcess[str]) -> GitError:
 def clone(url: str, dest: Path) -> None:
     """Clone ``url`` into ``dest``, which must not exist; on failure nothing is left there."""
     if url.startswith("-"):
-        raise GitError(f"{url!r} is not a repository URL")
+        raise NotAGitUrl(f"{url!r} is not a repository URL")
     proc = _git(["clone", "--quiet", "--", url, str(dest)])
     if proc.returncode != 0:
         shutil.rmtree(dest, ignore_errors=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
-from reef.errors import ReefError
+from reef.errors import EXIT_ENVIRONMENT, ReefError
 
 InstallerName = Literal["uv", "pip"]
 INSTALLER_CHOICES = ("auto", "uv", "pip")
@@ -31,7 +31,11 @@ _LEAKY_ENV = ("PYTHONPATH", "PYTHONHOME", "PIP_USER", "PIP_TARGET", "PIP_PREFIX"
 
 
 class InstallerError(ReefError):
-    """The installer could not do its part; the message ends with what it said."""
+    """The installer could not do its part; the message ends with what it said. Its failures
+    are the environment's (an index that cannot be reached, a requirement it cannot satisfy,
+    a build that fails), exit 3."""
+
+    exit_code = EXIT_ENVIRONMENT
 
     def __init__(self, message: str, hint: str | None = None, output_tail: str = "") -> None:
         super().__init__(message, hint)
