@@ -255,9 +255,7 @@ def _select(
     warnings: list[str] = []
     with Store() as store:
         if run_ids:
-            from reef.api.analysis import get_run
-
-            records = [get_run(store, ref) for ref in run_ids]
+            records = [store.find(ref) for ref in run_ids]
             seen: set[str] = set()
             unique = []
             for record in records:

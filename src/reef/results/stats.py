@@ -66,7 +66,7 @@ class LatencyComparison:
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {k: _json_number(v) for k, v in asdict(self).items()} | {
+        return {k: json_number(v) for k, v in asdict(self).items()} | {
             "description": self.describe()
         }
 
@@ -79,9 +79,9 @@ class LatencyComparison:
                 f"no significant difference (ratio {self.ratio:.2f}, "
                 f"{self.ci_low:.2f}-{self.ci_high:.2f}{why})"
             )
-        factor, low, high = _factor(self.ratio, self.ci_low, self.ci_high)
+        times, low, high = factor(self.ratio, self.ci_low, self.ci_high)
         return (
-            f"B is {factor:.2f}x {self.verdict} ({low:.2f}-{high:.2f}, {_p(self.p_value)}, "
+            f"B is {times:.2f}x {self.verdict} ({low:.2f}-{high:.2f}, {format_p(self.p_value)}, "
             f"Cliff's delta {self.effect_size:.2f} {self.effect_label})"
         )
 
@@ -97,8 +97,8 @@ class SummaryComparison:
     tolerance: float
 
     def to_json(self) -> dict[str, Any]:
-        data = {k: _json_number(v) for k, v in asdict(self).items() if k != "ratios"}
-        data["ratios"] = {k: _json_number(v) for k, v in self.ratios.items()}
+        data = {k: json_number(v) for k, v in asdict(self).items() if k != "ratios"}
+        data["ratios"] = {k: json_number(v) for k, v in self.ratios.items()}
         return data | {"description": self.describe()}
 
     def describe(self) -> str:
@@ -111,8 +111,8 @@ class SummaryComparison:
                 f"no clear difference (ratios {ratios}: not all beyond "
                 f"{self.tolerance:.0%} the same way; {note})"
             )
-        factor, _, _ = _factor(self.ratio, self.ratio, self.ratio)
-        return f"B's {self.key} is {factor:.2f}x {self.verdict} (ratios {ratios}; {note})"
+        times, _, _ = factor(self.ratio, self.ratio, self.ratio)
+        return f"B's {self.key} is {times:.2f}x {self.verdict} (ratios {ratios}; {note})"
 
 
 LatencyResult = LatencyComparison | SummaryComparison
@@ -368,19 +368,20 @@ def _ratio(num: float, den: float) -> float:
     return num / den
 
 
-def _factor(ratio: float, low: float, high: float) -> tuple[float, float, float]:
-    """How many times slower or faster, with its interval, as a number above 1."""
+def factor(ratio: float, low: float, high: float) -> tuple[float, float, float]:
+    """How many times slower or faster, with its interval, as numbers above 1."""
     if ratio >= 1:
         return ratio, low, high
     return 1 / ratio, 1 / high, 1 / low
 
 
-def _p(p_value: float) -> str:
+def format_p(p_value: float) -> str:
+    """A p-value as a verdict quotes it: ``p=0.012``, or ``p<0.001``."""
     return "p<0.001" if p_value < 0.001 else f"p={p_value:.3f}"
 
 
-def _json_number(value: Any) -> Any:
-    """NaN is not JSON: unknown figures become null."""
+def json_number(value: Any) -> Any:
+    """NaN and infinities are not JSON: unknown figures become null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -220,6 +220,25 @@ class Store:
             latencies = self._latencies(conn, run_id) if with_latencies else None
         return _parse(run_id, text, latencies)
 
+    def find(self, ref: str, *, with_latencies: bool = True) -> RunRecord:
+        """The run ``ref`` (an id or unique prefix) names, as a command the user typed it in
+        wants it: an unknown or ambiguous one is a ``RunNotFound`` whose hint lists the
+        candidates with their model, scenario and date."""
+        try:
+            return self.get(ref, with_latencies=with_latencies)
+        except RunNotFound as exc:
+            if not exc.candidates:
+                exc.hint = "`reef runs list` shows the recorded runs"
+                raise
+            described = []
+            for run_id in exc.candidates:
+                try:
+                    described.append(_describe(self.get(run_id)))
+                except ReefError:  # a record this Reef cannot read is still a candidate
+                    described.append(run_id)
+            exc.hint = "candidates: " + "; ".join(described)
+            raise
+
     def list(
         self,
         run_filter: RunFilter | None = None,
@@ -438,6 +457,12 @@ def _versions(
             if text == spec_text.strip():  # not PEP 440: only the very same text matches
                 kept.append(text)
     return kept
+
+
+def _describe(record: RunRecord) -> str:
+    t = record.target
+    model = f"{t.name}@{t.version}" if t.version else t.name
+    return f"{record.id} ({model}, {record.scenario}, {record.created_at:%Y-%m-%d %H:%M})"
 
 
 def _utc(moment: datetime) -> datetime:

@@ -1,4 +1,5 @@
-"""``reef.api.analysis.compare``: verdicts, intervals, warnings, fallbacks and bad input."""
+"""``reef.results.compare`` through ``reef.api.analysis.compare``: verdicts, intervals, warnings,
+fallbacks and bad input."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from reef import config
-from reef.api.analysis import CompareError, Comparison, compare
+from reef.api.analysis import compare
 from reef.errors import RunNotFound
 from reef.meta.run import (
     Accuracy,
@@ -25,6 +26,7 @@ from reef.meta.run import (
 )
 from reef.meta.settings import BenchSettings
 from reef.results import Store
+from reef.results.compare import CompareError, Comparison
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 ENV = {
