@@ -224,3 +224,57 @@ class DatabaseReadOnly(ReefError):
 class SchemaMismatch(ReefError):
     """The results database's schema table (``alembic_version``) disagrees with itself or with
     the tables; nothing was changed. Exit 2."""
+
+
+class PluginError(ReefError):
+    """A plugin of one of Reef's entry-point groups (or a built-in they list) could not be
+    loaded: its module failed to import, the name it points at is missing, or it is not what
+    the group needs. The installed software is broken, not the input, so exit 3. Each
+    subsystem raises its own subclass (``PredictorPluginError``, ``StepPluginError``, ...),
+    which is also that subsystem's error; see ``reef.plugins``.
+
+    ``source`` is ``built-in`` or the distribution's name and version; ``package`` is the
+    distribution's name (None for a built-in, or an entry point of no known distribution).
+    """
+
+    exit_code = EXIT_ENVIRONMENT
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        name: str,
+        kind: str,
+        source: str,
+        package: str | None,
+        reason: str,
+    ) -> None:
+        self.group, self.name, self.kind = group, name, kind
+        self.source, self.package, self.reason = source, package, reason
+        if source == "built-in":
+            message = f"Reef's built-in {kind} {name!r} could not be loaded: {reason}"
+            self.remedy = "a package Reef needs is missing or broken: reinstall Reef"
+        else:
+            message = (
+                f"{kind} plugin {name!r} ({group}) from {source} could not be loaded: {reason}"
+            )
+            self.remedy = (
+                f"repair or reinstall {package}, or uninstall it"
+                if package
+                else "remove the entry point, or install the package it belongs to"
+            )
+        super().__init__(
+            message, f"{self.remedy}; `reef plugins` lists every plugin and whether it loads"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return super().to_json() | {
+            "group": self.group,
+            "plugin": self.name,
+            "source": self.source,
+            "package": self.package,
+        }
+
+
+class PredictorPluginError(PluginError, PredictorError):
+    """A predictor backend could not be loaded (exit 3)."""

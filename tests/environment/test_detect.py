@@ -4,17 +4,18 @@ detector can fail reported with its name while the others still run."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
-from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+import reef.plugins
+from plugin_support import FakeSite, plugin_site
 from reef import api
 from reef.components import repository
 from reef.components.index import query
@@ -30,6 +31,7 @@ from reef.environment.detect import (
 from reef.environment.fingerprint import collect
 
 PY = sys.executable
+__all__ = ["plugin_site"]  # a fixture
 
 
 @pytest.fixture(autouse=True)
@@ -73,45 +75,40 @@ def test_the_builtins_are_registered_entry_points() -> None:
 def test_without_entry_point_metadata_the_builtins_still_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(detect, "entry_points", lambda group: [])
-    assert detect.registered() == BUILTINS
-
-
-def _plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> str:
-    (tmp_path / "reef_test_plugin.py").write_text(textwrap.dedent(source))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "reef_test_plugin", raising=False)
-    return "reef_test_plugin"
-
-
-def _with_plugins(monkeypatch: pytest.MonkeyPatch, **plugins: str) -> None:
-    eps = [EntryPoint(n, v, detect.ENTRY_POINT_GROUP) for n, v in plugins.items()]
-    monkeypatch.setattr(detect, "entry_points", lambda group: eps)
-
-
-def test_a_plugin_adds_facts_and_a_crashing_one_is_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    module = _plugin_module(
-        tmp_path,
-        monkeypatch,
-        """
-        from reef.environment.detect import detector
-
-        @detector("widget", group="software")
-        def widget():
-            return {"version": "2.1.0", "volatile": {"path": "/opt/widget"}}
-
-        def crash():
-            raise RuntimeError("the plugin broke")
-        crash.group = "hardware"
-        """,
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", lambda: importlib.metadata.EntryPoints()
     )
-    _with_plugins(
-        monkeypatch,
-        widget=f"{module}:widget",
-        crash=f"{module}:crash",
-        missing="reef_no_such_module:detector",
+    reef.plugins.refresh()
+    try:
+        assert detect.registered() == BUILTINS
+    finally:
+        monkeypatch.undo()
+        reef.plugins.refresh()
+
+
+def test_a_plugin_adds_facts_and_a_crashing_one_is_reported(plugin_site: FakeSite) -> None:
+    plugin_site.add(
+        "reef-test-detectors",
+        entry_points={
+            "reef.detectors": {
+                "widget": "reef_test_plugin:widget",
+                "crash": "reef_test_plugin:crash",
+                "missing": "reef_no_such_module:detector",
+            }
+        },
+        modules={
+            "reef_test_plugin": """
+                from reef.environment.detect import detector
+
+                @detector("widget", group="software")
+                def widget():
+                    return {"version": "2.1.0", "volatile": {"path": "/opt/widget"}}
+
+                def crash():
+                    raise RuntimeError("the plugin broke")
+                crash.group = "hardware"
+            """
+        },
     )
     detection = detect_all()
     assert detection.facts["software"]["widget"] == {"version": "2.1.0"}
@@ -119,7 +116,10 @@ def test_a_plugin_adds_facts_and_a_crashing_one_is_reported(
     problems = {p.detector: p for p in detection.problems}
     assert set(problems) == {"crash", "missing"}
     assert problems["crash"].message == "raised RuntimeError: the plugin broke"
-    assert "cannot load reef_no_such_module:detector" in problems["missing"].message
+    assert problems["missing"].message == (
+        "detector plugin 'missing' (reef.detectors) from reef-test-detectors 1.0 could not be "
+        "loaded: ModuleNotFoundError: No module named 'reef_no_such_module'"
+    )
     # The built-in detectors ran all the same.
     assert {"cpu", "memory", "gpu"} <= set(detection.facts["hardware"])
 

@@ -16,7 +16,7 @@ from reef.errors import ManifestError
 from reef.meta.dataset import DatasetManifest
 from reef.meta.load import load_dataset_manifest, load_manifest, load_model_manifest
 from reef.meta.model import ModelManifest
-from reef.meta.steps import ArgmaxStep, PluginStep, SoftmaxStep, step_name, step_params
+from reef.meta.steps import BUILTIN_STEPS, PluginStep, step_name, step_params
 
 BUILTIN = Path(reef.__file__).parent / "builtin"
 CLASSIFIER = BUILTIN / "digits-classifier" / "reef.yaml"
@@ -327,8 +327,8 @@ def test_bare_step_name_is_shorthand_for_default_parameters(
     manifest = load_manifest(write(tmp_path, base))
     assert isinstance(manifest, ModelManifest)
     steps = manifest.outputs[0].steps
-    assert isinstance(steps[0], SoftmaxStep)
-    assert isinstance(steps[1], ArgmaxStep)
+    assert isinstance(steps[0], BUILTIN_STEPS["softmax"].model)
+    assert isinstance(steps[1], BUILTIN_STEPS["argmax"].model)
     assert [step_name(s) for s in steps] == ["softmax", "argmax", "top_k"]
     assert step_params(steps[0]).axis == -1
     assert step_params(steps[2]).k == 3

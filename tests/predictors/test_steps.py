@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import io
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,9 +12,12 @@ import pytest
 from PIL import Image
 from pydantic import TypeAdapter
 
+from plugin_support import FakeSite, plugin_site
 from reef.errors import ReefError
 from reef.meta.steps import PluginStep, Step
 from reef.predictors.steps import StepError, build_pipeline, build_step, known_steps, registry
+
+__all__ = ["plugin_site"]  # a fixture
 
 STEPS = TypeAdapter(list[Step])
 
@@ -339,38 +342,34 @@ def test_unknown_step() -> None:
     assert "top_k" in info.value.hint
 
 
-class FakeEntryPoint:
-    def __init__(self, name: str, target: Any) -> None:
-        self.name, self.value, self.group = name, f"fake_plugin:{name}", "reef.steps"
-        self._target = target
-        self.loads = 0
+ADD_STEP = """
+    import numpy as np
 
-    def load(self) -> Any:
-        self.loads += 1
-        return self._target
+    IMPORTS = 0
 
+    def add_factory(params, labels):
+        amount = params.get("amount", 1)
+        if not isinstance(amount, int | float):
+            raise TypeError(f"amount must be a number, got {type(amount).__name__}")
+        return lambda x: np.asarray(x) + amount
 
-def add_factory(params: dict[str, Any], labels: list[str] | None) -> Any:
-    amount = params.get("amount", 1)
-    if not isinstance(amount, int | float):
-        raise TypeError(f"amount must be a number, got {type(amount).__name__}")
-    return lambda x: np.asarray(x) + amount
+    IMPORTS += 1
+"""
 
 
-def test_plugin_step_from_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
-    ep = FakeEntryPoint("add", add_factory)
-
-    def entry_points(*, group: str) -> list[FakeEntryPoint]:
-        return [ep] if group == "reef.steps" else []
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+def test_plugin_step_from_entry_point(plugin_site: FakeSite) -> None:
+    plugin_site.add(
+        "reef-add-step",
+        entry_points={"reef.steps": {"add": "reef_test_add_step:add_factory"}},
+        modules={"reef_test_add_step": ADD_STEP},
+    )
 
     assert "add" in known_steps()
     assert known_steps() == sorted(known_steps())
     steps = STEPS.validate_python([{"add": {"amount": 2}}, {"scale": {"factor": 10}}])
     np.testing.assert_array_equal(build_pipeline(steps)(np.array([1, 2])), [30.0, 40.0])
     build_step(STEPS.validate_python(["add"])[0])
-    assert ep.loads == 1  # loaded once, then cached
+    assert sys.modules["reef_test_add_step"].IMPORTS == 1  # loaded once, then kept
 
     with pytest.raises(StepError, match="step 'add': invalid parameters: amount must be"):
         build_step(STEPS.validate_python([{"add": {"amount": "lots"}}])[0])

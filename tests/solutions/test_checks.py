@@ -413,10 +413,9 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         importlib.metadata.EntryPoint("missing", "reef_test_nothing:x", checks.GROUP),
     ]
 
-    def entry_points(group: str) -> list[importlib.metadata.EntryPoint]:
-        return eps if group == checks.GROUP else []
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", lambda: importlib.metadata.EntryPoints(eps)
+    )
     checks.clear_plugin_cache()
     yield
     monkeypatch.undo()

@@ -1,21 +1,31 @@
-"""Accuracy metrics, found through the ``reef.metrics`` entry-point group.
+"""Accuracy metrics: the built-in ones and those of the ``reef.metrics`` entry-point group.
 
 A metric scores the post-processed predictions of every sample against the dataset's labels.
 Predictions arrive in whatever form the output's last step left them: a score vector, a class
 index (``argmax``), or ``top_k``'s ``{"indices": [...], ...}``.
+
+``METRICS`` is their group in ``reef.plugins``: a plugin is imported when a manifest first
+names it, and one with a built-in's name is not used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib.metadata import entry_points
 from typing import Any
 
-from reef.errors import ReefError
+from reef.errors import PluginError, ReefError
+from reef.plugins import PluginGroup
 
 GROUP = "reef.metrics"
+
+
+class MetricError(ReefError):
+    """An accuracy metric that no built-in or plugin provides."""
+
+
+class MetricPluginError(PluginError, MetricError):
+    """A metric plugin could not be loaded, or does not provide a ``Metric`` (exit 3)."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +80,6 @@ top1 = Metric("top1", True, _top(1), "fraction of samples whose best class is th
 top5 = Metric("top5", True, _top(5), "fraction of samples whose label is among the best five")
 rmse = Metric("rmse", False, _rmse, "root mean squared error against numeric labels")
 
-_BUILTIN = {m.name: m for m in (top1, top5, rmse)}
-
 
 def _coco_map(predictions: Sequence[Any], labels: Any) -> float:
     from reef.bench.detection import coco_map as score
@@ -81,7 +89,6 @@ def _coco_map(predictions: Sequence[Any], labels: Any) -> float:
 
 # Detection: several outputs per sample (accuracy.output as a mapping); see bench.detection.
 coco_map = Metric("coco_map", True, _coco_map, "COCO mAP@[.5:.95] of detected boxes")
-_BUILTIN[coco_map.name] = coco_map
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -103,27 +110,30 @@ def _cer(predictions: Sequence[Any], labels: Any) -> float:
 
 # Text recognition: predictions and labels are strings.
 cer = Metric("cer", False, _cer, "character error rate: edits / characters of the labels")
-_BUILTIN[cer.name] = cer
 
 
-@cache
-def _plugins() -> dict[str, Any]:
-    return {ep.name: ep for ep in entry_points(group=GROUP) if ep.name not in _BUILTIN}
+def _metric(name: str, obj: Any) -> Metric:
+    if not isinstance(obj, Metric):
+        raise TypeError(f"it provides {type(obj).__name__}, not a reef.bench.metrics.Metric")
+    return obj
+
+
+METRICS: PluginGroup[Metric] = PluginGroup(
+    GROUP,
+    kind="metric",
+    builtins={m.name: m for m in (top1, top5, rmse, coco_map, cer)},
+    error=MetricPluginError,
+    accept=_metric,
+)
 
 
 def known_metrics() -> list[str]:
-    return sorted({*_BUILTIN, *_plugins()})
+    return METRICS.names()
 
 
 def get_metric(name: str) -> Metric:
-    if name in _BUILTIN:
-        return _BUILTIN[name]
-    ep = _plugins().get(name)
-    if ep is None:
-        raise ReefError(
+    if name not in METRICS:
+        raise MetricError(
             f"unknown accuracy metric {name!r}", hint=f"known metrics: {', '.join(known_metrics())}"
         )
-    metric = ep.load()
-    if not isinstance(metric, Metric):
-        raise ReefError(f"the {name!r} metric plugin does not provide a reef Metric")
-    return metric
+    return METRICS.load(name)

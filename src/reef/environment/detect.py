@@ -2,7 +2,8 @@
 
 A detector has a ``name``, the ``group`` its facts belong to (``hardware``, ``os`` or
 ``software``) and a ``detect()`` returning a JSON object. The built-in ones and third-party
-plugins are found through the ``reef.detectors`` entry-point group and loaded only when
+plugins of the ``reef.detectors`` entry-point group are ``DETECTORS``, their group in
+``reef.plugins`` (a plugin with a built-in's name is not used), each imported only when
 detection runs; ``detector`` components become ``CommandDetector``s (see
 ``component_detectors``), which the caller passes in as ``extra``: the components layer sits
 beside this one, so the caller that may see both wires them together.
@@ -27,11 +28,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from reef.errors import ReefError
+from reef.errors import PluginError, ReefError
+from reef.plugins import PluginGroup
 
 ENTRY_POINT_GROUP = "reef.detectors"
 GROUPS = ("hardware", "os", "software")
@@ -39,8 +40,9 @@ Group = Literal["hardware", "os", "software"]
 DEFAULT_TIMEOUT_S = 15.0  # for the whole run; a command's own limit is shorter
 COMMAND_TIMEOUT_S = 10.0
 
-# The built-in detectors, also declared under the entry-point group; listed here too so that a
-# checkout whose metadata predates the group (an editable install not re-installed) finds them.
+# The built-in detectors, also declared under the entry-point group (an entry point with the
+# same target is that declaration, not a clash); listed here so that a checkout whose metadata
+# predates the group (an editable install not re-installed) finds them.
 BUILTINS: dict[str, str] = {
     "system": "reef.environment.detectors.system:system",
     "cpu": "reef.environment.detectors.cpu:cpu",
@@ -211,13 +213,33 @@ def _tail(text: str, limit: int = 300) -> str:
 # -- the registry -------------------------------------------------------------------------------
 
 
+class DetectorPluginError(PluginError):
+    """A detector plugin (or a built-in detector's module) could not be loaded. Detection
+    reports it as that detector's problem and runs the others."""
+
+
+def _as_detector(name: str, obj: Any) -> Detector:
+    if isinstance(obj, type):
+        obj = obj()
+    if isinstance(obj, Detector):
+        return obj
+    if callable(obj):
+        return FunctionDetector(name, getattr(obj, "group", "software"), obj)
+    raise TypeError(f"it provides {type(obj).__name__}, neither a detector nor a function")
+
+
+DETECTORS: PluginGroup[Detector] = PluginGroup(
+    ENTRY_POINT_GROUP,
+    kind="detector",
+    builtins=BUILTINS,
+    error=DetectorPluginError,
+    accept=_as_detector,
+)
+
+
 def registered() -> dict[str, str]:
-    """Every registered detector: name -> ``module:attribute``; plugins replace a built-in of
-    the same name."""
-    found = dict(BUILTINS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found[ep.name] = ep.value
-    return found
+    """Every detector in use: name -> ``module:attribute``, built-ins first."""
+    return {e.name: e.target or "" for e in DETECTORS.entries()}
 
 
 @dataclass(frozen=True)
@@ -228,19 +250,10 @@ class _Lazy:
     value: str  # module:attribute
 
     def load(self) -> Detector:
-        from importlib.metadata import EntryPoint
-
         try:
-            obj = EntryPoint(self.name, self.value, ENTRY_POINT_GROUP).load()
-        except Exception as exc:
-            raise DetectorFailed(f"cannot load {self.value}: {type(exc).__name__}: {exc}") from exc
-        if isinstance(obj, type):
-            obj = obj()
-        if isinstance(obj, Detector):
-            return obj
-        if callable(obj):
-            return FunctionDetector(self.name, getattr(obj, "group", "software"), obj)
-        raise DetectorFailed(f"{self.value} is neither a detector nor a function")
+            return DETECTORS.load(self.name)
+        except PluginError as exc:
+            raise DetectorFailed(exc.message) from exc
 
 
 # -- detector components ------------------------------------------------------------------------

@@ -1,14 +1,16 @@
 """Processing steps as they are declared in a manifest.
 
 A step is a mapping with one key, the step's name, whose value holds its parameters:
-``{resize: {size: [224, 224]}}``. Built-in steps are validated here so that ``reef check``
+``{resize: {size: [224, 224]}}``. Built-in steps are the rows of ``BUILTIN_STEPS`` (name,
+parameters' model, the function that builds it) and are validated here, so that ``reef check``
 names the exact field that is wrong; a step from a plugin (entry-point group ``reef.steps``)
 keeps its parameters as a mapping and is checked by the step registry when it is built.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +19,8 @@ from pydantic import (
     Field,
     RootModel,
     Tag,
+    ValidationError,
+    create_model,
     model_validator,
 )
 
@@ -174,58 +178,6 @@ class CtcDecodeParams(Strict):
     )
 
 
-class CastStep(Strict):
-    cast: CastParams
-
-
-class ScaleStep(Strict):
-    scale: ScaleParams
-
-
-class NormalizeStep(Strict):
-    normalize: NormalizeParams
-
-
-class ReshapeStep(Strict):
-    reshape: ReshapeParams
-
-
-class TransposeStep(Strict):
-    transpose: TransposeParams
-
-
-class DecodeStep(Strict):
-    decode: DecodeParams = DecodeParams()
-
-
-class ResizeStep(Strict):
-    resize: ResizeParams
-
-
-class CenterCropStep(Strict):
-    center_crop: CenterCropParams
-
-
-class SoftmaxStep(Strict):
-    softmax: SoftmaxParams = SoftmaxParams()
-
-
-class ArgmaxStep(Strict):
-    argmax: ArgmaxParams = ArgmaxParams()
-
-
-class TopKStep(Strict):
-    top_k: TopKParams = TopKParams()
-
-
-class ResizePadStep(Strict):
-    resize_pad: ResizePadParams
-
-
-class CtcDecodeStep(Strict):
-    ctc_decode: CtcDecodeParams = CtcDecodeParams()
-
-
 class PluginStep(RootModel[dict[str, dict[str, Any]]]):
     """A step that a plugin provides; its parameters are validated by the plugin."""
 
@@ -265,20 +217,66 @@ def _non_finite(value: Any, path: str = "") -> str | None:
     return None
 
 
-BUILTIN_STEPS: dict[str, type[Strict]] = {
-    "cast": CastStep,
-    "scale": ScaleStep,
-    "normalize": NormalizeStep,
-    "reshape": ReshapeStep,
-    "transpose": TransposeStep,
-    "decode": DecodeStep,
-    "resize": ResizeStep,
-    "center_crop": CenterCropStep,
-    "softmax": SoftmaxStep,
-    "argmax": ArgmaxStep,
-    "top_k": TopKStep,
-    "resize_pad": ResizePadStep,
-    "ctc_decode": CtcDecodeStep,
+@dataclass(frozen=True)
+class BuiltinStep:
+    """One built-in step: its name in manifests, the model of its parameters, and the function
+    that builds it, as ``module:function`` (this layer may not import the predictors that
+    implement it; the step registry imports it when a manifest first uses the step). The
+    function takes the validated parameters, and the output's class labels too when
+    ``labels`` is set, and returns the callable applied to each sample."""
+
+    name: str
+    params: type[Strict]
+    build: str
+    labels: bool = False
+
+    @property
+    def model(self) -> type[Strict]:
+        """The step as a manifest writes it: ``{name: params}``."""
+        return _MODELS[self.name]
+
+
+# The built-in steps: adding one is writing its parameters' model above, its function in
+# reef.predictors.steps, and one row here. The manifest schema, `reef schema`, the step
+# registry and `reef plugins` all read this table.
+_TENSOR = "reef.predictors.steps.tensor"
+_IMAGE = "reef.predictors.steps.image"
+_OUTPUT = "reef.predictors.steps.output"
+_TEXT = "reef.predictors.steps.text"
+BUILTIN_STEPS: dict[str, BuiltinStep] = {
+    step.name: step
+    for step in (
+        BuiltinStep("cast", CastParams, f"{_TENSOR}:cast"),
+        BuiltinStep("scale", ScaleParams, f"{_TENSOR}:scale"),
+        BuiltinStep("normalize", NormalizeParams, f"{_TENSOR}:normalize"),
+        BuiltinStep("reshape", ReshapeParams, f"{_TENSOR}:reshape"),
+        BuiltinStep("transpose", TransposeParams, f"{_TENSOR}:transpose"),
+        BuiltinStep("decode", DecodeParams, f"{_IMAGE}:decode"),
+        BuiltinStep("resize", ResizeParams, f"{_IMAGE}:resize"),
+        BuiltinStep("center_crop", CenterCropParams, f"{_IMAGE}:center_crop"),
+        BuiltinStep("softmax", SoftmaxParams, f"{_OUTPUT}:softmax"),
+        BuiltinStep("argmax", ArgmaxParams, f"{_OUTPUT}:argmax"),
+        BuiltinStep("top_k", TopKParams, f"{_OUTPUT}:top_k", labels=True),
+        BuiltinStep("resize_pad", ResizePadParams, f"{_TEXT}:resize_pad"),
+        BuiltinStep("ctc_decode", CtcDecodeParams, f"{_TEXT}:ctc_decode", labels=True),
+    )
+}
+
+
+def _step_model(name: str, params: type[Strict]) -> type[Strict]:
+    """The model of ``{name: params}``, named as the schema has always named it (``top_k`` ->
+    ``TopKStep``). Where every parameter has a default, so has the step (``SoftmaxStep()``)."""
+    title = "".join(part.capitalize() for part in name.split("_")) + "Step"
+    try:
+        default: Any = params()
+    except ValidationError:
+        default = ...  # required: some parameter has no default
+    fields: dict[str, Any] = {name: (params, default)}
+    return create_model(title, __base__=Strict, **fields)
+
+
+_MODELS: dict[str, type[Strict]] = {
+    name: _step_model(name, step.params) for name, step in BUILTIN_STEPS.items()
 }
 
 
@@ -302,24 +300,19 @@ def _bare_name(value: Any) -> Any:
     return value
 
 
-Step = Annotated[
-    Annotated[CastStep, Tag("cast")]
-    | Annotated[ScaleStep, Tag("scale")]
-    | Annotated[NormalizeStep, Tag("normalize")]
-    | Annotated[ReshapeStep, Tag("reshape")]
-    | Annotated[TransposeStep, Tag("transpose")]
-    | Annotated[DecodeStep, Tag("decode")]
-    | Annotated[ResizeStep, Tag("resize")]
-    | Annotated[CenterCropStep, Tag("center_crop")]
-    | Annotated[SoftmaxStep, Tag("softmax")]
-    | Annotated[ArgmaxStep, Tag("argmax")]
-    | Annotated[TopKStep, Tag("top_k")]
-    | Annotated[ResizePadStep, Tag("resize_pad")]
-    | Annotated[CtcDecodeStep, Tag("ctc_decode")]
-    | Annotated[PluginStep, Tag("plugin")],
-    Discriminator(_step_tag),
-    BeforeValidator(_bare_name),
-]
+if TYPE_CHECKING:
+    Step = Strict | PluginStep
+else:
+    # One member per row of the table, told apart by the step's name (``_step_tag``).
+    _MEMBERS = (
+        *(Annotated[model, Tag(name)] for name, model in _MODELS.items()),
+        Annotated[PluginStep, Tag("plugin")],
+    )
+    Step = Annotated[
+        Union[_MEMBERS],  # noqa: UP007 (the members are only known at run time)
+        Discriminator(_step_tag),
+        BeforeValidator(_bare_name),
+    ]
 
 
 def step_name(step: Any) -> str:

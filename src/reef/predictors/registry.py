@@ -1,41 +1,47 @@
-"""Predictor backends, found through the ``reef.predictors`` entry-point group."""
+"""Predictor backends: the built-in ones and those of the ``reef.predictors`` entry-point group.
+
+``PREDICTORS`` is their group in ``reef.plugins``: a backend's module is imported when a model
+of its framework is first opened, and a plugin with a built-in's name is not used.
+"""
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.metadata import EntryPoint, entry_points
+from collections.abc import Callable
+from typing import Any
 
-from reef.errors import PredictorError
+from reef.errors import PredictorError, PredictorPluginError
+from reef.plugins import PluginGroup
 from reef.predictors.base import Predictor
 
 GROUP = "reef.predictors"
 
+# Declared under the entry-point group in Reef's own metadata too; an entry point with the same
+# target is that declaration, not a clash.
+BUILTINS = {"onnxruntime": "reef.predictors.onnxruntime:OnnxRuntimePredictor"}
 
-@cache
-def _entry_points() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+def _factory(name: str, obj: Any) -> Callable[[], Predictor]:
+    if not callable(obj):
+        raise TypeError(f"it provides {type(obj).__name__}, not a predictor class")
+    return obj  # type: ignore[no-any-return]
+
+
+PREDICTORS: PluginGroup[Callable[[], Predictor]] = PluginGroup(
+    GROUP, kind="predictor", builtins=BUILTINS, error=PredictorPluginError, accept=_factory
+)
 
 
 def available() -> list[str]:
-    return sorted(_entry_points())
+    return PREDICTORS.names()
 
 
 def create(name: str) -> Predictor:
     """A new, unopened predictor for the framework ``name``."""
-    ep = _entry_points().get(name)
-    if ep is None:
+    if name not in PREDICTORS:
         known = ", ".join(available()) or "none"
         raise PredictorError(
             f"no predictor for framework {name!r}",
             hint=f"installed predictors: {known}; a plugin adds one under the "
             f"'{GROUP}' entry-point group",
         )
-    try:
-        factory = ep.load()
-    except ImportError as exc:
-        raise PredictorError(
-            f"the {name!r} predictor could not be loaded: {exc}",
-            hint=f"install the package it needs (pip install {name})",
-        ) from exc
-    predictor: Predictor = factory()
-    return predictor
+    return PREDICTORS.load(name)()

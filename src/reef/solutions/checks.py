@@ -7,28 +7,28 @@ outputs) and return one ``CheckResult`` per run they apply to. A check that find
 judge fails: a check that silently passes on nothing would hide a broken solution.
 
 Built-ins live in ``_BUILTINS``; other packages add checks under the ``reef.checks``
-entry-point group, loaded on first use. An entry point loads to a ``Factory``: it takes the
+entry-point group (``CHECKS``, its group in ``reef.plugins``: loaded on first use, and a plugin
+with a built-in's name is not used). An entry point loads to a ``Factory``: it takes the
 ``with`` parameters, validates them (raising ``ValueError``, ``TypeError`` or ``CheckError``)
 and returns the check function.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from reef.errors import Problem, ReefError
+from reef.errors import PluginError, Problem, ReefError
 from reef.meta.run import RunRecord
 from reef.meta.settings import Scenario
 from reef.meta.solution import CheckSpec
+from reef.plugins import PluginGroup
 
 GROUP = "reef.checks"
 
@@ -79,6 +79,14 @@ class CheckError(ReefError):
         self.issues = issues or [("", message)]
 
 
+class CheckPluginError(PluginError, CheckError):
+    """A check plugin could not be loaded, or is not a factory (exit 3)."""
+
+    def __init__(self, **fields: Any) -> None:
+        super().__init__(**fields)
+        self.issues = [("uses", self.message)]
+
+
 # --- building -------------------------------------------------------------------------------
 
 
@@ -87,13 +95,13 @@ def build_check(uses: str, params: dict[str, Any], name: str | None = None) -> C
 
     ``name``, when given, replaces the generated label of every result.
     """
-    factory = _BUILTINS.get(uses)
-    fn = factory(dict(params)) if factory is not None else _build_plugin(uses, dict(params))
+    own = dict(params)
+    fn = CHECKS.load(uses)(own) if uses in _BUILTINS else _build_plugin(uses, own)
     return _labelled(fn, uses, name)
 
 
 def known_checks() -> list[str]:
-    return sorted(set(_BUILTINS) | set(_plugin_entry_points()))
+    return CHECKS.names()
 
 
 def check_problems(checks: Sequence[CheckSpec], file: str) -> list[Problem]:
@@ -138,8 +146,7 @@ def summary(results: Sequence[CheckResult]) -> tuple[int, int]:
 
 def clear_plugin_cache() -> None:
     """Forget discovered plugins, e.g. after installing one in a running process."""
-    _plugin_entry_points.cache_clear()
-    _plugin_factory.cache_clear()
+    CHECKS.refresh()
 
 
 def _labelled(fn: CheckFn, uses: str, name: str | None) -> CheckFn:
@@ -152,42 +159,21 @@ def _labelled(fn: CheckFn, uses: str, name: str | None) -> CheckFn:
     return check
 
 
-@cache
-def _plugin_entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    found: dict[str, importlib.metadata.EntryPoint] = {}
-    for ep in importlib.metadata.entry_points(group=GROUP):
-        if ep.name not in _BUILTINS:
-            found.setdefault(ep.name, ep)
-    return found
+def _factory(name: str, obj: Any) -> Factory:
+    if not callable(obj):
+        raise TypeError(f"it provides {type(obj).__name__}, not a check factory")
+    return obj  # type: ignore[no-any-return]
 
 
-@cache
-def _plugin_factory(uses: str) -> Factory:
-    ep = _plugin_entry_points().get(uses)
-    if ep is None:
+def _build_plugin(uses: str, params: dict[str, Any]) -> CheckFn:
+    if uses not in CHECKS:
         message = f"unknown check {uses!r}; choose from {', '.join(known_checks())}"
         raise CheckError(
             message,
             hint=f"a plugin adds a check under the '{GROUP}' entry-point group",
             issues=[("uses", message)],
         )
-    try:
-        factory = ep.load()
-    except (ImportError, AttributeError) as exc:
-        message = f"check {uses!r} could not be loaded from {ep.value}: {exc}"
-        raise CheckError(
-            message,
-            hint="install or repair the package that provides it",
-            issues=[("uses", message)],
-        ) from exc
-    if not callable(factory):
-        message = f"check {uses!r}: entry point {ep.value} is not callable"
-        raise CheckError(message, issues=[("uses", message)])
-    return factory  # type: ignore[no-any-return]
-
-
-def _build_plugin(uses: str, params: dict[str, Any]) -> CheckFn:
-    factory = _plugin_factory(uses)
+    factory = CHECKS.load(uses)
     try:
         fn = factory(params)
     except CheckError:
@@ -465,6 +451,9 @@ _BUILTINS: dict[str, Factory] = {
     "loadgen": loadgen,
     "golden": golden,
 }
+CHECKS: PluginGroup[Factory] = PluginGroup(
+    GROUP, kind="check", builtins=_BUILTINS, error=CheckPluginError, accept=_factory
+)
 
 
 def _ms(value: float) -> str:

@@ -1,26 +1,30 @@
 """Turning declared steps into callables: built-ins and steps from ``reef.steps`` plugins.
 
 A step works on one sample (no batch dimension) and returns the transformed value. Building
-a step does the per-step work (parsing parameters, looking up plugins) once, so that calling
+a step does the per-step work (parsing parameters, loading the plugin) once, so that calling
 it on the benchmark's hot path does only the transformation itself.
+
+The built-in steps are the rows of ``reef.meta.steps.BUILTIN_STEPS``; ``STEPS`` is their
+group in ``reef.plugins``, with the plugins installed for ``reef.steps``. A plugin with a
+built-in's name is not used (``reef plugins`` lists it).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Callable, Sequence
-from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
 
-from reef.errors import ReefError
-from reef.meta.steps import BUILTIN_STEPS, PluginStep, Step, step_name, step_params
+from reef.errors import PluginError, ReefError
+from reef.meta.steps import BUILTIN_STEPS, BuiltinStep, PluginStep, Step, step_name, step_params
+from reef.plugins import PluginGroup
 
 GROUP = "reef.steps"
 
 StepFn = Callable[[Any], Any]
-# A plugin's entry point: factory(params, labels) -> StepFn.
+# A plugin's entry point: factory(params, labels) -> StepFn. A built-in's function takes its
+# validated parameters (and the labels, where its row says so).
 PluginFactory = Callable[[dict[str, Any], list[str] | None], StepFn]
 
 
@@ -28,85 +32,60 @@ class StepError(ReefError):
     """A step could not be built, or could not be applied to the data it was given."""
 
 
-@cache
-def _builtins() -> dict[str, Callable[[Any, list[str] | None], StepFn]]:
-    # Imported here so that importing the registry (e.g. for `known_steps`) stays cheap.
-    from reef.predictors.steps import image, output, tensor
-    from reef.predictors.steps import text as text_steps
-
-    return {
-        "cast": lambda p, _: tensor.cast(p),
-        "scale": lambda p, _: tensor.scale(p),
-        "normalize": lambda p, _: tensor.normalize(p),
-        "reshape": lambda p, _: tensor.reshape(p),
-        "transpose": lambda p, _: tensor.transpose(p),
-        "decode": lambda p, _: image.decode(p),
-        "resize": lambda p, _: image.resize(p),
-        "center_crop": lambda p, _: image.center_crop(p),
-        "softmax": lambda p, _: output.softmax(p),
-        "argmax": lambda p, _: output.argmax(p),
-        "top_k": lambda p, labels: output.top_k(p, labels),
-        "resize_pad": lambda p, _: text_steps.resize_pad(p),
-        "ctc_decode": lambda p, labels: text_steps.ctc_decode(p, labels),
-    }
+class StepPluginError(PluginError, StepError):
+    """A step's plugin (or a built-in step's module) could not be loaded (exit 3)."""
 
 
-@cache
-def _plugin_entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    found: dict[str, importlib.metadata.EntryPoint] = {}
-    for ep in importlib.metadata.entry_points(group=GROUP):
-        found.setdefault(ep.name, ep)
-    return found
+def _factory(name: str, obj: Any) -> Callable[..., StepFn]:
+    if not callable(obj):
+        raise TypeError(f"it provides {type(obj).__name__}, not a step factory")
+    return obj  # type: ignore[no-any-return]
 
 
-@cache
-def _plugin_factory(name: str) -> PluginFactory:
-    ep = _plugin_entry_points().get(name)
-    if ep is None:
-        raise StepError(
-            f"unknown step {name!r}",
-            hint=f"known steps: {', '.join(known_steps()) or 'none'}; a plugin adds one "
-            f"under the '{GROUP}' entry-point group",
-        )
-    try:
-        factory = ep.load()
-    except (ImportError, AttributeError) as exc:
-        raise StepError(
-            f"step {name!r} could not be loaded from {ep.value}: {exc}",
-            hint="install or repair the package that provides it",
-        ) from exc
-    if not callable(factory):
-        raise StepError(f"step {name!r}: entry point {ep.value} is not callable")
-    return factory  # type: ignore[no-any-return]
+STEPS: PluginGroup[Callable[..., StepFn]] = PluginGroup(
+    GROUP,
+    kind="step",
+    builtins={name: step.build for name, step in BUILTIN_STEPS.items()},
+    error=StepPluginError,
+    accept=_factory,
+)
 
 
 def clear_plugin_cache() -> None:
     """Forget discovered plugins, e.g. after installing one in a running process."""
-    _plugin_entry_points.cache_clear()
-    _plugin_factory.cache_clear()
+    STEPS.refresh()
 
 
 def known_steps() -> list[str]:
-    return sorted(set(BUILTIN_STEPS) | set(_plugin_entry_points()))
+    return STEPS.names()
 
 
-def _builtin_params(name: str, params: dict[str, Any]) -> Any:
+def _builtin_params(builtin: BuiltinStep, params: dict[str, Any]) -> Any:
     # A PluginStep built by hand may carry a built-in's name; validate it as that built-in.
     try:
-        return step_params(BUILTIN_STEPS[name].model_validate({name: params}))
+        return step_params(builtin.model.model_validate({builtin.name: params}))
     except ValidationError as exc:
-        raise StepError(f"step {name!r}: invalid parameters: {exc}") from None
+        raise StepError(f"step {builtin.name!r}: invalid parameters: {exc}") from None
 
 
 def build_step(step: Step, *, labels: list[str] | None = None) -> StepFn:
     """The callable for one validated step; ``labels`` are used by steps that name classes."""
     name = step_name(step)
     params = step_params(step)
-    if name in BUILTIN_STEPS:
+    builtin = BUILTIN_STEPS.get(name)
+    if builtin is not None:
         if isinstance(step, PluginStep):
-            params = _builtin_params(name, params)
-        return _builtins()[name](params, labels)
-    factory = _plugin_factory(name)
+            params = _builtin_params(builtin, params)
+        build = STEPS.load(name)
+        built: StepFn = build(params, labels) if builtin.labels else build(params)
+        return built
+    if name not in STEPS:
+        raise StepError(
+            f"unknown step {name!r}",
+            hint=f"known steps: {', '.join(known_steps()) or 'none'}; a plugin adds one "
+            f"under the '{GROUP}' entry-point group",
+        )
+    factory = STEPS.load(name)
     try:
         fn = factory(dict(params), labels)
     except (ValueError, TypeError) as exc:
