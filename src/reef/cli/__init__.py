@@ -23,6 +23,7 @@ from reef.cli import (
     init,
     lock,
     pareto,
+    plugins,
     repo,
     report,
     runs,
@@ -58,6 +59,7 @@ app.command("validate")(solution.validate)
 app.command("reproduce")(solution.reproduce)
 app.command("compare")(compare.compare)
 app.command("pareto")(pareto.pareto)
+app.command("plugins")(plugins.plugins)
 app.command("trace")(trace.trace)
 app.command("board")(board.board)
 app.command("report")(report.report)
