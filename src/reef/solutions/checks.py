@@ -28,7 +28,7 @@ from reef.errors import PluginError, Problem, ReefError
 from reef.meta.run import RunRecord
 from reef.meta.settings import Scenario
 from reef.meta.solution import CheckSpec
-from reef.plugins import PluginGroup
+from reef.plugins import PluginGroup, refresh
 
 GROUP = "reef.checks"
 
@@ -145,8 +145,9 @@ def summary(results: Sequence[CheckResult]) -> tuple[int, int]:
 
 
 def clear_plugin_cache() -> None:
-    """Forget discovered plugins, e.g. after installing one in a running process."""
-    CHECKS.refresh()
+    """Forget discovered plugins, e.g. after installing one in a running process (every
+    group's: a package may add to any of them)."""
+    refresh()
 
 
 def _labelled(fn: CheckFn, uses: str, name: str | None) -> CheckFn:

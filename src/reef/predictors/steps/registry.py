@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from reef.errors import PluginError, ReefError
 from reef.meta.steps import BUILTIN_STEPS, BuiltinStep, PluginStep, Step, step_name, step_params
-from reef.plugins import PluginGroup
+from reef.plugins import PluginGroup, refresh
 
 GROUP = "reef.steps"
 
@@ -52,8 +52,9 @@ STEPS: PluginGroup[Callable[..., StepFn]] = PluginGroup(
 
 
 def clear_plugin_cache() -> None:
-    """Forget discovered plugins, e.g. after installing one in a running process."""
-    STEPS.refresh()
+    """Forget discovered plugins, e.g. after installing one in a running process (every
+    group's: a package may add to any of them)."""
+    refresh()
 
 
 def known_steps() -> list[str]:
