@@ -69,7 +69,8 @@ def test_an_untrusted_direct_reference_is_refused_before_anything_runs(
         assert_usage_error(result, "evil@1.0.0", "'lab'", "direct reference", "evilpkg", url)
         assert result.says("reef repo trust lab")
     assert not marker.exists()
-    assert not (cli.home / "cache" / "envs").exists() or not any((cli.home / "cache" / "envs").iterdir())
+    envs = cli.home / "cache" / "envs"
+    assert not envs.exists() or not any(envs.iterdir())
     assert not (cli.cwd / "reef.lock").exists()
 
 

@@ -1,6 +1,7 @@
 """Isolated virtual environments for locks: built once, found again by hash, never half-made.
 
-An environment lives at ``envs/<hash>`` in Reef's cache folder (``reef.config.envs_dir``). The hash is the sha256 of the lock without
+An environment lives at ``envs/<hash>`` in Reef's cache folder (``reef.config.envs_dir``).
+The hash is the sha256 of the lock without
 its ``environment`` section and ``target`` spelling, the interpreter (implementation and
 major.minor: any 3.11 serves a 3.11 environment) and Reef's version, so writing the installed
 versions back into the lock does not move it; an environment whose marker does not hold the
