@@ -15,6 +15,19 @@ import sys
 from reef import __version__, _quiet_exit
 
 
+def _one_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    """A warning as the CLI says everything else: one line, not Python's file, line number
+    and source line (a plugin hidden by a built-in is worth a line, not a stack)."""
+    sys.stderr.write(f"warning: {message}\n")
+
+
 def main() -> None:
     if sys.argv[1:] == ["--version"]:
         # The commonest probe of an installation answers without importing the CLI.
@@ -23,6 +36,9 @@ def main() -> None:
     # A SIGINT the parent made us ignore (nohup, a backgrounded job) stays ignored.
     if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
         _signal.signal(_signal.SIGINT, _quiet_exit)
+    import warnings
+
+    warnings.showwarning = _one_line
     from reef.cli import main as cli_main
 
     cli_main()
