@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from e2e_support import Reef
+
 from plugin_support import FakeSite, plugin_site
 
 __all__ = ["plugin_site"]  # the fixture
