@@ -123,9 +123,9 @@ def test_not_installed_says_to_run_init(site: Path, tmp_path: Path) -> None:
 def test_fetch_and_planned_sources_leave_package_sources_to_provisioning(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from reef.api.components import _planned_sources
     from reef.components import fetch
     from reef.meta.lock import Lock
+    from reef.solutions.init import _planned_sources
 
     monkeypatch.setattr(fetch, "locate", lambda locked, entries: None)
 

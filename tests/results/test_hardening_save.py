@@ -1,7 +1,7 @@
 """Saving a finished run when the disk or the database fails, and importing what was kept.
 
-``reef.api._save`` writes the record's JSON atomically to the run's folder, else to the
-fallback folder, then stores it; a database that fails leaves a ``RecordNotStored`` (exit 3)
+``reef.bench.session.save`` writes the record's JSON atomically to the run's folder, else to
+the fallback folder, then stores it; a database that fails leaves a ``RecordNotStored`` (exit 3)
 naming the file, and where no file could be written the record is printed on stderr and
 carried by the error. ``reef.api.runs_import`` stores such files later. The disk is made to
 fail through ``reef.files.write_atomic`` (ENOSPC); the database is made full for real, with
@@ -23,6 +23,7 @@ from test_store import make_record
 
 import reef.files
 from reef import api, config
+from reef.bench import session
 from reef.errors import (
     EXIT_ENVIRONMENT,
     EXIT_SIGINT,
@@ -122,7 +123,7 @@ def run_json(run_id: str) -> Path:
 
 
 def unsaved(run_id: str) -> Path:
-    return api.unsaved_dir() / run_id / "record.json"
+    return session.unsaved_dir() / run_id / "record.json"
 
 
 def read_back(path: Path) -> RunRecord:
@@ -134,7 +135,7 @@ def read_back(path: Path) -> RunRecord:
 
 def test_a_save_writes_the_json_whole_then_the_database(store: Store) -> None:
     rec = record()
-    api._save(store, rec)
+    session.save(store, rec)
     assert read_back(run_json("run1")) == rec
     assert os.listdir(run_json("run1").parent) == ["record.json"]  # no temporary file left
     assert store.get("run1", with_latencies=True) == rec
@@ -145,7 +146,7 @@ def test_a_full_run_folder_still_stores_the_run(
 ) -> None:
     disk_full(config.reef_home())
     notes = Notes()
-    api._save(store, record(), notes)
+    session.save(store, record(), notes)
     assert store.get("run1").id == "run1"
     assert not run_json("run1").exists()  # never a 0-byte record.json
     assert not unsaved("run1").exists()  # the database has it: no stray copy elsewhere
@@ -157,7 +158,7 @@ def test_a_full_run_folder_still_stores_the_run(
 def test_a_full_database_keeps_the_json_in_the_run_folder(full_store: Store) -> None:
     rec = record()
     with pytest.raises(RecordNotStored) as info:
-        api._save(full_store, rec)
+        session.save(full_store, rec)
     error = info.value
     assert error.exit_code == EXIT_ENVIRONMENT
     kept = run_json("run1")
@@ -177,7 +178,7 @@ def test_a_full_disk_and_database_keep_the_json_in_the_fallback_folder(
     disk_full(config.reef_home())
     rec = record()
     with pytest.raises(RecordNotStored) as info:
-        api._save(full_store, rec)
+        session.save(full_store, rec)
     kept = unsaved("run1")
     assert info.value.kept_at == str(kept)
     assert f"{run_json('run1')}: no space left on device" in info.value.message
@@ -195,7 +196,7 @@ def test_with_nowhere_to_write_the_record_is_printed(
     disk_full(Path("/"))
     rec = record()
     with pytest.raises(RecordNotStored) as info:
-        api._save(full_store, rec)
+        session.save(full_store, rec)
     error = info.value
     assert error.kept_at is None
     assert "could not be saved anywhere" in error.message
@@ -214,11 +215,11 @@ def test_a_fallback_folder_that_is_not_this_users_is_not_used(
     disk_full(config.reef_home())
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    api.unsaved_dir().symlink_to(elsewhere)  # put there by someone else
+    session.unsaved_dir().symlink_to(elsewhere)  # put there by someone else
     with pytest.raises(RecordNotStored) as info:
-        api._save(full_store, record())
+        session.save(full_store, record())
     assert info.value.kept_at is None
-    assert f"{api.unsaved_dir()}: not a folder of this user's" in info.value.message
+    assert f"{session.unsaved_dir()}: not a folder of this user's" in info.value.message
     assert os.listdir(elsewhere) == []
 
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from reef.environment.provision import Plan, Provisioned
     from reef.meta.lock import Lock
 
 
@@ -146,22 +142,11 @@ def new(kind: str, name: str, directory: Path, *, version: str = "0.1.0") -> Pat
     return scaffold(kind, name, directory, version=version)
 
 
-def _is_lock_file(target: str) -> bool:
-    path = Path(target)
-    return path.is_file() and (path.name == "reef.lock" or path.suffix == ".lock")
-
-
-def lock_for(target: str) -> Any:
+def lock_for(target: str) -> Lock:
     """A lock file's contents, or ``target`` resolved now (nothing written)."""
-    from reef.components.lockfile import read_lock
-    from reef.components.resolve import resolve as resolve_target
-    from reef.errors import ReefError
+    from reef.components.lockfile import lock_for as read_or_resolve
 
-    if _is_lock_file(target):
-        return read_lock(Path(target))
-    if target.endswith(".lock"):
-        raise ReefError(f"{target}: file not found", hint="`reef resolve NAME` writes reef.lock")
-    return resolve_target(target)
+    return read_or_resolve(target)
 
 
 def resolve(target: str, output: Path | None = None) -> Any:
@@ -242,162 +227,3 @@ def install(
             reason(exc),
             hint="free some space, or make REEF_HOME writable, and install again",
         ) from exc
-
-
-@dataclass
-class InitReport:
-    """What ``init`` did (or, for a dry run, would do)."""
-
-    target: str
-    lock_path: Path
-    lock: Lock
-    dry_run: bool
-    sources: list[dict[str, object]]
-    plan: Plan
-    environment: Provisioned | None = None
-    lock_written: bool = False
-    fingerprint: str | None = None  # this machine's environment fingerprint hash
-
-    def to_json(self) -> dict[str, Any]:
-        env: dict[str, Any] = self.plan.to_json()
-        if self.environment is not None:
-            env |= self.environment.to_json()
-        return {
-            "target": self.target,
-            "dry_run": self.dry_run,
-            "lock": str(self.lock_path),
-            "lock_written": self.lock_written,
-            "root": self.lock.root,
-            "components": [f"{c.name}@{c.version}" for c in self.lock.components],
-            "sources": self.sources,
-            "environment": env,
-            "fingerprint": self.fingerprint,
-        }
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _index_in_memory_when_dry(fn: Callable[P, R]) -> Callable[P, R]:
-    """A dry run promises to write nothing, the component index included."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not kwargs.get("dry_run"):
-            return fn(*args, **kwargs)
-        from reef.components.index import scratch
-
-        with scratch():
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
-@_index_in_memory_when_dry
-def init(
-    target: str,
-    *,
-    python: str | None = None,
-    find_links: Sequence[str | Path] = (),
-    no_index: bool = False,
-    installer: str = "auto",
-    dry_run: bool = False,
-    output: Path | None = None,
-    progress: Callable[[str], None] | None = None,
-    on_line: Callable[[str], None] | None = None,
-    download_progress: Any = None,
-) -> InitReport:
-    """Resolve ``target`` (or read its lock), fetch its sources and provision an isolated
-    environment for it under ``REEF_HOME/envs``; write the lock, with the versions installed,
-    to ``output`` (default: the lock file given, else ``./reef.lock``).
-
-    A dry run decides everything (the interpreter included) and writes nothing. On any error
-    no lock is written and no environment is left half-made.
-    """
-    from reef.components import install_policy
-    from reef.components.fetch import fetch_lock
-    from reef.components.lockfile import LOCK_FILE, lock_bytes, write_lock
-    from reef.environment import provision as prov
-
-    say = progress or (lambda _message: None)
-    given = _is_lock_file(target)
-    lock = lock_for(target)
-    lock_path = output or Path(target if given else LOCK_FILE)
-    if not dry_run:
-        from reef.files import check_output
-
-        check_output(lock_path, "lock file")  # before an environment is built for nothing
-    how = "read" if given else "resolved"
-    say(f"{how} {target}: {len(lock.components)} components, root {lock.root}")
-    # Before anything is planned or fetched: what an untrusted component may install.
-    policy = install_policy.check(lock)
-    if policy.only_binary:
-        say(
-            f"untrusted components ({', '.join(policy.untrusted)}): installing wheels only, "
-            "no source builds"
-        )
-    chosen = prov.plan(
-        lock,
-        python=python,
-        installer=installer,
-        find_links=find_links,
-        no_index=no_index,
-        where=str(lock_path),
-        only_binary=policy.only_binary,
-    )
-    if dry_run:
-        return InitReport(target, lock_path, lock, True, _planned_sources(lock), chosen)
-    fetched = fetch_lock(lock, progress=download_progress)
-    if fetched:
-        downloaded = sum(1 for f in fetched if f.status == "downloaded")
-        say(f"{len(fetched)} sources verified, {downloaded} downloaded")
-    env = prov.provision(chosen, progress=say, on_line=on_line)
-    provisioned = lock.model_copy(update={"environment": env.locked()})
-    data = lock_bytes(provisioned)
-    written = not (lock_path.is_file() and lock_path.read_bytes() == data)
-    if written:
-        write_lock(provisioned, lock_path)
-    from reef.bench.fingerprint import host_fingerprint_hash
-
-    fingerprint = host_fingerprint_hash()
-    say(f"environment fingerprint {fingerprint[:16]}")
-    return InitReport(
-        target,
-        lock_path,
-        provisioned,
-        False,
-        [f.to_json() for f in fetched],
-        chosen,
-        env,
-        written,
-        fingerprint,
-    )
-
-
-def _planned_sources(lock: Lock) -> list[dict[str, object]]:
-    """Every source of the lock and whether fetching it would download it; reads nothing."""
-    from reef.components.checksums import cached_path
-
-    out: list[dict[str, object]] = []
-    seen: set[str] = set()
-    for c in lock.components:
-        for source in c.sources:
-            if source.sha256 in seen:
-                continue
-            seen.add(source.sha256)
-            if source.package is not None:
-                status = "package"  # installed with its package when the lock is provisioned
-            elif source.url is None:
-                status = "local"
-            else:
-                status = "cached" if cached_path(source.sha256).is_file() else "download"
-            out.append(
-                {
-                    "component": f"{c.name}@{c.version}",
-                    "location": source.location,
-                    "sha256": source.sha256,
-                    "status": status,
-                }
-            )
-    return out

@@ -172,7 +172,7 @@ def reproduce(
     json_out: bool = typer.Option(False, "--json", help="print the comparison as JSON"),
 ) -> None:
     """Run a recorded benchmark again from its record and lock, and compare the two."""
-    from reef.api.reproduce import reproduce as do_reproduce
+    from reef.api.solutions import reproduce as do_reproduce
     from reef.cli.progress import RichReporter
 
     _check_mlflow(mlflow)

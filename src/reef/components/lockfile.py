@@ -132,3 +132,19 @@ def _local(locked: LockedComponent) -> Entry | None:
         root=str(folder),
         trusted=True,
     )
+
+
+def is_lock_file(target: str) -> bool:
+    path = Path(target)
+    return path.is_file() and (path.name == LOCK_FILE or path.suffix == ".lock")
+
+
+def lock_for(target: str) -> Lock:
+    """A lock file's contents, or ``target`` resolved now (nothing written)."""
+    from reef.components.resolve import resolve
+
+    if is_lock_file(target):
+        return read_lock(Path(target))
+    if target.endswith(".lock"):
+        raise ReefError(f"{target}: file not found", hint="`reef resolve NAME` writes reef.lock")
+    return resolve(target)

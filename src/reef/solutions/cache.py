@@ -209,6 +209,11 @@ def entries() -> Iterator[CacheEntry]:
             yield entry
 
 
+def of_solution(solution: str | None = None) -> list[CacheEntry]:
+    """Every entry, or those of one solution (by name, whatever its version)."""
+    return [e for e in entries() if solution in (None, e.solution.split("@")[0])]
+
+
 def clean(
     *,
     everything: bool = False,
@@ -217,15 +222,23 @@ def clean(
     dry_run: bool = False,
 ) -> list[CacheEntry]:
     """Remove the entries selected (all of them, those unused for a while, one solution's)
-    and any folder left by a step that never finished; returns the entries removed."""
+    and any folder left by a step that never finished; returns the entries removed. Asking
+    for none of them, or for a negative time, is refused before anything is removed."""
+    from reef.errors import ReefError, SettingsError
+
+    if unused_for_s is not None and unused_for_s < 0:
+        raise SettingsError(f"a cache entry cannot be unused for a negative time ({unused_for_s})")
+    if not (everything or unused_for_s is not None or solution is not None):
+        raise ReefError(
+            "say what to remove",
+            hint="--all, --unused-for DAYS or --solution NAME (--dry-run shows it first)",
+        )
     now = time.time()
     chosen = []
     for entry in entries():
         if solution is not None and entry.solution.split("@")[0] != solution:
             continue
         if unused_for_s is not None and now - entry.used_at.timestamp() < unused_for_s:
-            continue
-        if not (everything or unused_for_s is not None or solution is not None):
             continue
         chosen.append(entry)
     if not dry_run:

@@ -1,7 +1,7 @@
 """Running a solution's steps: in dependency order, each one cached, tracked and logged.
 
 The engine knows nothing of what a step does: ``actions`` maps each ``uses`` to a function
-(the built-in ones come from ``reef.api.solutions``; program and shell steps from
+(the built-in ones come from ``reef.solutions.actions``; program and shell steps from
 ``reef.solutions.commands``). It decides which steps run, runs them, keeps the cache honest
 and writes the tracker's record. A step that fails stops the steps that need it, and the
 others go on; the run then fails, naming the step and its log.

@@ -1,5 +1,5 @@
 """``reef reproduce RUN_ID``: run a recorded benchmark again from its record and lock alone,
-then say whether the result was reproduced."""
+then say whether the result was reproduced (``reef.solutions.reproduce`` judges)."""
 
 from __future__ import annotations
 
@@ -41,11 +41,12 @@ def reproduce(
 ) -> ReproduceReport:
     """Rebuild the run's environment from its lock, fetch the same checksummed components,
     run the same settings, and compare (``reef.solutions.reproduce.compare``)."""
-    from reef import api
+    from reef.bench import session
     from reef.bench.target import locked_model
     from reef.components.index import catalog
     from reef.components.lockfile import LockMismatch, locate, write_lock
     from reef.results import Store
+    from reef.solutions.init import init
     from reef.solutions.reproduce import accuracy_tolerance, compare
 
     say = progress or (lambda _message: None)
@@ -79,7 +80,7 @@ def reproduce(
         with tempfile.TemporaryDirectory(prefix="reef-reproduce-") as tmp:
             lock_path = Path(tmp) / "reef.lock"
             write_lock(lock, lock_path)
-            report = api.init(str(lock_path), output=lock_path, progress=say)
+            report = init(str(lock_path), output=lock_path, progress=say)
         assert report.environment is not None
         rebuilt = report.environment.to_json()
     else:
@@ -95,12 +96,14 @@ def reproduce(
         record.solution = solution
 
     say(f"running {original.target.name} {original.scenario} with the recorded settings")
-    (new,) = api.bench_resolved(
-        [(resolved, original.settings)],
-        in_process=in_process,
-        reporter=reporter or NullReporter(),
-        annotate=annotate,
-    )
+    with session.open_store() as db:
+        (new,) = session.run(
+            [(resolved, original.settings)],
+            db,
+            reporter or NullReporter(),
+            in_process=in_process,
+            annotate=annotate,
+        )
     with Store() as store:
         new = store.get(new.id, with_latencies=True)
     result = compare(
@@ -117,15 +120,13 @@ def _check_fraction(record: RunRecord) -> float | None:
     """The fraction a solution's accuracy check demands, when the run came from one."""
     if record.solution is None:
         return None
-    from reef.api.solutions import _solution_of_record
+    from reef.solutions.validate import applies, solution_of_record
 
     try:
-        manifest, _ = _solution_of_record(record)
+        manifest, _ = solution_of_record(record)
     except ReefError:
         return None
-    from reef.api.solutions import _applies
-
     for check in manifest.checks:
-        if check.uses == "accuracy" and "fraction" in check.with_ and _applies(check.with_, record):
+        if check.uses == "accuracy" and "fraction" in check.with_ and applies(check.with_, record):
             return float(check.with_["fraction"])
     return None
