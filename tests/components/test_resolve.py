@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -319,3 +320,93 @@ def test_the_fast_path_chooses_what_resolvelib_chooses(
     fast = outcome()
     monkeypatch.setattr(module, "_without_backtracking", lambda *_: None)
     assert fast == outcome()
+
+
+def _backtracking_graph(seed: int) -> list[Entry]:
+    """Tighter constraints, more versions and names than ``_random_graph``, and now and then a
+    requirement back up the graph: most of these make resolvelib backjump, some roll back."""
+    import random
+
+    rng = random.Random(seed)
+    names = [f"n{i}" for i in range(rng.choice([8, 12, 20, 40]))]
+    specs = ["", ">=1.1", "<2", ">=2", "~=1.0", "==2.*", ">=1.0,<3", "<1.1", "==1.1.0"]
+    out = []
+    for i, name in enumerate(names):
+        pool = names if seed % 5 == 0 else names[i + 1 :]
+        for version in rng.sample(["1.0.0", "1.1.0", "2.0.0", "2.1.0", "3.0.0"], rng.randint(1, 4)):
+            deps = rng.sample(pool, min(len(pool), rng.randint(0, 4)))
+            out.append(entry(name, version, *(f"{d} {rng.choice(specs)}" for d in deps)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(400))
+def test_the_incremental_loop_chooses_what_resolvelib_chooses(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reef's copy of resolvelib's loop keeps each round's bookkeeping instead of redoing it;
+    every choice, and so every result and every error, must be resolvelib's own."""
+    from resolvelib import Resolver
+
+    from reef.components import resolve as module
+
+    entries = _backtracking_graph(seed)
+    monkeypatch.setattr(module, "_without_backtracking", lambda *_: None)
+
+    def outcome() -> dict[str, str] | str:
+        try:
+            return versions("n0", entries)
+        except ReefError as exc:
+            return f"{type(exc).__name__}: {exc.message}"
+        except RecursionError:
+            return "RecursionError"
+
+    mine = outcome()
+    monkeypatch.setattr(module, "incremental_resolver", Resolver)
+    theirs = outcome()
+    # resolvelib's own result-building recursion never ends on some cycles; Reef's does.
+    assert mine == theirs or (theirs == "RecursionError" != mine)
+
+
+def test_a_cycle_an_earlier_choice_left_behind_is_dropped() -> None:
+    # n0 2.1.0 brings n2, which wants n0 1.1.0 and itself: n0 is pinned again, and n2 is left
+    # pinned, required only by itself. resolvelib's own walk of the result recursed forever.
+    entries = [
+        entry("n0", "1.1.0"),
+        entry("n0", "2.1.0", "n2 ==1.1.0"),
+        entry("n2", "1.1.0", "n0 ==1.1.0", "n2 ==1.1.0"),
+    ]
+    assert versions("n0", entries) == {"n0": "1.1.0"}
+
+
+def test_the_backtracking_graphs_exercise_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison above means something only if its graphs backjump, roll back optimistic
+    backjumping and drop the information of invalidated pins."""
+    from reef.components import resolve as module
+    from reef.components import resolver
+
+    monkeypatch.setattr(module, "_without_backtracking", lambda *_: None)
+    seen = {"_backjump": 0, "_rollback_states": 0, "_drop_information": 0}
+    for method in seen:
+        original = getattr(resolver.Resolution, method)
+
+        def counted(self: Any, *args: Any, _name: str = method, _f: Any = original) -> Any:
+            seen[_name] += 1
+            return _f(self, *args)
+
+        monkeypatch.setattr(resolver.Resolution, method, counted)
+    for seed in range(400):
+        with contextlib.suppress(ReefError):
+            versions("n0", _backtracking_graph(seed))
+    assert all(n >= 10 for n in seen.values()), seen
+
+
+def test_another_resolvelib_gets_its_own_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resolvelib
+
+    from reef.components import resolver
+
+    provider: Any = object()
+    reporter = resolvelib.BaseReporter()
+    assert type(resolver.resolver(provider, reporter)) is not resolvelib.Resolver
+    monkeypatch.setattr(resolvelib, "__version__", "9.0.0")
+    assert type(resolver.resolver(provider, reporter)) is resolvelib.Resolver

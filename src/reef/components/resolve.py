@@ -7,6 +7,7 @@ resolvelib accepts dependency cycles, so the resolved graph is checked for them 
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -17,13 +18,7 @@ from packaging.requirements import Requirement as PythonRequirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from resolvelib import (
-    AbstractProvider,
-    BaseReporter,
-    ResolutionImpossible,
-    ResolutionTooDeep,
-    Resolver,
-)
+from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, ResolutionTooDeep
 from resolvelib.structs import RequirementInformation
 
 from reef.components.checksums import OUTSIDE_HINT
@@ -32,6 +27,7 @@ from reef.components.index import MANIFEST, Entry, catalog, refused
 from reef.components.lockfile import LOCAL
 from reef.components.lookup import ComponentRefused, parse_ref
 from reef.components.repository import Repository, containing, repositories
+from reef.components.resolver import resolver as incremental_resolver
 from reef.errors import ReefError
 from reef.meta.component import split_requirement
 from reef.meta.lock import Lock, LockedComponent
@@ -97,9 +93,16 @@ class Candidate:
                         hint="fix the manifest (`reef check` shows every problem), then "
                         "`reef repo update`",
                     ) from None
-                out.append(Requirement(name, SpecifierSet(spec), spec))
+                out.append(Requirement(name, _specifier(spec), spec))
             self._requires = out
         return self._requires
+
+
+@functools.lru_cache(maxsize=4096)
+def _specifier(spec: str) -> SpecifierSet:
+    # A graph repeats a few constraints thousands of times: each is parsed once. Shared
+    # between requirements, so never changed in place.
+    return SpecifierSet(spec)
 
 
 def _candidates(entries: Iterable[Entry]) -> dict[str, list[Candidate]]:
@@ -123,20 +126,27 @@ class _Provider(AbstractProvider[Requirement, Candidate, str]):
         self.candidates = candidates
         self.pinned = pinned  # a target given by path: the only candidate for its name
         self.depth: dict[str, int] = {}  # distance from the target, as first met
+        self.order: dict[str, tuple[int, str]] = {}  # (depth, name): _key less the conflict
+        self.accepts: dict[tuple[str, str], frozenset[Candidate]] = {}  # by (name, spec)
 
     def _pool(self, name: str) -> list[Candidate]:
         pinned = self.pinned.get(name)
         return [pinned] if pinned is not None else self.candidates.get(name, [])
 
     def _allowed(self, requirement: Requirement) -> frozenset[Candidate]:
-        # resolvelib asks the same questions every round: answer each specifier once.
+        # resolvelib asks the same questions every round: answer each constraint on each name
+        # once, however many requirements repeat it.
         allowed = requirement.allowed
         if allowed is None:
-            allowed = frozenset(
-                c
-                for c in self._pool(requirement.name)
-                if requirement.specifier.contains(c.version, prereleases=True)
-            )
+            key = (requirement.name, requirement.spec)
+            allowed = self.accepts.get(key)
+            if allowed is None:
+                allowed = frozenset(
+                    c
+                    for c in self._pool(requirement.name)
+                    if requirement.specifier.contains(c.version, prereleases=True)
+                )
+                self.accepts[key] = allowed
             requirement.allowed = allowed
         return allowed
 
@@ -152,9 +162,16 @@ class _Provider(AbstractProvider[Requirement, Candidate, str]):
         backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
     ) -> Iterable[str]:
         # Choosing the one name here, rather than through get_preference, spares resolvelib a
-        # call per name per round.
-        involved = _involved(backtrack_causes)
-        return [min(identifiers, key=lambda name: self._key(name, information, involved))]
+        # call per name per round. This runs every round over every unsatisfied name, so the
+        # key of _key is compared as a cached (depth, name), among the names a conflict
+        # involves when any are listed.
+        names = list(identifiers)
+        order = self.order
+        for name in names:
+            if name not in order:
+                self._depth(name, information)  # in the order given: a parent's may come first
+        hot = _involved(backtrack_causes).intersection(names)
+        return [min(hot or names, key=order.__getitem__)]
 
     def get_preference(
         self,
@@ -176,6 +193,13 @@ class _Provider(AbstractProvider[Requirement, Candidate, str]):
         # matters. Then breadth first, so that everything that constrains a name is usually
         # pinned before it and a conflict backjumps straight to its cause rather than through
         # unrelated pins. The name breaks ties: the same input always takes the same path.
+        return name not in involved, self._depth(name, information), name
+
+    def _depth(
+        self,
+        name: str,
+        information: Mapping[str, Iterator[RequirementInformation[Requirement, Candidate]]],
+    ) -> int:
         depth = self.depth.get(name)
         if depth is None:
             depth = min(
@@ -183,7 +207,8 @@ class _Provider(AbstractProvider[Requirement, Candidate, str]):
                 for i in information[name]
             )
             self.depth[name] = depth
-        return name not in involved, depth, name
+            self.order[name] = (depth, name)
+        return depth
 
     def find_matches(
         self,
@@ -236,7 +261,7 @@ def _solve(target: str, entries: list[Entry]) -> tuple[str, dict[str, Candidate]
     if fast is not None:
         _check_cycles(fast[root_req.name], fast)
         return root_req.name, fast
-    resolver: Resolver[Requirement, Candidate, str] = Resolver(provider, BaseReporter())
+    resolver = incremental_resolver(provider, BaseReporter())
     # Every round pins one name, and backtracking takes more: give it room in proportion.
     rounds = 100 + 20 * len(candidates)
     try:
