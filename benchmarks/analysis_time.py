@@ -58,6 +58,7 @@ def main() -> None:
     os.environ.pop("REEF_DB_URL", None)
     from reef import api
     from reef.results import Store
+    from reef.results.query import RunFilter
 
     with Store() as store:
         have = store.count()
@@ -83,7 +84,14 @@ def main() -> None:
     ]  # fmt: skip
     print(f"api.runs_list, median of {args.repeat}:")
     for label, kwargs in cases:
-        ms, records = median_ms(lambda kw=kwargs: api.runs_list(**kw), args.repeat)  # type: ignore[misc]
+        options = dict(kwargs)
+        limit, sort = options.pop("limit", None), options.pop("sort", None)
+        run_filter = RunFilter().merged(**options)
+
+        def listed(f: RunFilter = run_filter, n: Any = limit, s: Any = sort) -> Any:
+            return api.runs_list(f, limit=n, sort=s)
+
+        ms, records = median_ms(listed, args.repeat)
         flag = "ok" if ms < TARGET_MS else "OVER"
         print(f"  {ms:7.1f} ms  {len(records):5d} runs  {label}  [{flag}]")
 

@@ -111,11 +111,12 @@ def main() -> None:
     print(f"\nreport.html: {size / 1e6:.1f} MB; report.md: {figures} figure files")
 
     os.environ["REEF_HOME"] = str(home)
-    from reef.api.report import _select, build_document
+    from reef.report.builder import build_document
     from reef.report.html import render_html
+    from reef.report.selection import select_runs
 
     t0 = time.perf_counter()
-    chosen, _ = _select([], args.report_runs, None, {})
+    chosen, _ = select_runs([], args.report_runs)
     t1 = time.perf_counter()
     document = build_document(chosen)
     t2 = time.perf_counter()

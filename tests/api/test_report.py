@@ -27,7 +27,7 @@ from reef.meta.run import (
 from reef.meta.settings import BenchSettings
 from reef.report.errors import ReportError
 from reef.results import Store
-from reef.results.query import NoRunsMatch
+from reef.results.query import NoRunsMatch, RunFilter
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -144,7 +144,7 @@ def test_html_report_is_self_contained_and_has_every_section(store: Store, tmp_p
 
 def test_markdown_report_links_figure_files(store: Store, tmp_path: Path) -> None:
     out = tmp_path / "paper.md"
-    result = report(out, model="resnet")
+    result = report(out, run_filter=RunFilter(model="resnet"))
     text = out.read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert len(links) == len(result.figures) == 4  # CDF, histogram, throughput, Pareto
@@ -159,7 +159,7 @@ def test_markdown_report_links_figure_files(store: Store, tmp_path: Path) -> Non
 def test_markdown_report_with_png_figures(store: Store, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     out = tmp_path / "paper.md"
-    result = report(out, figure_format="png", scenario="Offline")
+    result = report(out, figure_format="png", run_filter=RunFilter(scenario="Offline"))
     assert result.figures
     for figure in result.figures:
         assert Path(figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -167,9 +167,9 @@ def test_markdown_report_with_png_figures(store: Store, tmp_path: Path) -> None:
 
 def test_report_again_replaces_the_old_one(store: Store, tmp_path: Path) -> None:
     out = tmp_path / "paper.md"
-    report(out, model="resnet")
+    report(out, run_filter=RunFilter(model="resnet"))
     (tmp_path / "paper_figures" / "stale.svg").write_text("<svg/>")
-    report(out, scenario="Offline")
+    report(out, run_filter=RunFilter(scenario="Offline"))
     assert "stale.svg" not in listing(tmp_path / "paper_figures")
     assert listing(tmp_path) == ["paper.md", "paper_figures"]
 
@@ -195,9 +195,17 @@ def test_pareto_axes_can_be_chosen(store: Store, tmp_path: Path) -> None:
         (lambda d: report(d / "r.html", format="pdf"), ReportError, "unknown format"),  # type: ignore[arg-type]
         (lambda d: report(d / "r.html", figure_format="png"), ReportError, "Markdown reports"),
         (lambda d: report(d / "r.md", figure_format="gif"), ReportError, "unknown figure format"),
-        (lambda d: report(d / "r.html", ["a1"], model="resnet"), ReportError, "not both"),
+        (
+            lambda d: report(d / "r.html", ["a1"], run_filter=RunFilter(model="resnet")),
+            ReportError,
+            "not both",
+        ),
         (lambda d: report(d / "r.html", ["zz"]), RunNotFound, "zz"),
-        (lambda d: report(d / "r.html", model="vgg"), NoRunsMatch, "--model vgg"),
+        (
+            lambda d: report(d / "r.html", run_filter=RunFilter(model="vgg")),
+            NoRunsMatch,
+            "--model vgg",
+        ),
         (
             lambda d: report(d / "r.html", objectives=["speed:max", "accuracy:max"]),
             ReportError,
@@ -253,7 +261,9 @@ def test_an_unwritable_folder_is_refused(store: Store, tmp_path: Path) -> None:
 
 
 def test_plots(store: Store, tmp_path: Path) -> None:
-    result = plot("cdf", tmp_path / "cdf.svg", scenario="SingleStream", max_series=2)
+    result = plot(
+        "cdf", tmp_path / "cdf.svg", run_filter=RunFilter(scenario="SingleStream"), max_series=2
+    )
     assert (result.series, result.runs) == (2, 3)
     assert result.warnings == ["showing 2 of 3 runs, spread by median latency"]
     root = ElementTree.fromstring((tmp_path / "cdf.svg").read_text())

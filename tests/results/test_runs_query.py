@@ -158,7 +158,7 @@ def test_free_text(store: Store, text: str, expected: list[str]) -> None:
 def test_old_keyword_arguments_still_filter(store: Store) -> None:
     assert ids(store, model="bert", status="valid") == ["c"]
     assert ids(store, RunFilter(model="bert"), scenario="SingleStream", limit=1) == ["d"]
-    assert api.runs_list(model="bert", limit=1)[0].id == "d"
+    assert api.runs_list(RunFilter(model="bert"), limit=1)[0].id == "d"
 
 
 # --- sorting --------------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def test_bad_time_is_refused(text: str) -> None:
 
 
 def test_api_date_range_from_text(store: Store) -> None:
-    got = api.runs_list(since="2025-01-11", until="2025-01-31")
+    got = api.runs_list(RunFilter().merged(since="2025-01-11", until="2025-01-31"))
     assert [r.id for r in got] == ["d", "c", "b"]  # a bare --until date includes that day
 
 
@@ -262,9 +262,14 @@ def test_bad_input_opens_no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     home = tmp_path / "untouched"
     monkeypatch.setenv("REEF_HOME", str(home))
     monkeypatch.delenv("REEF_DB_URL", raising=False)
-    for kwargs in ({"sort": "speed"}, {"since": "soon"}, {"status": "ok"}, {"version": "?"}):
+    for bad in (
+        lambda: api.runs_list(sort="speed"),
+        lambda: api.runs_list(RunFilter().merged(since="soon")),
+        lambda: api.runs_list(RunFilter(status="ok")),
+        lambda: api.runs_list(RunFilter(version="?")),
+    ):
         with pytest.raises(QueryError):
-            api.runs_list(**kwargs)  # type: ignore[arg-type]
+            bad()
     assert not home.exists()
 
 
@@ -304,16 +309,16 @@ def test_not_empty_or_no_filter_needs_no_explaining(store: Store) -> None:
 
 
 def test_api_raises_only_when_asked(store: Store) -> None:
-    assert api.runs_list(model="gpt") == []
+    assert api.runs_list(RunFilter(model="gpt")) == []
     with pytest.raises(NoRunsMatch, match="--model gpt leaves none of the 5 runs"):
-        api.runs_list(model="gpt", allow_empty=False)
+        api.runs_list(RunFilter(model="gpt"), allow_empty=False)
 
 
 def test_empty_store_with_filters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REEF_HOME", str(tmp_path / "empty"))
     assert api.runs_list(allow_empty=False) == []
     with pytest.raises(NoRunsMatch, match="no runs match --status valid: no runs are recorded"):
-        api.runs_list(status="valid", allow_empty=False)
+        api.runs_list(RunFilter(status="valid"), allow_empty=False)
 
 
 # --- writing many ---------------------------------------------------------------------------

@@ -46,6 +46,7 @@ def compare(
     significance level. Bad input raises ``CompareError`` (or ``RunNotFound``) before anything
     is compared; nothing is ever written.
     """
+    from reef.environment.diff import diff
     from reef.results import Store
     from reef.results.compare import check_request, compare_records
 
@@ -54,5 +55,5 @@ def compare(
     with Store() as store:
         records = [store.find(ref) for ref in refs]
     return compare_records(
-        refs, records, baseline=baseline, metric=metric, alpha=alpha, tolerance=tolerance
+        refs, records, diff, baseline=baseline, metric=metric, alpha=alpha, tolerance=tolerance
     )

@@ -12,9 +12,11 @@ from reef.cli._common import emit_json, fmt, stderr, stdout
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from reef.api import RunFilter
     from reef.api.board import Board
 
 
+@filters.selecting_runs(without=("status",))
 def board(
     metric: str = typer.Option(
         "auto",
@@ -27,14 +29,7 @@ def board(
         "queries, duration; latencies are minimised, the rest maximised unless :min or :max "
         "is given",
     ),
-    model: filters.Model = None,
-    version: filters.Version = None,
-    scenario: filters.Scenario = None,
-    backend: filters.Backend = None,
-    tag: filters.Tag = None,
-    since: filters.Since = None,
-    until: filters.Until = None,
-    text: filters.Text = None,
+    run_filter: RunFilter = filters.FROM_OPTIONS,
     hardware: str | None = typer.Option(
         None, help="only hardware whose label contains this text (any case)"
     ),
@@ -48,18 +43,7 @@ def board(
     """
     from reef.api.board import board as do_board
 
-    result = do_board(
-        metric,
-        model=model,
-        version=version,
-        scenario=scenario,
-        backend=backend,
-        tag=tag,
-        since=since,
-        until=until,
-        text=text,
-        hardware=hardware,
-    )
+    result = do_board(metric, run_filter=run_filter, hardware=hardware)
     if json_out:
         emit_json(result.to_json())
     else:

@@ -1,8 +1,18 @@
-"""The options that select recorded runs, shared by `reef runs list` and the analyses."""
+"""The options that select recorded runs, declared once.
+
+``@selecting_runs()`` gives a command every option of ``reef.api.RunFilter`` in place of its
+``run_filter`` parameter, and calls it with the one filter built from them: `runs list`,
+`pareto`, `board`, `report` and `plot` take the same options, spelt and checked the same way.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -35,3 +45,66 @@ Text = Annotated[
         "solution or tags",
     ),
 ]
+
+# RunFilter's fields, in its order (the order an empty selection is explained in).
+OPTIONS: dict[str, Any] = {
+    "model": Model,
+    "version": Version,
+    "scenario": Scenario,
+    "backend": Backend,
+    "status": Status,
+    "tag": Tag,
+    "since": Since,
+    "until": Until,
+    "text": Text,
+}
+
+Command = Callable[..., None]
+
+# The default of a command's ``run_filter`` parameter: ``selecting_runs`` always passes one.
+FROM_OPTIONS: Any = None
+
+
+def selecting_runs(*, without: tuple[str, ...] = ()) -> Callable[[Command], Command]:
+    """Give the command the run-filter options (all of ``OPTIONS`` but ``without``) where its
+    ``run_filter: RunFilter = FROM_OPTIONS`` parameter is, and call it with ``run_filter``
+    built from them. Bad values are a ``QueryError`` (exit 2) before the command runs."""
+    names = [name for name in OPTIONS if name not in without]
+
+    def decorate(command: Command) -> Command:
+        signature = inspect.signature(command)
+        hints = _hints(command, [n for n in signature.parameters if n != "run_filter"])
+        parameters: list[inspect.Parameter] = []
+        for parameter in signature.parameters.values():
+            if parameter.name != "run_filter":
+                parameters.append(parameter.replace(annotation=hints[parameter.name]))
+                continue
+            parameters.extend(
+                inspect.Parameter(name, parameter.kind, default=None, annotation=OPTIONS[name])
+                for name in names
+            )
+
+        @functools.wraps(command)
+        def run(**values: Any) -> None:
+            from reef import api
+
+            given = {name: values.pop(name) for name in names}
+            command(**values, run_filter=api.RunFilter().merged(**given))
+
+        # Typer reads the options from these.
+        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        return run
+
+    return decorate
+
+
+def _hints(command: Command, names: list[str]) -> dict[str, Any]:
+    """The command's annotations of ``names``, evaluated in its module (they are text under
+    ``from __future__ import annotations``), Typer's ``Annotated`` options kept."""
+    annotations = {n: a for n, a in command.__annotations__.items() if n in names}
+    missing = [n for n in names if n not in annotations]
+    if missing:
+        raise TypeError(f"{command.__name__}: parameters without annotations: {missing}")
+    holder = types.SimpleNamespace(__annotations__=annotations)
+    return typing.get_type_hints(holder, globalns=command.__globals__, include_extras=True)

@@ -12,9 +12,11 @@ from reef.cli._common import emit_json, fmt, stderr, stdout
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from reef.api import RunFilter
     from reef.api.pareto import Frontier
 
 
+@filters.selecting_runs()
 def pareto(
     objective: list[str] = typer.Option(
         None,
@@ -25,15 +27,7 @@ def pareto(
         "accuracy:max (accuracy.top1:max for one accuracy metric); latency_min/mean/p50/p90/"
         "p95/p99/max (ms), throughput (qps), accuracy, samples, queries, duration (s)",
     ),
-    model: filters.Model = None,
-    version: filters.Version = None,
-    scenario: filters.Scenario = None,
-    backend: filters.Backend = None,
-    status: filters.Status = None,
-    tag: filters.Tag = None,
-    since: filters.Since = None,
-    until: filters.Until = None,
-    text: filters.Text = None,
+    run_filter: RunFilter = filters.FROM_OPTIONS,
     shown: int = typer.Option(
         20, "--dominated", "-n", min=0, help="how many dominated runs to list (0: all)"
     ),
@@ -48,18 +42,7 @@ def pareto(
     """
     from reef.api.pareto import pareto as do_pareto
 
-    result = do_pareto(
-        objective or [],
-        model=model,
-        version=version,
-        scenario=scenario,
-        backend=backend,
-        status=status,
-        tag=tag,
-        since=since,
-        until=until,
-        text=text,
-    )
+    result = do_pareto(objective or [], run_filter=run_filter)
     if json_out:
         emit_json(result.to_json())
     else:

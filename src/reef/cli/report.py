@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from reef.cli import filters
 from reef.cli._common import emit_json, stderr
+
+if TYPE_CHECKING:
+    from reef.api import RunFilter
 
 Runs = list[str] | None
 _RUNS_HELP = "run ids or unique prefixes; without them, the runs the filters select"
@@ -17,6 +21,7 @@ _OBJECTIVE_HELP = (
 )
 
 
+@filters.selecting_runs()
 def report(
     runs: Runs = typer.Argument(None, metavar="[RUN]...", help=_RUNS_HELP),
     output: Path = typer.Option(
@@ -38,15 +43,7 @@ def report(
         None, "--objective", metavar="METRIC:DIR", help=_OBJECTIVE_HELP
     ),
     limit: int = typer.Option(1000, "--limit", "-n", help="at most this many runs, newest first"),
-    model: filters.Model = None,
-    version: filters.Version = None,
-    scenario: filters.Scenario = None,
-    backend: filters.Backend = None,
-    status: filters.Status = None,
-    tag: filters.Tag = None,
-    since: filters.Since = None,
-    until: filters.Until = None,
-    text: filters.Text = None,
+    run_filter: RunFilter = filters.FROM_OPTIONS,
     json_out: bool = typer.Option(False, "--json", help="print what was written as JSON"),
 ) -> None:
     """Write a report on recorded runs: one self-contained HTML file that works offline, or
@@ -67,15 +64,7 @@ def report(
         title=title,
         objectives=objective or None,
         limit=limit,
-        model=model,
-        version=version,
-        scenario=scenario,
-        backend=backend,
-        status=status,
-        tag=tag,
-        since=since,
-        until=until,
-        text=text,
+        run_filter=run_filter,
     )
     for warning in result.warnings:
         stderr.print(f"[yellow]warning:[/yellow] {_escape(warning)}", markup=True)
@@ -86,6 +75,7 @@ def report(
     stderr.print(f"wrote {_escape(result.path)}{extra} ({result.runs:,} runs)")
 
 
+@filters.selecting_runs()
 def plot(
     kind: str = typer.Argument(..., help="cdf, histogram, throughput or pareto"),
     runs: Runs = typer.Argument(None, metavar="[RUN]...", help=_RUNS_HELP),
@@ -102,15 +92,7 @@ def plot(
         8, "--max-series", help="at most this many runs drawn (bars: the fastest)"
     ),
     limit: int = typer.Option(1000, "--limit", "-n", help="at most this many runs, newest first"),
-    model: filters.Model = None,
-    version: filters.Version = None,
-    scenario: filters.Scenario = None,
-    backend: filters.Backend = None,
-    status: filters.Status = None,
-    tag: filters.Tag = None,
-    since: filters.Since = None,
-    until: filters.Until = None,
-    text: filters.Text = None,
+    run_filter: RunFilter = filters.FROM_OPTIONS,
     json_out: bool = typer.Option(False, "--json", help="print what was written as JSON"),
 ) -> None:
     """Write one figure of recorded runs: a latency CDF or histogram, throughput bars, or the
@@ -124,15 +106,7 @@ def plot(
         objectives=objective or None,
         max_series=max_series,
         limit=limit,
-        model=model,
-        version=version,
-        scenario=scenario,
-        backend=backend,
-        status=status,
-        tag=tag,
-        since=since,
-        until=until,
-        text=text,
+        run_filter=run_filter,
     )
     for warning in result.warnings:
         stderr.print(f"[yellow]warning:[/yellow] {_escape(warning)}", markup=True)

@@ -10,6 +10,7 @@ from reef.cli import filters
 from reef.cli._common import emit_json, fmt, stdout
 
 if TYPE_CHECKING:
+    from reef.api import RunFilter
     from reef.meta.run import RunRecord
 
 app = typer.Typer(help="List, show and import recorded runs.", no_args_is_help=True)
@@ -35,17 +36,10 @@ CSV_COLUMNS = (
 
 
 @app.command("list")
+@filters.selecting_runs()
 def list_runs(
     limit: int = typer.Option(20, "--limit", "-n", min=0, help="how many runs (0: all)"),
-    model: filters.Model = None,
-    version: filters.Version = None,
-    scenario: filters.Scenario = None,
-    backend: filters.Backend = None,
-    status: filters.Status = None,
-    tag: filters.Tag = None,
-    since: filters.Since = None,
-    until: filters.Until = None,
-    text: filters.Text = None,
+    run_filter: RunFilter = filters.FROM_OPTIONS,
     sort: str = typer.Option(
         "-created_at",
         "--sort",
@@ -68,20 +62,7 @@ def list_runs(
         raise SettingsError(
             f"--format: unknown format {output!r}", hint="choose " + ", ".join(FORMATS)
         )
-    records = api.runs_list(
-        limit=limit or None,
-        sort=sort,
-        model=model,
-        version=version,
-        scenario=scenario,
-        backend=backend,
-        status=status,
-        tag=tag,
-        since=since,
-        until=until,
-        text=text,
-        allow_empty=False,
-    )
+    records = api.runs_list(run_filter, limit=limit or None, sort=sort, allow_empty=False)
     if shape == "json":
         emit_json([r.summary_json() for r in records])
     elif shape == "csv":

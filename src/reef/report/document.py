@@ -1,5 +1,5 @@
 """A report as data: sections of paragraphs, tables and figures, for the HTML and Markdown
-writers to render the same way. ``reef.api.report`` fills it from recorded runs."""
+writers to render the same way. ``reef.report.builder`` fills it from recorded runs."""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ size, ...) are still compared, with a warning.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from reef.errors import ReefError
 from reef.results.stats import json_number
@@ -44,6 +44,20 @@ __all__ = [
 ENV_KEYS_SHOWN = 3
 # Settings whose difference changes what a latency figure means, with the words for them.
 _MEANING = {"batch_size": "batch size", "threads": "threads", "backend": "backend"}
+
+
+class Difference(Protocol):
+    """One environment fact that differs (``reef.environment.diff.Difference``)."""
+
+    @property
+    def group(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+
+
+# What differs between two environments: ``reef.environment.diff.diff``, which the caller
+# passes in (results and environment are separate subsystems).
+Differ = Callable[[dict[str, Any], dict[str, Any]], Sequence[Difference]]
 
 
 class CompareError(ReefError):
@@ -183,6 +197,7 @@ def check_request(refs: Sequence[str], baseline: int, alpha: float, tolerance: f
 def compare_records(
     refs: Sequence[str],
     records: Sequence[RunRecord],
+    differ: Differ,
     *,
     baseline: int = 0,
     metric: str = "p50",
@@ -190,7 +205,8 @@ def compare_records(
     tolerance: float = 0.05,
 ) -> Comparison:
     """Compare ``records`` (read for the ``refs`` given, in that order) with the one at index
-    ``baseline``; ``check_request`` has accepted the parameters.
+    ``baseline``, their environments by ``differ``; ``check_request`` has accepted the
+    parameters.
 
     ``metric`` is the latency statistic the headline ratio uses when a pair lacks raw
     latencies; with them it is always the ratio of medians. Raises ``CompareError`` for a run
@@ -206,7 +222,7 @@ def compare_records(
             label=labels[i],
             id=r.id,
             latency=latency_verdict(base, r, labels[i], metric, alpha, tolerance),
-            environment=_environment(base, r),
+            environment=_environment(differ(base.environment, r.environment)),
         )
         for i, r in enumerate(runs)
         if i != baseline
@@ -351,12 +367,9 @@ def _row(
     return MetricRow(name, unit, better, values, [ratio_to(v, base) for v in values])
 
 
-def _environment(base: RunRecord, other: RunRecord) -> EnvironmentBrief:
-    from reef.environment.diff import diff
-
+def _environment(found: Sequence[Difference]) -> EnvironmentBrief:
     counts: dict[str, int] = {}
     keys: dict[str, list[str]] = {}
-    found = diff(base.environment, other.environment)
     for d in found:
         counts[d.group] = counts.get(d.group, 0) + 1
         shown = keys.setdefault(d.group, [])

@@ -30,6 +30,7 @@ from reef.errors import (
 from reef.meta.run import RunRecord, load_record
 from reef.results import migrate, packing
 from reef.results.engine import WRITE, WalUnreadable, make_engine, sqlite_access
+from reef.results.fields import Field, FieldReader
 from reef.results.models import LatencyRow, RunRow
 from reef.results.query import (
     NEWEST_FIRST,
@@ -316,31 +317,34 @@ class Store:
             where.append(RunRow.target_version.in_(_versions(conn, f.version, where)))
         return where
 
-    @property
-    def dialect(self) -> str:
-        """The database's SQLAlchemy dialect name: sqlite, postgresql, ..."""
-        return str(self._engine.dialect.name)
-
-    def select_rows(
+    def field_rows(
         self,
-        columns: Sequence[Any],
+        fields: Sequence[Field],
         run_filter: RunFilter | None = None,
         *,
         ids: Sequence[str] | None = None,
     ) -> builtins.list[tuple[Any, ...]]:
-        """Chosen columns (of ``RunRow.__table__``, or expressions over them) of the runs a
-        filter, or a list of ids, selects: for an analysis of many runs that needs a few
-        numbers of each rather than whole records."""
-        rows: builtins.list[tuple[Any, ...]] = []
+        """One tuple of ``fields`` per run a filter, or a list of ids, selects, in no order: for
+        an analysis of many runs that needs a few values of each rather than whole records.
+
+        A field is a column of the runs table by name (``id``, ``target_name``, ``scenario``,
+        ``hardware``, ``created_at``, ...) or a value in the record by its path
+        (``("performance", "latency_ms", "p95")``: None where the record has none); see
+        ``reef.results.fields``.
+        """
         with self._read() as conn:
+            reader = FieldReader(
+                RunRow.__table__, fields, json_in_sql=conn.dialect.name == "sqlite"
+            )
+            query = select(*reader.columns)
             if ids is None:
                 where = self._where(conn, run_filter or RunFilter())
-                rows.extend(tuple(r) for r in conn.execute(select(*columns).where(*where)))
-            else:
-                for start in range(0, len(ids), 500):  # within every database's limit
-                    chunk = RunRow.id.in_(ids[start : start + 500])
-                    rows.extend(tuple(r) for r in conn.execute(select(*columns).where(chunk)))
-        return rows
+                return reader.finish(conn.execute(query.where(*where)))
+            rows: builtins.list[tuple[Any, ...]] = []
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = RunRow.id.in_(ids[start : start + _IN_CHUNK])
+                rows.extend(reader.finish(conn.execute(query.where(chunk))))
+            return rows
 
     def latencies(self, run_id: str) -> builtins.list[int] | None:
         """The raw latencies of the run with exactly this id; None if it has none."""

@@ -1,5 +1,5 @@
-"""``reef.api.pareto.pareto``: known frontiers in 2 and 3 objectives, ties, missing metrics,
-the dominated-by lists, and every bad input."""
+"""``reef.results.pareto`` through ``reef.api.pareto.pareto``: known frontiers in 2 and 3
+objectives, ties, missing metrics, the dominated-by lists, and every bad input."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from reef.api.pareto import METRICS, Frontier, Objective, ParetoError, pareto
+from reef.api.pareto import pareto
 from reef.meta.run import Accuracy, Latency, Performance, PredictorInfo, RunRecord, Target
 from reef.meta.settings import BenchSettings
 from reef.results import Store
-from reef.results.query import NoRunsMatch
+from reef.results.pareto import METRICS, Frontier, Objective, ParetoError
+from reef.results.query import NoRunsMatch, RunFilter
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -200,7 +201,7 @@ def test_filters_select_the_runs(store: Store) -> None:
             record("b1", 2.0, acc=0.9, backend="onnxruntime"),
         ]
     )
-    f = pareto(["latency_p90:min", "accuracy:max"], backend="onnxruntime")
+    f = pareto(["latency_p90:min", "accuracy:max"], run_filter=RunFilter(backend="onnxruntime"))
     assert ids(f.frontier) == ["b1"] and f.dominated == []
 
 
@@ -250,7 +251,10 @@ def test_an_accuracy_metric_no_run_has_lists_those_they_have(store: Store) -> No
 def test_an_empty_selection_names_the_filter(store: Store) -> None:
     store.add(record("a1", 1.0))
     with pytest.raises(NoRunsMatch) as caught:
-        pareto(["latency_p90:min", "accuracy:max"], model="resnet", backend="tensorrt")
+        pareto(
+            ["latency_p90:min", "accuracy:max"],
+            run_filter=RunFilter(model="resnet", backend="tensorrt"),
+        )
     assert caught.value.option == "--backend" and caught.value.exit_code == 2
 
 

@@ -1,5 +1,6 @@
-"""``reef.api.board.board``: the best valid run per (model, scenario, hardware), by MLPerf's
-metric per scenario or one chosen metric, and every bad input."""
+"""``reef.results.board`` through ``reef.api.board.board``: the best valid run per (model,
+scenario, hardware), by MLPerf's metric per scenario or one chosen metric, and every bad
+input."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from reef.api.board import Board, BoardError, board
+from reef.api.board import board
 from reef.meta.run import Accuracy, Latency, Performance, PredictorInfo, RunRecord, Target
 from reef.meta.settings import BenchSettings
 from reef.results import Store
-from reef.results.query import NoRunsMatch, hardware_label
+from reef.results.board import Board, BoardError
+from reef.results.query import NoRunsMatch, RunFilter, hardware_label
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 EPYC = "AMD EPYC 7763"
@@ -128,7 +130,9 @@ def test_one_metric_for_every_scenario_with_its_natural_direction(store: Store) 
     assert result.missing == 1
     assert result.warnings == ["1 valid run left out for lacking the metric"]
     assert [r.run_id[:2] for r in board("accuracy:min").rows] == ["b1", "a1"]
-    assert [r.value for r in board("latency_p50", scenario="SingleStream").rows] == [7.0]
+    assert [
+        r.value for r in board("latency_p50", run_filter=RunFilter(scenario="SingleStream")).rows
+    ] == [7.0]
 
 
 def test_ties_go_to_the_newest_run(store: Store) -> None:
@@ -175,9 +179,9 @@ def test_a_metric_no_run_has_is_refused(store: Store) -> None:
 def test_an_empty_selection_names_the_filter(store: Store) -> None:
     store.add_many([record("a1"), record("b1", status="failed", name="bert")])
     with pytest.raises(NoRunsMatch, match="--model vgg"):
-        board(model="vgg")
+        board(run_filter=RunFilter(model="vgg"))
     with pytest.raises(NoRunsMatch, match="--status valid"):
-        board(model="bert")
+        board(run_filter=RunFilter(model="bert"))
 
 
 def test_an_empty_store(store: Store) -> None:

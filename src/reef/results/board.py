@@ -1,0 +1,268 @@
+"""Scoreboards: what ``reef board`` shows, the best valid run per (model, scenario, hardware).
+
+The metric is chosen once for the whole board (``latency_p50``, ``throughput:max``, ...) or,
+by default, per scenario as MLPerf ranks it (``SCENARIO_METRICS``): the 90th-percentile
+latency in SingleStream, the 99th in MultiStream, and throughput in Server and Offline. Only
+valid runs compete; a group's cell names the winning run, its version and backend, how many
+runs competed and their median, so that one lucky run stands out as such.
+
+Hardware is a label made from the run's recorded environment: the CPU model, and the GPUs
+when the run saw any. Values are read with ``Store.field_rows`` (the store's columns, or the
+stored record), so that a board over 100,000 runs builds no ``RunRecord``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from reef.results.pareto import ACCURACY_METRIC, METRICS, Objective, ParetoError
+from reef.results.query import UNKNOWN_HARDWARE, hardware_label
+
+if TYPE_CHECKING:
+    from reef.results.query import RunFilter
+    from reef.results.store import Store
+
+__all__ = [
+    "SCENARIO_METRICS",
+    "Board",
+    "BoardError",
+    "BoardRow",
+    "hardware_label",
+    "parse_metric",
+    "scoreboard",
+]
+
+# MLPerf's metric for each scenario.
+SCENARIO_METRICS: dict[str, Objective] = {
+    "SingleStream": Objective("latency_p90", "min"),
+    "MultiStream": Objective("latency_p99", "min"),
+    "Server": Objective("throughput", "max"),
+    "Offline": Objective("throughput", "max"),
+}
+# The direction a metric is ranked in when none is given.
+_NATURAL: dict[str, str] = {"throughput": "max", "accuracy": "max", "samples": "max"}
+
+
+class BoardError(ParetoError):
+    """The board cannot be built as asked (exit 2): nothing was computed or written."""
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """The best run of one (model, scenario, hardware) group under ``metric``."""
+
+    model: str
+    scenario: str
+    hardware: str
+    metric: str
+    direction: str
+    unit: str
+    value: float
+    run_id: str
+    version: str | None
+    backend: str | None
+    created_at: str  # ISO 8601
+    runs: int  # valid runs in the group that have the metric
+    median: float  # their median value
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass(frozen=True)
+class Board:
+    """Rows sorted by model, scenario and hardware; ``metric`` is ``auto`` or one metric."""
+
+    metric: str
+    rows: list[BoardRow]
+    considered: int  # valid runs selected
+    missing: int  # of those, lacking the metric
+    warnings: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "considered": self.considered,
+            "missing": self.missing,
+            "rows": [r.to_json() for r in self.rows],
+            "warnings": self.warnings,
+        }
+
+
+def parse_metric(text: str) -> Objective | None:
+    """``auto`` (None), ``latency_p50``, ``throughput:max``, ``accuracy.top1``: a metric of
+    ``reef.results.pareto.METRICS`` with an optional direction (latencies are minimised and
+    throughput, accuracy and samples maximised when none is given)."""
+    given = text.strip()
+    if given.lower() == "auto":
+        return None
+    text = given
+    if ":" not in text:
+        base = text.partition(".")[0].lower()
+        text = f"{text}:{_NATURAL.get(base, 'min')}"
+    try:
+        return Objective.parse(text)
+    except ParetoError as e:
+        raise BoardError(
+            e.message.replace(f"--objective {text}", f"--metric {given}").replace(
+                "--objective", "--metric"
+            ),
+            hint=(e.hint or "").replace("--objective", "--metric")
+            + "; or auto, MLPerf's metric for each scenario",
+        ) from None
+
+
+def scoreboard(
+    store: Store, chosen: Objective | None, selection: RunFilter, hardware: str | None = None
+) -> Board:
+    """The best valid run per (model, scenario, hardware) among the runs in ``store`` that
+    ``selection`` selects (its status is always ``valid``), ranked by ``chosen`` (None:
+    ``SCENARIO_METRICS``).
+
+    ``hardware`` keeps the groups whose hardware label contains it (any case). Raises
+    ``BoardError`` for a metric no selected run has and ``NoRunsMatch`` when the filter
+    selects no valid run.
+    """
+    found = _read(store, chosen, selection.merged(status="valid"))
+    return _rank(chosen, found, hardware)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+# What is read of each run, then the values it may be ranked by.
+_INFO = ("id", "target_name", "target_version", "scenario", "backend", "created_at", "hardware")
+_ID, _NAME, _VERSION, _SCENARIO, _BACKEND, _CREATED, _HARDWARE = range(len(_INFO))
+# In ``auto``, the metric of each scenario, in the order they are read.
+_AUTO = list(dict.fromkeys(o.metric for o in SCENARIO_METRICS.values()))
+
+
+def _read(store: Store, chosen: Objective | None, selection: RunFilter) -> list[tuple[Any, ...]]:
+    """The selected runs' ``_INFO``, then the values they may be ranked by: each scenario's
+    metric for ``auto``, else the chosen one (and the accuracy's metric for ``accuracy.NAME``).
+    Runs are kept as plain tuples: a board may rank 100,000 of them."""
+    if chosen is None:
+        values = [METRICS[m].path for m in _AUTO]
+    else:
+        values = [METRICS[chosen.metric].path]
+        if chosen.accuracy_metric is not None:
+            values.append(ACCURACY_METRIC)
+    found = store.field_rows([*_INFO, *values], selection)
+    if not found:
+        problem = store.explain_empty(selection)
+        if problem is not None:
+            raise problem
+        raise BoardError("no valid runs recorded yet", hint="try `reef demo`")
+    return found
+
+
+def _values(chosen: Objective | None, found: list[tuple[Any, ...]]) -> Iterator[float]:
+    """Each run's value it is ranked by, in order (NaN: missing)."""
+    first = len(_INFO)
+    if chosen is None:
+        # Where the scenario's metric was read; a scenario without one has no value.
+        slot = {s: first + _AUTO.index(o.metric) for s, o in SCENARIO_METRICS.items()}
+        for cells in found:
+            at = slot.get(cells[_SCENARIO])
+            yield math.nan if at is None else _number(cells[at])
+    elif chosen.accuracy_metric is not None:
+        wanted = chosen.accuracy_metric.lower()
+        for cells in found:
+            metric = cells[first + 1]
+            same = isinstance(metric, str) and metric.lower() == wanted
+            yield _number(cells[first]) if same else math.nan
+    else:
+        for cells in found:
+            yield _number(cells[first])
+
+
+def _number(cell: Any) -> float:
+    if type(cell) is float:  # the common case, first
+        return cell
+    if cell is None or isinstance(cell, bool) or not isinstance(cell, int | float):
+        return math.nan
+    return float(cell)
+
+
+def _label(cells: tuple[Any, ...]) -> str:
+    # Runs stored before the column existed are labelled by revision 0003; NULL is a guard.
+    return cells[_HARDWARE] or UNKNOWN_HARDWARE
+
+
+# -- ranking ---------------------------------------------------------------------------------
+
+Member = tuple[float, tuple[Any, ...]]  # a run's value and what was read of it
+
+
+def _rank(chosen: Objective | None, found: list[tuple[Any, ...]], hardware: str | None) -> Board:
+    needle = hardware.strip().lower() if hardware is not None else None
+    groups: dict[tuple[str, str, str], list[Member]] = {}
+    kept = missing = 0
+    for cells, value in zip(found, _values(chosen, found), strict=True):
+        label = _label(cells)
+        if needle is not None and needle not in label.lower():
+            continue
+        kept += 1
+        if not math.isfinite(value):
+            missing += 1
+            continue
+        groups.setdefault((cells[_NAME], cells[_SCENARIO], label), []).append((value, cells))
+    if not kept:
+        labels = sorted({_label(cells) for cells in found})
+        raise BoardError(
+            f"--hardware {hardware}: no valid run's hardware matches",
+            hint="hardware of the selected runs: " + "; ".join(labels),
+        )
+    if not groups:
+        name = chosen.name if chosen else "their scenario's metric"
+        raise BoardError(
+            f"--metric: none of the {kept} selected valid runs has {name}",
+            hint="try another --metric; `reef board --help` lists them",
+        )
+    board_rows = [_best(key, members, chosen) for key, members in sorted(groups.items())]
+    warnings = []
+    if missing:
+        run = "run" if missing == 1 else "runs"
+        warnings.append(f"{missing} valid {run} left out for lacking the metric")
+    return Board(chosen.name if chosen else "auto", board_rows, len(found), missing, warnings)
+
+
+def _best(key: tuple[str, str, str], members: list[Member], chosen: Objective | None) -> BoardRow:
+    model, scenario, hardware = key
+    objective = chosen or SCENARIO_METRICS[scenario]
+    values = [v for v, _ in members]
+    best = min(values) if objective.direction == "min" else max(values)
+    # Ties go to the newest run, then the smallest id, so the board is stable.
+    tied = [cells for v, cells in members if v == best]
+    cells = min(tied, key=lambda c: (-_timestamp(c[_CREATED]), str(c[_ID])))
+    return BoardRow(
+        model=model,
+        scenario=scenario,
+        hardware=hardware,
+        metric=objective.name,
+        direction=objective.direction,
+        unit=objective.unit,
+        value=best,
+        run_id=str(cells[_ID]),
+        version=cells[_VERSION],
+        backend=cells[_BACKEND],
+        created_at=_iso(cells[_CREATED]),
+        runs=len(members),
+        median=statistics.median(values),
+    )
+
+
+def _timestamp(moment: Any) -> float:
+    if isinstance(moment, datetime):
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    return 0.0
+
+
+def _iso(moment: Any) -> str:
+    if isinstance(moment, datetime):
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+    return str(moment)

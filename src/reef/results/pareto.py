@@ -1,0 +1,360 @@
+"""The Pareto frontier of recorded runs: what ``reef pareto --objective latency_p90:min ...``
+computes.
+
+Two or three objectives, each a metric (``METRICS``) and a direction (``min`` or ``max``), over
+the runs a filter selects. A run dominates another when it is no worse in every objective and
+strictly better in at least one; the frontier is the runs nothing dominates. Runs lacking an
+objective's metric are left out, counted, and warned about. Every dominated run is dominated by
+some frontier run, so its ``dominated_by`` lists (a few of) those.
+
+Values are read with ``Store.field_rows`` (the store's columns, or the stored record), without
+building ``RunRecord`` objects, and the frontier is found by ``reef.results.skyline``, so that
+100,000 runs take well under a second.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from reef.errors import ReefError
+from reef.results.skyline import MAX_DOMINATORS
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from reef.results.query import RunFilter
+    from reef.results.store import Store
+
+__all__ = [
+    "MAX_DOMINATORS",
+    "METRICS",
+    "DominatedRun",
+    "Frontier",
+    "Metric",
+    "Objective",
+    "ParetoError",
+    "ParetoRun",
+    "frontier",
+    "objectives_of",
+]
+
+Direction = Literal["min", "max"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric runs can be ranked by: its unit and its path in the stored record."""
+
+    unit: str
+    path: tuple[str, ...]
+
+
+# The metrics an objective may name, in the order they are listed to the user.
+METRICS: dict[str, Metric] = {
+    **{
+        f"latency_{stat}": Metric("ms", ("performance", "latency_ms", stat))
+        for stat in ("min", "mean", "p50", "p90", "p95", "p99", "max")
+    },
+    "throughput": Metric("qps", ("performance", "throughput_qps")),
+    "accuracy": Metric("", ("accuracy", "value")),
+    "samples": Metric("", ("performance", "samples")),
+    "queries": Metric("", ("performance", "queries")),
+    "duration": Metric("s", ("performance", "duration_s")),
+}
+DIRECTIONS = ("min", "max")
+ACCURACY_METRIC = ("accuracy", "metric")  # the path of an accuracy's metric name
+
+
+class ParetoError(ReefError):
+    """The frontier cannot be computed as asked (exit 2): nothing was computed or written."""
+
+
+@dataclass(frozen=True)
+class Objective:
+    """``metric`` (a key of ``METRICS``) to ``direction``; ``accuracy_metric`` (from
+    ``accuracy.top1``) keeps only runs whose accuracy is that metric."""
+
+    metric: str
+    direction: Direction
+    accuracy_metric: str | None = None
+
+    @property
+    def name(self) -> str:
+        if self.accuracy_metric is not None:
+            return f"{self.metric}.{self.accuracy_metric}"
+        return self.metric
+
+    @property
+    def unit(self) -> str:
+        return METRICS[self.metric].unit
+
+    @classmethod
+    def parse(cls, text: str) -> Objective:
+        """``latency_p90:min``, ``throughput:max``, ``accuracy.top1:max``."""
+        metric, sep, direction = text.strip().rpartition(":")
+        direction = direction.strip().lower()
+        metric = metric.strip()
+        if not sep or not metric:
+            raise ParetoError(
+                f"--objective: {text!r} is not METRIC:DIRECTION",
+                hint="write for example --objective latency_p90:min --objective accuracy:max",
+            )
+        if direction not in DIRECTIONS:
+            raise ParetoError(
+                f"--objective {text}: unknown direction {direction!r}",
+                hint="the direction is min or max",
+            )
+        base, dot, qualifier = metric.partition(".")
+        base = base.lower()
+        if base not in METRICS or (dot and (base != "accuracy" or not qualifier)):
+            raise ParetoError(
+                f"--objective {text}: unknown metric {metric!r}",
+                hint="known metrics: " + ", ".join(METRICS) + " (accuracy.NAME for one metric)",
+            )
+        return cls(base, "min" if direction == "min" else "max", qualifier or None)
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.direction}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metric": self.name, "direction": self.direction, "unit": self.unit}
+
+
+@dataclass(frozen=True)
+class ParetoRun:
+    """A run on the frontier; ``values`` in objective order."""
+
+    id: str
+    model: str  # name@version
+    scenario: str
+    backend: str | None
+    status: str
+    created_at: str  # ISO 8601
+    values: list[float]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass(slots=True)  # not frozen: a frozen dataclass is several times slower to build
+class DominatedRun:
+    """A run off the frontier, kept lean (there may be 100,000): its id, ``values`` in
+    objective order, up to ``MAX_DOMINATORS`` frontier runs (in frontier order) dominating it
+    in ``dominated_by``, and how many frontier runs do in ``dominated_by_count``."""
+
+    id: str
+    values: list[float]
+    dominated_by: list[str]
+    dominated_by_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "values": self.values,
+            "dominated_by": self.dominated_by,
+            "dominated_by_count": self.dominated_by_count,
+        }
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """The frontier sorted by the first objective (best first, then the next objectives);
+    the dominated runs in the same order; how many selected runs lacked a metric."""
+
+    objectives: list[Objective]
+    frontier: list[ParetoRun]
+    dominated: list[DominatedRun]
+    selected: int
+    missing: dict[str, int]  # objective name -> runs lacking it
+    warnings: list[str]
+
+    @property
+    def considered(self) -> int:
+        return len(self.frontier) + len(self.dominated)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "objectives": [o.to_json() for o in self.objectives],
+            "selected": self.selected,
+            "considered": self.considered,
+            "missing": self.missing,
+            "frontier": [r.to_json() for r in self.frontier],
+            "dominated": [r.to_json() for r in self.dominated],
+            "warnings": self.warnings,
+        }
+
+
+def objectives_of(given: Sequence[str | Objective]) -> list[Objective]:
+    """The objectives of a frontier, parsed: 2 or 3 of them, each metric once."""
+    wanted = [o if isinstance(o, Objective) else Objective.parse(o) for o in given]
+    if not 2 <= len(wanted) <= 3:
+        raise ParetoError(
+            f"--objective: give 2 or 3 objectives, not {len(wanted)}",
+            hint="for example --objective latency_p90:min --objective accuracy:max",
+        )
+    names = [o.name for o in wanted]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ParetoError(
+            f"--objective: {', '.join(repeated)} given more than once",
+            hint="give each metric once, with one direction",
+        )
+    return wanted
+
+
+def frontier(store: Store, objectives: list[Objective], selection: RunFilter) -> Frontier:
+    """The Pareto frontier over ``objectives`` (see ``objectives_of``) of the runs in
+    ``store`` that ``selection`` selects.
+
+    Raises ``ParetoError`` for a metric none of the selected runs has and ``NoRunsMatch``
+    when the filter selects no run.
+    """
+    ids, values = _read(store, objectives, selection)
+    return _frontier(store, objectives, ids, values)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+_INFO = ("id", "target_name", "target_version", "scenario", "backend", "status", "created_at")
+
+
+def _read(
+    store: Store, objectives: list[Objective], selection: RunFilter
+) -> tuple[list[str], npt.NDArray[np.float64]]:
+    """The selected runs' ids, and their objective values (NaN: missing)."""
+    import numpy as np
+
+    fields: list[str | tuple[str, ...]] = ["id"]
+    for o in objectives:
+        fields.append(METRICS[o.metric].path)
+        if o.accuracy_metric is not None:
+            fields.append(ACCURACY_METRIC)
+    rows = store.field_rows(fields, selection)
+    if not rows:
+        problem = store.explain_empty(selection)
+        if problem is not None:
+            raise problem
+        raise ParetoError("no runs recorded yet", hint="try `reef demo`")
+    cells = list(zip(*rows, strict=True))
+    ids = [str(i) for i in cells[0]]
+    values = np.full((len(rows), len(objectives)), np.nan)
+    at = 1
+    for j, o in enumerate(objectives):
+        try:
+            values[:, j] = [math.nan if c is None else c for c in cells[at]]
+        except (TypeError, ValueError):  # something other than a number stored
+            values[:, j] = [_plain(c) for c in cells[at]]
+        at += 1
+        if o.accuracy_metric is not None:
+            wanted = o.accuracy_metric.lower()
+            other = [not isinstance(c, str) or c.lower() != wanted for c in cells[at]]
+            values[np.array(other, dtype=bool), j] = np.nan
+            at += 1
+    _check_present(store, objectives, values, selection)
+    return ids, values
+
+
+def _plain(cell: Any) -> float:
+    if cell is None or isinstance(cell, bool) or not isinstance(cell, int | float):
+        return float("nan")
+    return float(cell)
+
+
+def _check_present(
+    store: Store,
+    objectives: list[Objective],
+    values: npt.NDArray[np.float64],
+    selection: RunFilter,
+) -> None:
+    """Refuse an objective whose metric no selected run has, listing the metrics they have."""
+    import numpy as np
+
+    absent = [o for j, o in enumerate(objectives) if not np.isfinite(values[:, j]).any()]
+    if not absent:
+        return
+    have = _metrics_present(store, selection)
+    names = ", ".join(o.name for o in absent)
+    verb = "has" if len(absent) == 1 else "have"
+    raise ParetoError(
+        f"--objective: none of the {len(values)} selected runs {verb} {names}",
+        hint=("they have: " + ", ".join(have)) if have else "the selected runs have no metrics",
+    )
+
+
+def _metrics_present(store: Store, selection: RunFilter) -> list[str]:
+    """The metrics (``accuracy.NAME`` included) that some selected run has."""
+    seen: dict[str, None] = {}
+    accuracy: dict[str, None] = {}
+    paths = [m.path for m in METRICS.values()]
+    for *cells, accuracy_metric in store.field_rows([*paths, ACCURACY_METRIC], selection):
+        for name, value in zip(METRICS, cells, strict=True):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                seen[name] = None
+                if name == "accuracy":
+                    accuracy[f"accuracy.{accuracy_metric}"] = None
+    return [n for n in METRICS if n in seen] + sorted(accuracy)
+
+
+# -- the frontier ----------------------------------------------------------------------------
+
+
+def _frontier(
+    store: Store, objectives: list[Objective], ids: list[str], values: npt.NDArray[np.float64]
+) -> Frontier:
+    import numpy as np
+
+    from reef.results.skyline import dominators, skyline
+
+    finite = np.isfinite(values)
+    complete = finite.all(axis=1)
+    missing = {
+        o.name: int((~finite[:, j]).sum())
+        for j, o in enumerate(objectives)
+        if not finite[:, j].all()
+    }
+    warnings = []
+    left_out = int((~complete).sum())
+    if left_out:
+        of = ", ".join(f"{n} ({count})" for n, count in missing.items())
+        run = "run" if left_out == 1 else "runs"
+        warnings.append(f"{left_out} selected {run} left out for lacking a metric: {of}")
+    index = np.flatnonzero(complete)
+    # Every objective as one to minimise.
+    signs = np.array([1.0 if o.direction == "min" else -1.0 for o in objectives])
+    cost = values[index] * signs
+    order = np.lexsort(cost.T[::-1])  # by the first objective, then the next
+    cost, index = cost[order], index[order]
+    on_front = skyline(cost)
+    front_ids = [ids[i] for i in index[on_front]]
+    info = {str(row[0]): row for row in store.field_rows(_INFO, ids=front_ids)}
+    front = [_run(info[ids[i]], values[i]) for i in index[on_front]]
+    picks, counts = dominators(cost[~on_front], cost[on_front], front_ids)
+    off = index[~on_front]
+    off_values = values[off].tolist()
+    dominated = [
+        DominatedRun(ids[i], vals, taken, count)
+        for i, vals, taken, count in zip(off.tolist(), off_values, picks, counts, strict=True)
+    ]
+    return Frontier(objectives, front, dominated, len(ids), missing, warnings)
+
+
+def _run(row: tuple[Any, ...], values: npt.NDArray[np.float64]) -> ParetoRun:
+    run_id, name, version, scenario, backend, status, created = row[: len(_INFO)]
+    if isinstance(created, datetime):
+        created_at = (created if created.tzinfo else created.replace(tzinfo=UTC)).isoformat()
+    else:
+        created_at = str(created)
+    return ParetoRun(
+        id=run_id,
+        model=f"{name}@{version}" if version else name,
+        scenario=scenario,
+        backend=backend,
+        status=status,
+        created_at=created_at,
+        values=[float(v) for v in values],
+    )
