@@ -5,6 +5,7 @@ The CLI is a thin face over these functions; so will the server and cluster agen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from reef.api.components import (
     repo_list,
     repo_remove,
     repo_trust,
+    repo_trusted,
     repo_update,
     resolve,
     search,
@@ -34,6 +36,8 @@ from reef.meta.settings import BenchSettings
 from reef.solutions.init import InitReport, init
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from reef.bench.job import PredictorSettings, TraceSettings
     from reef.results.imports import ImportReport
     from reef.results.query import RunFilter, Sort
@@ -45,10 +49,6 @@ def __getattr__(name: str) -> Any:
         from reef.bench.job import PredictorSettings
 
         return PredictorSettings
-    if name == "RunFilter":  # what the faces select runs with
-        from reef.results.query import RunFilter
-
-        return RunFilter
     if name in ("ImportReport", "ImportedRun"):
         from reef.results import imports
 
@@ -63,7 +63,6 @@ __all__ = [
     "InitReport",
     "PredictorSettings",
     "RepoInfo",
-    "RunFilter",
     "bench",
     "bench_settings",
     "check",
@@ -73,6 +72,8 @@ __all__ = [
     "init",
     "install",
     "lock_for",
+    "mlflow_check",
+    "mlflow_export",
     "new",
     "pack",
     "predictor_settings",
@@ -80,6 +81,7 @@ __all__ = [
     "repo_list",
     "repo_remove",
     "repo_trust",
+    "repo_trusted",
     "repo_update",
     "resolve",
     "run_latencies",
@@ -172,19 +174,40 @@ def runs_list(
     *,
     limit: int | None = None,
     sort: Sort | str | None = None,
+    scenario: str | None = None,
+    status: str | None = None,
+    model: str | None = None,
+    version: str | None = None,
+    backend: str | None = None,
+    tag: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    text: str | None = None,
     allow_empty: bool = True,
 ) -> list[RunRecord]:
-    """Recorded runs passing ``run_filter`` (``RunFilter``: every field given must hold), in
-    ``sort`` order (default ``-created_at``: newest first; ``p90`` ascending, ``-throughput``
-    descending), at most ``limit``.
+    """Recorded runs passing every filter given, in ``sort`` order (default ``-created_at``:
+    newest first; ``p90`` ascending, ``-throughput`` descending), at most ``limit``.
 
-    Bad input raises ``QueryError`` before the store is opened. With ``allow_empty=False``, a
-    filter that selects nothing raises ``NoRunsMatch`` naming the field that left none.
+    The keyword filters are added to ``run_filter`` (see ``reef.results.query.RunFilter``);
+    ``since``/``until`` also take ``2025-03-01``, ISO times and ages (``7d``, ``12h``). Bad
+    input raises ``QueryError`` before the store is opened. With ``allow_empty=False``, filters
+    that select nothing raise ``NoRunsMatch`` naming the filter that left none.
     """
     from reef.results import Store
     from reef.results.query import RunFilter, Sort
 
-    wanted = run_filter or RunFilter()
+    base = run_filter or RunFilter()
+    wanted = base.merged(
+        model=model,
+        version=version,
+        scenario=scenario,
+        backend=backend,
+        status=status,
+        tag=tag,
+        since=since,
+        until=until,
+        text=text,
+    )
     order = Sort.parse(sort) if isinstance(sort, str) else sort
     if limit is not None and limit < 0:
         raise SettingsError(f"--limit: must be 0 or more, not {limit}")
@@ -360,3 +383,21 @@ def runs_import(path: Path | str) -> ImportReport:
         with signals_held():
             db.add_many(new)
     return report
+
+
+def mlflow_check(uri: str) -> None:
+    """Refuse, before any work, an MLflow tracking URI that runs could not be logged to."""
+    from reef.results.mlflow_export import check_uri
+
+    check_uri(uri)
+
+
+def mlflow_export(
+    runs: Sequence[str | RunRecord], uri: str, *, parent_name: str | None = None
+) -> list[str]:
+    """Log stored runs (ids or records) to the MLflow tracking server at ``uri``, under a
+    parent run named ``parent_name`` when given; returns the MLflow run ids."""
+    from reef.results.mlflow_export import export_records
+
+    records = [r if isinstance(r, RunRecord) else runs_show(r) for r in runs]
+    return export_records(records, uri, parent_name=parent_name)

@@ -76,6 +76,13 @@ def repo_trust(name: str, trusted: bool = True) -> RepoInfo:
     return _info(repository.set_trusted(name, trusted))
 
 
+def repo_trusted(name: str) -> bool:
+    """Whether the repository ``name`` is trusted to run its components' code."""
+    from reef.components import repository
+
+    return repository.get(name).trusted
+
+
 def search(
     text: str | None = None, *, kind: str | None = None, tags: list[str] | None = None
 ) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from reef.errors import EXIT_FAILED
 from reef.solutions.bench import bench_solution
+from reef.solutions.engine import log_tail
 from reef.solutions.load import NotASolution, is_solution, load
 from reef.solutions.rerun import CannotReproduce, ReproduceReport, reproduce
 from reef.solutions.run import RunFailed, environment_key, run
@@ -56,6 +57,7 @@ __all__ = [
     "environment_key",
     "is_solution",
     "load",
+    "log_tail",
     "reproduce",
     "run",
     "validate",

@@ -138,9 +138,7 @@ def install(
         return
     for c in report.components:
         stdout.print(f"{c.status:16s} {c.kind} {c.name}@{c.version}  {c.path}")
-    from reef.components.repository import get
-
-    if not get(report.repository).trusted:
+    if not api.repo_trusted(report.repository):
         stderr.print(
             f"into repository '{report.repository}', which is not trusted: its components' "
             f"code will not run until `reef repo trust {report.repository}`"

@@ -38,7 +38,7 @@ class _StepLines:
         note = f": {step.reason}" if step.reason and step.status != "cached" else ""
         stderr.print(f"      {_STATUS[step.status]} {step.name}{took}{note}", markup=True)
         if step.status == "failed":
-            from reef.solutions.engine import log_tail
+            from reef.api.solutions import log_tail
 
             for line in log_tail(step.log):
                 stderr.print(f"      [dim]| {line}[/dim]", markup=True, highlight=False)
@@ -46,19 +46,17 @@ class _StepLines:
 
 def _check_mlflow(uri: str | None) -> None:
     if uri:
-        from reef.results.mlflow_export import check_uri
+        from reef import api
 
-        check_uri(uri)
+        api.mlflow_check(uri)
 
 
 def _export(uri: str | None, run_ids: list[str], parent: str | None = None) -> None:
     if not uri or not run_ids:
         return
     from reef import api
-    from reef.results.mlflow_export import export_records
 
-    records = [api.runs_show(i) for i in run_ids]
-    ids = export_records(records, uri, parent_name=parent)
+    ids = api.mlflow_export(run_ids, uri, parent_name=parent)
     stderr.print(f"logged {len(ids)} run(s) to MLflow at {uri}")
 
 
