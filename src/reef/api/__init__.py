@@ -36,8 +36,6 @@ from reef.meta.settings import BenchSettings
 from reef.solutions.init import InitReport, init
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from reef.bench.job import PredictorSettings, TraceSettings
     from reef.results.imports import ImportReport
     from reef.results.query import RunFilter, Sort
@@ -49,6 +47,10 @@ def __getattr__(name: str) -> Any:
         from reef.bench.job import PredictorSettings
 
         return PredictorSettings
+    if name == "RunFilter":  # what the faces select runs with
+        from reef.results.query import RunFilter
+
+        return RunFilter
     if name in ("ImportReport", "ImportedRun"):
         from reef.results import imports
 
@@ -63,6 +65,7 @@ __all__ = [
     "InitReport",
     "PredictorSettings",
     "RepoInfo",
+    "RunFilter",
     "bench",
     "bench_settings",
     "check",
@@ -174,40 +177,19 @@ def runs_list(
     *,
     limit: int | None = None,
     sort: Sort | str | None = None,
-    scenario: str | None = None,
-    status: str | None = None,
-    model: str | None = None,
-    version: str | None = None,
-    backend: str | None = None,
-    tag: str | None = None,
-    since: datetime | str | None = None,
-    until: datetime | str | None = None,
-    text: str | None = None,
     allow_empty: bool = True,
 ) -> list[RunRecord]:
-    """Recorded runs passing every filter given, in ``sort`` order (default ``-created_at``:
-    newest first; ``p90`` ascending, ``-throughput`` descending), at most ``limit``.
+    """Recorded runs passing ``run_filter`` (``RunFilter``: every field given must hold), in
+    ``sort`` order (default ``-created_at``: newest first; ``p90`` ascending, ``-throughput``
+    descending), at most ``limit``.
 
-    The keyword filters are added to ``run_filter`` (see ``reef.results.query.RunFilter``);
-    ``since``/``until`` also take ``2025-03-01``, ISO times and ages (``7d``, ``12h``). Bad
-    input raises ``QueryError`` before the store is opened. With ``allow_empty=False``, filters
-    that select nothing raise ``NoRunsMatch`` naming the filter that left none.
+    Bad input raises ``QueryError`` before the store is opened. With ``allow_empty=False``, a
+    filter that selects nothing raises ``NoRunsMatch`` naming the field that left none.
     """
     from reef.results import Store
     from reef.results.query import RunFilter, Sort
 
-    base = run_filter or RunFilter()
-    wanted = base.merged(
-        model=model,
-        version=version,
-        scenario=scenario,
-        backend=backend,
-        status=status,
-        tag=tag,
-        since=since,
-        until=until,
-        text=text,
-    )
+    wanted = run_filter or RunFilter()
     order = Sort.parse(sort) if isinstance(sort, str) else sort
     if limit is not None and limit < 0:
         raise SettingsError(f"--limit: must be 0 or more, not {limit}")
