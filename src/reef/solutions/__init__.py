@@ -1,1 +1,2 @@
-"""Portable workflows: solution steps, their cache, the tracker, checks and reproduce."""
+"""Portable workflows: init, run, bench, validate and reproduce; the steps' engine, cache,
+tracker and checks."""
