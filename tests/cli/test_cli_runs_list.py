@@ -155,3 +155,27 @@ def test_runs_show_full_id(stored: InProcessReef) -> None:
     record = LISTED[0]
     shown = stored.ok("runs", "show", record.id, "--json").json()
     assert shown["id"] == record.id
+
+
+FILTER_OPTIONS = [
+    "--model", "--version", "--scenario", "--backend", "--status", "--tag", "--since", "--until",
+    "--text",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "path", [("runs", "list"), ("pareto",), ("board",), ("report",), ("plot",)], ids=" ".join
+)
+def test_every_command_that_selects_runs_takes_the_same_filters(path: tuple[str, ...]) -> None:
+    import typer.main
+
+    from reef.cli import app
+
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    options = [opt for p in command.params for opt in p.opts if opt in FILTER_OPTIONS]
+    # board ranks valid runs only, so it has no --status
+    expected = [o for o in FILTER_OPTIONS if not (path == ("board",) and o == "--status")]
+    assert options == expected
+    assert "run_filter" not in {p.name for p in command.params}
