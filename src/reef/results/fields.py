@@ -35,7 +35,7 @@ class FieldReader:
     """The SQL columns reading ``fields`` from ``table``, and how to finish each row read."""
 
     def __init__(self, table: FromClause, fields: Sequence[Field], *, json_in_sql: bool) -> None:
-        from sqlalchemy import func
+        from sqlalchemy import func, null
 
         self.columns: list[ColumnElement[Any]] = []
         # Positions of the paths the database cannot read, which are dug out of the record.
@@ -48,11 +48,12 @@ class FieldReader:
             elif field in PATH_COLUMNS:
                 self.columns.append(table.c[PATH_COLUMNS[field]])
             elif json_in_sql:
-                path = "$." + ".".join(field)
+                # Each key quoted, so that no key is read as JSON path syntax.
+                path = "$" + "".join(f'."{key}"' for key in field)
                 self.columns.append(func.json_extract(table.c.record_json, path))
             else:
                 self._dug.append((at, field))
-                self.columns.append(table.c.id)  # a placeholder, replaced by the dug value
+                self.columns.append(null())  # a placeholder, replaced by the dug value
         if self._dug:
             self.columns.append(table.c.record_json)
 
