@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from repo_support import write_component
@@ -167,3 +168,102 @@ def test_a_model_whose_dataset_is_neither_name_nor_folder_is_skipped(lab: Path) 
     index = refresh(_lab())
     assert "neither a dataset component nor a folder" in index.invalid["odd/reef.yaml"]
     assert len(index.entries) == 5  # the others are still there
+
+
+# --- telling that a folder changed without walking it --------------------------------------
+
+
+@pytest.fixture
+def walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The repositories walked from now on; folders changed just before a walk count as
+    settled (otherwise the next command walks them again: see the racy test)."""
+    from reef.components import index
+
+    walked: list[str] = []
+    original = index._walk
+
+    def walk(root: Path, folders: dict[str, int] | None = None) -> Any:
+        walked.append(root.name)
+        return original(root, folders)
+
+    monkeypatch.setattr(index, "_walk", walk)
+    monkeypatch.setattr(index, "_RACY_NS", 0)
+    return walked
+
+
+def test_an_unchanged_folder_is_not_walked(lab: Path, walks: list[str]) -> None:
+    refresh(_lab())
+    assert walks == ["lab"]
+    again = refresh(_lab())
+    assert (again.parsed, len(again.entries), walks) == (0, 5, ["lab"])
+    assert {e.name for e in search("tool") if e.repository == "lab"} == {
+        f"tool{i}" for i in range(5)
+    }
+    assert [w for w in walks if w == "lab"] == ["lab"]
+
+
+def test_a_manifest_edited_in_place_is_read_without_a_walk(lab: Path, walks: list[str]) -> None:
+    refresh(_lab())
+    manifest = lab / "tool3" / "reef.yaml"
+    with manifest.open("r+") as f:  # the same file, so its folder does not change
+        text = f.read().replace("1.0.0", "1.0.1")
+        f.seek(0)
+        f.write(text)
+    index = refresh(_lab())
+    assert (index.parsed, walks) == (1, ["lab"])
+    assert {e.name: e.version for e in index.entries}["tool3"] == "1.0.1"
+    assert refresh(_lab()).parsed == 0
+
+
+@pytest.mark.parametrize("where", ["tool1/nested", "deep/er/still", "tool2/.hidden"])
+def test_a_new_folder_anywhere_is_walked_for(lab: Path, walks: list[str], where: str) -> None:
+    refresh(_lab())
+    write_component(lab / where, "program", "newcomer", "1.0.0")
+    names = {e.name for e in refresh(_lab()).entries}
+    assert walks == ["lab", "lab"]
+    assert ("newcomer" in names) is (".hidden" not in where)
+
+
+def test_removed_renamed_and_replaced_manifests_are_seen(lab: Path, walks: list[str]) -> None:
+    refresh(_lab())
+    (lab / "tool0" / "reef.yaml").unlink()
+    (lab / "tool1").rename(lab / "tool1-moved")
+    (lab / "tool2" / "reef.yaml").unlink()
+    (lab / "tool2" / "reef.yaml").mkdir()
+    (lab / "tool3" / "reef.yaml").unlink()
+    (lab / "tool3" / "reef.yaml").symlink_to(lab / "tool4" / "reef.yaml")
+    assert {e.path for e in refresh(_lab()).entries} == {"tool1-moved/reef.yaml", "tool4/reef.yaml"}
+    assert refresh(_lab()).parsed == 0
+
+
+def test_a_folder_changed_just_before_the_walk_is_walked_again(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A coarse file-system clock may give a change made right after the walk the time of one
+    # made right before it: such folders are not trusted until they are older.
+    from reef.components import index
+
+    refresh(_lab())  # written a moment ago: recorded as changed
+    walked: list[Path] = []
+    original = index._walk
+    monkeypatch.setattr(
+        index, "_walk", lambda root, f=None: walked.append(root) or original(root, f)
+    )
+    refresh(_lab())
+    assert len(walked) == 1
+    monkeypatch.setattr(index, "_RACY_NS", 0)
+    refresh(_lab())
+    refresh(_lab())
+    assert len(walked) == 2
+
+
+def test_search_text_is_taken_literally(lab: Path) -> None:
+    write_component(lab / "under", "program", "snake_case", "1.0.0", description="100% pure")
+    write_component(lab / "plain", "program", "snakecase", "1.0.0", description="100 pure")
+
+    def found(text: str) -> set[str]:
+        return {e.name for e in search(text) if e.repository == "lab"}
+
+    assert found("_") == found("e_c") == found("0%") == {"snake_case"}
+    assert found("%%") == found("\\") == set()
+    assert found("SNAKE") == {"snake_case", "snakecase"}

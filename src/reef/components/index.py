@@ -1,20 +1,28 @@
 """An index of every repository's components, so that search and lookup need not parse YAML.
 
 The index is one SQLite file, ``REEF_HOME/index.db``, holding a row per ``reef.yaml`` with its
-size and modification time. A refresh walks a folder repository but parses only the manifests
-whose stamp changed. A git clone only changes through ``reef repo update`` and the
+size and modification time. A git clone only changes through ``reef repo update`` and the
 ``installed`` repository only through ``reef install``: while their stamp (the checked-out
-commit, the install generation) is the indexed one, their rows are used without walking. Search runs
-as a query, so it does not load the whole index.
+commit, the install generation) is the indexed one, their rows are used without walking.
+
+A folder is the user's to edit, so every command checks it, without walking it: the index also
+holds the change time of every folder the last walk entered. While those are the same, no
+manifest was added, removed or renamed, and only a manifest whose own stamp changed (edited in
+place) is read again; when a folder changed, the repository is walked, and still only the
+manifests whose stamp changed are parsed. Search runs as a query, so it does not load the whole
+index.
 """
 
 from __future__ import annotations
 
+import array
 import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+import stat
+import time
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,7 +55,20 @@ CREATE TABLE IF NOT EXISTS manifests (
     PRIMARY KEY (repo, path)
 );
 CREATE INDEX IF NOT EXISTS manifests_by_name ON manifests (name);
+-- What a folder repository looked like when last indexed, to tell in one read whether it
+-- changed: its folders' and manifests' paths (the folders first, NUL-separated) and their
+-- stamps (int64: each folder's change time, then each manifest's mtime and size).
+CREATE TABLE IF NOT EXISTS snapshots (
+    repo TEXT PRIMARY KEY,
+    folders INTEGER NOT NULL,
+    paths TEXT NOT NULL,
+    stamps BLOB NOT NULL
+);
 """
+# A folder changed less than this before the walk that recorded it may change again within
+# the same tick of a coarse file-system clock (a second or two on some): it is recorded as
+# changed, so that the next command walks it again.
+_RACY_NS = 2_000_000_000
 
 
 @dataclass(frozen=True)
@@ -96,7 +117,10 @@ def _open(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         if db.execute("PRAGMA user_version").fetchone()[0] != INDEX_FORMAT:
-            db.executescript("DROP TABLE IF EXISTS manifests; DROP TABLE IF EXISTS repos;")
+            db.executescript(
+                "DROP TABLE IF EXISTS manifests; DROP TABLE IF EXISTS repos; "
+                "DROP TABLE IF EXISTS snapshots;"
+            )
             db.execute(f"PRAGMA user_version = {INDEX_FORMAT}")
         db.executescript(_SCHEMA)
     except BaseException:
@@ -169,8 +193,23 @@ def _disk_failed(path: Path, exc: sqlite3.OperationalError) -> Exception:
     return exc
 
 
-def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """Every ``reef.yaml`` under ``root`` (hidden folders skipped), with its stat."""
+def _walk(
+    root: Path, folders: dict[str, int] | None = None
+) -> Iterator[tuple[str, os.stat_result]]:
+    """Every ``reef.yaml`` under ``root`` (hidden folders skipped), with its stat.
+
+    ``folders`` receives every folder entered, relative to ``root`` ('' for itself), with its
+    change time taken before it is listed (-1 when too recent to be trusted: ``_RACY_NS``)."""
+    since = time.time_ns() - _RACY_NS
+
+    def stamp(rel: str, st: os.stat_result) -> None:
+        if folders is not None:
+            folders[rel] = st.st_ctime_ns if st.st_ctime_ns < since else -1
+
+    try:
+        stamp("", os.stat(root))
+    except OSError:
+        return
     stack = [str(root)]
     while stack:
         folder = stack.pop()
@@ -182,10 +221,96 @@ def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
             for item in it:
                 if item.is_dir(follow_symlinks=False):
                     if not item.name.startswith(".") and item.name not in _SKIP_DIRS:
+                        if folders is not None:
+                            rel = os.path.relpath(item.path, root).replace(os.sep, "/")
+                            try:
+                                stamp(rel, item.stat(follow_symlinks=False))
+                            except OSError:
+                                continue
                         stack.append(item.path)
                 elif item.name == MANIFEST and item.is_file(follow_symlinks=False):
                     rel = os.path.relpath(item.path, root).replace(os.sep, "/")
                     yield rel, item.stat(follow_symlinks=False)
+
+
+@dataclass
+class _Snapshot:
+    folders: list[str]  # relative to the repository's folder, '' for itself
+    manifests: list[str]
+    stamps: list[int]  # each folder's ctime_ns (-1: to be walked), each manifest's mtime, size
+
+
+def _read_snapshot(db: sqlite3.Connection, repo: Repository) -> _Snapshot | None:
+    row = db.execute(
+        "SELECT folders, paths, stamps FROM snapshots WHERE repo = ?", (repo.name,)
+    ).fetchone()
+    if row is None:
+        return None
+    count, paths, blob = row
+    stamps = array.array("q")
+    stamps.frombytes(blob)
+    names = paths.split("\0") if paths else []
+    if len(stamps) != count + 2 * (len(names) - count):
+        return None
+    return _Snapshot(names[:count], names[count:], stamps.tolist())
+
+
+def _save_snapshot(
+    db: sqlite3.Connection,
+    repo: Repository,
+    folders: dict[str, int],
+    manifests: dict[str, tuple[int, int]],
+) -> None:
+    stamps = array.array("q", folders.values())
+    for mtime, size in manifests.values():
+        stamps.extend((mtime, size))
+    db.execute(
+        "INSERT OR REPLACE INTO snapshots (repo, folders, paths, stamps) VALUES (?, ?, ?, ?)",
+        (repo.name, len(folders), "\0".join([*folders, *manifests]), stamps.tobytes()),
+    )
+
+
+def _edited(root: Path, snapshot: _Snapshot) -> list[tuple[str, os.stat_result]] | None:
+    """The manifests edited in place since the snapshot, when no folder changed since (every
+    file added, removed or renamed changes its folder's change time); None when one did.
+
+    A stat of each folder and each manifest, relative to an open ``root``: a couple of
+    microseconds each, where listing a folder costs tens."""
+    if not snapshot.folders:
+        return None
+    fd: int | None = None
+    if os.stat in os.supports_dir_fd:
+        try:
+            fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:
+            return None
+    prefix = "" if fd is not None else str(root) + os.sep
+    lstat = os.stat
+    try:
+        found = [
+            lstat(prefix + (p or "."), dir_fd=fd, follow_symlinks=False) for p in snapshot.folders
+        ]
+        count = len(found)
+        if [st.st_ctime_ns for st in found] != snapshot.stamps[:count]:
+            return None
+        if not all(stat.S_ISDIR(st.st_mode) for st in found):
+            return None
+        found = [lstat(prefix + p, dir_fd=fd, follow_symlinks=False) for p in snapshot.manifests]
+    except OSError:
+        return None  # gone, or unreadable: the walk finds out which
+    finally:
+        if fd is not None:
+            os.close(fd)
+    now = [n for st in found for n in (st.st_mtime_ns, st.st_size)]
+    if now == snapshot.stamps[count:]:
+        return []
+    edited = []
+    for i, st in enumerate(found):
+        if now[2 * i : 2 * i + 2] != snapshot.stamps[count + 2 * i : count + 2 * i + 2]:
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            edited.append((snapshot.manifests[i], st))
+    return edited
 
 
 def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
@@ -266,14 +391,20 @@ def entry_from_manifest(repo: Repository, rel: str) -> Entry:
     return _entry(repo, str(repo.root), _read_manifest(repo.root, rel))
 
 
-def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, dict[str, str]]:
-    """Bring one repository's rows up to date: (manifests parsed, invalid manifests)."""
+def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> int:
+    """Bring one repository's rows up to date; the number of manifests parsed."""
     root = repo.root
     head = repository_stamp(repo)
     row = db.execute("SELECT root, head FROM repos WHERE name = ?", (repo.name,)).fetchone()
     fresh = row is not None and row[0] == str(root) and not force
     if fresh and head is not None and row[1] == head:
-        return 0, _invalid(db, repo)
+        return 0
+    snapshot = _read_snapshot(db, repo) if fresh and head is None else None
+    listing: Iterable[tuple[str, os.stat_result]] | None = None
+    if snapshot is not None:
+        listing = _edited(root, snapshot)
+        if listing == []:
+            return 0  # nothing changed
 
     known: dict[str, tuple[int, int]] = {}
     if fresh:
@@ -281,11 +412,18 @@ def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, d
             "SELECT path, mtime_ns, size FROM manifests WHERE repo = ?", (repo.name,)
         ):
             known[path] = (mtime, size)
-    seen: set[str] = set()
+    folders: dict[str, int] | None = None
+    if listing is None:
+        # A folder changed, or the repository's stamp did: walk it all.
+        folders = {} if head is None else None
+        listing = _walk(root, folders)
+        after: dict[str, tuple[int, int]] = {}
+    else:
+        after = dict(known)  # only edited in place: nothing was added or removed
     changed: list[tuple[Any, ...]] = []
-    for rel, st in _walk(root):
-        seen.add(rel)
+    for rel, st in listing:
         stamp = (st.st_mtime_ns, st.st_size)
+        after[rel] = stamp
         if known.get(rel) == stamp:
             continue
         try:
@@ -301,8 +439,10 @@ def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, d
             # One manifest that cannot be read must not stop every command.
             columns = (f"{rel}: {exc}", None, None, None, rel, None, None, None, None)
         changed.append((repo.name, *stamp, *columns))
-    gone = [(repo.name, p) for p in known.keys() - seen]
-    if changed or gone or not fresh or (row is not None and row[1] != head):
+    gone = [(repo.name, p) for p in known.keys() - after.keys()]
+    if snapshot is not None and folders is None:
+        folders = dict(zip(snapshot.folders, snapshot.stamps, strict=False))
+    if changed or gone or not fresh or (row is not None and row[1] != head) or folders:
         db.execute("BEGIN IMMEDIATE")
         try:
             if not fresh:
@@ -313,6 +453,9 @@ def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, d
                 f"{_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 changed,
             )
+            db.execute("DELETE FROM snapshots WHERE repo = ?", (repo.name,))
+            if folders:
+                _save_snapshot(db, repo, folders, after)
             db.execute(
                 "INSERT OR REPLACE INTO repos (name, root, head) VALUES (?, ?, ?)",
                 (repo.name, str(root), head),
@@ -324,7 +467,7 @@ def _sync(db: sqlite3.Connection, repo: Repository, force: bool) -> tuple[int, d
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-    return len(changed), _invalid(db, repo)
+    return len(changed)
 
 
 def _invalid(db: sqlite3.Connection, repo: Repository) -> dict[str, str]:
@@ -353,14 +496,15 @@ def _entries(
 def refresh(repo: Repository, *, force: bool = False) -> RepositoryIndex:
     """The repository's index, brought up to date; reads only the manifests that changed."""
     with _connect() as db:
-        parsed, invalid = _sync(db, repo, force)
-        return RepositoryIndex(repo, _entries(db, [repo]), invalid, parsed)
+        parsed = _sync(db, repo, force)
+        return RepositoryIndex(repo, _entries(db, [repo]), _invalid(db, repo), parsed)
 
 
 def forget(name: str) -> None:
     """Drop a repository's rows (it was removed)."""
     with _connect() as db:
         db.execute("DELETE FROM manifests WHERE repo = ?", (name,))
+        db.execute("DELETE FROM snapshots WHERE repo = ?", (name,))
         db.execute("DELETE FROM repos WHERE name = ?", (name,))
 
 
@@ -382,21 +526,28 @@ def query(
     if kind is not None:
         where += " AND kind = ?"
         params.append(kind)
+    # LIKE folds the case of ASCII letters as lower() does (and, like it, no other), without
+    # a lower-cased copy of every row: half the time of instr(lower(...)) over 10,000 rows.
+    like = "LIKE ? ESCAPE '\\'"
     if text:
-        where += (
-            " AND (instr(lower(name), ?) OR instr(lower(description), ?) OR instr(lower(tags), ?))"
-        )
-        params += [text.lower()] * 3
+        where += f" AND (name {like} OR description {like} OR tags {like})"
+        params += [_contains(text.lower())] * 3
     for tag in tags or []:
-        where += " AND instr(lower(tags), ?)"
-        params.append(json.dumps(tag.lower(), ensure_ascii=False))
+        where += f" AND tags {like}"
+        params.append(_contains(json.dumps(tag.lower(), ensure_ascii=False)))
     with _connect() as db:
         for repo in repos:
             _sync(db, repo, force=False)
         hits = _entries(db, repos, where, tuple(params))
     wanted = {t.lower() for t in tags or []}
-    # instr() on the JSON text can match inside a longer tag; the exact check is cheap here.
+    # LIKE on the JSON text can match inside a longer tag; the exact check is cheap here.
     return [e for e in hits if wanted <= {t.lower() for t in e.tags}]
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its own wildcards escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def invalid_counts(repos: list[Repository] | None = None) -> dict[str, int]:
