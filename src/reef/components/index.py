@@ -29,11 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from reef import config
-from reef.components.checksums import check_source_paths
 from reef.components.repository import Repository, repositories
 from reef.components.repository import stamp as repository_stamp
 from reef.errors import ManifestError, Problem, ReefError, WriteFailed
-from reef.meta.component import split_requirement
 
 MANIFEST = "reef.yaml"
 # SQLite's user_version; another value means the file is rebuilt. 3: sources outside their
@@ -315,6 +313,9 @@ def _edited(root: Path, snapshot: _Snapshot) -> list[tuple[str, os.stat_result]]
 
 def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
     """The indexed columns of one manifest (``_COLUMNS`` order)."""
+    # Imported here: they bring pydantic, which a search of an unchanged index never needs.
+    from reef.components.checksums import check_source_paths
+    from reef.meta.component import split_requirement
     from reef.meta.load import load_manifest
     from reef.meta.model import ModelManifest
 

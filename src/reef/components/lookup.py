@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from reef.components.checksums import OUTSIDE_HINT
 from reef.components.index import Entry, catalog, invalid_counts, query, refused
 from reef.errors import ReefError
-from reef.meta.component import split_requirement
 
 
 class ComponentNotFound(ReefError):
@@ -23,6 +21,9 @@ class ComponentRefused(ReefError):
 
 def parse_ref(ref: str) -> tuple[str, SpecifierSet]:
     """``name``, ``name@1.0.0``, ``name@>=1,<2`` or ``name >=1,<2`` -> (name, specifier)."""
+    # Imported here, as below: reef.meta brings pydantic, which search never needs.
+    from reef.meta.component import split_requirement
+
     try:
         name, spec = split_requirement(ref)
     except ValueError as exc:
@@ -64,6 +65,8 @@ def find(ref: str, kind: str | None = None, entries: list[Entry] | None = None) 
         raise ComponentNotFound(f"{name!r} is a {', '.join(other)}, not a {kind}")
     why = refused(name)
     if why:
+        from reef.components.checksums import OUTSIDE_HINT
+
         # It exists, but may not be used: say why rather than that it is unknown.
         raise ComponentRefused(why[0], hint=OUTSIDE_HINT)
     known = sorted({e.name for e in of_kind})
