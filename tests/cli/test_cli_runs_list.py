@@ -173,7 +173,7 @@ def test_every_command_that_selects_runs_takes_the_same_filters(path: tuple[str,
 
     command = typer.main.get_command(app)
     for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
+        command = command.get_command(typer.Context(command), name)  # type: ignore[attr-defined]
     options = [opt for p in command.params for opt in p.opts if opt in FILTER_OPTIONS]
     # board ranks valid runs only, so it has no --status
     expected = [o for o in FILTER_OPTIONS if not (path == ("board",) and o == "--status")]

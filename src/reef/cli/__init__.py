@@ -8,67 +8,105 @@ import sys
 from types import FrameType
 
 import typer
+from typer._click.exceptions import UsageError  # Typer ships click as its own copy
+from typer.core import TyperGroup
 
-from reef.cli import (
-    bench,
-    board,
-    cache,
-    check,
-    compare,
-    components,
-    config,
-    demo,
-    detect,
-    env,
-    init,
-    lock,
-    pareto,
-    plugins,
-    repo,
-    report,
-    runs,
-    show,
-    solution,
-    trace,
-)
 from reef.errors import EXIT_ENVIRONMENT, EXIT_SIGINT, InternalError, ReefError, Terminated
+
+# Every command, in the order ``reef --help`` lists them, and where it lives: a function, or a
+# Typer app of subcommands. A module is imported only when its command runs or its help is
+# shown, so that ``reef runs list`` does not pay for importing every other command.
+COMMANDS: dict[str, str] = {
+    "bench": "reef.cli.bench:bench",
+    "demo": "reef.cli.demo:demo",
+    "check": "reef.cli.check:check",
+    "schema": "reef.cli.check:schema",
+    "show": "reef.cli.show:show",
+    "search": "reef.cli.components:search",
+    "new": "reef.cli.components:new",
+    "resolve": "reef.cli.lock:resolve",
+    "fetch": "reef.cli.lock:fetch",
+    "pack": "reef.cli.lock:pack",
+    "install": "reef.cli.lock:install",
+    "init": "reef.cli.init:init",
+    "detect": "reef.cli.detect:detect",
+    "run": "reef.cli.solution:run",
+    "validate": "reef.cli.solution:validate",
+    "reproduce": "reef.cli.solution:reproduce",
+    "compare": "reef.cli.compare:compare",
+    "pareto": "reef.cli.pareto:pareto",
+    "plugins": "reef.cli.plugins:plugins",
+    "trace": "reef.cli.trace:trace",
+    "board": "reef.cli.board:board",
+    "report": "reef.cli.report:report",
+    "plot": "reef.cli.report:plot",
+    "cache": "reef.cli.cache:app",
+    "runs": "reef.cli.runs:app",
+    "repo": "reef.cli.repo:app",
+    "env": "reef.cli.env:app",
+    "config": "reef.cli.config:app",
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root group: commands are built from ``COMMANDS`` when first asked for."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> typer.core.TyperCommand | None:  # type: ignore[override]
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = _build(cmd_name, COMMANDS[cmd_name])
+        return self.commands[cmd_name]  # type: ignore[return-value]
+
+    def resolve_command(  # type: ignore[override]
+        self, ctx: typer.Context, args: list[str]
+    ) -> tuple[str | None, typer.core.TyperCommand | None, list[str]]:
+        # Typer suggests the nearest command from those already built; here, from them all.
+        try:
+            return self._click_resolve_command(ctx, args)  # type: ignore[return-value]
+        except UsageError as exc:
+            from difflib import get_close_matches
+
+            matches = get_close_matches(args[0], list(COMMANDS)) if args else []
+            if matches:
+                suggestions = ", ".join(repr(m) for m in matches)
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
+
+
+def _build(name: str, target: str) -> typer.core.TyperCommand:
+    import importlib
+
+    module, attr = target.split(":")
+    found = getattr(importlib.import_module(module), attr)
+    if isinstance(found, typer.Typer):
+        # As add_typer would: the root's plain help (no Rich panels) reaches the subcommands.
+        group = typer.main.get_group_from_info(
+            typer.models.TyperInfo(found, name=name),
+            pretty_exceptions_short=True,
+            suggest_commands=True,
+            rich_markup_mode=None,
+        )
+        return group  # type: ignore[return-value]
+    info = typer.models.CommandInfo(name=name, callback=found)
+    command = typer.main.get_command_from_info(
+        info, pretty_exceptions_short=True, rich_markup_mode=None
+    )
+    return command  # type: ignore[return-value]
+
 
 app = typer.Typer(
     name="reef",
+    cls=LazyGroup,
     help="Portable, reproducible ML benchmarking: measure models under MLPerf LoadGen scenarios.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-app.command("bench")(bench.bench)
-app.command("demo")(demo.demo)
-app.command("check")(check.check)
-app.command("schema")(check.schema)
-app.command("show")(show.show)
-app.command("search")(components.search)
-app.command("new")(components.new)
-app.command("resolve")(lock.resolve)
-app.command("fetch")(lock.fetch)
-app.command("pack")(lock.pack)
-app.command("install")(lock.install)
-app.command("init")(init.init)
-app.command("detect")(detect.detect)
-app.command("run")(solution.run)
-app.command("validate")(solution.validate)
-app.command("reproduce")(solution.reproduce)
-app.command("compare")(compare.compare)
-app.command("pareto")(pareto.pareto)
-app.command("plugins")(plugins.plugins)
-app.command("trace")(trace.trace)
-app.command("board")(board.board)
-app.command("report")(report.report)
-app.command("plot")(report.plot)
-app.add_typer(cache.app, name="cache")
-app.add_typer(runs.app, name="runs")
-app.add_typer(repo.app, name="repo")
-app.add_typer(env.app, name="env")
-app.add_typer(config.app, name="config")
 
 
 def _print_version(value: bool) -> None:
