@@ -289,9 +289,9 @@ def _edited(root: Path, snapshot: _Snapshot) -> list[tuple[str, os.stat_result]]
             lstat(prefix + (p or "."), dir_fd=fd, follow_symlinks=False) for p in snapshot.folders
         ]
         count = len(found)
+        # The same change time is the same folder: anything put in its place since, a file
+        # or a link included, was made at least _RACY_NS after it.
         if [st.st_ctime_ns for st in found] != snapshot.stamps[:count]:
-            return None
-        if not all(stat.S_ISDIR(st.st_mode) for st in found):
             return None
         found = [lstat(prefix + p, dir_fd=fd, follow_symlinks=False) for p in snapshot.manifests]
     except OSError:
