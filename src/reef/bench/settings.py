@@ -1,5 +1,10 @@
 """Benchmark settings from what a user (or a solution) asked for, refused before any worker
-starts when they make no sense or cannot run here. Errors name the CLI option."""
+starts when they make no sense or cannot run here. Errors name the CLI option.
+
+Scenarios and modes are read in any spelling ``reef.meta.choices`` accepts (``offline``,
+``single-stream``). Threads not given (by the user, nor by a solution's settings) come from the
+user's defaults: ``REEF_THREADS``, else the config file's ``threads`` (``reef.config``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from reef.errors import SettingsError
-from reef.meta.settings import SCENARIOS, BenchSettings
+from reef.meta import choices
+from reef.meta.settings import BenchSettings
 
 OPTION_NAMES = {
     "duration_s": "--duration",
@@ -31,16 +37,16 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
     from reef.bench.job import loadgen_problem
     from reef.meta.settings import machine_problems
 
-    chosen = scenarios or ["SingleStream"]
-    by_lower = {s.lower(): s for s in SCENARIOS}
+    chosen = [choices.SCENARIO.parse(name) for name in scenarios or ["SingleStream"]]
+    options = {k: v for k, v in options.items() if v is not None}
+    if isinstance(options.get("mode"), str):
+        options["mode"] = choices.MODE.parse(options["mode"])
+    threads_from = None
+    if "threads" not in options:
+        threads_from = _default_threads(options)
     result = []
-    for name in chosen:
-        scenario = by_lower.get(name.lower())
-        if scenario is None:
-            raise SettingsError(
-                f"unknown scenario {name!r}", hint=f"choose from {', '.join(SCENARIOS)}"
-            )
-        values = {k: v for k, v in options.items() if v is not None}
+    for scenario in chosen:
+        values = dict(options)
         if scenario != "Server" and len(chosen) > 1:
             # Given for the Server run among several scenarios.
             values.pop("target_qps", None)
@@ -51,6 +57,8 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
             err = exc.errors(include_url=False)[0]
             field = str(err["loc"][0]) if err["loc"] else ""
             option = OPTION_NAMES.get(field, field)
+            if field == "threads" and threads_from is not None:
+                option = f"threads (from {threads_from})"
             raise SettingsError(
                 f"{option}: {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
             ) from None
@@ -59,6 +67,8 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
         if problems:
             field, message = problems[0]
             option, value = OPTION_NAMES.get(field, field), getattr(settings, field)
+            if field == "threads" and threads_from is not None:
+                option = f"threads (from {threads_from})"
             shown = f"{value:g}" if isinstance(value, float) else value
             raise SettingsError(f"{option} {shown}: {message}")
         problem = loadgen_problem(settings)
@@ -66,3 +76,15 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
             raise SettingsError(problem, hint="ask for fewer samples per query")
         result.append(settings)
     return result
+
+
+def _default_threads(options: dict[str, Any]) -> str | None:
+    """Put the user's default threads in ``options``; returns where they came from (what an
+    error about them names), or None when no default is set."""
+    from reef import config
+
+    [setting] = [v for v in config.values() if v.key == "threads"]
+    if setting.value is None:
+        return None
+    options["threads"] = setting.value
+    return str(setting.source)  # "environment REEF_THREADS", "config file PATH"

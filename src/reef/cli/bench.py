@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from reef.cli._choices import choice
 from reef.errors import EXIT_FAILED, SettingsError
+from reef.meta.choices import GRAPH_OPTIMIZATION, MODE, SCENARIO, TRACE_LEVEL
 
 if TYPE_CHECKING:
     from reef.meta.run import RunRecord
@@ -40,16 +42,24 @@ def bench(
         [],
         "--scenario",
         "-s",
-        help="SingleStream, MultiStream, Server or Offline; repeat for several (one run each)",
+        **choice(SCENARIO),
+        help="the LoadGen scenario, in any spelling (single-stream, offline); repeat for "
+        "several (one run each) [SingleStream, or the solution's]",
     ),
-    mode: str | None = typer.Option(None, help="performance, accuracy, or both [both]"),
+    mode: str | None = typer.Option(
+        None, "--mode", **choice(MODE), help="measure performance, accuracy, or both [both]"
+    ),
     duration: float | None = typer.Option(None, help="minimum duration in seconds [10]"),
     queries: int | None = typer.Option(None, help="minimum query count"),
     target_qps: float | None = typer.Option(None, help="Server: queries per second"),
     latency_bound_ms: float | None = typer.Option(None, help="Server: latency bound (ms)"),
     samples_per_query: int | None = typer.Option(None, help="MultiStream: samples per query [8]"),
     batch_size: int | None = typer.Option(None, help="samples per predict call [1]"),
-    threads: int | None = typer.Option(None, help="predictor intra-op threads"),
+    threads: int | None = typer.Option(
+        None,
+        help="predictor intra-op threads [REEF_THREADS, else the config file's threads, else "
+        "the predictor's default]",
+    ),
     warmup: int | None = typer.Option(None, help="warm-up queries before calibration [50]"),
     samples: int | None = typer.Option(None, help="how many samples to load (all by default)"),
     seed: int | None = typer.Option(None, help="LoadGen's random seed [0]"),
@@ -57,7 +67,10 @@ def bench(
         [], help="bare ONNX files: an input's shape, e.g. input=1x3x224x224"
     ),
     graph_optimization: str | None = typer.Option(
-        None, help="ONNX Runtime graph optimisation: none, basic, extended or all [all]"
+        None,
+        "--graph-optimization",
+        **choice(GRAPH_OPTIMIZATION),
+        help="ONNX Runtime graph optimisation [all]",
     ),
     provider: list[str] = typer.Option(
         [],
@@ -73,7 +86,7 @@ def bench(
     trace: str | None = typer.Option(
         None,
         "--trace",
-        metavar="LEVEL",
+        **choice(TRACE_LEVEL),
         help="record a trace with each run: none, model (a span per query and stage), "
         "framework (+ the framework's operators), system (+ CPU, memory, GPU counters) or "
         "full [none]; see `reef trace ID`",

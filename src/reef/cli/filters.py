@@ -16,14 +16,20 @@ from typing import Annotated, Any
 
 import typer
 
+from reef.cli._choices import choice
+from reef.meta.choices import RUN_STATUS, SCENARIO
+
 Model = Annotated[str | None, typer.Option(help="only runs of this model (target name)")]
 Version = Annotated[
     str | None,
     typer.Option(help="only these target versions: 1.2.0, or a PEP 440 specifier like '>=1.2,<2'"),
 ]
-Scenario = Annotated[str | None, typer.Option(help="SingleStream, MultiStream, Server or Offline")]
+Scenario = Annotated[
+    str | None,
+    typer.Option(**choice(SCENARIO), help="only runs of this scenario (any spelling: offline)"),
+]
 Backend = Annotated[str | None, typer.Option(help="only runs on this predictor backend")]
-Status = Annotated[str | None, typer.Option(help="valid, invalid, interrupted or failed")]
+Status = Annotated[str | None, typer.Option(**choice(RUN_STATUS), help="only runs of this status")]
 Tag = Annotated[
     str | None,
     typer.Option(help="only runs with this tag (target kind, solution name, target tags)"),

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from reef.cli import filters
+from reef.cli._choices import choice
 from reef.cli._common import emit_json, fmt, stdout
+from reef.meta.choices import RUNS_FORMAT
 
 if TYPE_CHECKING:
     from reef.api import RunFilter
@@ -16,7 +18,6 @@ if TYPE_CHECKING:
 app = typer.Typer(help="List, show and import recorded runs.", no_args_is_help=True)
 
 
-FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = (
     "id",
     "created_at",
@@ -46,7 +47,9 @@ def list_runs(
         help="created_at, p50, p90, p99, throughput, accuracy, model, scenario or status; "
         "ascending, or descending with a leading - (--sort=-throughput)",
     ),
-    output: str = typer.Option("table", "--format", help="table, json or csv"),
+    output: str = typer.Option(
+        "table", "--format", **choice(RUNS_FORMAT), help="a table, JSON or CSV"
+    ),
     json_out: bool = typer.Option(False, "--json", help="the same as --format json"),
 ) -> None:
     """List recorded runs: filtered, sorted (newest first by default), as a table, JSON or CSV.
@@ -55,13 +58,8 @@ def list_runs(
     emptied the selection and exits with 2.
     """
     from reef import api
-    from reef.errors import SettingsError
 
-    shape = "json" if json_out else output.strip().lower()
-    if shape not in FORMATS:
-        raise SettingsError(
-            f"--format: unknown format {output!r}", hint="choose " + ", ".join(FORMATS)
-        )
+    shape = "json" if json_out else output
     records = api.runs_list(run_filter, limit=limit or None, sort=sort, allow_empty=False)
     if shape == "json":
         emit_json([r.summary_json() for r in records])

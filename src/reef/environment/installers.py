@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import IO, Literal
 
 from reef.errors import EXIT_ENVIRONMENT, ReefError
+from reef.meta.choices import INSTALLER
 
 InstallerName = Literal["uv", "pip"]
-INSTALLER_CHOICES = ("auto", "uv", "pip")
+INSTALLER_CHOICES = INSTALLER.values
 LineCallback = Callable[[str], None]
 
 TAIL_LINES = 15
@@ -93,12 +94,9 @@ class Installer:
 
 
 def choose(name: str) -> Installer:
-    """The installer ``name`` asks for: ``auto`` takes uv when it is installed, else pip."""
-    if name not in INSTALLER_CHOICES:
-        raise ReefError(
-            f"--installer: unknown installer {name!r}",
-            hint=f"choose {', '.join(INSTALLER_CHOICES)}",
-        )
+    """The installer ``name`` asks for (in any case): ``auto`` takes uv when it is installed,
+    else pip."""
+    name = INSTALLER.parse(name, ReefError)
     uv = find_uv() if name in ("auto", "uv") else None
     if uv is not None:
         return Installer("uv", uv)

@@ -8,15 +8,32 @@ record made before a limit existed must still load, so they are not part of the 
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
+from reef.meta import choices
 from reef.meta.common import Strict
 
-Scenario = Literal["SingleStream", "MultiStream", "Server", "Offline"]
-SCENARIOS: tuple[Scenario, ...] = ("SingleStream", "MultiStream", "Server", "Offline")
-Mode = Literal["performance", "accuracy", "both"]
+
+def _spelling(choice: choices.Choice) -> BeforeValidator:
+    """Read any spelling of ``choice`` (``single-stream``, ``offline``) as its value; anything
+    else is left for the Literal to refuse, listing the values."""
+
+    def canonical(value: Any) -> Any:
+        found = choice.find(value) if isinstance(value, str) else None
+        return value if found is None else found
+
+    return BeforeValidator(canonical)
+
+
+# Wherever a scenario or mode is read (the CLI, the API, a solution's bench section, a stored
+# record), any spelling that reef.meta.choices accepts is stored in the one spelling below.
+Scenario = Annotated[
+    Literal["SingleStream", "MultiStream", "Server", "Offline"], _spelling(choices.SCENARIO)
+]
+SCENARIOS = cast(tuple[Scenario, ...], choices.SCENARIO.values)
+Mode = Annotated[Literal["performance", "accuracy", "both"], _spelling(choices.MODE)]
 
 # LoadGen's three random seeds (sample set, sample index, schedule) are uint64_t; a larger
 # Python int made its binding raise TypeError once the worker had started.
