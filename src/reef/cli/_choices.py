@@ -25,7 +25,10 @@ def choice(values: Choice, *, metavar: str | None = None) -> dict[str, Any]:
 
 def _completer(values: Choice) -> Callable[[str], list[str]]:
     def complete(incomplete: str) -> list[str]:
+        # Typer keeps only completions that start with what was typed, as typed: `-s off`
+        # completes to `offline`, which reads as Offline like any other spelling.
         start = incomplete.lower()
-        return [v for v in values.values if v.lower().startswith(start)]
+        n = len(incomplete)
+        return [incomplete + v[n:] for v in values.values if v.lower().startswith(start)]
 
     return complete
