@@ -536,10 +536,18 @@ def find_provisioned(lock: Lock) -> Provisioned | None:
     started = time.monotonic()
     path = root / environment_hash(lock, _lock_key(lock))
     marker = _read_marker(path, path.name)
-    if marker is None:
+    if marker is None or not _lease(path):
         return None
     _sync_reef(path, marker)
     return _provisioned(path, marker, "reused", time.monotonic() - started)
+
+
+def _lease(path: Path) -> bool:
+    """This process runs in the environment at ``path``: ``reef cache clean`` leaves it alone
+    while the process lives (``reef.environment.cache``). False when it was just removed."""
+    from reef.environment.cache import lease
+
+    return lease(path)
 
 
 def any_provisioned() -> bool:
@@ -562,7 +570,7 @@ def provision(
     say = progress or (lambda _message: None)
     started = time.monotonic()
     marker = _read_marker(chosen.path, chosen.hash)
-    if marker is not None:
+    if marker is not None and _lease(chosen.path):
         stale = pin_mismatches(chosen.pins, marker)
         if not stale:
             _sync_reef(chosen.path, marker)
@@ -577,7 +585,7 @@ def provision(
     _sweep(root)
     if chosen.path.exists() or chosen.path.is_symlink():
         marker = _read_marker(chosen.path, chosen.hash)
-        if marker is not None:  # another `reef init` renamed it into place just now
+        if marker is not None and _lease(chosen.path):  # another `reef init` made it just now
             return _provisioned(chosen.path, marker, "reused", time.monotonic() - started)
         say(f"removing an incomplete environment at {chosen.path}")
         _discard(chosen.path)
@@ -594,10 +602,12 @@ def provision(
             if other is None:
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
+            _lease(chosen.path)
             return _provisioned(chosen.path, other, "reused", time.monotonic() - started)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _lease(chosen.path)
     return _provisioned(chosen.path, data, "created", time.monotonic() - started)
 
 
@@ -625,6 +635,7 @@ def _rebuild(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)
+    _lease(chosen.path)
     return _provisioned(chosen.path, data, "rebuilt", time.monotonic() - started)
 
 

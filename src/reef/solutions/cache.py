@@ -248,35 +248,88 @@ def clean(
     return chosen
 
 
-def sweep_leftovers(*, everything: bool = False) -> int:
-    """Remove what Reef processes killed mid-work left (``kill -9``, a power cut): step
-    staging folders, half-unpacked packs, half-downloaded sources, half-made clones, whose
-    owner process is gone. Returns the bytes freed. ``everything`` also removes the folders
-    of a step that was never finished and names no owner (an older Reef's) at once, rather
-    than after a day."""
-    from reef import owner as owners
+def remove(path: Path) -> None:
+    """Remove the entry at ``path`` (renamed aside first, so no reader sees it half deleted)."""
+    _remove(path)
 
-    unowned = 0.0 if everything else owners.UNOWNED_AFTER_S
-    freed = _sweep_unfinished(everything=everything)
-    freed += owners.sweep(config.reef_home(), "install", unowned_after_s=unowned)
-    freed += owners.sweep(config.cache_dir(), "partial", unowned_after_s=unowned)
-    freed += owners.sweep(config.clones_dir(), "clone", unowned_after_s=unowned)
+
+@dataclass(frozen=True)
+class Leftover:
+    """What a Reef process killed mid-work left behind, and what it was doing."""
+
+    path: Path
+    size_bytes: int
+    what: str  # "unfinished step", "unpacked pack", "download", "clone", "environment build"
+
+
+def leftovers(*, everything: bool = False) -> list[Leftover]:
+    """What Reef processes killed mid-work left (``kill -9``, a power cut) and no live process
+    owns: step staging folders, half-unpacked packs, half-downloaded sources, half-made clones
+    and environment builds. ``everything`` also counts the folders of a step that was never
+    finished and names no owner (an older Reef's) at once, rather than after a day."""
+    from reef.environment.cache import BUILD
+
+    unowned = 0.0 if everything else owner.UNOWNED_AFTER_S
+    found = _unfinished_steps(everything=everything)
+    for folder, kind, what in (
+        (config.reef_home(), "install", "unpacked pack"),
+        (config.cache_dir(), "partial", "download"),
+        (config.clones_dir(), "clone", "clone"),
+        (config.envs_dir(), BUILD, "environment build"),
+    ):
+        found += _stale(folder, kind, unowned, what)
+    return found
+
+
+def sweep_leftovers(*, everything: bool = False) -> int:
+    """Remove ``leftovers``; returns the bytes freed."""
+    freed = 0
+    for item in leftovers(everything=everything):
+        _discard(item)
+        freed += item.size_bytes
     return freed
 
 
-def _sweep_unfinished(*, everything: bool) -> int:
+def _discard(item: Leftover) -> None:
+    if item.path.parent == steps_dir() and not item.path.name.startswith("."):
+        _remove(item.path)  # an entry's own name: renamed aside first, as any removal
+    else:
+        owner.remove(item.path)
+
+
+def _stale(folder: Path, kind: str, unowned_after_s: float, what: str) -> list[Leftover]:
+    """The staging entries of ``kind`` in ``folder`` whose owner is gone (``reef.owner``)."""
+    from reef.environment.cache import tree_size
+
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        path = folder / name
+        if name.startswith(f".{kind}-") and owner.is_stale(
+            path, kind, unowned_after_s=unowned_after_s
+        ):
+            found.append(Leftover(path, tree_size(path), what))
+    return found
+
+
+def _unfinished_steps(*, everything: bool) -> list[Leftover]:
     """Step folders whose step died with its process: staging whose owner is gone, entries
     half renamed aside for deletion, and (after a day, or at once with ``everything``)
     staging and entries that name no owner and never got their entry file."""
+    from reef.environment.cache import tree_size
+
     root = steps_dir()
     if not root.is_dir():
-        return 0
+        return []
     unowned = 0.0 if everything else owner.UNOWNED_AFTER_S
-    freed = owner.sweep(root, STAGING, unowned_after_s=unowned)
+    found = _stale(root, STAGING, unowned, "unfinished step")
     # Renamed aside to be deleted: whoever renamed it may have died before the rmtree.
-    freed += owner.sweep(root, "del", unowned_after_s=0.0)
+    found += _stale(root, "del", 0.0, "step being deleted")
     now = time.time()
-    for path in root.iterdir():
+    for path in sorted(root.iterdir()):
         if path.name.startswith(".") or (path / ENTRY).is_file():
             continue
         try:
@@ -284,7 +337,16 @@ def _sweep_unfinished(*, everything: bool) -> int:
         except OSError:
             continue
         if old:
-            _remove(path)
+            found.append(Leftover(path, tree_size(path), "unfinished step"))
+    return found
+
+
+def _sweep_unfinished(*, everything: bool) -> int:
+    """Remove ``_unfinished_steps``; returns the bytes freed."""
+    freed = 0
+    for item in _unfinished_steps(everything=everything):
+        _discard(item)
+        freed += item.size_bytes
     return freed
 
 
