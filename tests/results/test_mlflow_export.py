@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from mlflow.tracking import MlflowClient
 
+from factories import run_record
 from reef.errors import ReefError
 from reef.meta.run import (
     Accuracy,
@@ -25,9 +26,7 @@ from reef.meta.run import (
     PredictorInfo,
     RunRecord,
     SolutionRef,
-    Target,
 )
-from reef.meta.settings import BenchSettings
 from reef.results.mlflow_export import (
     MlflowExportError,
     MlflowUnavailable,
@@ -51,23 +50,23 @@ def make_record(
     minutes: int = 0,
 ) -> RunRecord:
     """A record with a run folder holding LoadGen-like logs, as `reef bench` leaves one."""
-    record = RunRecord(
-        created_at=T0 + timedelta(minutes=minutes),
+    record = run_record(
+        created_at=T0,
+        minutes=minutes,
         finished_at=T0 + timedelta(minutes=minutes, seconds=42),
         status=status,
         reasons=[] if status == "valid" else ["min_duration not met"],
-        target=Target(
-            kind="manifest",
-            name="digits-classifier",
-            version="1.2.0",
-            path="/m/model.yaml",
-            sha256="a" * 64,
-        ),
+        kind="manifest",
+        name="digits-classifier",
+        version="1.2.0",
+        path="/m/model.yaml",
+        sha256="a" * 64,
         components=[
             ComponentRef(kind="dataset", name="digits", version="1.0.0", sha256="b" * 64),
             ComponentRef(kind="model", name="raw-model", sha256="c" * 64),
         ],
-        settings=BenchSettings(scenario=scenario, duration_s=0.5),
+        scenario=scenario,
+        settings={"duration_s": 0.5},
         predictor=PredictorInfo(
             name="onnxruntime",
             version="1.20.0",
@@ -86,7 +85,7 @@ def make_record(
         environment={"hash": "e" * 64},
         solution=SolutionRef(name="digits-demo", version="0.1.0", run="feedc0de", step=step),
         lock=LOCK,
-        latencies_ns=[100, 200, 300],
+        raw=[100, 200, 300],
     )
     folder = run_dir / record.id
     perf = folder / "performance"
@@ -387,5 +386,5 @@ def test_missing_mlflow_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_pa
     for call in calls:
         with pytest.raises(MlflowUnavailable) as caught:
             call()
-        assert "pip install 'reef[mlflow]'" in (caught.value.hint or "")
+        assert "pip install 'reef-bench[mlflow]'" in (caught.value.hint or "")
     assert list(tmp_path.iterdir()) == []

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from reef.api import RunFilter
     from reef.meta.run import RunRecord
 
-app = typer.Typer(help="List, show and import recorded runs.", no_args_is_help=True)
+app = typer.Typer(help="List, show, import and export recorded runs.", no_args_is_help=True)
 
 
 CSV_COLUMNS = (
@@ -212,4 +212,50 @@ def import_runs(
         stdout.print(f"{run.result:<14}  {run.id}  {run.status:<11}  {run.path}", markup=False)
     stdout.print(
         f"{report.imported} imported, {report.already_stored} already stored", markup=False
+    )
+
+
+@app.command("export")
+@filters.selecting_runs()
+def export_runs(
+    runs: list[str] | None = typer.Argument(
+        None, metavar="[RUN]...", help="run ids or unique prefixes; without them, the filters"
+    ),
+    mlflow: str | None = typer.Option(
+        None,
+        "--mlflow",
+        metavar="URI",
+        help="the MLflow tracking store: sqlite:///mlflow.db, http(s)://host:port, "
+        "postgresql://... [MLFLOW_TRACKING_URI] (needs reef-bench[mlflow])",
+    ),
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="the MLflow experiment [MLFLOW_EXPERIMENT_NAME, else reef]"
+    ),
+    limit: int = typer.Option(
+        0, "--limit", "-n", min=0, help="at most this many runs, newest first (0: all)"
+    ),
+    run_filter: RunFilter = filters.FROM_OPTIONS,
+    json_out: bool = typer.Option(False, "--json", help="print what was exported as JSON"),
+) -> None:
+    """Export runs already stored to MLflow: the runs given, or those the filters select.
+
+    Each run becomes one MLflow run (params, metrics, tags, its record and files); a run
+    exported before is not exported twice. The store is checked, and the runs found, before
+    anything is exported; filters that leave no run exit with 2.
+    """
+    from reef.api.export import runs_export
+
+    done = runs_export(
+        runs or [], run_filter, mlflow=mlflow, experiment=experiment, limit=limit or None
+    )
+    if json_out:
+        emit_json(done.model_dump(mode="json"))
+        return
+    for run in done.runs:
+        stdout.print(f"{run.run_id}  ->  MLflow run {run.mlflow_run_id}", markup=False)
+    from reef.cli._common import stderr
+
+    stderr.print(
+        f"exported {len(done.runs)} run(s) to MLflow at {done.uri}, experiment {done.experiment!r}",
+        markup=False,
     )

@@ -1,4 +1,4 @@
-"""Export run records to an MLflow tracking store (the optional ``reef[mlflow]`` extra).
+"""Export run records to an MLflow tracking store (the optional ``reef-bench[mlflow]`` extra).
 
 One ``RunRecord`` becomes one MLflow run: tags say which Reef run it is, params say how it was
 run, metrics say what came out, and artifacts hold the record itself, its lock and the files of
@@ -14,6 +14,10 @@ Supported stores: ``sqlite:///path.db`` (MLflow's own SQLite store; artifacts go
 ``mysql://`` and ``mssql://`` databases (through SQLAlchemy and the driver you installed), and
 the file store (``file:///dir`` or a bare path), which MLflow 3 keeps in maintenance mode and
 refuses unless ``MLFLOW_ALLOW_FILE_STORE=true`` is set.
+
+MLflow's settings are honoured: ``MLFLOW_TRACKING_URI`` is the store where none is given
+(``tracking_uri``) and ``MLFLOW_EXPERIMENT_NAME`` the experiment (``experiment_name``). A URI
+is shown redacted (``reef.config.redact_url``) in every message.
 
 MLflow is imported inside functions only: ``import reef`` never pays for it.
 """
@@ -33,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
+from reef.config import redact_url
 from reef.errors import ReefError
 from reef.meta.run import RunRecord
 
@@ -44,12 +49,16 @@ __all__ = [
     "MlflowExportError",
     "MlflowUnavailable",
     "check_uri",
+    "experiment_name",
     "export_records",
-    "redact",
     "run_name",
+    "tracking_uri",
 ]
 
-INSTALL_HINT = "pip install 'reef[mlflow]'"
+INSTALL_HINT = "pip install 'reef-bench[mlflow]'"
+URI_ENV = "MLFLOW_TRACKING_URI"
+EXPERIMENT_ENV = "MLFLOW_EXPERIMENT_NAME"
+DEFAULT_EXPERIMENT = "reef"
 MAX_ARTIFACT_BYTES = 50 * 1024 * 1024
 
 # MLflow's limits (mlflow.utils.validation): values longer than these are refused or cut.
@@ -83,17 +92,24 @@ class MlflowExportError(ReefError):
     """The tracking URI is unusable or the store refused the export. ``uri`` hides passwords."""
 
     def __init__(self, uri: str, problem: str, hint: str | None = None) -> None:
-        self.uri = redact(uri)
+        self.uri = redact_url(uri)
         super().__init__(f"MLflow store {self.uri}: {_hide_password(problem, uri)}", hint)
 
 
-def redact(uri: str) -> str:
-    """``uri`` with the password of its user info replaced by ``***``."""
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+def tracking_uri(uri: str | None = None) -> str:
+    """``uri``, else ``MLFLOW_TRACKING_URI``; neither is an error saying so."""
+    chosen = uri if uri is not None else (os.environ.get(URI_ENV) or None)
+    if chosen is None:
+        raise ReefError(
+            "no MLflow tracking URI: give --mlflow URI or set MLFLOW_TRACKING_URI",
+            hint="e.g. --mlflow sqlite:///mlflow.db or --mlflow http://127.0.0.1:5000",
+        )
+    return chosen
+
+
+def experiment_name() -> str:
+    """``MLFLOW_EXPERIMENT_NAME``, else ``reef``."""
+    return os.environ.get(EXPERIMENT_ENV) or DEFAULT_EXPERIMENT
 
 
 def _hide_password(text: str, uri: str) -> str:
@@ -287,11 +303,12 @@ def export_records(
     records: Sequence[RunRecord],
     uri: str,
     *,
-    experiment: str = "reef",
+    experiment: str | None = None,
     parent_name: str | None = None,
     max_artifact_bytes: int = MAX_ARTIFACT_BYTES,
 ) -> list[str]:
-    """Export ``records`` to the MLflow store at ``uri``; return their MLflow run ids, in order.
+    """Export ``records`` to the MLflow store at ``uri``, in ``experiment`` (else
+    ``experiment_name()``); return their MLflow run ids, in order.
 
     With ``parent_name`` the records become nested runs of one parent run of that name (found
     again by name on a later export). Records already exported are skipped, not duplicated.
@@ -309,7 +326,7 @@ def export_records(
     try:
         with _quiet_mlflow():
             client = client_class(tracking_uri=uri)
-            experiment_id = _experiment(client, experiment, uri, location)
+            experiment_id = _experiment(client, experiment or experiment_name(), uri, location)
             parent_id = None
             if parent_name is not None:
                 parent_id = _parent(client, experiment_id, parent_name, records)
