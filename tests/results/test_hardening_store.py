@@ -83,12 +83,12 @@ def refused(db: Path) -> SchemaMismatch:
 def test_a_second_revision_row_is_refused_with_the_repair(db: Path) -> None:
     execute(db, "INSERT INTO alembic_version VALUES ('0002')")
     error = refused(db)
-    assert "alembic_version table holds 2 revisions (0003, 0002)" in error.message
+    assert "alembic_version table holds 2 revisions (0004, 0002)" in error.message
     assert error.hint is not None
-    assert "DELETE FROM alembic_version WHERE version_num <> '0003'" in error.hint
-    assert versions(db) == ["0002", "0003"]
+    assert "DELETE FROM alembic_version WHERE version_num <> '0004'" in error.hint
+    assert versions(db) == ["0002", "0004"]
     # The repair the hint gives works.
-    execute(db, "DELETE FROM alembic_version WHERE version_num <> '0003'")
+    execute(db, "DELETE FROM alembic_version WHERE version_num <> '0004'")
     with Store(url(db)) as s:
         assert s.latencies("r1") == [1, 2, 3]
 
@@ -201,7 +201,7 @@ def test_a_read_only_store_is_not_migrated(
         Store(url(path))
     assert info.value.exit_code == EXIT_ENVIRONMENT
     assert info.value.message == (
-        f"results database {url(path)} has schema revision 0002, this Reef needs 0003 and "
+        f"results database {url(path)} has schema revision 0002, this Reef needs 0004 and "
         f"cannot upgrade it: the folder {tmp_path} is not writable"
     )
     assert digest(path) == before

@@ -7,8 +7,10 @@ valid runs compete; a group's cell names the winning run, its version and backen
 runs competed and their median, so that one lucky run stands out as such.
 
 Hardware is a label made from the run's recorded environment: the CPU model, and the GPUs
-when the run saw any. Values are read with ``Store.field_rows`` (the store's columns, or the
-stored record), so that a board over 100,000 runs builds no ``RunRecord``.
+when the run saw any. The database ranks the runs where it can (``Store.best_in_groups``:
+SQLite), so that a board over 100,000 runs reads one row per group; elsewhere the values are
+read with ``Store.field_rows`` and ranked here, with the same result. Neither builds a
+``RunRecord``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from reef.results.query import UNKNOWN_HARDWARE, hardware_label
 
 if TYPE_CHECKING:
     from reef.results.query import RunFilter
-    from reef.results.store import Store
+    from reef.results.store import GroupBest, Store
 
 __all__ = [
     "SCENARIO_METRICS",
@@ -128,11 +130,102 @@ def scoreboard(
     ``BoardError`` for a metric no selected run has and ``NoRunsMatch`` when the filter
     selects no valid run.
     """
-    found = _read(store, chosen, selection.merged(status="valid"))
-    return _rank(chosen, found, hardware)
+    valid = selection.merged(status="valid")
+    groups = _ranked_by_database(store, chosen, valid)
+    if groups is None:
+        return _rank(chosen, _read(store, chosen, valid), hardware)
+    if not groups:
+        _nothing_selected(store, valid)
+    return _board(chosen, groups, hardware)
 
 
-# -- reading ---------------------------------------------------------------------------------
+def _nothing_selected(store: Store, selection: RunFilter) -> None:
+    problem = store.explain_empty(selection)
+    if problem is not None:
+        raise problem
+    raise BoardError("no valid runs recorded yet", hint="try `reef demo`")
+
+
+# -- ranked by the database --------------------------------------------------------------------
+
+
+def _ranked_by_database(
+    store: Store, chosen: Objective | None, selection: RunFilter
+) -> list[GroupBest] | None:
+    """Each group's best run as the database finds it; None where it cannot."""
+    if chosen is None:
+        ranks: dict[str | None, tuple[tuple[str, ...], bool]] = {
+            scenario: (METRICS[o.metric].path, o.direction == "max")
+            for scenario, o in SCENARIO_METRICS.items()
+        }
+        return store.best_in_groups(ranks, selection)
+    among = None
+    if chosen.accuracy_metric is not None:
+        # Compared as Python compares them (str.lower), over the few stored metric names.
+        wanted = chosen.accuracy_metric.lower()
+        stored = store.distinct(ACCURACY_METRIC, selection)
+        among = [m for m in stored if isinstance(m, str) and m.lower() == wanted]
+    rank: dict[str | None, tuple[tuple[str, ...], bool]] = {
+        None: (METRICS[chosen.metric].path, chosen.direction == "max")
+    }
+    return store.best_in_groups(rank, selection, accuracy_metrics=among)
+
+
+def _board(chosen: Objective | None, groups: list[GroupBest], hardware: str | None) -> Board:
+    """The board of the database's groups, as ``_rank`` makes it of runs read one by one."""
+    needle = hardware.strip().lower() if hardware is not None else None
+    kept = missing = 0
+    ranked = []
+    for group in groups:
+        if needle is not None and needle not in group.label.lower():
+            continue
+        kept += group.runs
+        missing += group.runs - group.finite
+        if group.finite:
+            ranked.append(group)
+    considered = sum(group.runs for group in groups)
+    if not kept:
+        labels = sorted({group.label for group in groups})
+        raise BoardError(
+            f"--hardware {hardware}: no valid run's hardware matches",
+            hint="hardware of the selected runs: " + "; ".join(labels),
+        )
+    if not ranked:
+        name = chosen.name if chosen else "their scenario's metric"
+        raise BoardError(
+            f"--metric: none of the {kept} selected valid runs has {name}",
+            hint="try another --metric; `reef board --help` lists them",
+        )
+    ranked.sort(key=lambda g: (g.model, g.scenario, g.label))
+    rows = []
+    for group in ranked:
+        objective = chosen or SCENARIO_METRICS[group.scenario]
+        assert group.value is not None and group.run_id is not None
+        rows.append(
+            BoardRow(
+                model=group.model,
+                scenario=group.scenario,
+                hardware=group.label,
+                metric=objective.name,
+                direction=objective.direction,
+                unit=objective.unit,
+                value=float(group.value),
+                run_id=str(group.run_id),
+                version=group.version,
+                backend=group.backend,
+                created_at=_iso(group.created_at),
+                runs=group.finite,
+                median=group.median,
+            )
+        )
+    warnings = []
+    if missing:
+        run = "run" if missing == 1 else "runs"
+        warnings.append(f"{missing} valid {run} left out for lacking the metric")
+    return Board(chosen.name if chosen else "auto", rows, considered, missing, warnings)
+
+
+# -- read and ranked here (a database that cannot rank) --------------------------------------
 
 # What is read of each run, then the values it may be ranked by.
 _INFO = ("id", "target_name", "target_version", "scenario", "backend", "created_at", "hardware")
@@ -153,10 +246,7 @@ def _read(store: Store, chosen: Objective | None, selection: RunFilter) -> list[
             values.append(ACCURACY_METRIC)
     found = store.field_rows([*_INFO, *values], selection)
     if not found:
-        problem = store.explain_empty(selection)
-        if problem is not None:
-            raise problem
-        raise BoardError("no valid runs recorded yet", hint="try `reef demo`")
+        _nothing_selected(store, selection)
     return found
 
 

@@ -11,14 +11,18 @@ read and parsed here, once per run whatever the number of paths.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any, TypeAlias
 
-if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement, FromClause
+from reef.results.migrate import HEAD, RUNS_COLUMNS
 
 Path: TypeAlias = tuple[str, ...]
 Field: TypeAlias = str | Path
+
+# The runs table's columns, as the newest revision leaves them.
+RUNS_TABLE: frozenset[str] = RUNS_COLUMNS[HEAD]
+# Its columns of times, read back as ``datetime``.
+TIME_COLUMNS = frozenset({"created_at"})
 
 # Record values the runs table keeps a copy of, by their path in the record.
 PATH_COLUMNS: dict[Path, str] = {
@@ -31,43 +35,64 @@ PATH_COLUMNS: dict[Path, str] = {
 }
 
 
+def json_path(path: Sequence[str]) -> str:
+    """``path`` as the database's JSON path, each key quoted so that none is read as path
+    syntax."""
+    return "$" + "".join(f'."{key}"' for key in path)
+
+
 class FieldReader:
-    """The SQL columns reading ``fields`` from ``table``, and how to finish each row read."""
+    """The SQL columns reading ``fields`` from the runs table (``table``: its column names),
+    their parameters, and how to finish each row read."""
 
-    def __init__(self, table: FromClause, fields: Sequence[Field], *, json_in_sql: bool) -> None:
-        from sqlalchemy import func, null
-
-        self.columns: list[ColumnElement[Any]] = []
+    def __init__(
+        self, table: Collection[str], fields: Sequence[Field], *, json_in_sql: bool
+    ) -> None:
+        self.columns: list[str] = []  # SQL expressions, one per field (then the record)
+        self.params: dict[str, Any] = {}
         # Positions of the paths the database cannot read, which are dug out of the record.
         self._dug: list[tuple[int, Path]] = []
+        self._times: list[int] = []
         for at, field in enumerate(fields):
             if isinstance(field, str):
-                if field not in table.c or field == "record_json":
+                if field not in table or field == "record_json":
                     raise ValueError(f"the runs table has no field {field!r}")
-                self.columns.append(table.c[field])
+                self.columns.append(field)
+                if field in TIME_COLUMNS:
+                    self._times.append(at)
             elif field in PATH_COLUMNS:
-                self.columns.append(table.c[PATH_COLUMNS[field]])
+                self.columns.append(PATH_COLUMNS[field])
             elif json_in_sql:
-                # Each key quoted, so that no key is read as JSON path syntax.
-                path = "$" + "".join(f'."{key}"' for key in field)
-                self.columns.append(func.json_extract(table.c.record_json, path))
+                self.params[f"path{at}"] = json_path(field)
+                self.columns.append(f"json_extract(record_json, :path{at})")
             else:
                 self._dug.append((at, field))
-                self.columns.append(null())  # a placeholder, replaced by the dug value
+                self.columns.append("NULL")  # a placeholder, replaced by the dug value
         if self._dug:
-            self.columns.append(table.c.record_json)
+            self.columns.append("record_json")
 
-    def finish(self, rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        """The rows read, as tuples of the fields asked for (made one at a time, as they are
-        fetched)."""
-        if not self._dug:
-            return [tuple(row) for row in rows]
+    @property
+    def digs(self) -> bool:
+        """Whether some value is dug out of the record's text here (the last column read)."""
+        return bool(self._dug)
+
+    def finish(
+        self, rows: Iterable[Sequence[Any]], time: Callable[[Any], Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The rows read, as tuples of the fields asked for; ``time`` turns a time column as
+        the driver gives it into a ``datetime``."""
+        if not self._dug and not (self._times and time is not None):
+            return [tuple(row) for row in rows]  # tuples already: each is kept as it is
         finished = []
         for row in rows:
-            values = list(row[:-1])
-            data = json.loads(row[-1])
-            for at, path in self._dug:
-                values[at] = dig(data, path)
+            values = list(row[:-1] if self._dug else row)
+            if self._dug:
+                data = json.loads(row[-1])
+                for at, path in self._dug:
+                    values[at] = dig(data, path)
+            if time is not None:
+                for at in self._times:
+                    values[at] = time(values[at])
             finished.append(tuple(values))
         return finished
 

@@ -13,21 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, inspect, text
-
 from reef.errors import DatabaseReadOnly, ReefError, SchemaMismatch
 from reef.results.engine import WRITE
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
+    from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # The newest revision in migrations/versions (a test keeps it in step). It only lets opening a
 # database that is already at head skip importing Alembic, which costs ~0.15 s on every
 # `reef` command; a stale value makes opening slower, never wrong.
-HEAD = "0003"
+HEAD = "0004"
 
 # The columns of the runs table after each revision, frozen like the revisions themselves (a
 # test keeps the last one equal to the model's): they tell which revision a database's
@@ -40,6 +39,7 @@ _RUNS_COLUMNS_ADDED = {
     ),
     "0002": ("tags", "search_text"),
     "0003": ("hardware",),
+    "0004": (),  # an index only
 }  # fmt: skip
 
 
@@ -83,12 +83,18 @@ def _check_recorded(connection: Connection, recorded: list[str], name: str) -> N
     """Refuse a schema table that Alembic would trip over or trust wrongly."""
     looks = _tables_revision(connection)
     if len(recorded) > 1:
-        fix = (
-            f"its tables are those of revision {looks}: keeping only that row "
-            f"(DELETE FROM alembic_version WHERE version_num <> '{looks}') repairs it"
-            if looks
-            else "restore the database from a copy, or set REEF_DB_URL to another database"
-        )
+        fix = "restore the database from a copy, or set REEF_DB_URL to another database"
+        if looks:
+            # Revisions that add no column look alike (0003, 0004): keep the row of the one
+            # recorded, so that the repair does not delete every row.
+            alike = [r for r in RUNS_COLUMNS if _same_tables(r, looks)]
+            kept = [r for r in alike if r in recorded]
+            keep = kept[-1] if kept else looks
+            row = "that row" if len(alike) == 1 else f"row {keep}"
+            fix = (
+                f"its tables are those of revision {' or '.join(alike)}: keeping only {row} "
+                f"(DELETE FROM alembic_version WHERE version_num <> '{keep}') repairs it"
+            )
         raise SchemaMismatch(
             f"results database {name}: its alembic_version table holds {len(recorded)} "
             f"revisions ({', '.join(recorded)}), where a Reef database records one",
@@ -106,7 +112,7 @@ def _check_recorded(connection: Connection, recorded: list[str], name: str) -> N
             "dropped: restore it from a copy, or set REEF_DB_URL to another database",
         )
     # Tables no revision made (a column added by hand) are left to the migration to judge.
-    if revision is not None and looks is not None and looks != revision:
+    if revision is not None and looks is not None and not _same_tables(revision, looks):
         raise SchemaMismatch(
             f"results database {name}: its alembic_version table says revision {revision}, "
             f"but its tables are those of revision {looks}",
@@ -124,11 +130,19 @@ def _unknown_revision(name: str, revision: str) -> ReefError:
 
 
 def _has_runs(connection: Connection) -> bool:
+    from sqlalchemy import inspect
+
     return inspect(connection).has_table("runs")
 
 
 def _tables_revision(connection: Connection) -> str | None:
-    """The revision whose runs table has exactly the columns this one has, if any."""
+    """The oldest revision whose runs table has exactly the columns this one has, if any.
+
+    A revision that adds no column (0004: an index) looks like the one before it; naming the
+    older one is safe, since such a revision's upgrade may be replayed (it makes its index only
+    where it is missing)."""
+    from sqlalchemy import inspect
+
     if not _has_runs(connection):
         return None
     columns = {column["name"] for column in inspect(connection).get_columns("runs")}
@@ -136,6 +150,11 @@ def _tables_revision(connection: Connection) -> str | None:
         if columns == layout:
             return revision
     return None
+
+
+def _same_tables(revision: str, looks: str) -> bool:
+    """Whether revisions ``revision`` and ``looks`` leave the runs table with the same columns."""
+    return RUNS_COLUMNS.get(revision) == RUNS_COLUMNS.get(looks)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -157,6 +176,8 @@ def head() -> str:
 
 
 def _recorded(connection: Connection) -> list[str]:
+    from sqlalchemy import inspect, text
+
     if not inspect(connection).has_table("alembic_version"):
         return []
     return list(connection.scalars(text("SELECT version_num FROM alembic_version")))

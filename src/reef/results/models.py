@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Every constraint gets a predictable name: SQLite batch migrations can only drop or alter
@@ -22,6 +32,17 @@ NAMING_CONVENTION = {
 }
 
 
+# Since revision 0004: a covering index of what analyses filter and rank by, so that a Pareto
+# frontier or a board over many runs reads it instead of the wide rows (status first: a board
+# reads valid runs only). Its order is frozen in the revision.
+ANALYSIS_INDEX = "ix_runs_analysis"
+ANALYSIS_COLUMNS = (
+    "status", "target_name", "scenario", "hardware", "backend", "target_version", "created_at",
+    "p50_ms", "p90_ms", "p99_ms", "throughput_qps", "accuracy_value", "accuracy_metric",
+    "tags", "id",
+)  # fmt: skip
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -31,6 +52,7 @@ class RunRow(Base):
     ``record_json`` is the record itself and the only thing read back."""
 
     __tablename__ = "runs"
+    __table_args__ = (Index(ANALYSIS_INDEX, *ANALYSIS_COLUMNS),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Naive UTC: SQLite has no time zones, and a uniform zone keeps ORDER BY correct.

@@ -3,20 +3,29 @@
 A run is one ``runs`` row, written in a single transaction with its raw latencies (if any),
 so a process killed mid-write leaves either the old run or the new one, never half of one.
 Only ``record_json`` is read back; the other columns exist to filter and sort on.
+
+Reads are SQL text with ``:name`` parameters, run on the standard library's ``sqlite3`` for
+SQLite (on a connection of its own when the database is a plain file already at the newest
+schema, so that a read-only command imports neither SQLAlchemy nor the table models) and
+through SQLAlchemy's ``text()`` for other databases. Writes and migrations go through
+SQLAlchemy, whose engine is made on first use.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import errno
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import sqlite3
+import sys
+import threading
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
-
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select
+from typing import TYPE_CHECKING, Any, Self
 
 from reef import config
 from reef.errors import (
@@ -27,13 +36,21 @@ from reef.errors import (
     ReefError,
     RunNotFound,
 )
-from reef.meta.run import RunRecord, load_record
-from reef.results import migrate, packing
-from reef.results.engine import WRITE, WalUnreadable, make_engine, sqlite_access
-from reef.results.fields import Field, FieldReader
-from reef.results.models import LatencyRow, RunRow
+from reef.meta.run import FORMAT_VERSION, RunRecord, load_record
+from reef.results import packing
+from reef.results.engine import (
+    WRITE,
+    WalUnreadable,
+    connect_sqlite,
+    file_access,
+    make_engine,
+    plain_sqlite_path,
+    sqlite_access,
+)
+from reef.results.fields import PATH_COLUMNS, RUNS_TABLE, Field, FieldReader
 from reef.results.query import (
     NEWEST_FIRST,
+    UNKNOWN_HARDWARE,
     NoRunsMatch,
     RunFilter,
     Sort,
@@ -44,6 +61,9 @@ from reef.results.query import (
     search_text,
     version_spec,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 MAX_CANDIDATES = 10
 _IN_CHUNK = 500  # ids per IN (...): SQLite allows 999 bound parameters in older builds
@@ -62,11 +82,11 @@ _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
 @contextmanager
 def _database_errors(url: str) -> Iterator[None]:
     """Database and driver failures become one clean error naming the database."""
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
     try:
         yield
-    except (SQLAlchemyError, ArgumentError, OSError, ImportError) as exc:
+    except Exception as exc:
+        if not _is_database_error(exc):
+            raise
         shown = _hide_password(url)
         cause = getattr(exc, "orig", None) or exc
         detail = str(cause).splitlines()[0]
@@ -80,7 +100,20 @@ def _database_errors(url: str) -> Iterator[None]:
         raise error from exc
 
 
+def _is_database_error(exc: Exception) -> bool:
+    if isinstance(exc, OSError | ImportError | sqlite3.Error):
+        return True
+    # Only SQLAlchemy raises its own errors, so a process that has not imported it has none.
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(exc, SQLAlchemyError)
+
+
 def _hide_password(url: str) -> str:
+    if plain_sqlite_path(url) is not None:
+        return url  # no password to hide, and no SQLAlchemy to import for it
     from sqlalchemy.engine import make_url
 
     try:
@@ -103,6 +136,12 @@ class Store:
         self.url = url or config.db_url()
         self.read_only: str | None = None
         self._fix = "set REEF_HOME (or REEF_DB_URL) to a writable place"
+        self._made_engine: Engine | None = None
+        # Reads of a plain SQLite file at the newest schema: see _open_plain.
+        self._plain: sqlite3.Connection | None = None
+        self._plain_lock = threading.Lock()
+        if self._open_plain():
+            return
         shown = _hide_password(self.url)
         with _database_errors(self.url):
             access = sqlite_access(self.url)
@@ -126,10 +165,49 @@ class Store:
             self._fix = "free some space on its disk (or fix it)"
             self._open(shown)
 
+    def _open_plain(self) -> bool:
+        """Open a writable SQLite file already at the newest schema with the standard library's
+        driver alone, for reading; False (nothing kept open) for anything else, which the full
+        way below opens, migrates or words the error of."""
+        path = plain_sqlite_path(self.url)
+        if path is None:
+            return False
+        access = file_access(path)
+        if not access.writable or not access.exists:
+            return False
+        try:
+            connection = connect_sqlite(access.path)
+        except sqlite3.Error:
+            return False
+        from reef.results.migrate import HEAD
+
+        try:
+            recorded = [
+                row[0] for row in connection.execute("SELECT version_num FROM alembic_version")
+            ]
+        except sqlite3.Error:
+            recorded = []
+        if recorded != [HEAD]:
+            connection.close()
+            return False
+        self._plain = connection
+        return True
+
+    @property
+    def _engine(self) -> Engine:
+        """The SQLAlchemy engine: made here on first use when the store was opened for reading
+        alone (``_open_plain``), for a write."""
+        if self._made_engine is None:
+            with _database_errors(self.url):
+                self._made_engine = make_engine(self.url)
+        return self._made_engine
+
     def _open(self, shown: str) -> None:
+        from reef.results import migrate
+
         with _database_errors(self.url):
             try:
-                self._engine = make_engine(self.url, read_only=self.read_only is not None)
+                self._made_engine = make_engine(self.url, read_only=self.read_only is not None)
             except WalUnreadable as exc:
                 raise DatabaseReadOnly(
                     f"results database {shown}: it is read-only ({self.read_only}) and its "
@@ -165,7 +243,11 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self._engine.dispose()
+        if self._plain is not None:
+            self._plain.close()
+            self._plain = None
+        if self._made_engine is not None:
+            self._made_engine.dispose()
 
     def add(self, record: RunRecord) -> None:
         """Insert ``record``, replacing any run with the same id."""
@@ -190,6 +272,10 @@ class Store:
                 )
         if not rows:
             return 0
+        from sqlalchemy import delete, insert
+
+        from reef.results.models import LatencyRow, RunRow
+
         ids = [row["id"] for row in rows]
         with self._write() as conn:
             # Latencies first and explicitly: no reliance on ON DELETE CASCADE being enforced.
@@ -206,19 +292,19 @@ class Store:
         """Those of ``ids`` that name a stored run (exactly, not as prefixes)."""
         wanted = builtins.list(dict.fromkeys(ids))
         found: set[str] = set()
-        with self._read() as conn:
+        with self._read() as reader:
             for start in range(0, len(wanted), _IN_CHUNK):
                 chunk = wanted[start : start + _IN_CHUNK]
-                found.update(conn.scalars(select(RunRow.id).where(RunRow.id.in_(chunk))))
+                found.update(reader.column(*_ids_in("SELECT id FROM runs", chunk)))
         return found
 
     def get(self, id_or_prefix: str, *, with_latencies: bool = False) -> RunRecord:
         """The run with this id, or else the only run whose id starts with it."""
-        with self._read() as conn:
-            run_id = self._resolve(conn, id_or_prefix)
-            text = conn.scalar(select(RunRow.record_json).where(RunRow.id == run_id))
+        with self._read() as reader:
+            run_id = self._resolve(reader, id_or_prefix)
+            text = reader.scalar("SELECT record_json FROM runs WHERE id = :id", {"id": run_id})
             assert text is not None  # same transaction as _resolve
-            latencies = self._latencies(conn, run_id) if with_latencies else None
+            latencies = self._latencies(reader, run_id) if with_latencies else None
         return _parse(run_id, text, latencies)
 
     def find(self, ref: str, *, with_latencies: bool = True) -> RunRecord:
@@ -259,63 +345,78 @@ class Store:
             scenario=scenario, status=status, model=model
         )
         order = sort or NEWEST_FIRST
-        column = RunRow.__table__.c[order.column]
-        ordered = column.desc() if order.descending else column.asc()
-        with self._read() as conn:
+        direction = "DESC" if order.descending else "ASC"
+        with self._read() as reader:
             # Ids first, then the records: sorting the wide rows themselves would copy every
             # matching record into SQLite's sorter, not only the ``limit`` kept.
-            ids = select(RunRow.id).where(*self._where(conn, run_filter))
-            ids = ids.order_by(ordered.nulls_last(), RunRow.created_at.desc(), RunRow.id.desc())
+            where, params = self._where(reader, run_filter)
+            # order.column is one of query.SORT_FIELDS' columns, never the user's text.
+            query = (
+                f"SELECT id FROM runs{where} ORDER BY {order.column} {direction} NULLS LAST, "
+                "created_at DESC, id DESC"
+            )
             if limit is not None:
-                ids = ids.limit(limit)
-            chosen = builtins.list(conn.scalars(ids))
+                query += " LIMIT :limit"
+                params["limit"] = limit
+            chosen = reader.column(query, params)
             texts: dict[str, str] = {}
             for start in range(0, len(chosen), _IN_CHUNK):
                 chunk = chosen[start : start + _IN_CHUNK]
-                query = select(RunRow.id, RunRow.record_json).where(RunRow.id.in_(chunk))
-                texts.update((run_id, text) for run_id, text in conn.execute(query))
+                texts.update(reader.rows(*_ids_in("SELECT id, record_json FROM runs", chunk)))
         return [_parse(run_id, texts[run_id]) for run_id in chosen]
 
     def count(self, run_filter: RunFilter | None = None) -> int:
         """How many runs pass ``run_filter``."""
-        with self._read() as conn:
-            return self._count(conn, run_filter or RunFilter())
+        with self._read() as reader:
+            return self._count(reader, run_filter or RunFilter())
 
     def explain_empty(self, run_filter: RunFilter) -> NoRunsMatch | None:
         """None when some run passes ``run_filter``; else the error naming the filter that
         left none (see ``reef.results.query.explain_empty``)."""
-        with self._read() as conn:
-            if run_filter.is_empty() or self._count(conn, run_filter) > 0:
+        with self._read() as reader:
+            if run_filter.is_empty() or self._count(reader, run_filter) > 0:
                 return None
-            return explain_empty(run_filter, lambda f: self._count(conn, f))
+            return explain_empty(run_filter, lambda f: self._count(reader, f))
 
-    def _count(self, conn: Connection, run_filter: RunFilter) -> int:
-        query = select(func.count()).select_from(RunRow)
-        return conn.scalar(query.where(*self._where(conn, run_filter))) or 0
+    def _count(self, reader: _Reader, run_filter: RunFilter) -> int:
+        where, params = self._where(reader, run_filter)
+        return int(reader.scalar(f"SELECT count(*) FROM runs{where}", params) or 0)
 
     @staticmethod
-    def _where(conn: Connection, f: RunFilter) -> builtins.list[ColumnElement[bool]]:
-        where: builtins.list[ColumnElement[bool]] = []
-        if f.model is not None:
-            where.append(RunRow.target_name == f.model)
-        if f.scenario is not None:
-            where.append(RunRow.scenario == f.scenario)
-        if f.backend is not None:
-            where.append(RunRow.backend == f.backend)
-        if f.status is not None:
-            where.append(RunRow.status == f.status)
+    def _where(reader: _Reader, f: RunFilter) -> tuple[str, dict[str, Any]]:
+        """`` WHERE ...`` (or nothing) selecting the runs ``f`` passes, and its parameters."""
+        where: builtins.list[str] = []
+        params: dict[str, Any] = {}
+        for name, column in (
+            ("model", "target_name"),
+            ("scenario", "scenario"),
+            ("backend", "backend"),
+            ("status", "status"),
+        ):
+            value = getattr(f, name)
+            if value is not None:
+                where.append(f"{column} = :f_{name}")
+                params[f"f_{name}"] = value
         if f.tag is not None:
-            pattern = like_pattern(f"|{f.tag.strip()}|")
-            where.append(RunRow.tags.like(pattern, escape="\\"))
+            where.append("tags LIKE :f_tag ESCAPE '\\'")
+            params["f_tag"] = like_pattern(f"|{f.tag.strip()}|")
         if f.since is not None:
-            where.append(RunRow.created_at >= f.since)
+            where.append("created_at >= :f_since")
+            params["f_since"] = f.since
         if f.until is not None:
-            where.append(RunRow.created_at < f.until)
+            where.append("created_at < :f_until")
+            params["f_until"] = f.until
         if f.text is not None:
-            where.append(RunRow.search_text.like(like_pattern(f.text.strip()), escape="\\"))
+            where.append("search_text LIKE :f_text ESCAPE '\\'")
+            params["f_text"] = like_pattern(f.text.strip())
         if f.version is not None:
-            where.append(RunRow.target_version.in_(_versions(conn, f.version, where)))
-        return where
+            kept = _versions(reader, f.version, where, params)
+            names = [f"f_version{i}" for i in range(len(kept))]
+            params.update(zip(names, kept, strict=True))
+            where.append(
+                f"target_version IN ({', '.join(':' + n for n in names)})" if kept else "0 = 1"
+            )
+        return (" WHERE " + " AND ".join(where) if where else ""), params
 
     def field_rows(
         self,
@@ -332,38 +433,156 @@ class Store:
         (``("performance", "latency_ms", "p95")``: None where the record has none); see
         ``reef.results.fields``.
         """
-        with self._read() as conn:
-            reader = FieldReader(
-                RunRow.__table__, fields, json_in_sql=conn.dialect.name == "sqlite"
-            )
-            query = select(*reader.columns)
+        with self._read() as reader:
+            fields_reader = FieldReader(RUNS_TABLE, fields, json_in_sql=reader.json_in_sql)
+            select = f"SELECT {', '.join(fields_reader.columns)} FROM runs"
             if ids is None:
-                where = self._where(conn, run_filter or RunFilter())
-                return reader.finish(conn.execute(query.where(*where)))
+                where, params = self._where(reader, run_filter or RunFilter())
+                found = reader.rows(select + where, {**fields_reader.params, **params})
+                return fields_reader.finish(found, reader.time)
             rows: builtins.list[tuple[Any, ...]] = []
             for start in range(0, len(ids), _IN_CHUNK):
-                chunk = RunRow.id.in_(ids[start : start + _IN_CHUNK])
-                rows.extend(reader.finish(conn.execute(query.where(chunk))))
+                query, params = _ids_in(select, ids[start : start + _IN_CHUNK])
+                found = reader.rows(query, {**fields_reader.params, **params})
+                rows.extend(fields_reader.finish(found, reader.time))
             return rows
+
+    def distinct(self, field: Field, run_filter: RunFilter | None = None) -> builtins.list[Any]:
+        """The distinct values of ``field`` (as ``field_rows`` reads it) among the runs
+        ``run_filter`` selects, in no order."""
+        with self._read() as reader:
+            fields_reader = FieldReader(RUNS_TABLE, [field], json_in_sql=reader.json_in_sql)
+            where, params = self._where(reader, run_filter or RunFilter())
+            # Values dug out of the record here are made distinct here too.
+            distinct = "" if fields_reader.digs else "DISTINCT "
+            query = f"SELECT {distinct}{', '.join(fields_reader.columns)} FROM runs{where}"
+            found = reader.rows(query, {**fields_reader.params, **params})
+            values = [row[0] for row in fields_reader.finish(found, reader.time)]
+        return values if distinct else builtins.list(dict.fromkeys(values))
+
+    def best_in_groups(
+        self,
+        ranks: Mapping[str | None, tuple[Field, bool]],
+        run_filter: RunFilter | None = None,
+        *,
+        accuracy_metrics: Collection[str] | None = None,
+    ) -> builtins.list[GroupBest] | None:
+        """The selected runs grouped by (model, scenario, hardware label), each group's best
+        run and the middle of its values, found by the database: what a scoreboard over
+        100,000 runs needs, without reading them.
+
+        ``ranks`` gives, by scenario (``None``: any scenario without a key of its own), the
+        field a run is ranked by and whether higher is better; a run whose value is missing,
+        not a number or not finite has none (nor, given ``accuracy_metrics``, one whose
+        accuracy's metric is not one of those). The best value wins; ties go to the newest
+        run, then to the smallest id. None where the database cannot do it this way, and
+        ``field_rows`` reads what the caller needs instead: only SQLite can, and only for
+        values held in columns (a value in the record is dug out once per run by
+        ``field_rows``, where these queries would dig it out several times).
+        """
+        if any(
+            isinstance(field, tuple) and field not in PATH_COLUMNS for field, _ in ranks.values()
+        ):
+            return None
+        with self._read() as reader:
+            if not isinstance(reader, _SqliteReader):
+                return None
+            params: dict[str, Any] = {}
+            value, sign = _rank_expressions(ranks, params)
+            if accuracy_metrics is not None:
+                names = [f"metric{i}" for i in range(len(accuracy_metrics))]
+                params.update(zip(names, accuracy_metrics, strict=True))
+                among = ", ".join(":" + n for n in names) if names else "NULL"
+                value = f"CASE WHEN accuracy_metric IN ({among}) THEN {value} END"
+            where, filter_params = self._where(reader, run_filter or RunFilter())
+            params.update(filter_params)
+            # One pass over the covering index, grouped in its order (by the stored hardware,
+            # not yet its label); then, per group, its best run and its middle values, each
+            # a short walk of the index.
+            raw = reader.rows(
+                f"SELECT target_name, scenario, hardware, count(*), count({value}), "
+                f"min({sign} * ({value})) FROM runs{where} "
+                "GROUP BY target_name, scenario, hardware",
+                params,
+            )
+            groups: dict[tuple[str, str, str], _Group] = {}
+            for model, scenario, hardware, runs, finite, best in raw:
+                label = hardware or UNKNOWN_HARDWARE
+                group = groups.setdefault((model, scenario, label), _Group())
+                group.add(hardware, runs, finite, best)
+            out = []
+            for (model, scenario, label), group in groups.items():
+                if not group.finite:
+                    out.append(GroupBest(model, scenario, label, group.runs, 0))
+                    continue
+                conditions = [where.removeprefix(" WHERE ")] if where else []
+                conditions += ["target_name = :g_model", "scenario = :g_scenario"]
+                group_params = {**params, "g_model": model, "g_scenario": scenario}
+                conditions.append(group.hardware_condition(group_params))
+                within = " WHERE " + " AND ".join(conditions)
+                run_id, version, backend, created = reader.rows(
+                    f"SELECT id, target_version, backend, created_at FROM runs{within} "
+                    f"AND {sign} * ({value}) = :g_best ORDER BY created_at DESC, id LIMIT 1",
+                    {**group_params, "g_best": group.best},
+                )[0]
+                middle = reader.column(
+                    f"SELECT value FROM (SELECT {value} AS value FROM runs{within}) "
+                    "WHERE value IS NOT NULL ORDER BY value LIMIT :g_take OFFSET :g_skip",
+                    {
+                        **group_params,
+                        "g_take": 2 - group.finite % 2,
+                        "g_skip": (group.finite - 1) // 2,
+                    },
+                )
+                descending = _rank_of(ranks, scenario)[1]
+                out.append(
+                    GroupBest(
+                        model, scenario, label, group.runs, group.finite,
+                        -group.best if descending else group.best,
+                        run_id, version, backend, reader.time(created), middle[0], middle[-1],
+                    )
+                )  # fmt: skip
+        return out
 
     def latencies(self, run_id: str) -> builtins.list[int] | None:
         """The raw latencies of the run with exactly this id; None if it has none."""
-        with self._read() as conn:
-            if conn.scalar(select(RunRow.id).where(RunRow.id == run_id)) is None:
+        with self._read() as reader:
+            if reader.scalar("SELECT id FROM runs WHERE id = :id", {"id": run_id}) is None:
                 raise RunNotFound(f"no run has id {run_id!r}")
-            return self._latencies(conn, run_id)
+            return self._latencies(reader, run_id)
 
     def delete(self, run_id: str) -> None:
         """Delete the run with exactly this id (not a prefix: deleting is not undone)."""
+        from sqlalchemy import delete
+
+        from reef.results.models import LatencyRow, RunRow
+
         with self._write() as conn:
             conn.execute(delete(LatencyRow).where(LatencyRow.run_id == run_id))
             if conn.execute(delete(RunRow).where(RunRow.id == run_id)).rowcount == 0:
                 raise RunNotFound(f"no run has id {run_id!r}")
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with _database_errors(self.url), self._engine.connect() as conn, conn.begin():
-            yield conn
+    def _read(self) -> Iterator[_Reader]:
+        """One read transaction."""
+        with _database_errors(self.url):
+            plain = self._plain
+            if plain is not None:
+                with self._plain_lock:
+                    plain.execute("BEGIN")
+                    try:
+                        yield _SqliteReader(plain)
+                    finally:
+                        # A read changes nothing: ending it either way is the same.
+                        with contextlib.suppress(sqlite3.Error):
+                            plain.execute("ROLLBACK")
+                return
+            with self._engine.connect() as conn, conn.begin():
+                raw = conn.connection.dbapi_connection
+                if conn.dialect.name == "sqlite" and isinstance(raw, sqlite3.Connection):
+                    yield _SqliteReader(raw)  # inside the transaction SQLAlchemy began
+                else:
+                    yield _AlchemyReader(conn)
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -374,39 +593,205 @@ class Store:
                 yield conn
 
     @staticmethod
-    def _resolve(conn: Connection, id_or_prefix: str) -> str:
-        if conn.scalar(select(RunRow.id).where(RunRow.id == id_or_prefix)) is not None:
+    def _resolve(reader: _Reader, id_or_prefix: str) -> str:
+        if reader.scalar("SELECT id FROM runs WHERE id = :id", {"id": id_or_prefix}) is not None:
             return id_or_prefix
         if not id_or_prefix:
             raise RunNotFound("no run matches an empty id")
         # substr rather than LIKE: LIKE needs escaping and ignores case on SQLite only.
-        matching = func.substr(RunRow.id, 1, len(id_or_prefix)) == id_or_prefix
-        ids = conn.scalars(
-            select(RunRow.id)
-            .where(matching)
-            .order_by(RunRow.created_at.desc(), RunRow.id.desc())
-            .limit(MAX_CANDIDATES)
-        ).all()
+        matching = "substr(id, 1, :length) = :prefix"
+        params = {"length": len(id_or_prefix), "prefix": id_or_prefix}
+        ids = reader.column(
+            f"SELECT id FROM runs WHERE {matching} ORDER BY created_at DESC, id DESC "
+            f"LIMIT {MAX_CANDIDATES}",
+            params,
+        )
         if not ids:
             raise RunNotFound(f"no run matches {id_or_prefix!r}", candidates=[])
         if len(ids) == 1:
-            return ids[0]
-        count = conn.scalar(select(func.count()).select_from(RunRow).where(matching))
+            return str(ids[0])
+        count = reader.scalar(f"SELECT count(*) FROM runs WHERE {matching}", params)
         raise RunNotFound(
             f"{id_or_prefix!r} is ambiguous: {count} runs match", candidates=builtins.list(ids)
         )
 
     @staticmethod
-    def _latencies(conn: Connection, run_id: str) -> builtins.list[int] | None:
-        row = conn.execute(
-            select(LatencyRow.data, LatencyRow.count, LatencyRow.dtype).where(
-                LatencyRow.run_id == run_id
-            )
-        ).one_or_none()
-        if row is None:
+    def _latencies(reader: _Reader, run_id: str) -> builtins.list[int] | None:
+        found = reader.rows(
+            "SELECT data, count, dtype FROM run_latencies WHERE run_id = :id", {"id": run_id}
+        )
+        if not found:
             return None
-        data, count, dtype = row  # not row.count: Row is a tuple, and that is tuple.count
-        return packing.unpack(data, count, dtype, run_id)
+        data, count, dtype = found[0]
+        return packing.unpack(bytes(data), count, dtype, run_id)
+
+
+# -- ranking in the database -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupBest:
+    """One (model, scenario, hardware label) group of ``Store.best_in_groups``: ``runs`` in it,
+    ``finite`` of them with a value; where some have one, the best run (``value``, ``run_id``,
+    ``version``, ``backend``, ``created_at``) and the two middle values (``median_low`` and
+    ``median_high``, the same one when ``finite`` is odd)."""
+
+    model: str
+    scenario: str
+    label: str
+    runs: int
+    finite: int
+    value: float | None = None
+    run_id: str | None = None
+    version: str | None = None
+    backend: str | None = None
+    created_at: datetime | None = None
+    median_low: float | None = None
+    median_high: float | None = None
+
+    @property
+    def median(self) -> float:
+        """As ``statistics.median`` of the group's values has it."""
+        assert self.median_low is not None and self.median_high is not None
+        low, high = float(self.median_low), float(self.median_high)
+        return low if self.finite % 2 else (low + high) / 2
+
+
+class _Group:
+    """The stored hardware values one label gathers (NULL, '' and the unknown label alike),
+    and their counts and best (smallest signed) value."""
+
+    def __init__(self) -> None:
+        self.hardware: builtins.list[str | None] = []
+        self.runs = self.finite = 0
+        self.best: Any = None
+
+    def add(self, hardware: str | None, runs: int, finite: int, best: Any) -> None:
+        self.hardware.append(hardware)
+        self.runs += runs
+        self.finite += finite
+        if best is not None and (self.best is None or best < self.best):
+            self.best = best
+
+    def hardware_condition(self, params: dict[str, Any]) -> str:
+        """SQL keeping the runs of these hardware values; their parameters go in ``params``."""
+        named = [h for h in self.hardware if h is not None]
+        params.update({f"g_hardware{i}": h for i, h in enumerate(named)})
+        conditions = ["hardware IS NULL"] if None in self.hardware else []
+        if named:
+            among = ", ".join(f":g_hardware{i}" for i in range(len(named)))
+            conditions.append(f"hardware IN ({among})")
+        return "(" + " OR ".join(conditions) + ")"
+
+
+def _rank_of(
+    ranks: Mapping[str | None, tuple[Field, bool]], scenario: str
+) -> tuple[Field | None, bool]:
+    found = ranks.get(scenario, ranks.get(None))
+    return found if found is not None else (None, False)
+
+
+def _rank_expressions(
+    ranks: Mapping[str | None, tuple[Field, bool]], params: dict[str, Any]
+) -> tuple[str, str]:
+    """SQL for each run's value, from the column holding it (NULL unless a finite number: 9e999
+    is infinity to SQLite, which stores no NaN), and its sign (-1 where higher is better), by
+    scenario."""
+    values, signs = [], []
+    default: tuple[str, str] = ("NULL", "1")
+    for at, (scenario, (field, descending)) in enumerate(ranks.items()):
+        (expression,) = FieldReader(RUNS_TABLE, [field], json_in_sql=False).columns
+        number = (
+            f"CASE WHEN typeof({expression}) IN ('integer', 'real') "
+            f"AND {expression} > -9e999 AND {expression} < 9e999 THEN {expression} END"
+        )
+        sign = "-1" if descending else "1"
+        if scenario is None:
+            default = (number, sign)
+        else:
+            params[f"scenario{at}"] = scenario
+            values.append(f"WHEN :scenario{at} THEN {number}")
+            signs.append(f"WHEN :scenario{at} THEN {sign}")
+    if not values:
+        return default
+    return (
+        f"CASE scenario {' '.join(values)} ELSE {default[0]} END",
+        f"CASE scenario {' '.join(signs)} ELSE {default[1]} END",
+    )
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+class _Reader:
+    """One read transaction: SQL text with ``:name`` parameters in, rows as tuples out."""
+
+    # Whether the database digs values out of a record's JSON itself (SQLite's json_extract).
+    json_in_sql = False
+
+    def rows(self, query: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def time(self, value: Any) -> Any:
+        """A ``created_at`` as read, as a ``datetime``."""
+        return value
+
+    def column(self, query: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        return [row[0] for row in self.rows(query, params)]
+
+    def scalar(self, query: str, params: Mapping[str, Any] | None = None) -> Any:
+        found = self.rows(query, params)
+        return found[0][0] if found else None
+
+
+class _SqliteReader(_Reader):
+    """SQLite through its own driver. Times are kept as SQLAlchemy's ``DateTime`` writes
+    them on SQLite (``2025-01-01 00:00:00.000000``, naive UTC), so that they compare, as
+    text, in time order."""
+
+    json_in_sql = True
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def rows(self, query: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        values = {
+            k: _sqlite_time(v) if isinstance(v, datetime) else v for k, v in (params or {}).items()
+        }
+        found: list[tuple[Any, ...]] = self._connection.execute(query, values).fetchall()
+        return found
+
+    def time(self, value: Any) -> Any:
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+class _AlchemyReader(_Reader):
+    """Any other database, through SQLAlchemy (which binds and reads times itself)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def rows(self, query: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        from sqlalchemy import text
+
+        return [tuple(row) for row in self._connection.execute(text(query), dict(params or {}))]
+
+
+def _sqlite_time(moment: datetime) -> str:
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}"
+    )
+
+
+def _ids_in(select: str, ids: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """``select`` kept to the runs whose id is one of ``ids`` (at most ``_IN_CHUNK``)."""
+    names = [f"id{i}" for i in range(len(ids))]
+    if not names:
+        return f"{select} WHERE 0 = 1", {}
+    return f"{select} WHERE id IN ({', '.join(':' + n for n in names)})", dict(
+        zip(names, ids, strict=True)
+    )
 
 
 def _row(record: RunRecord) -> dict[str, Any]:
@@ -437,7 +822,7 @@ def _row(record: RunRecord) -> dict[str, Any]:
 
 
 def _versions(
-    conn: Connection, spec_text: str, where: builtins.list[ColumnElement[bool]]
+    reader: _Reader, spec_text: str, where: builtins.list[str], params: dict[str, Any]
 ) -> builtins.list[str]:
     """The stored target versions (among runs passing ``where``) that ``spec_text`` admits:
     PEP 440 comparisons (pre-releases included) cannot be written in SQL, so the few distinct
@@ -445,11 +830,8 @@ def _versions(
     from packaging.version import InvalidVersion, Version
 
     spec = version_spec(spec_text)
-    stored = conn.scalars(
-        select(RunRow.target_version)
-        .where(and_(RunRow.target_version.is_not(None), *where))
-        .distinct()
-    ).all()
+    conditions = " AND ".join(["target_version IS NOT NULL", *where])
+    stored = reader.column(f"SELECT DISTINCT target_version FROM runs WHERE {conditions}", params)
     kept = []
     for text in stored:
         if text is None:
@@ -483,4 +865,9 @@ def _parse(run_id: str, text: str, latencies: builtins.list[int] | None = None) 
         raise ManifestError([Problem(source, "", "stored record is not a JSON object")])
     if latencies is not None:
         data["latencies_ns"] = latencies
-    return load_record(data, source)
+    if data.get("format_version") == FORMAT_VERSION:
+        # What load_record does with a record of the current format, without importing the
+        # manifest loader (YAML, ~20 ms) that only its error wording needs.
+        with contextlib.suppress(ValueError):
+            return RunRecord.model_validate(data)
+    return load_record(data, source)  # an older format, or the error worded
