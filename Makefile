@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# The distribution was called `reef` before it became `reef-bench`: a checkout installed then
+# would keep both (two copies of the entry points, also through the src/reef.egg-info that
+# the editable install left on the path). Removed if there, silently if not.
+DROP_OLD := ($(PIP) uninstall -y reef >/dev/null 2>&1 || true) && rm -rf src/reef.egg-info
 
 .PHONY: demo test test-fast lint format clean browser
 
@@ -10,10 +14,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(DROP_OLD)
 	$(PIP) install -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(DROP_OLD)
 	$(PIP) install -e '.[dev]'
 	touch $@ $(VENV)/.installed
 

@@ -118,6 +118,6 @@ def test_missing_matplotlib_gives_the_install_hint(
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ReportError, match="needs matplotlib") as caught:
         render_figure(charts()[0], tmp_path / "f.png")
-    assert caught.value.hint == "pip install 'reef[report]'"
+    assert caught.value.hint == "pip install 'reef-bench[report]'"
     assert caught.value.exit_code == 2
     assert list(tmp_path.iterdir()) == []

@@ -25,7 +25,7 @@ def trace(
         False,
         "--otel",
         help="send the model spans to the OTLP endpoint set by OTEL_EXPORTER_OTLP_* "
-        "(needs reef[otel])",
+        "(needs reef-bench[otel])",
     ),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:

@@ -10,10 +10,11 @@ path and renamed onto it only once complete, with a marker file (``reef-env.json
 what was installed: a folder without a valid marker is never used, and temporary folders of
 builds that died are swept.
 
-Reef itself is not on PyPI, so it is not installed by the installer: its package folder is
-copied into the environment's site-packages with a ``dist-info`` of its own (its metadata and
-entry points, which the predictor registry and the fingerprint read), and its base
-requirements are installed beside the lock's, so that the benchmark worker runs there.
+Reef itself is not installed by the installer (the environment must run this very Reef, which
+may be a development checkout): its package folder ``reef`` is copied into the environment's
+site-packages with a ``dist-info`` of its distribution, ``reef-bench`` (its metadata and entry
+points, which the predictor registry and the fingerprint read), and its base requirements are
+installed beside the lock's, so that the benchmark worker runs there.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ from reef.errors import ReefError
 from reef.meta.lock import Lock, LockedEnvironment
 
 MARKER = "reef-env.json"
+# The distribution Reef is installed as (the import package and the command are `reef`).
+DISTRIBUTION = "reef-bench"
 TMP_KIND = "tmp"  # build folders are .tmp-<owner>-<hash>-<token>
 Progress = Callable[[str], None]
 Status = Literal["created", "reused", "rebuilt"]
@@ -216,7 +219,7 @@ def _uv_find(uv: str, request: str) -> Interpreter | None:
 def _supported(interpreter: Interpreter, request: str) -> Interpreter:
     """The worker runs Reef itself in the environment: its interpreter must be one Reef runs on."""
     try:
-        needs = distribution("reef").metadata["Requires-Python"]
+        needs = distribution(DISTRIBUTION).metadata["Requires-Python"]
     except PackageNotFoundError:
         needs = None
     if needs and not SpecifierSet(needs).contains(interpreter.version, prereleases=True):
@@ -291,11 +294,11 @@ def environment_hash(lock: Lock, interpreter: str) -> str:
 def reef_requirements() -> list[str]:
     """Reef's own runtime requirements (no extras): what the worker imports."""
     try:
-        listed = distribution("reef").requires or []
+        listed = distribution(DISTRIBUTION).requires or []
     except PackageNotFoundError:
         raise ProvisionError(
             "Reef is not installed as a package, so its requirements are unknown",
-            hint="install it (pip install -e . in its source tree)",
+            hint="install it (pip install -e . in its source tree, or pip install reef-bench)",
         ) from None
     out = []
     for text in listed:
@@ -671,7 +674,7 @@ def _build(chosen: Plan, tmp: Path, say: Progress, on_line: LineCallback | None)
     packages = {
         name: version
         for name, version in installed.items()
-        if name != "reef" and before.get(name) != version
+        if name not in (DISTRIBUTION, "reef") and before.get(name) != version
     }
     _relocate(tmp, chosen.path)
     import reef
@@ -773,11 +776,11 @@ def _reef_stamp() -> str:
 def _install_reef(site: Path) -> None:
     """Copy Reef's package and a dist-info for it into ``site``, replacing any copy there."""
     try:
-        dist = distribution("reef")
+        dist = distribution(DISTRIBUTION)
     except PackageNotFoundError:
         raise ProvisionError(
             "Reef is not installed as a package, so it cannot be copied into the environment",
-            hint="install it (pip install -e . in its source tree)",
+            hint="install it (pip install -e . in its source tree, or pip install reef-bench)",
         ) from None
     version = dist.version
     token = secrets.token_hex(4)
@@ -787,7 +790,7 @@ def _install_reef(site: Path) -> None:
         shutil.copytree(_reef_package(), package, ignore=shutil.ignore_patterns("__pycache__"))
         info.mkdir()
         metadata = dist.read_text("METADATA") or (
-            f"Metadata-Version: 2.1\nName: reef\nVersion: {version}\n"
+            f"Metadata-Version: 2.1\nName: {DISTRIBUTION}\nVersion: {version}\n"
         )
         (info / "METADATA").write_text(metadata, encoding="utf-8")
         entry_points = dist.read_text("entry_points.txt")
@@ -795,7 +798,8 @@ def _install_reef(site: Path) -> None:
             (info / "entry_points.txt").write_text(entry_points, encoding="utf-8")
         (info / "INSTALLER").write_text("reef\n")
         (info / "top_level.txt").write_text("reef\n")
-        info_name = f"reef-{version}.dist-info"
+        # The normalised name, as installers spell a dist-info folder: reef_bench-1.0.dist-info.
+        info_name = f"{DISTRIBUTION.replace('-', '_')}-{version}.dist-info"
         # A RECORD lets pip (or uv) uninstall or replace this copy like any other package.
         listed = [f"reef/{p.relative_to(package).as_posix()}" for p in package.rglob("*")]
         listed += [f"{info_name}/{p.name}" for p in info.iterdir()]
@@ -805,6 +809,10 @@ def _install_reef(site: Path) -> None:
             if final.exists():
                 _discard_in(final, site)
             os.rename(staged, final)
+        # A copy made when the distribution was still called `reef`: two dist-infos of one
+        # package would list its entry points twice.
+        for old in site.glob("reef-*.dist-info"):
+            _discard_in(old, site)
     finally:
         shutil.rmtree(package, ignore_errors=True)
         shutil.rmtree(info, ignore_errors=True)

@@ -6,7 +6,7 @@ from reef.errors import ReefError
 
 __all__ = ["MATPLOTLIB_HINT", "ReportError"]
 
-MATPLOTLIB_HINT = "pip install 'reef[report]'"
+MATPLOTLIB_HINT = "pip install 'reef-bench[report]'"
 
 
 class ReportError(ReefError):

@@ -33,7 +33,7 @@ class Gpus:
         try:
             import pynvml  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
-            self.note = "GPU counters not recorded: nvidia-ml-py is not installed (reef[gpu])"
+            self.note = "GPU counters not recorded: nvidia-ml-py is not installed (reef-bench[gpu])"
             return
         try:
             pynvml.nvmlInit()

@@ -1,4 +1,4 @@
-"""NVIDIA GPUs through NVML (``pip install 'reef[gpu]'`` brings the ``pynvml`` module).
+"""NVIDIA GPUs through NVML (``pip install 'reef-bench[gpu]'`` brings the ``pynvml`` module).
 
 No module or no driver means no GPU to report: ``status`` is ``none``, and why goes in the
 volatile part, since installing the bindings does not change the machine. NVML that is there
@@ -55,7 +55,7 @@ def gpu() -> dict[str, Any]:
     try:
         nvml = importlib.import_module("pynvml")
     except ImportError:
-        return _none("the NVML bindings are not installed (pip install 'reef[gpu]')")
+        return _none("the NVML bindings are not installed (pip install 'reef-bench[gpu]')")
     try:
         nvml.nvmlInit()
     except Exception as exc:

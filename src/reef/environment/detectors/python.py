@@ -10,8 +10,10 @@ from typing import Any
 
 from reef.environment.detect import detector
 
-# What a run's numbers depend on besides the frameworks (which ``frameworks`` reports).
-PACKAGES = ("reef", "numpy", "mlcommons-loadgen", "onnx", "pillow", "psutil")
+# What a run's numbers depend on besides the frameworks (which ``frameworks`` reports). Reef
+# itself is listed as `reef`, its import package, whatever its distribution is called
+# (reef-bench): the version is the code's own, installed or run from a checkout.
+PACKAGES = ("numpy", "mlcommons-loadgen", "onnx", "pillow", "psutil")
 
 
 @detector("python", group="software")
@@ -28,7 +30,9 @@ def python() -> dict[str, Any]:
 
 @detector("packages", group="software")
 def packages() -> dict[str, Any]:
-    found: dict[str, Any] = {}
+    import reef
+
+    found: dict[str, Any] = {"reef": reef.__version__}
     for name in PACKAGES:
         with contextlib.suppress(PackageNotFoundError):
             found[name] = version(name)
