@@ -8,16 +8,53 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from factories import run_record
 from reef.errors import RunNotFound
+from reef.meta.run import Accuracy, Latency, Performance, PredictorInfo, RunRecord, Target
+from reef.meta.settings import BenchSettings
 from reef.results import Store
 from reef.results.engine import plain_sqlite_path
 from reef.results.query import RunFilter, Sort
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def run_record(
+    run_id: str,
+    *,
+    name: str = "resnet",
+    version: str = "1.0",
+    scenario: str = "SingleStream",
+    status: str = "valid",
+    days: float = 0,
+    accuracy: float = 0.7,
+    reasons: list[str] | None = None,
+    raw: list[int] | None = None,
+) -> RunRecord:
+    p90 = 2.0 + days
+    return RunRecord(
+        id=run_id,
+        created_at=T0 - timedelta(days=days),
+        status=status,
+        reasons=reasons or [],
+        target=Target(kind="onnx", name=name, version=version, path="/m.onnx", sha256="0" * 64),
+        settings=BenchSettings(scenario=scenario),
+        predictor=PredictorInfo(name="onnxruntime", version="1.20"),
+        performance=Performance(
+            latency_ms=Latency(min=1, mean=2, p50=2, p90=p90, p95=p90 + 1, p99=p90 + 2, max=9),
+            throughput_qps=500.0,
+            samples=1000,
+            queries=1000,
+        ),
+        accuracy=Accuracy(metric="top1", value=accuracy),
+        latencies_ns=raw,
+    )
+
 
 PATHS = [
     ("performance", "latency_ms", "p95"),
