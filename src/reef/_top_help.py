@@ -40,8 +40,8 @@ TEXT = (
     '  board      The best valid run for each model, scenario and hardware,...\n'
     '  report     Write a report on recorded runs: one self-contained HTML...\n'
     '  plot       Write one figure of recorded runs: a latency CDF or...\n'
-    '  cache      Show and prune the cache of solution steps.\n'
-    '  runs       List, show and import recorded runs.\n'
+    '  cache      Show and prune the cache: steps, sources and environments.\n'
+    '  runs       List, show, import and export recorded runs.\n'
     '  repo       Manage component repositories (folders and git URLs).\n'
     '  env        Environment fingerprints: compare them.\n'
     "  config     Reef's settings: what is in effect, and from where.\n"

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from reef.api.cache import CacheItem
 
 app = typer.Typer(
-    help="Show and prune the cache: solution steps, fetched sources, environments.",
+    help="Show and prune the cache: steps, sources and environments.",
     no_args_is_help=True,
 )
 
