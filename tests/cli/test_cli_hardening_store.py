@@ -22,28 +22,30 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 import reef.files
-from reef.meta.run import Latency, Performance, PredictorInfo, RunRecord, Target
-from reef.meta.settings import BenchSettings
+from factories import run_record
+from reef.meta.run import RunRecord
 from reef.results import Store
 
 
 def a_record(run_id: str, scale: int = 1) -> RunRecord:
     latencies = [(i % 50 + 100) * scale * 1000 for i in range(200)]
-    return RunRecord(
-        id=run_id,
-        status="valid",
-        target=Target(kind="onnx", name="m", path="/m.onnx", sha256="0" * 64),
-        settings=BenchSettings(scenario="SingleStream"),
-        predictor=PredictorInfo(name="onnxruntime", version="1.20"),
-        performance=Performance(
-            latency_ms=Latency(
-                min=0.1, mean=0.12, p50=0.12, p90=0.14, p95=0.145, p99=0.149, max=0.15
-            ),
-            throughput_qps=8000.0 / scale,
-            samples=200,
-            queries=200,
-        ),
-        latencies_ns=latencies,
+    return run_record(
+        run_id,
+        created_at=None,
+        name="m",
+        version=None,
+        latency_ms={
+            "min": 0.1,
+            "mean": 0.12,
+            "p50": 0.12,
+            "p90": 0.14,
+            "p95": 0.145,
+            "p99": 0.149,
+            "max": 0.15,
+        },
+        throughput_qps=8000.0 / scale,
+        queries=200,
+        raw=latencies,
     )
 
 

@@ -5,15 +5,15 @@ each test (``shutil.copytree``), instead of migrating a new database every time.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from e2e_support import Reef
 
-from reef.meta.run import Accuracy, Latency, Performance, PredictorInfo, RunRecord, Target
-from reef.meta.settings import BenchSettings
+from factories import from_raw, rid, run_record, scaled
+from reef.meta.run import RunRecord
 
 
 def seed_home(home: Path, records: list[RunRecord]) -> Path:
@@ -38,20 +38,27 @@ CSV_HEADER = [
 def listed_record(
     run_id: str, name: str, backend: str, scenario: str, days_ago: float, p90: float
 ) -> RunRecord:
-    return RunRecord(
-        id=run_id,
-        created_at=NOW - timedelta(days=days_ago),
-        status="valid",
-        target=Target(kind="onnx", name=name, version="1.0.0", path="/m.onnx", sha256="0" * 64),
-        settings=BenchSettings(scenario=scenario),
-        predictor=PredictorInfo(name=backend, version="1"),
-        performance=Performance(
-            latency_ms=Latency(min=1, mean=2, p50=p90 / 2, p90=p90, p95=p90, p99=p90 * 2, max=99),
-            throughput_qps=1000 / p90,
-            samples=100,
-            queries=100,
-        ),
-        accuracy=Accuracy(metric="top1", value=0.9),
+    return run_record(
+        run_id,
+        created_at=NOW,
+        days=-days_ago,
+        name=name,
+        version="1.0.0",
+        scenario=scenario,
+        backend=backend,
+        backend_version="1",
+        latency_ms={
+            "min": 1,
+            "mean": 2,
+            "p50": p90 / 2,
+            "p90": p90,
+            "p95": p90,
+            "p99": p90 * 2,
+            "max": 99,
+        },
+        throughput_qps=1000 / p90,
+        queries=100,
+        accuracy=0.9,
     )
 
 
@@ -73,25 +80,17 @@ def compared_record(
 ) -> RunRecord:
     rng = np.random.default_rng(seed)
     raw = [int(x) for x in rng.lognormal(np.log(2e6), 0.25, 1500) * scale]
-    ms = np.asarray(raw) / 1e6
-    pct = {f"p{q}": float(np.percentile(ms, q)) for q in (50, 90, 95, 99)}
-    return RunRecord(
-        id=run_id,
-        created_at=datetime(2025, 3, 1, tzinfo=UTC) + timedelta(minutes=seed),
-        status="valid",
-        target=Target(kind="onnx", name="tiny", version="1.0", path="/m.onnx", sha256="cd" * 32),
-        settings=BenchSettings(**settings),
-        predictor=PredictorInfo(name="onnxruntime", version="1.20"),
-        performance=Performance(
-            latency_ms=Latency(
-                min=float(ms.min()), mean=float(ms.mean()), max=float(ms.max()), **pct
-            ),
-            throughput_qps=1000 / float(ms.mean()),
-            samples=len(raw),
-            queries=len(raw),
-        ),
+    return run_record(
+        run_id,
+        created_at=datetime(2025, 3, 1, tzinfo=UTC),
+        minutes=seed,
+        name="tiny",
+        sha256="cd" * 32,
+        scenario=settings.pop("scenario", "SingleStream"),
+        settings=settings,
+        **from_raw(raw),
         environment={"hardware": {"cpu": {"model": f"cpu{seed}"}}, "software": {}},
-        latencies_ns=raw if keep_raw else None,
+        raw=raw if keep_raw else None,
     )
 
 
@@ -119,22 +118,18 @@ def compare_state(reef: Reef) -> list[Any]:
 
 
 def pareto_record(prefix: str, p90: float, acc: float | None, backend: str = "onnxruntime") -> Any:
-    return RunRecord(
-        id=(prefix + "0" * 32)[:32],
-        created_at=datetime(2025, 3, 1, tzinfo=UTC) + timedelta(minutes=p90),
-        status="valid",
-        target=Target(kind="onnx", name="tiny", version="1.0", path="/m.onnx", sha256="cd" * 32),
-        settings=BenchSettings(),
-        predictor=PredictorInfo(name=backend, version="1"),
-        performance=Performance(
-            latency_ms=Latency(
-                min=p90 / 2, mean=p90, p50=p90, p90=p90, p95=p90, p99=p90, max=p90 * 2
-            ),
-            throughput_qps=1000 / p90,
-            samples=10,
-            queries=10,
-        ),
-        accuracy=None if acc is None else Accuracy(metric="top1", value=acc),
+    return run_record(
+        rid(prefix),
+        created_at=datetime(2025, 3, 1, tzinfo=UTC),
+        minutes=p90,
+        name="tiny",
+        sha256="cd" * 32,
+        backend=backend,
+        backend_version="1",
+        latency_ms=scaled(p90, min=0.5, max=2),
+        throughput_qps=1000 / p90,
+        queries=10,
+        accuracy=acc,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from factories import run_record
 from reef.errors import ManifestError
 from reef.meta import run
 from reef.meta.run import (
@@ -20,22 +21,22 @@ from reef.meta.run import (
     Performance,
     PredictorInfo,
     RunRecord,
-    Target,
     load_record,
 )
-from reef.meta.settings import BenchSettings
 
 
 def full_record() -> RunRecord:
-    return RunRecord(
+    return run_record(
         created_at=datetime(2025, 3, 1, 12, 0, tzinfo=UTC),
         finished_at=datetime(2025, 3, 1, 12, 1, tzinfo=UTC),
-        status="valid",
-        target=Target(
-            kind="manifest", name="tiny", version="1.0.0", path="/m/model.yaml", sha256="a" * 64
-        ),
+        kind="manifest",
+        name="tiny",
+        version="1.0.0",
+        path="/m/model.yaml",
+        sha256="a" * 64,
         components=[ComponentRef(kind="dataset", name="digits", version="1.0.0", sha256="b" * 64)],
-        settings=BenchSettings(scenario="Server", duration_s=0.5, target_qps=100.0),
+        scenario="Server",
+        settings={"duration_s": 0.5, "target_qps": 100.0},
         predictor=PredictorInfo(
             name="onnxruntime", version="1.20.0", providers=["CPUExecutionProvider"]
         ),
@@ -59,7 +60,7 @@ def full_record() -> RunRecord:
         samples={"count": 450, "synthetic": False},
         environment={"hash": "c" * 64},
         artifacts={"loadgen_performance": "/runs/x/performance"},
-        latencies_ns=[100, 200, 300],
+        raw=[100, 200, 300],
     )
 
 
@@ -81,7 +82,7 @@ def test_summary_json_leaves_out_raw_latencies() -> None:
 
 
 def test_record_ids_are_unique() -> None:
-    a, b = (RunRecord(target=full_record().target, settings=BenchSettings()) for _ in range(2))
+    a, b = (run_record() for _ in range(2))
     assert a.id != b.id
 
 

@@ -6,29 +6,22 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from factories import from_raw, rid, run_record
 from reef import config
 from reef.api.analysis import compare
 from reef.errors import RunNotFound
 from reef.meta.run import (
-    Accuracy,
-    Latency,
-    Performance,
-    PredictorInfo,
     RunRecord,
-    Target,
 )
-from reef.meta.settings import BenchSettings
 from reef.results import Store
 from reef.results.compare import CompareError, Comparison
 
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
 ENV = {
     "hardware": {"cpu": {"model": "Xeon", "logical_cores": 8}},
     "os": {"system": {"name": "Linux", "kernel": "6.1"}},
@@ -59,34 +52,24 @@ def record(
     minutes: int = 0,
 ) -> RunRecord:
     """A run whose summary figures are those of ``raw`` (kept unless ``keep_raw`` is False)."""
-    ms = np.asarray(raw, dtype=np.float64) / 1e6
-    pct = {f"p{q}": float(np.percentile(ms, q)) for q in (50, 90, 95, 99)}
-    return RunRecord(
-        id=run_id,
-        created_at=T0 + timedelta(minutes=minutes),
+    return run_record(
+        run_id,
+        name=name,
+        version=version,
+        path=f"/m/{name}.onnx",
+        sha256="ab" * 32,
+        minutes=minutes,
         status=status,
         reasons=[] if status == "valid" else ["min_duration not met"],
-        target=Target(
-            kind="onnx", name=name, version=version, path=f"/m/{name}.onnx", sha256="ab" * 32
-        ),
-        settings=BenchSettings(scenario=scenario, batch_size=batch_size, threads=threads),
-        predictor=PredictorInfo(name=backend, version="1.20"),
-        performance=Performance(
-            latency_ms=Latency(
-                min=float(ms.min()), mean=float(ms.mean()), max=float(ms.max()), **pct
-            ),
-            throughput_qps=1000.0 / float(ms.mean()),
-            samples=len(raw),
-            queries=len(raw),
-        ),
-        accuracy=Accuracy(metric=accuracy, value=0.75),
+        scenario=scenario,
+        settings={"batch_size": batch_size, "threads": threads},
+        backend=backend,
+        **from_raw(raw),
+        accuracy=0.75,
+        metric=accuracy,
         environment=json.loads(json.dumps(environment if environment is not None else ENV)),
-        latencies_ns=raw if keep_raw else None,
+        raw=raw if keep_raw else None,
     )
-
-
-def rid(prefix: str) -> str:
-    return (prefix + "0" * 32)[:32]
 
 
 @pytest.fixture

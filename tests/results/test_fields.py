@@ -5,18 +5,17 @@ the record's text parsed in Python; the same values either way."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from reef.meta.run import Accuracy, Latency, Performance, PredictorInfo, RunRecord, Target
-from reef.meta.settings import BenchSettings
+from factories import run_record
+from reef.meta.run import RunRecord
 from reef.results import Store, fields
 from reef.results import store as store_module
 from reef.results.query import RunFilter
 
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
 P90 = ("performance", "latency_ms", "p90")  # kept in a column
 P95 = ("performance", "latency_ms", "p95")  # only in the record
 METRIC = ("accuracy", "metric")
@@ -24,23 +23,27 @@ ABSENT = ("performance", "no_such_figure")
 
 
 def record(run_id: str, p90: float | None, *, name: str = "resnet", minutes: int = 0) -> RunRecord:
-    perf = None
+    figures = None
     if p90 is not None:
-        perf = Performance(
-            latency_ms=Latency(min=1, mean=2, p50=2, p90=p90, p95=p90 + 1, p99=p90 + 2, max=9),
-            throughput_qps=100.0,
-            samples=10,
-            queries=10,
-        )
-    return RunRecord(
-        id=run_id,
-        created_at=T0 + timedelta(minutes=minutes),
-        status="valid" if perf else "failed",
-        target=Target(kind="onnx", name=name, path="/m.onnx", sha256="0" * 64),
-        settings=BenchSettings(),
-        predictor=PredictorInfo(name="onnxruntime", version="1.20"),
-        performance=perf,
-        accuracy=Accuracy(metric="top1", value=0.9) if perf else None,
+        figures = {
+            "min": 1,
+            "mean": 2,
+            "p50": 2,
+            "p90": p90,
+            "p95": p90 + 1,
+            "p99": p90 + 2,
+            "max": 9,
+        }
+    return run_record(
+        run_id,
+        name=name,
+        version=None,
+        minutes=minutes,
+        status="valid" if figures else "failed",
+        latency_ms=figures,
+        throughput_qps=100.0,
+        queries=10,
+        accuracy=0.9 if figures else None,
     )
 
 

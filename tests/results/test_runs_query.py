@@ -10,21 +10,14 @@ from typing import Any
 
 import pytest
 
+from factories import run_record
 from reef import api
 from reef.meta.run import (
-    Accuracy,
-    Latency,
-    Performance,
-    PredictorInfo,
     RunRecord,
     SolutionRef,
-    Target,
 )
-from reef.meta.settings import BenchSettings
 from reef.results import Store
 from reef.results.query import NoRunsMatch, QueryError, RunFilter, Sort, parse_time
-
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def make_record(
@@ -43,24 +36,31 @@ def make_record(
     solution: str | None = None,
     kind: str = "onnx",
 ) -> RunRecord:
-    perf = None
+    figures = None
     if p90 is not None:
-        perf = Performance(
-            latency_ms=Latency(min=1, mean=2, p50=p90 / 1.5, p90=p90, p95=p90, p99=p90 * 2, max=9),
-            throughput_qps=qps,
-            samples=1000,
-            queries=1000,
-        )
-    return RunRecord(
-        id=run_id,
-        created_at=T0 + timedelta(days=days),
+        figures = {
+            "min": 1,
+            "mean": 2,
+            "p50": p90 / 1.5,
+            "p90": p90,
+            "p95": p90,
+            "p99": p90 * 2,
+            "max": 9,
+        }
+    return run_record(
+        run_id,
+        name=name,
+        version=version,
+        kind=kind,
+        days=days,
         status=status,
-        reasons=reasons or [],
-        target=Target(kind=kind, name=name, version=version, path="/m.onnx", sha256="0" * 64),
-        settings=BenchSettings(scenario=scenario),
-        predictor=PredictorInfo(name=backend, version="1"),
-        performance=perf,
-        accuracy=Accuracy(metric="top1", value=accuracy),
+        reasons=reasons,
+        scenario=scenario,
+        backend=backend,
+        backend_version="1",
+        latency_ms=figures,
+        throughput_qps=qps,
+        accuracy=accuracy,
         solution=None if solution is None else SolutionRef(name=solution, version="1.0"),
     )
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +17,15 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, event, text
 
+from factories import run_record
 from reef.errors import ManifestError, ReefError, RunNotFound
 from reef.meta.run import (
     FORMAT_VERSION,
-    Accuracy,
-    Latency,
-    Performance,
-    PredictorInfo,
     RunRecord,
-    Target,
 )
-from reef.meta.settings import BenchSettings
 from reef.results import Store, migrate, packing
 from reef.results.query import run_hardware
 
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
 PLUS_2 = timezone(timedelta(hours=2))
 
 
@@ -44,28 +38,22 @@ def make_record(
     minutes: int = 0,
     latencies: list[int] | None = None,
 ) -> RunRecord:
-    extra: dict[str, Any] = {} if run_id is None else {"id": run_id}
-    return RunRecord(
-        **extra,
-        created_at=T0 + timedelta(minutes=minutes),
+    return run_record(
+        run_id,
+        name=name,
+        version=None,
+        path=f"/models/{name}.onnx",
+        minutes=minutes,
         status=status,
-        target=Target(kind="onnx", name=name, path=f"/models/{name}.onnx", sha256="0" * 64),
-        settings=BenchSettings(scenario=scenario),
-        predictor=PredictorInfo(name="onnxruntime", version="1.20"),
-        performance=Performance(
-            latency_ms=Latency(min=1, mean=2, p50=2, p90=3, p95=3.5, p99=4, max=9),
-            throughput_qps=500.0,
-            samples=1000,
-            queries=1000,
-        ),
-        accuracy=Accuracy(metric="top1", value=0.76),
+        scenario=scenario,
+        accuracy=0.76,
         environment={
             "hardware": {
                 "cpu": {"model": "AMD EPYC 7763"},
                 "gpu": {"devices": [{"name": "NVIDIA H100"}, {"name": "NVIDIA H100"}]},
             }
         },
-        latencies_ns=latencies,
+        raw=latencies,
     )
 
 

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from factories import run_record
 from reef.bench.metrics import known_metrics
-from reef.meta.run import Accuracy, Latency, LoadGenInfo, Performance, RunRecord, Target
-from reef.meta.settings import BenchSettings
+from reef.meta.run import Accuracy, LoadGenInfo, RunRecord
 from reef.meta.solution import CheckSpec
 from reef.solutions import checks
 from reef.solutions.checks import (
@@ -40,17 +40,19 @@ def record(
     performance: bool = True,
     artifacts: dict[str, str] | None = None,
 ) -> RunRecord:
-    perf = Performance(
-        latency_ms=Latency(min=1.0, mean=2.5, p50=2.4, p90=p90, p95=p90 + 0.1, p99=5.0, max=9.0),
-        throughput_qps=qps,
-        samples=1000,
-        queries=1000,
-    )
-    return RunRecord(
+    figures = {"min": 1.0, "mean": 2.5, "p50": 2.4, "p90": p90, "p95": p90 + 0.1, "p99": 5.0}
+    return run_record(
+        created_at=None,
         status="valid" if valid else "invalid",
-        target=Target(kind="component", name=name, path="/m/model.yaml", sha256="a" * 64),
-        settings=BenchSettings(scenario=scenario),
-        performance=perf if performance else None,
+        kind="component",
+        name=name,
+        version=None,
+        path="/m/model.yaml",
+        sha256="a" * 64,
+        scenario=scenario,
+        backend=None,
+        latency_ms=figures | {"max": 9.0} if performance else None,
+        throughput_qps=qps,
         accuracy=accuracy
         or Accuracy(metric="top1", value=0.9733, reference=0.9733, threshold=0.99, passed=True),
         loadgen=LoadGenInfo(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from reef.meta.run import Accuracy, ComponentRef, Latency, Performance, RunRecord, Target
-from reef.meta.settings import BenchSettings
+from factories import run_record
+from reef.meta.run import Accuracy, ComponentRef, RunRecord
 from reef.solutions.reproduce import accuracy_tolerance, compare
 
 SHA = "ab" * 32
@@ -31,23 +31,25 @@ def record(
         "components": [{"name": "m", "version": "1.0.0", "sha256": "cd" * 32}],
     }
     ms = (sorted(lat)[len(lat) // 2] / 1e6) if lat else 0.1
-    return RunRecord(
-        status=status,  # type: ignore[arg-type]
-        target=Target(kind="component", name="m", version="1.0.0", path="/m", sha256=model_sha),
+    return run_record(
+        created_at=None,
+        status=status,
+        kind="component",
+        name="m",
+        version="1.0.0",
+        path="/m",
+        sha256=model_sha,
         components=[ComponentRef(kind="model", name="m", version="1.0.0", sha256="cd" * 32)],
-        settings=BenchSettings(),
-        performance=Performance(
-            latency_ms=Latency(min=ms, mean=ms, p50=ms, p90=ms, p95=ms, p99=ms, max=ms),
-            throughput_qps=1000,
-            samples=100,
-            queries=100,
-        ),
+        backend=None,
+        latency_ms=dict.fromkeys(("min", "mean", "p50", "p90", "p95", "p99", "max"), ms),
+        throughput_qps=1000,
+        queries=100,
         accuracy=None
         if accuracy is None
         else Accuracy(metric="top1", value=accuracy, reference=0.97, threshold=0.99),
         environment=environment or {"hardware": {"cpu": "x"}, "software": {"ort": "1.0"}},
         lock=lock,
-        latencies_ns=lat,
+        raw=lat,
     )
 
 
