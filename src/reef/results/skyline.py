@@ -2,7 +2,9 @@
 
 Every objective is turned into one to minimise, and the rows sorted lexicographically: a row
 can then only be dominated by rows before it. Two objectives take one sweep with a running
-minimum; three a blockwise skyline in numpy.
+minimum; three a blockwise skyline in numpy. Which frontier rows dominate each other row is,
+with two objectives, a run of consecutive frontier rows found by two binary searches; with
+three, a comparison with every frontier row.
 """
 
 from __future__ import annotations
@@ -107,8 +109,46 @@ def _dominated_by_any(
 def dominators(
     rows: npt.NDArray[np.float64], front: npt.NDArray[np.float64], front_ids: list[str]
 ) -> tuple[list[list[str]], list[int]]:
-    """For each row, the ids of the first ``MAX_DOMINATORS`` frontier runs dominating it, and
-    how many do; compared in chunks to bound memory."""
+    """For each row (each dominated by some frontier row), the ids of the first
+    ``MAX_DOMINATORS`` frontier runs dominating it, in frontier order, and how many do.
+    ``front`` is the frontier in lexicographic order."""
+    if front.shape[1] == 2:
+        return _dominators_2d(rows, front, front_ids)
+    return _dominators(rows, front, front_ids)
+
+
+def _dominators_2d(
+    rows: npt.NDArray[np.float64], front: npt.NDArray[np.float64], front_ids: list[str]
+) -> tuple[list[list[str]], list[int]]:
+    """Along a two-objective frontier in lexicographic order the first cost never falls and
+    the second never rises, so the frontier rows no worse than a row in the first cost are a
+    prefix, those no worse in the second a suffix, and those dominating it (no worse in both,
+    and not equal: a dominated row equals no frontier row) the run where they overlap."""
+    import numpy as np
+
+    upto = np.searchsorted(front[:, 0], rows[:, 0], side="right")
+    # The second costs reversed are ascending: how many frontier rows are no worse in it.
+    no_worse = np.searchsorted(front[::-1, 1], rows[:, 1], side="right")
+    start = len(front) - no_worse
+    counts = np.maximum(upto - start, 0)
+    shown = np.minimum(counts, MAX_DOMINATORS)
+    names = np.array(front_ids, dtype=object)
+    picks: list[list[str]] = [None] * len(rows)  # type: ignore[list-item]  # all set below
+    for at in np.flatnonzero(shown == 0).tolist():  # none for a dominated row; a guard
+        picks[at] = []
+    for width in range(1, MAX_DOMINATORS + 1):
+        chosen = np.flatnonzero(shown == width)
+        lists = names[start[chosen, None] + np.arange(width)].tolist()
+        for at, ids in zip(chosen.tolist(), lists, strict=True):
+            picks[at] = ids
+    return picks, counts.tolist()
+
+
+def _dominators(
+    rows: npt.NDArray[np.float64], front: npt.NDArray[np.float64], front_ids: list[str]
+) -> tuple[list[list[str]], list[int]]:
+    """``dominators`` by comparing each row with every frontier row, in chunks to bound
+    memory."""
     import numpy as np
 
     names = np.array(front_ids, dtype=object)
