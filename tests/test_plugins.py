@@ -18,7 +18,7 @@ import pytest
 
 import reef.plugins
 from plugin_support import FakeSite, plugin_site
-from reef.api.plugins import plugins as list_plugins
+from reef.api import plugins as list_plugins
 from reef.bench import metrics
 from reef.bench.metrics import METRICS, MetricError, MetricPluginError, get_metric, known_metrics
 from reef.environment import detect

@@ -7,33 +7,21 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
-from reef.api.report import plot, report
+from factories import rid, run_record, scaled
+from reef.api import plot, report
 from reef.errors import FileRefused, RunNotFound
 from reef.meta.run import (
-    Accuracy,
-    Latency,
     LoadGenInfo,
-    Performance,
-    PredictorInfo,
     RunRecord,
-    Target,
 )
-from reef.meta.settings import BenchSettings
 from reef.report.errors import ReportError
 from reef.results import Store
 from reef.results.query import NoRunsMatch, RunFilter
-
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-def rid(prefix: str) -> str:
-    return (prefix + "0" * 32)[:32]
 
 
 def record(
@@ -49,41 +37,32 @@ def record(
     minutes: int = 0,
 ) -> RunRecord:
     latencies = [int(p50 * 1e6 * (0.8 + 0.4 * i / 99)) for i in range(100)] if raw else None
-    return RunRecord(
-        id=rid(run_id),
-        created_at=T0 + timedelta(minutes=minutes),
+    reasons = ["Min duration not satisfied"] if status == "invalid" else []
+    return run_record(
+        rid(run_id),
+        minutes=minutes,
         status=status,
-        reasons=["Min duration not satisfied"] if status == "invalid" else [],
-        target=Target(kind="onnx", name=name, version="1.0", path="/m", sha256="ab" * 32),
-        settings=BenchSettings(scenario=scenario),
-        predictor=PredictorInfo(name="onnxruntime", version="1.20"),
+        reasons=reasons,
+        name=name,
+        path="/m",
+        sha256="ab" * 32,
+        scenario=scenario,
         loadgen=LoadGenInfo(
             version="5.1",
             result="INVALID" if status == "invalid" else "VALID",
-            reasons=["Min duration not satisfied"] if status == "invalid" else [],
+            reasons=reasons,
         ),
-        performance=Performance(
-            latency_ms=Latency(
-                min=p50 * 0.8,
-                mean=p50,
-                p50=p50,
-                p90=p50 * 1.1,
-                p95=p50 * 1.15,
-                p99=p50 * 1.2,
-                max=p50 * 1.2,
-            ),
-            throughput_qps=qps,
-            samples=100,
-            queries=100,
-        ),
-        accuracy=None if acc is None else Accuracy(metric="top1", value=acc),
+        latency_ms=scaled(p50, min=0.8, p90=1.1, p95=1.15, p99=1.2, max=1.2),
+        throughput_qps=qps,
+        queries=100,
+        accuracy=acc,
         environment={
             "hash": "e" * 32,
             "hardware": {"cpu": {"model": "AMD EPYC", "logical_cores": 2}},
             "os": {"system": {"name": "Linux", "kernel": "6.1"}},
             "software": {"python": {"version": "3.11.9"}},
         },
-        latencies_ns=latencies,
+        raw=latencies,
     )
 
 
@@ -246,7 +225,7 @@ def test_png_without_matplotlib_says_how_to_get_it(
     monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None)
     with pytest.raises(ReportError, match="matplotlib") as e:
         plot("cdf", tmp_path / "p.png")
-    assert "reef[report]" in (e.value.hint or "")
+    assert "reef-bench[report]" in (e.value.hint or "")
     with pytest.raises(ReportError, match="matplotlib"):
         report(tmp_path / "r.md", figure_format="png")
     assert listing(tmp_path) == []

@@ -250,7 +250,7 @@ def test_fetch_lock_downloads_then_uses_the_cache(tmp_path: Path, http_server: H
     assert downloaded.path == cached_path(DIGEST)
     assert labels.path == (second / "labels.txt").resolve()
     assert labels.size == len(local)
-    assert labels.to_json()["status"] == "local"
+    assert labels.model_dump(mode="json")["status"] == "local"
 
     again = fetch_lock(lock)
     assert [f.status for f in again] == ["cached", "local"]

@@ -644,7 +644,8 @@ def test_a_copy_with_other_content_is_reported_with_both_checksums(tmp_path: Pat
     assert (shadow.hidden, shadow.hidden_sha256) == ("builtin", builtin_sha)
     for text in ("'lab'", "'builtin'", lab_sha[:16], builtin_sha[:16], "digits-classifier@1.0.0"):
         assert text in shadow.message
-    assert api.show("digits-classifier")["shadows"] == [shadow.to_json()]
+    shown = api.show("digits-classifier").model_dump(mode="json")
+    assert shown["shadows"] == [shadow.model_dump(mode="json")]
 
 
 def test_an_identical_copy_is_not_reported(tmp_path: Path) -> None:

@@ -148,4 +148,4 @@ def test_fetch_and_planned_sources_leave_package_sources_to_provisioning(
         }
     )
     assert fetch.fetch_lock(lock, entries=[]) == []
-    assert _planned_sources(lock)[0]["status"] == "package"
+    assert _planned_sources(lock)[0].status == "package"

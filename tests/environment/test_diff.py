@@ -83,7 +83,9 @@ def test_two_fingerprint_files(tmp_path: Path) -> None:
     b = _write(tmp_path, "b.json", _changed(os__kernel="6.5"))
     result = env_diff(a, b)
     assert not result.identical
-    assert result.differences == [{"group": "os", "key": "kernel", "a": "6.1", "b": "6.5"}]
+    assert [d.model_dump() for d in result.differences] == [
+        {"group": "os", "key": "kernel", "a": "6.1", "b": "6.5"}
+    ]
     assert env_diff(a, a).identical
 
 

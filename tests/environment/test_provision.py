@@ -178,7 +178,7 @@ def test_a_dry_run_writes_nothing(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     report = api.init("digits-classifier", dry_run=True, installer="pip")
-    data = report.to_json()
+    data = report.model_dump(mode="json")
     assert data["dry_run"] is True and data["lock_written"] is False
     env = data["environment"]
     assert env["action"] == "create" and env["installer"] == "pip"
@@ -301,7 +301,7 @@ def test_reefs_copy_is_refreshed_when_reef_changed(lock: Lock) -> None:
     site = env / "lib" / "site"
     assert (site / "reef" / "bench" / "worker.py").is_file()
     assert not list(site.rglob("__pycache__"))
-    (info,) = site.glob("reef-*.dist-info")
+    (info,) = site.glob("reef_bench-*.dist-info")
     assert "reef.predictors" in (info / "entry_points.txt").read_text()
     assert "reef/bench/worker.py,," in (info / "RECORD").read_text()
     stamp = json.loads((env / MARKER).read_text())["reef_stamp"]
@@ -357,10 +357,10 @@ def test_built_once_with_uv_then_reused(
     written = Lock.model_validate_json((tmp_path / "reef.lock").read_text())
     assert written.environment is not None
     assert written.environment.packages == env.packages
-    assert "onnxruntime" in env.packages and "reef" not in env.packages
+    assert "onnxruntime" in env.packages and "reef-bench" not in env.packages
     probe = (
         "import importlib.metadata as m, sys; import reef.bench.worker; "
-        "print(m.version('reef'), [e.name for e in m.entry_points(group='reef.predictors')], "
+        "print(m.version('reef-bench'), [e.name for e in m.entry_points(group='reef.predictors')], "
         "sys.prefix)"
     )
     out = subprocess.run(

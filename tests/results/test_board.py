@@ -1,29 +1,23 @@
-"""``reef.results.board`` through ``reef.api.board.board``: the best valid run per (model,
+"""``reef.results.board`` through ``reef.api.board``: the best valid run per (model,
 scenario, hardware), by MLPerf's metric per scenario or one chosen metric, and every bad
 input."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from reef.api.board import board
-from reef.meta.run import Accuracy, Latency, Performance, PredictorInfo, RunRecord, Target
-from reef.meta.settings import BenchSettings
+from factories import rid, run_record, scaled
+from reef.api import board
+from reef.meta.run import RunRecord
 from reef.results import Store
 from reef.results.board import Board, BoardError
 from reef.results.query import NoRunsMatch, RunFilter, hardware_label
 
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
 EPYC = "AMD EPYC 7763"
 XEON = "Intel Xeon 8480+"
-
-
-def rid(prefix: str) -> str:
-    return (prefix + "0" * 32)[:32]
 
 
 def record(
@@ -45,28 +39,20 @@ def record(
         hardware["cpu"] = {"model": cpu, "logical_cores": 8}
     if gpus is not None:
         hardware["gpu"] = {"devices": [{"name": g} for g in gpus]}
-    return RunRecord(
-        id=rid(run_id),
-        created_at=T0 + timedelta(minutes=minutes),
+    return run_record(
+        rid(run_id),
+        name=name,
+        version=version,
+        path="/m",
+        sha256="ab" * 32,
+        minutes=minutes,
         status=status,
-        target=Target(kind="onnx", name=name, version=version, path="/m", sha256="ab" * 32),
-        settings=BenchSettings(scenario=scenario),
-        predictor=PredictorInfo(name="onnxruntime", version="1"),
-        performance=Performance(
-            latency_ms=Latency(
-                min=p90 / 2,
-                mean=p90 * 0.8,
-                p50=p90 * 0.7,
-                p90=p90,
-                p95=p90,
-                p99=p90 * 1.5,
-                max=p90 * 2,
-            ),
-            throughput_qps=qps,
-            samples=100,
-            queries=100,
-        ),
-        accuracy=None if acc is None else Accuracy(metric="top1", value=acc),
+        scenario=scenario,
+        backend_version="1",
+        latency_ms=scaled(p90, min=0.5, mean=0.8, p50=0.7, p99=1.5, max=2),
+        throughput_qps=qps,
+        queries=100,
+        accuracy=acc,
         environment={"hardware": hardware},
     )
 

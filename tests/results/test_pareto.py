@@ -1,26 +1,19 @@
-"""``reef.results.pareto`` through ``reef.api.pareto.pareto``: known frontiers in 2 and 3
+"""``reef.results.pareto`` through ``reef.api.pareto``: known frontiers in 2 and 3
 objectives, ties, missing metrics, the dominated-by lists, and every bad input."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
-from reef.api.pareto import pareto
-from reef.meta.run import Accuracy, Latency, Performance, PredictorInfo, RunRecord, Target
-from reef.meta.settings import BenchSettings
+from factories import rid, run_record, scaled
+from reef.api import pareto
+from reef.meta.run import RunRecord
 from reef.results import Store
 from reef.results.pareto import METRICS, Frontier, Objective, ParetoError
 from reef.results.query import NoRunsMatch, RunFilter
-
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-def rid(prefix: str) -> str:
-    return (prefix + "0" * 32)[:32]
 
 
 def record(
@@ -34,31 +27,20 @@ def record(
     backend: str = "onnxruntime",
     minutes: int = 0,
 ) -> RunRecord:
-    perf = None
-    if p90 is not None:
-        perf = Performance(
-            latency_ms=Latency(
-                min=p90 / 2,
-                mean=p90 * 0.8,
-                p50=p90 * 0.7,
-                p90=p90,
-                p95=p90 * 1.1,
-                p99=p90 * 1.3,
-                max=p90 * 2,
-            ),
-            throughput_qps=qps,
-            samples=100,
-            queries=100,
-        )
-    return RunRecord(
-        id=rid(run_id),
-        created_at=T0 + timedelta(minutes=minutes),
-        status="valid",
-        target=Target(kind="onnx", name=name, version="1.0", path="/m.onnx", sha256="ab" * 32),
-        settings=BenchSettings(),
-        predictor=PredictorInfo(name=backend, version="1"),
-        performance=perf,
-        accuracy=None if acc is None else Accuracy(metric=metric, value=acc),
+    return run_record(
+        rid(run_id),
+        name=name,
+        sha256="ab" * 32,
+        minutes=minutes,
+        backend=backend,
+        backend_version="1",
+        latency_ms=None
+        if p90 is None
+        else scaled(p90, min=0.5, mean=0.8, p50=0.7, p95=1.1, p99=1.3, max=2),
+        throughput_qps=qps,
+        queries=100,
+        accuracy=acc,
+        metric=metric,
     )
 
 

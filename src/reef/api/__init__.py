@@ -1,84 +1,233 @@
-"""Reef's Python API: the verbs, with typed, JSON-serialisable results.
+"""Reef's Python API: every verb in one flat namespace, with typed, JSON-serialisable results.
 
-The CLI is a thin face over these functions; so will the server and cluster agents be.
+::
+
+    from reef import api
+
+    runs = api.bench("digits-classifier", scenarios=["SingleStream", "Offline"], duration_s=2)
+    api.compare(runs).versus[0].latency.sentence
+    api.latencies(runs[0])                      # a numpy array, in ms
+    api.runs_frame(api.RunFilter(model="digits-classifier"))  # a pandas DataFrame
+
+Results are pydantic models (``.model_dump(mode="json")`` is what ``reef ... --json``
+prints), lists of them, or ``RunRecord``s; verbs that read runs take ids (a unique prefix is
+enough) or ``RunRecord``s. The CLI is a thin face over these functions; so are the server and
+the cluster agents.
+
+Names are imported on first use (module ``__getattr__``), so that ``import reef.api`` costs
+nothing and ``reef --help`` stays fast; the verbs live in the submodules named below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-
-from reef.api.components import (
-    RepoInfo,
-    fetch,
-    install,
-    lock_for,
-    new,
-    pack,
-    repo_add,
-    repo_list,
-    repo_remove,
-    repo_trust,
-    repo_trusted,
-    repo_update,
-    resolve,
-    search,
-    show,
-)
-from reef.bench.progress import NullReporter, Reporter
-from reef.bench.settings import bench_settings
-from reef.errors import ManifestError, Problem, ReefError, SettingsError
-from reef.meta.run import RunRecord
-from reef.meta.settings import BenchSettings
-from reef.solutions.init import InitReport, init
-
 if TYPE_CHECKING:
+    from reef.api.analysis import Board, Comparison, Frontier, Objective, board, compare, pareto
+    from reef.api.cache import CacheClean, CacheItem, cache_clean, cache_list
+    from reef.api.components import (
+        RepoInfo,
+        SearchHit,
+        fetch,
+        install,
+        lock_for,
+        lock_shadows,
+        new,
+        pack,
+        repo_add,
+        repo_list,
+        repo_remove,
+        repo_trust,
+        repo_trusted,
+        repo_update,
+        resolve,
+        search,
+        show,
+    )
+    from reef.api.config import ConfigReport, config_show
+    from reef.api.environment import EnvDiff, Fingerprint, detect, env_diff
+    from reef.api.export import MlflowExport, MlflowTarget, mlflow_log, mlflow_target, runs_export
+    from reef.api.manifests import CheckResult, ComponentDetails, check, schema
+    from reef.api.plugin_list import PluginsReport, plugins
+    from reef.api.reports import PlotResult, ReportResult, plot, report
+    from reef.api.runs import (
+        bench,
+        demo,
+        latencies,
+        predictor_settings,
+        run_latencies,
+        runs_frame,
+        runs_import,
+        runs_list,
+        runs_show,
+    )
+    from reef.api.solutions import reproduce, run, validate
+    from reef.api.trace import TraceReport, trace_export, trace_otel, trace_settings, trace_summary
     from reef.bench.job import PredictorSettings, TraceSettings
+    from reef.bench.settings import bench_settings
+    from reef.components.fetch import Fetched
+    from reef.components.pack import InstallReport, PackReport
+    from reef.components.shadow import Shadow
+    from reef.meta.run import RunRecord
+    from reef.meta.settings import BenchSettings
     from reef.results.imports import ImportReport
-    from reef.results.query import RunFilter, Sort
+    from reef.results.query import RunFilter
+    from reef.solutions.init import InitReport, init
+    from reef.solutions.rerun import ReproduceReport
+    from reef.solutions.tracker import SolutionRun
+    from reef.solutions.validate import Validation
 
-
-def __getattr__(name: str) -> Any:
-    # The job's schema (and the model manifest's in it) is built only when it is used.
-    if name == "PredictorSettings":
-        from reef.bench.job import PredictorSettings
-
-        return PredictorSettings
-    if name == "RunFilter":  # what the faces select runs with
-        from reef.results.query import RunFilter
-
-        return RunFilter
-    if name in ("ImportReport", "ImportedRun"):
-        from reef.results import imports
-
-        return getattr(imports, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+# Where each name lives: the module is imported when the name is first used.
+_WHERE: dict[str, str] = {
+    # benchmarking and recorded runs
+    "bench": "reef.api.runs",
+    "bench_settings": "reef.bench.settings",
+    "predictor_settings": "reef.api.runs",
+    "demo": "reef.api.runs",
+    "runs_list": "reef.api.runs",
+    "runs_show": "reef.api.runs",
+    "runs_frame": "reef.api.runs",
+    "runs_import": "reef.api.runs",
+    "run_latencies": "reef.api.runs",
+    "latencies": "reef.api.runs",
+    "runs_export": "reef.api.export",
+    "mlflow_target": "reef.api.export",
+    "mlflow_log": "reef.api.export",
+    # analysis and reports
+    "compare": "reef.api.analysis",
+    "pareto": "reef.api.analysis",
+    "board": "reef.api.analysis",
+    "report": "reef.api.reports",
+    "plot": "reef.api.reports",
+    "trace_settings": "reef.api.trace",
+    "trace_summary": "reef.api.trace",
+    "trace_export": "reef.api.trace",
+    "trace_otel": "reef.api.trace",
+    # components
+    "check": "reef.api.manifests",
+    "schema": "reef.api.manifests",
+    "new": "reef.api.components",
+    "search": "reef.api.components",
+    "show": "reef.api.components",
+    "repo_add": "reef.api.components",
+    "repo_list": "reef.api.components",
+    "repo_remove": "reef.api.components",
+    "repo_trust": "reef.api.components",
+    "repo_trusted": "reef.api.components",
+    "repo_update": "reef.api.components",
+    "resolve": "reef.api.components",
+    "lock_for": "reef.api.components",
+    "lock_shadows": "reef.api.components",
+    "fetch": "reef.api.components",
+    "pack": "reef.api.components",
+    "install": "reef.api.components",
+    # environment, solutions, configuration
+    "detect": "reef.api.environment",
+    "env_diff": "reef.api.environment",
+    "init": "reef.solutions.init",
+    "run": "reef.api.solutions",
+    "validate": "reef.api.solutions",
+    "reproduce": "reef.api.solutions",
+    "cache_list": "reef.api.cache",
+    "cache_clean": "reef.api.cache",
+    "plugins": "reef.api.plugin_list",
+    "config_show": "reef.api.config",
+    # what the verbs take
+    "BenchSettings": "reef.meta.settings",
+    "PredictorSettings": "reef.bench.job",
+    "TraceSettings": "reef.bench.job",
+    "RunFilter": "reef.results.query",
+    "Objective": "reef.api.analysis",
+    # what they return
+    "RunRecord": "reef.meta.run",
+    "Board": "reef.api.analysis",
+    "CacheClean": "reef.api.cache",
+    "CacheItem": "reef.api.cache",
+    "CheckResult": "reef.api.manifests",
+    "Comparison": "reef.api.analysis",
+    "ComponentDetails": "reef.api.manifests",
+    "ConfigReport": "reef.api.config",
+    "EnvDiff": "reef.api.environment",
+    "Fetched": "reef.components.fetch",
+    "Fingerprint": "reef.api.environment",
+    "Frontier": "reef.api.analysis",
+    "ImportReport": "reef.results.imports",
+    "InitReport": "reef.solutions.init",
+    "InstallReport": "reef.components.pack",
+    "MlflowExport": "reef.api.export",
+    "MlflowTarget": "reef.api.export",
+    "PackReport": "reef.components.pack",
+    "PlotResult": "reef.api.reports",
+    "PluginsReport": "reef.api.plugin_list",
+    "RepoInfo": "reef.api.components",
+    "ReportResult": "reef.api.reports",
+    "ReproduceReport": "reef.solutions.rerun",
+    "SearchHit": "reef.api.components",
+    "Shadow": "reef.components.shadow",
+    "SolutionRun": "reef.solutions.tracker",
+    "TraceReport": "reef.api.trace",
+    "Validation": "reef.solutions.validate",
+}
 
 __all__ = [
-    "DEMO_DURATION_S",
-    "DEMO_MODEL",
+    "BenchSettings",
+    "Board",
+    "CacheClean",
+    "CacheItem",
     "CheckResult",
+    "Comparison",
+    "ComponentDetails",
+    "ConfigReport",
+    "EnvDiff",
+    "Fetched",
+    "Fingerprint",
+    "Frontier",
+    "ImportReport",
     "InitReport",
+    "InstallReport",
+    "MlflowExport",
+    "MlflowTarget",
+    "Objective",
+    "PackReport",
+    "PlotResult",
+    "PluginsReport",
     "PredictorSettings",
     "RepoInfo",
+    "ReportResult",
+    "ReproduceReport",
     "RunFilter",
+    "RunRecord",
+    "SearchHit",
+    "Shadow",
+    "SolutionRun",
+    "TraceReport",
+    "TraceSettings",
+    "Validation",
     "bench",
     "bench_settings",
+    "board",
+    "cache_clean",
+    "cache_list",
     "check",
+    "compare",
+    "config_show",
     "demo",
     "detect",
+    "env_diff",
     "fetch",
     "init",
     "install",
+    "latencies",
     "lock_for",
-    "mlflow_check",
-    "mlflow_export",
+    "lock_shadows",
+    "mlflow_log",
+    "mlflow_target",
     "new",
     "pack",
+    "pareto",
+    "plot",
+    "plugins",
     "predictor_settings",
     "repo_add",
     "repo_list",
@@ -86,300 +235,45 @@ __all__ = [
     "repo_trust",
     "repo_trusted",
     "repo_update",
+    "report",
+    "reproduce",
     "resolve",
+    "run",
     "run_latencies",
+    "runs_export",
+    "runs_frame",
     "runs_import",
     "runs_list",
     "runs_show",
     "schema",
     "search",
     "show",
+    "trace_export",
+    "trace_otel",
+    "trace_settings",
+    "trace_summary",
+    "validate",
 ]
 
-DEMO_MODEL = "digits-classifier"
-DEMO_DURATION_S = 2.0
+# Reachable here too, though not part of the documented namespace.
+_WHERE |= {
+    "DEMO_MODEL": "reef.api.runs",
+    "DEMO_DURATION_S": "reef.api.runs",
+    "ImportedRun": "reef.results.imports",
+    # superseded by mlflow_target and mlflow_log (reef.api.export)
+    "mlflow_check": "reef.api.runs",
+    "mlflow_export": "reef.api.runs",
+}
 
 
-def predictor_settings(
-    graph_optimization: str | None = None, providers: list[str] | None = None
-) -> PredictorSettings:
-    from reef.bench.job import PredictorSettings
-
-    values: dict[str, Any] = {"providers": providers or None}
-    if graph_optimization is not None:
-        values["graph_optimization"] = graph_optimization
-    try:
-        return PredictorSettings(**values)
-    except ValidationError:
-        raise SettingsError(
-            f"--graph-optimization: unknown level {graph_optimization!r}",
-            hint="choose none, basic, extended or all",
-        ) from None
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value  # the next use is a plain lookup
+    return value
 
 
-def bench(
-    target: str,
-    settings: list[BenchSettings],
-    *,
-    shapes: dict[str, list[int]] | None = None,
-    in_process: bool = False,
-    reporter: Reporter | None = None,
-    store: bool = True,
-    predictor: PredictorSettings | None = None,
-    trace: TraceSettings | None = None,
-) -> list[RunRecord]:
-    """Benchmark ``target`` once per settings object; every finished run is stored.
-
-    A solution is measured as ``bench_solution`` does, with ``settings`` in place of its own.
-    Bad input raises before anything is recorded. Ctrl-C or SIGTERM records the current run
-    as ``interrupted`` and raises ``Interrupted``. ``trace`` (see ``reef.api.trace``) records
-    a trace with each run; the record's ``trace`` field says which level was used.
-    """
-    from reef.bench import session
-    from reef.bench.target import resolve
-    from reef.solutions.load import is_solution
-
-    if is_solution(target):
-        from reef.solutions.bench import bench_solution
-
-        return bench_solution(
-            target,
-            settings=settings,
-            in_process=in_process,
-            reporter=reporter,
-            store=store,
-            predictor=predictor,
-            trace=trace,
-        )
-    reporter = reporter or NullReporter()
-    resolved = resolve(target)
-    if resolved.target.kind == "component" and resolved.target.version:
-        from reef.components.lookup import shadowing
-
-        for shadow in shadowing("model", resolved.target.name, resolved.target.version):
-            reporter.note(f"warning: {shadow.message}")
-    if resolved.manifest is not None and shapes:
-        raise SettingsError("--shape applies to a bare ONNX file; a manifest declares its shapes")
-    with session.open_store(store) as db:
-        return session.run(
-            [(resolved, s) for s in settings],
-            db,
-            reporter,
-            shapes=shapes,
-            in_process=in_process,
-            predictor=predictor,
-            trace=trace,
-        )
-
-
-def runs_list(
-    run_filter: RunFilter | None = None,
-    *,
-    limit: int | None = None,
-    sort: Sort | str | None = None,
-    allow_empty: bool = True,
-) -> list[RunRecord]:
-    """Recorded runs passing ``run_filter`` (``RunFilter``: every field given must hold), in
-    ``sort`` order (default ``-created_at``: newest first; ``p90`` ascending, ``-throughput``
-    descending), at most ``limit``.
-
-    Bad input raises ``QueryError`` before the store is opened. With ``allow_empty=False``, a
-    filter that selects nothing raises ``NoRunsMatch`` naming the field that left none.
-    """
-    from reef.results import Store
-    from reef.results.query import RunFilter, Sort
-
-    wanted = run_filter or RunFilter()
-    order = Sort.parse(sort) if isinstance(sort, str) else sort
-    if limit is not None and limit < 0:
-        raise SettingsError(f"--limit: must be 0 or more, not {limit}")
-    with Store() as s:
-        records = s.list(wanted, sort=order, limit=limit)
-        if not records and not allow_empty:
-            problem = s.explain_empty(wanted)
-            if problem is not None:
-                raise problem
-        return records
-
-
-def runs_show(run_id: str, *, with_latencies: bool = False) -> RunRecord:
-    from reef.results import Store
-
-    with Store() as s:
-        return s.get(run_id, with_latencies=with_latencies)
-
-
-def run_latencies(run_id: str) -> list[int] | None:
-    return runs_show(run_id, with_latencies=True).latencies_ns
-
-
-class CheckResult(BaseModel):
-    path: str
-    kind: str
-    name: str
-    version: str
-    checks: list[str]
-    skipped: list[str] = []
-
-
-def check(path: Path) -> CheckResult:
-    """Validate a manifest: schema, steps, metric, source files and checksums, and for a model
-    its declared signature against the model file itself. Every problem found is reported."""
-    from reef.components.checksums import verified_source
-    from reef.components.index import MANIFEST
-    from reef.meta.load import load_manifest
-    from reef.meta.model import ModelManifest
-
-    if path.is_dir() and (path / MANIFEST).is_file():
-        path = path / MANIFEST  # a component folder, as `reef bench` accepts it
-    manifest = load_manifest(path)
-    file = str(path)
-    done = ["schema"]
-    problems: list[Problem] = []
-    base = path.parent
-
-    from reef.meta.common import package_folder
-
-    # A file inside a Python package is there once `reef init` installed the package; on a
-    # host without it the manifest can still be checked, the file and what reads it cannot.
-    missing = sorted(
-        {s.package for s in manifest.sources if s.package and package_folder(s.package) is None}
-    )
-    skipped = [f"{p} is not installed here (`reef init` installs it)" for p in missing]
-    paths: list[Path] = []
-    for i, src in enumerate(manifest.sources):
-        if src.package in missing:
-            continue
-        try:
-            paths.append(verified_source(src, base, file, f"sources[{i}]"))
-        except ManifestError as exc:
-            problems.extend(exc.problems)
-        except ReefError as exc:
-            problems.append(Problem(file, f"sources[{i}].sha256", exc.message))
-    done.append("sources")
-    from reef.meta.solution import SolutionManifest
-
-    if isinstance(manifest, SolutionManifest):
-        from reef.solutions.load import solution_problems
-
-        problems.extend(solution_problems(manifest, file))
-        done.extend(["steps", "checks"])
-    if isinstance(manifest, ModelManifest):
-        from reef.bench.checks import dataset_problems, model_problems, plugin_problems
-
-        if not missing:
-            problems.extend(plugin_problems(manifest, file))
-            done.extend(["steps", "metric"])
-        problems.extend(dataset_problems(manifest, path))
-        done.append("dataset")
-        if paths and not missing:
-            problems.extend(model_problems(manifest, paths[0], file))
-            done.extend(["framework", "signature"])
-    if problems:
-        raise ManifestError(problems)
-    return CheckResult(
-        path=str(path.resolve()),
-        kind=manifest.kind,
-        name=manifest.name,
-        version=manifest.version,
-        checks=done,
-        skipped=skipped,
-    )
-
-
-SCHEMA_KINDS = (
-    "component",
-    "model",
-    "dataset",
-    "solution",
-    "program",
-    "detector",
-    "lock",
-    "run",
-    "settings",
-)
-
-
-def schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema of a manifest kind, of any component (``component``), of the lock file
-    or of the run record."""
-    from typing import Annotated
-
-    from pydantic import Field, TypeAdapter
-
-    from reef.meta.load import any_manifest, kinds
-    from reef.meta.lock import Lock
-
-    if kind not in SCHEMA_KINDS:
-        raise ReefError(
-            f"unknown schema kind {kind!r}", hint=f"choose from {', '.join(SCHEMA_KINDS)}"
-        )
-    if kind == "component":
-        union: TypeAdapter[Any] = TypeAdapter(
-            Annotated[any_manifest(), Field(discriminator="kind")]  # type: ignore[arg-type]
-        )
-        out: dict[str, Any] = union.json_schema()
-        out["title"] = "Reef component (reef.yaml)"
-        return out
-    others: dict[str, type[BaseModel]] = {"lock": Lock, "run": RunRecord, "settings": BenchSettings}
-    return (kinds().get(kind) or others[kind]).model_json_schema()
-
-
-def demo(reporter: Reporter | None = None) -> list[RunRecord]:
-    """The built-in digits classifier in SingleStream and Offline, with accuracy."""
-    settings = bench_settings(["SingleStream", "Offline"], duration_s=DEMO_DURATION_S, mode="both")
-    settings = [
-        s.model_copy(update={"batch_size": 32}) if s.scenario == "Offline" else s for s in settings
-    ]
-    return bench(DEMO_MODEL, settings, reporter=reporter)
-
-
-def detect(*, components: bool = True) -> dict[str, Any]:
-    """This machine's environment fingerprint (``reef.environment.fingerprint``): the built-in
-    and plugin detectors, and, unless ``components`` is False, the repositories' detector
-    components (trusted ones run; untrusted ones are reported as skipped)."""
-    import copy
-
-    from reef.bench.fingerprint import run_fingerprint
-
-    return copy.deepcopy(run_fingerprint(components=components))
-
-
-def runs_import(path: Path | str) -> ImportReport:
-    """Store the run records at ``path``: a ``record.json``, a run's folder holding one, or a
-    folder of run folders (``REEF_HOME/runs``, or ``reef.bench.session.unsaved_dir()`` where
-    a failed save kept them).
-
-    Idempotent: a run already stored is reported as such and left as it is. Every file is
-    read and checked (``reef.meta.run.load_record``) before anything is stored: a file that is
-    not a run record is a ``ManifestError`` (exit 2) naming it, and nothing is imported.
-    """
-    from reef.bench.session import signals_held
-    from reef.results import Store
-    from reef.results.imports import new_records, read_records
-
-    loaded = read_records(Path(path))
-    with Store() as db:
-        db.require_writable("import runs")
-        new, report = new_records(db, loaded)
-        with signals_held():
-            db.add_many(new)
-    return report
-
-
-def mlflow_check(uri: str) -> None:
-    """Refuse, before any work, an MLflow tracking URI that runs could not be logged to."""
-    from reef.results.mlflow_export import check_uri
-
-    check_uri(uri)
-
-
-def mlflow_export(
-    runs: Sequence[str | RunRecord], uri: str, *, parent_name: str | None = None
-) -> list[str]:
-    """Log stored runs (ids or records) to the MLflow tracking server at ``uri``, under a
-    parent run named ``parent_name`` when given; returns the MLflow run ids."""
-    from reef.results.mlflow_export import export_records
-
-    records = [r if isinstance(r, RunRecord) else runs_show(r) for r in runs]
-    return export_records(records, uri, parent_name=parent_name)
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -8,10 +8,16 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    from reef.api.manifests import ComponentDetails
+    from reef.components.fetch import Fetched
+    from reef.components.pack import InstallReport, PackReport
+    from reef.components.shadow import Shadow
     from reef.meta.lock import Lock
 
 
 class RepoInfo(BaseModel):
+    """A registered component repository, and what its index holds."""
+
     name: str
     kind: str
     location: str
@@ -20,6 +26,23 @@ class RepoInfo(BaseModel):
     components: int
     invalid: dict[str, str]
     parsed: int = 0  # manifests read by the refresh that produced this
+
+
+class SearchHit(BaseModel):
+    """One component version found by ``search``, in one repository."""
+
+    repository: str
+    kind: str
+    name: str
+    version: str
+    path: str  # the manifest, relative to the repository's folder
+    description: str = ""
+    tags: list[str] = []
+    requires: list[str] = []  # component requirements, the model's dataset included
+    python: list[str] = []
+    root: str = ""  # the repository's folder
+    trusted: bool = False
+    manifest: str  # the manifest's absolute path
 
 
 def _info(repo: Any, *, indexed: bool = True) -> RepoInfo:
@@ -47,12 +70,14 @@ def repo_add(location: str, *, name: str | None = None, trusted: bool = False) -
 
 
 def repo_list() -> list[RepoInfo]:
+    """The registered repositories, in priority order, each re-indexed."""
     from reef.components.repository import repositories
 
     return [_info(r) for r in repositories()]
 
 
 def repo_remove(name: str) -> RepoInfo:
+    """Forget the repository ``name``: a clone Reef made is deleted, a user's folder never is."""
     from reef.components import repository
 
     return _info(repository.remove(name), indexed=False)
@@ -71,6 +96,8 @@ def repo_update(name: str | None = None) -> list[RepoInfo]:
 
 
 def repo_trust(name: str, trusted: bool = True) -> RepoInfo:
+    """Trust (or, with ``trusted=False``, stop trusting) the repository ``name`` to run its
+    components' code."""
     from reef.components import repository
 
     return _info(repository.set_trusted(name, trusted))
@@ -85,7 +112,7 @@ def repo_trusted(name: str) -> bool:
 
 def search(
     text: str | None = None, *, kind: str | None = None, tags: list[str] | None = None
-) -> list[dict[str, Any]]:
+) -> list[SearchHit]:
     """Components matching ``text`` in name, description or tags, of ``kind``, with ``tags``."""
     from reef.components.lookup import search as find_matching
     from reef.errors import ReefError
@@ -93,14 +120,31 @@ def search(
 
     if kind is not None and kind not in KINDS:
         raise ReefError(f"unknown kind {kind!r}", hint=f"kinds: {', '.join(KINDS)}")
-    return [e.to_json() for e in find_matching(text, kind=kind, tags=tags)]
+    return [
+        SearchHit(
+            repository=e.repository,
+            kind=e.kind,
+            name=e.name,
+            version=e.version,
+            path=e.path,
+            description=e.description,
+            tags=list(e.tags),
+            requires=list(e.requires),
+            python=list(e.python),
+            root=e.root,
+            trusted=e.trusted,
+            manifest=str(e.manifest_path),
+        )
+        for e in find_matching(text, kind=kind, tags=tags)
+    ]
 
 
-def show(ref: str) -> dict[str, Any]:
+def show(ref: str) -> ComponentDetails:
     """A component's manifest, with its repository, the other versions available and the
     absolute paths of its files."""
     from packaging.version import Version
 
+    from reef.api.manifests import ComponentDetails, ComponentVersion
     from reef.components.index import catalog
     from reef.components.lookup import find, shadowing
     from reef.meta.load import load_manifest
@@ -108,31 +152,30 @@ def show(ref: str) -> dict[str, Any]:
     entries = catalog()
     entry = find(ref, entries=entries)
     manifest = load_manifest(entry.manifest_path)
-    data = manifest.model_dump(mode="json", exclude_none=True)
-    data["repository"] = entry.repository
-    data["trusted"] = entry.trusted
-    data["path"] = str(entry.manifest_path)
-    data["files"] = [
-        str((entry.directory / s.path).resolve())
-        for s in manifest.sources
-        if s.path is not None and s.package is None
-    ]
     others = [e for e in entries if e.name == entry.name and e.kind == entry.kind]
-    data["versions"] = [
-        {"version": e.version, "repository": e.repository}
-        for e in sorted(others, key=lambda e: Version(e.version))
-    ]
-    # The copy shown is the first of its version (``find`` takes it), the one that shadows.
-    shadows = shadowing(entry.kind, entry.name, entry.version, others)
-    if shadows:
-        data["shadows"] = [s.to_json() for s in shadows]
-    return data
+    return ComponentDetails(
+        manifest=manifest,
+        repository=entry.repository,
+        trusted=entry.trusted,
+        path=str(entry.manifest_path),
+        files=[
+            str((entry.directory / s.path).resolve())
+            for s in manifest.sources
+            if s.path is not None and s.package is None
+        ],
+        versions=[
+            ComponentVersion(version=e.version, repository=e.repository)
+            for e in sorted(others, key=lambda e: Version(e.version))
+        ],
+        # The copy shown is the first of its version (``find`` takes it), the one that shadows.
+        shadows=shadowing(entry.kind, entry.name, entry.version, others),
+    )
 
 
-def lock_shadows(lock: Lock) -> list[Any]:
+def lock_shadows(lock: Lock) -> list[Shadow]:
     """For each component a lock pins, the copies of the same version with other content
     that the locked one hides (an installed pack over a built-in component, say), or that
-    hide it: ``reef.components.lookup.Shadow``, whose ``message`` is the warning."""
+    hide it; each one's ``message`` is the warning."""
     from reef.components.index import query
     from reef.components.lookup import shadowing
 
@@ -156,7 +199,7 @@ def lock_for(target: str) -> Lock:
     return read_or_resolve(target)
 
 
-def resolve(target: str, output: Path | None = None) -> Any:
+def resolve(target: str, output: Path | None = None) -> Lock:
     """Resolve ``target`` and its requirements into one consistent set; write the lock to
     ``output`` when given. Returns the ``Lock``."""
     from reef.components.lockfile import write_lock
@@ -171,14 +214,14 @@ def resolve(target: str, output: Path | None = None) -> Any:
     return lock
 
 
-def fetch(target: str, progress: Any = None) -> list[Any]:
+def fetch(target: str, progress: Any = None) -> list[Fetched]:
     """Download and verify every source a lock (or ``target`` resolved now) needs."""
     from reef.components.fetch import fetch_lock
 
     return fetch_lock(lock_for(target), progress=progress)
 
 
-def pack(target: str, output: Path | str | None = None, progress: Any = None) -> Any:
+def pack(target: str, output: Path | str | None = None, progress: Any = None) -> PackReport:
     """One ``.reef.tar.gz`` with ``target``, its resolved requirements and their sources.
 
     ``output`` is the file to write, or a folder to write ``NAME-VERSION.reef.tar.gz`` in: one
@@ -209,7 +252,7 @@ def install(
     force: bool = False,
     max_bytes: int | None = None,
     max_files: int | None = None,
-) -> Any:
+) -> InstallReport:
     """Unpack a pack into the ``installed`` repository after verifying every checksum.
 
     The pack must be a regular file (``FileRefused``, exit 2); a write that fails under

@@ -6,6 +6,8 @@ from pydantic import BaseModel
 
 
 class SettingValue(BaseModel):
+    """One setting: its effective value and where that came from."""
+
     key: str
     value: str | int | None  # URLs that may carry a password are shown redacted
     source: str  # "environment REEF_DB_URL", "config file PATH" or "default"
@@ -14,6 +16,8 @@ class SettingValue(BaseModel):
 
 
 class ConfigReport(BaseModel):
+    """What ``config_show`` reports: the config file, Reef's folders and every setting."""
+
     config_file: str
     config_file_exists: bool
     home: str

@@ -1,27 +1,87 @@
-"""The environment verbs: comparing fingerprints."""
+"""The environment verbs: this machine's fingerprint, and what differs between two."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from reef.errors import ReefError
 
+if TYPE_CHECKING:
+    from reef.meta.run import RunRecord
+
+
+class DetectionProblem(BaseModel):
+    """A detector that did not give its facts, or gave only part of them."""
+
+    detector: str
+    kind: Literal["failed", "skipped"]
+    message: str
+    hint: str | None = None
+
+
+class Fingerprint(BaseModel):
+    """An environment fingerprint (``reef.environment.fingerprint``), as ``reef detect --json``
+    prints it and a run records it.
+
+    The sections are typed; what is inside ``hardware``, ``os`` and ``software`` is what the
+    detectors found, keyed by detector, and is open-ended: a detector plugin or a detector
+    component adds its own facts. ``hash`` is the sha256 of those three sections; ``volatile``
+    holds facts that change between two processes (free memory, the load, paths) and
+    ``problems`` what went wrong, both outside the hash.
+    """
+
+    model_config = ConfigDict(extra="allow")  # a section a later Reef adds is kept
+
+    hardware: dict[str, Any] = Field(default_factory=dict)
+    os: dict[str, Any] = Field(default_factory=dict)
+    software: dict[str, Any] = Field(default_factory=dict)
+    hash: str
+    volatile: dict[str, Any] = Field(default_factory=dict)
+    problems: list[DetectionProblem] = Field(default_factory=list)
+
+
+class EnvDifference(BaseModel):
+    """One environment fact that differs (``reef.environment.diff.Difference``)."""
+
+    group: str  # hardware, os, software (or the top-level key it sits under)
+    key: str  # a dotted path inside the group, e.g. packages.onnxruntime
+    a: Any  # a fact's value, as detected (None when absent on that side)
+    b: Any
+
 
 class EnvDiff(BaseModel):
+    """What differs between two environments."""
+
     a: str  # what was compared: a run id or a file
     b: str
     a_hash: str | None
     b_hash: str | None
     identical: bool
-    differences: list[dict[str, Any]]
+    differences: list[EnvDifference]
 
 
-def _fingerprint(ref: str) -> tuple[str, dict[str, Any]]:
+def detect(*, components: bool = True) -> Fingerprint:
+    """This machine's environment fingerprint (``reef.environment.fingerprint``): the built-in
+    and plugin detectors, and, unless ``components`` is False, the repositories' detector
+    components (trusted ones run; untrusted ones are reported as skipped)."""
+    import copy
+
+    from reef.bench.fingerprint import run_fingerprint
+
+    # A copy: the fingerprint is cached for the process, and a caller may change its result.
+    return Fingerprint.model_validate(copy.deepcopy(run_fingerprint(components=components)))
+
+
+def _fingerprint(ref: str | RunRecord) -> tuple[str, dict[str, Any]]:
     """A fingerprint file (``reef detect --json > fp.json``) or a run's recorded one."""
+    from reef.meta.run import RunRecord
+
+    if isinstance(ref, RunRecord):
+        return ref.id, ref.environment
     path = Path(ref)
     if path.is_file():
         try:
@@ -36,14 +96,15 @@ def _fingerprint(ref: str) -> tuple[str, dict[str, Any]]:
         return str(path), data
     if path.suffix == ".json" or "/" in ref:
         raise ReefError(f"{ref}: file not found")
-    from reef.api import runs_show
+    from reef.api.runs import runs_show
 
     record = runs_show(ref)
     return record.id, record.environment
 
 
-def env_diff(a: str, b: str, *, volatile: bool = False) -> EnvDiff:
-    """What differs between two runs' environments, or two fingerprint files."""
+def env_diff(a: str | RunRecord, b: str | RunRecord, *, volatile: bool = False) -> EnvDiff:
+    """What differs between two runs' environments (ids or records), or two fingerprint
+    files."""
     from reef.environment.diff import diff
 
     name_a, fp_a = _fingerprint(a)
@@ -55,5 +116,5 @@ def env_diff(a: str, b: str, *, volatile: bool = False) -> EnvDiff:
         a_hash=fp_a.get("hash"),
         b_hash=fp_b.get("hash"),
         identical=not found,
-        differences=[d.to_json() for d in found],
+        differences=[EnvDifference(group=d.group, key=d.key, a=d.a, b=d.b) for d in found],
     )

@@ -7,18 +7,57 @@ reproducing a run (``rerun``) and the step cache (``cache``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reef.errors import EXIT_FAILED
 from reef.solutions.bench import bench_solution
 from reef.solutions.engine import log_tail
 from reef.solutions.load import NotASolution, is_solution, load
-from reef.solutions.rerun import CannotReproduce, ReproduceReport, reproduce
+from reef.solutions.rerun import CannotReproduce, ReproduceReport
 from reef.solutions.run import RunFailed, environment_key, run
-from reef.solutions.validate import Validation, validate
+from reef.solutions.validate import Validation
 
 if TYPE_CHECKING:
+    from reef.bench.progress import Reporter
+    from reef.meta.run import RunRecord
     from reef.solutions.cache import CacheEntry
+
+
+def validate(
+    subject: str | RunRecord, *, reporter: Reporter | None = None, in_process: bool = False
+) -> Validation:
+    """Run a solution's checks: on a new benchmark of ``subject`` when it is a solution, or on
+    the runs recorded for ``subject`` when it is a run (an id, or a ``RunRecord``: a
+    ``reef run`` or one benchmark). ``passed`` says whether every check passed."""
+    from reef.solutions.validate import validate as check
+
+    chosen = subject if isinstance(subject, str) else subject.id
+    return check(chosen, reporter=reporter, in_process=in_process)
+
+
+def reproduce(
+    run: str | RunRecord,
+    *,
+    reporter: Reporter | None = None,
+    in_process: bool = False,
+    progress: Any = None,
+    alpha: float = 0.05,
+    latency_tolerance: float = 0.10,
+) -> ReproduceReport:
+    """Run a recorded benchmark (an id, a unique prefix or its ``RunRecord``) again from its
+    record and lock alone: rebuild its environment, fetch the same checksummed components, run
+    the same settings, and compare. ``verdict`` is ``reproduced`` or ``differs``, with the
+    reasons; ``CannotReproduce`` when the run kept no lock or its components are not here."""
+    from reef.solutions.rerun import reproduce as rerun
+
+    return rerun(
+        run if isinstance(run, str) else run.id,
+        reporter=reporter,
+        in_process=in_process,
+        progress=progress,
+        alpha=alpha,
+        latency_tolerance=latency_tolerance,
+    )
 
 
 def cache_list(solution: str | None = None) -> list[CacheEntry]:

@@ -68,10 +68,10 @@ def check_export_path(path: str | Path, option: str = "--export") -> Path:
     return target.absolute()
 
 
-def _trace_path(run_id: str) -> tuple[RunRecord, Path]:
-    from reef.api import runs_show
+def _trace_path(run: str | RunRecord) -> tuple[RunRecord, Path]:
+    from reef.api.runs import runs_show
 
-    record = runs_show(run_id)
+    record = runs_show(run)
     short = record.id[:12]
     if record.trace is None or record.trace.level == "none":
         raise NoTrace(f"run {short} has no trace: it was benchmarked without --trace", RECORD_HINT)
@@ -86,12 +86,13 @@ def _trace_path(run_id: str) -> tuple[RunRecord, Path]:
     raise NoTrace(f"run {short} was traced ({record.trace.level}) but has no trace file: {why}")
 
 
-def trace_summary(run_id: str) -> TraceReport:
-    """The summary of a run's trace: time per stage, top operators, cold against median
-    query, the slowest query."""
+def trace_summary(run: str | RunRecord) -> TraceReport:
+    """The summary of a run's trace (the run by id, unique prefix or ``RunRecord``): time
+    per stage, top operators, cold against median query, the slowest query. A run without a
+    trace raises ``NoTrace``."""
     from reef.trace import chrome
 
-    record, path = _trace_path(run_id)
+    record, path = _trace_path(run)
     meta = chrome.metadata(chrome.read(path))
     return TraceReport(
         run_id=record.id,
@@ -105,17 +106,18 @@ def trace_summary(run_id: str) -> TraceReport:
     )
 
 
-def trace_export(run_id: str, path: str | Path) -> Path:
-    """Write the run's trace to ``path``: plain Chrome JSON, or gzipped when it ends in .gz."""
+def trace_export(run: str | RunRecord, path: str | Path) -> Path:
+    """Write the run's trace to ``path``: plain Chrome JSON, or gzipped when it ends in .gz;
+    returns the file written."""
     from reef.trace import chrome
 
     target = check_export_path(path)
-    _, source = _trace_path(run_id)
+    _, source = _trace_path(run)
     write_output(target, chrome.exported(source, target.name.endswith(".gz")), "--export file")
     return target
 
 
-def trace_otel(run_id: str, exporter: Any = None) -> int:
+def trace_otel(run: str | RunRecord, exporter: Any = None) -> int:
     """Send the run's model spans to an OpenTelemetry span exporter: ``exporter``, or the
     OTLP/HTTP exporter configured by the ``OTEL_EXPORTER_OTLP_*`` environment variables.
     Returns how many spans were sent."""
@@ -135,7 +137,7 @@ def trace_otel(run_id: str, exporter: Any = None) -> int:
         exporter = OTLPSpanExporter()
     from reef.trace import chrome
 
-    _, path = _trace_path(run_id)
+    _, path = _trace_path(run)
     return export_spans(chrome.read(path), exporter)
 
 

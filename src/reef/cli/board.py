@@ -12,8 +12,7 @@ from reef.cli._common import emit_json, fmt, stderr, stdout
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from reef.api import RunFilter
-    from reef.api.board import Board
+    from reef.api import Board, RunFilter
 
 
 @filters.selecting_runs(without=("status",))
@@ -41,7 +40,7 @@ def board(
     and their median. An unknown metric, one no run has, or filters that leave no valid run
     exit with 2.
     """
-    from reef.api.board import board as do_board
+    from reef.api import board as do_board
 
     result = do_board(metric, run_filter=run_filter, hardware=hardware)
     if json_out:

@@ -22,7 +22,7 @@ def search(
 
     from reef import api
 
-    hits = api.search(text, kind=kind, tags=tag)
+    hits = [h.model_dump(mode="json") for h in api.search(text, kind=kind, tags=tag)]
     if json_out:
         emit_json(hits)
         return

@@ -51,7 +51,7 @@ def detect(
     """
     from reef import api
 
-    fingerprint = api.detect(components=components)
+    fingerprint = api.detect(components=components).model_dump(mode="json")
     if json_out:
         emit_json(fingerprint)
     else:

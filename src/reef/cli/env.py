@@ -38,5 +38,5 @@ def diff(
     for col in ("group", "fact", "A", "B"):
         table.add_column(col, overflow="fold")
     for d in result.differences:
-        table.add_row(d["group"], d["key"], _short(d["a"]), _short(d["b"]))
+        table.add_row(d.group, d.key, _short(d.a), _short(d.b))
     stdout.print(table)

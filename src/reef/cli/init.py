@@ -7,7 +7,9 @@ from pathlib import Path
 
 import typer
 
+from reef.cli._choices import choice
 from reef.cli._common import emit_json, stderr, stdout
+from reef.meta.choices import INSTALLER
 
 
 def init(
@@ -27,7 +29,10 @@ def init(
         False, "--no-index", help="install only from --find-links folders, never from an index"
     ),
     installer: str = typer.Option(
-        "auto", "--installer", help="auto (uv when it is installed, else pip), uv or pip"
+        "auto",
+        "--installer",
+        **choice(INSTALLER),
+        help="what builds the environment: auto (uv when it is installed, else pip), uv or pip",
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="print what would be resolved, fetched, created and installed"
@@ -53,9 +58,9 @@ def init(
             download_progress=downloads,
         )
     if json_out:
-        emit_json(report.to_json())
+        emit_json(report.model_dump(mode="json"))
         return
-    data = report.to_json()
+    data = report.model_dump(mode="json")
     env = data["environment"]
     python_said = f"{env['interpreter']['implementation']} {env['interpreter']['version']}"
     if report.dry_run:
@@ -76,7 +81,7 @@ def init(
                 stdout.print("  " + shlex.join(argv), soft_wrap=True)
         stderr.print("dry run: nothing was changed")
         return
-    provisioned = report.environment
+    provisioned = report.provisioned
     assert provisioned is not None
     stdout.print(
         f"environment {provisioned.hash[:16]} {provisioned.status} in "

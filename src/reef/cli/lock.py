@@ -57,7 +57,7 @@ def fetch(target: str = _TARGET, json_out: bool = _JSON) -> None:
     with DownloadProgress() as progress:
         fetched = api.fetch(target, progress=progress)
     if json_out:
-        emit_json([f.to_json() for f in fetched])
+        emit_json([f.model_dump(mode="json") for f in fetched])
         return
     for f in fetched:
         stdout.print(f"{f.status:10s} {f.component}  {f.location}  ({f.size:,} bytes)")
@@ -81,15 +81,8 @@ def pack(
 
     with DownloadProgress() as progress:
         report = api.pack(target, output, progress=progress)
-    data = {
-        "path": str(report.path),
-        "size": report.size,
-        "sha256": report.sha256,
-        "files": report.files,
-        "components": report.components,
-    }
     if json_out:
-        emit_json(data)
+        emit_json(report.model_dump(mode="json"))
         return
     stdout.print(
         f"wrote {report.path} ({report.size:,} bytes, {report.files} files): "
@@ -117,24 +110,7 @@ def install(
     report = api.install(pack_file, force=force, max_bytes=max_size, max_files=max_files)
     warn(report.warnings)
     if json_out:
-        emit_json(
-            {
-                "repository": report.repository,
-                "components": [
-                    {
-                        "kind": c.kind,
-                        "name": c.name,
-                        "version": c.version,
-                        "status": c.status,
-                        "path": str(c.path),
-                    }
-                    for c in report.components
-                ],
-                "sources": report.sources,
-                "warnings": report.warnings,
-                "shadows": [s.to_json() for s in report.shadows],
-            }
-        )
+        emit_json(report.model_dump(mode="json"))
         return
     for c in report.components:
         stdout.print(f"{c.status:16s} {c.kind} {c.name}@{c.version}  {c.path}")

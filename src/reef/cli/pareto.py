@@ -12,8 +12,7 @@ from reef.cli._common import emit_json, fmt, stderr, stdout
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from reef.api import RunFilter
-    from reef.api.pareto import Frontier
+    from reef.api import Frontier, RunFilter
 
 
 @filters.selecting_runs()
@@ -40,7 +39,7 @@ def pareto(
     lacking a metric are left out, with a warning. A bad objective, or filters that leave no
     run, exit with 2.
     """
-    from reef.api.pareto import pareto as do_pareto
+    from reef.api import pareto as do_pareto
 
     result = do_pareto(objective or [], run_filter=run_filter)
     if json_out:

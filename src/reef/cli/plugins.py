@@ -21,7 +21,7 @@ def plugins(
     from rich.markup import escape
     from rich.table import Table
 
-    from reef.api.plugins import plugins as list_plugins
+    from reef.api import plugins as list_plugins
 
     report = list_plugins()
     if json_out:

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from reef.cli import filters
+from reef.cli._choices import choice
 from reef.cli._common import emit_json, stderr
+from reef.meta.choices import FIGURE_FORMAT, PLOT_KIND, REPORT_FORMAT
 
 if TYPE_CHECKING:
     from reef.api import RunFilter
@@ -31,11 +33,15 @@ def report(
         help="the file to write; .md makes a Markdown report with figures in NAME_figures/",
     ),
     format: str | None = typer.Option(
-        None, "--format", help="html or md (default: from the file's suffix)"
+        None,
+        "--format",
+        **choice(REPORT_FORMAT),
+        help="HTML or Markdown (md, markdown) [from the file's suffix]",
     ),
     figures: str = typer.Option(
         "svg",
         "--figures",
+        **choice(FIGURE_FORMAT),
         help="a Markdown report's figure files: svg, or png, pdf or mpl-svg through matplotlib",
     ),
     title: str | None = typer.Option(None, help="the report's title"),
@@ -54,12 +60,12 @@ def report(
     environments. Unknown or ambiguous runs, an unknown metric, filters that leave no run or an
     output that cannot be written exit with 2, and nothing is written.
     """
-    from reef.api.report import report as do_report
+    from reef.api import report as do_report
 
     result = do_report(
         output,
         runs or [],
-        format=_format(format),
+        format=format,
         figure_format=figures,
         title=title,
         objectives=objective or None,
@@ -69,7 +75,7 @@ def report(
     for warning in result.warnings:
         stderr.print(f"[yellow]warning:[/yellow] {_escape(warning)}", markup=True)
     if json_out:
-        emit_json(result.to_json())
+        emit_json(result.model_dump(mode="json"))
         return
     extra = f" and {len(result.figures)} figures" if result.figures else ""
     stderr.print(f"wrote {_escape(result.path)}{extra} ({result.runs:,} runs)")
@@ -77,7 +83,11 @@ def report(
 
 @filters.selecting_runs()
 def plot(
-    kind: str = typer.Argument(..., help="cdf, histogram, throughput or pareto"),
+    kind: str = typer.Argument(
+        ...,
+        **choice(PLOT_KIND, metavar="KIND"),
+        help="cdf, histogram, throughput or pareto",
+    ),
     runs: Runs = typer.Argument(None, metavar="[RUN]...", help=_RUNS_HELP),
     output: Path | None = typer.Option(
         None,
@@ -97,7 +107,7 @@ def plot(
 ) -> None:
     """Write one figure of recorded runs: a latency CDF or histogram, throughput bars, or the
     Pareto scatter with its frontier."""
-    from reef.api.report import plot as do_plot
+    from reef.api import plot as do_plot
 
     result = do_plot(
         kind,
@@ -111,21 +121,9 @@ def plot(
     for warning in result.warnings:
         stderr.print(f"[yellow]warning:[/yellow] {_escape(warning)}", markup=True)
     if json_out:
-        emit_json(result.to_json())
+        emit_json(result.model_dump(mode="json"))
         return
     stderr.print(f"wrote {_escape(result.path)} ({result.series} of {result.runs:,} runs drawn)")
-
-
-def _format(value: str | None) -> str | None:
-    if value is None:
-        return None
-    from reef.errors import ReefError
-
-    lowered = value.strip().lower()
-    lowered = {"markdown": "md", "htm": "html"}.get(lowered, lowered)
-    if lowered not in ("html", "md"):
-        raise ReefError(f"--format: unknown format {value!r}", hint="html or md")
-    return lowered
 
 
 def _escape(text: object) -> str:

@@ -17,7 +17,7 @@ def show(
 
     from reef import api
 
-    data = api.show(ref)
+    data = api.show(ref).model_dump(mode="json")
     for shadow in data.get("shadows", []):
         stderr.print(f"[yellow]warning:[/yellow] {escape(shadow['message'])}", markup=True)
     if json_out:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from reef.cli._common import emit_json, stderr, stdout
 from reef.errors import EXIT_FAILED
+
+if TYPE_CHECKING:
+    from reef.meta.run import RunRecord
 
 _STATUS = {
     "ok": "[green]ok[/green]",
@@ -18,7 +22,10 @@ _STATUS = {
     "pending": "pending",
 }
 
-MLFLOW_HELP = "also log the runs to this MLflow tracking URI (needs reef[mlflow])"
+MLFLOW_HELP = (
+    "also log the runs to this MLflow tracking URI, in the experiment MLFLOW_EXPERIMENT_NAME "
+    "[reef] (needs reef-bench[mlflow])"
+)
 
 
 class _StepLines:
@@ -45,19 +52,22 @@ class _StepLines:
 
 
 def _check_mlflow(uri: str | None) -> None:
-    if uri:
-        from reef import api
+    if uri is not None:
+        from reef.api.export import mlflow_target
 
-        api.mlflow_check(uri)
+        mlflow_target(uri)
 
 
-def _export(uri: str | None, run_ids: list[str], parent: str | None = None) -> None:
-    if not uri or not run_ids:
+def _export(uri: str | None, runs: Sequence[str | RunRecord], parent: str | None = None) -> None:
+    if uri is None or not runs:
         return
-    from reef import api
+    from reef.api.export import mlflow_log
 
-    ids = api.mlflow_export(run_ids, uri, parent_name=parent)
-    stderr.print(f"logged {len(ids)} run(s) to MLflow at {uri}")
+    done = mlflow_log(runs, uri, parent_name=parent)
+    stderr.print(
+        f"logged {len(done.runs)} run(s) to MLflow at {done.uri}, experiment {done.experiment!r}",
+        markup=False,
+    )
 
 
 def run(
@@ -145,7 +155,7 @@ def validate(
     with RichReporter() as reporter:
         validation = solutions.validate(subject, reporter=reporter, in_process=in_process)
     if json_out:
-        emit_json(validation.to_json())
+        emit_json(validation.model_dump(mode="json"))
     else:
         stdout.print(_checks_table(validation))
         passed = sum(1 for r in validation.results if r.passed)
@@ -187,10 +197,10 @@ def reproduce(
             alpha=alpha,
             latency_tolerance=tolerance,
         )
-    _export(mlflow, [report.original.id, report.reproduction.id])
+    _export(mlflow, [report.original, report.reproduction])
     result = report.result
     if json_out:
-        emit_json(report.to_json())
+        emit_json(report.model_dump(mode="json"))
     else:
         _print_reproduction(result)
     if result.verdict != "reproduced":

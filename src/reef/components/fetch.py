@@ -8,6 +8,7 @@ tampered download) leaves the cache as it was.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import math
@@ -19,9 +20,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 import reef
 from reef import config, owner
@@ -72,9 +74,10 @@ class _Retryable(Exception):
         self.delay_s = delay_s  # the server's Retry-After, if it gave one
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(BaseModel):
     """One source of a lock, on disk and verified."""
+
+    model_config = ConfigDict(frozen=True)
 
     component: str  # name@version
     location: str  # the url or the manifest-relative path
@@ -82,16 +85,6 @@ class Fetched:
     status: Status
     size: int
     path: Path
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "component": self.component,
-            "location": self.location,
-            "sha256": self.sha256,
-            "status": self.status,
-            "size": self.size,
-            "path": str(self.path),
-        }
 
 
 def fetch(
@@ -153,6 +146,9 @@ def _fetch(
     final = cached_path(expected)
     if final.is_file():
         if sha256_file(final) == expected:
+            # Its modification time is its last use, which `reef cache clean --unused-for` reads.
+            with contextlib.suppress(OSError):
+                os.utime(final)
             return final, False
         # A corrupted cache entry is worth nothing: download it again.
         final.unlink(missing_ok=True)
@@ -356,6 +352,11 @@ def fetch_lock(
                 path = verified_source(source, entry.directory, str(entry.manifest_path), where)
                 status = "local"
             done[source.sha256] = Fetched(
-                ref, source.location, source.sha256, status, path.stat().st_size, path
+                component=ref,
+                location=source.location,
+                sha256=source.sha256,
+                status=status,
+                size=path.stat().st_size,
+                path=path,
             )
     return list(done.values())

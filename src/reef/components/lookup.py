@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from reef.components.index import Entry, catalog, invalid_counts, query, refused
 from reef.errors import ReefError
+
+if TYPE_CHECKING:
+    from reef.components.shadow import Shadow
 
 
 class ComponentNotFound(ReefError):
@@ -93,39 +96,6 @@ def search(
     return hits
 
 
-@dataclass(frozen=True)
-class Shadow:
-    """Two repositories hold the same component version with different content: every command
-    that names it uses the copy in ``used`` (the repository listed first) and never sees the
-    one in ``hidden``."""
-
-    kind: str
-    ref: str  # name@version
-    used: str
-    used_sha256: str
-    hidden: str
-    hidden_sha256: str
-
-    @property
-    def message(self) -> str:
-        return (
-            f"{self.ref} in repository {self.used!r} (content sha256 {self.used_sha256[:16]}) "
-            f"shadows {self.ref} in {self.hidden!r} (content sha256 {self.hidden_sha256[:16]}), "
-            f"whose content differs: {self.ref} now means the one in {self.used!r}"
-        )
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "kind": self.kind,
-            "component": self.ref,
-            "used": self.used,
-            "used_sha256": self.used_sha256,
-            "hidden": self.hidden,
-            "hidden_sha256": self.hidden_sha256,
-            "message": self.message,
-        }
-
-
 def shadowing(
     kind: str, name: str, version: str, entries: list[Entry] | None = None
 ) -> list[Shadow]:
@@ -141,8 +111,17 @@ def shadowing(
     used_sha = _content(used)
     if used_sha is None:
         return []
+    from reef.components.shadow import Shadow  # pydantic: only where a version is held twice
+
     return [
-        Shadow(kind, used.ref, used.repository, used_sha, e.repository, sha)
+        Shadow(
+            kind=kind,
+            component=used.ref,
+            used=used.repository,
+            used_sha256=used_sha,
+            hidden=e.repository,
+            hidden_sha256=sha,
+        )
         for e in others
         if (sha := _content(e)) is not None and sha != used_sha
     ]

@@ -28,9 +28,9 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from reef import config, owner
 from reef.components import index
@@ -49,8 +49,9 @@ from reef.components.content import (
     format_listing,
 )
 from reef.components.lockfile import LOCK_FILE, locate, lock_bytes
-from reef.components.lookup import Shadow, shadowing
+from reef.components.lookup import shadowing
 from reef.components.repository import INSTALLED, ensure_installed, mark_changed, repositories
+from reef.components.shadow import Shadow
 from reef.errors import FileRefused, ManifestError, Problem, ReefError, WriteFailed
 from reef.files import check_output, open_regular, reason, umask_mode
 from reef.locking import file_lock
@@ -81,8 +82,11 @@ class PackError(ReefError):
     pass
 
 
-@dataclass(frozen=True)
-class PackReport:
+class PackReport(BaseModel):
+    """The pack ``pack`` wrote."""
+
+    model_config = ConfigDict(frozen=True)
+
     path: Path
     size: int
     sha256: str  # of the archive file
@@ -90,8 +94,11 @@ class PackReport:
     components: list[str]  # name@version
 
 
-@dataclass(frozen=True)
-class InstalledComponent:
+class InstalledComponent(BaseModel):
+    """One component of a pack, in the ``installed`` repository."""
+
+    model_config = ConfigDict(frozen=True)
+
     kind: str
     name: str
     version: str
@@ -99,18 +106,29 @@ class InstalledComponent:
     path: Path
 
 
-@dataclass(frozen=True)
-class InstallReport:
+class InstallReport(BaseModel):
+    """What ``install`` put in the ``installed`` repository."""
+
+    model_config = ConfigDict(frozen=True)
+
     repository: str
     components: list[InstalledComponent]
     sources: list[str]  # sha256 of the sources added to the cache (not those already there)
+    warnings: list[str] = Field(default_factory=list)  # one per shadow: its message
     # Components installed (or found installed) that hide, or are hidden by, a component of
     # the same name and version with other content in another repository.
-    shadows: list[Shadow] = field(default_factory=list)
+    shadows: list[Shadow] = Field(default_factory=list)
 
-    @property
-    def warnings(self) -> list[str]:
-        return [s.message for s in self.shadows]
+    @model_validator(mode="before")
+    @classmethod
+    def _shadows_warn(cls, data: Any) -> Any:
+        # The warnings are the shadows' messages, unless given: one can never lack the other.
+        if isinstance(data, dict) and "warnings" not in data:
+            shadows = data.get("shadows") or []
+            data = data | {
+                "warnings": [s.message if isinstance(s, Shadow) else s["message"] for s in shadows]
+            }
+        return data
 
 
 # -- pack ------------------------------------------------------------------------------------
@@ -711,7 +729,11 @@ def _move_into_place(plan: _Plan, staging: Path, force: bool) -> InstallReport:
                 _put_in_place(comp, staging)
             out.append(
                 InstalledComponent(
-                    locked.kind, locked.name, locked.version, comp.status, comp.target
+                    kind=locked.kind,
+                    name=locked.name,
+                    version=locked.version,
+                    status=comp.status,
+                    path=comp.target,
                 )
             )
         # Again: a refresh by another process while the folders moved recorded the first
@@ -719,7 +741,7 @@ def _move_into_place(plan: _Plan, staging: Path, force: bool) -> InstallReport:
         mark_changed(repo)
     index.refresh(repo)
     shadows = [s for c in out for s in shadowing(c.kind, c.name, c.version)]
-    return InstallReport(repo.name, out, added, shadows)
+    return InstallReport(repository=repo.name, components=out, sources=added, shadows=shadows)
 
 
 # OSError numbers that say a name is one this file system will not hold: the pack's fault,

@@ -34,7 +34,7 @@ def fetch_step(ctx: StepContext) -> StepResult:
 
     fetched = fetch_lock(ctx.solution.lock)
     for f in fetched:
-        ctx.log(f"{f.status}: {f.to_json().get('location', '')}")
+        ctx.log(f"{f.status}: {f.location}")
     # How many were downloaded this time is in the log, not the metrics: what dependants see
     # of a step must not change because a cache was warm.
     return StepResult(metrics={"sources": len(fetched)})
@@ -69,7 +69,7 @@ def provision_step(ctx: StepContext, target: str) -> StepResult:
         progress=ctx.log,
         on_line=ctx.log,
     )
-    env = report.environment
+    env = report.provisioned
     assert env is not None
     ctx.solution.environment = str(env.path)
     ctx.solution.python = str(env.python)

@@ -5,44 +5,125 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
+
+from pydantic import BaseModel, Field
+
+from reef.components.fetch import Fetched
 
 if TYPE_CHECKING:
     from reef.environment.provision import Plan, Provisioned
     from reef.meta.lock import Lock
 
 
-@dataclass
-class InitReport:
+class PlannedSource(BaseModel):
+    """A source of the lock and what fetching it would do (a dry run fetches nothing)."""
+
+    component: str  # name@version
+    location: str
+    sha256: str
+    status: Literal["package", "local", "cached", "download"]
+
+
+class Interpreter(BaseModel):
+    """The Python an environment is made with."""
+
+    executable: str
+    version: str
+    implementation: str
+
+
+class EnvironmentPlan(BaseModel):
+    """The isolated environment ``init`` decided on (``reef.environment.provision.Plan``)."""
+
+    hash: str
+    path: str
+    action: Literal["reuse", "create"]
+    interpreter: Interpreter
+    installer: str
+    requirements: list[str]
+    find_links: list[str]
+    no_index: bool
+    only_binary: bool
+    commands: list[list[str]]  # the installer's, when it is to be created
+
+
+class ProvisionedEnvironment(BaseModel):
+    """An environment made or reused (``reef.environment.provision.Provisioned``)."""
+
+    hash: str
+    path: str
+    python: str
+    status: str
+    installer: str
+    python_version: str
+    implementation: str
+    packages: dict[str, str]
+    seconds: float
+
+
+class EnvironmentReport(EnvironmentPlan):
+    """The plan, and what provisioning it gave: the plan's fields, then the environment's."""
+
+    python: str
+    status: str
+    python_version: str
+    implementation: str
+    packages: dict[str, str]
+    seconds: float
+
+
+class InitReport(BaseModel):
     """What ``init`` did (or, for a dry run, would do)."""
 
     target: str
-    lock_path: Path
-    lock: Lock
     dry_run: bool
-    sources: list[dict[str, object]]
-    plan: Plan
-    environment: Provisioned | None = None
+    lock: str  # the lock file
     lock_written: bool = False
+    root: str
+    components: list[str]  # name@version
+    sources: list[Fetched | PlannedSource]
+    # A dry run's is the plan alone.
+    environment: EnvironmentReport | EnvironmentPlan
     fingerprint: str | None = None  # this machine's environment fingerprint hash
+    # The same environment as provisioned (None for a dry run), as ``reef reproduce`` reports
+    # it; left out of the JSON, where ``environment`` holds it.
+    provisioned: ProvisionedEnvironment | None = Field(default=None, exclude=True)
 
-    def to_json(self) -> dict[str, Any]:
-        env: dict[str, Any] = self.plan.to_json()
-        if self.environment is not None:
-            env |= self.environment.to_json()
-        return {
-            "target": self.target,
-            "dry_run": self.dry_run,
-            "lock": str(self.lock_path),
-            "lock_written": self.lock_written,
-            "root": self.lock.root,
-            "components": [f"{c.name}@{c.version}" for c in self.lock.components],
-            "sources": self.sources,
-            "environment": env,
-            "fingerprint": self.fingerprint,
-        }
+    @property
+    def lock_path(self) -> Path:
+        return Path(self.lock)
+
+
+def _report(
+    target: str,
+    lock_path: Path,
+    lock: Lock,
+    sources: Sequence[Fetched | PlannedSource],
+    chosen: Plan,
+    env: Provisioned | None = None,
+    written: bool = False,
+    fingerprint: str | None = None,
+) -> InitReport:
+    plan = chosen.to_json()
+    provisioned = None if env is None else ProvisionedEnvironment.model_validate(env.to_json())
+    return InitReport(
+        target=target,
+        dry_run=env is None,
+        lock=str(lock_path),
+        lock_written=written,
+        root=lock.root,
+        components=[f"{c.name}@{c.version}" for c in lock.components],
+        sources=list(sources),
+        environment=(
+            EnvironmentPlan.model_validate(plan)
+            if env is None
+            else EnvironmentReport.model_validate(plan | env.to_json())
+        ),
+        fingerprint=fingerprint,
+        provisioned=provisioned,
+    )
 
 
 P = ParamSpec("P")
@@ -117,7 +198,7 @@ def init(
         only_binary=policy.only_binary,
     )
     if dry_run:
-        return InitReport(target, lock_path, lock, True, _planned_sources(lock), chosen)
+        return _report(target, lock_path, lock, _planned_sources(lock), chosen)
     fetched = fetch_lock(lock, progress=download_progress)
     if fetched:
         downloaded = sum(1 for f in fetched if f.status == "downloaded")
@@ -132,24 +213,14 @@ def init(
 
     fingerprint = host_fingerprint_hash()
     say(f"environment fingerprint {fingerprint[:16]}")
-    return InitReport(
-        target,
-        lock_path,
-        provisioned,
-        False,
-        [f.to_json() for f in fetched],
-        chosen,
-        env,
-        written,
-        fingerprint,
-    )
+    return _report(target, lock_path, provisioned, fetched, chosen, env, written, fingerprint)
 
 
-def _planned_sources(lock: Lock) -> list[dict[str, object]]:
+def _planned_sources(lock: Lock) -> list[PlannedSource]:
     """Every source of the lock and whether fetching it would download it; reads nothing."""
     from reef.components.checksums import cached_path
 
-    out: list[dict[str, object]] = []
+    out: list[PlannedSource] = []
     seen: set[str] = set()
     for c in lock.components:
         for source in c.sources:
@@ -163,11 +234,11 @@ def _planned_sources(lock: Lock) -> list[dict[str, object]]:
             else:
                 status = "cached" if cached_path(source.sha256).is_file() else "download"
             out.append(
-                {
-                    "component": f"{c.name}@{c.version}",
-                    "location": source.location,
-                    "sha256": source.sha256,
-                    "status": status,
-                }
+                PlannedSource(
+                    component=f"{c.name}@{c.version}",
+                    location=source.location,
+                    sha256=source.sha256,
+                    status=status,
+                )
             )
     return out

@@ -9,38 +9,27 @@ noise of a shared machine is not called a difference (``reef.results.stats``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from reef.meta.run import RunRecord
 
 Verdict = Literal["reproduced", "differs"]
 
 
-@dataclass
-class Reproduction:
-    original: str
+class Reproduction(BaseModel):
+    """A recorded run against its reproduction: the verdict, and what each part found."""
+
+    original: str  # run ids
     reproduction: str
     verdict: Verdict
-    reasons: list[str] = field(default_factory=list)
-    components: list[dict[str, Any]] = field(default_factory=list)
-    environment: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    components: list[dict[str, Any]] = Field(default_factory=list)
+    environment: list[dict[str, Any]] = Field(default_factory=list)  # the differences
     accuracy: dict[str, Any] | None = None
     latency: dict[str, Any] | None = None
     latency_summary: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "original": self.original,
-            "reproduction": self.reproduction,
-            "verdict": self.verdict,
-            "reasons": self.reasons,
-            "components": self.components,
-            "environment": self.environment,
-            "accuracy": self.accuracy,
-            "latency": self.latency,
-            "latency_summary": self.latency_summary,
-        }
 
 
 def accuracy_tolerance(record: RunRecord, fraction: float | None = None) -> float:

@@ -4,9 +4,10 @@ then say whether the result was reproduced (``reef.solutions.reproduce`` judges)
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import Field
 
 from reef.bench.progress import NullReporter, Reporter
 from reef.errors import ReefError
@@ -19,15 +20,18 @@ class CannotReproduce(ReefError):
     """The run cannot be run again as recorded (exit 2): nothing was measured."""
 
 
-@dataclass
-class ReproduceReport:
-    result: Reproduction
-    original: RunRecord
-    reproduction: RunRecord
-    environment: dict[str, Any] | None  # the environment rebuilt, when the run had one
+class ReproduceReport(Reproduction):
+    """The verdict of ``reproduce``, with the environment rebuilt from the lock (None when
+    the run had none) and both runs' records."""
 
-    def to_json(self) -> dict[str, Any]:
-        return self.result.to_json() | {"environment_rebuilt": self.environment}
+    environment_rebuilt: dict[str, Any] | None = None
+    original_record: RunRecord = Field(exclude=True)
+    reproduction_record: RunRecord = Field(exclude=True)
+
+    @property
+    def result(self) -> Reproduction:
+        """The verdict (the report is one, with more)."""
+        return self
 
 
 def reproduce(
@@ -81,8 +85,8 @@ def reproduce(
             lock_path = Path(tmp) / "reef.lock"
             write_lock(lock, lock_path)
             report = init(str(lock_path), output=lock_path, progress=say)
-        assert report.environment is not None
-        rebuilt = report.environment.to_json()
+        assert report.provisioned is not None
+        rebuilt = report.provisioned.model_dump(mode="json")
     else:
         from reef.components.fetch import fetch_lock
 
@@ -113,7 +117,12 @@ def reproduce(
         alpha=alpha,
         latency_tolerance=latency_tolerance,
     )
-    return ReproduceReport(result, original, new, rebuilt)
+    return ReproduceReport(
+        **dict(result),
+        environment_rebuilt=rebuilt,
+        original_record=original,
+        reproduction_record=new,
+    )
 
 
 def _check_fraction(record: RunRecord) -> float | None:

@@ -2,38 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, Field, model_validator
+
 from reef.errors import ReefError
 from reef.meta.solution import SolutionManifest
+from reef.solutions.checks import CheckResult
 
 if TYPE_CHECKING:
     from reef.bench.progress import Reporter
     from reef.meta.run import RunRecord
-    from reef.solutions.checks import CheckResult
 
 
-@dataclass
-class Validation:
+class Validation(BaseModel):
+    """A solution's checks on a set of runs: each check's result, and whether all passed."""
+
     subject: str
-    solution: str
+    solution: str  # name@version
     runs: list[str]
-    results: list[CheckResult] = field(default_factory=list)
+    passed: bool = False  # at least one check, and every one passed: read from them
+    checks: list[CheckResult] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _judge(cls, data: Any) -> Any:
+        # Whether it passed is read from the checks, unless given: the two never disagree.
+        if isinstance(data, dict) and "passed" not in data:
+            checks = data.get("checks") or []
+            data = data | {"passed": bool(checks) and all(c.passed for c in checks)}
+        return data
 
     @property
-    def passed(self) -> bool:
-        return bool(self.results) and all(r.passed for r in self.results)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "subject": self.subject,
-            "solution": self.solution,
-            "runs": self.runs,
-            "passed": self.passed,
-            "checks": [r.to_json() for r in self.results],
-        }
+    def results(self) -> list[CheckResult]:
+        return self.checks
 
 
 def validate(
@@ -93,7 +96,7 @@ def validate(
         subject=subject,
         solution=f"{manifest.name}@{manifest.version}",
         runs=[r.id for r in records],
-        results=results,
+        checks=results,
     )
 
 

@@ -10,6 +10,8 @@ from reef.plugins import PluginGroup
 
 
 class PluginEntry(BaseModel):
+    """One entry of an entry-point group: where it came from and whether it loads."""
+
     name: str
     source: str  # "built-in", or the distribution's "name version"
     package: str | None  # the distribution's name; None for a built-in
@@ -22,12 +24,16 @@ class PluginEntry(BaseModel):
 
 
 class PluginGroupReport(BaseModel):
+    """The entries of one entry-point group."""
+
     group: str  # the entry-point group, e.g. "reef.steps"
     kind: str  # what one entry is, e.g. "step"
     entries: list[PluginEntry]
 
 
 class PluginsReport(BaseModel):
+    """What ``plugins`` reports: each of the five entry-point groups."""
+
     groups: list[PluginGroupReport]
 
 

@@ -1,6 +1,6 @@
 """``reef report`` and ``reef plot``: reports and figures of recorded runs (``reef.report``).
 
-``report`` selects runs by id or by a filter, builds the document
+``report`` selects runs by id (or ``RunRecord``) or by a filter, builds the document
 (``reef.report.builder.build_document``) and writes it as one offline HTML file or as Markdown
 with figure files. ``plot`` writes one of its figures on its own.
 
@@ -12,9 +12,10 @@ files are written to a temporary name and renamed, so a failure leaves nothing b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
 
 from reef.files import (
     check_output,
@@ -27,6 +28,7 @@ from reef.report.errors import MATPLOTLIB_HINT, ReportError
 from reef.report.plots import PLOT_KINDS, SERIES_PER_CHART
 
 if TYPE_CHECKING:
+    from reef.meta.run import RunRecord
     from reef.results.pareto import Objective
     from reef.results.query import RunFilter
 
@@ -37,33 +39,29 @@ _SVG_ONLY = (".svg", ".html")
 _MATPLOTLIB = (".png", ".pdf")
 
 
-@dataclass(frozen=True)
-class ReportResult:
+class ReportResult(BaseModel):
+    """The report ``report`` wrote: where, in which format, on how many runs."""
+
     path: str
-    format: str
+    format: str  # html or md
     runs: int
-    figures: list[str]
-    warnings: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(vars(self))
+    figures: list[str]  # the figure files of a Markdown report
+    warnings: list[str] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class PlotResult:
+class PlotResult(BaseModel):
+    """The figure ``plot`` wrote: where, of which kind, on how many runs and series."""
+
     path: str
     kind: str
     runs: int
     series: int
-    warnings: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(vars(self))
+    warnings: list[str] = Field(default_factory=list)
 
 
 def report(
     out: Path | str,
-    run_ids: Sequence[str] = (),
+    runs: Sequence[str | RunRecord] = (),
     *,
     format: str | None = None,
     figure_format: str = "svg",
@@ -72,7 +70,8 @@ def report(
     limit: int = DEFAULT_LIMIT,
     run_filter: RunFilter | None = None,
 ) -> ReportResult:
-    """Write a report on the runs ``run_ids`` name (unique prefixes), or else on the runs
+    """Write a report on the runs ``runs`` name (ids, unique prefixes or stored
+    ``RunRecord``s), or else on the runs
     ``run_filter`` selects (newest ``limit`` first). ``format`` defaults from the suffix
     (``.md``: Markdown, else HTML); a Markdown report puts its figures in ``<name>_figures/``
     beside it, as ``figure_format`` (svg; png, pdf or mpl-svg through matplotlib).
@@ -103,7 +102,7 @@ def report(
     if chosen == "md":
         check_output_folder(figures_dir, "report's figures folder")
     parsed = _objectives(objectives)
-    records, warnings = select_runs(run_ids, limit, run_filter)
+    records, warnings = select_runs(_ids(runs), limit, run_filter)
     document = build_document(records, title=title, objectives=parsed, warnings=warnings)
     written: list[str] = []
     if chosen == "html":
@@ -119,13 +118,19 @@ def report(
                 str(figures_dir / p.name) for p in write_figures(document, staging, figure_format)
             ]
             write_output(path, text, "report")
-    return ReportResult(str(path), chosen, len(records), written, document.warnings)
+    return ReportResult(
+        path=str(path),
+        format=chosen,
+        runs=len(records),
+        figures=written,
+        warnings=document.warnings,
+    )
 
 
 def plot(
     kind: str,
     out: Path | str,
-    run_ids: Sequence[str] = (),
+    runs: Sequence[str | RunRecord] = (),
     *,
     objectives: Sequence[str] | None = None,
     limit: int = DEFAULT_LIMIT,
@@ -154,7 +159,7 @@ def plot(
         _need_matplotlib(suffix[1:])
     check_output(path, "figure")
     parsed = _objectives(objectives)
-    records, warnings = select_runs(run_ids, limit, run_filter)
+    records, warnings = select_runs(_ids(runs), limit, run_filter)
     chart, series, notes = one_chart(kind, records, parsed, max_series)
     warnings += notes
     if suffix == ".svg":
@@ -174,7 +179,14 @@ def plot(
 
         with staged_output(path, "figure") as staging:
             render_figure(chart, staging)
-    return PlotResult(str(path), kind, len(records), series, warnings)
+    return PlotResult(
+        path=str(path), kind=kind, runs=len(records), series=series, warnings=warnings
+    )
+
+
+def _ids(runs: Sequence[str | RunRecord]) -> list[str]:
+    # A record is read again from the store: the figures need its raw latencies.
+    return [r if isinstance(r, str) else r.id for r in runs]
 
 
 # -- checks made before anything is written ------------------------------------------------

@@ -1,0 +1,167 @@
+"""``reef.api.__all__`` is pinned (as httpx's test_exported_members does): adding or removing a
+public name is a decision, made here. Every name resolves, is documented, and is imported only
+when it is first used."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import reef.api
+
+EXPORTED = [
+    "BenchSettings",
+    "Board",
+    "CacheClean",
+    "CacheItem",
+    "CheckResult",
+    "Comparison",
+    "ComponentDetails",
+    "ConfigReport",
+    "EnvDiff",
+    "Fetched",
+    "Fingerprint",
+    "Frontier",
+    "ImportReport",
+    "InitReport",
+    "InstallReport",
+    "MlflowExport",
+    "MlflowTarget",
+    "Objective",
+    "PackReport",
+    "PlotResult",
+    "PluginsReport",
+    "PredictorSettings",
+    "RepoInfo",
+    "ReportResult",
+    "ReproduceReport",
+    "RunFilter",
+    "RunRecord",
+    "SearchHit",
+    "Shadow",
+    "SolutionRun",
+    "TraceReport",
+    "TraceSettings",
+    "Validation",
+    "bench",
+    "bench_settings",
+    "board",
+    "cache_clean",
+    "cache_list",
+    "check",
+    "compare",
+    "config_show",
+    "demo",
+    "detect",
+    "env_diff",
+    "fetch",
+    "init",
+    "install",
+    "latencies",
+    "lock_for",
+    "lock_shadows",
+    "mlflow_log",
+    "mlflow_target",
+    "new",
+    "pack",
+    "pareto",
+    "plot",
+    "plugins",
+    "predictor_settings",
+    "repo_add",
+    "repo_list",
+    "repo_remove",
+    "repo_trust",
+    "repo_trusted",
+    "repo_update",
+    "report",
+    "reproduce",
+    "resolve",
+    "run",
+    "run_latencies",
+    "runs_export",
+    "runs_frame",
+    "runs_import",
+    "runs_list",
+    "runs_show",
+    "schema",
+    "search",
+    "show",
+    "trace_export",
+    "trace_otel",
+    "trace_settings",
+    "trace_summary",
+    "validate",
+]
+
+# Types defined by other subsystems whose own docstring is missing: a docstring on a pydantic
+# model becomes its JSON Schema's description, and `reef schema run` prints RunRecord's.
+# docs/python-api.md describes them (tests/api/test_python_api_docs.py checks it).
+WITHOUT_DOCSTRING = {"ImportReport", "PredictorSettings", "RunRecord", "SolutionRun"}
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    assert reef.api.__all__ == EXPORTED
+    assert sorted(EXPORTED) == EXPORTED
+
+
+def test_every_name_resolves_to_a_verb_or_a_type() -> None:
+    for name in reef.api.__all__:
+        value = getattr(reef.api, name)
+        assert callable(value), name
+        assert not inspect.ismodule(value), name
+        assert name in dir(reef.api)
+
+
+def test_every_name_is_documented() -> None:
+    for name in reef.api.__all__:
+        value = getattr(reef.api, name)
+        # A class's own docstring: inspect.getdoc would fall back to BaseModel's.
+        doc = value.__dict__.get("__doc__") if inspect.isclass(value) else value.__doc__
+        if name in WITHOUT_DOCSTRING:
+            assert not doc, f"{name} has a docstring now: drop it from WITHOUT_DOCSTRING"
+            continue
+        assert doc and doc.strip(), f"reef.api.{name} has no docstring"
+
+
+def test_verbs_return_typed_results() -> None:
+    """No verb says it returns ``Any``: what comes back is a model, a list of them, a record,
+    a plain value or None."""
+    for name in reef.api.__all__:
+        value = getattr(reef.api, name)
+        if inspect.isclass(value):
+            continue
+        returns = inspect.signature(value).return_annotation
+        assert returns is not inspect.Signature.empty, name
+        assert "Any" not in str(returns).replace("dict[str, Any]", ""), (name, returns)
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    try:
+        reef.api.no_such_verb  # noqa: B018
+    except AttributeError as exc:
+        assert "no_such_verb" in str(exc)
+    else:
+        raise AssertionError("reef.api.no_such_verb resolved")
+
+
+def test_importing_the_api_imports_no_verb_yet() -> None:
+    """The names are imported on first use: ``import reef.api`` brings no pydantic, numpy or
+    database, so that the faces stay fast to start."""
+    code = (
+        "import sys, reef.api\n"
+        "heavy = ('pydantic', 'numpy', 'sqlalchemy', 'pandas', 'onnxruntime', 'reef.meta')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_a_verb_named_like_a_module_of_the_package_stays_the_verb() -> None:
+    """A submodule imported after the name was read must not replace it (``import
+    reef.api.X`` sets the attribute X): no submodule is named like a verb."""
+    import pkgutil
+
+    modules = {m.name for m in pkgutil.iter_modules(reef.api.__path__)}
+    assert not modules & set(reef.api.__all__)
