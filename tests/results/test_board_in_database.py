@@ -8,19 +8,18 @@ from __future__ import annotations
 import random
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from factories import run_record
 from reef.errors import ReefError
-from reef.meta.run import Accuracy, Latency, Performance, RunRecord, Target
-from reef.meta.settings import SCENARIOS, BenchSettings
+from reef.meta.run import Accuracy, Latency, Performance, RunRecord
+from reef.meta.settings import SCENARIOS
 from reef.results import Store
 from reef.results.board import parse_metric, scoreboard
 from reef.results.query import RunFilter
 
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
 CPUS = ["AMD EPYC 7763", "Intel Xeon 8480+", "", None]
 METRIC_NAMES = ["top1", "TOP1", "mAP", "Top1"]
 
@@ -45,19 +44,19 @@ def random_record(rng: random.Random, i: int) -> RunRecord:
     hardware: dict[str, Any] = {} if cpu is None else {"cpu": {"model": cpu}}
     if rng.random() < 0.2:
         hardware["gpu"] = {"devices": [{"name": "NVIDIA H100"}] * rng.choice([1, 2])}
-    return RunRecord(
-        id=f"{rng.getrandbits(64):016x}{i:04d}",
-        created_at=T0 + timedelta(minutes=rng.choice([0, 1, 2])),  # ties in time too
+    return run_record(
+        f"{rng.getrandbits(64):016x}{i:04d}",
+        minutes=rng.choice([0, 1, 2]),  # ties in time too
         status=rng.choice(["valid", "valid", "valid", "invalid"]),
-        target=Target(
-            kind="onnx", name=rng.choice(["resnet", "bert"]), version="1.0", path="/m",
-            sha256="ab" * 32,
-        ),
-        settings=BenchSettings(scenario=rng.choice(SCENARIOS)),
+        name=rng.choice(["resnet", "bert"]),
+        path="/m",
+        sha256="ab" * 32,
+        scenario=rng.choice(SCENARIOS),
+        backend=None,
         performance=perf,
         accuracy=accuracy,
         environment={"hardware": hardware},
-    )  # fmt: skip
+    )
 
 
 # Rows as older Reefs or other tools may have left them: no hardware label, an empty one, and

@@ -8,23 +8,20 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from factories import run_record
 from reef.errors import RunNotFound
-from reef.meta.run import Accuracy, Latency, Performance, PredictorInfo, RunRecord, Target
-from reef.meta.settings import BenchSettings
+from reef.meta.run import RunRecord
 from reef.results import Store
 from reef.results.engine import plain_sqlite_path
 from reef.results.query import RunFilter, Sort
 
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
-
-def run_record(
+def record(
     run_id: str,
     *,
     name: str = "resnet",
@@ -37,22 +34,25 @@ def run_record(
     raw: list[int] | None = None,
 ) -> RunRecord:
     p90 = 2.0 + days
-    return RunRecord(
-        id=run_id,
-        created_at=T0 - timedelta(days=days),
+    return run_record(
+        run_id,
+        days=-days,
         status=status,
-        reasons=reasons or [],
-        target=Target(kind="onnx", name=name, version=version, path="/m.onnx", sha256="0" * 64),
-        settings=BenchSettings(scenario=scenario),
-        predictor=PredictorInfo(name="onnxruntime", version="1.20"),
-        performance=Performance(
-            latency_ms=Latency(min=1, mean=2, p50=2, p90=p90, p95=p90 + 1, p99=p90 + 2, max=9),
-            throughput_qps=500.0,
-            samples=1000,
-            queries=1000,
-        ),
-        accuracy=Accuracy(metric="top1", value=accuracy),
-        latencies_ns=raw,
+        reasons=reasons,
+        name=name,
+        version=version,
+        scenario=scenario,
+        latency_ms={
+            "min": 1,
+            "mean": 2,
+            "p50": 2,
+            "p90": p90,
+            "p95": p90 + 1,
+            "p99": p90 + 2,
+            "max": 9,
+        },
+        accuracy=accuracy,
+        raw=raw,
     )
 
 
@@ -69,7 +69,7 @@ def db(tmp_path: Path) -> Path:
     with Store(f"sqlite:///{path}") as s:
         s.add_many(
             [
-                run_record(
+                record(
                     f"run{i:02d}",
                     name=("resnet", "bert")[i % 2],
                     version=("1.0", "2.0rc1", "2.1")[i % 3],
@@ -170,7 +170,7 @@ def test_reads_import_neither_sqlalchemy_nor_the_models(db: Path) -> None:
 def test_a_plain_store_writes_through_an_engine_made_then(db: Path) -> None:
     with Store(f"sqlite:///{db}") as s:
         assert s._made_engine is None
-        s.add(run_record("new-run", raw=[7]))
+        s.add(record("new-run", raw=[7]))
         assert s._made_engine is not None
         assert s.get("new-run").id == "new-run"
         assert s.latencies("new-run") == [7]
