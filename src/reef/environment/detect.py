@@ -15,6 +15,11 @@ becomes a ``Problem`` naming it, and the others still run.
 Two keys of a detector's object are taken out of its facts: ``volatile`` (an object of facts
 that change between processes or name the machine: paths, free memory, the hostname; they are
 kept but not hashed) and ``problems`` (a list of strings, for a partial failure).
+
+The built-in detectors that cost most and whose answer cannot change until the machine
+restarts or software is installed (``BOOT_STABLE``: importing numpy and onnxruntime, running
+the compilers, reading package metadata) keep what they found under the cache folder, keyed
+by everything it depends on (``boot_stamp``), and run again when any of that changes.
 """
 
 from __future__ import annotations
@@ -284,11 +289,13 @@ def component_detectors(
     """A detector for each ``detector`` component: a ``CommandDetector`` where
     ``ensure_trusted(ref, manifest, wants)`` allows it, else one that reports it as skipped
     with the trust hint. Nothing is run here."""
-    from reef.meta.component import DetectorManifest
-    from reef.meta.load import load_manifest
-
     out: list[Detector] = []
     for entry in entries:
+        # Imported here, for the first entry: the manifests' schemas cost ~0.3 s to build,
+        # which a machine without detector components should not pay on every detection.
+        from reef.meta.component import DetectorManifest
+        from reef.meta.load import load_manifest
+
         try:
             manifest = load_manifest(entry.manifest_path)
         except ReefError as exc:
@@ -305,6 +312,161 @@ def component_detectors(
         argv = tuple(arg.replace("{dir}", folder) for arg in manifest.command)
         out.append(CommandDetector(entry.name, manifest.software, argv, cwd=folder))
     return out
+
+
+# -- the boot's memo ---------------------------------------------------------------------------
+
+# The built-in detectors whose facts change only when the machine restarts or software is
+# installed, and which cost most (tens to hundreds of milliseconds each).
+BOOT_STABLE = ("packages", "compilers", "frameworks", "blas")
+# What the compilers detector looks for (reef.environment.detectors.compilers.COMPILERS),
+# named here so that stamping them imports nothing.
+_COMPILERS = ("gcc", "clang", "nvcc")
+# Environment variables that change what the BLAS and ONNX Runtime libraries load or report
+# (thread pools, library paths); any other *_NUM_THREADS too.
+_STAMPED_ENV = ("LD_LIBRARY_PATH", "LD_PRELOAD", "DYLD_LIBRARY_PATH", "VECLIB_MAXIMUM_THREADS")
+
+
+def boot_stamp() -> dict[str, Any]:
+    """Everything the ``BOOT_STABLE`` detectors' facts depend on besides the machine itself:
+    this boot, this interpreter and Reef, the change times of the folders software is
+    installed in (``sys.path`` but the script's own, ``PATH``: installing or removing
+    anything changes its folder), the compilers' files, the detectors' own code, and the
+    environment variables the libraries read. A few dozen ``stat`` calls, no import."""
+    import sys
+
+    import reef
+
+    stamp: dict[str, Any] = {
+        "boot": _boot_id(),
+        "python": [sys.executable, sys.version],
+        "reef": reef.__version__,
+        "env": {
+            k: v for k, v in os.environ.items() if k in _STAMPED_ENV or k.endswith("_NUM_THREADS")
+        },
+    }
+    if hasattr(os, "sched_getaffinity"):
+        stamp["cpus"] = len(os.sched_getaffinity(0))
+    # sys.path[0] is the script's folder or the current one, where files come and go (/tmp):
+    # not where software is installed, and no folder is stamped for being the current one.
+    here = os.getcwd()
+    folders = sys.path[1:] + os.environ.get("PATH", "").split(os.pathsep)
+    stamp["folders"] = {
+        folder: _mtime(folder)
+        for folder in dict.fromkeys(folders)
+        if folder and folder != "." and os.path.abspath(folder) != here
+    }
+    import shutil
+
+    compilers = {}
+    for name in _COMPILERS:
+        found = shutil.which(name)
+        if found is not None:
+            real = os.path.realpath(found)
+            compilers[name] = [found, real, _mtime(real)]
+    stamp["compilers"] = compilers
+    code = Path(__file__).parent / "detectors"
+    stamp["code"] = {name: _mtime(str(code / f"{name}.py")) for name in ("python", *BOOT_STABLE)}
+    return stamp
+
+
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        return str(psutil.boot_time())
+    except Exception:
+        return None
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _stable(unit: Detector | _Lazy) -> bool:
+    """A built-in (not a plugin by its name) whose answer the memo may keep."""
+    return (
+        isinstance(unit, _Lazy) and unit.name in BOOT_STABLE and BUILTINS[unit.name] == unit.value
+    )
+
+
+def _heavy(unit: Detector | _Lazy) -> bool:
+    if isinstance(unit, _Lazy):
+        return not (unit.name in _LIGHT and BUILTINS.get(unit.name) == unit.value)
+    return not isinstance(unit, CommandDetector | Unavailable)  # those import nothing here
+
+
+class _BootMemo:
+    """The ``BOOT_STABLE`` detectors' outcomes of this boot, in
+    ``<cache>/detect/<stamp hash>.json``; any change to ``boot_stamp`` names another file.
+    Unreadable or unwritable, it is as if empty: detection never fails for its sake."""
+
+    def __init__(self, path: Path, kept: dict[str, Any]) -> None:
+        self.path, self.kept = path, kept
+
+    @classmethod
+    def load(cls) -> _BootMemo | None:
+        import hashlib
+
+        from reef import config
+
+        try:
+            key = hashlib.sha256(json.dumps(boot_stamp(), sort_keys=True).encode()).hexdigest()
+            path = config.cache_dir() / "detect" / f"{key[:32]}.json"
+        except Exception:
+            return None  # no cache folder to be had: detect as if nothing were kept
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            kept = {}
+        return cls(path, kept if isinstance(kept, dict) else {})
+
+    def outcome(self, unit: Detector | _Lazy) -> _Outcome | None:
+        entry = self.kept.get(unit.name) if _stable(unit) else None
+        if not isinstance(entry, dict) or not isinstance(entry.get("data"), dict):
+            return None
+        # A copy: merging takes the volatile facts and notes out of the object.
+        data = json.loads(json.dumps(entry["data"]))
+        return _Outcome(unit.name, str(entry.get("group")), str(entry.get("key")), data)
+
+    def keep(self, ran: list[tuple[Detector | _Lazy, _Outcome | None]]) -> None:
+        """Remember the stable detectors that answered fully (no problem, no partial failure:
+        a compiler timing out on a loaded machine is asked again next time)."""
+        added = False
+        for unit, outcome in ran:
+            if not _stable(unit) or outcome is None or outcome.problem is not None:
+                continue
+            data = outcome.data or {}
+            if data.get("problems"):
+                continue
+            self.kept[unit.name] = {"group": outcome.group, "key": outcome.key, "data": data}
+            added = True
+        if not added:
+            return
+        from reef.files import write_atomic
+
+        with contextlib.suppress(OSError):
+            write_atomic(self.path, json.dumps(self.kept, sort_keys=True).encode())
+            # Other boots' and installs' memos go, but not the last few: interpreters with
+            # another sys.path (a worker, a provisioned environment) keep their own.
+            memos = sorted(self.path.parent.glob("*.json"), key=_mtime_of, reverse=True)
+            for old in memos[_MEMOS_KEPT:]:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+
+
+_MEMOS_KEPT = 8
+
+
+def _mtime_of(path: Path) -> int:
+    return _mtime(str(path)) or 0
 
 
 # -- the runner ---------------------------------------------------------------------------------
@@ -394,37 +556,54 @@ def _preload() -> None:
                 importlib.import_module(name)
 
 
+# Built-in detectors that import no heavy module: the others, plugins included, may import
+# numpy or onnxruntime, which _preload imports first.
+_LIGHT = frozenset({"system", "cpu", "memory", "gpu", "python", "packages", "compilers"})
+
+
 def detect_all(
     *,
     extra: Iterable[Detector] = (),
     registry: bool = True,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    reuse: bool = True,
 ) -> Detection:
     """Run every registered detector (unless ``registry`` is False) and ``extra`` concurrently.
 
     The result does not depend on which finished first: facts are merged in registration
     order. A detector still running after ``timeout_s`` is reported and left behind (its
-    thread is a daemon, so it cannot keep the process alive).
+    thread is a daemon, so it cannot keep the process alive). With ``reuse``, the
+    ``BOOT_STABLE`` built-ins answer from the boot's memo where it holds their facts.
     """
-    _preload()
     units: list[Detector | _Lazy] = []
     if registry:
         units.extend(_Lazy(name, value) for name, value in registered().items())
     units.extend(extra)
     outcomes: list[_Outcome | None] = [None] * len(units)
+    memo = _BootMemo.load() if reuse and any(_stable(u) for u in units) else None
+    if memo is not None:
+        for i, unit in enumerate(units):
+            outcomes[i] = memo.outcome(unit)
+    waiting = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    if any(_heavy(units[i]) for i in waiting):
+        _preload()
 
     def run(i: int, unit: Detector | _Lazy) -> None:
         outcomes[i] = _run_one(unit)
 
     threads = [
-        threading.Thread(target=run, args=(i, u), name=f"reef-detect-{u.name}", daemon=True)
-        for i, u in enumerate(units)
+        threading.Thread(
+            target=run, args=(i, units[i]), name=f"reef-detect-{units[i].name}", daemon=True
+        )
+        for i in waiting
     ]
     for t in threads:
         t.start()
     deadline = time.monotonic() + timeout_s
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))
+    if memo is not None:
+        memo.keep([(units[i], outcomes[i]) for i in waiting])
     detection = Detection()
     for unit, outcome in zip(units, outcomes, strict=True):
         if outcome is None:
