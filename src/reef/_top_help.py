@@ -12,37 +12,42 @@ TEXT = (
     '  scenarios.\n'
     '\n'
     'Options:\n'
-    "  --version  Print Reef's version.\n"
-    '  --debug    On an unexpected error, print its traceback (also REEF_DEBUG=1).\n'
-    '  --help     Show this message and exit.\n'
+    "  --version             Print Reef's version.\n"
+    '  --debug               On an unexpected error, print its traceback (also\n'
+    '                        REEF_DEBUG=1).\n'
+    '  --install-completion  Install completion for the current shell.\n'
+    '  --show-completion     Show completion for the current shell, to copy it or\n'
+    '                        customize the installation.\n'
+    '  --help                Show this message and exit.\n'
     '\n'
     'Commands:\n'
-    '  bench      Benchmark a model under MLPerf LoadGen scenarios and record...\n'
-    '  demo       Benchmark the built-in digits classifier (SingleStream and...\n'
-    '  check      Validate a manifest: schema, steps, metric, files and...\n'
-    '  schema     Print the JSON Schema of a component kind, the lock file or...\n'
-    "  show       Show a component's manifest and the absolute paths of its...\n"
-    '  search     Find components in every repository by text, kind and tags.\n'
-    '  new        Scaffold a component folder that `reef check` accepts.\n'
-    '  resolve    Resolve a component and its requirements into one consistent...\n'
-    '  fetch      Download and verify every source that a lock (or a...\n'
-    '  pack       Write one portable .reef.tar.gz: the component, its...\n'
-    "  install    Verify a pack and unpack it into the local 'installed'...\n"
-    '  init       Resolve a target, fetch its sources and build an isolated...\n'
-    "  detect     Detect this machine's hardware, OS and software: its...\n"
-    "  run        Run a solution's steps; a step whose inputs did not change...\n"
-    "  validate   Run a solution's checks and print a pass / fail table; exit...\n"
-    '  reproduce  Run a recorded benchmark again from its record and lock, and...\n'
-    '  compare    Compare runs side by side: settings, metrics, environment,...\n'
-    '  pareto     The Pareto frontier of recorded runs over 2 or 3 objectives,...\n'
-    '  plugins    List the predictors, steps, metrics, detectors and checks:...\n'
-    "  trace      Show where a traced run's time went: per stage, per...\n"
-    '  board      The best valid run for each model, scenario and hardware,...\n'
-    '  report     Write a report on recorded runs: one self-contained HTML...\n'
-    '  plot       Write one figure of recorded runs: a latency CDF or...\n'
-    '  cache      Show and prune the cache: steps, sources and environments.\n'
-    '  runs       List, show, import and export recorded runs.\n'
-    '  repo       Manage component repositories (folders and git URLs).\n'
-    '  env        Environment fingerprints: compare them.\n'
-    "  config     Reef's settings: what is in effect, and from where.\n"
+    '  bench       Benchmark a model under MLPerf LoadGen scenarios and record...\n'
+    '  demo        Benchmark the built-in digits classifier (SingleStream and...\n'
+    '  check       Validate a manifest: schema, steps, metric, files and...\n'
+    '  schema      Print the JSON Schema of a component kind, the lock file or...\n'
+    "  show        Show a component's manifest and the absolute paths of its...\n"
+    '  search      Find components in every repository by text, kind and tags.\n'
+    '  new         Scaffold a component folder that `reef check` accepts.\n'
+    '  resolve     Resolve a component and its requirements into one...\n'
+    '  fetch       Download and verify every source that a lock (or a...\n'
+    '  pack        Write one portable .reef.tar.gz: the component, its...\n'
+    "  install     Verify a pack and unpack it into the local 'installed'...\n"
+    '  init        Resolve a target, fetch its sources and build an isolated...\n'
+    "  detect      Detect this machine's hardware, OS and software: its...\n"
+    "  run         Run a solution's steps; a step whose inputs did not change...\n"
+    "  validate    Run a solution's checks and print a pass / fail table; exit...\n"
+    '  reproduce   Run a recorded benchmark again from its record and lock,...\n'
+    '  compare     Compare runs side by side: settings, metrics, environment,...\n'
+    '  pareto      The Pareto frontier of recorded runs over 2 or 3...\n'
+    '  plugins     List the predictors, steps, metrics, detectors and checks:...\n'
+    "  trace       Show where a traced run's time went: per stage, per...\n"
+    '  board       The best valid run for each model, scenario and hardware,...\n'
+    '  report      Write a report on recorded runs: one self-contained HTML...\n'
+    '  plot        Write one figure of recorded runs: a latency CDF or...\n'
+    '  cache       Show and prune the cache: steps, sources and environments.\n'
+    '  runs        List, show, import and export recorded runs.\n'
+    '  repo        Manage component repositories (folders and git URLs).\n'
+    '  env         Environment fingerprints: compare them.\n'
+    "  config      Reef's settings: what is in effect, and from where.\n"
+    '  completion  Print the completion script of a shell: commands, options...\n'
 )  # fmt: skip

@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "repo": "reef.cli.repo:app",
     "env": "reef.cli.env:app",
     "config": "reef.cli.config:app",
+    "completion": "reef.cli.completion:completion",
 }
 
 
@@ -103,7 +104,9 @@ app = typer.Typer(
     cls=LazyGroup,
     help="Portable, reproducible ML benchmarking: measure models under MLPerf LoadGen scenarios.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion and --show-completion, and the answers to the shell's completion
+    # requests (typer.main imports typer.completion already: nothing is added to start-up).
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
