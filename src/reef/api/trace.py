@@ -132,7 +132,7 @@ def trace_otel(run: str | RunRecord, exporter: Any = None) -> int:
         except ImportError:
             raise SettingsError(
                 "--otel needs opentelemetry-sdk and opentelemetry-exporter-otlp-proto-http",
-                hint="pip install 'reef[otel]'",
+                hint="pip install 'reef-bench[otel]'",
             ) from None
         exporter = OTLPSpanExporter()
     from reef.trace import chrome
@@ -146,5 +146,5 @@ def _check_sdk() -> None:
         import opentelemetry.sdk.trace  # noqa: F401
     except ImportError:
         raise SettingsError(
-            "OpenTelemetry export needs opentelemetry-sdk", hint="pip install 'reef[otel]'"
+            "OpenTelemetry export needs opentelemetry-sdk", hint="pip install 'reef-bench[otel]'"
         ) from None

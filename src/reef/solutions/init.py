@@ -38,7 +38,7 @@ class EnvironmentPlan(BaseModel):
     """The isolated environment ``init`` decided on (``reef.environment.provision.Plan``)."""
 
     hash: str
-    path: str
+    path: Path
     action: Literal["reuse", "create"]
     interpreter: Interpreter
     installer: str
@@ -53,8 +53,8 @@ class ProvisionedEnvironment(BaseModel):
     """An environment made or reused (``reef.environment.provision.Provisioned``)."""
 
     hash: str
-    path: str
-    python: str
+    path: Path
+    python: Path
     status: str
     installer: str
     python_version: str
@@ -66,7 +66,7 @@ class ProvisionedEnvironment(BaseModel):
 class EnvironmentReport(EnvironmentPlan):
     """The plan, and what provisioning it gave: the plan's fields, then the environment's."""
 
-    python: str
+    python: Path
     status: str
     python_version: str
     implementation: str
@@ -79,7 +79,7 @@ class InitReport(BaseModel):
 
     target: str
     dry_run: bool
-    lock: str  # the lock file
+    lock: Path  # the lock file
     lock_written: bool = False
     root: str
     components: list[str]  # name@version
@@ -93,7 +93,7 @@ class InitReport(BaseModel):
 
     @property
     def lock_path(self) -> Path:
-        return Path(self.lock)
+        return self.lock
 
 
 def _report(
@@ -111,7 +111,7 @@ def _report(
     return InitReport(
         target=target,
         dry_run=env is None,
-        lock=str(lock_path),
+        lock=lock_path,
         lock_written=written,
         root=lock.root,
         components=[f"{c.name}@{c.version}" for c in lock.components],
