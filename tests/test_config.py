@@ -107,6 +107,9 @@ def test_the_cache_folder(tmp_path: Path, reef_home: Path, monkeypatch: pytest.M
         ("postgresql://reef@db/reef", "postgresql://reef@db/reef"),
         ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
         ("https://:tok@host/x", "https://:***@host/x"),
+        ("http://u:p@[::1]:5000/x", "http://u:***@[::1]:5000/x"),
+        ("http://u:p@MLflow.Lab:5000", "http://u:***@MLflow.Lab:5000"),
+        ("http://u:p%40ss@host/x", "http://u:***@host/x"),
     ],
 )
 def test_urls_are_shown_without_their_password(url: str, shown: str) -> None:

@@ -201,9 +201,8 @@ def redact_url(url: str) -> str:
         return url
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
+    # The host as written (case, IPv6 brackets, port), not urlsplit's normalised hostname.
+    host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
