@@ -1,20 +1,43 @@
 """Reef's exceptions.
 
 Every error a user can cause is a ``ReefError``: a message, an optional hint saying what to do,
-and the process exit code the CLI uses. Subsystems subclass it and carry structured fields so
-that callers of ``reef.api`` can act on them without parsing text::
+and the process exit code the CLI uses (0 success, 1 the result is not valid, 2 bad input or
+usage, 3 Reef or its environment failed, 130/143 interrupted). Each subsystem has a base, and
+its errors carry structured fields so that callers of ``reef.api`` can act on them without
+parsing text; a foreign error is wrapped with ``raise ... from exc``, keeping the cause::
 
-    ReefError                 exit 2 unless stated
-    ├── ManifestError         a manifest or record failed validation (carries ``problems``)
-    ├── ChecksumError         a file's sha256 differs from the one declared
-    ├── PredictorError        a backend could not open or run a model
-    ├── SettingsError         a nonsensical benchmark setting
-    ├── RunNotFound           no run matches an id or prefix (carries ``candidates``)
-    ├── FileRefused           a path that is not a regular file, too large, or unwritable
-    ├── ConfigError           the config file or a setting's variable cannot be used
-    ├── WriteFailed           exit 3: the OS failed a write (disk full, read-only, I/O error)
-    ├── InternalError         exit 3: an exception nothing anticipated (a bug), as one line
-    └── Interrupted           Ctrl-C (exit 130) or SIGTERM (exit 143) stopped the work
+    ReefError                     exit 2 unless stated
+    ├── ManifestError             a manifest or record failed validation (``problems``)
+    ├── ChecksumError             a file's sha256 differs from the one declared
+    ├── FileRefused               a path that is not a regular file, too large, or unwritable
+    ├── ConfigError               the config file or a setting's variable cannot be used
+    ├── WriteFailed               exit 3: the OS failed a write (disk full, read-only, I/O)
+    ├── InternalError             exit 3: an exception nothing anticipated (a bug), one line
+    ├── PluginError               exit 3: an installed plugin cannot be loaded (each
+    │                             subsystem's plugin error is also that subsystem's error)
+    ├── Interrupted               Ctrl-C (exit 130) or SIGTERM (exit 143) stopped the work
+    ├── ComponentError            components: repositories, index, resolution, locks, trust,
+    │   │                         fetching, packs (reef.components)
+    │   ├── GitError, NetworkError          exit 3: git or the network failed
+    │   └── RepositoryError, ResolutionError, LockMismatch, UntrustedComponent,
+    │       ComponentNotFound, ComponentRefused, FetchError, PackError, ArchiveError
+    ├── BenchError                benchmarking: settings, predictors, steps, metrics, the
+    │   │                         worker (reef.bench, reef.predictors)
+    │   └── SettingsError, PredictorError, StepError, MetricError, WorkerError,
+    │       WorkerCrashed
+    ├── ResultsError              the results store and what reads it (reef.results)
+    │   ├── StoreError, DatabaseReadOnly, RecordNotStored     exit 3 where the database or
+    │   │                                                     its disk failed
+    │   └── RunNotFound, NoRunsMatch, QueryError, SchemaMismatch, StatsError, CompareError,
+    │       ParetoError, NoLatencies, MlflowExportError, MlflowUnavailable
+    ├── EnvError                  this machine and its environments (reef.environment)
+    │   ├── InstallerError        exit 3: uv or pip failed
+    │   └── ProvisionError, RequirementsNotMet
+    ├── SolutionError             solutions: loading, steps, checks, reproduce
+    │   │                         (reef.solutions)
+    │   └── NotASolution, PlanError, CheckError, CannotReproduce, StepFailed (exit 1)
+    └── ReportError               reports, plots and traces (reef.report, reef.trace)
+        └── NoTrace
 """
 
 from __future__ import annotations
@@ -38,6 +61,30 @@ class ReefError(Exception):
 
     def to_json(self) -> dict[str, object]:
         return {"error": type(self).__name__, "message": self.message, "hint": self.hint}
+
+
+class ComponentError(ReefError):
+    """Components: repositories, the index, resolution, locks, trust, fetching and packs."""
+
+
+class BenchError(ReefError):
+    """Benchmarking: settings, predictors, processing steps, metrics and the worker."""
+
+
+class ResultsError(ReefError):
+    """The results store and what reads it: runs, queries, statistics, comparisons."""
+
+
+class EnvError(ReefError):
+    """This machine and the environments Reef builds: detection and provisioning."""
+
+
+class SolutionError(ReefError):
+    """Solutions: loading one, its steps and checks, reproducing a run."""
+
+
+class ReportError(ReefError):
+    """Reports, figures and traces."""
 
 
 @dataclass(frozen=True)
@@ -77,15 +124,15 @@ class ChecksumError(ReefError):
         )
 
 
-class PredictorError(ReefError):
+class PredictorError(BenchError):
     pass
 
 
-class SettingsError(ReefError):
+class SettingsError(BenchError):
     pass
 
 
-class RunNotFound(ReefError):
+class RunNotFound(ResultsError):
     def __init__(self, message: str, candidates: list[str] | None = None) -> None:
         self.candidates = candidates or []
         hint = None
@@ -172,7 +219,7 @@ class Terminated(BaseException):
     """Raised by the CLI's SIGTERM handler so that a run unwinds like it does on Ctrl-C."""
 
 
-class RecordNotStored(ReefError):
+class RecordNotStored(ResultsError):
     """A run was measured but the results database could not store it (disk full, read-only,
     gone): exit 3. Its record is kept as JSON at ``kept_at`` for ``reef runs import``; where
     not even that could be written, ``kept_at`` is None and ``record`` holds it (it is in the
@@ -214,14 +261,14 @@ class RecordNotStored(ReefError):
         return data
 
 
-class DatabaseReadOnly(ReefError):
+class DatabaseReadOnly(ResultsError):
     """The results database cannot be written here (a read-only ``REEF_HOME``) and the command
     needs to write it: to record a run, to import one, or to upgrade its schema. Exit 3."""
 
     exit_code = EXIT_ENVIRONMENT
 
 
-class SchemaMismatch(ReefError):
+class SchemaMismatch(ResultsError):
     """The results database's schema table (``alembic_version``) disagrees with itself or with
     the tables; nothing was changed. Exit 2."""
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from reef import config
-from reef.errors import ReefError, SettingsError
+from reef.errors import ReportError, SettingsError
 from reef.files import check_output, write_output
 from reef.meta.run import TRACE_LEVELS, RunRecord
 from reef.trace.summary import TraceSummary
@@ -29,7 +29,7 @@ __all__ = [
 RECORD_HINT = "record one with: reef bench TARGET --trace model (or framework, system, full)"
 
 
-class NoTrace(ReefError):
+class NoTrace(ReportError):
     """The run has no trace to show."""
 
 

@@ -11,13 +11,13 @@ from typing import IO, Any
 from reef.bench.job import BenchJob
 from reef.bench.progress import NullReporter, Reporter, replay
 from reef.bench.worker import PARENT_OPTION
-from reef.errors import ReefError
+from reef.errors import BenchError
 from reef.meta.run import RunRecord, load_record
 
 WORKER = "reef.bench.worker"
 
 
-class WorkerCrashed(ReefError):
+class WorkerCrashed(BenchError):
     """The worker died while measuring (out of memory, a crash in native code, a kill)."""
 
     def __init__(self, message: str, stderr_tail: str) -> None:
@@ -25,7 +25,7 @@ class WorkerCrashed(ReefError):
         self.stderr_tail = stderr_tail
 
 
-class WorkerError(ReefError):
+class WorkerError(BenchError):
     """Bad input found by the worker before it measured anything."""
 
     def __init__(self, data: dict[str, Any]) -> None:

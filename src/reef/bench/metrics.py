@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reef.errors import PluginError, ReefError
+from reef.errors import BenchError, PluginError, ReefError
 from reef.plugins import PluginGroup
 
 GROUP = "reef.metrics"
 
 
-class MetricError(ReefError):
+class MetricError(BenchError):
     """An accuracy metric that no built-in or plugin provides."""
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NoReturn, Protocol
 
-from reef.errors import FileRefused, ReefError
+from reef.errors import ComponentError, FileRefused
 from reef.files import open_regular
 
 _CHUNK = 1 << 20
@@ -38,7 +38,7 @@ MAX_NAME_BYTES = 4096  # PATH_MAX on Linux
 MAX_PART_BYTES = 255  # NAME_MAX of the common file systems
 
 
-class ArchiveError(ReefError):
+class ArchiveError(ComponentError):
     pass
 
 

@@ -30,7 +30,13 @@ from reef import config, owner
 from reef.components.checksums import cached_path, sha256_file, verified_source
 from reef.components.index import Entry, catalog
 from reef.components.lockfile import locate
-from reef.errors import EXIT_ENVIRONMENT, ChecksumError, FileRefused, ReefError, WriteFailed
+from reef.errors import (
+    EXIT_ENVIRONMENT,
+    ChecksumError,
+    ComponentError,
+    FileRefused,
+    WriteFailed,
+)
 from reef.files import check_regular
 from reef.files import reason as os_reason
 from reef.meta.lock import Lock
@@ -53,7 +59,7 @@ BACKOFF_S = 0.5
 TIMEOUT_S = 60.0
 
 
-class FetchError(ReefError):
+class FetchError(ComponentError):
     """A source cannot be fetched because of what was asked: a bad URL or sha256, a scheme
     Reef does not fetch, a file or page that is not there (exit 2)."""
 

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from reef.errors import EXIT_ENVIRONMENT, EXIT_USAGE, ReefError
+from reef.errors import EXIT_ENVIRONMENT, EXIT_USAGE, ComponentError
 
 GIT_TIMEOUT_S = 300
 
@@ -16,7 +16,7 @@ _ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 _CONFIG = ["-c", "protocol.ext.allow=never", "-c", "core.hooksPath=/dev/null"]
 
 
-class GitError(ReefError):
+class GitError(ComponentError):
     """git failed: not installed, too slow, or it could not clone or pull (a network, an
     authentication, a repository that is not there). Reef's environment failed (exit 3)."""
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from reef.components.content import content_sha256
 from reef.components.index import Entry, catalog
-from reef.errors import FileRefused, ManifestError, Problem, ReefError
+from reef.errors import ComponentError, FileRefused, ManifestError, Problem, ReefError
 from reef.files import MANIFEST_MAX_BYTES, read_regular, write_output
 from reef.meta.load import problems_from
 from reef.meta.lock import Lock, LockedComponent
@@ -18,7 +18,7 @@ LOCK_FILE = "reef.lock"
 LOCAL = "local"  # the repository name of a component locked from a folder of its own
 
 
-class LockMismatch(ReefError):
+class LockMismatch(ComponentError):
     pass
 
 

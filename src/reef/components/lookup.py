@@ -8,17 +8,17 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from reef.components.index import Entry, catalog, invalid_counts, query, refused
-from reef.errors import ReefError
+from reef.errors import ComponentError, ReefError
 
 if TYPE_CHECKING:
     from reef.components.shadow import Shadow
 
 
-class ComponentNotFound(ReefError):
+class ComponentNotFound(ComponentError):
     pass
 
 
-class ComponentRefused(ReefError):
+class ComponentRefused(ComponentError):
     """A component whose manifest parses but may not be used (a source outside its folder)."""
 
 

@@ -52,7 +52,7 @@ from reef.components.lockfile import LOCK_FILE, locate, lock_bytes
 from reef.components.lookup import shadowing
 from reef.components.repository import INSTALLED, ensure_installed, mark_changed, repositories
 from reef.components.shadow import Shadow
-from reef.errors import FileRefused, ManifestError, Problem, ReefError, WriteFailed
+from reef.errors import ComponentError, FileRefused, ManifestError, Problem, ReefError, WriteFailed
 from reef.files import check_output, open_regular, reason, umask_mode
 from reef.locking import file_lock
 from reef.meta.load import problems_from
@@ -78,7 +78,7 @@ _SUMS_LINE = re.compile(r"([0-9a-f]{64})  (.+)")
 InstallStatus = Literal["installed", "already-present", "replaced"]
 
 
-class PackError(ReefError):
+class PackError(ComponentError):
     pass
 
 

@@ -17,7 +17,7 @@ from typing import Literal
 
 from reef import config
 from reef.components import git
-from reef.errors import FileRefused, ReefError, WriteFailed
+from reef.errors import ComponentError, FileRefused, WriteFailed
 from reef.files import MANIFEST_MAX_BYTES, read_regular, reason, write_atomic
 from reef.locking import file_lock
 
@@ -30,7 +30,7 @@ RepoKind = Literal["builtin", "folder", "git"]
 _REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-class RepositoryError(ReefError):
+class RepositoryError(ComponentError):
     pass
 
 

@@ -28,12 +28,12 @@ from reef.components.lockfile import LOCAL
 from reef.components.lookup import ComponentRefused, parse_ref
 from reef.components.repository import Repository, containing, repositories
 from reef.components.resolver import resolver as incremental_resolver
-from reef.errors import ReefError
+from reef.errors import ComponentError, ReefError
 from reef.meta.component import split_requirement
 from reef.meta.lock import Lock, LockedComponent
 
 
-class ResolutionError(ReefError):
+class ResolutionError(ComponentError):
     """No consistent set of components satisfies the target."""
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from reef import config
 from reef.components.repository import containing
-from reef.errors import ReefError
+from reef.errors import ComponentError
 
 REEF_HOME_LABEL = "REEF_HOME"
 
 
-class UntrustedComponent(ReefError):
+class UntrustedComponent(ComponentError):
     pass
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
-from reef.errors import EXIT_ENVIRONMENT, ReefError
+from reef.errors import EXIT_ENVIRONMENT, EnvError, ReefError
 from reef.meta.choices import INSTALLER
 
 InstallerName = Literal["uv", "pip"]
@@ -31,7 +31,7 @@ TAIL_LINES = 15
 _LEAKY_ENV = ("PYTHONPATH", "PYTHONHOME", "PIP_USER", "PIP_TARGET", "PIP_PREFIX", "PIP_ROOT")
 
 
-class InstallerError(ReefError):
+class InstallerError(EnvError):
     """The installer could not do its part; the message ends with what it said. Its failures
     are the environment's (an index that cannot be reached, a requirement it cannot satisfy,
     a build that fails), exit 3."""

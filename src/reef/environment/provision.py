@@ -50,7 +50,7 @@ from reef.environment.installers import (
     find_uv,
     run,
 )
-from reef.errors import ReefError
+from reef.errors import EnvError
 from reef.meta.lock import Lock, LockedEnvironment
 
 MARKER = "reef-env.json"
@@ -73,7 +73,7 @@ _INSPECT = (
 _PROBE_TIMEOUT_S = 30.0
 
 
-class ProvisionError(ReefError):
+class ProvisionError(EnvError):
     pass
 
 

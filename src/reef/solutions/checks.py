@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from reef.errors import PluginError, Problem, ReefError
+from reef.errors import PluginError, Problem, ReefError, SolutionError
 from reef.meta.run import RunRecord
 from reef.meta.settings import Scenario
 from reef.meta.solution import CheckSpec
@@ -65,7 +65,7 @@ CheckFn = Callable[[CheckContext], list[CheckResult]]
 Factory = Callable[[dict[str, Any]], CheckFn]
 
 
-class CheckError(ReefError):
+class CheckError(SolutionError):
     """A check could not be built: unknown ``uses``, or bad parameters.
 
     ``issues`` holds (field, message) pairs; the field is relative to the check entry, e.g.

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from reef.errors import EXIT_FAILED, Interrupted, ReefError
+from reef.errors import EXIT_FAILED, Interrupted, ReefError, SolutionError
 from reef.meta.lock import Lock
 from reef.meta.solution import SolutionManifest, StepSpec, topological_order
 from reef.solutions import cache
@@ -30,13 +30,13 @@ _PLACEHOLDER = re.compile(r"\{\{|\}\}|(?<!\$)\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
 _SIMPLE = ("out", "solution", "python")
 
 
-class StepFailed(ReefError):
+class StepFailed(SolutionError):
     """A step did not succeed; the run exits 1 (the solution, not the input, failed)."""
 
     exit_code = EXIT_FAILED
 
 
-class PlanError(ReefError):
+class PlanError(SolutionError):
     """The solution cannot be run as written; nothing was run."""
 
 

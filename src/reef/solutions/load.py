@@ -12,14 +12,14 @@ import json
 import sys
 from pathlib import Path
 
-from reef.errors import ManifestError, Problem, ReefError
+from reef.errors import ManifestError, Problem, ReefError, SolutionError
 from reef.meta.lock import Lock
 from reef.meta.settings import BenchSettings
 from reef.meta.solution import BUILTIN_USES, SolutionManifest
 from reef.solutions.engine import PlanError, Solution
 
 
-class NotASolution(ReefError):
+class NotASolution(SolutionError):
     pass
 
 

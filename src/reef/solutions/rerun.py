@@ -10,13 +10,13 @@ from typing import Any
 from pydantic import Field
 
 from reef.bench.progress import NullReporter, Reporter
-from reef.errors import ReefError
+from reef.errors import ReefError, SolutionError
 from reef.meta.lock import Lock
 from reef.meta.run import RunRecord
 from reef.solutions.reproduce import Reproduction
 
 
-class CannotReproduce(ReefError):
+class CannotReproduce(SolutionError):
     """The run cannot be run again as recorded (exit 2): nothing was measured."""
 
 

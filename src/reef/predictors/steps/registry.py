@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reef.errors import PluginError, ReefError
+from reef.errors import BenchError, PluginError
 from reef.meta.steps import BUILTIN_STEPS, BuiltinStep, PluginStep, Step, step_name, step_params
 from reef.plugins import PluginGroup, refresh
 
@@ -28,7 +28,7 @@ StepFn = Callable[[Any], Any]
 PluginFactory = Callable[[dict[str, Any], list[str] | None], StepFn]
 
 
-class StepError(ReefError):
+class StepError(BenchError):
     """A step could not be built, or could not be applied to the data it was given."""
 
 
