@@ -319,3 +319,19 @@ def test_a_full_database_is_exit_3(db: Path) -> None:
         with pytest.raises(StoreError, match="database or disk is full") as info:
             s.add(make_record("big", latencies=list(range(100_000))))
     assert info.value.exit_code == EXIT_ENVIRONMENT
+
+
+def test_a_database_that_cannot_be_reached_or_has_no_driver_is_exit_3(tmp_path: Path) -> None:
+    """The environment failed, not the input: a missing driver, a server that refuses."""
+    from reef.results import Store
+    from reef.results.store import StoreError
+
+    with pytest.raises(StoreError) as caught:
+        Store("postgresql://reef:secret@127.0.0.1:1/reef").count()
+    assert caught.value.exit_code == 3
+    assert "secret" not in caught.value.message
+    garbage = tmp_path / "reef.db"
+    garbage.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError) as caught:
+        Store(f"sqlite:///{garbage}").count()
+    assert caught.value.exit_code == 2  # a file that is not a results database: bad input

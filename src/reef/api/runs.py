@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from reef.errors import ReefError, SettingsError
+from reef.errors import ResultsError, SettingsError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,7 +51,7 @@ LatencyUnit = Literal["ns", "us", "ms", "s"]
 _PER_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
-class NoLatencies(ReefError):
+class NoLatencies(ResultsError):
     """The run kept no raw per-query latencies."""
 
 

@@ -27,7 +27,7 @@ from functools import cache
 from typing import Any
 
 from reef.environment.detect import GROUPS, Detection, Detector, detect_all
-from reef.errors import ReefError
+from reef.errors import EnvError
 
 HASHED = GROUPS
 
@@ -77,7 +77,7 @@ def fingerprint_hash(facts: Mapping[str, Any]) -> str:
 # -- software requirements ----------------------------------------------------------------------
 
 
-class RequirementsNotMet(ReefError):
+class RequirementsNotMet(EnvError):
     """Software a component requires is missing or has the wrong version."""
 
     def __init__(self, unmet: list[str], component: str | None = None) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from reef.errors import ReefError
+from reef.errors import ResultsError
 from reef.results.stats import json_number
 from reef.results.verdict import (
     LATENCY_METRICS,
@@ -60,7 +60,7 @@ class Difference(Protocol):
 Differ = Callable[[dict[str, Any], dict[str, Any]], Sequence[Difference]]
 
 
-class CompareError(ReefError):
+class CompareError(ResultsError):
     """The runs cannot be compared as asked (exit 2): nothing was compared or written."""
 
 

@@ -38,7 +38,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 from reef.config import redact_url
-from reef.errors import ReefError
+from reef.errors import ReefError, ResultsError
 from reef.meta.run import RunRecord
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ _SEVERITY = {"FINISHED": 0, "FAILED": 1, "KILLED": 2}
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-class MlflowUnavailable(ReefError):
+class MlflowUnavailable(ResultsError):
     """MLflow is not installed (or fails to import)."""
 
     def __init__(self, detail: str) -> None:
@@ -88,7 +88,7 @@ class MlflowUnavailable(ReefError):
         )
 
 
-class MlflowExportError(ReefError):
+class MlflowExportError(ResultsError):
     """The tracking URI is unusable or the store refused the export. ``uri`` hides passwords."""
 
     def __init__(self, uri: str, problem: str, hint: str | None = None) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from reef.errors import ReefError
+from reef.errors import ResultsError
 from reef.results.skyline import MAX_DOMINATORS
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ DIRECTIONS = ("min", "max")
 ACCURACY_METRIC = ("accuracy", "metric")  # the path of an accuracy's metric name
 
 
-class ParetoError(ReefError):
+class ParetoError(ResultsError):
     """The frontier cannot be computed as asked (exit 2): nothing was computed or written."""
 
 

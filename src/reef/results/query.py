@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from reef.errors import ReefError
+from reef.errors import ResultsError
 from reef.meta.choices import SCENARIO
 
 # The scenarios, as reef.meta.settings has them, read from the standard-library-only module
@@ -49,11 +49,11 @@ _AGES = re.compile(r"(?:\d+\s*[smhdw]\s*)+")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-class QueryError(ReefError):
+class QueryError(ResultsError):
     """A filter or sort that cannot be understood (exit 2)."""
 
 
-class NoRunsMatch(ReefError):
+class NoRunsMatch(ResultsError):
     """Filters were given and no run passes them all.
 
     ``option`` and ``value`` name the first filter (in ``RunFilter``'s order) whose addition

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from reef.errors import ReefError
+from reef.errors import ResultsError
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -41,7 +41,7 @@ _BOOTSTRAP_POINTS = 5000
 _SUMMARY_KEYS = ("p50", "p90", "p95", "p99", "mean")
 
 
-class StatsError(ReefError):
+class StatsError(ResultsError):
     """A comparison was asked with nonsensical parameters."""
 
 

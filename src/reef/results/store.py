@@ -34,6 +34,7 @@ from reef.errors import (
     ManifestError,
     Problem,
     ReefError,
+    ResultsError,
     RunNotFound,
 )
 from reef.results import packing
@@ -70,14 +71,27 @@ MAX_CANDIDATES = 10
 _IN_CHUNK = 500  # ids per IN (...): SQLite allows 999 bound parameters in older builds
 
 
-class StoreError(ReefError):
-    """The results database could not be opened, read or written: exit 2, or 3 where the disk
-    under it failed (full, read-only, an I/O error)."""
+class StoreError(ResultsError):
+    """The results database could not be opened, read or written. Exit 3 where Reef's
+    environment failed: the disk under it (full, read-only, an I/O error), a server that cannot
+    be reached, a database driver that is not installed. Exit 2 where the input is wrong: a
+    file that is not a results database, a URL that means nothing."""
 
 
 # SQLite's words for a disk that failed under the database, and the OS errors that mean it.
 _DISK_FAILURES = ("database or disk is full", "disk i/o error", "attempt to write a readonly")
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
+# A database server's drivers' words for a server that cannot be reached or dropped us.
+_SERVER_FAILURES = (
+    "connection refused",
+    "could not connect",
+    "could not translate host",
+    "timeout expired",
+    "connection timed out",
+    "server closed the connection",
+    "connection to server",
+    "no route to host",
+)
 
 
 @contextmanager
@@ -96,8 +110,15 @@ def _database_errors(url: str) -> Iterator[None]:
             hint="check REEF_DB_URL (any SQLAlchemy URL) or that REEF_HOME is writable",
         )
         disk = isinstance(cause, OSError) and cause.errno in _DISK_ERRNOS
-        if disk or any(words in detail.lower() for words in _DISK_FAILURES):
+        lower = detail.lower()
+        if disk or any(words in lower for words in _DISK_FAILURES + _SERVER_FAILURES):
             error.exit_code = EXIT_ENVIRONMENT
+        elif isinstance(cause, ImportError):
+            error.exit_code = EXIT_ENVIRONMENT
+            error.hint = (
+                f"the database driver {cause.name or ''} is not installed: install it beside "
+                "Reef (PostgreSQL: pip install 'psycopg[binary]'), or use another REEF_DB_URL"
+            )
         raise error from exc
 
 
