@@ -165,8 +165,8 @@ def _convert(setting: Setting, text: str) -> Any:
     if setting.kind is int:
         try:
             return int(text)
-        except ValueError:
-            raise ConfigError(f"{setting.env}: expected an integer, got {text!r}") from None
+        except ValueError as exc:
+            raise ConfigError(f"{setting.env}: expected an integer, got {text!r}") from exc
     return text
 
 

@@ -87,7 +87,7 @@ def _fingerprint(ref: str | RunRecord) -> tuple[str, dict[str, Any]]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise ReefError(f"{ref}: not a fingerprint file ({exc})") from None
+            raise ReefError(f"{ref}: not a fingerprint file ({exc})") from exc
         if not isinstance(data, dict) or not ({"hardware", "os", "software"} & data.keys()):
             raise ReefError(
                 f"{ref}: not a fingerprint file (no hardware, os or software section)",

@@ -210,7 +210,7 @@ def _objectives(given: Sequence[str] | None) -> list[Objective] | None:
     try:
         parsed = [Objective.parse(text) for text in given]
     except ParetoError as e:
-        raise ReportError(e.message, hint=e.hint) from None
+        raise ReportError(e.message, hint=e.hint) from e
     if len(parsed) != 2:
         raise ReportError(
             f"--objective: the scatter takes 2 objectives, not {len(parsed)}",

@@ -69,11 +69,11 @@ def predictor_settings(
         values["graph_optimization"] = graph_optimization
     try:
         return PredictorSettings(**values)
-    except ValidationError:
+    except ValidationError as exc:
         raise SettingsError(
             f"--graph-optimization: unknown level {graph_optimization!r}",
             hint="choose none, basic, extended or all",
-        ) from None
+        ) from exc
 
 
 def bench(
@@ -268,10 +268,10 @@ def runs_frame(
     a run has none). Needs pandas (``pip install 'reef-bench[pandas]'``)."""
     try:
         import pandas as pd
-    except ImportError:
+    except ImportError as exc:
         raise SettingsError(
             "runs_frame needs pandas, which is not installed", hint=PANDAS_HINT
-        ) from None
+        ) from exc
     rows = [_row(r) for r in runs_list(run_filter, limit=limit, sort=sort)]
     columns: dict[str, Any] = {c: [row[c] for row in rows] for c in FRAME_COLUMNS}
     frame = pd.DataFrame(

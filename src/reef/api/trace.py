@@ -129,11 +129,11 @@ def trace_otel(run: str | RunRecord, exporter: Any = None) -> int:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found, unused-ignore]
                 OTLPSpanExporter,
             )
-        except ImportError:
+        except ImportError as exc:
             raise SettingsError(
                 "--otel needs opentelemetry-sdk and opentelemetry-exporter-otlp-proto-http",
                 hint="pip install 'reef-bench[otel]'",
-            ) from None
+            ) from exc
         exporter = OTLPSpanExporter()
     from reef.trace import chrome
 
@@ -144,7 +144,7 @@ def trace_otel(run: str | RunRecord, exporter: Any = None) -> int:
 def _check_sdk() -> None:
     try:
         import opentelemetry.sdk.trace  # noqa: F401
-    except ImportError:
+    except ImportError as exc:
         raise SettingsError(
             "OpenTelemetry export needs opentelemetry-sdk", hint="pip install 'reef-bench[otel]'"
-        ) from None
+        ) from exc

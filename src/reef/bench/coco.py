@@ -88,7 +88,7 @@ def load_coco(
         except (ValueError, KeyError, TypeError) as exc:
             raise ManifestError(
                 [Problem(file, "coco.annotations", f"not a COCO instances file: {exc!r}")]
-            ) from None
+            ) from exc
         ids = spec.image_ids or sorted(images)[: dataset.samples]
         unknown = [i for i in ids if i not in images]
         if unknown or len(ids) < dataset.samples:

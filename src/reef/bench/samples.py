@@ -109,7 +109,7 @@ def load_dataset(
             [Problem(manifest_path, "inputs[0].steps", f"pre-processing failed: {exc}")],
             hint=f"the steps must turn each row of {dataset.features or 'the images'!r} "
             "into one sample",
-        ) from None
+        ) from exc
     model_input = next(t for t in signature.inputs if t.name == spec.name)
     _check_sample_shape(stacked.shape[1:], model_input, manifest_path)
     return SampleSet(
@@ -222,7 +222,7 @@ def _open_npz(dataset_path: Path) -> zipfile.ZipFile:
                 )
             ],
             hint="restore the file; np.savez writes npz archives",
-        ) from None
+        ) from exc
 
 
 def _npz_headers(
@@ -281,7 +281,7 @@ def _header(archive: zipfile.ZipFile, name: str, member: zipfile.ZipInfo, file: 
         raise ManifestError(
             [Problem(file, "", f"array {name!r} is not a readable .npy array: {exc}")],
             hint="the archive is truncated or damaged; restore it",
-        ) from None
+        ) from exc
     return _Header(name, member, tuple(shape), dtype, offset)
 
 
@@ -381,7 +381,7 @@ def _read(archive: zipfile.ZipFile, header: _Header, allow_pickle: bool, file: s
         raise ManifestError(
             [Problem(file, "", f"array {header.name!r} cannot be read: {exc}")],
             hint="the archive is truncated or damaged; restore it",
-        ) from None
+        ) from exc
 
 
 def _read_array(stream: IO[bytes], allow_pickle: bool) -> Any:
@@ -481,15 +481,15 @@ def _check_synthetic(
 def _itemsize(element_type: str) -> int:
     try:
         return int(np.dtype(element_type).itemsize)
-    except TypeError:
-        raise SettingsError(f"cannot make synthetic data of type {element_type!r}") from None
+    except TypeError as exc:
+        raise SettingsError(f"cannot make synthetic data of type {element_type!r}") from exc
 
 
 def _random(rng: np.random.Generator, element_type: str, shape: list[int]) -> np.ndarray:
     try:
         dtype = np.dtype(element_type)
-    except TypeError:
-        raise SettingsError(f"cannot make synthetic data of type {element_type!r}") from None
+    except TypeError as exc:
+        raise SettingsError(f"cannot make synthetic data of type {element_type!r}") from exc
     if dtype == np.bool_:
         return rng.integers(0, 2, size=shape).astype(bool)
     if np.issubdtype(dtype, np.integer):

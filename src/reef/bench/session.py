@@ -140,12 +140,12 @@ def _bench_one(
                     save(db, record, reporter)
         assert record is not None  # saved, or made just above
         if db is None:
-            raise Interrupted(name) from None
+            raise Interrupted(name) from exc
         if record.status == "interrupted":
-            raise Interrupted(name, [record.id]) from None
+            raise Interrupted(name, [record.id]) from exc
         # The run had finished when the signal came: it was stored as valid (or invalid,
         # failed), and the message must not call it interrupted.
-        raise Interrupted(name, finished={record.id: record.status}) from None
+        raise Interrupted(name, finished={record.id: record.status}) from exc
 
 
 def _run_job(

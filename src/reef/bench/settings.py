@@ -61,7 +61,7 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
                 option = f"threads (from {threads_from})"
             raise SettingsError(
                 f"{option}: {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
-            ) from None
+            ) from exc
         # Values this machine (or LoadGen anywhere) cannot run, refused before any worker.
         problems = machine_problems(settings)
         if problems:

@@ -72,7 +72,7 @@ def job_for(
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise SettingsError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+        raise SettingsError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from exc
     preflight(job)
     return job
 
@@ -209,7 +209,7 @@ def find_dataset(ref: str, manifest_path: Path) -> Path:
     except ReefError as exc:
         raise ManifestError(
             [Problem(str(manifest_path), "dataset", exc.message)], hint=exc.hint
-        ) from None
+        ) from exc
 
 
 def _lock(path: Path) -> ResolvedTarget:

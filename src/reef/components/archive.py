@@ -273,7 +273,7 @@ def scan(
             raise ArchiveError(
                 f"{where}: not a readable .tar.gz archive ({exc})",
                 hint="the file is not a pack, or it is corrupt or truncated; copy it again",
-            ) from None
+            ) from exc
         with tar:
             archive = Archive(path, tar)
             seen: set[str] = set()
@@ -318,5 +318,5 @@ def scan(
                 raise ArchiveError(
                     f"{where}: corrupt or truncated archive ({exc})",
                     hint="copy the pack again",
-                ) from None
+                ) from exc
             yield archive

@@ -251,17 +251,17 @@ def _attempt(
         exc.close()
         reason = f"HTTP {exc.code} {exc.reason}".rstrip()
         if exc.code == 429 or exc.code >= 500:
-            raise _Retryable(reason, _retry_after(exc.headers.get("Retry-After"))) from None
+            raise _Retryable(reason, _retry_after(exc.headers.get("Retry-After"))) from exc
         raise FetchError(
             f"{url}: the server answered {reason}",
             hint="check the URL in the manifest; the file may have moved or need credentials",
-        ) from None
+        ) from exc
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, FileNotFoundError | IsADirectoryError | PermissionError):
-            raise FetchError(f"{url}: cannot read the file: {exc.reason}") from None
-        raise _Retryable(f"cannot connect: {exc.reason}") from None
+            raise FetchError(f"{url}: cannot read the file: {exc.reason}") from exc
+        raise _Retryable(f"cannot connect: {exc.reason}") from exc
     except (OSError, http.client.HTTPException) as exc:
-        raise _Retryable(f"cannot connect: {exc or type(exc).__name__}") from None
+        raise _Retryable(f"cannot connect: {exc or type(exc).__name__}") from exc
 
     with response:
         total = _content_length(response.headers.get("Content-Length"))
@@ -275,7 +275,7 @@ def _attempt(
                 chunk = response.read(_READ)
             except (OSError, http.client.HTTPException) as exc:
                 reason = str(exc) or type(exc).__name__
-                raise _Retryable(f"connection lost after {done} bytes: {reason}") from None
+                raise _Retryable(f"connection lost after {done} bytes: {reason}") from exc
             if not chunk:
                 break
             digest.update(chunk)

@@ -53,8 +53,8 @@ def _git(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProces
             timeout=GIT_TIMEOUT_S,
             check=False,
         )
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} took longer than {GIT_TIMEOUT_S} s") from None
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {args[0]} took longer than {GIT_TIMEOUT_S} s") from exc
 
 
 def _failed(action: str, proc: subprocess.CompletedProcess[str]) -> GitError:

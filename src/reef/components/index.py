@@ -329,7 +329,7 @@ def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
         if not (inside and (folder / MANIFEST).is_file()):
             try:
                 dataset = split_requirement(manifest.dataset)[0]
-            except ValueError:
+            except ValueError as exc:
                 raise ManifestError(
                     [
                         Problem(
@@ -339,7 +339,7 @@ def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
                             "nor a folder inside the model's folder",
                         )
                     ]
-                ) from None
+                ) from exc
             if dataset not in {split_requirement(r)[0] for r in requires}:
                 requires.append(manifest.dataset)
     columns = (
@@ -356,7 +356,7 @@ def _read_manifest(root: Path, rel: str) -> tuple[Any, ...]:
         # As for a dataset above: a component is what its folder holds, and only that is packed.
         check_source_paths(getattr(manifest, "sources", ()), path)
     except ManifestError as exc:
-        raise _Refused(exc, columns) from None
+        raise _Refused(exc, columns) from exc
     return columns
 
 

@@ -40,16 +40,14 @@ def read_lock(path: Path) -> Lock:
         text = read_regular(path, "lock file", MANIFEST_MAX_BYTES).decode("utf-8")
     except FileRefused as exc:
         if isinstance(exc.__cause__, FileNotFoundError):
-            raise ManifestError([Problem(str(path), "", "file not found")]) from None
+            raise ManifestError([Problem(str(path), "", "file not found")]) from exc
         raise
     except UnicodeDecodeError as exc:
-        raise ManifestError([Problem(str(path), "", f"cannot read: {exc}")]) from None
+        raise ManifestError([Problem(str(path), "", f"cannot read: {exc}")]) from exc
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise ManifestError(
-            [Problem(str(path), "", f"not a lock file (bad JSON: {exc})")]
-        ) from None
+        raise ManifestError([Problem(str(path), "", f"not a lock file (bad JSON: {exc})")]) from exc
     if not isinstance(data, dict):
         raise ManifestError([Problem(str(path), "", "not a lock file (expected an object)")])
     version = data.get("lock_version")
@@ -61,7 +59,7 @@ def read_lock(path: Path) -> Lock:
     try:
         return Lock.model_validate(data)
     except ValidationError as exc:
-        raise ManifestError(problems_from(exc, str(path))) from None
+        raise ManifestError(problems_from(exc, str(path))) from exc
 
 
 def locate(locked: LockedComponent, entries: list[Entry] | None = None) -> Entry:

@@ -30,7 +30,7 @@ def parse_ref(ref: str) -> tuple[str, SpecifierSet]:
     try:
         name, spec = split_requirement(ref)
     except ValueError as exc:
-        raise ReefError(str(exc)) from None
+        raise ReefError(str(exc)) from exc
     return name, SpecifierSet(spec)
 
 

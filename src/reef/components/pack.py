@@ -455,11 +455,11 @@ def _parse_lock(archive: Archive, raw: bytes) -> Lock:
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise PackError(f"{where}: not a lock file ({exc})") from None
+        raise PackError(f"{where}: not a lock file ({exc})") from exc
     try:
         return Lock.model_validate(data)
     except ValidationError as exc:
-        raise ManifestError(problems_from(exc, where)) from None
+        raise ManifestError(problems_from(exc, where)) from exc
 
 
 def _check_listing(archive: Archive, sums: dict[str, str]) -> None:
@@ -779,7 +779,7 @@ def install(
                 raise PackError(
                     f"{pack_path}: cannot unpack {exc.filename or 'a member'}: {reason(exc)}",
                     hint="nothing was installed",
-                ) from None
+                ) from exc
             return _move_into_place(plan, staging, force)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

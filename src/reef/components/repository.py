@@ -72,7 +72,7 @@ def _load_user() -> list[Repository]:
         raise RepositoryError(
             f"{path}: cannot read the repository list ({exc})",
             hint="fix or delete the file, then add the repositories again",
-        ) from None
+        ) from exc
     return [Repository(**r) for r in data.get("repositories", [])]
 
 

@@ -92,7 +92,7 @@ class Candidate:
                         f"{self.entry.manifest_path}: requires: {exc}",
                         hint="fix the manifest (`reef check` shows every problem), then "
                         "`reef repo update`",
-                    ) from None
+                    ) from exc
                 out.append(Requirement(name, _specifier(spec), spec))
             self._requires = out
         return self._requires
@@ -111,10 +111,10 @@ def _candidates(entries: Iterable[Entry]) -> dict[str, list[Candidate]]:
     for entry in entries:
         try:
             version = Version(entry.version)
-        except InvalidVersion:
+        except InvalidVersion as exc:
             raise ResolutionError(
                 f"{entry.manifest_path}: version {entry.version!r} is not a version"
-            ) from None
+            ) from exc
         by_name.setdefault(entry.name, []).append(Candidate(entry, version))
     for candidates in by_name.values():
         candidates.sort(key=lambda c: c.version, reverse=True)  # stable: keeps priority order
@@ -268,12 +268,12 @@ def _solve(target: str, entries: list[Entry]) -> tuple[str, dict[str, Candidate]
         result = resolver.resolve([root_req], max_rounds=rounds)
     except ResolutionImpossible as exc:
         causes: list[RequirementInformation[Requirement, Candidate]] = list(exc.causes)
-        raise _impossible(target, causes, candidates) from None
-    except ResolutionTooDeep:
+        raise _impossible(target, causes, candidates) from exc
+    except ResolutionTooDeep as exc:
         raise ResolutionError(
             f"cannot resolve {target!r}: gave up after {rounds} rounds of backtracking",
             hint="pin some requirements more tightly (e.g. 'name ==1.2.0') to narrow the search",
-        ) from None
+        ) from exc
     mapping: dict[str, Candidate] = dict(result.mapping)
     _check_cycles(mapping[root_req.name], mapping)
     return root_req.name, mapping
@@ -477,7 +477,7 @@ def merge_python(requirements: Iterable[str]) -> list[str]:
         try:
             req = PythonRequirement(text)
         except InvalidRequirement as exc:
-            raise ResolutionError(f"{text!r} is not a Python requirement: {exc}") from None
+            raise ResolutionError(f"{text!r} is not a Python requirement: {exc}") from exc
         key = (canonicalize_name(req.name), str(req.marker or ""), req.url or "")
         extras, specifier = merged.get(key, (set(), SpecifierSet()))
         extras = extras | {canonicalize_name(e) for e in req.extras}

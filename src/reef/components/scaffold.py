@@ -166,7 +166,7 @@ def scaffold(kind: str, name: str, parent: Path, *, version: str = "0.1.0") -> P
         check_name(name)
         check_semver(version)
     except ValueError as exc:
-        raise ReefError(str(exc)) from None
+        raise ReefError(str(exc)) from exc
     if not parent.is_dir():
         raise ReefError(f"{parent}: no such folder")
     dest = parent / name

@@ -131,14 +131,14 @@ class CommandDetector:
                 start_new_session=True,
             )
         except OSError as exc:
-            raise DetectorFailed(f"cannot run {self.argv[0]!r}: {exc.strerror or exc}") from None
+            raise DetectorFailed(f"cannot run {self.argv[0]!r}: {exc.strerror or exc}") from exc
         try:
             stdout, stderr = child.communicate(timeout=self.timeout_s)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGKILL)
             child.communicate()
-            raise DetectorFailed(f"timed out after {self.timeout_s:g} s") from None
+            raise DetectorFailed(f"timed out after {self.timeout_s:g} s") from exc
         proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
         if proc.returncode != 0:
             tail = _tail(proc.stderr or proc.stdout)
@@ -147,10 +147,10 @@ class CommandDetector:
             )
         try:
             data = json.loads(proc.stdout)
-        except ValueError:
+        except ValueError as exc:
             raise DetectorFailed(
                 f"printed invalid JSON: {_tail(proc.stdout) or '(nothing)'}"
-            ) from None
+            ) from exc
         if not isinstance(data, dict):
             raise DetectorFailed(f"printed JSON that is not an object: {_tail(proc.stdout)}")
         return data
@@ -496,7 +496,7 @@ def _run_one(unit: Detector | _Lazy) -> _Outcome:
             # A round trip makes tuples lists and proves the facts can be stored.
             outcome.data = json.loads(json.dumps(data, allow_nan=False))
         except (TypeError, ValueError) as exc:
-            raise DetectorFailed(f"returned facts that are not JSON: {exc}") from None
+            raise DetectorFailed(f"returned facts that are not JSON: {exc}") from exc
     except DetectorSkipped as exc:
         outcome.problem = Problem(unit.name, str(exc), "skipped", exc.hint)
     except DetectorFailed as exc:

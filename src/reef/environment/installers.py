@@ -128,7 +128,7 @@ def run(argv: list[str], what: str, *, on_line: LineCallback | None = None, cwd:
             errors="replace",
         )
     except OSError as exc:
-        raise InstallerError(f"{what}: cannot run {argv[0]}: {exc}") from None
+        raise InstallerError(f"{what}: cannot run {argv[0]}: {exc}") from exc
     assert proc.stdout is not None and proc.stderr is not None
     out: list[str] = []
     err: list[str] = []

@@ -245,7 +245,7 @@ def interpreter_for(lock: Lock, request: str | None) -> Interpreter:
                     f"{exc.message.removeprefix(f'--python {wanted}: ')}",
                     hint="install that Python, or choose another with --python (the lock's "
                     "pinned versions are still installed exactly)",
-                ) from None
+                ) from exc
     return find_interpreter(request)
 
 
@@ -295,11 +295,11 @@ def reef_requirements() -> list[str]:
     """Reef's own runtime requirements (no extras): what the worker imports."""
     try:
         listed = distribution(DISTRIBUTION).requires or []
-    except PackageNotFoundError:
+    except PackageNotFoundError as exc:
         raise ProvisionError(
             "Reef is not installed as a package, so its requirements are unknown",
             hint="install it (pip install -e . in its source tree, or pip install reef-bench)",
-        ) from None
+        ) from exc
     out = []
     for text in listed:
         marker = Requirement(text).marker
@@ -342,7 +342,7 @@ def requirements(lock: Lock, where: str = "reef.lock") -> list[str]:
         except InvalidRequirement as exc:
             raise ProvisionError(
                 f"{where}: {location}: {text!r} is not a Python requirement: {exc}"
-            ) from None
+            ) from exc
     return list(dict.fromkeys(text for _, text in named))
 
 
@@ -705,7 +705,7 @@ def _inspect(python: Path) -> dict[str, Any]:
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
         raise InstallerError(
             f"cannot inspect the new environment's Python {python}: {exc}"
-        ) from None
+        ) from exc
     if not isinstance(data, dict):
         tail = "\n".join(stderr.strip().splitlines()[-5:])
         raise InstallerError(f"cannot inspect the new environment's Python {python}:\n{tail}")
@@ -777,11 +777,11 @@ def _install_reef(site: Path) -> None:
     """Copy Reef's package and a dist-info for it into ``site``, replacing any copy there."""
     try:
         dist = distribution(DISTRIBUTION)
-    except PackageNotFoundError:
+    except PackageNotFoundError as exc:
         raise ProvisionError(
             "Reef is not installed as a package, so it cannot be copied into the environment",
             hint="install it (pip install -e . in its source tree, or pip install reef-bench)",
-        ) from None
+        ) from exc
     version = dist.version
     token = secrets.token_hex(4)
     package = site / f".reef-{token}"

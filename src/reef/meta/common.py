@@ -48,11 +48,11 @@ def check_semver(value: str) -> str:
         raise ValueError(f"{value!r} is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)")
     try:
         Version(value)  # versions are compared and constrained with Python packaging's rules
-    except InvalidVersion:
+    except InvalidVersion as exc:
         raise ValueError(
             f"{value!r}: a pre-release must be one Python packaging can order "
             "(e.g. 1.0.0-rc.1, 1.0.0-beta.2, 1.0.0-dev.3)"
-        ) from None
+        ) from exc
     return value
 
 

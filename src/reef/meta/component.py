@@ -39,10 +39,10 @@ def split_requirement(text: str) -> tuple[str, str]:
         spec = f"=={spec}"
     try:
         SpecifierSet(spec)
-    except InvalidSpecifier:
+    except InvalidSpecifier as exc:
         raise ValueError(
             f"{text!r}: {spec!r} is not a version constraint (e.g. '>=1.0,<2')"
-        ) from None
+        ) from exc
     return name, spec
 
 
@@ -57,7 +57,7 @@ def _python_requirement(value: str) -> str:
     try:
         Requirement(value)
     except InvalidRequirement as exc:
-        raise ValueError(f"{value!r} is not a Python requirement: {exc}") from None
+        raise ValueError(f"{value!r} is not a Python requirement: {exc}") from exc
     return value
 
 

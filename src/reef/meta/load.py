@@ -138,7 +138,7 @@ def parse_yaml(text: str | bytes, file: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ManifestError([Problem(file, where, f"malformed YAML: {problem}")]) from None
+        raise ManifestError([Problem(file, where, f"malformed YAML: {problem}")]) from exc
     finally:
         loader.dispose()
 
@@ -196,8 +196,8 @@ def read_yaml(path: Path) -> Any:
         raise ManifestError([Problem(str(path), "", exc.reason)]) from exc
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ManifestError([Problem(str(path), "", "is not UTF-8 text")]) from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError([Problem(str(path), "", "is not UTF-8 text")]) from exc
     return parse_yaml(text, str(path))
 
 
@@ -208,7 +208,7 @@ def validate(data: Any, model: type[M], file: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ManifestError(problems_from(exc, file)) from None
+        raise ManifestError(problems_from(exc, file)) from exc
 
 
 def load_manifest(path: Path) -> AnyManifest:

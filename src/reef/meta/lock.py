@@ -61,8 +61,8 @@ class LockedEnvironment(Strict):
                 raise ValueError(f"{name!r} is not a distribution name")
             try:
                 Version(version)
-            except InvalidVersion:
-                raise ValueError(f"{name}: {version!r} is not a plain version") from None
+            except InvalidVersion as exc:
+                raise ValueError(f"{name}: {version!r} is not a plain version") from exc
             # Version() tolerates surrounding whitespace; a pin is written exactly.
             if version != version.strip():
                 raise ValueError(f"{name}: {version!r} is not a plain version")

@@ -92,7 +92,7 @@ class SolutionBench(Strict):
             err = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in err["loc"])
             msg = err["msg"].removeprefix("Value error, ")
-            raise ValueError(f"{where}: {msg}") from None
+            raise ValueError(f"{where}: {msg}") from exc
         # Only what no machine could run: a solution travels, and the cores and memory of
         # the one that benches it are checked when it does.
         problems = limit_problems(settings)

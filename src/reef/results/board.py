@@ -116,7 +116,7 @@ def parse_metric(text: str) -> Objective | None:
             ),
             hint=(e.hint or "").replace("--objective", "--metric")
             + "; or auto, MLPerf's metric for each scenario",
-        ) from None
+        ) from e
 
 
 def scoreboard(

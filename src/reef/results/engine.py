@@ -147,10 +147,10 @@ def read_only_url(path: Path) -> URL:
             mode = {"mode": "ro"}
         finally:
             probe.close()
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as exc:
         wal = path.with_name(path.name + "-wal")
         if wal.exists() and wal.stat().st_size > 0:
-            raise WalUnreadable(str(wal)) from None
+            raise WalUnreadable(str(wal)) from exc
         mode = {"immutable": "1"}
     return URL.create("sqlite", database=uri, query={**mode, "uri": "true"})
 

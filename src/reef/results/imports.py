@@ -118,12 +118,12 @@ def _read_record(file: Path) -> RunRecord:
         raise ManifestError([Problem(source, "", "is empty: not a run record")])
     try:
         data = json.loads(raw)
-    except UnicodeDecodeError:
-        raise ManifestError([Problem(source, "", "not a run record: not UTF-8 text")]) from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError([Problem(source, "", "not a run record: not UTF-8 text")]) from exc
     except json.JSONDecodeError as exc:
         raise ManifestError(
             [Problem(source, "", f"not a run record: not JSON ({exc.msg}, line {exc.lineno})")]
-        ) from None
+        ) from exc
     if not isinstance(data, dict):
         raise ManifestError([Problem(source, "", "not a run record: expected a JSON object")])
     if "id" not in data:

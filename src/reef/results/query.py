@@ -200,11 +200,11 @@ def parse_time(
         except ValueError:
             try:
                 moment = datetime.fromisoformat(value)
-            except ValueError:
+            except ValueError as exc:
                 raise QueryError(
                     f"{option}: cannot read {text!r} as a date, a time or an age",
                     hint="write 2025-03-01, 2025-03-01T14:30, or an age such as 7d, 12h, 30m, 2w",
-                ) from None
+                ) from exc
         else:
             moment = datetime.combine(day + timedelta(days=1) if end else day, time())
     if moment.tzinfo is not None:
@@ -223,11 +223,11 @@ def version_spec(text: str) -> SpecifierSet:
             Version(value)
             return SpecifierSet(f"=={value}")
         return SpecifierSet(value)
-    except (InvalidSpecifier, InvalidVersion):
+    except (InvalidSpecifier, InvalidVersion) as exc:
         raise QueryError(
             f"--version: {text!r} is neither a version nor a PEP 440 specifier",
             hint="write 1.2.0, or a specifier such as '>=1.2,<2' or '~=1.4'",
-        ) from None
+        ) from exc
 
 
 def explain_empty(run_filter: RunFilter, count: Callable[[RunFilter], int]) -> NoRunsMatch:

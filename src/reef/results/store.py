@@ -236,7 +236,7 @@ class Store:
                     f"write-ahead log {exc} cannot be read without writing beside it",
                     hint="open it once where it can be written, so that SQLite folds the log "
                     "into the database",
-                ) from None
+                ) from exc
         try:
             with _database_errors(self.url):
                 migrate.upgrade(self._engine, shown=shown, read_only=self.read_only)

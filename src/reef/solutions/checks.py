@@ -281,7 +281,7 @@ def _parse(model: type[P], uses: str, params: dict[str, Any]) -> P:
                 message = "required parameter is missing"
             issues.append((f"with.{where}" if where else "with", message))
         text = "; ".join(f"{w}: {m}" for w, m in issues)
-        raise CheckError(f"check {uses!r}: {text}", issues=issues) from None
+        raise CheckError(f"check {uses!r}: {text}", issues=issues) from exc
 
 
 # --- selecting runs -------------------------------------------------------------------------

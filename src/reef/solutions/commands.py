@@ -108,12 +108,12 @@ def _run(ctx: StepContext, argv: list[str], extra_env: dict[str, str], timeout: 
                 start_new_session=True,  # so that the whole tree can be stopped
             )
         except OSError as exc:
-            raise StepFailed(f"step {ctx.spec.name!r}: cannot start {argv[0]}: {exc}") from None
+            raise StepFailed(f"step {ctx.spec.name!r}: cannot start {argv[0]}: {exc}") from exc
         try:
             code = proc.wait(timeout=float(timeout) if timeout is not None else None)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             _kill(proc)
-            raise StepFailed(f"step {ctx.spec.name!r}: timed out after {timeout} s") from None
+            raise StepFailed(f"step {ctx.spec.name!r}: timed out after {timeout} s") from exc
         except BaseException:
             _kill(proc)
             raise
@@ -135,7 +135,7 @@ def _metrics(ctx: StepContext) -> dict[str, float]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise StepFailed(f"step {ctx.spec.name!r}: {METRICS_FILE} is not JSON: {exc}") from None
+        raise StepFailed(f"step {ctx.spec.name!r}: {METRICS_FILE} is not JSON: {exc}") from exc
     if not isinstance(data, dict) or not all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in data.values()
     ):

@@ -216,8 +216,8 @@ def models(solution: Solution, wanted: list[str] | None = None) -> list[str]:
     for name in models:
         try:
             kind = solution.lock.component(name).kind
-        except KeyError:
-            raise ReefError(f"{solution.label} does not require a model {name!r}") from None
+        except KeyError as exc:
+            raise ReefError(f"{solution.label} does not require a model {name!r}") from exc
         if kind != "model":
             raise ReefError(f"{solution.label}: {name!r} is a {kind}, not a model")
     if not models:

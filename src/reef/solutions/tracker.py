@@ -146,7 +146,7 @@ def _parse(path: Path) -> SolutionRun:
     try:
         run = SolutionRun.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
-        raise ReefError(f"{path}: not a readable solution run ({exc})") from None
+        raise ReefError(f"{path}: not a readable solution run ({exc})") from exc
     run.settle()
     return run
 

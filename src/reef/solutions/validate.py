@@ -132,10 +132,10 @@ def _solution_manifest_of(path: str, name: str) -> tuple[SolutionManifest, Path]
 
     try:
         manifest = load_manifest(Path(path))
-    except ReefError:
+    except ReefError as exc:
         raise ReefError(
             f"the solution {name!r} this run was made from is no longer at {path}"
-        ) from None
+        ) from exc
     assert isinstance(manifest, SolutionManifest)
     return manifest, Path(path).parent
 

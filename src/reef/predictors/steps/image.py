@@ -32,7 +32,7 @@ def decode(params: DecodeParams) -> StepFn:
             with Image.open(io.BytesIO(data)) as img:
                 arr = np.array(img.convert("RGB" if mode == "BGR" else mode))
         except (UnidentifiedImageError, OSError) as exc:
-            raise StepError(f"decode: the input is not an image Pillow can read: {exc}") from None
+            raise StepError(f"decode: the input is not an image Pillow can read: {exc}") from exc
         if mode == "L":
             return arr[..., np.newaxis]
         if mode == "BGR":

@@ -66,7 +66,7 @@ def _builtin_params(builtin: BuiltinStep, params: dict[str, Any]) -> Any:
     try:
         return step_params(builtin.model.model_validate({builtin.name: params}))
     except ValidationError as exc:
-        raise StepError(f"step {builtin.name!r}: invalid parameters: {exc}") from None
+        raise StepError(f"step {builtin.name!r}: invalid parameters: {exc}") from exc
 
 
 def build_step(step: Step, *, labels: list[str] | None = None) -> StepFn:

@@ -75,12 +75,12 @@ def reshape(params: ReshapeParams) -> StepFn:
         arr = np.asarray(x)
         try:
             return arr.reshape(shape)
-        except ValueError:
+        except ValueError as exc:
             raise StepError(
                 f"reshape: a sample of shape {arr.shape} ({arr.size} values) cannot be "
                 f"reshaped to {list(shape)}",
                 hint="steps work on one sample; leave the batch dimension out of the shape",
-            ) from None
+            ) from exc
 
     return reshape_step
 
