@@ -334,3 +334,12 @@ def test_add_many_replaces_and_is_all_or_nothing(store: Store) -> None:
         store.add_many([make_record("h"), bad])
     assert store.count() == 6
     assert store.add_many([]) == 0
+
+
+def test_a_filter_reads_scenarios_and_statuses_in_any_spelling() -> None:
+    from reef.results.query import QueryError, RunFilter
+
+    assert RunFilter(scenario="single-stream").scenario == "SingleStream"
+    assert RunFilter(scenario="OFFLINE", status="Valid").status == "valid"
+    with pytest.raises(QueryError, match="--scenario: unknown value 'nope'"):
+        RunFilter(scenario="nope")

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reef.errors import ResultsError
-from reef.meta.choices import SCENARIO
+from reef.meta.choices import RUN_STATUS, SCENARIO
 
 # The scenarios, as reef.meta.settings has them, read from the standard-library-only module
 # of choices: a filter is built before any pydantic schema is needed (~35 ms of them).
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from reef.meta.run import RunRecord
 
-STATUSES = ("valid", "invalid", "interrupted", "failed")
+STATUSES = RUN_STATUS.values
 
 # Sort field -> the ``runs`` column it orders by.
 SORT_FIELDS = {
@@ -102,9 +102,9 @@ class RunFilter:
 
     def __post_init__(self) -> None:
         if self.scenario is not None:
-            object.__setattr__(self, "scenario", _choice("--scenario", self.scenario, SCENARIOS))
+            object.__setattr__(self, "scenario", SCENARIO.parse(self.scenario, QueryError))
         if self.status is not None:
-            object.__setattr__(self, "status", _choice("--status", self.status, STATUSES))
+            object.__setattr__(self, "status", RUN_STATUS.parse(self.status, QueryError))
         if self.version is not None:
             version_spec(self.version)
         for name in ("since", "until"):
@@ -307,12 +307,3 @@ def like_pattern(text: str) -> str:
     """A LIKE pattern finding ``text`` anywhere, with ``\\`` escaping ``%``, ``_`` and itself."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
-    for choice in choices:
-        if choice.lower() == value.strip().lower():
-            return choice
-    raise QueryError(
-        f"{option}: unknown value {value!r}", hint="choose one of " + ", ".join(choices)
-    )
