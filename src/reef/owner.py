@@ -116,7 +116,7 @@ def sweep(folder: Path, kind: str, *, unowned_after_s: float | None = UNOWNED_AF
             continue
         if not is_stale(path, kind, unowned_after_s=unowned_after_s):
             continue
-        freed += _size(path)
+        freed += tree_size(path)
         remove(path)
     return freed
 
@@ -130,7 +130,8 @@ def remove(path: Path) -> None:
             path.unlink()
 
 
-def _size(path: Path) -> int:
+def tree_size(path: Path) -> int:
+    """The bytes of the files under ``path`` (links are counted, not followed)."""
     if not path.is_dir() or path.is_symlink():
         try:
             return path.lstat().st_size

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from reef.api.runs import FRAME_COLUMNS
 from reef.cli import filters
 from reef.cli._choices import choice
 from reef.cli._common import emit_json, fmt, stdout
@@ -18,22 +19,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="List, show, import and export recorded runs.", no_args_is_help=True)
 
 
-CSV_COLUMNS = (
-    "id",
-    "created_at",
-    "model",
-    "version",
-    "scenario",
-    "backend",
-    "status",
-    "p50_ms",
-    "p90_ms",
-    "p99_ms",
-    "throughput_qps",
-    "accuracy_metric",
-    "accuracy_value",
-    "solution",
-)
+# The same columns, in the same order, as reef.api.runs_frame's DataFrame.
+CSV_COLUMNS = FRAME_COLUMNS
 
 
 @app.command("list")

@@ -44,21 +44,6 @@ class CachedEnvironment:
     users: tuple[int, ...]  # process ids of live runs that hold a lease on it
 
 
-def tree_size(path: Path) -> int:
-    """The bytes of the files under ``path`` (links are counted, not followed)."""
-    if not path.is_dir() or path.is_symlink():
-        try:
-            return path.lstat().st_size
-        except OSError:
-            return 0
-    total = 0
-    for folder, _dirs, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(folder, name)).st_size
-    return total
-
-
 def _is_environment(path: Path) -> bool:
     """An environment's folder is named by its 64-hex-digit hash."""
     name = path.name
@@ -96,7 +81,7 @@ def _describe(path: Path) -> CachedEnvironment:
     return CachedEnvironment(
         hash=path.name,
         path=path,
-        size_bytes=tree_size(path),
+        size_bytes=owner.tree_size(path),
         created_at=created,
         used_at=used_at if data else None,
         complete=bool(data),

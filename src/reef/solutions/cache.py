@@ -299,7 +299,7 @@ def _discard(item: Leftover) -> None:
 
 def _stale(folder: Path, kind: str, unowned_after_s: float, what: str) -> list[Leftover]:
     """The staging entries of ``kind`` in ``folder`` whose owner is gone (``reef.owner``)."""
-    from reef.environment.cache import tree_size
+    from reef.owner import tree_size
 
     try:
         names = sorted(os.listdir(folder))
@@ -319,7 +319,7 @@ def _unfinished_steps(*, everything: bool) -> list[Leftover]:
     """Step folders whose step died with its process: staging whose owner is gone, entries
     half renamed aside for deletion, and (after a day, or at once with ``everything``)
     staging and entries that name no owner and never got their entry file."""
-    from reef.environment.cache import tree_size
+    from reef.owner import tree_size
 
     root = steps_dir()
     if not root.is_dir():
