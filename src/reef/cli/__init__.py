@@ -11,7 +11,10 @@ import typer
 from typer._click.exceptions import UsageError  # Typer ships click as its own copy
 from typer.core import TyperGroup
 
+from reef.cli import _coerce
 from reef.errors import EXIT_ENVIRONMENT, EXIT_SIGINT, InternalError, ReefError, Terminated
+
+_coerce.install()  # command-line values converted without pydantic where certain
 
 # Every command, in the order ``reef --help`` lists them, and where it lives: a function, or a
 # Typer app of subcommands. A module is imported only when its command runs or its help is
