@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from factories import run_record
 from reef.errors import RunNotFound
 from reef.meta.run import RunRecord
+from reef.meta.summary import RunSummary
 from reef.results import Store
 from reef.results.engine import plain_sqlite_path
 from reef.results.query import RunFilter, Sort
@@ -130,6 +131,38 @@ def test_plain_reads_answer_as_the_engine_does(
     assert sorted(map(str, plain.distinct("target_version", run_filter))) == sorted(
         map(str, engine.distinct("target_version", run_filter))
     )
+
+
+@pytest.mark.parametrize("run_filter", FILTERS[:4], ids=str)
+def test_summaries_are_the_listed_records_summed_up(
+    stores: tuple[Store, Store], run_filter: RunFilter
+) -> None:
+    """A summary read from the stored JSON says what the whole record says, in list's order,
+    through either reader."""
+    for store in stores:
+        for sort in (None, Sort.parse("-p90")):
+            records = store.list(run_filter, sort=sort, limit=9)
+            summaries = store.summaries(run_filter, sort=sort, limit=9)
+            assert [s.id for s in summaries] == [r.id for r in records]
+            for summary, r in zip(summaries, records, strict=True):
+                assert summary == RunSummary.of(r)
+                assert summary.created_at == r.created_at
+                assert summary.p90_ms == r.performance.latency_ms.p90  # type: ignore[union-attr]
+                assert summary.accuracy_value == r.accuracy.value  # type: ignore[union-attr]
+                assert (summary.model, summary.version) == (r.target.name, r.target.version)
+                assert (summary.scenario, summary.status) == (r.scenario, r.status)
+
+
+def test_a_summary_of_a_record_without_figures(tmp_path: Path) -> None:
+    failed = run_record("bare", status="failed", latency_ms=None, backend=None, version=None)
+    with Store(f"sqlite:///{tmp_path / 'reef.db'}") as s:
+        s.add(failed)
+        (summary,) = s.summaries()
+    assert summary.status == "failed"
+    assert summary.version is None and summary.backend is None and summary.solution is None
+    assert summary.p50_ms is None and summary.throughput_qps is None
+    assert summary.accuracy_metric is None and summary.accuracy_passed is None
+    assert RunSummary.model_validate(summary.model_dump()) == summary
 
 
 def test_plain_reads_by_id(stores: tuple[Store, Store]) -> None:

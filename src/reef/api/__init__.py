@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         runs_import,
         runs_list,
         runs_show,
+        runs_summaries,
     )
     from reef.api.solutions import reproduce, run, validate
     from reef.api.trace import TraceReport, trace_export, trace_otel, trace_settings, trace_summary
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from reef.components.shadow import Shadow
     from reef.meta.run import RunRecord
     from reef.meta.settings import BenchSettings
+    from reef.meta.summary import RunSummary
     from reef.results.imports import ImportReport
     from reef.results.query import RunFilter
     from reef.solutions.init import InitReport, init
@@ -86,6 +88,7 @@ _WHERE: dict[str, str] = {
     "predictor_settings": "reef.api.runs",
     "demo": "reef.api.runs",
     "runs_list": "reef.api.runs",
+    "runs_summaries": "reef.api.runs",
     "runs_show": "reef.api.runs",
     "runs_frame": "reef.api.runs",
     "runs_import": "reef.api.runs",
@@ -141,6 +144,7 @@ _WHERE: dict[str, str] = {
     "Objective": "reef.api.analysis",
     # what they return
     "RunRecord": "reef.meta.run",
+    "RunSummary": "reef.meta.summary",
     "Board": "reef.api.analysis",
     "CacheClean": "reef.api.cache",
     "CacheItem": "reef.api.cache",
@@ -198,6 +202,7 @@ __all__ = [
     "ReproduceReport",
     "RunFilter",
     "RunRecord",
+    "RunSummary",
     "SearchHit",
     "Shadow",
     "SolutionRun",
@@ -245,6 +250,7 @@ __all__ = [
     "runs_import",
     "runs_list",
     "runs_show",
+    "runs_summaries",
     "schema",
     "search",
     "show",

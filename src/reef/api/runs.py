@@ -6,11 +6,12 @@ Verbs that read one run take its id (a unique prefix is enough) or the ``RunReco
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from reef.errors import ResultsError, SettingsError
+from reef.meta.summary import COLUMNS as SUMMARY_COLUMNS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,29 +22,17 @@ if TYPE_CHECKING:
     from reef.bench.progress import Reporter
     from reef.meta.run import RunRecord
     from reef.meta.settings import BenchSettings
+    from reef.meta.summary import RunSummary
+    from reef.results import Store
     from reef.results.imports import ImportReport
     from reef.results.query import RunFilter, Sort
 
+_Run = TypeVar("_Run")
 DEMO_MODEL = "digits-classifier"
 DEMO_DURATION_S = 2.0
 
 # The columns of ``runs_frame``: those of ``reef runs list --format csv``, in its order.
-FRAME_COLUMNS = (
-    "id",
-    "created_at",
-    "model",
-    "version",
-    "scenario",
-    "backend",
-    "status",
-    "p50_ms",
-    "p90_ms",
-    "p99_ms",
-    "throughput_qps",
-    "accuracy_metric",
-    "accuracy_value",
-    "solution",
-)
+FRAME_COLUMNS = SUMMARY_COLUMNS
 _FLOAT_COLUMNS = ("p50_ms", "p90_ms", "p99_ms", "throughput_qps", "accuracy_value")
 PANDAS_HINT = "pip install 'reef-bench[pandas]'"
 
@@ -201,6 +190,32 @@ def runs_list(
     Bad input raises ``QueryError`` before the store is opened. With ``allow_empty=False``, a
     filter that selects nothing raises ``NoRunsMatch`` naming the field that left none.
     """
+    return _select(
+        run_filter, limit, sort, allow_empty, lambda s, f, o, n: s.list(f, sort=o, limit=n)
+    )
+
+
+def runs_summaries(
+    run_filter: RunFilter | None = None,
+    *,
+    limit: int | None = None,
+    sort: Sort | str | None = None,
+    allow_empty: bool = True,
+) -> list[RunSummary]:
+    """The runs ``runs_list`` gives, as ``RunSummary``s (id, model, scenario, status, the
+    headline figures): several times faster to read than whole records."""
+    return _select(
+        run_filter, limit, sort, allow_empty, lambda s, f, o, n: s.summaries(f, sort=o, limit=n)
+    )
+
+
+def _select(
+    run_filter: RunFilter | None,
+    limit: int | None,
+    sort: Sort | str | None,
+    allow_empty: bool,
+    read: Callable[[Store, RunFilter, Sort | None, int | None], list[_Run]],
+) -> list[_Run]:
     from reef.results import Store
     from reef.results.query import RunFilter, Sort
 
@@ -209,12 +224,12 @@ def runs_list(
     if limit is not None and limit < 0:
         raise SettingsError(f"--limit: must be 0 or more, not {limit}")
     with Store() as s:
-        records = s.list(wanted, sort=order, limit=limit)
-        if not records and not allow_empty:
+        found = read(s, wanted, order, limit)
+        if not found and not allow_empty:
             problem = s.explain_empty(wanted)
             if problem is not None:
                 raise problem
-        return records
+        return found
 
 
 def runs_show(run: str | RunRecord, *, with_latencies: bool = False) -> RunRecord:
@@ -272,8 +287,8 @@ def runs_frame(
         raise SettingsError(
             "runs_frame needs pandas, which is not installed", hint=PANDAS_HINT
         ) from exc
-    rows = [_row(r) for r in runs_list(run_filter, limit=limit, sort=sort)]
-    columns: dict[str, Any] = {c: [row[c] for row in rows] for c in FRAME_COLUMNS}
+    rows = runs_summaries(run_filter, limit=limit, sort=sort)
+    columns: dict[str, Any] = {c: [getattr(row, c) for row in rows] for c in FRAME_COLUMNS}
     frame = pd.DataFrame(
         {
             c: (
@@ -286,27 +301,6 @@ def runs_frame(
         columns=list(FRAME_COLUMNS),
     )
     return frame
-
-
-def _row(r: RunRecord) -> dict[str, Any]:
-    perf, acc = r.performance, r.accuracy
-    lat = perf.latency_ms if perf else None
-    return {
-        "id": r.id,
-        "created_at": r.created_at,
-        "model": r.target.name,
-        "version": r.target.version,
-        "scenario": r.scenario,
-        "backend": r.predictor.name if r.predictor else None,
-        "status": r.status,
-        "p50_ms": lat.p50 if lat else None,
-        "p90_ms": lat.p90 if lat else None,
-        "p99_ms": lat.p99 if lat else None,
-        "throughput_qps": perf.throughput_qps if perf else None,
-        "accuracy_metric": acc.metric if acc else None,
-        "accuracy_value": acc.value if acc else None,
-        "solution": r.solution.name if r.solution else None,
-    }
 
 
 def runs_import(path: Path | str) -> ImportReport:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import typer
 
-from reef.api.runs import FRAME_COLUMNS
 from reef.cli import filters
 from reef.cli._choices import choice
 from reef.cli._common import emit_json, fmt, stdout
@@ -15,12 +15,9 @@ from reef.meta.choices import RUNS_FORMAT
 if TYPE_CHECKING:
     from reef.api import RunFilter
     from reef.meta.run import RunRecord
+    from reef.meta.summary import RunSummary
 
 app = typer.Typer(help="List, show, import and export recorded runs.", no_args_is_help=True)
-
-
-# The same columns, in the same order, as reef.api.runs_frame's DataFrame.
-CSV_COLUMNS = FRAME_COLUMNS
 
 
 @app.command("list")
@@ -47,50 +44,41 @@ def list_runs(
     from reef import api
 
     shape = "json" if json_out else output
-    records = api.runs_list(run_filter, limit=limit or None, sort=sort, allow_empty=False)
     if shape == "json":
+        records = api.runs_list(run_filter, limit=limit or None, sort=sort, allow_empty=False)
         emit_json([r.summary_json() for r in records])
-    elif shape == "csv":
-        _write_csv(records)
-    elif not records:
+        return
+    rows = api.runs_summaries(run_filter, limit=limit or None, sort=sort, allow_empty=False)
+    if shape == "csv":
+        _write_csv(rows)
+    elif not rows:
         stdout.print("no runs recorded yet: try [bold]reef demo[/bold]")
     else:
         from reef.cli.tables import runs_table
 
-        stdout.print(runs_table(records))
+        stdout.print(runs_table(rows))
 
 
-def _write_csv(records: list[RunRecord]) -> None:
+def _write_csv(rows: list[RunSummary]) -> None:
     import csv
     import sys
 
+    from reef.meta.summary import COLUMNS
+
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in records:
-        perf, acc = r.performance, r.accuracy
-        lat = perf.latency_ms if perf else None
-        writer.writerow(
-            [
-                r.id,
-                r.created_at.isoformat(),
-                r.target.name,
-                r.target.version or "",
-                r.scenario,
-                r.predictor.name if r.predictor else "",
-                r.status,
-                _cell(lat.p50 if lat else None),
-                _cell(lat.p90 if lat else None),
-                _cell(lat.p99 if lat else None),
-                _cell(perf.throughput_qps if perf else None),
-                acc.metric if acc else "",
-                _cell(acc.value if acc else None),
-                r.solution.name if r.solution else "",
-            ]
-        )
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(getattr(row, column)) for column in COLUMNS])
 
 
-def _cell(value: float | None) -> str:
-    return "" if value is None else repr(value)
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 @app.command("show")

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 
 from reef.cli._common import emit_json, fmt, stderr, stdout
-from reef.meta.run import RunRecord
+from reef.meta.summary import RunSummary
+
+if TYPE_CHECKING:
+    from reef.meta.run import RunRecord
 
 _STATUS_STYLE = {"valid": "green", "invalid": "yellow", "failed": "red", "interrupted": "red"}
 
 
-def _accuracy(record: RunRecord) -> str:
-    a = record.accuracy
-    if a is None:
+def _accuracy(run: RunSummary) -> str:
+    if run.accuracy_metric is None:
         return "-"
-    if a.value is None:
+    if run.accuracy_value is None:
         return "n/a"
-    verdict = "" if a.passed is None else (" pass" if a.passed else " FAIL")
-    return f"{a.metric} {a.value:.4f}{verdict}"
+    passed = run.accuracy_passed
+    verdict = "" if passed is None else (" pass" if passed else " FAIL")
+    return f"{run.accuracy_metric} {run.accuracy_value:.4f}{verdict}"
 
 
-def runs_table(records: list[RunRecord], title: str | None = None) -> Table:
+def runs_table(runs: list[RunSummary], title: str | None = None) -> Table:
     table = Table(title=title, title_justify="left")
     for name, justify in [
         ("run", "left"),
@@ -34,20 +39,17 @@ def runs_table(records: list[RunRecord], title: str | None = None) -> Table:
         ("accuracy", "left"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for r in records:
-        perf = r.performance
-        lat = perf.latency_ms if perf else None
+    for r in runs:
         style = _STATUS_STYLE.get(r.status, "")
-        model = r.target.name + (f"@{r.target.version}" if r.target.version else "")
         table.add_row(
             r.id[:8],
-            model,
-            r.settings.scenario,
+            r.model + (f"@{r.version}" if r.version else ""),
+            r.scenario,
             f"[{style}]{r.status}[/{style}]",
-            fmt(lat.p50 if lat else None),
-            fmt(lat.p90 if lat else None),
-            fmt(lat.p99 if lat else None),
-            fmt(perf.throughput_qps if perf else None, 4),
+            fmt(r.p50_ms),
+            fmt(r.p90_ms),
+            fmt(r.p99_ms),
+            fmt(r.throughput_qps, 4),
             _accuracy(r),
         )
     return table
@@ -57,7 +59,7 @@ def show_records(records: list[RunRecord], json_out: bool) -> None:
     if json_out:
         emit_json([r.summary_json() for r in records])
     else:
-        stdout.print(runs_table(records))
+        stdout.print(runs_table([RunSummary.of(r) for r in records]))
     for r in records:
         for reason in r.reasons:
             stderr.print(f"[yellow]{r.id[:8]} {r.status}:[/yellow] {reason}")

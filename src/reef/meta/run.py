@@ -21,8 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reef.errors import ManifestError, Problem
 from reef.meta.settings import BenchSettings
+from reef.meta.versions import RUN_FORMAT_VERSION
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = RUN_FORMAT_VERSION
 
 # Upgrade functions: _UPGRADES[n] turns a version-n record (as a dict) into version n+1.
 _UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
     from reef.meta.run import RunRecord
+    from reef.meta.summary import RunSummary
 
 MAX_CANDIDATES = 10
 _IN_CHUNK = 500  # ids per IN (...): SQLite allows 999 bound parameters in older builds
@@ -361,6 +362,36 @@ class Store:
         """Runs passing ``run_filter`` in ``sort`` order (newest first by default), at most
         ``limit``, without their latencies. ``scenario``, ``status`` and ``model`` are
         shorthands for the same fields of the filter."""
+        with self._read() as reader:
+            texts = self._chosen(reader, run_filter, sort, limit, scenario, status, model)
+        return [_parse(run_id, text) for run_id, text in texts]
+
+    def summaries(
+        self,
+        run_filter: RunFilter | None = None,
+        *,
+        sort: Sort | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[RunSummary]:
+        """What ``list`` returns, as ``RunSummary``s: read from the stored JSON, without
+        validating whole records (``reef runs list``'s table and CSV)."""
+        from reef.meta.summary import RunSummary
+
+        with self._read() as reader:
+            texts = self._chosen(reader, run_filter, sort, limit, None, None, None)
+        return [_summary(run_id, text, RunSummary) for run_id, text in texts]
+
+    def _chosen(
+        self,
+        reader: _Reader,
+        run_filter: RunFilter | None,
+        sort: Sort | None,
+        limit: int | None,
+        scenario: str | None,
+        status: str | None,
+        model: str | None,
+    ) -> builtins.list[tuple[str, str]]:
+        """(id, record JSON) of the runs ``list`` returns, in its order."""
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0, not {limit}")
         run_filter = (run_filter or RunFilter()).merged(
@@ -368,24 +399,23 @@ class Store:
         )
         order = sort or NEWEST_FIRST
         direction = "DESC" if order.descending else "ASC"
-        with self._read() as reader:
-            # Ids first, then the records: sorting the wide rows themselves would copy every
-            # matching record into SQLite's sorter, not only the ``limit`` kept.
-            where, params = self._where(reader, run_filter)
-            # order.column is one of query.SORT_FIELDS' columns, never the user's text.
-            query = (
-                f"SELECT id FROM runs{where} ORDER BY {order.column} {direction} NULLS LAST, "
-                "created_at DESC, id DESC"
-            )
-            if limit is not None:
-                query += " LIMIT :limit"
-                params["limit"] = limit
-            chosen = reader.column(query, params)
-            texts: dict[str, str] = {}
-            for start in range(0, len(chosen), _IN_CHUNK):
-                chunk = chosen[start : start + _IN_CHUNK]
-                texts.update(reader.rows(*_ids_in("SELECT id, record_json FROM runs", chunk)))
-        return [_parse(run_id, texts[run_id]) for run_id in chosen]
+        # Ids first, then the records: sorting the wide rows themselves would copy every
+        # matching record into SQLite's sorter, not only the ``limit`` kept.
+        where, params = self._where(reader, run_filter)
+        # order.column is one of query.SORT_FIELDS' columns, never the user's text.
+        query = (
+            f"SELECT id FROM runs{where} ORDER BY {order.column} {direction} NULLS LAST, "
+            "created_at DESC, id DESC"
+        )
+        if limit is not None:
+            query += " LIMIT :limit"
+            params["limit"] = limit
+        chosen = reader.column(query, params)
+        texts: dict[str, str] = {}
+        for start in range(0, len(chosen), _IN_CHUNK):
+            chunk = chosen[start : start + _IN_CHUNK]
+            texts.update(reader.rows(*_ids_in("SELECT id, record_json FROM runs", chunk)))
+        return [(run_id, texts[run_id]) for run_id in chosen]
 
     def count(self, run_filter: RunFilter | None = None) -> int:
         """How many runs pass ``run_filter``."""
@@ -878,6 +908,16 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.replace(tzinfo=None)
+
+
+def _summary(run_id: str, text: str, summary: type[RunSummary]) -> RunSummary:
+    from reef.meta.versions import RUN_FORMAT_VERSION
+
+    data = json.loads(text)
+    if isinstance(data, dict) and data.get("format_version") == RUN_FORMAT_VERSION:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            return summary.of(data)
+    return summary.of(_parse(run_id, text))  # an older format, or the error worded
 
 
 def _parse(run_id: str, text: str, latencies: builtins.list[int] | None = None) -> RunRecord:
