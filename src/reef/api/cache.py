@@ -1,80 +1,27 @@
 """Cache verbs: list and clean what Reef keeps and can rebuild.
 
-Three kinds live under ``reef.config.cache_dir()``: finished solution ``steps``
-(``reef.solutions.cache``), fetched ``sources`` (``reef.components.cache``) and provisioned
-``envs`` (``reef.environment.cache``). An environment that a live run holds a lease on is
-never removed; it is reported as kept. Cleaning also removes what killed Reef processes left
-behind (``reef.solutions.cache.leftovers``) and says how many bytes that was.
+Steps, fetched sources and provisioned environments; the work (and why an environment in
+use is kept, and what the leftovers of killed processes are) is in ``reef.solutions.caches``.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, Field, JsonValue
 
 from reef.errors import SettingsError
 from reef.meta.choices import CACHE_KIND
+from reef.solutions.caches import KINDS, CacheClean, CacheItem, CacheLeftover, Kind, clean, listing
 
 __all__ = ["CacheClean", "CacheItem", "CacheLeftover", "cache_clean", "cache_list"]
 
-Kind = Literal["steps", "sources", "envs"]
-DAY_S = 86400.0
 
-
-class CacheItem(BaseModel):
-    """One cached thing. The fields after ``in_use_by`` belong to one kind each."""
-
-    kind: Kind
-    key: str = Field(description="the step's cache key, the source's sha256, the env's hash")
-    path: str
-    size_bytes: int
-    created_at: datetime | None = None
-    used_at: datetime | None = None
-    in_use_by: list[int] = Field(
-        default_factory=list, description="process ids of live runs using it (envs)"
-    )
-    # steps
-    solution: str | None = None
-    step: str | None = None
-    uses: str | None = None
-    duration_s: float | None = None
-    output_sha256: str | None = None
-    result: dict[str, JsonValue] | None = None
-    # envs
-    complete: bool | None = None
-    python: str | None = None
-    installer: str | None = None
-    packages: int | None = None
-
-
-class CacheLeftover(BaseModel):
-    path: str
-    size_bytes: int
-    what: str
-
-
-class CacheClean(BaseModel):
-    """What ``cache_clean`` removed (with ``dry_run``, would remove), what it kept because a
-    run is using it, and the leftovers of killed processes it swept."""
-
-    dry_run: bool
-    removed: list[CacheItem]
-    kept: list[CacheItem] = Field(default_factory=list)
-    freed_bytes: int = 0
-    leftovers: list[CacheLeftover] = Field(default_factory=list)
-    leftover_bytes: int = 0
-
-
-def _kinds(kinds: Sequence[str] | None) -> list[Kind]:
-    if not kinds:
-        return ["steps", "sources", "envs"]
-    chosen = [CACHE_KIND.parse(k) for k in kinds]
-    return [k for k in ("steps", "sources", "envs") if k in chosen]
+def _kinds(kinds: Sequence[str] | None, solution: str | None) -> list[Kind]:
+    chosen = [CACHE_KIND.parse(k) for k in kinds] if kinds else list(KINDS)
+    if solution is not None:
+        if "steps" not in chosen:
+            raise SettingsError("--solution applies to cached steps", hint="add --kind steps")
+        return ["steps"]
+    return [k for k in KINDS if k in chosen]
 
 
 def cache_list(
@@ -82,19 +29,7 @@ def cache_list(
 ) -> list[CacheItem]:
     """Everything cached of ``kinds`` (all three by default; any spelling of ``steps``,
     ``sources``, ``envs``), steps first; ``solution`` keeps only that solution's steps."""
-    chosen = _kinds(kinds)
-    if solution is not None:
-        if "steps" not in chosen:
-            raise SettingsError("--solution applies to cached steps", hint="add --kind steps")
-        chosen = ["steps"]
-    items: list[CacheItem] = []
-    if "steps" in chosen:
-        items += _steps(solution)
-    if "sources" in chosen:
-        items += _sources()
-    if "envs" in chosen:
-        items += _envs()
-    return items
+    return listing(_kinds(kinds, solution), solution)
 
 
 def cache_clean(
@@ -110,9 +45,6 @@ def cache_clean(
     environment in use by a live run is kept. Leftovers of killed Reef processes are swept
     too (listed only, with ``dry_run``). Asking for nothing, or a negative time, is refused
     before anything is removed."""
-    from reef.environment import cache as envs
-    from reef.solutions import cache as steps
-
     if unused_for_days is not None and not unused_for_days >= 0:
         raise SettingsError(f"--unused-for: expected a number of days >= 0, got {unused_for_days}")
     if not (everything or unused_for_days is not None or solution is not None):
@@ -121,106 +53,5 @@ def cache_clean(
             hint="--all, --unused-for DAYS or --solution NAME, with --kind to choose among "
             "steps, sources and envs (--dry-run shows it first)",
         )
-    items = cache_list(kinds, solution=solution)
-    if unused_for_days is not None:
-        cutoff = time.time() - unused_for_days * DAY_S
-        items = [i for i in items if i.used_at is None or i.used_at.timestamp() <= cutoff]
-    removed: list[CacheItem] = []
-    kept: list[CacheItem] = []
-    for item in items:
-        if item.in_use_by:
-            kept.append(item)
-        elif dry_run or _remove(item):
-            removed.append(item)
-        else:
-            kept.append(item.model_copy(update={"in_use_by": list(envs.users(Path(item.path)))}))
-    found = steps.leftovers(everything=everything)
-    if not dry_run:
-        steps.sweep_leftovers(everything=everything)
-    leftovers = [
-        CacheLeftover(path=str(x.path), size_bytes=x.size_bytes, what=x.what) for x in found
-    ]
-    return CacheClean(
-        dry_run=dry_run,
-        removed=removed,
-        kept=kept,
-        freed_bytes=sum(i.size_bytes for i in removed),
-        leftovers=leftovers,
-        leftover_bytes=sum(x.size_bytes for x in leftovers),
-    )
-
-
-def _remove(item: CacheItem) -> bool:
-    """Remove one item; False when it is an environment that a run took a lease on meanwhile."""
-    path = Path(item.path)
-    if item.kind == "envs":
-        from reef.environment import cache as envs
-
-        return envs.remove(path)
-    if item.kind == "sources":
-        from reef.components import cache as sources
-
-        sources.remove(path)
-    else:
-        from reef.solutions import cache as steps
-
-        steps.remove(path)
-    return True
-
-
-def _steps(solution: str | None) -> list[CacheItem]:
-    from reef.solutions import cache as steps
-
-    return [
-        CacheItem(
-            kind="steps",
-            key=e.key,
-            path=str(e.path),
-            size_bytes=e.size_bytes(),
-            created_at=e.created_at,
-            used_at=e.used_at,
-            solution=e.solution,
-            step=e.step,
-            uses=e.uses,
-            duration_s=e.duration_s,
-            output_sha256=e.output_sha256,
-            result=e.result,
-        )
-        for e in steps.of_solution(solution)
-    ]
-
-
-def _sources() -> list[CacheItem]:
-    from reef.components import cache as sources
-
-    return [
-        CacheItem(
-            kind="sources",
-            key=s.sha256,
-            path=str(s.path),
-            size_bytes=s.size_bytes,
-            used_at=s.used_at,
-        )
-        for s in sources.sources()
-    ]
-
-
-def _envs() -> list[CacheItem]:
-    from reef.environment import cache as envs
-
-    return [
-        CacheItem(
-            kind="envs",
-            key=e.hash,
-            path=str(e.path),
-            size_bytes=e.size_bytes,
-            created_at=e.created_at,
-            used_at=e.used_at,
-            in_use_by=list(e.users),
-            complete=e.complete,
-            python=e.python,
-            installer=e.installer,
-            packages=e.packages,
-        )
-        for e in envs.environments()
-    ]
+    items = listing(_kinds(kinds, solution), solution)
+    return clean(items, everything=everything, unused_for_days=unused_for_days, dry_run=dry_run)
