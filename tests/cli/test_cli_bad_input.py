@@ -187,3 +187,17 @@ def test_runs_show_ambiguous_prefix_lists_candidates(cli: InProcessReef) -> None
     # one more character makes it unique
     assert cli.ok("runs", "show", "abcd2", "--json").json()["id"] == ids[1]
     assert sorted(r["id"] for r in cli.runs()) == sorted(ids)
+
+
+def test_bench_refuses_a_core_this_process_may_not_use(
+    cli: InProcessReef, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container's or taskset's mask: the core exists but is not this process's to use."""
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    result = cli("bench", DIGITS_CLASSIFIER, *SHORT, "--cpus", "0,2", "--json")
+    assert_usage_error(result, "--cpus 0,2", "core 2 is not allowed to this process (allowed: 0)")
+    assert_json_error(result)
+    cli.assert_nothing_written()

@@ -225,3 +225,31 @@ def test_demo_prints_table_and_records_runs(reef: Reef) -> None:
     assert all(r["status"] == "valid" for r in listed)
     assert "reef runs list" in result.stderr
     json.dumps(listed)  # records stay JSON
+
+
+def test_bench_repeated_across_pinned_processes(reef: Reef) -> None:
+    """--repeat 2 --cpus: two worker processes on the chosen core, one run keeping each
+    process's summary and what else the machine did meanwhile."""
+    import os
+
+    core = min(os.sched_getaffinity(0))
+    result = reef(
+        "bench", DIGITS_CLASSIFIER, *SHORT, "--repeat", "2", "--cpus", str(core), "--json"
+    )  # fmt: skip
+    assert result.rc == 0, str(result)
+    [record] = result.json()
+    assert_valid(record)
+    assert record["settings"]["repeat"] == 2 and record["settings"]["cpus"] == [core]
+    processes = record["processes"]
+    assert [p["index"] for p in processes] == [1, 2]
+    for p in processes:
+        assert p["status"] == "valid" and p["queries"] > 0
+        assert p["interference"]["cpus"] == [core]
+        assert Path(p["log_dir"]).is_dir() and f"process-{p['index']}" in p["log_dir"]
+    assert record["accuracy"]["value"] is not None  # measured once, in the first process
+    section = record["interference"]
+    assert section["cpus"] == [core] and isinstance(section["busy"], bool) and section["reason"]
+    p50s = sorted(p["latency_ms"]["p50"] for p in processes)
+    assert record["performance"]["latency_ms"]["p50"] == pytest.approx(sum(p50s) / 2)
+    assert "process 1 of 2" in result.stderr and "process 2 of 2" in result.stderr
+    assert [r["id"] for r in reef.runs()] == [record["id"]]

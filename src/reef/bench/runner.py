@@ -20,6 +20,7 @@ from reef.bench import accuracy as acc
 from reef.bench import calibrate, loadgen, logs
 from reef.bench.checks import check_plugins
 from reef.bench.fingerprint import run_fingerprint
+from reef.bench.interference import Sampler, sampling_wanted
 from reef.bench.job import BenchJob, preflight
 from reef.bench.progress import NullReporter, Reporter, Ticker
 from reef.bench.samples import SampleSet, describe, load_dataset, synthetic
@@ -81,7 +82,9 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
 
         tracing = Tracing(job.trace)
     options = PredictorOptions(
-        threads=settings.threads,
+        # Pinned to N cores, N intra-op threads unless told: ONNX Runtime would start one per
+        # physical core of the machine, and they would queue for the few allowed.
+        threads=settings.threads or (len(settings.cpus) if settings.cpus else None),
         graph_optimization=job.predictor.graph_optimization,
         providers=job.predictor.providers,
         profile_dir=tracing.profile_dir if tracing else None,
@@ -204,10 +207,17 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
             cal.derived["min_duration_ms"] = exp.min_duration_ms
             for note in exp.notes:
                 reporter.note(note)
+            sampler = Sampler() if sampling_wanted() else None
             with _phase(tracing, "performance" if attempt == 0 else "performance (retry)"):
-                run = _run(
-                    prepared, exp, "performance", run_dir / "performance", reporter, keep_raw
-                )
+                if sampler is not None:
+                    sampler.start()
+                try:
+                    run = _run(
+                        prepared, exp, "performance", run_dir / "performance", reporter, keep_raw
+                    )
+                finally:
+                    if sampler is not None:
+                        record.interference = sampler.stop()
             detail = logs.read_detail(run.log_dir / "mlperf_log_detail.txt")
             result, reasons = logs.verdict(detail)
             retry = _retry_because(reasons, settings) if result == "INVALID" else None
@@ -223,6 +233,11 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
         lg_info.errors = detail.errors
         lg_info.warnings = detail.warnings + exp.notes + ([raw_note] if raw_note else [])
         record.performance = logs.performance(detail, settings.scenario)
+        if record.interference is not None and record.performance is not None:
+            switches = record.interference.involuntary_switches
+            if switches is not None and record.performance.queries:
+                per_1k = switches * 1000 / record.performance.queries
+                record.interference.switches_per_1k_queries = round(per_1k, 2)
         record.latencies_ns = run.latencies_ns if keep_raw else None
         record.artifacts["loadgen_performance"] = str(run.log_dir)
         if run.error is not None:

@@ -152,7 +152,33 @@ def _run_job(
     job: BenchJob, in_process: bool, reporter: Reporter, provisioned: Provisioned | None = None
 ) -> RunRecord:
     """Run ``job`` here or in a worker; in the provisioned environment's interpreter when the
-    target has one, which the record then names under ``environment.provisioned``."""
+    target has one, which the record then names under ``environment.provisioned``. With
+    ``settings.repeat`` N, in N workers one after another (``reef.bench.repeat``)."""
+    settings = job.settings
+    if in_process and (settings.repeat > 1 or settings.cpus is not None):
+        from reef.errors import SettingsError
+
+        given = "--repeat" if settings.repeat > 1 else "--cpus"
+        raise SettingsError(
+            f"{given} needs worker processes: --in-process measures in this one",
+            hint=f"leave out --in-process (or {given})",
+        )
+    if settings.repeat > 1:
+        from reef.bench.launch import WorkerCrashed
+        from reef.bench.repeat import run_repeated
+
+        def crashed(one: BenchJob, exc: Exception) -> RunRecord | None:
+            if not isinstance(exc, WorkerCrashed):
+                return None
+            from datetime import UTC, datetime
+
+            record = _partial_record(one, "failed", [exc.message], datetime.now(UTC), provisioned)
+            record.artifacts["worker_stderr"] = exc.stderr_tail
+            return record
+
+        return run_repeated(
+            job, reporter, lambda one: _run_job(one, False, reporter, provisioned), crashed
+        )
     if in_process:
         from reef.bench.runner import run_job
 

@@ -29,7 +29,26 @@ OPTION_NAMES = {
     "scenario": "--scenario",
     "mode": "--mode",
     "seed": "--seed",
+    "repeat": "--repeat",
+    "cpus": "--cpus",
 }
+
+
+def parse_cpus(text: str) -> list[int]:
+    """``--cpus`` as taskset -c writes it: ``1,2``, ``0-3``, ``0-3,8``; in the order given."""
+    cores: list[int] = []
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise SettingsError(
+                f"--cpus {text}: {part.strip()!r} is not a core number or a range of them",
+                hint="e.g. --cpus 1,2 or --cpus 0-3",
+            )
+        low, high = int(first), int(last) if dash else int(first)
+        if high < low:
+            raise SettingsError(f"--cpus {text}: the range {part.strip()} runs backwards")
+        cores.extend(range(low, high + 1))
+    return cores
 
 
 def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[BenchSettings]:
@@ -41,6 +60,8 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
     options = {k: v for k, v in options.items() if v is not None}
     if isinstance(options.get("mode"), str):
         options["mode"] = choices.MODE.parse(options["mode"])
+    if isinstance(options.get("cpus"), str):
+        options["cpus"] = parse_cpus(options["cpus"])
     threads_from = None
     if "threads" not in options:
         threads_from = _default_threads(options)
@@ -59,8 +80,11 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
             option = OPTION_NAMES.get(field, field)
             if field == "threads" and threads_from is not None:
                 option = f"threads (from {threads_from})"
+            got = err.get("input")
+            if isinstance(got, list):
+                got = ",".join(map(str, got))
             raise SettingsError(
-                f"{option}: {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+                f"{option}: {err['msg'].removeprefix('Value error, ')} (got {got!r})"
             ) from exc
         # Values this machine (or LoadGen anywhere) cannot run, refused before any worker.
         problems = machine_problems(settings)
@@ -69,7 +93,10 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
             option, value = OPTION_NAMES.get(field, field), getattr(settings, field)
             if field == "threads" and threads_from is not None:
                 option = f"threads (from {threads_from})"
-            shown = f"{value:g}" if isinstance(value, float) else value
+            if isinstance(value, list):
+                shown: Any = ",".join(map(str, value))
+            else:
+                shown = f"{value:g}" if isinstance(value, float) else value
             raise SettingsError(f"{option} {shown}: {message}")
         problem = loadgen_problem(settings)
         if problem:

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from reef.bench.job import BenchJob
 from reef.bench.progress import JsonLinesReporter
-from reef.errors import ReefError
+from reef.errors import ReefError, SettingsError
 
 
 def _private_stdout() -> IO[str]:
@@ -93,6 +93,22 @@ def _watch_parent(expected: int) -> None:
     os._exit(1)
 
 
+def _pin(cpus: list[int] | None) -> None:
+    """Pin this process to ``cpus`` before any thread starts: ONNX Runtime's and LoadGen's
+    threads inherit the mask of the thread that starts them."""
+    if cpus is None:
+        return
+    from reef.meta.settings import cpu_problems
+
+    problems = cpu_problems(cpus)
+    if problems:
+        raise SettingsError(f"--cpus: {problems[0]}")
+    try:
+        os.sched_setaffinity(0, cpus)
+    except OSError as exc:
+        raise SettingsError(f"--cpus: cannot pin the worker to {cpus}: {exc.strerror}") from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     _die_with_parent(_parent_pid(sys.argv[1:] if argv is None else argv))
     # The parent decides what an interrupt means; it ends this process if it must.
@@ -101,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     reporter = JsonLinesReporter()
     try:
         job = BenchJob.model_validate_json(sys.stdin.read())
+        _pin(job.settings.cpus)
         from reef.bench.runner import execute, prepare
 
         prepared = prepare(job, reporter)

@@ -98,6 +98,19 @@ def bench(
         help="also write each run's trace here as Chrome trace JSON (several runs: "
         "PATH-SCENARIO.json)",
     ),
+    repeat: int | None = typer.Option(
+        None,
+        "--repeat",
+        help="measure in N worker processes, one after another, kept as one run: verdicts "
+        "then rest on the spread between processes, not on one process's queries [1]",
+    ),
+    cpus: str | None = typer.Option(
+        None,
+        "--cpus",
+        metavar="LIST",
+        help="pin the worker and LoadGen's threads to these cores, e.g. 1,2 or 0-3 "
+        "(threads default to their number) [unpinned]",
+    ),
     in_process: bool = typer.Option(
         False, "--in-process", help="run in this process instead of one worker per scenario"
     ),
@@ -126,6 +139,8 @@ def bench(
         "sample_count": samples,
         "seed": seed,
         "raw_latencies": raw_latencies,
+        "repeat": repeat,
+        "cpus": cpus,
     }
     given = {k: v for k, v in given.items() if v is not None}
     shapes = parse_shapes(shape)

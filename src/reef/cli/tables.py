@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.table import Table
 
 from reef.cli._common import emit_json, fmt, stderr, stdout
@@ -63,5 +64,11 @@ def show_records(records: list[RunRecord], json_out: bool) -> None:
     for r in records:
         for reason in r.reasons:
             stderr.print(f"[yellow]{r.id[:8]} {r.status}:[/yellow] {reason}")
+        if r.interference is not None and r.interference.busy:
+            # Measured and kept, not refused: compare and reproduce call it inconclusive.
+            stderr.print(
+                f"[yellow]{r.id[:8]} measured on a busy machine:[/yellow] "
+                f"{escape(r.interference.reason)}; `reef env check` says what to change"
+            )
         if r.accuracy and r.accuracy.note:
             stderr.print(f"[dim]{r.id[:8]} accuracy {r.accuracy.note}[/dim]")

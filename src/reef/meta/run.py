@@ -7,7 +7,9 @@ Reef is refused rather than misread.
 Format history
 --------------
 1  first format. Later optional additions (no version bump: older records load unchanged):
-   ``trace`` (the trace level a run was recorded with, and where its trace is).
+   ``trace`` (the trace level a run was recorded with, and where its trace is);
+   ``interference`` (what else the machine did meanwhile) and ``processes`` (each worker
+   process of a run repeated with ``--repeat``); ``settings.repeat`` and ``settings.cpus``.
 """
 
 from __future__ import annotations
@@ -138,6 +140,46 @@ class TraceInfo(Record):
     notes: list[str] = Field(default_factory=list, description="what could not be recorded")
 
 
+class Interference(Record):
+    """What else the machine did while the run was measured (``reef.bench.interference``).
+    A figure the platform does not report is None."""
+
+    cpus: list[int] = Field(description="the CPUs the run could use")
+    seconds: float = Field(description="how long it was sampled: the measured phase")
+    others_cpu_share: float | None = Field(
+        None, description="share (0-1) of the run's CPUs' time that other processes used"
+    )
+    steal_share: float | None = Field(
+        None, description="share of the run's CPUs' time the hypervisor gave to others"
+    )
+    involuntary_switches: int | None = Field(
+        None, description="this run's involuntary context switches (every thread)"
+    )
+    switches_per_1k_queries: float | None = None
+    migrations: int | None = Field(None, description="CPU migrations of the run's threads")
+    freq_mhz_min: float | None = None
+    freq_mhz_max: float | None = None
+    throttle_events: int | None = Field(None, description="thermal throttle events")
+    busy: bool = Field(False, description="too busy to vouch for the latencies")
+    reason: str = Field("", description="why busy, or how quiet it was")
+
+
+class ProcessRun(Record):
+    """One worker process of a run repeated across processes (``--repeat``)."""
+
+    index: int = Field(description="1 for the first process")
+    status: Status
+    reasons: list[str] = Field(default_factory=list)
+    latency_ms: Latency | None = None
+    throughput_qps: float | None = None
+    queries: int = 0
+    latencies_kept: int = Field(
+        0, description="how many of the run's latencies_ns are this process's, in order"
+    )
+    interference: Interference | None = None
+    log_dir: str | None = None
+
+
 class RunRecord(Record):
     format_version: int = FORMAT_VERSION
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
@@ -170,7 +212,16 @@ class RunRecord(Record):
     latencies_ns: list[int] | None = Field(
         None,
         description="raw latencies measured by the SUT: one per query in completion order "
-        "(one per batch in Offline); None when not kept",
+        "(one per batch in Offline); None when not kept. With several processes, theirs one "
+        "after another (processes[i].latencies_kept each)",
+    )
+    interference: Interference | None = Field(
+        None, description="what else the machine did meanwhile; None in older records"
+    )
+    processes: list[ProcessRun] = Field(
+        default_factory=list,
+        description="each worker process of a run repeated across processes (--repeat); "
+        "empty for a run of one process",
     )
 
     @property

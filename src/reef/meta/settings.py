@@ -59,6 +59,9 @@ MAX_WARMUP_QUERIES = 1_000_000
 # ONNX Runtime starts every intra-op thread when the session opens: past a few per core they
 # only wait for one another, and 100,000 of them hang or crash the worker.
 THREADS_PER_CORE = 4
+# Processes of one configuration (--repeat): each is a whole measurement, so a hundred is
+# already hours; more is a typo.
+MAX_REPEAT = 100
 
 
 class BenchSettings(Strict):
@@ -93,6 +96,41 @@ class BenchSettings(Strict):
         "model takes at least 100 us per query",
     )
 
+    repeat: int = Field(
+        1,
+        ge=1,
+        le=MAX_REPEAT,
+        description="worker processes measured, one after another, for this configuration: "
+        "with 2 or more, verdicts take the process as their unit",
+    )
+    cpus: list[int] | None = Field(
+        None,
+        min_length=1,
+        description="the cores the worker (and LoadGen's threads) are pinned to; None: "
+        "wherever the OS schedules them",
+    )
+
+    @field_validator("repeat")
+    @classmethod
+    def _performance_only(cls, value: int, info: ValidationInfo) -> int:
+        if value > 1 and info.data.get("mode") == "accuracy":
+            raise ValueError("repeats the performance measurement: --mode accuracy has none")
+        return value
+
+    @field_validator("cpus")
+    @classmethod
+    def _distinct_cores(cls, value: list[int] | None) -> list[int] | None:
+        if value is None:
+            return None
+        seen: set[int] = set()
+        for core in value:
+            if core < 0:
+                raise ValueError(f"core {core}: cores are numbered from 0")
+            if core in seen:
+                raise ValueError(f"core {core} is given twice")
+            seen.add(core)
+        return value
+
     @field_validator("target_qps", "latency_bound_ms")
     @classmethod
     def _server_only(cls, value: float | None, info: ValidationInfo) -> float | None:
@@ -106,6 +144,40 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def allowed_cores() -> set[int]:
+    """The cores this process may run on (all of them where the OS keeps no affinity mask)."""
+    if hasattr(os, "sched_getaffinity"):
+        return set(os.sched_getaffinity(0))
+    return set(range(os.cpu_count() or 1))
+
+
+def cpu_problems(cpus: list[int]) -> list[str]:
+    """Why the worker cannot be pinned to ``cpus`` here: a core that does not exist, or one
+    this process may not use (a container's or taskset's mask)."""
+    if not hasattr(os, "sched_setaffinity"):
+        return ["pinning to cores is not supported on this system"]
+    allowed, count = allowed_cores(), os.cpu_count() or 1
+    shown = _ranges(sorted(allowed))
+    problems = []
+    for core in cpus:
+        if core >= count:
+            problems.append(f"core {core} does not exist: this machine has cores 0-{count - 1}")
+        elif core not in allowed:
+            problems.append(f"core {core} is not allowed to this process (allowed: {shown})")
+    return problems
+
+
+def _ranges(cores: list[int]) -> str:
+    """``[0, 1, 2, 5]`` as ``0-2,5``."""
+    parts: list[str] = []
+    for core in cores:
+        if parts and core == int(parts[-1].rpartition("-")[2]) + 1:
+            parts[-1] = f"{parts[-1].partition('-')[0]}-{core}"
+        else:
+            parts.append(str(core))
+    return ",".join(parts)
 
 
 def max_threads() -> int:
@@ -148,6 +220,8 @@ def limit_problems(settings: BenchSettings) -> list[tuple[str, str]]:
 def machine_problems(settings: BenchSettings) -> list[tuple[str, str]]:
     """``limit_problems`` and what this machine cannot run: checked before a run starts."""
     problems = limit_problems(settings)
+    if settings.cpus is not None:
+        problems.extend(("cpus", message) for message in cpu_problems(settings.cpus))
     if settings.threads is not None and settings.threads > max_threads():
         cores = usable_cores()
         problems.append(
