@@ -25,10 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from reef.api.analysis import Board, Comparison, Frontier, Objective, board, compare, pareto
-    from reef.api.cache import CacheClean, CacheItem, cache_clean, cache_list
+    from reef.api.cache import cache_clean, cache_list
     from reef.api.components import (
-        RepoInfo,
-        SearchHit,
         fetch,
         install,
         lock_for,
@@ -46,9 +44,9 @@ if TYPE_CHECKING:
         show,
     )
     from reef.api.config import ConfigReport, config_show
-    from reef.api.environment import EnvDiff, Fingerprint, detect, env_diff
+    from reef.api.environment import detect, env_diff
     from reef.api.export import MlflowExport, MlflowTarget, mlflow_log, mlflow_target, runs_export
-    from reef.api.manifests import CheckResult, ComponentDetails, check, schema
+    from reef.api.manifests import check, schema
     from reef.api.plugin_list import PluginsReport, plugins
     from reef.api.reports import PlotResult, ReportResult, plot, report
     from reef.api.runs import (
@@ -67,15 +65,19 @@ if TYPE_CHECKING:
     from reef.api.trace import TraceReport, trace_export, trace_otel, trace_settings, trace_summary
     from reef.bench.job import PredictorSettings, TraceSettings
     from reef.bench.settings import bench_settings
+    from reef.components.details import ComponentDetails, RepoInfo, SearchHit
     from reef.components.fetch import Fetched
     from reef.components.pack import InstallReport, PackReport
     from reef.components.shadow import Shadow
+    from reef.environment.report import EnvDiff, Fingerprint
     from reef.meta.run import RunRecord
     from reef.meta.settings import BenchSettings
     from reef.meta.summary import RunSummary
     from reef.results.imports import ImportReport
     from reef.results.query import RunFilter
+    from reef.solutions.caches import CacheClean, CacheItem
     from reef.solutions.init import InitReport, init
+    from reef.solutions.manifest_check import CheckResult
     from reef.solutions.rerun import ReproduceReport
     from reef.solutions.tracker import SolutionRun
     from reef.solutions.validate import Validation
@@ -146,15 +148,15 @@ _WHERE: dict[str, str] = {
     "RunRecord": "reef.meta.run",
     "RunSummary": "reef.meta.summary",
     "Board": "reef.api.analysis",
-    "CacheClean": "reef.api.cache",
-    "CacheItem": "reef.api.cache",
-    "CheckResult": "reef.api.manifests",
+    "CacheClean": "reef.solutions.caches",
+    "CacheItem": "reef.solutions.caches",
+    "CheckResult": "reef.solutions.manifest_check",
     "Comparison": "reef.api.analysis",
-    "ComponentDetails": "reef.api.manifests",
+    "ComponentDetails": "reef.components.details",
     "ConfigReport": "reef.api.config",
-    "EnvDiff": "reef.api.environment",
+    "EnvDiff": "reef.environment.report",
     "Fetched": "reef.components.fetch",
-    "Fingerprint": "reef.api.environment",
+    "Fingerprint": "reef.environment.report",
     "Frontier": "reef.api.analysis",
     "ImportReport": "reef.results.imports",
     "InitReport": "reef.solutions.init",
@@ -164,10 +166,10 @@ _WHERE: dict[str, str] = {
     "PackReport": "reef.components.pack",
     "PlotResult": "reef.api.reports",
     "PluginsReport": "reef.api.plugin_list",
-    "RepoInfo": "reef.api.components",
+    "RepoInfo": "reef.components.details",
     "ReportResult": "reef.api.reports",
     "ReproduceReport": "reef.solutions.rerun",
-    "SearchHit": "reef.api.components",
+    "SearchHit": "reef.components.details",
     "Shadow": "reef.components.shadow",
     "SolutionRun": "reef.solutions.tracker",
     "TraceReport": "reef.api.trace",

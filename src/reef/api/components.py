@@ -1,86 +1,41 @@
-"""The component verbs: repositories, search and show, scaffolding."""
+"""The component verbs: repositories, search and show, locks, fetch, pack and install,
+scaffolding. What they report is built in ``reef.components.details``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from reef.components import details
+from reef.components.details import repo_info
 
 if TYPE_CHECKING:
-    from reef.api.manifests import ComponentDetails
+    from reef.components.details import ComponentDetails, RepoInfo, SearchHit
     from reef.components.fetch import Fetched
     from reef.components.pack import InstallReport, PackReport
     from reef.components.shadow import Shadow
     from reef.meta.lock import Lock
 
 
-class RepoInfo(BaseModel):
-    """A registered component repository, and what its index holds."""
-
-    name: str
-    kind: str
-    location: str
-    root: str
-    trusted: bool
-    components: int
-    invalid: dict[str, str]
-    parsed: int = 0  # manifests read by the refresh that produced this
-
-
-class SearchHit(BaseModel):
-    """One component version found by ``search``, in one repository."""
-
-    repository: str
-    kind: str
-    name: str
-    version: str
-    path: str  # the manifest, relative to the repository's folder
-    description: str = ""
-    tags: list[str] = []
-    requires: list[str] = []  # component requirements, the model's dataset included
-    python: list[str] = []
-    root: str = ""  # the repository's folder
-    trusted: bool = False
-    manifest: str  # the manifest's absolute path
-
-
-def _info(repo: Any, *, indexed: bool = True) -> RepoInfo:
-    """What ``reef repo`` says about a repository; ``indexed`` refreshes its index first."""
-    from reef.components.index import refresh
-
-    index = refresh(repo) if indexed else None
-    return RepoInfo(
-        name=repo.name,
-        kind=repo.kind,
-        location=repo.location,
-        root=str(repo.root),
-        trusted=repo.trusted,
-        components=len(index.entries) if index else 0,
-        invalid=index.invalid if index else {},
-        parsed=index.parsed if index else 0,
-    )
-
-
 def repo_add(location: str, *, name: str | None = None, trusted: bool = False) -> RepoInfo:
     """Register a folder or clone a git repository, and index it."""
     from reef.components import repository
 
-    return _info(repository.add(location, name=name, trusted=trusted))
+    return repo_info(repository.add(location, name=name, trusted=trusted))
 
 
 def repo_list() -> list[RepoInfo]:
     """The registered repositories, in priority order, each re-indexed."""
     from reef.components.repository import repositories
 
-    return [_info(r) for r in repositories()]
+    return [repo_info(r) for r in repositories()]
 
 
 def repo_remove(name: str) -> RepoInfo:
     """Forget the repository ``name``: a clone Reef made is deleted, a user's folder never is."""
     from reef.components import repository
 
-    return _info(repository.remove(name), indexed=False)
+    return repo_info(repository.remove(name), indexed=False)
 
 
 def repo_update(name: str | None = None) -> list[RepoInfo]:
@@ -91,7 +46,7 @@ def repo_update(name: str | None = None) -> list[RepoInfo]:
     out = []
     for repo in repos:
         repository.pull(repo)
-        out.append(_info(repo))
+        out.append(repo_info(repo))
     return out
 
 
@@ -100,7 +55,7 @@ def repo_trust(name: str, trusted: bool = True) -> RepoInfo:
     components' code."""
     from reef.components import repository
 
-    return _info(repository.set_trusted(name, trusted))
+    return repo_info(repository.set_trusted(name, trusted))
 
 
 def repo_trusted(name: str) -> bool:
@@ -120,69 +75,20 @@ def search(
 
     if kind is not None and kind not in KINDS:
         raise ReefError(f"unknown kind {kind!r}", hint=f"kinds: {', '.join(KINDS)}")
-    return [
-        SearchHit(
-            repository=e.repository,
-            kind=e.kind,
-            name=e.name,
-            version=e.version,
-            path=e.path,
-            description=e.description,
-            tags=list(e.tags),
-            requires=list(e.requires),
-            python=list(e.python),
-            root=e.root,
-            trusted=e.trusted,
-            manifest=str(e.manifest_path),
-        )
-        for e in find_matching(text, kind=kind, tags=tags)
-    ]
+    return [details.hit(e) for e in find_matching(text, kind=kind, tags=tags)]
 
 
 def show(ref: str) -> ComponentDetails:
     """A component's manifest, with its repository, the other versions available and the
     absolute paths of its files."""
-    from packaging.version import Version
-
-    from reef.api.manifests import ComponentDetails, ComponentVersion
-    from reef.components.index import catalog
-    from reef.components.lookup import find, shadowing
-    from reef.meta.load import load_manifest
-
-    entries = catalog()
-    entry = find(ref, entries=entries)
-    manifest = load_manifest(entry.manifest_path)
-    others = [e for e in entries if e.name == entry.name and e.kind == entry.kind]
-    return ComponentDetails(
-        manifest=manifest,
-        repository=entry.repository,
-        trusted=entry.trusted,
-        path=str(entry.manifest_path),
-        files=[
-            str((entry.directory / s.path).resolve())
-            for s in manifest.sources
-            if s.path is not None and s.package is None
-        ],
-        versions=[
-            ComponentVersion(version=e.version, repository=e.repository)
-            for e in sorted(others, key=lambda e: Version(e.version))
-        ],
-        # The copy shown is the first of its version (``find`` takes it), the one that shadows.
-        shadows=shadowing(entry.kind, entry.name, entry.version, others),
-    )
+    return details.details(ref)
 
 
 def lock_shadows(lock: Lock) -> list[Shadow]:
     """For each component a lock pins, the copies of the same version with other content
     that the locked one hides (an installed pack over a built-in component, say), or that
     hide it; each one's ``message`` is the warning."""
-    from reef.components.index import query
-    from reef.components.lookup import shadowing
-
-    out = []
-    for c in lock.components:
-        out.extend(shadowing(c.kind, c.name, c.version, query(name=c.name)))
-    return out
+    return details.lock_shadows(lock)
 
 
 def new(kind: str, name: str, directory: Path, *, version: str = "0.1.0") -> Path:
@@ -227,21 +133,12 @@ def pack(target: str, output: Path | str | None = None, progress: Any = None) ->
     ``output`` is the file to write, or a folder to write ``NAME-VERSION.reef.tar.gz`` in: one
     that exists, or one to create when the path ends with a slash.
     """
-    import os
-
     from reef.components.fetch import fetch_lock
-    from reef.components.pack import PACK_SUFFIX, check_target
     from reef.components.pack import pack as write_pack
+    from reef.components.pack import pack_path
 
     lock = lock_for(target)
-    root = lock.root_component
-    name = f"{root.name}-{root.version}{PACK_SUFFIX}"
-    out = Path(name if output is None else output)
-    # Checked on the text: Path() drops a trailing slash.
-    if str(output).endswith(("/", os.sep)) or out.is_dir():
-        out = out / name
-    # Before fetching: a target the pack may not replace is refused before anything is written.
-    check_target(out)
+    out = pack_path(lock, output)  # refused before fetching: nothing is written then
     fetch_lock(lock, progress=progress)
     return write_pack(lock, out)
 

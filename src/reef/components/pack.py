@@ -248,6 +248,21 @@ def check_target(out: Path) -> Path:
     return Path(os.path.abspath(out))
 
 
+def pack_path(lock: Lock, output: Path | str | None = None) -> Path:
+    """Where ``lock``'s pack goes: ``output`` when it names a file, else
+    ``NAME-VERSION.reef.tar.gz`` in the folder ``output`` names (one that exists, or one to
+    create when the path ends with a slash), or in the current folder. A path the pack may
+    not replace is refused here (``check_target``), before anything is fetched or written."""
+    root = lock.root_component
+    name = f"{root.name}-{root.version}{PACK_SUFFIX}"
+    out = Path(name if output is None else output)
+    # Checked on the text: Path() drops a trailing slash.
+    if str(output).endswith(("/", os.sep)) or out.is_dir():
+        out = out / name
+    check_target(out)
+    return out
+
+
 def _first_missing(folder: Path) -> Path | None:
     """The outermost folder of ``folder`` (itself included) that does not exist, if any."""
     missing = None
