@@ -47,7 +47,7 @@ TEXT = (
     '  cache       Show and prune the cache: steps, sources and environments.\n'
     '  runs        List, show, import and export recorded runs.\n'
     '  repo        Manage component repositories (folders and git URLs).\n'
-    '  env         Environment fingerprints: compare them.\n'
+    '  env         This machine as a place to benchmark: check it for noise;...\n'
     "  config      Reef's settings: what is in effect, and from where.\n"
     '  completion  Print the completion script of a shell: commands, options...\n'
 )  # fmt: skip

@@ -8,12 +8,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from reef.environment import report
+from reef.environment.noise import NoiseCheck, NoiseReport
 from reef.environment.report import DetectionProblem, EnvDiff, EnvDifference, Fingerprint
 
 if TYPE_CHECKING:
     from reef.meta.run import RunRecord
 
-__all__ = ["DetectionProblem", "EnvDiff", "EnvDifference", "Fingerprint", "detect", "env_diff"]
+__all__ = [
+    "DetectionProblem",
+    "EnvDiff",
+    "EnvDifference",
+    "Fingerprint",
+    "NoiseCheck",
+    "NoiseReport",
+    "detect",
+    "env_check",
+    "env_diff",
+]
 
 
 def detect(*, components: bool = True) -> Fingerprint:
@@ -45,3 +56,11 @@ def env_diff(a: str | RunRecord, b: str | RunRecord, *, volatile: bool = False) 
     """What differs between two runs' environments (ids or records), or two fingerprint
     files."""
     return report.env_diff(_fingerprint(a), _fingerprint(b), volatile=volatile)
+
+
+def env_check() -> NoiseReport:
+    """What makes this machine noisy for benchmarking, and what to change
+    (``reef.environment.noise``): busy processes, steal, governor, turbo, SMT, swap, power."""
+    from reef.environment import noise
+
+    return noise.check()

@@ -6,7 +6,40 @@ import typer
 
 from reef.cli._common import emit_json, stdout
 
-app = typer.Typer(help="Environment fingerprints: compare them.", no_args_is_help=True)
+app = typer.Typer(
+    help="This machine as a place to benchmark: check it for noise; compare fingerprints.",
+    no_args_is_help=True,
+)
+
+
+@app.command("check")
+def check(
+    json_out: bool = typer.Option(False, "--json", help="print the checks as JSON"),
+) -> None:
+    """Say what makes this machine noisy for benchmarking and what to change: other busy
+    processes, steal time, the CPU governor, turbo, SMT siblings, swap, battery power.
+
+    Changes nothing. Exits 0 either way: a run on a noisy machine is measured and marked
+    busy, and compare and reproduce call its verdicts inconclusive.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from reef.api.environment import env_check
+
+    report = env_check()
+    if json_out:
+        emit_json(report.model_dump())
+        return
+    table = Table(title="benchmarking noise on this machine", title_justify="left")
+    for col in ("check", "", "found", "what to do"):
+        table.add_column(col, overflow="fold")
+    marks = {"ok": "[green]ok[/green]", "warning": "[yellow]warn[/yellow]", "unknown": "?"}
+    for c in report.checks:
+        table.add_row(c.name, marks[c.status], escape(c.found), escape(c.advice or ""))
+    stdout.print(table)
+    if not report.noisy:
+        stdout.print("nothing found that makes this machine noisy")
 
 
 def _short(value: object) -> str:
