@@ -47,6 +47,9 @@ from dataclasses import dataclass
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
+# The measurement cannot decide (a busy machine, processes spread wider than the difference):
+# neither "reproduced" (0) nor "differs" (1). Rerun as the verdict's advice says.
+EXIT_INCONCLUSIVE = 4
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 

@@ -201,3 +201,20 @@ def test_bench_refuses_a_core_this_process_may_not_use(
     assert_usage_error(result, "--cpus 0,2", "core 2 is not allowed to this process (allowed: 0)")
     assert_json_error(result)
     cli.assert_nothing_written()
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (["--repeat", "0"], ("--repeat 0", "must be 1 to 100")),
+        (["--repeat", "-1"], ("--repeat -1", "must be 1 to 100")),
+        (["--repeat", "2", "--in-process"], ("--repeat", "--in-process")),
+    ],
+)
+def test_reproduce_refuses_a_bad_repeat_before_measuring(
+    cli: InProcessReef, options: list[str], says: tuple[str, ...]
+) -> None:
+    result = cli("reproduce", "0123456789ab", *options, "--json")
+    assert_usage_error(result, *says)
+    assert_json_error(result)
+    cli.assert_nothing_written()

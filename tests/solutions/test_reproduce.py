@@ -114,4 +114,29 @@ def test_another_model_file_differs() -> None:
 def test_without_raw_latencies_the_percentiles_are_compared() -> None:
     result = compare(record(), record(), tolerance=0.01)
     assert result.verdict == "reproduced"
-    assert result.latency is not None and "raw latencies" in result.latency_summary
+    assert result.latency is not None and result.latency["unit"] == "summary"
+    assert "raw latencies" in result.latency["detail"]
+
+
+def test_a_run_measured_on_a_busy_machine_is_inconclusive_with_what_to_do() -> None:
+    from reef.meta.run import Interference
+
+    busy = Interference(
+        cpus=[0, 1], seconds=2.0, others_cpu_share=0.45, busy=True,
+        reason="other processes used 45% of the run's 2 CPUs",
+    )  # fmt: skip
+    lat = latencies(1, 1)
+    new = record(lat=latencies(1.5, 2))
+    new.interference = busy
+    result = compare(record(lat=lat), new, tolerance=0.01)
+    assert result.verdict == "inconclusive" and result.reasons == []
+    assert result.causes[0] == (
+        "the reproduction was measured on a busy machine (other processes used 45% of the "
+        "run's 2 CPUs)"
+    )
+    assert "reef env check" in (result.advice or "")
+    assert "measured: the reproduction is 1." in result.latency_summary
+    # Anything else that differs still makes it differ.
+    worse = record(lat=latencies(1.5, 2), accuracy=0.5)
+    worse.interference = busy
+    assert compare(record(lat=lat), worse, tolerance=0.01).verdict == "differs"

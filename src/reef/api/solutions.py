@@ -42,12 +42,16 @@ def reproduce(
     in_process: bool = False,
     progress: Any = None,
     alpha: float = 0.05,
-    latency_tolerance: float = 0.10,
+    latency_tolerance: float = 0.05,
+    repeat: int | None = None,
 ) -> ReproduceReport:
     """Run a recorded benchmark (an id, a unique prefix or its ``RunRecord``) again from its
     record and lock alone: rebuild its environment, fetch the same checksummed components, run
-    the same settings, and compare. ``verdict`` is ``reproduced`` or ``differs``, with the
-    reasons; ``CannotReproduce`` when the run kept no lock or its components are not here."""
+    the same settings in ``repeat`` worker processes (default: the original's count when it had
+    several, else 5), and compare. ``verdict`` is ``reproduced``, ``differs`` (with the
+    reasons) or ``inconclusive`` (with its causes and ``advice``: a busy machine, or processes
+    spread wider than the difference); ``CannotReproduce`` when the run kept no lock or its
+    components are not here."""
     from reef.solutions.rerun import reproduce as rerun
 
     return rerun(
@@ -57,6 +61,7 @@ def reproduce(
         progress=progress,
         alpha=alpha,
         latency_tolerance=latency_tolerance,
+        repeat=repeat,
     )
 
 

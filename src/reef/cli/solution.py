@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from reef.cli._common import emit_json, stderr, stdout
-from reef.errors import EXIT_FAILED
+from reef.errors import EXIT_FAILED, EXIT_INCONCLUSIVE
 
 if TYPE_CHECKING:
     from reef.meta.run import RunRecord
@@ -169,9 +170,14 @@ def reproduce(
     run_id: str = typer.Argument(..., metavar="RUN_ID", help="a recorded run (a unique prefix)"),
     alpha: float = typer.Option(0.05, help="significance level of the latency test"),
     tolerance: float = typer.Option(
-        0.10,
-        help="latency medians closer than this fraction are never called different (two "
-        "processes on one machine often differ by several percent)",
+        0.05,
+        help="latency medians closer than this fraction are never called different",
+    ),
+    repeat: int | None = typer.Option(
+        None,
+        "--repeat",
+        help="worker processes to measure, so that the process is the verdict's unit "
+        "[the original's count when it had several, else 5; 1 with --in-process]",
     ),
     in_process: bool = typer.Option(
         False, "--in-process", help="measure in this process, not in a worker"
@@ -196,6 +202,7 @@ def reproduce(
             progress=say,
             alpha=alpha,
             latency_tolerance=tolerance,
+            repeat=repeat,
         )
     _export(mlflow, [report.original, report.reproduction])
     result = report.result
@@ -203,8 +210,10 @@ def reproduce(
         emit_json(report.model_dump(mode="json"))
     else:
         _print_reproduction(result)
-    if result.verdict != "reproduced":
+    if result.verdict == "differs":
         raise typer.Exit(EXIT_FAILED)
+    if result.verdict == "inconclusive":
+        raise typer.Exit(EXIT_INCONCLUSIVE)
 
 
 def _print_reproduction(result: Any) -> None:
@@ -228,10 +237,18 @@ def _print_reproduction(result: Any) -> None:
             f"({'equal' if a['equal'] else 'DIFFERENT'} within {a['tolerance']:.4f})"
         )
     if result.latency_summary:
-        stdout.print(f"latency: {result.latency_summary}")
+        stdout.print(f"latency: {escape(result.latency_summary)}", highlight=False)
+    for caveat in result.caveats:
+        stdout.print(f"  [dim]note: {escape(caveat)}[/dim]", highlight=False)
     if result.verdict == "reproduced":
         stdout.print("verdict: [green]reproduced[/green]")
+    elif result.verdict == "inconclusive":
+        stdout.print("verdict: [yellow]inconclusive[/yellow]")
+        for cause in result.causes:
+            stdout.print(f"  - {escape(cause)}", highlight=False)
+        if result.advice:
+            stdout.print(f"  what to do: {escape(result.advice)}", highlight=False)
     else:
         stdout.print("verdict: [red]differs[/red]")
         for reason in result.reasons:
-            stdout.print(f"  - {reason}")
+            stdout.print(f"  - {escape(reason)}", highlight=False)

@@ -3,8 +3,12 @@
 Four things are compared. The components must be byte-identical (content checksums). The
 environments may differ and are listed, not judged: a newer kernel is not a failure, but a
 reader must see it. Accuracy must be equal within the tolerance the model or solution allows.
-Latency is compared as two distributions with a rank test and an effect size, so that the
-noise of a shared machine is not called a difference (``reef.results.stats``).
+Latency is judged by the one rule compare and solution checks use (``reef.results.decision``):
+processes as the unit when either run has several, a busy machine or a spread between
+processes wider than the difference giving ``inconclusive``.
+
+The verdict: ``differs`` when anything differs (with every reason), else ``inconclusive`` when
+latency could not be judged (with its causes and what to do), else ``reproduced``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from reef.meta.run import RunRecord
 
-Verdict = Literal["reproduced", "differs"]
+Verdict = Literal["reproduced", "differs", "inconclusive"]
 
 
 class Reproduction(BaseModel):
@@ -30,6 +34,13 @@ class Reproduction(BaseModel):
     accuracy: dict[str, Any] | None = None
     latency: dict[str, Any] | None = None
     latency_summary: str = ""
+    causes: list[str] = Field(
+        default_factory=list, description="why the verdict is inconclusive, when it is"
+    )
+    advice: str | None = Field(None, description="what to do about an inconclusive verdict")
+    caveats: list[str] = Field(
+        default_factory=list, description="what the latency verdict cannot see"
+    )
 
 
 def accuracy_tolerance(record: RunRecord, fraction: float | None = None) -> float:
@@ -49,10 +60,9 @@ def compare(
     *,
     tolerance: float,
     alpha: float = 0.05,
-    latency_tolerance: float = 0.10,
+    latency_tolerance: float = 0.05,
 ) -> Reproduction:
     from reef.environment.diff import diff
-    from reef.results.stats import compare_latencies, compare_summaries
 
     reasons: list[str] = []
     components = _components(original, new)
@@ -82,25 +92,12 @@ def compare(
                 f"{'none' if found is None else f'{found:.4f}'} (tolerance {tolerance:.4f})"
             )
 
-    latency: dict[str, Any] | None = None
-    summary = ""
-    if original.latencies_ns and new.latencies_ns:
-        result = compare_latencies(
-            original.latencies_ns, new.latencies_ns, alpha=alpha, tolerance=latency_tolerance
-        )
-        latency, summary = result.to_json(), result.describe()
-        if result.verdict != "same":
-            reasons.append(f"latency: {summary}")
-    elif original.performance is not None and new.performance is not None:
-        summary_result = compare_summaries(
-            original.performance.latency_ms.model_dump(),
-            new.performance.latency_ms.model_dump(),
-            tolerance=latency_tolerance,
-        )
-        latency, summary = summary_result.to_json(), summary_result.describe()
-        if summary_result.verdict != "same":
-            reasons.append(f"latency: {summary}")
-    verdict: Verdict = "differs" if reasons else "reproduced"
+    from reef.results.decision import decide
+
+    latency = decide(original, new, "the reproduction", alpha=alpha, tolerance=latency_tolerance)
+    if latency.verdict == "differs":
+        reasons.append(f"latency: {latency.sentence}")
+    verdict: Verdict = "differs" if reasons else latency.verdict
     return Reproduction(
         original=original.id,
         reproduction=new.id,
@@ -109,8 +106,11 @@ def compare(
         components=components,
         environment=environment,
         accuracy=accuracy,
-        latency=latency,
-        latency_summary=summary,
+        latency=latency.model_dump(mode="json"),
+        latency_summary=latency.sentence,
+        causes=latency.causes if verdict == "inconclusive" else [],
+        advice=latency.advice if verdict == "inconclusive" else None,
+        caveats=latency.caveats,
     )
 
 

@@ -10,10 +10,14 @@ from typing import Any
 from pydantic import Field
 
 from reef.bench.progress import NullReporter, Reporter
-from reef.errors import ReefError, SolutionError
+from reef.errors import ReefError, SettingsError, SolutionError
 from reef.meta.lock import Lock
 from reef.meta.run import RunRecord
 from reef.solutions.reproduce import Reproduction
+
+# Worker processes a reproduction measures by default: enough for the process to be the unit
+# of the latency verdict (benchmarks/verdicts.py calibrates it).
+REPEAT = 5
 
 
 class CannotReproduce(SolutionError):
@@ -41,18 +45,29 @@ def reproduce(
     in_process: bool = False,
     progress: Any = None,
     alpha: float = 0.05,
-    latency_tolerance: float = 0.10,
+    latency_tolerance: float = 0.05,
+    repeat: int | None = None,
 ) -> ReproduceReport:
     """Rebuild the run's environment from its lock, fetch the same checksummed components,
-    run the same settings, and compare (``reef.solutions.reproduce.compare``)."""
+    run the same settings in ``repeat`` worker processes, and compare
+    (``reef.solutions.reproduce.compare``). ``repeat`` None: as many as the original run had
+    when that was several, else ``REPEAT`` (one ``--in-process``)."""
     from reef.bench import session
     from reef.bench.target import locked_model
     from reef.components.index import catalog
     from reef.components.lockfile import LockMismatch, locate, write_lock
+    from reef.meta.settings import MAX_REPEAT
     from reef.results import Store
     from reef.solutions.init import init
     from reef.solutions.reproduce import accuracy_tolerance, compare
 
+    if repeat is not None and not 1 <= repeat <= MAX_REPEAT:
+        raise SettingsError(f"--repeat {repeat}: must be 1 to {MAX_REPEAT} processes")
+    if repeat is not None and repeat > 1 and in_process:
+        raise SettingsError(
+            "--repeat needs worker processes: --in-process measures in this one",
+            hint="leave out --in-process (or --repeat)",
+        )
     say = progress or (lambda _message: None)
     with Store() as store:
         original = store.get(run_id, with_latencies=True)
@@ -99,10 +114,15 @@ def reproduce(
         record.reproduces = original.id
         record.solution = solution
 
-    say(f"running {original.target.name} {original.scenario} with the recorded settings")
+    processes = repeat or (1 if in_process else max(original.settings.repeat, REPEAT))
+    settings = original.settings.model_copy(update={"repeat": processes})
+    if processes > 1 and settings.mode == "accuracy":
+        settings = settings.model_copy(update={"repeat": 1})
+    shown = f" in {settings.repeat} processes" if settings.repeat > 1 else ""
+    say(f"running {original.target.name} {original.scenario} with the recorded settings{shown}")
     with session.open_store() as db:
         (new,) = session.run(
-            [(resolved, original.settings)],
+            [(resolved, settings)],
             db,
             reporter or NullReporter(),
             in_process=in_process,
