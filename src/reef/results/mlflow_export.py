@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
+from pydantic import BaseModel
+
 from reef.config import redact_url
 from reef.errors import ReefError, ResultsError
 from reef.meta.run import RunRecord
@@ -46,12 +48,17 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 __all__ = [
+    "ExportedRun",
+    "MlflowExport",
     "MlflowExportError",
+    "MlflowTarget",
     "MlflowUnavailable",
     "check_uri",
     "experiment_name",
+    "export",
     "export_records",
     "run_name",
+    "target",
     "tracking_uri",
 ]
 
@@ -341,6 +348,61 @@ def export_records(
     except Exception as exc:
         raise MlflowExportError(uri, f"{type(exc).__name__}: {exc}") from exc
     return ids
+
+
+# ---------------------------------------------------------------------------------------------
+# What reef.api.mlflow_target and mlflow_log return: URIs redacted, as in every message.
+
+
+class MlflowTarget(BaseModel):
+    """Where runs go: the tracking store (redacted) and the experiment."""
+
+    uri: str
+    experiment: str
+
+
+class ExportedRun(BaseModel):
+    run_id: str
+    mlflow_run_id: str
+
+
+class MlflowExport(BaseModel):
+    """What was exported: the store (redacted), experiment, parent run, and each run's MLflow
+    run id (a run exported before keeps its first id: exporting is idempotent)."""
+
+    uri: str
+    experiment: str
+    parent: str | None = None
+    runs: list[ExportedRun]
+
+
+def target(uri: str | None = None, *, experiment: str | None = None) -> MlflowTarget:
+    """Check, before any work, that runs can be exported to ``uri`` (else
+    ``MLFLOW_TRACKING_URI``), into ``experiment`` (else ``experiment_name()``); writes
+    nothing."""
+    chosen = tracking_uri(uri)
+    check_uri(chosen)
+    return MlflowTarget(uri=redact_url(chosen), experiment=experiment or experiment_name())
+
+
+def export(
+    records: Sequence[RunRecord],
+    uri: str | None = None,
+    *,
+    experiment: str | None = None,
+    parent_name: str | None = None,
+) -> MlflowExport:
+    """``export_records`` to ``uri`` (else ``MLFLOW_TRACKING_URI``), with what was exported
+    where as its result."""
+    chosen = tracking_uri(uri)
+    name = experiment or experiment_name()
+    ids = export_records(records, chosen, experiment=name, parent_name=parent_name)
+    return MlflowExport(
+        uri=redact_url(chosen),
+        experiment=name,
+        parent=parent_name,
+        runs=[ExportedRun(run_id=r.id, mlflow_run_id=i) for r, i in zip(records, ids, strict=True)],
+    )
 
 
 @contextmanager
