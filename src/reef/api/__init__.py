@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     )
     from reef.api.config import ConfigReport, config_show
     from reef.api.environment import detect, env_diff
-    from reef.api.export import MlflowExport, MlflowTarget, mlflow_log, mlflow_target, runs_export
+    from reef.api.export import mlflow_log, mlflow_target, runs_export
     from reef.api.manifests import check, schema
     from reef.api.plugin_list import PluginsReport, plugins
     from reef.api.reports import PlotResult, ReportResult, plot, report
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
         runs_summaries,
     )
     from reef.api.solutions import reproduce, run, validate
-    from reef.api.trace import TraceReport, trace_export, trace_otel, trace_settings, trace_summary
+    from reef.api.trace import trace_export, trace_otel, trace_settings, trace_summary
     from reef.bench.job import PredictorSettings, TraceSettings
     from reef.bench.settings import bench_settings
     from reef.components.details import ComponentDetails, RepoInfo, SearchHit
@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from reef.meta.settings import BenchSettings
     from reef.meta.summary import RunSummary
     from reef.results.imports import ImportReport
+    from reef.results.mlflow_export import MlflowExport, MlflowTarget
     from reef.results.query import RunFilter
     from reef.solutions.caches import CacheClean, CacheItem
     from reef.solutions.init import InitReport, init
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
     from reef.solutions.rerun import ReproduceReport
     from reef.solutions.tracker import SolutionRun
     from reef.solutions.validate import Validation
+    from reef.trace.stored import TraceReport
 
 # Where each name lives: the module is imported when the name is first used.
 _WHERE: dict[str, str] = {
@@ -161,8 +163,8 @@ _WHERE: dict[str, str] = {
     "ImportReport": "reef.results.imports",
     "InitReport": "reef.solutions.init",
     "InstallReport": "reef.components.pack",
-    "MlflowExport": "reef.api.export",
-    "MlflowTarget": "reef.api.export",
+    "MlflowExport": "reef.results.mlflow_export",
+    "MlflowTarget": "reef.results.mlflow_export",
     "PackReport": "reef.components.pack",
     "PlotResult": "reef.api.reports",
     "PluginsReport": "reef.api.plugin_list",
@@ -172,7 +174,7 @@ _WHERE: dict[str, str] = {
     "SearchHit": "reef.components.details",
     "Shadow": "reef.components.shadow",
     "SolutionRun": "reef.solutions.tracker",
-    "TraceReport": "reef.api.trace",
+    "TraceReport": "reef.trace.stored",
     "Validation": "reef.solutions.validate",
 }
 

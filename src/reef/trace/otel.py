@@ -11,10 +11,37 @@ from __future__ import annotations
 import bisect
 from typing import TYPE_CHECKING, Any
 
+from reef.errors import SettingsError
 from reef.trace.chrome import TID_QUERIES, TID_REEF, metadata
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
+
+
+def check_sdk() -> None:
+    """Refuse now, before any work, when ``opentelemetry-sdk`` is not installed."""
+    try:
+        import opentelemetry.sdk.trace  # noqa: F401
+    except ImportError as exc:
+        raise SettingsError(
+            "OpenTelemetry export needs opentelemetry-sdk", hint="pip install 'reef-bench[otel]'"
+        ) from exc
+
+
+def otlp_exporter() -> SpanExporter:
+    """The OTLP/HTTP span exporter, configured by the ``OTEL_EXPORTER_OTLP_*`` environment
+    variables."""
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found, unused-ignore]
+            OTLPSpanExporter,
+        )
+    except ImportError as exc:
+        raise SettingsError(
+            "--otel needs opentelemetry-sdk and opentelemetry-exporter-otlp-proto-http",
+            hint="pip install 'reef-bench[otel]'",
+        ) from exc
+    exporter: SpanExporter = OTLPSpanExporter()
+    return exporter
 
 
 def export_spans(trace: dict[str, Any], exporter: SpanExporter) -> int:
