@@ -152,6 +152,35 @@ def test_latency_passes_and_fails_per_run() -> None:
     assert results[0].uses == "latency"
 
 
+def test_latency_and_throughput_say_when_the_figure_is_shaky() -> None:
+    from reef.meta.run import Interference, Latency, ProcessRun
+
+    busy = record()
+    busy.interference = Interference(
+        cpus=[0], seconds=1.0, busy=True, reason="other processes used 40% of the run's 1 CPU"
+    )
+    (result,) = run("latency", {"max_ms": 5}, busy)
+    assert result.passed  # judged as asked; the reader sees what it rests on
+    assert (
+        result.detail == "measured on a busy machine (other processes used 40% of the run's 1 CPU)"
+    )
+    repeated = record()
+    repeated.processes = [
+        ProcessRun(index=i, status="valid", latency_ms=Latency(**f), queries=10)
+        for i, f in enumerate(
+            [
+                {"min": 1, "mean": 2, "p50": p, "p90": 3, "p95": 3, "p99": 4, "max": 5}
+                for p in (2.0, 2.2)
+            ],
+            start=1,
+        )
+    ]
+    (result,) = run("throughput", {"min_qps": 100}, repeated)
+    assert result.detail == "median of 2 processes, spread 10%"
+    (quiet,) = run("latency", {"max_ms": 5}, record())
+    assert quiet.detail == ""
+
+
 def test_latency_other_percentile() -> None:
     (result,) = run("latency", {"percentile": "p99", "max_ms": 4}, record())
     assert not result.passed and result.value == "5.00 ms"

@@ -383,7 +383,9 @@ def latency(params: dict[str, Any]) -> CheckFn:
         if record.performance is None:
             return _no_performance(label, "latency", expected, record)
         found = float(getattr(record.performance.latency_ms, p.percentile))
-        return CheckResult(label, "latency", found <= p.max_ms, _ms(found), expected)
+        return CheckResult(
+            label, "latency", found <= p.max_ms, _ms(found), expected, detail=_noise(record)
+        )
 
     return _per_record(p, "latency", label, expected, judge)
 
@@ -398,7 +400,14 @@ def throughput(params: dict[str, Any]) -> CheckFn:
         if record.performance is None:
             return _no_performance(label, "throughput", expected, record)
         qps = record.performance.throughput_qps
-        return CheckResult(label, "throughput", qps >= p.min_qps, f"{qps:,.1f} qps", expected)
+        return CheckResult(
+            label,
+            "throughput",
+            qps >= p.min_qps,
+            f"{qps:,.1f} qps",
+            expected,
+            detail=_noise(record),
+        )
 
     return _per_record(p, "throughput", label, expected, judge)
 
@@ -455,6 +464,21 @@ _BUILTINS: dict[str, Factory] = {
 CHECKS: PluginGroup[Factory] = PluginGroup(
     GROUP, kind="check", builtins=_BUILTINS, error=CheckPluginError, accept=_factory
 )
+
+
+def _noise(record: RunRecord) -> str:
+    """What a latency or throughput figure rests on, when it is shaky: a busy machine (the
+    run's interference), or the spread between the processes of a repeated run."""
+    notes = []
+    if record.interference is not None and record.interference.busy:
+        notes.append(f"measured on a busy machine ({record.interference.reason})")
+    if len(record.processes) >= 2:
+        from reef.results.processes import processes_of, spread
+
+        found = spread(processes_of(record))
+        if found is not None:
+            notes.append(f"median of {len(record.processes)} processes, spread {found:.0%}")
+    return "; ".join(notes)
 
 
 def _ms(value: float) -> str:
