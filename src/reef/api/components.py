@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reef.components import details
+from reef.components import details, repository
 from reef.components.details import repo_info
+from reef.components.lookup import search as find_matching
+from reef.errors import ReefError
+from reef.meta.component import KINDS
 
 if TYPE_CHECKING:
     from reef.components.details import ComponentDetails, RepoInfo, SearchHit
@@ -19,29 +22,21 @@ if TYPE_CHECKING:
 
 def repo_add(location: str, *, name: str | None = None, trusted: bool = False) -> RepoInfo:
     """Register a folder or clone a git repository, and index it."""
-    from reef.components import repository
-
     return repo_info(repository.add(location, name=name, trusted=trusted))
 
 
 def repo_list() -> list[RepoInfo]:
     """The registered repositories, in priority order, each re-indexed."""
-    from reef.components.repository import repositories
-
-    return [repo_info(r) for r in repositories()]
+    return [repo_info(r) for r in repository.repositories()]
 
 
 def repo_remove(name: str) -> RepoInfo:
     """Forget the repository ``name``: a clone Reef made is deleted, a user's folder never is."""
-    from reef.components import repository
-
     return repo_info(repository.remove(name), indexed=False)
 
 
 def repo_update(name: str | None = None) -> list[RepoInfo]:
     """Pull git repositories and re-index; reads only the manifests that changed."""
-    from reef.components import repository
-
     repos = [repository.get(name)] if name else repository.repositories()
     out = []
     for repo in repos:
@@ -53,15 +48,11 @@ def repo_update(name: str | None = None) -> list[RepoInfo]:
 def repo_trust(name: str, trusted: bool = True) -> RepoInfo:
     """Trust (or, with ``trusted=False``, stop trusting) the repository ``name`` to run its
     components' code."""
-    from reef.components import repository
-
     return repo_info(repository.set_trusted(name, trusted))
 
 
 def repo_trusted(name: str) -> bool:
     """Whether the repository ``name`` is trusted to run its components' code."""
-    from reef.components import repository
-
     return repository.get(name).trusted
 
 
@@ -69,10 +60,6 @@ def search(
     text: str | None = None, *, kind: str | None = None, tags: list[str] | None = None
 ) -> list[SearchHit]:
     """Components matching ``text`` in name, description or tags, of ``kind``, with ``tags``."""
-    from reef.components.lookup import search as find_matching
-    from reef.errors import ReefError
-    from reef.meta.component import KINDS
-
     if kind is not None and kind not in KINDS:
         raise ReefError(f"unknown kind {kind!r}", hint=f"kinds: {', '.join(KINDS)}")
     return [details.hit(e) for e in find_matching(text, kind=kind, tags=tags)]
