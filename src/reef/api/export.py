@@ -15,19 +15,10 @@ from typing import TYPE_CHECKING
 from reef.errors import SettingsError
 from reef.meta.run import RunRecord
 from reef.results import mlflow_export
-from reef.results.mlflow_export import ExportedRun, MlflowExport, MlflowTarget
 
 if TYPE_CHECKING:
+    from reef.results.mlflow_export import MlflowExport, MlflowTarget
     from reef.results.query import RunFilter
-
-__all__ = [
-    "ExportedRun",
-    "MlflowExport",
-    "MlflowTarget",
-    "mlflow_log",
-    "mlflow_target",
-    "runs_export",
-]
 
 
 def mlflow_target(uri: str | None = None, *, experiment: str | None = None) -> MlflowTarget:
