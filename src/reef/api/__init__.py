@@ -44,7 +44,7 @@ if TYPE_CHECKING:
         show,
     )
     from reef.api.config import ConfigReport, config_show
-    from reef.api.environment import detect, env_diff
+    from reef.api.environment import detect, env_check, env_diff
     from reef.api.export import mlflow_log, mlflow_target, runs_export
     from reef.api.manifests import check, schema
     from reef.api.plugin_list import PluginsReport, plugins
@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from reef.components.fetch import Fetched
     from reef.components.pack import InstallReport, PackReport
     from reef.components.shadow import Shadow
+    from reef.environment.noise import NoiseReport
     from reef.environment.report import EnvDiff, Fingerprint
     from reef.meta.run import RunRecord
     from reef.meta.settings import BenchSettings
@@ -132,6 +133,7 @@ _WHERE: dict[str, str] = {
     # environment, solutions, configuration
     "detect": "reef.api.environment",
     "env_diff": "reef.api.environment",
+    "env_check": "reef.api.environment",
     "init": "reef.solutions.init",
     "run": "reef.api.solutions",
     "validate": "reef.api.solutions",
@@ -157,6 +159,7 @@ _WHERE: dict[str, str] = {
     "ComponentDetails": "reef.components.details",
     "ConfigReport": "reef.api.config",
     "EnvDiff": "reef.environment.report",
+    "NoiseReport": "reef.environment.noise",
     "Fetched": "reef.components.fetch",
     "Fingerprint": "reef.environment.report",
     "Frontier": "reef.api.analysis",
@@ -196,6 +199,7 @@ __all__ = [
     "InstallReport",
     "MlflowExport",
     "MlflowTarget",
+    "NoiseReport",
     "Objective",
     "PackReport",
     "PlotResult",
@@ -223,6 +227,7 @@ __all__ = [
     "config_show",
     "demo",
     "detect",
+    "env_check",
     "env_diff",
     "fetch",
     "init",
