@@ -91,7 +91,7 @@ def outcome(
     store: Store, metric: str, hardware: str | None, selection: RunFilter
 ) -> dict[str, Any]:
     try:
-        return scoreboard(store, parse_metric(metric), selection, hardware).to_json()
+        return scoreboard(store, parse_metric(metric), selection, hardware).model_dump(mode="json")
     except ReefError as exc:
         return {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}
 

@@ -168,7 +168,7 @@ def test_every_run_is_compared_with_the_baseline(store: Store, base: RunRecord) 
     assert result.versus[1].latency.sentence.startswith("C is 1.4")
 
     other = compare([base.id, rid("b1"), rid("c1")], baseline=1)
-    assert other.to_json()["baseline"] == "B"
+    assert other.model_dump(mode="json")["baseline"] == "B"
     assert [(v.label, v.latency.verdict) for v in other.versus] == [
         ("A", "faster"),
         ("C", "faster"),
@@ -187,7 +187,7 @@ def test_without_raw_latencies_the_percentiles_are_compared(store: Store, base: 
     assert lat.sentence.startswith("B is 1.3") and lat.sentence.endswith("x slower at p50")
     assert lat.ci_low is None and lat.ci_high is None
     assert "B kept no raw latencies" in lat.detail and "no significance test" in lat.detail
-    data = lat.to_json()
+    data = lat.model_dump(mode="json")
     assert data["method"] == "summary" and set(data["stats"]["ratios"]) >= {"p50", "p90", "p99"}
 
 
@@ -251,7 +251,7 @@ def test_settings_and_metrics_side_by_side(store: Store, base: RunRecord) -> Non
     assert ratio is not None and ratio == pytest.approx(1 / 1.3, rel=0.05)
     # top1 against top5 is no ratio
     assert metrics["accuracy"].unit == "top1/top5" and metrics["accuracy"].ratios == [1.0, None]
-    data = result.to_json()
+    data = result.model_dump(mode="json")
     assert {"name": "batch_size", "values": [1, 4], "differs": True} in data["settings"]
 
 
@@ -267,8 +267,12 @@ def test_environment_differences_in_brief(store: Store, base: RunRecord) -> None
     assert b.differences == 5 and b.counts == {"hardware": 1, "software": 4}
     assert b.keys["hardware"] == ["cpu.model"]
     assert len(b.keys["software"]) == 3  # the first few, the rest counted
-    assert c.identical and c.to_json() == {"identical": True, "differences": 0, "groups": {}}
-    assert b.to_json()["groups"]["software"]["count"] == 4
+    assert c.identical and c.model_dump(mode="json") == {
+        "identical": True,
+        "differences": 0,
+        "groups": {},
+    }
+    assert b.model_dump(mode="json")["groups"]["software"]["count"] == 4
 
 
 def test_runs_of_different_scenarios_and_models_are_compared_with_warnings(
@@ -322,7 +326,15 @@ def test_the_comparison_is_strict_json(store: Store, base: RunRecord) -> None:
     add(store, record(rid("c1"), latencies(3, scale=1.3)))
     result = compare([base.id[:4], rid("b1"), rid("c1")])
     assert isinstance(result, Comparison)
-    data = json.loads(json.dumps(result.to_json(), allow_nan=False))
+    data = json.loads(json.dumps(result.model_dump(mode="json"), allow_nan=False))
+    assert list(data) == [
+        "baseline", "metric", "alpha", "tolerance", "runs", "settings", "metrics", "versus",
+        "warnings",
+    ]  # fmt: skip
+    assert data["baseline"] == "A" and result.baseline == 0
+    assert list(data["versus"][0]) == ["label", "id", "latency", "environment"]
+    assert list(data["versus"][0]["latency"])[-1] == "stats"
+    assert list(data["versus"][0]["environment"]) == ["identical", "differences", "groups"]
     assert [r["id"] for r in data["runs"]] == [base.id, rid("b1"), rid("c1")]
     assert [v["latency"]["method"] for v in data["versus"]] == ["summary", "raw"]
     assert "description" not in data["versus"][1]["latency"]["stats"]

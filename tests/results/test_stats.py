@@ -70,11 +70,11 @@ def test_too_few_samples_is_same_and_says_so(n_a: int, n_b: int) -> None:
     assert result.verdict == "same"
     assert result.insufficient
     assert "too few latencies" in result.describe()
-    json.dumps(result.to_json(), allow_nan=False)  # unknown figures are null, not NaN
+    json.dumps(result.model_dump(mode="json"), allow_nan=False)  # unknown figures are null, not NaN
 
 
-def test_to_json_is_plain_json() -> None:
-    data = compare_latencies(latencies(100, 1), latencies(100, 2)).to_json()
+def test_the_json_dump_is_plain_json() -> None:
+    data = compare_latencies(latencies(100, 1), latencies(100, 2)).model_dump(mode="json")
     text = json.dumps(data, allow_nan=False)
     assert json.loads(text)["verdict"] == "same"
     assert "description" in data
@@ -133,7 +133,7 @@ def test_summaries_slower_only_when_every_percentile_moves_past_tolerance() -> N
     slower = compare_summaries(SUMMARY, {k: v * 1.5 for k, v in SUMMARY.items()})
     assert slower.verdict == "slower" and slower.ratio == pytest.approx(1.5)
     assert "percentiles only" in slower.describe() and "1.50x slower" in slower.describe()
-    json.dumps(slower.to_json(), allow_nan=False)
+    json.dumps(slower.model_dump(mode="json"), allow_nan=False)
 
     mixed = dict(SUMMARY, p50=SUMMARY["p50"] * 1.5)  # the median moved, the tail did not
     assert compare_summaries(SUMMARY, mixed).verdict == "same"
@@ -146,7 +146,7 @@ def test_summaries_slower_only_when_every_percentile_moves_past_tolerance() -> N
 def test_summaries_with_nothing_in_common_are_not_compared() -> None:
     result = compare_summaries({"p50": 1.0}, {"p90": 2.0})
     assert result.verdict == "same" and "not compared" in result.describe()
-    json.dumps(result.to_json(), allow_nan=False)
+    json.dumps(result.model_dump(mode="json"), allow_nan=False)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -44,7 +44,7 @@ def board(
 
     result = do_board(metric, run_filter=run_filter, hardware=hardware)
     if json_out:
-        emit_json(result.to_json())
+        emit_json(result.model_dump(mode="json"))
     else:
         stdout.print(_table(result))
     for warning in result.warnings:

@@ -39,7 +39,7 @@ def compare(
 
     result = do_compare(run_ids or [], metric=metric, alpha=alpha, tolerance=tolerance)
     if json_out:
-        emit_json(result.to_json())
+        emit_json(result.model_dump(mode="json"))
     else:
         stdout.print(_table(result))
         _print_verdicts(result)
@@ -110,10 +110,9 @@ def _environment(env: EnvironmentBrief) -> str:
     if env.identical:
         return "identical"
     lines = []
-    for group, count in env.counts.items():
-        keys = ", ".join(env.keys[group])
-        more = ", ..." if count > len(env.keys[group]) else ""
-        lines.append(f"{group} {count}: {_escape(keys)}{more}")
+    for name, group in env.groups.items():
+        more = ", ..." if group.count > len(group.keys) else ""
+        lines.append(f"{name} {group.count}: {_escape(', '.join(group.keys))}{more}")
     return "\n".join(lines)
 
 

@@ -43,7 +43,7 @@ def pareto(
 
     result = do_pareto(objective or [], run_filter=run_filter)
     if json_out:
-        emit_json(result.to_json())
+        emit_json(result.model_dump(mode="json"))
     else:
         stdout.print(_frontier_table(result))
         if result.dominated:

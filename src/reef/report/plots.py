@@ -170,8 +170,8 @@ def default_objectives(records: list[RunRecord]) -> list[Objective]:
     """The scatter's axes when none are given: the 90th-percentile latency against accuracy,
     or against throughput when no run has accuracy."""
     has_accuracy = any(r.accuracy is not None and r.accuracy.value is not None for r in records)
-    second = Objective("accuracy", "max") if has_accuracy else Objective("throughput", "max")
-    return [Objective("latency_p90", "min"), second]
+    second = Objective(metric="accuracy" if has_accuracy else "throughput", direction="max")
+    return [Objective(metric="latency_p90", direction="min"), second]
 
 
 def axis_title(objective: Objective) -> str:

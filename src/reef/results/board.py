@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
 
 from reef.results.pareto import ACCURACY_METRIC, METRICS, Objective, ParetoError
 from reef.results.query import UNKNOWN_HARDWARE, hardware_label
@@ -41,10 +42,10 @@ __all__ = [
 
 # MLPerf's metric for each scenario.
 SCENARIO_METRICS: dict[str, Objective] = {
-    "SingleStream": Objective("latency_p90", "min"),
-    "MultiStream": Objective("latency_p99", "min"),
-    "Server": Objective("throughput", "max"),
-    "Offline": Objective("throughput", "max"),
+    "SingleStream": Objective.model_construct(metric="latency_p90", direction="min"),
+    "MultiStream": Objective.model_construct(metric="latency_p99", direction="min"),
+    "Server": Objective.model_construct(metric="throughput", direction="max"),
+    "Offline": Objective.model_construct(metric="throughput", direction="max"),
 }
 # The direction a metric is ranked in when none is given.
 _NATURAL: dict[str, str] = {"throughput": "max", "accuracy": "max", "samples": "max"}
@@ -54,9 +55,10 @@ class BoardError(ParetoError):
     """The board cannot be built as asked (exit 2): nothing was computed or written."""
 
 
-@dataclass(frozen=True)
-class BoardRow:
+class BoardRow(BaseModel):
     """The best run of one (model, scenario, hardware) group under ``metric``."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     model: str
     scenario: str
@@ -72,28 +74,17 @@ class BoardRow:
     runs: int  # valid runs in the group that have the metric
     median: float  # their median value
 
-    def to_json(self) -> dict[str, Any]:
-        return dict(vars(self))
 
-
-@dataclass(frozen=True)
-class Board:
+class Board(BaseModel):
     """Rows sorted by model, scenario and hardware; ``metric`` is ``auto`` or one metric."""
 
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
     metric: str
-    rows: list[BoardRow]
     considered: int  # valid runs selected
     missing: int  # of those, lacking the metric
+    rows: list[BoardRow]
     warnings: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "metric": self.metric,
-            "considered": self.considered,
-            "missing": self.missing,
-            "rows": [r.to_json() for r in self.rows],
-            "warnings": self.warnings,
-        }
 
 
 def parse_metric(text: str) -> Objective | None:
@@ -202,7 +193,7 @@ def _board(chosen: Objective | None, groups: list[GroupBest], hardware: str | No
         objective = chosen or SCENARIO_METRICS[group.scenario]
         assert group.value is not None and group.run_id is not None
         rows.append(
-            BoardRow(
+            BoardRow.model_construct(
                 model=group.model,
                 scenario=group.scenario,
                 hardware=group.label,
@@ -222,7 +213,13 @@ def _board(chosen: Objective | None, groups: list[GroupBest], hardware: str | No
     if missing:
         run = "run" if missing == 1 else "runs"
         warnings.append(f"{missing} valid {run} left out for lacking the metric")
-    return Board(chosen.name if chosen else "auto", rows, considered, missing, warnings)
+    return Board.model_construct(
+        metric=chosen.name if chosen else "auto",
+        considered=considered,
+        missing=missing,
+        rows=rows,
+        warnings=warnings,
+    )
 
 
 # -- read and ranked here (a database that cannot rank) --------------------------------------
@@ -318,7 +315,13 @@ def _rank(chosen: Objective | None, found: list[tuple[Any, ...]], hardware: str 
     if missing:
         run = "run" if missing == 1 else "runs"
         warnings.append(f"{missing} valid {run} left out for lacking the metric")
-    return Board(chosen.name if chosen else "auto", board_rows, len(found), missing, warnings)
+    return Board.model_construct(
+        metric=chosen.name if chosen else "auto",
+        considered=len(found),
+        missing=missing,
+        rows=board_rows,
+        warnings=warnings,
+    )
 
 
 def _best(key: tuple[str, str, str], members: list[Member], chosen: Objective | None) -> BoardRow:
@@ -329,7 +332,7 @@ def _best(key: tuple[str, str, str], members: list[Member], chosen: Objective | 
     # Ties go to the newest run, then the smallest id, so the board is stable.
     tied = [cells for v, cells in members if v == best]
     cells = min(tied, key=lambda c: (-_timestamp(c[_CREATED]), str(c[_ID])))
-    return BoardRow(
+    return BoardRow.model_construct(
         model=model,
         scenario=scenario,
         hardware=hardware,

@@ -10,11 +10,20 @@ size, ...) are still compared, with a warning.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    computed_field,
+    field_serializer,
+    model_serializer,
+)
+
 from reef.errors import ResultsError
-from reef.results.stats import json_number
+from reef.results.stats import JsonFloat
 from reef.results.verdict import (
     LATENCY_METRICS,
     LatencyVerdict,
@@ -31,6 +40,7 @@ __all__ = [
     "CompareError",
     "Comparison",
     "EnvironmentBrief",
+    "EnvironmentGroup",
     "LatencyVerdict",
     "MetricRow",
     "RunInfo",
@@ -64,8 +74,9 @@ class CompareError(ResultsError):
     """The runs cannot be compared as asked (exit 2): nothing was compared or written."""
 
 
-@dataclass(frozen=True)
-class RunInfo:
+class RunInfo(BaseModel):
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
     label: str  # A, B, C, ... in the order given
     id: str
     model: str  # name@version
@@ -75,105 +86,97 @@ class RunInfo:
     reasons: list[str]
     raw_latencies: int | None  # how many were kept; None when none were
 
-    def to_json(self) -> dict[str, Any]:
-        return dict(vars(self))
 
-
-@dataclass(frozen=True)
-class SettingRow:
+class SettingRow(BaseModel):
     """One setting of every run, in run order; ``differs`` when any differs from another."""
 
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
     name: str
-    values: list[Any]
+    values: list[JsonValue]
     differs: bool
 
-    def to_json(self) -> dict[str, Any]:
-        return dict(vars(self))
 
-
-@dataclass(frozen=True)
-class MetricRow:
+class MetricRow(BaseModel):
     """One figure of every run, and each run's ratio to the baseline's (None: not comparable)."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str  # a latency statistic (p50, ...), "throughput" or "accuracy"
     unit: str  # ms, samples/s, or the accuracy metric's name
     better: Literal["lower", "higher"]
-    values: list[float | None]
-    ratios: list[float | None]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "unit": self.unit,
-            "better": self.better,
-            "values": [json_number(v) for v in self.values],
-            "ratios": [json_number(r) for r in self.ratios],
-        }
+    values: list[JsonFloat | None]
+    ratios: list[JsonFloat | None]
 
 
-@dataclass(frozen=True)
-class EnvironmentBrief:
+class EnvironmentGroup(BaseModel):
+    """What differs in one group of the environment: how many keys, and the first few."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    count: int
+    keys: list[str]  # the first ``ENV_KEYS_SHOWN``
+
+
+class EnvironmentBrief(BaseModel):
     """What differs between a run's environment and the baseline's, in brief: a count per
     group (hardware, os, software, ...) and the first few keys of each."""
 
-    differences: int
-    counts: dict[str, int]
-    keys: dict[str, list[str]]
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
+    differences: int
+    groups: dict[str, EnvironmentGroup]
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def identical(self) -> bool:
         return self.differences == 0
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "identical": self.identical,
-            "differences": self.differences,
-            "groups": {g: {"count": n, "keys": self.keys[g]} for g, n in self.counts.items()},
-        }
+    @property
+    def counts(self) -> dict[str, int]:
+        return {name: group.count for name, group in self.groups.items()}
+
+    @property
+    def keys(self) -> dict[str, list[str]]:
+        return {name: group.keys for name, group in self.groups.items()}
+
+    @model_serializer(mode="wrap")
+    def _identical_first(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)  # a computed field comes last: put it first
+        first = {"identical": data.pop("identical")} if "identical" in data else {}
+        return first | data
 
 
-@dataclass(frozen=True)
-class Versus:
+class Versus(BaseModel):
     """One run compared with the baseline."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     label: str
     id: str
     latency: LatencyVerdict
     environment: EnvironmentBrief
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "id": self.id,
-            "latency": self.latency.to_json(),
-            "environment": self.environment.to_json(),
-        }
 
+class Comparison(BaseModel):
+    """Runs side by side; ``baseline`` is the index in ``runs`` of the run the others are
+    compared with (its label in JSON)."""
 
-@dataclass(frozen=True)
-class Comparison:
-    runs: list[RunInfo]
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
     baseline: int  # index into ``runs``
     metric: str
     alpha: float
     tolerance: float
+    runs: list[RunInfo]
     settings: list[SettingRow]
     metrics: list[MetricRow]
     versus: list[Versus]  # every run but the baseline, in run order
     warnings: list[str]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "baseline": self.runs[self.baseline].label,
-            "metric": self.metric,
-            "alpha": self.alpha,
-            "tolerance": self.tolerance,
-            "runs": [r.to_json() for r in self.runs],
-            "settings": [s.to_json() for s in self.settings],
-            "metrics": [m.to_json() for m in self.metrics],
-            "versus": [v.to_json() for v in self.versus],
-            "warnings": list(self.warnings),
-        }
+    @field_serializer("baseline", when_used="json")
+    def _baseline_label(self, baseline: int) -> str:
+        return self.runs[baseline].label
 
 
 def check_request(refs: Sequence[str], baseline: int, alpha: float, tolerance: float) -> None:
@@ -218,7 +221,7 @@ def compare_records(
     labels = [_label(i) for i in range(len(runs))]
     base = runs[baseline]
     versus = [
-        Versus(
+        Versus.model_construct(
             label=labels[i],
             id=r.id,
             latency=latency_verdict(base, r, labels[i], metric, alpha, tolerance),
@@ -227,12 +230,12 @@ def compare_records(
         for i, r in enumerate(runs)
         if i != baseline
     ]
-    return Comparison(
-        runs=[_info(label, r) for label, r in zip(labels, runs, strict=True)],
+    return Comparison.model_construct(
         baseline=baseline,
         metric=metric,
         alpha=alpha,
         tolerance=tolerance,
+        runs=[_info(label, r) for label, r in zip(labels, runs, strict=True)],
         settings=_settings(runs),
         metrics=_metrics(runs, baseline),
         versus=versus,
@@ -289,7 +292,7 @@ def _model(record: RunRecord) -> str:
 
 
 def _info(label: str, r: RunRecord) -> RunInfo:
-    return RunInfo(
+    return RunInfo.model_construct(
         label=label,
         id=r.id,
         model=_model(r),
@@ -322,7 +325,9 @@ def _settings(records: list[RunRecord]) -> list[SettingRow]:
     rows = []
     for name in names:
         row = [v.get(name) for v in per_run]
-        rows.append(SettingRow(name, row, any(v != row[0] for v in row)))
+        rows.append(
+            SettingRow.model_construct(name=name, values=row, differs=any(v != row[0] for v in row))
+        )
     return rows
 
 
@@ -344,13 +349,10 @@ def _metrics(records: list[RunRecord], baseline: int) -> list[MetricRow]:
             r.accuracy is not None and base_acc is not None and r.accuracy.metric == base_acc.metric
             for r in records
         ]
+        ratios = [x if ok else None for x, ok in zip(row.ratios, same, strict=True)]
         rows.append(
-            MetricRow(
-                row.name,
-                row.unit,
-                row.better,
-                row.values,
-                [x if ok else None for x, ok in zip(row.ratios, same, strict=True)],
+            MetricRow.model_construct(
+                name=row.name, unit=row.unit, better=row.better, values=row.values, ratios=ratios
             )
         )
     return rows
@@ -364,7 +366,10 @@ def _row(
     baseline: int,
 ) -> MetricRow:
     base = values[baseline]
-    return MetricRow(name, unit, better, values, [ratio_to(v, base) for v in values])
+    ratios = [ratio_to(v, base) for v in values]
+    return MetricRow.model_construct(
+        name=name, unit=unit, better=better, values=values, ratios=ratios
+    )
 
 
 def _environment(found: Sequence[Difference]) -> EnvironmentBrief:
@@ -375,7 +380,8 @@ def _environment(found: Sequence[Difference]) -> EnvironmentBrief:
         shown = keys.setdefault(d.group, [])
         if len(shown) < ENV_KEYS_SHOWN:
             shown.append(d.key)
-    return EnvironmentBrief(len(found), counts, keys)
+    groups = {g: EnvironmentGroup.model_construct(count=n, keys=keys[g]) for g, n in counts.items()}
+    return EnvironmentBrief.model_construct(differences=len(found), groups=groups)
 
 
 # --- warnings -----------------------------------------------------------------------------------

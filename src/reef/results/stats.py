@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, computed_field
 
 from reef.errors import ResultsError
 
@@ -45,30 +46,47 @@ class StatsError(ResultsError):
     """A comparison was asked with nonsensical parameters."""
 
 
-@dataclass(frozen=True)
-class LatencyComparison:
-    """B against A, from raw per-query latencies. Ratios are B / A: above 1 means B is slower."""
+def json_number(value: float | None) -> float | None:
+    """NaN and infinities are not JSON: unknown figures become null."""
+    if value is not None and not math.isfinite(value):
+        return None
+    return value
+
+
+# A figure that may be unknown (NaN) or infinite: null in JSON, as it is nowhere a number.
+JsonFloat = Annotated[
+    float, PlainSerializer(json_number, return_type=float | None, when_used="json")
+]
+
+
+class LatencyComparison(BaseModel):
+    """B against A, from raw per-query latencies. Ratios are B / A: above 1 means B is slower.
+
+    ``model_dump(mode="json")`` gives every field (unknown figures as null), then
+    ``description``."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     n_a: int
     n_b: int
-    median_a_ms: float
-    median_b_ms: float
-    ratio: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    effect_size: float
+    median_a_ms: JsonFloat
+    median_b_ms: JsonFloat
+    ratio: JsonFloat
+    ci_low: JsonFloat
+    ci_high: JsonFloat
+    p_value: JsonFloat
+    effect_size: JsonFloat
     effect_label: str
     verdict: Verdict
-    alpha: float = 0.05
-    tolerance: float = 0.05
+    alpha: JsonFloat = 0.05
+    tolerance: JsonFloat = 0.05
     insufficient: bool = False
     note: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {k: json_number(v) for k, v in asdict(self).items()} | {
-            "description": self.describe()
-        }
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def description(self) -> str:
+        return self.describe()
 
     def describe(self) -> str:
         if self.insufficient:
@@ -86,20 +104,24 @@ class LatencyComparison:
         )
 
 
-@dataclass(frozen=True)
-class SummaryComparison:
-    """B against A from summary percentiles only: no spread is known, so no test is made."""
+class SummaryComparison(BaseModel):
+    """B against A from summary percentiles only: no spread is known, so no test is made.
 
-    ratios: dict[str, float]
-    ratio: float
+    ``ratios`` are B / A by percentile; ``ratio`` is the one of ``key``, the first of them
+    (NaN: none in common)."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    ratio: JsonFloat
     key: str
     verdict: Verdict
-    tolerance: float
+    tolerance: JsonFloat
+    ratios: dict[str, JsonFloat]
 
-    def to_json(self) -> dict[str, Any]:
-        data = {k: json_number(v) for k, v in asdict(self).items() if k != "ratios"}
-        data["ratios"] = {k: json_number(v) for k, v in self.ratios.items()}
-        return data | {"description": self.describe()}
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def description(self) -> str:
+        return self.describe()
 
     def describe(self) -> str:
         note = "from percentiles only: raw latencies were not kept, so no significance test"
@@ -153,7 +175,7 @@ def compare_latencies(
     p_value = _mann_whitney(sub_a, sub_b)
     label = effect_label(delta)
     verdict, note = _verdict(ratio, ci_low, ci_high, p_value, label, alpha, tolerance)
-    return LatencyComparison(
+    return LatencyComparison.model_construct(
         n_a=int(a.size),
         n_b=int(b.size),
         median_a_ms=med_a / 1e6,
@@ -187,14 +209,18 @@ def compare_summaries(
         if k in a and k in b and float(a[k]) > 0 and float(b[k]) > 0
     }
     if not ratios:
-        return SummaryComparison({}, math.nan, "", "same", tolerance)
+        return SummaryComparison.model_construct(
+            ratio=math.nan, key="", verdict="same", tolerance=tolerance, ratios={}
+        )
     key = next(iter(ratios))
     verdict: Verdict = "same"
     if all(r > 1 + tolerance for r in ratios.values()):
         verdict = "slower"
     elif all(r < 1 / (1 + tolerance) for r in ratios.values()):
         verdict = "faster"
-    return SummaryComparison(ratios, ratios[key], key, verdict, tolerance)
+    return SummaryComparison.model_construct(
+        ratio=ratios[key], key=key, verdict=verdict, tolerance=tolerance, ratios=ratios
+    )
 
 
 def cliffs_delta(a: NDArray[Any], b: NDArray[Any]) -> float:
@@ -343,7 +369,7 @@ def _insufficient(
 
     med_a = float(np.median(a)) if a.size else math.nan
     med_b = float(np.median(b)) if b.size else math.nan
-    return LatencyComparison(
+    return LatencyComparison.model_construct(
         n_a=int(a.size),
         n_b=int(b.size),
         median_a_ms=med_a / 1e6,
@@ -378,10 +404,3 @@ def factor(ratio: float, low: float, high: float) -> tuple[float, float, float]:
 def format_p(p_value: float) -> str:
     """A p-value as a verdict quotes it: ``p=0.012``, or ``p<0.001``."""
     return "p<0.001" if p_value < 0.001 else f"p={p_value:.3f}"
-
-
-def json_number(value: Any) -> Any:
-    """NaN and infinities are not JSON: unknown figures become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

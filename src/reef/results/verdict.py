@@ -9,14 +9,20 @@ their summary percentiles, which allow no significance test.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from reef.results.stats import factor, format_p, json_number
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+
+from reef.results.stats import (
+    JsonFloat,
+    LatencyComparison,
+    SummaryComparison,
+    factor,
+    format_p,
+)
 
 if TYPE_CHECKING:
     from reef.meta.run import RunRecord
-    from reef.results.stats import LatencyComparison, SummaryComparison
 
 __all__ = ["LATENCY_METRICS", "LatencyVerdict", "latency_table", "latency_verdict", "ratio_to"]
 
@@ -27,43 +33,37 @@ LatencyMethod = Literal["raw", "summary", "none"]
 Outcome = Literal["same", "slower", "faster", "not compared"]
 
 
-@dataclass(frozen=True)
-class LatencyVerdict:
+class LatencyVerdict(BaseModel):
     """Latency of one run against the baseline's.
 
     ``sentence`` is the plain verdict ("B is 1.23x faster (1.19-1.27)", "no significant
     difference"); ``detail`` says what it rests on. Ratios are run / baseline: above 1 is
     slower. ``method`` says what was compared: ``raw`` latencies, ``summary`` percentiles, or
-    ``none`` (a run has no latency figures).
+    ``none`` (a run has no latency figures). ``result``, the statistics, is ``stats`` in JSON.
     """
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     method: LatencyMethod
     statistic: str  # "median" for raw latencies, else the percentile the ratio is of
     verdict: Outcome
-    ratio: float | None
-    ci_low: float | None
-    ci_high: float | None
+    ratio: JsonFloat | None
+    ci_low: JsonFloat | None
+    ci_high: JsonFloat | None
     sentence: str
     detail: str
     result: LatencyComparison | SummaryComparison | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        stats: dict[str, Any] | None = None
-        if self.result is not None:
-            stats = self.result.to_json()
-            # Its description always calls the compared run "B": ``sentence`` says it here.
-            stats.pop("description", None)
-        return {
-            "method": self.method,
-            "statistic": self.statistic,
-            "verdict": self.verdict,
-            "ratio": json_number(self.ratio),
-            "ci_low": json_number(self.ci_low),
-            "ci_high": json_number(self.ci_high),
-            "sentence": self.sentence,
-            "detail": self.detail,
-            "stats": stats,
-        }
+    @model_serializer(mode="wrap")
+    def _result_as_stats(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if "result" in data:  # not left out by ``exclude``
+            stats = data.pop("result")
+            if isinstance(stats, dict):
+                # Its description always calls the compared run "B": ``sentence`` says it here.
+                stats.pop("description", None)
+            data["stats"] = stats
+        return data
 
 
 def latency_table(record: RunRecord) -> dict[str, float] | None:
@@ -113,7 +113,7 @@ def _raw_verdict(result: LatencyComparison, label: str) -> LatencyVerdict:
         times, low, high = factor(result.ratio, result.ci_low, result.ci_high)
         sentence = f"{label} is {times:.2f}x {result.verdict} ({low:.2f}{_DASH}{high:.2f})"
         detail = f"ratio {result.ratio:.2f} ({interval}); {stats}"
-    return LatencyVerdict(
+    return LatencyVerdict.model_construct(
         method="raw",
         statistic="median",
         verdict=result.verdict,
@@ -134,7 +134,7 @@ def _summary_verdict(
     a, b = latency_table(base), latency_table(other)
     if a is None or b is None:
         who = "the baseline" if a is None else label
-        return LatencyVerdict(
+        return LatencyVerdict.model_construct(
             method="none",
             statistic=metric,
             verdict="not compared",
@@ -160,7 +160,7 @@ def _summary_verdict(
         shown = f"{metric} ratio {ratio:.2f}; " if ratio is not None else ""
         detail = f"{shown}ratios {ratios or 'none'}: not all beyond {tolerance:.0%} the same way; "
         detail += basis
-    return LatencyVerdict(
+    return LatencyVerdict.model_construct(
         method="summary",
         statistic=metric,
         verdict=verdict,
