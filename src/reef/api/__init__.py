@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from reef.api.export import mlflow_log, mlflow_target, runs_export
     from reef.api.manifests import check, schema
     from reef.api.plugin_list import PluginsReport, plugins
-    from reef.api.reports import PlotResult, ReportResult, plot, report
+    from reef.api.reports import plot, report
     from reef.api.runs import (
         bench,
         demo,
@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from reef.meta.run import RunRecord
     from reef.meta.settings import BenchSettings
     from reef.meta.summary import RunSummary
+    from reef.report.write import PlotResult, ReportResult
     from reef.results.imports import ImportReport
     from reef.results.mlflow_export import MlflowExport, MlflowTarget
     from reef.results.query import RunFilter
@@ -169,10 +170,10 @@ _WHERE: dict[str, str] = {
     "MlflowExport": "reef.results.mlflow_export",
     "MlflowTarget": "reef.results.mlflow_export",
     "PackReport": "reef.components.pack",
-    "PlotResult": "reef.api.reports",
+    "PlotResult": "reef.report.write",
     "PluginsReport": "reef.api.plugin_list",
     "RepoInfo": "reef.components.details",
-    "ReportResult": "reef.api.reports",
+    "ReportResult": "reef.report.write",
     "ReproduceReport": "reef.solutions.rerun",
     "SearchHit": "reef.components.details",
     "Shadow": "reef.components.shadow",

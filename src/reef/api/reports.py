@@ -1,12 +1,7 @@
-"""``reef report`` and ``reef plot``: reports and figures of recorded runs (``reef.report``).
+"""``reef report`` and ``reef plot``: reports and figures of recorded runs.
 
-``report`` selects runs by id (or ``RunRecord``) or by a filter, builds the document
-(``reef.report.builder.build_document``) and writes it as one offline HTML file or as Markdown
-with figure files. ``plot`` writes one of its figures on its own.
-
-Everything that can be wrong with the request (the output path, the format, an unknown run or
-metric, an empty selection, matplotlib missing for PNG) is refused before anything is written;
-files are written to a temporary name and renamed, so a failure leaves nothing behind.
+The work, and every check made before anything is written, is ``reef.report.write``'s:
+``report`` writes one offline HTML file or Markdown with figure files, ``plot`` one figure.
 """
 
 from __future__ import annotations
@@ -15,48 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
-
-from reef.files import (
-    check_output,
-    check_output_folder,
-    staged_folder,
-    staged_output,
-    write_output,
-)
-from reef.report.errors import MATPLOTLIB_HINT, ReportError
+from reef.report.errors import ReportError
 from reef.report.plots import PLOT_KINDS, SERIES_PER_CHART
+from reef.report.write import DEFAULT_LIMIT, PlotResult, ReportResult, write_plot, write_report
 
 if TYPE_CHECKING:
     from reef.meta.run import RunRecord
-    from reef.results.pareto import Objective
     from reef.results.query import RunFilter
 
 __all__ = ["PLOT_KINDS", "PlotResult", "ReportError", "ReportResult", "plot", "report"]
-
-DEFAULT_LIMIT = 1000  # runs in one report unless asked for more
-_SVG_ONLY = (".svg", ".html")
-_MATPLOTLIB = (".png", ".pdf")
-
-
-class ReportResult(BaseModel):
-    """The report ``report`` wrote: where, in which format, on how many runs."""
-
-    path: str
-    format: str  # html or md
-    runs: int
-    figures: list[str]  # the figure files of a Markdown report
-    warnings: list[str] = Field(default_factory=list)
-
-
-class PlotResult(BaseModel):
-    """The figure ``plot`` wrote: where, of which kind, on how many runs and series."""
-
-    path: str
-    kind: str
-    runs: int
-    series: int
-    warnings: list[str] = Field(default_factory=list)
 
 
 def report(
@@ -77,53 +39,15 @@ def report(
     beside it, as ``figure_format`` (svg; png, pdf or mpl-svg through matplotlib).
     ``objectives`` are the Pareto scatter's two axes (default: ``latency_p90:min`` against
     ``accuracy:max``, or ``throughput:max`` when no run has accuracy)."""
-    from reef.report.builder import build_document, generator
-    from reef.report.markdown import FIGURE_FORMATS
-    from reef.report.selection import select_runs
-
-    path = Path(out)
-    chosen = format or ("md" if path.suffix.lower() == ".md" else "html")
-    if chosen not in ("html", "md"):
-        raise ReportError(f"--format: unknown format {chosen!r}", hint="html or md")
-    if figure_format not in FIGURE_FORMATS:
-        raise ReportError(
-            f"--figures: unknown figure format {figure_format!r}",
-            hint="one of " + ", ".join(FIGURE_FORMATS),
-        )
-    if chosen == "html" and figure_format != "svg":
-        raise ReportError(
-            "--figures applies to Markdown reports",
-            hint="an HTML report inlines its figures as SVG; add --format md",
-        )
-    if chosen == "md" and figure_format != "svg":
-        _need_matplotlib(figure_format)
-    figures_dir = path.with_name(path.stem + "_figures")
-    check_output(path, "report")
-    if chosen == "md":
-        check_output_folder(figures_dir, "report's figures folder")
-    parsed = _objectives(objectives)
-    records, warnings = select_runs(_ids(runs), limit, run_filter)
-    document = build_document(records, title=title, objectives=parsed, warnings=warnings)
-    written: list[str] = []
-    if chosen == "html":
-        from reef.report.html import render_html
-
-        write_output(path, render_html(document, generator=generator()), "report")
-    else:
-        from reef.report.markdown import render_markdown, write_figures
-
-        text = render_markdown(document, figures=figures_dir.name, figure_format=figure_format)
-        with staged_folder(figures_dir, "report's figures folder") as staging:
-            written = [
-                str(figures_dir / p.name) for p in write_figures(document, staging, figure_format)
-            ]
-            write_output(path, text, "report")
-    return ReportResult(
-        path=str(path),
-        format=chosen,
-        runs=len(records),
-        figures=written,
-        warnings=document.warnings,
+    return write_report(
+        Path(out),
+        _ids(runs),
+        format=format,
+        figure_format=figure_format,
+        title=title,
+        objectives=objectives,
+        limit=limit,
+        run_filter=run_filter,
     )
 
 
@@ -141,79 +65,17 @@ def plot(
     ``max_series`` runs, spread over the range of their medians), ``throughput`` bars or the
     ``pareto`` scatter. The suffix of ``out`` picks the format: .svg and .html from Reef's own
     renderer, .png and .pdf through matplotlib."""
-    from reef.report.plots import one_chart
-    from reef.report.selection import select_runs
-
-    if kind not in PLOT_KINDS:
-        raise ReportError(f"unknown plot {kind!r}", hint="one of " + ", ".join(PLOT_KINDS))
-    path = Path(out)
-    suffix = path.suffix.lower()
-    if suffix not in _SVG_ONLY + _MATPLOTLIB:
-        raise ReportError(
-            f"{path}: cannot tell the figure format from {suffix or 'no suffix'!r}",
-            hint="name the file .svg, .html, .png or .pdf",
-        )
-    if max_series < 1:
-        raise ReportError("--max-series must be at least 1")
-    if suffix in _MATPLOTLIB:
-        _need_matplotlib(suffix[1:])
-    check_output(path, "figure")
-    parsed = _objectives(objectives)
-    records, warnings = select_runs(_ids(runs), limit, run_filter)
-    chart, series, notes = one_chart(kind, records, parsed, max_series)
-    warnings += notes
-    if suffix == ".svg":
-        from reef.report.svg import render_svg
-
-        write_output(path, render_svg(chart), "figure")
-    elif suffix == ".html":
-        from reef.report.builder import generator
-        from reef.report.document import Document, Figure, Section
-        from reef.report.html import render_html
-
-        name = f"{kind}-plot"
-        page = Document(chart.title, [], [Section(chart.title, name, [Figure(name, chart)])])
-        write_output(path, render_html(page, generator=generator()), "figure")
-    else:
-        from reef.report.figures import render_figure
-
-        with staged_output(path, "figure") as staging:
-            render_figure(chart, staging)
-    return PlotResult(
-        path=str(path), kind=kind, runs=len(records), series=series, warnings=warnings
+    return write_plot(
+        kind,
+        Path(out),
+        _ids(runs),
+        objectives=objectives,
+        limit=limit,
+        max_series=max_series,
+        run_filter=run_filter,
     )
 
 
 def _ids(runs: Sequence[str | RunRecord]) -> list[str]:
     # A record is read again from the store: the figures need its raw latencies.
     return [r if isinstance(r, str) else r.id for r in runs]
-
-
-# -- checks made before anything is written ------------------------------------------------
-
-
-def _need_matplotlib(what: str) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
-        raise ReportError(
-            f"{what.upper()} figures need matplotlib, which is not installed",
-            hint=f"{MATPLOTLIB_HINT}, or use SVG figures",
-        )
-
-
-def _objectives(given: Sequence[str] | None) -> list[Objective] | None:
-    from reef.results.pareto import Objective, ParetoError
-
-    if not given:
-        return None
-    try:
-        parsed = [Objective.parse(text) for text in given]
-    except ParetoError as e:
-        raise ReportError(e.message, hint=e.hint) from e
-    if len(parsed) != 2:
-        raise ReportError(
-            f"--objective: the scatter takes 2 objectives, not {len(parsed)}",
-            hint="for example --objective latency_p90:min --objective accuracy:max",
-        )
-    return parsed
