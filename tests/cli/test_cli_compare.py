@@ -68,3 +68,47 @@ def test_bad_input_with_json_is_a_json_error(seeded: InProcessReef) -> None:
 def test_too_few_runs_in_an_empty_home_create_nothing(cli: InProcessReef) -> None:
     assert_usage_error(cli("compare", "abc"), "at least two runs")
     assert not cli.home.exists()
+
+
+def test_repeated_and_busy_runs_get_the_one_rules_verdicts(cli: InProcessReef) -> None:
+    """Runs of several processes are compared process by process; a busy one is
+    inconclusive, with its cause, what to do, and the exit code still 0 (compare reports)."""
+    from factories import LATENCY_MS, run_record
+    from reef.meta.run import Interference, Latency, ProcessRun
+
+    def repeated(run_id: str, p50s: list[float], busy: bool = False) -> object:
+        record = run_record(
+            run_id,
+            interference=Interference(
+                cpus=[0], seconds=1.0, busy=busy,
+                reason="other processes used 50% of the run's 1 CPU" if busy else "quiet",
+            ),
+        )  # fmt: skip
+        record.processes = [
+            ProcessRun(
+                index=i,
+                status="valid",
+                latency_ms=Latency(**(LATENCY_MS | {"p50": p})),
+                queries=100,
+            )
+            for i, p in enumerate(p50s, start=1)
+        ]
+        return record
+
+    seed_home(
+        cli.home,
+        [
+            repeated("a" * 32, [1.0, 1.01, 0.99, 1.0]),
+            repeated("b" * 32, [1.3, 1.31, 1.29, 1.3]),
+            repeated("c" * 32, [1.0, 1.0, 1.0, 1.0], busy=True),
+        ],  # type: ignore[list-item]
+    )
+    result = cli("compare", "aaaa", "bbbb", "cccc")
+    assert result.rc == 0, str(result)
+    assert "B vs A: B is 1.30x slower (" in result.stdout and "4 vs 4 processes" in result.stdout
+    assert "C vs A: inconclusive: C was measured on a busy machine" in result.stdout
+    assert "what to do: measure again on a quieter machine" in result.stdout
+    data = cli("compare", "aaaa", "bbbb", "cccc", "--json").json()
+    verdicts = [v["decision"]["verdict"] for v in data["versus"]]
+    assert verdicts == ["differs", "inconclusive"]
+    assert data["versus"][0]["decision"]["unit"] == "process"

@@ -332,7 +332,8 @@ def test_the_comparison_is_strict_json(store: Store, base: RunRecord) -> None:
         "warnings",
     ]  # fmt: skip
     assert data["baseline"] == "A" and result.baseline == 0
-    assert list(data["versus"][0]) == ["label", "id", "latency", "environment"]
+    assert list(data["versus"][0]) == ["label", "id", "latency", "environment", "decision"]
+    assert data["versus"][0]["decision"]["verdict"] in ("reproduced", "differs", "inconclusive")
     assert list(data["versus"][0]["latency"])[-1] == "stats"
     assert list(data["versus"][0]["environment"]) == ["identical", "differences", "groups"]
     assert [r["id"] for r in data["runs"]] == [base.id, rid("b1"), rid("c1")]

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from reef.api.analysis import Comparison, EnvironmentBrief, MetricRow
 
-_VERDICT_STYLE = {"faster": "green", "slower": "red", "same": "", "not compared": "yellow"}
+_VERDICT_STYLE = {"reproduced": "green", "differs": "red", "inconclusive": "yellow"}
 
 
 def compare(
@@ -34,7 +34,9 @@ def compare(
     ),
     json_out: bool = typer.Option(False, "--json", help="print the comparison as JSON"),
 ) -> None:
-    """Compare runs side by side: settings, metrics, environment, and a latency verdict."""
+    """Compare runs side by side: settings, metrics, environment, and a latency verdict:
+    reproduced, differs or inconclusive (with its cause and what to do), by the rule
+    reproduce uses. Exits 0 whatever the verdicts: it reports; `reef reproduce` judges."""
     from reef.api.analysis import compare as do_compare
 
     result = do_compare(run_ids or [], metric=metric, alpha=alpha, tolerance=tolerance)
@@ -119,8 +121,14 @@ def _environment(env: EnvironmentBrief) -> str:
 def _print_verdicts(c: Comparison) -> None:
     base = c.runs[c.baseline].label
     for v in c.versus:
-        lat = v.latency
-        style = _VERDICT_STYLE.get(lat.verdict, "")
-        sentence = _styled(_escape(lat.sentence), f"bold {style}".strip())
+        found = v.decision
+        style = _VERDICT_STYLE.get(found.verdict, "")
+        sentence = _styled(_escape(found.sentence), f"bold {style}".strip())
         stdout.print(f"{v.label} vs {base}: {sentence}", highlight=False)
-        stdout.print(f"  [dim]{_escape(lat.detail)}[/dim]", highlight=False)
+        stdout.print(f"  [dim]{_escape(found.detail)}[/dim]", highlight=False)
+        for cause in found.causes:
+            stdout.print(f"  - {_escape(cause)}", highlight=False)
+        if found.advice:
+            stdout.print(f"  what to do: {_escape(found.advice)}", highlight=False)
+        for caveat in found.caveats:
+            stdout.print(f"  [dim]note: {_escape(caveat)}[/dim]", highlight=False)

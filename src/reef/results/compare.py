@@ -2,9 +2,10 @@
 
 The first run (or the one ``baseline`` names) is the baseline; every other run is compared
 with it. Settings and metrics are laid side by side, environment differences are counted, and
-latency is judged by ``reef.results.verdict`` (raw latencies when both runs kept them, else
-summary percentiles). Runs that measure different things (another scenario, model, batch
-size, ...) are still compared, with a warning.
+latency is judged by the one rule of ``reef.results.decision`` (``decision``: reproduced,
+differs or inconclusive, with the process as the unit when a run has several), beside the
+query-level statistics of ``reef.results.verdict`` (``latency``). Runs that measure different
+things (another scenario, model, batch size, ...) are still compared, with a warning.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import (
 )
 
 from reef.errors import ResultsError
+from reef.results.decision import LatencyDecision, decide
 from reef.results.stats import JsonFloat
 from reef.results.verdict import (
     LATENCY_METRICS,
@@ -156,6 +158,7 @@ class Versus(BaseModel):
     id: str
     latency: LatencyVerdict
     environment: EnvironmentBrief
+    decision: LatencyDecision  # the one rule's verdict (reef.results.decision)
 
 
 class Comparison(BaseModel):
@@ -220,16 +223,28 @@ def compare_records(
     _check_metric(metric, runs)
     labels = [_label(i) for i in range(len(runs))]
     base = runs[baseline]
-    versus = [
-        Versus.model_construct(
-            label=labels[i],
-            id=r.id,
-            latency=latency_verdict(base, r, labels[i], metric, alpha, tolerance),
-            environment=_environment(differ(base.environment, r.environment)),
+    versus = []
+    for i, r in enumerate(runs):
+        if i == baseline:
+            continue
+        latency = latency_verdict(base, r, labels[i], metric, alpha, tolerance)
+        versus.append(
+            Versus.model_construct(
+                label=labels[i],
+                id=r.id,
+                latency=latency,
+                environment=_environment(differ(base.environment, r.environment)),
+                decision=decide(
+                    base,
+                    r,
+                    labels[i],
+                    metric=metric,
+                    alpha=alpha,
+                    tolerance=tolerance,
+                    query_verdict=latency,
+                ),
+            )
         )
-        for i, r in enumerate(runs)
-        if i != baseline
-    ]
     return Comparison.model_construct(
         baseline=baseline,
         metric=metric,

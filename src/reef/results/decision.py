@@ -34,6 +34,7 @@ from reef.results.processes import ProcessLatency, compare_processes, processes_
 
 if TYPE_CHECKING:
     from reef.meta.run import RunRecord
+    from reef.results.verdict import LatencyVerdict
 
 Decision = Literal["reproduced", "differs", "inconclusive"]
 Unit = Literal["process", "query", "summary", "none"]
@@ -76,8 +77,10 @@ def decide(
     alpha: float = 0.05,
     tolerance: float = 0.05,
     margin: float = MARGIN,
+    query_verdict: LatencyVerdict | None = None,
 ) -> LatencyDecision:
-    """``other`` (called ``label``) against ``base``."""
+    """``other`` (called ``label``) against ``base``. ``query_verdict``: the query-level verdict
+    of the same pair with the same parameters, when the caller made it already."""
     caveats = _missing_interference(base, other, label)
     procs_a, procs_b = processes_of(base), processes_of(other)
     if not procs_a or not procs_b:
@@ -94,7 +97,7 @@ def decide(
     if len(procs_a) >= 2 or len(procs_b) >= 2:
         found = _by_process(procs_a, procs_b, label, alpha, tolerance, margin)
     else:
-        found = _by_query(base, other, label, metric, alpha, tolerance)
+        found = _by_query(base, other, label, metric, alpha, tolerance, query_verdict)
     found.caveats = caveats + found.caveats
     busy = _busy(base, other, label)
     if busy:
@@ -196,11 +199,18 @@ def _by_process(
 
 
 def _by_query(
-    base: RunRecord, other: RunRecord, label: str, metric: str, alpha: float, tolerance: float
+    base: RunRecord,
+    other: RunRecord,
+    label: str,
+    metric: str,
+    alpha: float,
+    tolerance: float,
+    found: LatencyVerdict | None,
 ) -> LatencyDecision:
     from reef.results.verdict import latency_verdict
 
-    found = latency_verdict(base, other, label, metric, alpha, tolerance)
+    if found is None:
+        found = latency_verdict(base, other, label, metric, alpha, tolerance)
     unit: Unit = "query" if found.method == "raw" else "summary"
     common = {
         "unit": unit,
