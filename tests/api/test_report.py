@@ -108,15 +108,18 @@ def test_html_report_is_self_contained_and_has_every_section(store: Store, tmp_p
     assert "http://" not in html.replace("http://www.w3.org", "")
     assert "https://" not in html
     figures = svgs(html)
-    # CDF and histogram for resnet SingleStream and bert Offline, 2 throughput bars, Pareto.
-    assert len(figures) == 7
+    # For resnet SingleStream and bert Offline: the raw CDF, LoadGen's percentiles and the
+    # histogram; 2 throughput bars; the Pareto scatter.
+    assert len(figures) == 9
     assert all(len(list(f.iter())) > 10 for f in figures)
     # Every run is a row the page can link its plotted marks to.
     for run_id in ("a1", "a2", "a3", "b1"):
         assert f'<tr data-run="{rid(run_id)}">' in html
     assert "bert&lt;&amp;&gt;" in html and "bert<&>" not in html
     assert "Min duration not satisfied" in html
-    assert "drawn from their recorded percentiles" in html  # a3 kept no raw latencies
+    assert "1 run(s) kept no raw latencies." in html  # a3: in LoadGen's figure alone
+    assert "LoadGen latency per sample (ms), issue to answer" in html
+    assert "compute time per batch (ms), timed by the system under test" in html  # bert Offline
     assert oct(out.stat().st_mode & 0o777) != oct(0o600)
     assert listing(tmp_path) == ["report.html"]  # no temporary files left
 
@@ -126,7 +129,8 @@ def test_markdown_report_links_figure_files(store: Store, tmp_path: Path) -> Non
     result = report(out, run_filter=RunFilter(model="resnet"))
     text = out.read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert len(links) == len(result.figures) == 4  # CDF, histogram, throughput, Pareto
+    # raw CDF, LoadGen percentiles, histogram, throughput, Pareto
+    assert len(links) == len(result.figures) == 5
     for link in links:
         svg = (tmp_path / link).read_text()
         ElementTree.fromstring(svg)
@@ -244,7 +248,11 @@ def test_plots(store: Store, tmp_path: Path) -> None:
         "cdf", tmp_path / "cdf.svg", run_filter=RunFilter(scenario="SingleStream"), max_series=2
     )
     assert (result.series, result.runs) == (2, 3)
-    assert result.warnings == ["showing 2 of 3 runs, spread by median latency"]
+    assert result.warnings == [
+        "showing 2 of 3 runs, spread by median latency",
+        "drawn from LoadGen's percentiles: not every run kept raw latencies (or their raw "
+        "timings mean different things), and the two are not mixed in one figure",
+    ]
     root = ElementTree.fromstring((tmp_path / "cdf.svg").read_text())
     assert root.tag.endswith("svg")
     html = plot("pareto", tmp_path / "front.html").path

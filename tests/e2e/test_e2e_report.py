@@ -58,7 +58,8 @@ def test_board_and_report_of_real_runs(benched: Benched, tmp_path: Path) -> None
         "warnings": [],
     }
     md = cli.ok("report", "-o", str(tmp_path / "paper.md"), "--figures", "png", "--json").json()
-    assert md["format"] == "md" and len(md["figures"]) == 7  # 2 CDFs, 2 histograms, 2 bars, 1
+    # Per scenario: the raw CDF, LoadGen's percentiles, the raw histogram; 2 bars; 1 scatter.
+    assert md["format"] == "md" and len(md["figures"]) == 9
     for figure in md["figures"]:
         assert Path(figure).read_bytes()[:4] == b"\x89PNG"
 
@@ -105,7 +106,8 @@ def test_the_report_renders_in_headless_chromium(benched: Benched, tmp_path: Pat
             page.wait_for_selector("html[data-ready=yes]", timeout=10_000)
 
             figures = page.locator("figure svg")
-            assert figures.count() == 7  # 2 CDFs, 2 histograms, 2 throughput charts, Pareto
+            # per scenario: raw CDF, LoadGen percentiles, histogram; 2 throughput charts; Pareto
+            assert figures.count() == 9
             for i in range(figures.count()):
                 svg = figures.nth(i)
                 box = svg.bounding_box()

@@ -18,10 +18,12 @@ from reef.report.plots import (
     metric_value,
     model_name,
     on_frontier,
+    percentile_chart,
     scatter,
     spread,
     throughput,
     throughput_bars,
+    throughput_panels,
 )
 from reef.report.selection import raw_latencies
 
@@ -102,9 +104,11 @@ def _summary(records: list[RunRecord]) -> Section:
         Column("hardware"),
         Column("status"),
         Column("LoadGen"),
-        Column("p50 ms", numeric=True),
-        Column("p90 ms", numeric=True),
-        Column("p99 ms", numeric=True),
+        # LoadGen's figures: from each sample's issue to its answer (in Offline, how long each
+        # sample waited), not the system under test's own timing of a predict call.
+        Column("LoadGen p50 ms", numeric=True),
+        Column("LoadGen p90 ms", numeric=True),
+        Column("LoadGen p99 ms", numeric=True),
         Column("throughput qps", numeric=True),
         Column("accuracy", numeric=True),
         Column("metric"),
@@ -156,12 +160,26 @@ def _latency_section(records: list[RunRecord]) -> Section:
         shown = spread(members, SERIES_PER_CHART)
         raw = raw_latencies(shown)
         name = _slug(f"latency-{model}-{scenario}")
-        chart = cdf_chart(f"{model}, {scenario}: latency CDF", shown, raw)
         caption = _shown(len(shown), len(members))
-        if any(r.id not in raw for r in shown):
-            caption += " Runs without raw latencies are drawn from their recorded percentiles."
-        blocks.append(Figure(name + "-cdf", chart, caption))
-        histogram = histogram_chart(f"{model}, {scenario}: latency histogram", shown, raw)
+        # Two quantities, two figures: what the system under test timed (per query; per
+        # batch in Offline) and LoadGen's latency per sample, never under one label.
+        if raw:
+            what = "compute time per batch" if scenario == "Offline" else "latency per query"
+            chart = cdf_chart(f"{model}, {scenario}: {what} (raw)", shown, raw)
+            without = [r for r in shown if r.id not in raw]
+            note = f" {len(without)} run(s) kept no raw latencies." if without else ""
+            blocks.append(Figure(name + "-cdf", chart, caption + note))
+        percentiles = percentile_chart(
+            f"{model}, {scenario}: LoadGen latency per sample (percentiles)", shown
+        )
+        blocks.append(Figure(name + "-loadgen", percentiles, caption))
+        histogram = histogram_chart(
+            f"{model}, {scenario}: "
+            + ("compute time per batch" if scenario == "Offline" else "latency per query")
+            + " histogram (raw)",
+            shown,
+            raw,
+        )
         if histogram is not None:
             blocks.append(Figure(name + "-histogram", *histogram))
     return Section("Latency", "latency", blocks)
@@ -185,15 +203,19 @@ def _throughput_section(records: list[RunRecord]) -> Section:
     for r in records:
         if r.performance is not None:
             by_scenario.setdefault(r.scenario, []).append(r)
-    for scenario, members in sorted(by_scenario.items()):
-        best = sorted(members, key=lambda r: -throughput(r))[:BARS_PER_CHART]
-        chart = BarChart(f"{scenario}: throughput", "samples per second", throughput_bars(best))
-        caption = (
-            f"The {len(best)} fastest of {len(members)} runs."
-            if len(best) < len(members)
-            else _shown(len(best), len(members))
-        )
-        blocks.append(Figure(_slug(f"throughput-{scenario}"), chart, caption))
+    for scenario, everyone in sorted(by_scenario.items()):
+        for model, members in throughput_panels(everyone):
+            best = sorted(members, key=lambda r: -throughput(r))[:BARS_PER_CHART]
+            where = f"{scenario}, {model}" if model else scenario
+            chart = BarChart(f"{where}: throughput", "samples per second", throughput_bars(best))
+            caption = (
+                f"The {len(best)} fastest of {len(members)} runs."
+                if len(best) < len(members)
+                else _shown(len(best), len(members))
+            )
+            if model:
+                caption += " One panel per model: their throughputs lie orders of magnitude apart."
+            blocks.append(Figure(_slug(f"throughput-{where}"), chart, caption))
     if not blocks:
         blocks.append(Paragraph("No run measured throughput.", "note"))
     return Section("Throughput", "throughput", blocks)

@@ -28,11 +28,14 @@ __all__ = [
     "on_frontier",
     "one_chart",
     "one_model",
+    "percentile_chart",
+    "raw_axis",
     "run_label",
     "scatter",
     "spread",
     "throughput",
     "throughput_bars",
+    "throughput_panels",
 ]
 
 PLOT_KINDS = ("cdf", "histogram", "throughput", "pareto")
@@ -105,27 +108,63 @@ def spread(records: list[RunRecord], count: int) -> list[RunRecord]:
     return [ranked[i] for i in picks]
 
 
+def raw_axis(scenario: str) -> str:
+    """What a run's raw latencies are: the system under test's own timing of each query, which
+    in Offline is one predict call over a whole batch, not the time a sample waited."""
+    if scenario == "Offline":
+        return "compute time per batch (ms), timed by the system under test"
+    return "latency per query (ms), timed by the system under test"
+
+
+# LoadGen's figures: from a sample's issue to its answer (in Offline, every sample is issued at
+# the start, so this is how long each waited for its answer).
+LOADGEN_AXIS = "LoadGen latency per sample (ms), issue to answer"
+
+
 def cdf_chart(title: str, runs: list[RunRecord], raw: dict[str, list[float]]) -> Chart:
+    """The CDF of the runs' raw latencies (those that kept them), labelled with what they are;
+    ``percentile_chart`` draws the others' LoadGen percentiles, never on the same axes."""
     from reef.report.charts import LineChart, Series, cdf
 
-    series = []
     with_model = not one_model(runs)
+    series = []
     for r in runs:
         if r.id in raw:
             xs, ys = cdf(raw[r.id])
             series.append(Series(run_label(r, with_model), xs, ys, run_id=r.id))
-        elif r.performance is not None:
+    scenario = runs[0].scenario if runs else ""
+    return LineChart(
+        title, raw_axis(scenario), "fraction of queries", series, x_log=_wide(series), step=True
+    )
+
+
+def percentile_chart(title: str, runs: list[RunRecord]) -> Chart:
+    """LoadGen's recorded percentiles of the runs, joined by straight lines (nothing is known
+    of the queries between them)."""
+    from reef.report.charts import LineChart, Series
+
+    with_model = not one_model(runs)
+    series = []
+    for r in runs:
+        if r.performance is not None:
             lat = r.performance.latency_ms
             xs = [lat.min, lat.p50, lat.p90, lat.p95, lat.p99, lat.max]
             ys = [0.0, 0.5, 0.9, 0.95, 0.99, 1.0]
-            label = run_label(r, with_model) + " (percentiles)"
-            series.append(Series(label, xs, ys, run_id=r.id))
-    # Steps for measured distributions; straight lines between recorded percentiles, since
-    # nothing is known of the queries between them.
-    step = all(r.id in raw for r in runs)
+            series.append(Series(run_label(r, with_model), xs, ys, run_id=r.id))
     return LineChart(
-        title, "latency (ms)", "fraction of queries", series, x_log=_wide(series), step=step
+        title, LOADGEN_AXIS, "fraction of samples", series, x_log=_wide(series), step=False
     )
+
+
+def throughput_panels(runs: list[RunRecord]) -> list[tuple[str | None, list[RunRecord]]]:
+    """The runs of one throughput chart, or, when several models lie more than two decades
+    apart (a 10 us model beside a 10 ms one), one panel per model: on one linear axis the slow
+    models' bars would not show. (None, runs) for one chart; (model, its runs) per panel."""
+    values = [throughput(r) for r in runs if throughput(r) > 0]
+    models = sorted({r.target.name for r in runs})
+    if len(models) < 2 or not values or max(values) / min(values) <= 100:
+        return [(None, runs)]
+    return [(m, [r for r in runs if r.target.name == m]) for m in models]
 
 
 def _wide(series: Sequence[Any]) -> bool:
@@ -163,7 +202,7 @@ def histogram_chart(
     ]
     shown = [v for s in series for v in s.values if v > 0]
     wide = bool(shown) and max(shown) / min(shown) > 100
-    return Histogram(title, "latency (ms)", series, x_log=wide), note
+    return Histogram(title, raw_axis(kept[0].scenario), series, x_log=wide), note
 
 
 def default_objectives(records: list[RunRecord]) -> list[Objective]:
@@ -244,6 +283,11 @@ def one_chart(
         best = sorted(measured, key=lambda r: -throughput(r))[:max_series]
         if len(best) < len(measured):
             notes.append(f"showing the {len(best)} fastest of {len(measured)} runs")
+        if len(throughput_panels(best)) > 1:
+            notes.append(
+                "the models' throughputs lie orders of magnitude apart: `reef report` draws "
+                "one panel per model; here, --model picks one"
+            )
         return BarChart("Throughput", "samples per second", throughput_bars(best)), len(best), notes
     shown = spread(measured, max_series)
     if len(shown) < len(measured):
@@ -252,7 +296,17 @@ def one_chart(
         notes.append("the runs are of different models or scenarios")
     raw = raw_latencies(shown)
     if kind == "cdf":
-        return cdf_chart("Latency CDF", shown, raw), len(shown), notes
+        # One quantity per figure: the raw timings when every run kept them (and they mean
+        # the same: per batch in Offline, per query elsewhere), else LoadGen's percentiles.
+        offline = {r.scenario == "Offline" for r in shown}
+        if all(r.id in raw for r in shown) and len(offline) == 1:
+            return cdf_chart("Latency CDF (raw)", shown, raw), len(shown), notes
+        if raw:
+            notes.append(
+                "drawn from LoadGen's percentiles: not every run kept raw latencies (or their "
+                "raw timings mean different things), and the two are not mixed in one figure"
+            )
+        return percentile_chart("LoadGen latency CDF", shown), len(shown), notes
     histogram = histogram_chart("Latency histogram", shown, raw)
     if histogram is None:
         raise ReportError(
