@@ -9,6 +9,9 @@ so that attempts are independent. Cases, for each model:
 - ``hog``: the same, while a CPU hog (a process this script starts and stops) keeps a core busy;
 - ``threads``: 2 intra-op threads against 1 (a real change);
 - ``graph-opt``: ONNX Runtime's graph optimisation off against on (a real change);
+- ``extra-op``: the same model with an extra branch of operators (a MatMul over the flattened
+  input, summed and added times zero to the output) sized to cost about 10% of it, as a model
+  file of its own;
 - ``delay-N``: a planted slowdown of N% of the model's quiet p50, through a predictor plugin
   (``delayed-onnxruntime``, installed for the run in a temporary site) that spins for a fixed
   time after each predict.
@@ -67,7 +70,11 @@ class DelayedPredictor(OnnxRuntimePredictor):
 
 thing = DelayedPredictor
 '''
-CASES = ["quiet", "hog", "threads", "graph-opt", "delay-3", "delay-5", "delay-10", "delay-25"]
+CASES = [
+    "quiet", "hog", "threads", "graph-opt", "extra-op",
+    "delay-3", "delay-5", "delay-10", "delay-25",
+]  # fmt: skip
+EXTRA_COST = 0.10  # what the extra-op case's extra operators should cost, of the model
 
 
 def install_plugin(root: Path) -> None:
@@ -98,6 +105,97 @@ def delayed_manifest(model: str, root: Path) -> str:
     manifest = target / "reef.yaml"
     text = manifest.read_text().replace("name: onnxruntime", "name: delayed-onnxruntime", 1)
     manifest.write_text(text.replace(f"name: {model}\n", f"name: {model}-delayed\n", 1))
+    return str(manifest)
+
+
+def _with_extra_branch(model_path: Path, width: int, out_path: Path) -> None:
+    """The model with ``Add(output, 0 * ReduceSum(MatMul(Flatten(input), W[D, width])))``:
+    the same answers, ``width`` columns of extra work per sample."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(model_path))
+    graph = model.graph
+    source, output = graph.input[0], graph.output[0].name
+    dims = [d.dim_value for d in source.type.tensor_type.shape.dim[1:]]
+    features = int(np.prod(dims))
+    for node in graph.node:
+        node.output[:] = [f"{output}_before" if o == output else o for o in node.output]
+    rng = np.random.default_rng(0)
+    weight = rng.standard_normal((features, width)).astype(np.float32)
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(weight, "extra_w"),
+            numpy_helper.from_array(np.zeros((), np.float32), "extra_zero"),
+        ]
+    )
+    graph.node.extend(
+        [
+            helper.make_node("Flatten", [source.name], ["extra_flat"], axis=1),
+            helper.make_node("MatMul", ["extra_flat", "extra_w"], ["extra_mm"]),
+            helper.make_node("ReduceSum", ["extra_mm"], ["extra_sum"], keepdims=0),
+            helper.make_node("Mul", ["extra_sum", "extra_zero"], ["extra_nothing"]),
+            helper.make_node("Add", [f"{output}_before", "extra_nothing"], [output]),
+        ]
+    )
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out_path))
+
+
+def _bare_p50(path: Path, feed: object, seconds: float = 1.5) -> float:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    for _ in range(50):
+        session.run(None, {name: feed})
+    times = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter_ns()
+        session.run(None, {name: feed})
+        times.append(time.perf_counter_ns() - start)
+    return statistics.median(times)
+
+
+def heavier_manifest(model: str, root: Path) -> str:
+    """A copy of the built-in ``model`` whose file has an extra branch costing about
+    ``EXTRA_COST`` of it (sized by timing the two files in a bare loop, twice)."""
+    import hashlib
+
+    import numpy as np
+    import onnx
+
+    import reef
+
+    source = Path(reef.__file__).parent / "builtin" / model
+    target = root / f"{model}-heavier"
+    shutil.copytree(source, target)
+    original = source / "model.onnx"
+    dims = [
+        d.dim_value or 1 for d in onnx.load(str(original)).graph.input[0].type.tensor_type.shape.dim
+    ]
+    dims[0] = 1
+    feed = np.random.default_rng(1).random(dims, dtype=np.float32)
+    base = _bare_p50(original, feed)
+    width = 256
+    for _ in range(5):
+        _with_extra_branch(original, width, target / "model.onnx")
+        cost = _bare_p50(target / "model.onnx", feed) / base - 1
+        if abs(cost - EXTRA_COST) < 0.02:
+            break
+        # Below the noise: widen fourfold; else scale to the cost wanted.
+        width = width * 4 if cost < 0.01 else max(8, round(width * EXTRA_COST / cost))
+    digest = hashlib.sha256((target / "model.onnx").read_bytes()).hexdigest()
+    manifest = target / "reef.yaml"
+    text = manifest.read_text()
+    old = hashlib.sha256(original.read_bytes()).hexdigest()
+    text = text.replace(old, digest).replace(f"name: {model}\n", f"name: {model}-heavier\n", 1)
+    manifest.write_text(text)
+    print(f"({model}-heavier: an extra branch {width} wide, about {cost:+.1%} in a bare loop)")
     return str(manifest)
 
 
@@ -133,7 +231,9 @@ class Hog:
         self.proc.wait()
 
 
-def attempt(case: str, model: str, delayed: str, p50_us: float, args: argparse.Namespace) -> object:
+def attempt(
+    case: str, model: str, delayed: str, heavier: str, p50_us: float, args: argparse.Namespace
+) -> object:
     """One original and one new run for ``case``; the decision."""
     from reef.results.decision import decide
 
@@ -144,6 +244,8 @@ def attempt(case: str, model: str, delayed: str, p50_us: float, args: argparse.N
         b_extra["threads"] = 2
     elif case == "graph-opt":
         b_extra["graph_optimization"] = "none"
+    elif case == "extra-op":
+        b_target = heavier
     elif case.startswith("delay-"):
         a_target = b_target = delayed
     if case.startswith("delay-"):
@@ -180,6 +282,7 @@ def main() -> None:
     print(header + f"{'ratio':>7}  seconds  reasons stated")
     for model in args.models:
         delayed = delayed_manifest(model, Path(home) / "lab")
+        heavier = heavier_manifest(model, Path(home) / "lab") if "extra-op" in args.cases else ""
         quiet = bench(model, args.repeat, args.duration, threads=1)
         p50_us = quiet.performance.latency_ms.p50 * 1000  # type: ignore[attr-defined]
         for case in args.cases:
@@ -187,7 +290,7 @@ def main() -> None:
             ratios, stated = [], True
             started = time.monotonic()
             for _ in range(args.attempts):
-                found = attempt(case, model, delayed, p50_us, args)
+                found = attempt(case, model, delayed, heavier, p50_us, args)
                 counts[found.verdict] += 1  # type: ignore[attr-defined]
                 if found.ratio is not None:  # type: ignore[attr-defined]
                     ratios.append(found.ratio)  # type: ignore[attr-defined]
