@@ -111,3 +111,21 @@ def test_an_unexpected_error_is_not_swallowed(tmp_path: Path) -> None:
 
     with pytest.raises(KeyError):
         run_repeated(job(tmp_path, 2), NullReporter(), run_one, lambda one, exc: None)
+
+
+def test_a_first_process_that_crashed_leaves_the_others_facts(tmp_path: Path) -> None:
+    from reef.meta.run import LoadGenInfo, PredictorInfo
+
+    crashed = run_record("r1", status="failed", reasons=["killed"], latency_ms=None, backend=None)
+    ok = process(2.0, None)
+    ok.loadgen = LoadGenInfo(version="6.0", result="VALID")
+    invalid = process(2.2, None)
+    invalid.loadgen = LoadGenInfo(version="6.0", result="INVALID")
+    merged = merge(job(tmp_path, 3), [crashed, ok, invalid])
+    assert merged.status == "failed" and merged.reasons == ["process 1: killed"]
+    assert merged.created_at == crashed.created_at
+    assert merged.predictor == PredictorInfo(name="onnxruntime", version="1.20")
+    assert merged.loadgen is not None and merged.loadgen.result == "INVALID"
+    assert merged.performance is not None and merged.performance.latency_ms.p50 == 2.1
+    both_valid = merge(job(tmp_path, 2), [ok, ok.model_copy(deep=True)])
+    assert both_valid.loadgen is not None and both_valid.loadgen.result == "VALID"

@@ -63,8 +63,11 @@ def run_repeated(
 
 def merge(job: BenchJob, records: list[RunRecord]) -> RunRecord:
     """One record of ``records`` (the processes of ``job``, in order)."""
-    first = records[0]
-    merged = first.model_copy(deep=True)
+    # The predictor, LoadGen and accuracy facts come from the first process that got that far
+    # (process 1 may have crashed before measuring anything).
+    base = next((r for r in records if r.loadgen is not None), records[0])
+    merged = base.model_copy(deep=True)
+    merged.created_at = records[0].created_at
     merged.settings = job.settings
     merged.finished_at = records[-1].finished_at
     merged.processes = [_process(i, r) for i, r in enumerate(records, start=1)]

@@ -156,13 +156,9 @@ def _run_job(
     ``settings.repeat`` N, in N workers one after another (``reef.bench.repeat``)."""
     settings = job.settings
     if in_process and (settings.repeat > 1 or settings.cpus is not None):
-        from reef.errors import SettingsError
+        from reef.bench.settings import worker_only
 
-        given = "--repeat" if settings.repeat > 1 else "--cpus"
-        raise SettingsError(
-            f"{given} needs worker processes: --in-process measures in this one",
-            hint=f"leave out --in-process (or {given})",
-        )
+        raise worker_only("--repeat" if settings.repeat > 1 else "--cpus")
     if settings.repeat > 1:
         from reef.bench.launch import WorkerCrashed
         from reef.bench.repeat import run_repeated

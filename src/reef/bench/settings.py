@@ -34,12 +34,25 @@ OPTION_NAMES = {
 }
 
 
+def worker_only(option: str) -> SettingsError:
+    """The refusal of ``option`` (``--repeat``, ``--cpus``) with ``--in-process``."""
+    return SettingsError(
+        f"{option} needs worker processes: --in-process measures in this one",
+        hint=f"leave out --in-process (or {option})",
+    )
+
+
 def parse_cpus(text: str) -> list[int]:
     """``--cpus`` as taskset -c writes it: ``1,2``, ``0-3``, ``0-3,8``; in the order given."""
+    import os
+
+    count = os.cpu_count() or 1
     cores: list[int] = []
     for part in text.split(","):
         first, dash, last = part.strip().partition("-")
-        if not first.isdigit() or (dash and not last.isdigit()):
+        if not (first.isascii() and first.isdecimal()) or (
+            dash and not (last.isascii() and last.isdecimal())
+        ):
             raise SettingsError(
                 f"--cpus {text}: {part.strip()!r} is not a core number or a range of them",
                 hint="e.g. --cpus 1,2 or --cpus 0-3",
@@ -47,6 +60,10 @@ def parse_cpus(text: str) -> list[int]:
         low, high = int(first), int(last) if dash else int(first)
         if high < low:
             raise SettingsError(f"--cpus {text}: the range {part.strip()} runs backwards")
+        if high >= count:  # refused before a range of a billion cores is spelled out
+            raise SettingsError(
+                f"--cpus {text}: core {high} does not exist: this machine has cores 0-{count - 1}"
+            )
         cores.extend(range(low, high + 1))
     return cores
 

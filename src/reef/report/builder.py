@@ -19,6 +19,7 @@ from reef.report.plots import (
     model_name,
     on_frontier,
     percentile_chart,
+    raw_quantity,
     scatter,
     spread,
     throughput,
@@ -163,8 +164,8 @@ def _latency_section(records: list[RunRecord]) -> Section:
         caption = _shown(len(shown), len(members))
         # Two quantities, two figures: what the system under test timed (per query; per
         # batch in Offline) and LoadGen's latency per sample, never under one label.
+        what = raw_quantity(scenario)
         if raw:
-            what = "compute time per batch" if scenario == "Offline" else "latency per query"
             chart = cdf_chart(f"{model}, {scenario}: {what} (raw)", shown, raw)
             without = [r for r in shown if r.id not in raw]
             note = f" {len(without)} run(s) kept no raw latencies." if without else ""
@@ -173,13 +174,7 @@ def _latency_section(records: list[RunRecord]) -> Section:
             f"{model}, {scenario}: LoadGen latency per sample (percentiles)", shown
         )
         blocks.append(Figure(name + "-loadgen", percentiles, caption))
-        histogram = histogram_chart(
-            f"{model}, {scenario}: "
-            + ("compute time per batch" if scenario == "Offline" else "latency per query")
-            + " histogram (raw)",
-            shown,
-            raw,
-        )
+        histogram = histogram_chart(f"{model}, {scenario}: {what} histogram (raw)", shown, raw)
         if histogram is not None:
             blocks.append(Figure(name + "-histogram", *histogram))
     return Section("Latency", "latency", blocks)

@@ -30,6 +30,7 @@ __all__ = [
     "one_model",
     "percentile_chart",
     "raw_axis",
+    "raw_quantity",
     "run_label",
     "scatter",
     "spread",
@@ -108,12 +109,14 @@ def spread(records: list[RunRecord], count: int) -> list[RunRecord]:
     return [ranked[i] for i in picks]
 
 
-def raw_axis(scenario: str) -> str:
+def raw_quantity(scenario: str) -> str:
     """What a run's raw latencies are: the system under test's own timing of each query, which
     in Offline is one predict call over a whole batch, not the time a sample waited."""
-    if scenario == "Offline":
-        return "compute time per batch (ms), timed by the system under test"
-    return "latency per query (ms), timed by the system under test"
+    return "compute time per batch" if scenario == "Offline" else "latency per query"
+
+
+def raw_axis(scenario: str) -> str:
+    return f"{raw_quantity(scenario)} (ms), timed by the system under test"
 
 
 # LoadGen's figures: from a sample's issue to its answer (in Offline, every sample is issued at
@@ -160,7 +163,7 @@ def throughput_panels(runs: list[RunRecord]) -> list[tuple[str | None, list[RunR
     """The runs of one throughput chart, or, when several models lie more than two decades
     apart (a 10 us model beside a 10 ms one), one panel per model: on one linear axis the slow
     models' bars would not show. (None, runs) for one chart; (model, its runs) per panel."""
-    values = [throughput(r) for r in runs if throughput(r) > 0]
+    values = [q for q in map(throughput, runs) if q > 0]
     models = sorted({r.target.name for r in runs})
     if len(models) < 2 or not values or max(values) / min(values) <= 100:
         return [(None, runs)]

@@ -1,19 +1,21 @@
 """The one rule for a latency verdict: ``reproduced``, ``differs`` or ``inconclusive``.
 
-``reef compare``, ``reef reproduce`` and solution checks all judge latency here, so that one
-pair of runs gets one verdict whichever command asks. In order:
+``reef compare`` and ``reef reproduce`` judge latency here, so that one pair of runs gets one
+verdict whichever command asks (solution checks, which hold one run against a threshold, say
+what its figure rests on: a busy machine, the spread between processes). In order:
 
 1. A run with no latency figures cannot be judged: ``inconclusive``, naming it.
 2. A run measured on a busy machine (its ``interference`` says so) cannot vouch for its
    latencies: ``inconclusive``, with the reason and what to do (a quieter machine,
    ``--cpus``, ``reef env check``). The ratio is still shown.
 3. With two processes or more on either side (``--repeat``), the process is the unit: the
-   ratio of the medians of process medians, with a hierarchical bootstrap interval
+   ratio of the medians of process medians (of their raw latencies when both runs kept them,
+   else of LoadGen's ``metric``), with a hierarchical bootstrap interval
    (``reef.results.processes``).
 
    - ``differs`` when the interval excludes 1 and the ratio is beyond ``tolerance``;
-   - ``reproduced`` when the interval lies within ``margin`` of 1 (no difference that large
-     can hide in it);
+   - ``reproduced`` when the interval lies within ``margin`` of 1, or of the tolerance when
+     that is wider (no difference that large can hide in it);
    - otherwise ``inconclusive``: the spread between processes is wider than the difference,
      and more processes (``--repeat``) would narrow it.
 4. With one process on each side, the queries of that process are the samples
@@ -43,6 +45,10 @@ Unit = Literal["process", "query", "summary", "none"]
 MARGIN = 0.10
 _DASH = "\u2013"
 
+ONE_SIDE = (
+    "one side is a single process: the spread between its processes is unknown, so the "
+    "interval shows only the other side's; --repeat on both sides measures both"
+)
 ONE_PROCESS = (
     "one process on each side: the interval covers only the noise inside one process, not "
     "the spread between processes; --repeat N measures that"
@@ -82,7 +88,11 @@ def decide(
     """``other`` (called ``label``) against ``base``. ``query_verdict``: the query-level verdict
     of the same pair with the same parameters, when the caller made it already."""
     caveats = _missing_interference(base, other, label)
-    procs_a, procs_b = processes_of(base), processes_of(other)
+    # Raw timings only when both sides kept them: they and LoadGen's figures are different
+    # quantities (in Offline, compute time per batch against time to answer).
+    raw = bool(base.latencies_ns and other.latencies_ns)
+    procs_a = processes_of(base, raw=raw, metric=metric)
+    procs_b = processes_of(other, raw=raw, metric=metric)
     if not procs_a or not procs_b:
         who = "the baseline" if not procs_a else label
         status = (base if not procs_a else other).status
@@ -95,7 +105,10 @@ def decide(
             caveats=caveats,
         )
     if len(procs_a) >= 2 or len(procs_b) >= 2:
-        found = _by_process(procs_a, procs_b, label, alpha, tolerance, margin)
+        statistic = "median" if raw else metric
+        found = _by_process(
+            procs_a, procs_b, label, alpha, tolerance, max(margin, tolerance), statistic
+        )
     else:
         found = _by_query(base, other, label, metric, alpha, tolerance, query_verdict)
     found.caveats = caveats + found.caveats
@@ -141,6 +154,7 @@ def _by_process(
     alpha: float,
     tolerance: float,
     margin: float,
+    statistic: str,
 ) -> LatencyDecision:
     result = compare_processes(a, b, alpha=alpha)
     counts = f"{result.processes_a} vs {result.processes_b} processes"
@@ -150,8 +164,9 @@ def _by_process(
         for who, s in (("baseline", result.spread_a), (label, result.spread_b))
         if s is not None
     )
+    of = "medians" if statistic == "median" else f"{statistic}s (LoadGen's)"
     detail = (
-        f"median of process medians {result.median_a_ms:.4g} -> {result.median_b_ms:.4g} ms; "
+        f"median of process {of} {result.median_a_ms:.4g} -> {result.median_b_ms:.4g} ms; "
         f"ratio {result.ratio:.3f} ({interval}, {result.confidence:.0%} hierarchical bootstrap)"
         + (f"; spread between processes: {spreads}" if spreads else "")
     )
@@ -165,6 +180,7 @@ def _by_process(
         "spread_a": result.spread_a,
         "spread_b": result.spread_b,
         "detail": detail,
+        "caveats": [ONE_SIDE] if min(result.processes_a, result.processes_b) == 1 else [],
     }
     excludes_one = result.ci_low > 1 or result.ci_high < 1
     beyond = result.ratio > 1 + tolerance or result.ratio < 1 / (1 + tolerance)

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
     from reef.meta.run import RunRecord
 
-# Bootstrap resamples, and the most queries of one process resampled (a random subset beyond):
-# a thousand points already give a median as steady as the process allows.
+# Bootstrap resamples, and the most queries of one process resampled (evenly spaced order
+# statistics beyond): a thousand points already give a median as steady as the process allows.
 RESAMPLES = 2000
 POINTS_PER_PROCESS = 1000
 
@@ -34,26 +34,30 @@ class ProcessLatency:
     raw_ns: tuple[int, ...] | None = None
 
 
-def processes_of(record: RunRecord) -> list[ProcessLatency]:
+def processes_of(
+    record: RunRecord, *, raw: bool = True, metric: str = "p50"
+) -> list[ProcessLatency]:
     """The processes of ``record`` (one for a run without ``--repeat``); empty when it has no
-    latency figures. A process's median is that of its raw latencies when it kept them, else
-    LoadGen's p50."""
-    raw = record.latencies_ns
+    latency figures. With ``raw`` (both sides of a comparison kept raw latencies), a process
+    stands for its raw latencies and their median; else for LoadGen's ``metric``: the two are
+    different quantities (in Offline, compute time per batch against time to answer) and are
+    never compared with each other."""
+    kept = record.latencies_ns if raw else None
     if record.processes:
         found, start = [], 0
         for p in record.processes:
-            kept = p.latencies_kept if raw else 0
-            chunk = tuple(raw[start : start + kept]) if raw and kept else None
-            start += kept
+            count = p.latencies_kept if kept else 0
+            chunk = tuple(kept[start : start + count]) if kept and count else None
+            start += count
             if chunk:
                 found.append(ProcessLatency(statistics.median(chunk) / 1e6, chunk))
-            elif p.latency_ms is not None:
-                found.append(ProcessLatency(p.latency_ms.p50))
+            elif p.latency_ms is not None and not raw:
+                found.append(ProcessLatency(float(getattr(p.latency_ms, metric))))
         return found
-    if raw:
-        return [ProcessLatency(statistics.median(raw) / 1e6, tuple(raw))]
-    if record.performance is not None:
-        return [ProcessLatency(record.performance.latency_ms.p50)]
+    if kept:
+        return [ProcessLatency(statistics.median(kept) / 1e6, tuple(kept))]
+    if record.performance is not None and not raw:
+        return [ProcessLatency(float(getattr(record.performance.latency_ms, metric)))]
     return []
 
 
@@ -114,8 +118,11 @@ def compare_processes(
 
 def _resampled(side: list[ProcessLatency], rng: np.random.Generator) -> NDArray[np.float64]:
     """``RESAMPLES`` draws of the side's statistic: processes drawn with replacement, each
-    chosen process's median drawn from its own queries."""
+    chosen process's median drawn from its own queries (one query resample per process and
+    resample: a process drawn twice in a resample counts its draw twice)."""
     import numpy as np
+
+    from reef.results.stats import _bootstrap_medians, _quantiles
 
     # medians[i, r]: process i's median in resample r.
     medians = np.empty((len(side), RESAMPLES))
@@ -123,11 +130,9 @@ def _resampled(side: list[ProcessLatency], rng: np.random.Generator) -> NDArray[
         if process.raw_ns is None or len(process.raw_ns) < 2:
             medians[i] = process.median_ms
             continue
-        points = np.asarray(process.raw_ns, dtype=np.float64) / 1e6
-        if len(points) > POINTS_PER_PROCESS:
-            points = rng.choice(points, POINTS_PER_PROCESS, replace=False)
-        drawn = rng.integers(0, len(points), size=(RESAMPLES, len(points)))
-        medians[i] = np.median(points[drawn], axis=1)
+        # Evenly spaced order statistics, not a random subset: the same median and shape.
+        points = _quantiles(np.asarray(process.raw_ns, dtype=np.float64) / 1e6, POINTS_PER_PROCESS)
+        medians[i] = _bootstrap_medians(points, RESAMPLES, rng)
     chosen = rng.integers(0, len(side), size=(RESAMPLES, len(side)))
     picked = medians[chosen, np.arange(RESAMPLES)[:, None]]
     result: NDArray[np.float64] = np.median(picked, axis=1)

@@ -475,7 +475,7 @@ def _noise(record: RunRecord) -> str:
     if len(record.processes) >= 2:
         from reef.results.processes import processes_of, spread
 
-        found = spread(processes_of(record))
+        found = spread(processes_of(record, raw=bool(record.latencies_ns)))
         if found is not None:
             notes.append(f"median of {len(record.processes)} processes, spread {found:.0%}")
     return "; ".join(notes)

@@ -53,6 +53,7 @@ def reproduce(
     (``reef.solutions.reproduce.compare``). ``repeat`` None: as many as the original run had
     when that was several, else ``REPEAT`` (one ``--in-process``)."""
     from reef.bench import session
+    from reef.bench.settings import worker_only
     from reef.bench.target import locked_model
     from reef.components.index import catalog
     from reef.components.lockfile import LockMismatch, locate, write_lock
@@ -64,10 +65,7 @@ def reproduce(
     if repeat is not None and not 1 <= repeat <= MAX_REPEAT:
         raise SettingsError(f"--repeat {repeat}: must be 1 to {MAX_REPEAT} processes")
     if repeat is not None and repeat > 1 and in_process:
-        raise SettingsError(
-            "--repeat needs worker processes: --in-process measures in this one",
-            hint="leave out --in-process (or --repeat)",
-        )
+        raise worker_only("--repeat")
     say = progress or (lambda _message: None)
     with Store() as store:
         original = store.get(run_id, with_latencies=True)
@@ -114,10 +112,14 @@ def reproduce(
         record.reproduces = original.id
         record.solution = solution
 
-    processes = repeat or (1 if in_process else max(original.settings.repeat, REPEAT))
+    had = original.settings.repeat
+    processes = repeat or (1 if in_process else had if had > 1 else REPEAT)
     settings = original.settings.model_copy(update={"repeat": processes})
     if processes > 1 and settings.mode == "accuracy":
         settings = settings.model_copy(update={"repeat": 1})
+    if in_process and settings.cpus is not None:
+        say(f"--in-process: the original's pinning to cores {settings.cpus} is not applied")
+        settings = settings.model_copy(update={"cpus": None})
     shown = f" in {settings.repeat} processes" if settings.repeat > 1 else ""
     say(f"running {original.target.name} {original.scenario} with the recorded settings{shown}")
     with session.open_store() as db:
