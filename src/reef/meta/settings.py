@@ -140,10 +140,8 @@ class BenchSettings(Strict):
 
 
 def usable_cores() -> int:
-    """The cores this process may run on (its affinity mask, where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    """How many cores this process may run on (its affinity mask, where the OS has one)."""
+    return max(1, len(allowed_cores()))
 
 
 def allowed_cores() -> set[int]:
