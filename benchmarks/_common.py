@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -62,3 +66,18 @@ def bare_batch_throughput(p: Prepared, batch: int, seconds: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def child_round(script: str, r: int, args: Any) -> dict[str, float]:
+    """Round ``r`` of an A/B script in a fresh process (``script --child``), pinned to
+    ``args.cpu`` when taskset is there (one core: no migration between the two sides); the
+    figures its last line prints as JSON."""
+    cmd = [
+        sys.executable, script, "--child", "--round", str(r), "--model", args.model,
+        "--duration", str(args.duration), "--threads", str(args.threads),
+    ]  # fmt: skip
+    if shutil.which("taskset"):
+        cmd = ["taskset", "-c", str(args.cpu), *cmd]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result

@@ -15,11 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
-import sys
 
-from _common import job_for, median, use_temp_home
+from _common import child_round, job_for, median, use_temp_home
 
 from reef.bench.runner import execute, prepare
 
@@ -43,18 +40,6 @@ def one_round(args: argparse.Namespace) -> dict[str, float]:
     return {"on": got[True], "off": got[False]}
 
 
-def child(r: int, args: argparse.Namespace) -> dict[str, float]:
-    cmd = [
-        sys.executable, __file__, "--child", "--round", str(r), "--model", args.model,
-        "--duration", str(args.duration), "--threads", str(args.threads),
-    ]  # fmt: skip
-    if shutil.which("taskset"):
-        cmd = ["taskset", "-c", str(args.cpu), *cmd]  # one core: no migration between runs
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="digits-cnn")
@@ -70,7 +55,7 @@ def main() -> None:
         return
     ratios = []
     for r in range(args.rounds):
-        got = child(r, args)
+        got = child_round(__file__, r, args)
         ratios.append(got["on"] / got["off"])
         print(
             f"round {r}: p50 sampling on {got['on'] / 1e3:.2f} us, off {got['off'] / 1e3:.2f} us"

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import subprocess
-import sys
 
-from _common import job_for, median, use_temp_home
+from _common import child_round, job_for, median, use_temp_home
 
 from reef.bench.job import TraceSettings
 from reef.bench.runner import execute, prepare
@@ -47,18 +44,6 @@ def one_round(args: argparse.Namespace) -> dict[str, float]:
     return {level: measure(args.model, level, args.duration, args.threads) for level in order}
 
 
-def child(r: int, args: argparse.Namespace) -> dict[str, float]:
-    cmd = [
-        sys.executable, __file__, "--child", "--round", str(r), "--model", args.model,
-        "--duration", str(args.duration), "--threads", str(args.threads),
-    ]  # fmt: skip
-    if shutil.which("taskset"):
-        cmd = ["taskset", "-c", str(args.cpu), *cmd]  # one core: no migration between runs
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="digits-cnn")
@@ -76,7 +61,7 @@ def main() -> None:
     results: dict[str, list[float]] = {level: [] for level in LEVELS}
     ratios: dict[str, list[float]] = {level: [] for level in LEVELS}
     for r in range(args.rounds):
-        got = child(r, args)
+        got = child_round(__file__, r, args)
         for level in LEVELS:
             results[level].append(got[level])
             ratios[level].append(got[level] / got["none"])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -175,18 +175,7 @@ def _board(chosen: Objective | None, groups: list[GroupBest], hardware: str | No
         if group.finite:
             ranked.append(group)
     considered = sum(group.runs for group in groups)
-    if not kept:
-        labels = sorted({group.label for group in groups})
-        raise BoardError(
-            f"--hardware {hardware}: no valid run's hardware matches",
-            hint="hardware of the selected runs: " + "; ".join(labels),
-        )
-    if not ranked:
-        name = chosen.name if chosen else "their scenario's metric"
-        raise BoardError(
-            f"--metric: none of the {kept} selected valid runs has {name}",
-            hint="try another --metric; `reef board --help` lists them",
-        )
+    _refuse_empty(hardware, kept, lambda: {group.label for group in groups}, bool(ranked), chosen)
     ranked.sort(key=lambda g: (g.model, g.scenario, g.label))
     rows = []
     for group in ranked:
@@ -298,18 +287,7 @@ def _rank(chosen: Objective | None, found: list[tuple[Any, ...]], hardware: str 
             missing += 1
             continue
         groups.setdefault((cells[_NAME], cells[_SCENARIO], label), []).append((value, cells))
-    if not kept:
-        labels = sorted({_label(cells) for cells in found})
-        raise BoardError(
-            f"--hardware {hardware}: no valid run's hardware matches",
-            hint="hardware of the selected runs: " + "; ".join(labels),
-        )
-    if not groups:
-        name = chosen.name if chosen else "their scenario's metric"
-        raise BoardError(
-            f"--metric: none of the {kept} selected valid runs has {name}",
-            hint="try another --metric; `reef board --help` lists them",
-        )
+    _refuse_empty(hardware, kept, lambda: {_label(cells) for cells in found}, bool(groups), chosen)
     board_rows = [_best(key, members, chosen) for key, members in sorted(groups.items())]
     warnings = []
     if missing:
@@ -359,3 +337,25 @@ def _iso(moment: Any) -> str:
     if isinstance(moment, datetime):
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
     return str(moment)
+
+
+def _refuse_empty(
+    hardware: str | None,
+    kept: int,
+    labels: Callable[[], set[str]],
+    ranked: bool,
+    chosen: Objective | None,
+) -> None:
+    """The two ways a board can come out empty, in the words both rankings use: ``--hardware``
+    matched no valid run (``labels()``: the hardware there is), or none has the metric."""
+    if not kept:
+        raise BoardError(
+            f"--hardware {hardware}: no valid run's hardware matches",
+            hint="hardware of the selected runs: " + "; ".join(sorted(labels())),
+        )
+    if not ranked:
+        name = chosen.name if chosen else "their scenario's metric"
+        raise BoardError(
+            f"--metric: none of the {kept} selected valid runs has {name}",
+            hint="try another --metric; `reef board --help` lists them",
+        )
