@@ -48,3 +48,32 @@ def test_an_existing_folder_is_never_overwritten(tmp_path: Path) -> None:
         api.new("model", "taken", tmp_path)
     assert [p.name for p in (tmp_path / "taken").iterdir()] == ["keep.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_the_shipped_scaffold_model_is_what_the_tool_builds() -> None:
+    """Reef ships the scaffold model's bytes so that onnx is not a core dependency; when the
+    graph changes, `python tools/build_scaffold_model.py` rebuilds them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parents[2] / "tools" / "build_scaffold_model.py"
+    result = subprocess.run(
+        [sys.executable, str(tool), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up to date" in result.stdout
+
+
+def test_reef_new_model_does_not_import_onnx(tmp_path: object) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from reef.components.scaffold import _onnx_model\n"
+        "data = _onnx_model()\n"
+        "print(len(data), 'onnx' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["244", "False"]

@@ -1,8 +1,8 @@
 """``reef new KIND NAME``: a component folder that ``reef check`` accepts as it is.
 
-The model and dataset scaffolds carry a tiny real file (an ONNX softmax classifier, an npz of
-eight samples) with its sha256, so the folder can be checked and benchmarked at once; the
-comments in ``reef.yaml`` say what to replace.
+The model and dataset scaffolds carry a tiny real file (an ONNX softmax classifier shipped as
+bytes, an npz of eight samples) with its sha256, so the folder can be checked and benchmarked
+at once; the comments in ``reef.yaml`` say what to replace.
 """
 
 from __future__ import annotations
@@ -24,29 +24,11 @@ _CLASSES = 3
 
 
 def _onnx_model() -> bytes:
-    import numpy as np
-    import onnx
-    from onnx import helper, numpy_helper
+    """The scaffold's model, shipped as bytes (``tools/build_scaffold_model.py`` builds them):
+    writing it needs ``onnx``, which Reef does not depend on for this alone."""
+    from importlib.resources import files
 
-    rng = np.random.default_rng(0)
-    weights = numpy_helper.from_array(
-        rng.standard_normal((_FEATURES, _CLASSES)).astype(np.float32), name="W"
-    )
-    graph = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["input", "W"], ["logits"]),
-            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1),
-        ],
-        "scaffold",
-        [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["batch", _FEATURES])],
-        [helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, ["batch", 3])],
-        initializer=[weights],
-    )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="reef new"
-    )
-    model.ir_version = 8
-    return bytes(model.SerializeToString())
+    return files("reef.components").joinpath("scaffold_model.onnx").read_bytes()
 
 
 def _npz() -> bytes:
