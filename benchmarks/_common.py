@@ -68,6 +68,22 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def ab_arguments(rounds: int) -> Any:
+    """The command line of an A/B script run as rounds of ``child_round``: the model, rounds,
+    duration, threads, the core to pin to, and the child's own ``--round``/``--child``."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="digits-cnn")
+    ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--duration", type=float, default=2.0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cpu", type=int, default=0)
+    ap.add_argument("--round", type=int, default=0)
+    ap.add_argument("--child", action="store_true")
+    return ap.parse_args()
+
+
 def child_round(script: str, r: int, args: Any) -> dict[str, float]:
     """Round ``r`` of an A/B script in a fresh process (``script --child``), pinned to
     ``args.cpu`` when taskset is there (one core: no migration between the two sides); the

@@ -16,7 +16,7 @@ import argparse
 import json
 import os
 
-from _common import child_round, job_for, median, use_temp_home
+from _common import ab_arguments, child_round, job_for, median, use_temp_home
 
 from reef.bench.runner import execute, prepare
 
@@ -41,15 +41,7 @@ def one_round(args: argparse.Namespace) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="digits-cnn")
-    ap.add_argument("--rounds", type=int, default=9)
-    ap.add_argument("--duration", type=float, default=2.0)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--cpu", type=int, default=0)
-    ap.add_argument("--round", type=int, default=0)
-    ap.add_argument("--child", action="store_true")
-    args = ap.parse_args()
+    args = ab_arguments(rounds=9)
     if args.child:
         print(json.dumps(one_round(args)))
         return

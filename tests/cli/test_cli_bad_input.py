@@ -208,6 +208,7 @@ def test_bench_refuses_a_core_this_process_may_not_use(
     [
         (["--repeat", "0"], ("--repeat 0", "must be 1 to 100")),
         (["--repeat", "-1"], ("--repeat -1", "must be 1 to 100")),
+        (["--repeat", "101"], ("--repeat 101", "must be 1 to 100")),
         (["--repeat", "2", "--in-process"], ("--repeat", "--in-process")),
     ],
 )

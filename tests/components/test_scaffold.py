@@ -65,7 +65,7 @@ def test_the_shipped_scaffold_model_is_what_the_tool_builds() -> None:
     assert "up to date" in result.stdout
 
 
-def test_reef_new_model_does_not_import_onnx(tmp_path: object) -> None:
+def test_reef_new_model_does_not_import_onnx() -> None:
     import subprocess
     import sys
 
