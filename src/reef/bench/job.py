@@ -48,6 +48,20 @@ ITEMSIZES = {
 class PredictorSettings(BaseModel):
     graph_optimization: Literal["none", "basic", "extended", "all"] = "all"
     providers: list[str] | None = Field(None, description="None: the best available")
+    provider_options: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="ONNX Runtime: per execution provider name, its options (device_id, ...)",
+    )
+    session_config: dict[str, str] = Field(
+        default_factory=dict,
+        description="ONNX Runtime: session config entries (session.intra_op.allow_spinning, ...)",
+    )
+    inter_op_threads: int | None = Field(
+        None, ge=1, description="ONNX Runtime: inter-op threads; None: 1 when threads are set"
+    )
+    execution_mode: Literal["sequential", "parallel"] | None = Field(
+        None, description="ONNX Runtime: how independent nodes run; None: ORT's default"
+    )
 
 
 class TraceSettings(BaseModel):
@@ -76,6 +90,11 @@ class BenchJob(BaseModel):
         default_factory=dict, description="zero-config: input name -> shape override"
     )
     settings: BenchSettings
+    backend: str | None = Field(
+        None,
+        description="the predictor that runs the model; None: the manifest's framework.name, "
+        "else chosen by the model file's suffix",
+    )
     predictor: PredictorSettings = Field(default_factory=PredictorSettings)
     trace: TraceSettings = Field(default_factory=TraceSettings)
 
