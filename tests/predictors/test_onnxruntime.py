@@ -79,7 +79,8 @@ def test_graph_optimisation_levels(make_onnx: MakeOnnx, level: str) -> None:
     predictor = OnnxRuntimePredictor()
     predictor.open(make_onnx(), PredictorOptions(graph_optimization=level, threads=2))
     info = predictor.info()
-    assert info["options"] == {"threads": 2, "graph_optimization": level}
+    # threads set one inter-op thread too: the record says so
+    assert info["options"] == {"threads": 2, "graph_optimization": level, "inter_op_threads": 1}
     assert "CPUExecutionProvider" in info["providers"]
 
 
@@ -154,6 +155,119 @@ def test_version_is_onnxruntimes() -> None:
     import onnxruntime
 
     assert OnnxRuntimePredictor().version() == onnxruntime.__version__
+
+
+# --- ONNX Runtime's own options --------------------------------------------------------------
+
+
+def test_session_options_are_applied_and_recorded(make_onnx: MakeOnnx) -> None:
+    predictor = OnnxRuntimePredictor()
+    options = PredictorOptions(
+        threads=1,
+        session_config={"session.intra_op.allow_spinning": "0"},
+        inter_op_threads=2,
+        execution_mode="parallel",
+    )
+    predictor.open(make_onnx(), options)
+    applied = predictor._session.get_session_options()
+    assert applied.inter_op_num_threads == 2
+    assert applied.intra_op_num_threads == 1
+    assert str(applied.execution_mode).endswith("ORT_PARALLEL")
+    assert applied.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert predictor.info()["options"] == {
+        "threads": 1,
+        "graph_optimization": "all",
+        "inter_op_threads": 2,
+        "execution_mode": "parallel",
+        "session_config": {"session.intra_op.allow_spinning": "0"},
+    }
+    (y,) = predictor.predict({"x": np.ones((2, 4), dtype=np.float32)})
+    assert y.shape == (2, 3)
+
+
+def test_threads_alone_keep_one_inter_op_thread(make_onnx: MakeOnnx) -> None:
+    predictor = OnnxRuntimePredictor()
+    predictor.open(make_onnx(), PredictorOptions(threads=2))
+    assert predictor._session.get_session_options().inter_op_num_threads == 1
+
+
+def test_no_options_record_only_the_defaults(make_onnx: MakeOnnx) -> None:
+    predictor = OnnxRuntimePredictor()
+    predictor.open(make_onnx(), PredictorOptions())
+    assert predictor.info()["options"] == {"threads": None, "graph_optimization": "all"}
+
+
+@pytest.mark.parametrize("mode", ["sequential", "parallel"])
+def test_execution_modes(make_onnx: MakeOnnx, mode: str) -> None:
+    predictor = OnnxRuntimePredictor()
+    predictor.open(make_onnx(), PredictorOptions(execution_mode=mode))
+    applied = predictor._session.get_session_options().execution_mode
+    assert str(applied).endswith(f"ORT_{mode.upper()}")
+    assert predictor.info()["options"]["execution_mode"] == mode
+
+
+def test_unknown_execution_mode(make_onnx: MakeOnnx) -> None:
+    with pytest.raises(PredictorError) as info:
+        OnnxRuntimePredictor().open(make_onnx(), PredictorOptions(execution_mode="eager"))
+    assert "'eager'" in info.value.message and "parallel" in info.value.message
+
+
+def test_too_many_inter_op_threads(make_onnx: MakeOnnx) -> None:
+    with pytest.raises(PredictorError) as info:
+        OnnxRuntimePredictor().open(make_onnx(), PredictorOptions(inter_op_threads=10**9))
+    assert "inter-op threads" in info.value.message
+
+
+def test_provider_options_go_to_their_provider(make_onnx: MakeOnnx) -> None:
+    predictor = OnnxRuntimePredictor()
+    options = PredictorOptions(
+        providers=["CPUExecutionProvider"],
+        provider_options={"CPUExecutionProvider": {"arena_extend_strategy": "kSameAsRequested"}},
+    )
+    predictor.open(make_onnx(), options)
+    assert predictor.info()["options"]["provider_options"] == {
+        "CPUExecutionProvider": {"arena_extend_strategy": "kSameAsRequested"}
+    }
+
+
+def test_provider_options_for_a_provider_not_in_use(make_onnx: MakeOnnx) -> None:
+    options = PredictorOptions(
+        providers=["CPUExecutionProvider"],
+        provider_options={"CUDAExecutionProvider": {"device_id": "1"}},
+    )
+    with pytest.raises(PredictorError) as info:
+        OnnxRuntimePredictor().open(make_onnx(), options)
+    assert "CUDAExecutionProvider" in info.value.message
+    assert "CPUExecutionProvider" in info.value.message
+    assert info.value.hint is not None and "--provider CUDAExecutionProvider" in info.value.hint
+
+
+def test_a_key_onnxruntime_refuses_is_named(make_onnx: MakeOnnx) -> None:
+    with pytest.raises(PredictorError) as info:
+        OnnxRuntimePredictor().open(make_onnx(), PredictorOptions(session_config={"": "1"}))
+    assert info.value.message.startswith("session config =1: onnxruntime refused it")
+    assert "\n" not in info.value.message
+
+
+@pytest.mark.parametrize(
+    "key", ["session.graph_optimizations_loop_level", "session.intra_op_thread_affinities"]
+)
+def test_a_value_onnxruntime_refuses_is_named(make_onnx: MakeOnnx, key: str) -> None:
+    options = PredictorOptions(threads=2, session_config={key: "garbage"})
+    with pytest.raises(PredictorError) as info:
+        OnnxRuntimePredictor().open(make_onnx(), options)
+    message = info.value.message
+    assert message.startswith(f"session config {key}=garbage: onnxruntime refused it: ")
+    assert "\n" not in message and "could not load the model" not in message
+
+
+def test_a_broken_model_with_options_blames_the_model(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.onnx"
+    bad.write_text("this is not a model\n")
+    options = PredictorOptions(session_config={"session.intra_op.allow_spinning": "0"})
+    with pytest.raises(PredictorError) as info:
+        OnnxRuntimePredictor().open(bad, options)
+    assert "could not load the model" in info.value.message
 
 
 # --- the registry --------------------------------------------------------------------------

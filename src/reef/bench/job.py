@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 from reef.errors import ManifestError, Problem, SettingsError
 from reef.meta.dataset import DatasetManifest
 from reef.meta.model import ModelManifest
+from reef.meta.ort_options import ExecutionMode, OrtOptions, ProviderOptions, SessionConfig
 from reef.meta.run import ComponentRef, Target, TraceLevel
 from reef.meta.settings import BenchSettings, machine_problems
 
@@ -46,22 +47,82 @@ ITEMSIZES = {
 
 
 class PredictorSettings(BaseModel):
+    """How the predictor runs the model: ONNX Runtime's options (docs/benchmarking.md). A
+    model manifest's ``framework.options`` give defaults, which these override."""
+
     graph_optimization: Literal["none", "basic", "extended", "all"] = "all"
     providers: list[str] | None = Field(None, description="None: the best available")
-    provider_options: dict[str, dict[str, str]] = Field(
+    provider_options: ProviderOptions = Field(
         default_factory=dict,
-        description="ONNX Runtime: per execution provider name, its options (device_id, ...)",
+        description="per execution provider name, its options (device_id, ...)",
     )
-    session_config: dict[str, str] = Field(
+    session_config: SessionConfig = Field(
         default_factory=dict,
-        description="ONNX Runtime: session config entries (session.intra_op.allow_spinning, ...)",
+        description="session config entries (session.intra_op.allow_spinning, ...)",
     )
     inter_op_threads: int | None = Field(
-        None, ge=1, description="ONNX Runtime: inter-op threads; None: 1 when threads are set"
+        None, ge=1, description="inter-op threads; None: 1 when threads are set"
     )
-    execution_mode: Literal["sequential", "parallel"] | None = Field(
-        None, description="ONNX Runtime: how independent nodes run; None: ORT's default"
+    execution_mode: ExecutionMode | None = Field(
+        None, description="how independent nodes run; None: ONNX Runtime's default, sequential"
     )
+
+    @field_validator("inter_op_threads")
+    @classmethod
+    def _on_this_machine(cls, threads: int | None) -> int | None:
+        from reef.meta.settings import THREADS_PER_CORE, max_threads
+
+        if threads is not None and threads > max_threads():
+            raise ValueError(f"at most {max_threads()} ({THREADS_PER_CORE} per usable core)")
+        return threads
+
+    def ort_only(self) -> list[str]:
+        """The options given that only ONNX Runtime takes, as ``reef bench`` names them."""
+        given = {
+            "--graph-optimization": self.graph_optimization != "all",
+            "--provider": bool(self.providers),
+            "--provider-option": bool(self.provider_options),
+            "--session-config": bool(self.session_config),
+            "--inter-op-threads": self.inter_op_threads is not None,
+            "--execution-mode": self.execution_mode is not None,
+        }
+        return [option for option, set_ in given.items() if set_]
+
+    def over(self, defaults: OrtOptions | None) -> PredictorSettings:
+        """These settings over a manifest's ``framework.options``: each session config key
+        and provider option given here wins, and so does each other option given."""
+        if defaults is None:
+            return self
+        providers = {p: dict(o) for p, o in defaults.provider_options.items()}
+        for name, values in self.provider_options.items():
+            providers[name] = {**providers.get(name, {}), **values}
+        return self.model_copy(
+            update={
+                "provider_options": providers,
+                "session_config": {**defaults.session_config, **self.session_config},
+                "inter_op_threads": self.inter_op_threads or defaults.inter_op_threads,
+                "execution_mode": self.execution_mode or defaults.execution_mode,
+            }
+        )
+
+
+def backend_settings(job: BenchJob, backend: str) -> PredictorSettings:
+    """The predictor settings ``backend`` runs ``job`` with: the job's over the manifest's
+    ``framework.options`` when the manifest's framework is that backend. ONNX Runtime's
+    options for another backend are refused."""
+    manifest = job.manifest
+    if backend != "onnxruntime":
+        given = job.predictor.ort_only()
+        if given:
+            raise SettingsError(
+                f"{', '.join(given)}: ONNX Runtime's option{'s' if len(given) > 1 else ''}, "
+                f"but the backend is {backend}",
+                hint="give them with --backend onnxruntime only",
+            )
+        return job.predictor
+    if manifest is None or manifest.framework.name != backend:
+        return job.predictor
+    return job.predictor.over(manifest.framework.options)
 
 
 class TraceSettings(BaseModel):

@@ -21,7 +21,7 @@ from reef.bench import calibrate, loadgen, logs
 from reef.bench.checks import check_plugins
 from reef.bench.fingerprint import run_fingerprint
 from reef.bench.interference import Sampler, sampling_wanted
-from reef.bench.job import BenchJob, preflight
+from reef.bench.job import BenchJob, backend_settings, preflight
 from reef.bench.progress import NullReporter, Reporter, Ticker
 from reef.bench.samples import SampleSet, describe, load_dataset, synthetic
 from reef.bench.sut import SystemUnderTest
@@ -68,14 +68,16 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
     reporter = reporter or NullReporter()
     reporter.phase("loading")
     manifest, settings = job.manifest, job.settings
-    framework = manifest.framework.name if manifest else "onnxruntime"
+    framework = job.backend or (manifest.framework.name if manifest else "onnxruntime")
+    chosen = backend_settings(job, framework)  # ONNX Runtime's options for another: refused
     predictor = registry.create(framework)
     file = job.manifest_path or job.model_path
     _check_software(job)
     preflight(job)  # a job from elsewhere is refused here, before the model is opened
     if manifest:
         check_plugins(manifest, file)
-        check_framework_version(manifest, predictor.version(), file)
+        if framework == manifest.framework.name:  # its version is not another backend's
+            check_framework_version(manifest, predictor.version(), file)
     tracing = None
     if job.trace.level != "none":
         from reef.bench.tracing import Tracing
@@ -85,8 +87,12 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
         # Pinned to N cores, N intra-op threads unless told: ONNX Runtime would start one per
         # physical core of the machine, and they would queue for the few allowed.
         threads=settings.threads or (len(settings.cpus) if settings.cpus else None),
-        graph_optimization=job.predictor.graph_optimization,
-        providers=job.predictor.providers,
+        graph_optimization=chosen.graph_optimization,
+        providers=chosen.providers,
+        provider_options=chosen.provider_options,
+        session_config=chosen.session_config,
+        inter_op_threads=chosen.inter_op_threads,
+        execution_mode=chosen.execution_mode,
         profile_dir=tracing.profile_dir if tracing else None,
     )
     t_open = time.perf_counter_ns()

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from reef.meta.common import Attributes, Source, Strict, VersionConstraint
 from reef.meta.component import ComponentBase
+from reef.meta.ort_options import OrtOptions
 from reef.meta.steps import ElementType, Step
 
 # A dataset is named by a requirement (a name and a constraint) or a folder inside the
@@ -22,6 +23,17 @@ MAX_DATASET_REF_LENGTH = 255
 class Framework(Strict):
     name: str = Field(description="predictor backend, e.g. onnxruntime")
     version: VersionConstraint = Field("", description="installed version must satisfy this")
+    options: OrtOptions | None = Field(
+        None,
+        description="onnxruntime only: provider_options, session_config, inter_op_threads, "
+        "execution_mode (reef bench's options override them)",
+    )
+
+    @model_validator(mode="after")
+    def _options_for_onnxruntime(self) -> Framework:
+        if self.options is not None and self.name != "onnxruntime":
+            raise ValueError(f"options: ONNX Runtime's options, but the framework is {self.name!r}")
+        return self
 
 
 class InputSpec(Strict):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -28,6 +28,13 @@ class PredictorOptions:
     graph_optimization: str = "all"  # none | basic | extended | all
     providers: list[str] | None = None  # None: the best that is available
     profile_dir: str | None = None  # a backend with a profiler profiles into this folder
+    # ONNX Runtime's own (docs/benchmarking.md): options per execution provider name, session
+    # config entries, inter-op threads (None: 1 when ``threads`` is set, else ORT's default)
+    # and the execution mode, "sequential" or "parallel" (None: ORT's default, sequential).
+    provider_options: dict[str, dict[str, str]] = field(default_factory=dict)
+    session_config: dict[str, str] = field(default_factory=dict)
+    inter_op_threads: int | None = None
+    execution_mode: str | None = None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ ORT_TYPES = {
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 
 _OPT_LEVELS = ("none", "basic", "extended", "all")
+_EXECUTION_MODES = {"sequential": "ORT_SEQUENTIAL", "parallel": "ORT_PARALLEL"}
 
 
 def choose_providers(requested: list[str] | None, available: list[str]) -> list[str]:
@@ -49,14 +50,14 @@ def _spec(arg: Any) -> TensorSpec:
     return TensorSpec(arg.name, ORT_TYPES.get(arg.type, arg.type), shape)
 
 
-def _check_threads(threads: int | None) -> None:
+def _check_threads(threads: int | None, kind: str = "intra-op") -> None:
     """ONNX Runtime starts every intra-op thread as the session opens: a count far past the
     cores hangs or crashes the process, and one past a C int is a TypeError."""
     from reef.meta.settings import THREADS_PER_CORE, max_threads
 
     if threads is not None and not 1 <= threads <= max_threads():
         raise PredictorError(
-            f"{threads} intra-op threads: at most {max_threads()} "
+            f"{threads} {kind} threads: at most {max_threads()} "
             f"({THREADS_PER_CORE} per usable core)",
         )
 
@@ -85,9 +86,19 @@ class OnnxRuntimePredictor:
             )
         so = ort.SessionOptions()
         _check_threads(options.threads)
+        _check_threads(options.inter_op_threads, "inter-op")
         if options.threads:
             so.intra_op_num_threads = options.threads
             so.inter_op_num_threads = 1
+        if options.inter_op_threads:
+            so.inter_op_num_threads = options.inter_op_threads
+        if options.execution_mode is not None:
+            if options.execution_mode not in _EXECUTION_MODES:
+                raise PredictorError(
+                    f"execution mode {options.execution_mode!r}: expected one of "
+                    f"{', '.join(_EXECUTION_MODES)}"
+                )
+            so.execution_mode = getattr(ort.ExecutionMode, _EXECUTION_MODES[options.execution_mode])
         so.graph_optimization_level = {
             "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
             "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
@@ -98,13 +109,28 @@ class OnnxRuntimePredictor:
         if options.profile_dir:
             so.enable_profiling = True
             so.profile_file_prefix = str(Path(options.profile_dir) / "onnxruntime_profile")
+        for key, value in options.session_config.items():
+            try:
+                so.add_session_config_entry(key, value)
+            except Exception as exc:  # ORT refuses an empty or over-long key or value
+                raise PredictorError(
+                    f"session config {key}={value}: onnxruntime refused it: {_one_line(exc)}"
+                ) from exc
         providers = choose_providers(options.providers, ort.get_available_providers())
-        try:
-            self._session = ort.InferenceSession(str(model_path), so, providers=providers)
-        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
+        unused = [name for name in options.provider_options if name not in providers]
+        if unused:
             raise PredictorError(
-                f"{model_path}: onnxruntime could not load the model: {exc}".strip()
-            ) from exc
+                f"provider options for {', '.join(unused)}, which this run does not use "
+                f"(it uses {', '.join(providers)})",
+                hint=f"ask for it with --provider {unused[0]}, or drop its options",
+            )
+        provider_options = [dict(options.provider_options.get(p, {})) for p in providers]
+        try:
+            self._session = ort.InferenceSession(
+                str(model_path), so, providers=providers, provider_options=provider_options
+            )
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
+            raise _open_error(model_path, options, providers, exc) from exc
         self._options = options
         self._profiling = bool(options.profile_dir)
         signature = Signature(
@@ -134,11 +160,56 @@ class OnnxRuntimePredictor:
         self._session = None
 
     def info(self) -> dict[str, Any]:
+        """The providers in use and every option Reef applied: what the run record keeps."""
         providers = list(self._session.get_providers()) if self._session else []
-        return {
-            "providers": providers,
-            "options": {
-                "threads": self._options.threads,
-                "graph_optimization": self._options.graph_optimization,
-            },
+        o = self._options
+        options: dict[str, Any] = {
+            "threads": o.threads,
+            "graph_optimization": o.graph_optimization,
         }
+        if o.inter_op_threads or o.threads:
+            options["inter_op_threads"] = o.inter_op_threads or 1
+        if o.execution_mode is not None:
+            options["execution_mode"] = o.execution_mode
+        if o.session_config:
+            options["session_config"] = dict(o.session_config)
+        if o.provider_options:
+            options["provider_options"] = {k: dict(v) for k, v in o.provider_options.items()}
+        return {"providers": providers, "options": options}
+
+
+def _one_line(exc: BaseException) -> str:
+    """ORT's message without its ``[ONNXRuntimeError] : 2 : INVALID_ARGUMENT :`` prefix, on
+    one line."""
+    text = " ".join(str(exc).split())
+    if text.startswith("[ONNXRuntimeError]"):
+        text = text.split(" : ", 3)[-1]
+    return text or type(exc).__name__
+
+
+def _open_error(
+    model_path: Path, options: PredictorOptions, providers: list[str], exc: BaseException
+) -> PredictorError:
+    """Why the session did not open: an option ORT refused, named, when the model opens
+    without Reef's session config and provider options; else the model itself."""
+    import onnxruntime as ort
+
+    named = [(f"session config {k}={v}", k) for k, v in options.session_config.items()]
+    named += [
+        (f"provider option {p}:{k}={v}", k)
+        for p, values in options.provider_options.items()
+        for k, v in values.items()
+    ]
+    if named:
+        try:
+            ort.InferenceSession(str(model_path), providers=providers)
+        except Exception:
+            named = []  # the model fails on its own
+    if named:
+        message = _one_line(exc)
+        blamed = [label for label, key in named if key in message] or [label for label, _ in named]
+        return PredictorError(
+            f"{'; '.join(blamed)}: onnxruntime refused it: {message}",
+            hint="see ONNX Runtime's documentation of its session config keys and provider options",
+        )
+    return PredictorError(f"{model_path}: onnxruntime could not load the model: {exc}".strip())
