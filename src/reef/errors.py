@@ -24,7 +24,8 @@ parsing text; a foreign error is wrapped with ``raise ... from exc``, keeping th
     ├── BenchError                benchmarking: settings, predictors, steps, metrics, the
     │   │                         worker (reef.bench, reef.predictors)
     │   └── SettingsError, PredictorError, StepError, MetricError, WorkerError,
-    │       WorkerCrashed
+    │       WorkerCrashed; MissingRuntime (a PredictorError, exit 3: a backend's framework
+    │       is not installed)
     ├── ResultsError              the results store and what reads it (reef.results)
     │   ├── StoreError, DatabaseReadOnly, RecordNotStored     exit 3 where the database or
     │   │                                                     its disk failed
@@ -131,8 +132,29 @@ class PredictorError(BenchError):
     pass
 
 
+class MissingRuntime(PredictorError):
+    """A built-in backend's framework is not installed (exit 3: the environment lacks it).
+    ``backend`` is the predictor's name and ``extra`` the ``reef-bench[...]`` extra that
+    installs its framework. Where the user named a file of that backend, ``reef bench``
+    refuses it as bad input instead (exit 2), with the same words."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+    def __init__(self, backend: str, message: str, extra: str, hint: str | None = None) -> None:
+        self.backend, self.extra = backend, extra
+        super().__init__(message, hint)
+
+    def to_json(self) -> dict[str, object]:
+        return super().to_json() | {"backend": self.backend, "extra": self.extra}
+
+
 class SettingsError(BenchError):
     pass
+
+
+class InputProblem(SettingsError):
+    """The model refused the data Reef made for its inputs (exit 2, nothing recorded): how
+    the inputs are fed needs saying, which is the user's to fix, not a failed benchmark."""
 
 
 class RunNotFound(ResultsError):

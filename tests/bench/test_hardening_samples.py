@@ -276,7 +276,17 @@ def test_many_samples_too_large(memory: Callable[[int], None]) -> None:
 
 
 def test_fixed_batch_repeated_per_sample(memory: Callable[[int], None]) -> None:
+    # A batch axis fixed at 100,000 (as a manifest says) is filled by repeating each sample.
+    from reef.meta.model import InputSpec
+
+    spec = InputSpec(name="x", shape=[100_000, 100_000], batch_axis=0)
     with pytest.raises(SettingsError, match="one batch of 100,000 samples"):
+        synthetic(signature(100_000, 100_000), {}, 4, 0, specs=[spec])
+
+
+def test_fixed_shapes_are_one_sample(memory: Callable[[int], None]) -> None:
+    # Without a manifest, a model whose shapes are all fixed takes one sample per call.
+    with pytest.raises(SettingsError, match=r"one sample is 37\.3 GiB"):
         synthetic(signature(100_000, 100_000), {}, 4, 0)
 
 

@@ -193,10 +193,11 @@ def test_bad_input_raises_before_anything_runs(
 
 
 def test_batch_size_must_fit_a_fixed_batch(make_onnx: MakeOnnx) -> None:
+    # All shapes fixed: no batch, so any batch size above 1 is refused.
     path = make_onnx(input_shape=[2, 4])
     with pytest.raises(SettingsError) as info:
         run_job(make_job(str(path), scenario="Offline", batch_size=8))
-    assert "fixed at 2" in info.value.message
+    assert "--batch-size 8: the model has no batch dimension" in info.value.message
 
 
 def test_microsecond_singlestream_keeps_no_raw_latencies_by_default() -> None:

@@ -206,10 +206,25 @@ def test_synthetic_count_and_seed() -> None:
 
 
 def test_synthetic_fixed_batch() -> None:
+    # A manifest that says axis 0 is the batch, fixed at 8: each sample fills one row.
+    from reef.meta.model import InputSpec
+
+    sig = Signature(inputs=(TensorSpec("x", "float32", (8, 4)),), outputs=())
+    spec = InputSpec(name="x", shape=[8, 4], batch_axis=0)
+    samples = synthetic(sig, {}, 16, seed=0, specs=[spec])
+    assert samples.fixed_batch == 8
+    assert samples.batchable
+    assert samples.inputs["x"].shape == (16, 4)
+    assert samples.single_feeds()[3]["x"].shape == (8, 4)
+
+
+def test_synthetic_all_fixed_is_one_sample_per_call() -> None:
     sig = Signature(inputs=(TensorSpec("x", "float32", (8, 4)),), outputs=())
     samples = synthetic(sig, {}, 16, seed=0)
-    assert samples.fixed_batch == 8
-    assert samples.inputs["x"].shape == (16, 4)
+    assert samples.fixed_batch == 1
+    assert not samples.batchable
+    assert samples.inputs["x"].shape == (16, 8, 4)
+    assert samples.single_feeds()[3]["x"].shape == (8, 4)
 
 
 def test_synthetic_shape_override() -> None:
@@ -238,10 +253,11 @@ def test_shape_override_for_an_unknown_input() -> None:
     assert "the model has: x" in info.value.message
 
 
-def test_scalar_input_is_refused() -> None:
+def test_scalar_input_gets_a_constant() -> None:
     sig = Signature(inputs=(TensorSpec("x", "float32", ()),), outputs=())
-    with pytest.raises(SettingsError):
-        synthetic(sig, {}, None, seed=0)
+    samples = synthetic(sig, {}, None, seed=0)
+    assert samples.single_feeds()[0]["x"].shape == ()
+    assert float(samples.single_feeds()[0]["x"]) == 1.0
 
 
 def test_synthetic_for_a_real_model(make_onnx: MakeOnnx) -> None:

@@ -20,12 +20,13 @@ from reef.bench import accuracy as acc
 from reef.bench import calibrate, loadgen, logs
 from reef.bench.checks import check_plugins
 from reef.bench.fingerprint import run_fingerprint
+from reef.bench.inputs import assumptions
 from reef.bench.interference import Sampler, sampling_wanted
 from reef.bench.job import BenchJob, backend_settings, preflight
 from reef.bench.progress import NullReporter, Reporter, Ticker
-from reef.bench.samples import SampleSet, describe, load_dataset, synthetic
-from reef.bench.sut import SystemUnderTest
-from reef.errors import SettingsError
+from reef.bench.samples import SampleSet, describe, load_dataset, synthetic, with_state
+from reef.bench.sut import Predict, SystemUnderTest
+from reef.errors import InputProblem, SettingsError
 from reef.meta.run import Accuracy, Calibration, LoadGenInfo, PredictorInfo, RunRecord
 from reef.meta.settings import BenchSettings
 from reef.predictors import registry
@@ -48,6 +49,12 @@ class Prepared:
     signature: Signature
     samples: SampleSet
     tracing: Tracing | None = None
+
+    @property
+    def predict(self) -> Predict:
+        """The predictor's predict, feeding state inputs back (from zeros on each phase)."""
+        outputs = [o.name for o in self.signature.outputs]
+        return with_state(self.predictor.predict, self.samples, outputs)
 
 
 def _check_software(job: BenchJob) -> None:
@@ -106,6 +113,7 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
     try:
         if manifest:
             check_signature(manifest, signature, file)
+        bounds = _index_bounds(job, signature)
         if manifest and job.dataset and job.dataset_path:
             samples = load_dataset(
                 manifest,
@@ -118,10 +126,24 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
                     (Path(c.path).parent for c in job.components if c.kind == "dataset" and c.path),
                     None,
                 ),
+                index_bounds=bounds,
             )
         else:
-            samples = synthetic(signature, job.shapes, settings.sample_count, settings.seed)
+            samples = synthetic(
+                signature,
+                job.shapes,
+                settings.sample_count,
+                settings.seed,
+                specs=manifest.inputs if manifest else None,
+                file=file,
+                index_bounds=bounds,
+            )
+        for line in assumptions(samples.plans):
+            reporter.note(f"input {line}")
         _check_batching(settings, samples)
+        if samples.synthetic:
+            outputs = [o.name for o in signature.outputs]
+            probe(with_state(predictor.predict, samples, outputs), samples, file)
         if tracing is not None:
             tracing.recorder.span("open model", "reef", t_open, t_load)
             tracing.recorder.span(
@@ -136,10 +158,44 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
     return Prepared(job, predictor, signature, samples, tracing)
 
 
+def _index_bounds(job: BenchJob, signature: Signature) -> dict[str, int]:
+    """What each integer input indexes, read from an ONNX file's graph (other formats: none)."""
+    if Path(job.model_path).suffix.lower() != ".onnx":
+        return {}
+    from reef.predictors.onnx_graph import index_bounds
+
+    integers = [t.name for t in signature.inputs if t.element_type.startswith(("int", "uint"))]
+    return index_bounds(Path(job.model_path), integers)
+
+
+def probe(predict: Predict, samples: SampleSet, file: str) -> None:
+    """One call with the first sample, before anything is measured: a model that refuses
+    Reef's synthetic data has an input problem (exit 2, nothing recorded), not a failed run."""
+    from reef.bench.inputs import describe_plans
+
+    try:
+        predict(samples.single_feeds()[0])
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:400] or type(exc).__name__
+        raise InputProblem(
+            f"{file}: the model failed on the synthetic inputs Reef made for it: {reason}",
+            hint=f"Reef fed {describe_plans(samples.plans)}. Describe the inputs in a model "
+            "manifest (batch_axis, value, range, state; `reef new model` writes one), or give "
+            "--shape",
+        ) from exc
+
+
 def _check_batching(settings: BenchSettings, samples: SampleSet) -> None:
     from reef.bench.job import footprint_problem, raise_footprint
 
     fixed, batch_size = samples.fixed_batch, settings.batch_size
+    if not samples.batchable and batch_size != 1:
+        raise SettingsError(
+            f"--batch-size {batch_size}: the model has no batch dimension, so each call "
+            "takes one sample as its inputs are declared",
+            hint="leave --batch-size out; or say which axis of each input holds the batch "
+            "(batch_axis in the model manifest's inputs)",
+        )
     if fixed is not None and batch_size not in (1, fixed):
         raise SettingsError(
             f"--batch-size {batch_size}: the model's batch dimension is fixed at {fixed}",
@@ -196,7 +252,7 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
         tracing.start()
     reporter.phase("warm-up", queries=settings.warmup_queries)
     with _phase(tracing, "warm-up"):
-        predict = prepared.predictor.predict
+        predict = prepared.predict
         cal = calibrate.warm_up(
             tracing.recorder.timed(predict) if tracing else predict, samples, settings
         )
@@ -323,7 +379,7 @@ def _run(
 ) -> loadgen.TestRun:
     settings, samples = prepared.job.settings, prepared.samples
     sut = SystemUnderTest(
-        prepared.predictor.predict,
+        prepared.predict,
         samples,
         settings.scenario,
         settings.batch_size,

@@ -11,17 +11,21 @@ import pickle
 import time
 import zipfile
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from reef.bench.inputs import InputPlan, batchable, fixed_batch, plan_inputs, synthesise
 from reef.bench.job import SYNTHETIC_SAMPLES, footprint_problem, raise_footprint, too_big
 from reef.errors import ManifestError, Problem, ReefError, SettingsError
 from reef.meta.dataset import DatasetManifest
-from reef.meta.model import ModelManifest
-from reef.predictors.base import Signature, TensorSpec
+from reef.meta.model import InputSpec, ModelManifest
+from reef.predictors.base import Signature
+
+Predict = Callable[[dict[str, Any]], list[Any]]
 
 # An archive member that inflates more than this many times its compressed size, to more than
 # BOMB_MIN_BYTES, is a zip bomb rather than data: deflate cannot do better than about 1,030
@@ -37,14 +41,41 @@ class SampleSet:
     labels: np.ndarray | None
     count: int
     synthetic: bool
-    fixed_batch: int | None  # the model's batch dimension when it is not dynamic
+    fixed_batch: int | None  # the samples each call takes when the model fixes it (1: no batch)
     load_seconds: float
+    # Where an input's samples are stacked in a call (absent: axis 0); None: the input has no
+    # batch, and a call gets the first sample's tensor as it is.
+    axes: dict[str, int | None] = field(default_factory=dict)
+    constants: dict[str, np.ndarray] = field(default_factory=dict)  # fed as-is every call
+    state: dict[str, str] = field(default_factory=dict)  # input -> the output fed back to it
+    batchable: bool = True  # False: the model has no batch; each call takes one sample
+    plans: list[InputPlan] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # The common case, every input batched along axis 0 and no constants, stays the
+        # plain indexing it always was.
+        self._plain = not self.constants and all(a == 0 for a in self.axes.values())
 
     def feed(self, indices: list[int]) -> dict[str, np.ndarray]:
-        if len(indices) == 1:
-            i = indices[0]
-            return {name: arr[i : i + 1] for name, arr in self.inputs.items()}
-        return {name: arr[indices] for name, arr in self.inputs.items()}
+        if self._plain:
+            if len(indices) == 1:
+                i = indices[0]
+                return {name: arr[i : i + 1] for name, arr in self.inputs.items()}
+            return {name: arr[indices] for name, arr in self.inputs.items()}
+        feed: dict[str, np.ndarray] = {}
+        for name, arr in self.inputs.items():
+            axis = self.axes.get(name, 0)
+            if axis is None:
+                feed[name] = arr[indices[0]]
+            elif len(indices) == 1:
+                i = indices[0]
+                feed[name] = np.expand_dims(arr[i], axis) if axis else arr[i : i + 1]
+            elif axis == 0:
+                feed[name] = arr[indices]
+            else:
+                feed[name] = np.ascontiguousarray(np.moveaxis(arr[indices], 0, axis))
+        feed.update(self.constants)
+        return feed
 
     def single_feeds(self) -> list[dict[str, np.ndarray]]:
         """One ready feed per sample, so SingleStream's hot path only looks one up.
@@ -55,10 +86,48 @@ class SampleSet:
         return [self.feed([i] * fill) for i in range(self.count)]
 
 
-def _batch_dim(spec: TensorSpec) -> int | None:
-    """None when the first dimension is dynamic, else its fixed size."""
-    first = spec.shape[0] if spec.shape else None
-    return first if isinstance(first, int) and first > 0 else None
+def with_state(predict: Predict, samples: SampleSet, outputs: list[str]) -> Predict:
+    """``predict`` feeding each state input the output named for it by the previous call.
+
+    The first call, and any whose batch differs from the previous one's (the state's shape
+    with it), gets the zeros the samples hold."""
+    if not samples.state:
+        return predict
+    pairs = [(name, outputs.index(out)) for name, out in samples.state.items()]
+    last: dict[str, Any] = {}
+
+    def stateful(feed: dict[str, Any]) -> list[Any]:
+        if last:
+            feed = dict(feed)
+            for name, _ in pairs:
+                previous = last.get(name)
+                if previous is not None and previous.shape == feed[name].shape:
+                    feed[name] = previous
+        result = predict(feed)
+        for name, position in pairs:
+            last[name] = result[position]
+        return result
+
+    return stateful
+
+
+def dataset_input(manifest: ModelManifest, manifest_path: str) -> InputSpec:
+    """The one input a dataset feeds: the manifest's only input without a value or state."""
+    fed = [i for i in manifest.inputs if i.value is None and i.state is None]
+    if len(fed) != 1:
+        names = ", ".join(repr(i.name) for i in fed)
+        raise ManifestError(
+            [
+                Problem(
+                    manifest_path,
+                    "inputs",
+                    f"a dataset feeds one input; this model has {len(fed)} without a value "
+                    f"or state ({names})",
+                )
+            ],
+            hint="give the others a constant value or a state",
+        )
+    return fed[0]
 
 
 def load_dataset(
@@ -69,23 +138,23 @@ def load_dataset(
     signature: Signature,
     limit: int | None,
     sources_dir: Path | None = None,
+    index_bounds: dict[str, int] | None = None,
 ) -> SampleSet:
     """``dataset_path`` is the dataset's first source, verified; ``sources_dir`` the folder
     of its manifest, where a format that reads further sources finds their paths."""
     from reef.predictors.steps import build_pipeline
 
     started = time.perf_counter()
-    if len(manifest.inputs) != 1:
-        raise ManifestError(
-            [
-                Problem(
-                    manifest_path,
-                    "inputs",
-                    f"a dataset feeds one input; this model has {len(manifest.inputs)}",
-                )
-            ]
-        )
-    spec = manifest.inputs[0]
+    spec = dataset_input(manifest, manifest_path)
+    plans = plan_inputs(
+        signature,
+        manifest.inputs,
+        {},
+        manifest_path,
+        dataset_input=spec.name,
+        index_bounds=index_bounds,
+    )
+    plan = next(p for p in plans if p.name == spec.name)
     if dataset.format == "coco":
         from reef.bench.coco import load_coco
 
@@ -95,6 +164,7 @@ def load_dataset(
     _check_lengths(dataset, dataset_path, len(features), None if labels is None else len(labels))
     count = min(limit, len(features)) if limit else len(features)
     pipeline = build_pipeline(spec.steps)
+    where = f"inputs[{manifest.inputs.index(spec)}].steps"
     try:
         processed = []
         for i in range(count):
@@ -106,20 +176,45 @@ def load_dataset(
         raise
     except Exception as exc:  # numpy or Pillow refusing what a step was given
         raise ManifestError(
-            [Problem(manifest_path, "inputs[0].steps", f"pre-processing failed: {exc}")],
+            [Problem(manifest_path, where, f"pre-processing failed: {exc}")],
             hint=f"the steps must turn each row of {dataset.features or 'the images'!r} "
             "into one sample",
         ) from exc
-    model_input = next(t for t in signature.inputs if t.name == spec.name)
-    _check_sample_shape(stacked.shape[1:], model_input, manifest_path)
-    return SampleSet(
-        inputs={spec.name: stacked},
-        labels=labels[:count] if labels is not None else None,
-        count=count,
-        synthetic=False,
-        fixed_batch=_batch_dim(model_input),
-        load_seconds=time.perf_counter() - started,
+    _check_sample_shape(stacked.shape[1:], plan, manifest_path, where)
+    others = _generated([p for p in plans if p is not plan], count, 0)
+    others[spec.name] = stacked
+    return _sample_set(
+        plans, others, labels[:count] if labels is not None else None, count, False, started
     )
+
+
+def _sample_set(
+    plans: list[InputPlan],
+    data: dict[str, np.ndarray],
+    labels: np.ndarray | None,
+    count: int,
+    synthetic: bool,
+    started: float,
+) -> SampleSet:
+    return SampleSet(
+        inputs={p.name: data[p.name] for p in plans if p.source != "value"},
+        labels=labels,
+        count=count,
+        synthetic=synthetic,
+        fixed_batch=fixed_batch(plans),
+        load_seconds=time.perf_counter() - started,
+        axes={p.name: p.batch_axis for p in plans if p.source != "value"},
+        constants={p.name: p.value for p in plans if p.source == "value"},
+        state={p.name: p.state for p in plans if p.state},
+        batchable=batchable(plans),
+        plans=plans,
+    )
+
+
+def _generated(plans: list[InputPlan], count: int, seed: int) -> dict[str, np.ndarray]:
+    """Random data (or a state's zeros) for each plan that is neither a dataset nor a value."""
+    rng = np.random.default_rng(seed)
+    return {p.name: synthesise(p, rng, count) for p in plans if p.source in ("synthetic", "state")}
 
 
 def _check_lengths(
@@ -389,73 +484,58 @@ def _read_array(stream: IO[bytes], allow_pickle: bool) -> Any:
     return np.lib.format.read_array(stream, allow_pickle=allow_pickle)
 
 
-def _check_sample_shape(got: tuple[int, ...], model_input: TensorSpec, file: str) -> None:
-    expected = model_input.shape[1:]
+def _check_sample_shape(got: tuple[int, ...], plan: InputPlan, file: str, where: str) -> None:
+    expected = list(plan.declared)
+    if plan.batch_axis is not None:
+        del expected[plan.batch_axis]
     ok = len(got) == len(expected) and all(
         not isinstance(e, int) or e <= 0 or e == g for g, e in zip(got, expected, strict=True)
     )
     if not ok:
+        batch = (
+            "no batch"
+            if plan.batch_axis is None
+            else "batch first"
+            if plan.batch_axis == 0
+            else f"batch on axis {plan.batch_axis}"
+        )
         raise ManifestError(
             [
                 Problem(
                     file,
-                    "inputs[0].steps",
+                    where,
                     f"pre-processing gives samples of shape {list(got)} but the model's input "
-                    f"{model_input.name!r} takes {list(model_input.shape)} (batch first)",
+                    f"{plan.name!r} takes {_shown(plan.declared)} ({batch})",
                 )
             ]
         )
 
 
-def _concrete_shape(spec: TensorSpec, override: list[int] | None) -> list[int]:
-    if override is not None:
-        if len(override) != len(spec.shape):
-            raise SettingsError(
-                f"--shape {spec.name}: {len(override)} dimensions given, the model's input has "
-                f"{len(spec.shape)} ({list(spec.shape)})"
-            )
-        for given, fixed in zip(override, spec.shape, strict=True):
-            if isinstance(fixed, int) and fixed > 0 and given != fixed:
-                raise SettingsError(
-                    f"--shape {spec.name}: {override} does not fit the model's {list(spec.shape)}"
-                )
-        return override
-    # Symbolic or unknown dimensions become 1, as the zero-config contract says.
-    return [d if isinstance(d, int) and d > 0 else 1 for d in spec.shape]
+def _shown(shape: tuple[int | str | None, ...]) -> list[int | str | None]:
+    return list(shape)
 
 
 def synthetic(
-    signature: Signature, shapes: dict[str, list[int]], count: int | None, seed: int
+    signature: Signature,
+    shapes: dict[str, list[int]],
+    count: int | None,
+    seed: int,
+    *,
+    specs: list[InputSpec] | None = None,
+    file: str = "the model",
+    index_bounds: dict[str, int] | None = None,
 ) -> SampleSet:
-    """Random data of each input's type and shape; one sample is one batch-1 slice."""
+    """Random data for each input as ``reef.bench.inputs`` plans it: ``specs`` are the
+    manifest's inputs (None: a bare model file, everything inferred)."""
     started = time.perf_counter()
-    unknown = sorted(set(shapes) - {t.name for t in signature.inputs})
-    if unknown:
-        names = ", ".join(t.name for t in signature.inputs)
-        raise SettingsError(f"--shape names unknown input(s) {unknown}; the model has: {names}")
-    rng = np.random.default_rng(seed)
+    plans = plan_inputs(signature, specs, shapes, file, index_bounds=index_bounds)
     n = count or SYNTHETIC_SAMPLES
-    concrete: dict[str, list[int]] = {}
-    fixed: int | None = None
-    for spec in signature.inputs:
-        shape = _concrete_shape(spec, shapes.get(spec.name))
-        if not shape:
-            raise SettingsError(f"input {spec.name!r} is a scalar; Reef needs a batch dimension")
-        concrete[spec.name] = shape
-        batch = _batch_dim(spec)
-        if batch is not None:
-            fixed = batch
-    _check_synthetic(signature, concrete, shapes, n, fixed)
-    inputs: dict[str, np.ndarray] = {}
-    for spec in signature.inputs:
-        per_sample = [n, *concrete[spec.name][1:]]
-        inputs[spec.name] = _random(rng, spec.element_type, per_sample)
-    return SampleSet(inputs, None, n, True, fixed, time.perf_counter() - started)
+    _check_synthetic(plans, shapes, n, fixed_batch(plans))
+    return _sample_set(plans, _generated(plans, n, seed), None, n, True, started)
 
 
 def _check_synthetic(
-    signature: Signature,
-    concrete: dict[str, list[int]],
+    plans: list[InputPlan],
     shapes: dict[str, list[int]],
     count: int,
     fixed: int | None,
@@ -463,45 +543,28 @@ def _check_synthetic(
     """Refuse, before allocating, random inputs that would not fit in memory: each input on
     its own (named with the --shape that made it, if any), then all of them together."""
     total = 0
-    for spec in signature.inputs:
-        shape = concrete[spec.name]
-        sample_bytes = math.prod(shape[1:]) * _itemsize(spec.element_type)
+    generated = [p for p in plans if p.source in ("synthetic", "state")]
+    for plan in generated:
+        sample_bytes = math.prod(plan.sample_shape) * np.dtype(plan.element_type).itemsize
         total += sample_bytes
-        given = shapes.get(spec.name)
-        origin = f" (--shape {spec.name}={'x'.join(map(str, given))})" if given else ""
-        what = f"input {spec.name!r} {shape} {spec.element_type}{origin}"
+        given = shapes.get(plan.name)
+        origin = f" (--shape {plan.name}={'x'.join(map(str, given))})" if given else ""
+        what = f"input {plan.name!r} {list(plan.shape)} {plan.element_type}{origin}"
         found = footprint_problem(sample_bytes, count, fixed, None, what)
         if found and found[0] == "sample" and given:
             raise SettingsError(found[1], hint="give --shape smaller dimensions")
         raise_footprint(found)
-    names = ", ".join(repr(t.name) for t in signature.inputs)
+    names = ", ".join(repr(p.name) for p in generated)
     raise_footprint(footprint_problem(total, count, fixed, None, f"inputs {names}"))
 
 
-def _itemsize(element_type: str) -> int:
-    try:
-        return int(np.dtype(element_type).itemsize)
-    except TypeError as exc:
-        raise SettingsError(f"cannot make synthetic data of type {element_type!r}") from exc
-
-
-def _random(rng: np.random.Generator, element_type: str, shape: list[int]) -> np.ndarray:
-    try:
-        dtype = np.dtype(element_type)
-    except TypeError as exc:
-        raise SettingsError(f"cannot make synthetic data of type {element_type!r}") from exc
-    if dtype == np.bool_:
-        return rng.integers(0, 2, size=shape).astype(bool)
-    if np.issubdtype(dtype, np.integer):
-        # Small non-negative values stay valid as indices (token ids, class ids).
-        return rng.integers(0, 10, size=shape).astype(dtype)
-    return rng.standard_normal(size=shape).astype(dtype)
-
-
 def describe(samples: SampleSet) -> dict[str, Any]:
-    return {
+    described: dict[str, Any] = {
         "count": samples.count,
         "synthetic": samples.synthetic,
         "shapes": {k: list(v.shape[1:]) for k, v in samples.inputs.items()},
         "load_seconds": round(samples.load_seconds, 4),
     }
+    if samples.plans:
+        described["inputs"] = {p.name: p.describe() for p in samples.plans}
+    return described

@@ -6,7 +6,7 @@ steps, outputs with post-processing steps, sources with checksums.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -36,12 +36,40 @@ class Framework(Strict):
         return self
 
 
+# How random data is drawn for an input that has no dataset: uniform over ``range`` (the
+# default when a range is given), or normal around its middle (a quarter of it per standard
+# deviation, clipped to it); without a range, floats are standard normal.
+Distribution = Literal["uniform", "normal"]
+# A constant an input is fed with every query: a number, a flag, or nested lists of them.
+Value = bool | int | float | list[Any]
+
+
 class InputSpec(Strict):
     name: str
     element_type: ElementType = "float32"
     shape: list[int] = Field(description="the model's input shape; -1 for a dynamic dimension")
     layout: str | None = Field(None, pattern=r"^[A-Z]+$", examples=["NCHW", "NHWC"])
     steps: list[Step] = Field(default_factory=list, description="pre-processing, in order")
+    batch_axis: int | Literal["auto"] | None = Field(
+        "auto",
+        description="the dimension that holds the samples of a batch; null: the input has "
+        "none and is fed as declared with every call; auto: inferred (a dynamic dimension "
+        "shared by several inputs, else a dynamic first dimension, else none)",
+    )
+    value: Value | None = Field(
+        None, description="a constant fed with every query, e.g. a sampling rate: 16000"
+    )
+    range: tuple[float, float] | None = Field(
+        None, description="[low, high) of the synthetic data fed when there is no dataset"
+    )
+    distribution: Distribution | None = Field(
+        None, description="how synthetic data is drawn: uniform over range, or normal"
+    )
+    state: str | None = Field(
+        None,
+        description="an output fed back into this input on the next query (recurrent state); "
+        "the first query gets zeros",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> InputSpec:
@@ -52,7 +80,79 @@ class InputSpec(Strict):
                 f"layout {self.layout!r} has {len(self.layout)} letters "
                 f"but shape has {len(self.shape)} dimensions"
             )
+        axis = self.batch_axis
+        if isinstance(axis, int) and not 0 <= axis < len(self.shape):
+            rank = len(self.shape)
+            raise ValueError(
+                f"batch_axis {axis} is out of range for shape {self.shape} "
+                + (f"(axes 0 to {rank - 1})" if rank else "(a scalar: use null)")
+            )
+        sources = [f for f in ("value", "state", "steps") if getattr(self, f)]
+        if len(sources) > 1:
+            raise ValueError(f"{' and '.join(sources)} cannot be given together")
+        if self.value is not None:
+            if isinstance(axis, int):
+                raise ValueError("value is fed as it is with every query: batch_axis must be null")
+            _check_value(self.value, self.element_type, self.shape)
+        if self.range is not None:
+            if self.value is not None or self.state:
+                raise ValueError("range applies to synthetic data, not to value or state")
+            low, high = self.range
+            if not low < high:
+                raise ValueError(f"range [{low}, {high}]: low must be below high")
+            if self.element_type == "bool":
+                raise ValueError("range does not apply to a bool input")
+            if not self.element_type.startswith("float") and not (
+                float(low).is_integer() and float(high).is_integer()
+            ):
+                raise ValueError(f"range of an {self.element_type} input must be whole numbers")
+        if self.distribution is not None and (self.value is not None or self.state):
+            raise ValueError("distribution applies to synthetic data, not to value or state")
         return self
+
+    def declared_batch_axis(self) -> tuple[bool, int | None]:
+        """(whether the manifest says, the axis): a constant has no batch."""
+        if self.batch_axis != "auto":
+            return True, self.batch_axis
+        if self.value is not None:
+            return True, None
+        return False, None
+
+
+def value_shape(value: Value) -> list[int]:
+    """The shape of nested lists, as numpy would read them; refuses ragged ones."""
+    if not isinstance(value, list):
+        return []
+    if not value:
+        return [0]
+    inner = [value_shape(v) for v in value]
+    if any(s != inner[0] for s in inner):
+        raise ValueError("value is ragged: its rows differ in length")
+    return [len(value), *inner[0]]
+
+
+def _leaves(value: Value) -> list[bool | int | float]:
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def _check_value(value: Value, element_type: str, shape: list[int]) -> None:
+    got = value_shape(value)
+    fits = len(got) == len(shape) and all(d in (-1, g) for d, g in zip(shape, got, strict=True))
+    if not fits:
+        raise ValueError(f"value has shape {got} but the input's shape is {shape}")
+    for leaf in _leaves(value):
+        if element_type == "bool":
+            ok = isinstance(leaf, bool)
+        elif element_type.startswith("float"):
+            ok = isinstance(leaf, int | float) and not isinstance(leaf, bool)
+        else:
+            ok = isinstance(leaf, int) and not isinstance(leaf, bool)
+            if ok and element_type.startswith("uint") and leaf < 0:
+                raise ValueError(f"value {leaf} is negative but the input is {element_type}")
+        if not ok:
+            raise ValueError(f"value {leaf!r} is not of the input's type {element_type}")
 
 
 OutputType = Literal["probability", "logits", "classes", "regression", "raw"]
