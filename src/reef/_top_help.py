@@ -21,33 +21,35 @@ TEXT = (
     '  --help                Show this message and exit.\n'
     '\n'
     'Commands:\n'
-    '  bench       Benchmark a model under MLPerf LoadGen scenarios and record...\n'
-    '  demo        Benchmark the built-in digits classifier (SingleStream and...\n'
-    '  check       Validate a manifest: schema, steps, metric, files and...\n'
-    '  schema      Print the JSON Schema of a component kind, the lock file or...\n'
-    "  show        Show a component's manifest and the absolute paths of its...\n"
-    '  search      Find components in every repository by text, kind and tags.\n'
-    '  new         Scaffold a component folder that `reef check` accepts.\n'
-    '  resolve     Resolve a component and its requirements into one...\n'
-    '  fetch       Download and verify every source that a lock (or a...\n'
-    '  pack        Write one portable .reef.tar.gz: the component, its...\n'
-    "  install     Verify a pack and unpack it into the local 'installed'...\n"
-    '  init        Resolve a target, fetch its sources and build an isolated...\n'
-    "  detect      Detect this machine's hardware, OS and software: its...\n"
-    "  run         Run a solution's steps; a step whose inputs did not change...\n"
-    "  validate    Run a solution's checks and print a pass / fail table; exit...\n"
-    '  reproduce   Run a recorded benchmark again from its record and lock,...\n'
-    '  compare     Compare runs side by side: settings, metrics, environment,...\n'
-    '  pareto      The Pareto frontier of recorded runs over 2 or 3...\n'
-    '  plugins     List the predictors, steps, metrics, detectors and checks:...\n'
-    "  trace       Show where a traced run's time went: per stage, per...\n"
-    '  board       The best valid run for each model, scenario and hardware,...\n'
-    '  report      Write a report on recorded runs: one self-contained HTML...\n'
-    '  plot        Write one figure of recorded runs: a latency CDF or...\n'
-    '  cache       Show and prune the cache: steps, sources and environments.\n'
-    '  runs        List, show, import and export recorded runs.\n'
-    '  repo        Manage component repositories (folders and git URLs).\n'
-    '  env         This machine as a place to benchmark: check it for noise;...\n'
-    "  config      Reef's settings: what is in effect, and from where.\n"
-    '  completion  Print the completion script of a shell: commands, options...\n'
+    '  bench          Benchmark a model under MLPerf LoadGen scenarios and...\n'
+    '  demo           Benchmark the built-in digits classifier (SingleStream...\n'
+    '  check-outputs  Run the same inputs through several backends and compare...\n'
+    '  convert        Convert a model to ONNX with the library that knows its...\n'
+    '  check          Validate a manifest: schema, steps, metric, files and...\n'
+    '  schema         Print the JSON Schema of a component kind, the lock file...\n'
+    "  show           Show a component's manifest and the absolute paths of...\n"
+    '  search         Find components in every repository by text, kind and tags.\n'
+    '  new            Scaffold a component folder that `reef check` accepts.\n'
+    '  resolve        Resolve a component and its requirements into one...\n'
+    '  fetch          Download and verify every source that a lock (or a...\n'
+    '  pack           Write one portable .reef.tar.gz: the component, its...\n'
+    "  install        Verify a pack and unpack it into the local 'installed'...\n"
+    '  init           Resolve a target, fetch its sources and build an...\n'
+    "  detect         Detect this machine's hardware, OS and software: its...\n"
+    "  run            Run a solution's steps; a step whose inputs did not...\n"
+    "  validate       Run a solution's checks and print a pass / fail table;...\n"
+    '  reproduce      Run a recorded benchmark again from its record and lock,...\n'
+    '  compare        Compare runs side by side: settings, metrics,...\n'
+    '  pareto         The Pareto frontier of recorded runs over 2 or 3...\n'
+    '  plugins        List the predictors, steps, metrics, detectors and...\n'
+    "  trace          Show where a traced run's time went: per stage, per...\n"
+    '  board          The best valid run for each model, scenario and...\n'
+    '  report         Write a report on recorded runs: one self-contained HTML...\n'
+    '  plot           Write one figure of recorded runs: a latency CDF or...\n'
+    '  cache          Show and prune the cache: steps, sources and environments.\n'
+    '  runs           List, show, import and export recorded runs.\n'
+    '  repo           Manage component repositories (folders and git URLs).\n'
+    '  env            This machine as a place to benchmark: check it for...\n'
+    "  config         Reef's settings: what is in effect, and from where.\n"
+    '  completion     Print the completion script of a shell: commands,...\n'
 )  # fmt: skip

@@ -22,6 +22,8 @@ _coerce.install()  # command-line values converted without pydantic where certai
 COMMANDS: dict[str, str] = {
     "bench": "reef.cli.bench:bench",
     "demo": "reef.cli.demo:demo",
+    "check-outputs": "reef.cli.check_outputs:check_outputs",
+    "convert": "reef.cli.convert:convert",
     "check": "reef.cli.check:check",
     "schema": "reef.cli.check:schema",
     "show": "reef.cli.show:show",
