@@ -575,6 +575,15 @@ def samples_source(
                 count,
                 sources_dir=dataset_dir,
             )
+        if manifest is not None:
+            return synthetic(
+                signature,
+                shapes,
+                count,
+                seed,
+                specs=list(manifest.inputs),
+                file=str(resolved.manifest_path or resolved.model_path),
+            )
         return synthetic(signature, shapes, count, seed)
 
     return load
