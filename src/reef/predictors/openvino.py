@@ -1,0 +1,104 @@
+"""The OpenVINO backend, on the CPU: OpenVINO IR (``.xml`` with its ``.bin`` beside it) and
+ONNX files, read by ``openvino.Core().read_model`` and compiled once.
+
+Inputs and outputs are named by their tensors' names; a dynamic dimension is None. Threads
+are OpenVINO's ``INFERENCE_NUM_THREADS``. One infer request is made in ``open`` and reused.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from reef.errors import PredictorError
+from reef.predictors.base import PredictorOptions, Signature, TensorSpec
+from reef.predictors.registry import load_failed
+
+DEVICE = "CPU"
+
+
+def _spec(port: Any, i: int, kind: str) -> TensorSpec:
+    names = sorted(port.get_names())
+    name = port.get_any_name() if names else f"{kind}_{i}"
+    shape = port.get_partial_shape()
+    dims: tuple[int | str | None, ...] = (
+        tuple(d.get_length() if d.is_static else None for d in shape)
+        if shape.rank.is_static
+        else (None,)
+    )
+    try:
+        element = str(port.get_element_type().to_dtype())
+    except Exception:  # a type numpy has no name for (bf16, u4, ...)
+        element = str(port.get_element_type().get_type_name())
+    return TensorSpec(name, element, dims)
+
+
+class OpenVinoPredictor:
+    name = "openvino"
+
+    def __init__(self) -> None:
+        self._compiled: Any = None
+        self._request: Any = None
+        self._threads: int | None = None
+        self._input_names: tuple[str, ...] = ()
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return version("openvino")
+
+    def open(self, model_path: Path, options: PredictorOptions) -> Signature:
+        ov = import_module("openvino")  # untyped: Any, as the other frameworks' objects
+
+        if model_path.suffix.lower() == ".xml" and not model_path.with_suffix(".bin").is_file():
+            raise PredictorError(
+                f"{model_path}: openvino could not load the model: its weights "
+                f"{model_path.with_suffix('.bin').name} are not beside it",
+                hint="an OpenVINO IR is two files: keep the .bin next to the .xml",
+            )
+        config: dict[str, Any] = {}
+        if options.threads:
+            config["INFERENCE_NUM_THREADS"] = options.threads
+        try:
+            core = ov.Core()
+            model = core.read_model(str(model_path))
+            compiled = core.compile_model(model, DEVICE, config)
+        except Exception as exc:  # RuntimeError with the C++ file and line in front
+            raise load_failed(model_path, "openvino", exc) from exc
+        signature = Signature(
+            inputs=tuple(_spec(p, i, "input") for i, p in enumerate(compiled.inputs)),
+            outputs=tuple(_spec(p, i, "output") for i, p in enumerate(compiled.outputs)),
+        )
+        self._compiled = compiled
+        self._request = compiled.create_infer_request()
+        self._threads = options.threads
+        self._input_names = tuple(t.name for t in signature.inputs)
+        request, names = self._request, self._input_names
+        outputs = list(compiled.outputs)
+        infer = request.infer
+        get = request.get_tensor
+
+        def predict(feeds: dict[str, Any]) -> list[Any]:
+            infer([feeds[n] for n in names])
+            # Copies: the request's own buffers are overwritten by the next call.
+            return [get(port).data.copy() for port in outputs]
+
+        self.predict = predict  # type: ignore[method-assign]
+        return signature
+
+    def predict(self, feeds: dict[str, Any]) -> list[Any]:
+        raise PredictorError("the openvino predictor was not opened")
+
+    def close(self) -> None:
+        self._request = None
+        self._compiled = None
+
+    def info(self) -> dict[str, Any]:
+        threads = None
+        if self._compiled is not None:
+            try:
+                threads = int(self._compiled.get_property("INFERENCE_NUM_THREADS"))
+            except Exception:  # a plugin that does not report it
+                threads = self._threads
+        return {"device": DEVICE, "options": {"threads": threads}}
