@@ -277,8 +277,10 @@ def test_state_naming_no_output_is_refused_with_the_field() -> None:
         ({"shape": [2, 3], "batch_axis": 2}, "batch_axis 2 is out of range for shape [2, 3]"),
         ({"shape": [], "batch_axis": 0}, "(a scalar: use null)"),
         ({"element_type": "int64", "shape": [], "value": 1.5}, "is not of the input's type"),
-        ({"element_type": "int64", "shape": [], "value": "x"}, "value"),
-        ({"shape": [2], "value": [1.0, 2.0, 3.0]}, "value has shape [3]"),
+        ({"element_type": "int64", "shape": [], "value": "x"}, "'x' is not of the input's type"),
+        ({"element_type": "uint8", "shape": [], "value": -1}, "-1 is negative"),
+        ({"shape": [2], "range": [0, 1], "state": "y"}, "range applies to synthetic data"),
+        ({"shape": [2], "value": [1.0, 2.0, 3.0]}, "has shape [3] but the input's shape is [2]"),
         ({"shape": [2], "value": [[1.0], [2.0, 3.0]]}, "ragged"),
         ({"shape": [2], "value": [1, 2], "batch_axis": 0}, "batch_axis must be null"),
         ({"shape": [2], "range": [3, 1]}, "low must be below high"),
@@ -297,6 +299,15 @@ def _escape(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+def test_generic_input_and_output_names_are_not_a_state() -> None:
+    sig = Signature(
+        inputs=(spec("input", "float32", ("b", 4)), spec("x", "float32", ("b", 4))),
+        outputs=(spec("output", "float32", ("b", 4)), spec("x_next", "float32", ("b", 4))),
+    )
+    samples = synthetic(sig, {}, 2, 0)
+    assert samples.state == {"x": "x_next"}
 
 
 def test_with_state_is_the_predictor_itself_without_state() -> None:

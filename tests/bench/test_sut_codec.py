@@ -63,3 +63,10 @@ def test_a_pickled_payload_is_refused() -> None:
     np.save(buf, np.array([{"evil": True}], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError):
         decode_outputs(buf.getvalue())
+
+
+def test_a_model_without_a_batch_logs_its_whole_outputs() -> None:
+    out = np.arange(6, dtype=np.float32).reshape(2, 3)
+    decoded = decode_outputs(encode_outputs([out], None).tobytes())
+    assert decoded[0].shape == (2, 3)
+    assert decoded[0].tolist() == out.tolist()

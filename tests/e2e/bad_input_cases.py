@@ -94,6 +94,14 @@ CASES = [
          says=("model.yaml", "inputs[0].shape", "rank")),
     Case("bad-step-parameters", _set("inputs.0.steps", [{"scale": {"factor": "big"}}]),
          says=("model.yaml", "inputs[0].steps[0].scale.factor")),
+    Case("batch-axis-out-of-range", _set("inputs.0.batch_axis", 4),
+         says=("model.yaml", "inputs[0].batch_axis", "batch_axis 4 is out of range")),
+    Case("value-wrong-type", _set("inputs.0.value", "loud"),
+         says=("model.yaml", "inputs[0].value", "'loud' is not of the input's type float32")),
+    Case("value-wrong-shape", _set("inputs.0.value", [1.0, 2.0]),
+         says=("model.yaml", "inputs[0].value", "has shape [2] but the input's shape is")),
+    Case("state-naming-no-output", _set("inputs.0.state", "hidden"),
+         says=("model.yaml", "inputs[0].state", "'hidden' is not an output of the model")),
 ]  # fmt: skip
 
 

@@ -32,7 +32,18 @@ def test_check_rejects_bad_manifest(reef: Reef, write_manifest: ManifestWriter, 
     assert data.get("ok") is not True
 
 
-@pytest.mark.parametrize("case", cases("sha256-mismatch", "unknown-field", "wrong-fixed-dim"))
+@pytest.mark.parametrize(
+    "case",
+    cases(
+        "sha256-mismatch",
+        "unknown-field",
+        "wrong-fixed-dim",
+        "batch-axis-out-of-range",
+        "value-wrong-type",
+        "value-wrong-shape",
+        "state-naming-no-output",
+    ),
+)
 def test_bench_rejects_bad_manifest(reef: Reef, write_manifest: ManifestWriter, case: Case) -> None:
     manifest = write_manifest(case.edit, text=case.text)
     result = reef("bench", str(manifest), *SHORT, "--json")

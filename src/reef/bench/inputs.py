@@ -329,7 +329,8 @@ _STATE_SUFFIXES = ("n", "N", "_out", "out", "_next", "_new")
 def _inferred_state(spec: TensorSpec, outputs: dict[str, TensorSpec]) -> str | None:
     name = spec.name
     candidates = [name + s for s in _STATE_SUFFIXES] + [f"next_{name}", f"new_{name}"]
-    for a, b in (("_in", "_out"), ("in", "out"), ("input", "output"), ("In", "Out")):
+    # Only a suffix marks a state: "input" and "output" are every model's generic names.
+    for a, b in (("_in", "_out"), ("In", "Out"), ("_input", "_output")):
         if name.endswith(a):
             candidates.append(name[: -len(a)] + b)
     for candidate in candidates:
@@ -449,7 +450,7 @@ def batchable(plans: list[InputPlan]) -> bool:
 
 def assumptions(plans: list[InputPlan]) -> list[str]:
     """One line per input whose feeding was inferred, for the user and the record."""
-    return [f"{p.name}: {'; '.join(p.assumed)}" for p in plans if p.assumed]
+    return [f"{p.name!r}: {'; '.join(p.assumed)}" for p in plans if p.assumed]
 
 
 def synthesise(plan: InputPlan, rng: np.random.Generator, count: int) -> np.ndarray:

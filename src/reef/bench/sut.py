@@ -40,13 +40,14 @@ _clock = time.perf_counter_ns
 
 
 def encode_outputs(
-    outputs: list[Any], row: int, argmax: frozenset[int] = frozenset()
+    outputs: list[Any], row: int | None, argmax: frozenset[int] = frozenset()
 ) -> np.ndarray:
-    """One sample's outputs as LoadGen logs them; those in ``argmax`` reduced to the index of
-    their best class along the last axis."""
+    """One sample's outputs as LoadGen logs them (row None: a model without a batch, whose
+    whole outputs are the one sample's); those in ``argmax`` reduced to the index of their
+    best class along the last axis."""
     buf = io.BytesIO()
     for i, out in enumerate(outputs):
-        value = np.asarray(out[row])
+        value = np.asarray(out if row is None else out[row])
         if i in argmax:
             value = value.argmax(axis=-1).astype(np.int32)
         np.save(buf, value, allow_pickle=False)
@@ -163,7 +164,7 @@ class SystemUnderTest:
         feed = self._feeds[indices[0]] if len(indices) == 1 else self.samples.feed(indices)
         outputs = self.predict(feed)
         if self.accuracy:
-            payloads = [encode_outputs(outputs, row, self.log_argmax) for row in range(n)]
+            payloads = [encode_outputs(outputs, r, self.log_argmax) for r in self._rows(n)]
             responses = [
                 lg.QuerySampleResponse(qid, p.ctypes.data, p.nbytes)
                 for qid, p in zip(ids, payloads, strict=True)
@@ -171,6 +172,10 @@ class SystemUnderTest:
             lg.QuerySamplesComplete(responses)  # payloads stay alive until this returns
         else:
             lg.QuerySamplesComplete([lg.QuerySampleResponse(qid, 0, 0) for qid in ids])
+
+    def _rows(self, n: int) -> list[int | None]:
+        """Where each of ``n`` samples' answers lie in the outputs (None: all of them)."""
+        return [None] if not self.samples.batchable else list(range(n))
 
     def _start_worker(self) -> None:
         t = threading.Thread(target=self._worker, name="reef-sut-worker", daemon=True)
@@ -217,7 +222,7 @@ class SystemUnderTest:
         outputs = self.predict(feed)
         pred = _clock()
         if self.accuracy:
-            payloads = [encode_outputs(outputs, row, self.log_argmax) for row in range(n)]
+            payloads = [encode_outputs(outputs, r, self.log_argmax) for r in self._rows(n)]
             responses = [
                 lg.QuerySampleResponse(qid, p.ctypes.data, p.nbytes)
                 for qid, p in zip(ids, payloads, strict=True)

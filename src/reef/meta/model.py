@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from reef.meta.common import Attributes, Source, Strict, VersionConstraint
 from reef.meta.component import ComponentBase
@@ -40,8 +40,6 @@ class Framework(Strict):
 # default when a range is given), or normal around its middle (a quarter of it per standard
 # deviation, clipped to it); without a range, floats are standard normal.
 Distribution = Literal["uniform", "normal"]
-# A constant an input is fed with every query: a number, a flag, or nested lists of them.
-Value = bool | int | float | list[Any]
 
 
 class InputSpec(Strict):
@@ -56,8 +54,12 @@ class InputSpec(Strict):
         "none and is fed as declared with every call; auto: inferred (a dynamic dimension "
         "shared by several inputs, else a dynamic first dimension, else none)",
     )
-    value: Value | None = Field(
-        None, description="a constant fed with every query, e.g. a sampling rate: 16000"
+    # Any, checked by ``_value`` against the input's type and shape: one message that says
+    # what is wrong, not one per member of a union.
+    value: Any = Field(
+        None,
+        description="a constant fed with every query, e.g. a sampling rate: 16000; a number, "
+        "a flag or nested lists of them, of the input's type and shape",
     )
     range: tuple[float, float] | None = Field(
         None, description="[low, high) of the synthetic data fed when there is no dataset"
@@ -71,43 +73,77 @@ class InputSpec(Strict):
         "the first query gets zeros",
     )
 
+    @field_validator("shape")
+    @classmethod
+    def _dims(cls, shape: list[int]) -> list[int]:
+        if any(d == 0 or d < -1 for d in shape):
+            raise ValueError("shape dimensions must be positive or -1")
+        return shape
+
+    # The fields below are checked against ``element_type`` and ``shape``, declared (and so
+    # validated) before them; a field's own validator puts its name in the error's location.
+
+    @field_validator("batch_axis")
+    @classmethod
+    def _axis(cls, axis: int | str | None, info: ValidationInfo) -> int | str | None:
+        shape = info.data.get("shape")
+        if isinstance(axis, int) and shape is not None and not 0 <= axis < len(shape):
+            rank = len(shape)
+            raise ValueError(
+                f"batch_axis {axis} is out of range for shape {shape} "
+                + (f"(axes 0 to {rank - 1})" if rank else "(a scalar: use null)")
+            )
+        return axis
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return value
+        if isinstance(info.data.get("batch_axis"), int):
+            raise ValueError("value is fed as it is with every query: batch_axis must be null")
+        shape, element_type = info.data.get("shape"), info.data.get("element_type")
+        if shape is not None and element_type is not None:
+            _check_value(value, element_type, shape)
+        return value
+
+    @field_validator("range")
+    @classmethod
+    def _range(
+        cls, bounds: tuple[float, float] | None, info: ValidationInfo
+    ) -> tuple[float, float] | None:
+        if bounds is None:
+            return bounds
+        low, high = bounds
+        if not low < high:
+            raise ValueError(f"[{low:g}, {high:g}]: low must be below high")
+        element_type = info.data.get("element_type", "float32")
+        if element_type == "bool":
+            raise ValueError("does not apply to a bool input")
+        if not element_type.startswith("float") and not (
+            float(low).is_integer() and float(high).is_integer()
+        ):
+            raise ValueError(f"the range of an {element_type} input must be whole numbers")
+        return bounds
+
     @model_validator(mode="after")
     def _check(self) -> InputSpec:
-        if any(d == 0 or d < -1 for d in self.shape):
-            raise ValueError("shape dimensions must be positive or -1")
         if self.layout is not None and len(self.layout) != len(self.shape):
             raise ValueError(
                 f"layout {self.layout!r} has {len(self.layout)} letters "
                 f"but shape has {len(self.shape)} dimensions"
             )
-        axis = self.batch_axis
-        if isinstance(axis, int) and not 0 <= axis < len(self.shape):
-            rank = len(self.shape)
-            raise ValueError(
-                f"batch_axis {axis} is out of range for shape {self.shape} "
-                + (f"(axes 0 to {rank - 1})" if rank else "(a scalar: use null)")
-            )
         sources = [f for f in ("value", "state", "steps") if getattr(self, f)]
+        if self.value is not None and "value" not in sources:
+            sources.insert(0, "value")  # a value of 0 or false is given all the same
         if len(sources) > 1:
             raise ValueError(f"{' and '.join(sources)} cannot be given together")
-        if self.value is not None:
-            if isinstance(axis, int):
-                raise ValueError("value is fed as it is with every query: batch_axis must be null")
-            _check_value(self.value, self.element_type, self.shape)
-        if self.range is not None:
-            if self.value is not None or self.state:
-                raise ValueError("range applies to synthetic data, not to value or state")
-            low, high = self.range
-            if not low < high:
-                raise ValueError(f"range [{low}, {high}]: low must be below high")
-            if self.element_type == "bool":
-                raise ValueError("range does not apply to a bool input")
-            if not self.element_type.startswith("float") and not (
-                float(low).is_integer() and float(high).is_integer()
-            ):
-                raise ValueError(f"range of an {self.element_type} input must be whole numbers")
-        if self.distribution is not None and (self.value is not None or self.state):
-            raise ValueError("distribution applies to synthetic data, not to value or state")
+        synthetic_only = [f for f in ("range", "distribution") if getattr(self, f) is not None]
+        if synthetic_only and (self.value is not None or self.state):
+            raise ValueError(
+                f"{' and '.join(synthetic_only)} applies to synthetic data, not to "
+                f"{'value' if self.value is not None else 'state'}"
+            )
         return self
 
     def declared_batch_axis(self) -> tuple[bool, int | None]:
@@ -119,7 +155,7 @@ class InputSpec(Strict):
         return False, None
 
 
-def value_shape(value: Value) -> list[int]:
+def value_shape(value: Any) -> list[int]:
     """The shape of nested lists, as numpy would read them; refuses ragged ones."""
     if not isinstance(value, list):
         return []
@@ -127,21 +163,17 @@ def value_shape(value: Value) -> list[int]:
         return [0]
     inner = [value_shape(v) for v in value]
     if any(s != inner[0] for s in inner):
-        raise ValueError("value is ragged: its rows differ in length")
+        raise ValueError("is ragged: its rows differ in length")
     return [len(value), *inner[0]]
 
 
-def _leaves(value: Value) -> list[bool | int | float]:
+def _leaves(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [leaf for v in value for leaf in _leaves(v)]
     return [value]
 
 
-def _check_value(value: Value, element_type: str, shape: list[int]) -> None:
-    got = value_shape(value)
-    fits = len(got) == len(shape) and all(d in (-1, g) for d, g in zip(shape, got, strict=True))
-    if not fits:
-        raise ValueError(f"value has shape {got} but the input's shape is {shape}")
+def _check_value(value: Any, element_type: str, shape: list[int]) -> None:
     for leaf in _leaves(value):
         if element_type == "bool":
             ok = isinstance(leaf, bool)
@@ -150,9 +182,13 @@ def _check_value(value: Value, element_type: str, shape: list[int]) -> None:
         else:
             ok = isinstance(leaf, int) and not isinstance(leaf, bool)
             if ok and element_type.startswith("uint") and leaf < 0:
-                raise ValueError(f"value {leaf} is negative but the input is {element_type}")
+                raise ValueError(f"{leaf} is negative but the input is {element_type}")
         if not ok:
-            raise ValueError(f"value {leaf!r} is not of the input's type {element_type}")
+            raise ValueError(f"{leaf!r} is not of the input's type {element_type}")
+    got = value_shape(value)
+    fits = len(got) == len(shape) and all(d in (-1, g) for d, g in zip(shape, got, strict=True))
+    if not fits:
+        raise ValueError(f"has shape {got} but the input's shape is {shape}")
 
 
 OutputType = Literal["probability", "logits", "classes", "regression", "raw"]

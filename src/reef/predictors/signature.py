@@ -41,6 +41,17 @@ def check_signature(manifest: ModelManifest, signature: Signature, file: str) ->
         shape_problem = _shape_problem(spec.shape, actual.shape)
         if shape_problem:
             problems.append(Problem(file, f"inputs[{i}].shape", shape_problem))
+    for i, spec in enumerate(manifest.inputs):
+        if spec.state and spec.state not in model_outputs:
+            names = ", ".join(repr(t.name) for t in signature.outputs)
+            problems.append(
+                Problem(
+                    file,
+                    f"inputs[{i}].state",
+                    f"{spec.state!r} is not an output of the model (it has {names}): a state "
+                    "feeds an output back into its input",
+                )
+            )
     declared = {s.name for s in manifest.inputs}
     for name in model_inputs:
         if name not in declared:
