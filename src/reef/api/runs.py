@@ -44,25 +44,61 @@ class NoLatencies(ResultsError):
     """The run kept no raw per-query latencies."""
 
 
+# PredictorSettings' fields as ``reef bench`` names them, for messages.
+OPTION_NAMES = {
+    "graph_optimization": "--graph-optimization",
+    "providers": "--provider",
+    "provider_options": "--provider-option",
+    "session_config": "--session-config",
+    "inter_op_threads": "--inter-op-threads",
+    "execution_mode": "--execution-mode",
+}
+
+
 def predictor_settings(
-    graph_optimization: str | None = None, providers: list[str] | None = None
+    graph_optimization: str | None = None,
+    providers: list[str] | None = None,
+    *,
+    provider_options: dict[str, dict[str, str]] | None = None,
+    session_config: dict[str, str] | None = None,
+    inter_op_threads: int | None = None,
+    execution_mode: str | None = None,
 ) -> PredictorSettings:
-    """Validated backend settings for ``bench``: ONNX Runtime's graph optimisation level and
-    execution providers (None: the best available)."""
+    """Validated backend settings for ``bench``: ONNX Runtime's graph optimisation level,
+    execution providers (None: the best available), options per provider
+    (``{"CUDAExecutionProvider": {"device_id": "1"}}``), session config entries
+    (``{"session.intra_op.allow_spinning": "0"}``), inter-op threads and execution mode
+    (``"sequential"`` or ``"parallel"``). A model manifest's ``framework.options`` fill in
+    what is not given here."""
     from pydantic import ValidationError
 
     from reef.bench.job import PredictorSettings
 
-    values: dict[str, Any] = {"providers": providers or None}
+    values: dict[str, Any] = {
+        "providers": providers or None,
+        "provider_options": provider_options or {},
+        "session_config": session_config or {},
+        "inter_op_threads": inter_op_threads,
+        "execution_mode": execution_mode,
+    }
     if graph_optimization is not None:
         values["graph_optimization"] = graph_optimization
     try:
         return PredictorSettings(**values)
     except ValidationError as exc:
-        raise SettingsError(
-            f"--graph-optimization: unknown level {graph_optimization!r}",
-            hint="choose none, basic, extended or all",
-        ) from exc
+        err = exc.errors(include_url=False)[0]
+        field, *rest = [str(p) for p in err["loc"] if p not in ("[key]", "")]
+        where = OPTION_NAMES.get(field, field)
+        if field == "graph_optimization":
+            raise SettingsError(
+                f"--graph-optimization: unknown level {graph_optimization!r}",
+                hint="choose none, basic, extended or all",
+            ) from exc
+        value = values.get(field)
+        shown = f" {value}" if field in ("inter_op_threads", "execution_mode") else ""
+        inside = f" {'.'.join(rest)}" if rest else ""
+        message = err["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{where}{shown}{inside}: {message}") from exc
 
 
 def bench(
@@ -76,6 +112,7 @@ def bench(
     store: bool = True,
     predictor: PredictorSettings | None = None,
     trace: TraceSettings | str | None = None,
+    backends: Sequence[str] | None = None,
     **options: Any,
 ) -> list[RunRecord]:
     """Benchmark ``target`` (a manifest, an ONNX file, a component ``name[@version]``, a lock
@@ -92,15 +129,22 @@ def bench(
     ``bench_solution`` does, with these settings in place of its own. ``trace`` (a level such
     as ``"model"``, or ``trace_settings(...)``) records a trace with each run.
 
+    ``backends`` (``["onnxruntime", "openvino"]``) runs the target on each backend in turn,
+    one run per backend and settings, all with the same settings and seed, so with the same
+    inputs; without it, the manifest's framework runs it (a bare file: the backend its suffix
+    names). ``predictor`` holds ONNX Runtime's options, refused for another backend.
+
     Bad input raises before anything is recorded. Ctrl-C or SIGTERM records the current run
     as ``interrupted`` and raises ``Interrupted``.
     """
+    from reef.bench import backends as multi
     from reef.bench import session
     from reef.bench.progress import NullReporter
     from reef.bench.target import resolve
     from reef.solutions.load import is_solution
 
     chosen = _settings(settings, scenarios, options)
+    names = multi.check_backends(backends) if backends else []
     if isinstance(trace, str):
         from reef.api.trace import trace_settings
 
@@ -116,6 +160,7 @@ def bench(
             store=store,
             predictor=predictor,
             trace=trace,
+            backends=names,
         )
     reporter = reporter or NullReporter()
     resolved = resolve(target)
@@ -126,6 +171,18 @@ def bench(
             reporter.note(f"warning: {shadow.message}")
     if resolved.manifest is not None and shapes:
         raise SettingsError("--shape applies to a bare ONNX file; a manifest declares its shapes")
+    if names:
+        jobs = multi.jobs_for(resolved, chosen, names, shapes=shapes, predictor=predictor)
+        with session.open_store(store) as db:
+            return session.run(
+                jobs,
+                db,
+                reporter,
+                in_process=in_process,
+                trace=trace,
+                annotate=lambda record: multi.keep_lock(resolved, record),
+            )
+    multi.check_options(predictor, [multi.default_backend(resolved)])
     with session.open_store(store) as db:
         return session.run(
             [(resolved, s) for s in chosen],

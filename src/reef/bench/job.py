@@ -46,10 +46,9 @@ ITEMSIZES = {
 }
 
 
+# How the predictor runs the model: ONNX Runtime's options (docs/benchmarking.md). A model
+# manifest's ``framework.options`` give defaults, which these override.
 class PredictorSettings(BaseModel):
-    """How the predictor runs the model: ONNX Runtime's options (docs/benchmarking.md). A
-    model manifest's ``framework.options`` give defaults, which these override."""
-
     graph_optimization: Literal["none", "basic", "extended", "all"] = "all"
     providers: list[str] | None = Field(None, description="None: the best available")
     provider_options: ProviderOptions = Field(

@@ -31,6 +31,35 @@ def parse_shapes(values: list[str]) -> dict[str, list[int]]:
     return shapes
 
 
+def parse_session_config(values: list[str]) -> dict[str, str]:
+    """``--session-config KEY=VALUE``, repeatable; a key given again takes the later value."""
+    entries: dict[str, str] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(
+                f"--session-config {value!r}: expected KEY=VALUE, "
+                "e.g. session.intra_op.allow_spinning=0"
+            )
+        entries[key.strip()] = text
+    return entries
+
+
+def parse_provider_options(values: list[str]) -> dict[str, dict[str, str]]:
+    """``--provider-option PROVIDER:KEY=VALUE``, repeatable."""
+    options: dict[str, dict[str, str]] = {}
+    for value in values:
+        provider, colon, assignment = value.partition(":")
+        key, sep, text = assignment.partition("=")
+        if not colon or not sep or not provider.strip() or not key.strip():
+            raise SettingsError(
+                f"--provider-option {value!r}: expected PROVIDER:KEY=VALUE, "
+                "e.g. CUDAExecutionProvider:device_id=1"
+            )
+        options.setdefault(provider.strip(), {})[key.strip()] = text
+    return options
+
+
 def bench(
     target: str = typer.Argument(
         ...,
@@ -76,6 +105,42 @@ def bench(
         [],
         help="execution provider, e.g. CUDAExecutionProvider; repeat in order of preference "
         "[the best available]",
+    ),
+    provider_option: list[str] = typer.Option(
+        [],
+        "--provider-option",
+        metavar="PROVIDER:KEY=VALUE",
+        help="ONNX Runtime: an execution provider's option, e.g. "
+        "CUDAExecutionProvider:device_id=1 or TensorrtExecutionProvider:trt_engine_cache_enable=1; "
+        "repeatable [the manifest's framework.options]",
+    ),
+    session_config: list[str] = typer.Option(
+        [],
+        "--session-config",
+        metavar="KEY=VALUE",
+        help="ONNX Runtime: a session config entry, e.g. session.intra_op.allow_spinning=0; "
+        "repeatable [the manifest's framework.options]",
+    ),
+    inter_op_threads: int | None = typer.Option(
+        None,
+        "--inter-op-threads",
+        help="ONNX Runtime: threads that run independent nodes at once [1 when --threads is "
+        "given, else ONNX Runtime's default]",
+    ),
+    execution_mode: str | None = typer.Option(
+        None,
+        "--execution-mode",
+        metavar="[sequential|parallel]",
+        help="ONNX Runtime: run independent nodes one after another or at once [sequential]",
+    ),
+    backend: list[str] = typer.Option(
+        [],
+        "--backend",
+        "-b",
+        metavar="NAME",
+        help="the backend that runs the model (onnxruntime, openvino, torch, ...); repeat for "
+        "one run per backend, same inputs, shown side by side [the manifest's framework, "
+        "else by the file's suffix]",
     ),
     raw_latencies: bool | None = typer.Option(
         None,
@@ -144,7 +209,14 @@ def bench(
     }
     given = {k: v for k, v in given.items() if v is not None}
     shapes = parse_shapes(shape)
-    predictor = api.predictor_settings(graph_optimization, provider)
+    predictor = api.predictor_settings(
+        graph_optimization,
+        provider,
+        provider_options=parse_provider_options(provider_option),
+        session_config=parse_session_config(session_config),
+        inter_op_threads=inter_op_threads,
+        execution_mode=execution_mode.strip().lower() if execution_mode else None,
+    )
     from reef.api import trace as api_trace
 
     trace_settings = api_trace.trace_settings(trace)
@@ -168,6 +240,7 @@ def bench(
                 reporter=reporter,
                 predictor=predictor,
                 trace=trace_settings,
+                backends=backend or None,
             )
         else:
             settings = api.bench_settings(scenario, **given)
@@ -179,6 +252,7 @@ def bench(
                 reporter=reporter,
                 predictor=predictor,
                 trace=trace_settings,
+                backends=backend or None,
             )
     _export(mlflow, [r.id for r in records])
     if trace_export is not None:

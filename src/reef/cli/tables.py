@@ -27,10 +27,14 @@ def _accuracy(run: RunSummary) -> str:
 
 
 def runs_table(runs: list[RunSummary], title: str | None = None) -> Table:
+    """One row a run; a backend column where the runs differ in backend, so that runs of one
+    model on several backends read side by side."""
     table = Table(title=title, title_justify="left")
+    backends = len({r.backend for r in runs}) > 1
     for name, justify in [
         ("run", "left"),
         ("model", "left"),
+        *([("backend", "left")] if backends else []),
         ("scenario", "left"),
         ("status", "left"),
         ("p50 ms", "right"),
@@ -45,6 +49,7 @@ def runs_table(runs: list[RunSummary], title: str | None = None) -> Table:
         table.add_row(
             r.id[:8],
             r.model + (f"@{r.version}" if r.version else ""),
+            *([r.backend or "-"] if backends else []),
             r.scenario,
             f"[{style}]{r.status}[/{style}]",
             fmt(r.p50_ms),

@@ -83,11 +83,13 @@ def bench_step(ctx: StepContext, reporter: Reporter, in_process: bool) -> StepRe
     params = dict(ctx.params)
     scenarios = params.pop("scenarios", None)
     models = params.pop("models", None)
+    backends = params.pop("backends", None)
     records = bench_solution(
         ctx.solution,
         scenarios=scenarios,
         overrides=params,
         models=models,
+        backends=[backends] if isinstance(backends, str) else backends,
         in_process=in_process,
         reporter=reporter,
         run_id=ctx.run.id,

@@ -40,10 +40,13 @@ def bench_solution(
     run_id: str | None = None,
     step: str | None = None,
     trace: TraceSettings | None = None,
+    backends: list[str] | None = None,
 ) -> list[RunRecord]:
     """Measure the solution's models under its scenarios and settings (``settings`` in their
     place when given), in its environment; each record names the solution, and the
-    ``reef run`` and step that made it."""
+    ``reef run`` and step that made it. ``backends``: each model on each of them in turn,
+    instead of on its manifest's framework."""
+    from reef.bench import backends as multi
     from reef.bench import session
     from reef.bench.target import locked_model
     from reef.meta.run import SolutionRef
@@ -53,17 +56,26 @@ def bench_solution(
     solution = target if isinstance(target, Solution) else load(target)
     chosen = settings or solution_settings(solution, scenarios, overrides)
     where = str(solution.manifest_path)
-    jobs = [
-        (locked_model(solution.lock, model, where, kind="solution"), s)
+    names = multi.check_backends(backends) if backends else []
+    resolved = [
+        locked_model(solution.lock, model, where, kind="solution")
         for model in solution_models(solution, models)
-        for s in chosen
     ]
+    jobs: list[session.Job] = []
+    for one in resolved:
+        if names:
+            jobs.extend(multi.jobs_for(one, chosen, names, predictor=predictor))
+        else:
+            multi.check_options(predictor, [multi.default_backend(one)])
+            jobs.extend((one, s) for s in chosen)
     ref = SolutionRef(
         name=solution.manifest.name, version=solution.manifest.version, run=run_id, step=step
     )
 
     def annotate(record: RunRecord) -> None:
         record.solution = ref
+        if names:  # the session keeps the lock only with the jobs it makes itself
+            record.lock = solution.lock.model_dump(mode="json")
 
     with session.open_store(store) as db:
         return session.run(

@@ -196,7 +196,7 @@ _STEP_PARAMS: dict[str, set[str]] = {
     "detect": set(),
     "validate": set(),
     "provision": {"python", "installer", "find_links", "no_index"},
-    "bench": {"scenarios", "models"} | (set(BenchSettings.model_fields) - {"scenario"}),
+    "bench": {"scenarios", "models", "backends"} | (set(BenchSettings.model_fields) - {"scenario"}),
     "shell": {"run"} | _COMMAND_PARAMS,
     "program": {"args"} | _COMMAND_PARAMS,
 }
