@@ -13,9 +13,9 @@ from reef.components.checksums import sha256_file, verified_source
 from reef.components.index import MANIFEST, Entry, catalog
 from reef.components.lockfile import LOCK_FILE, locate, read_lock
 from reef.components.lookup import find
-from reef.components.trust import ensure_trusted, trust_of
+from reef.components.trust import REEF_HOME_LABEL, UntrustedComponent, ensure_trusted, trust_of
 from reef.environment.provision import Provisioned, any_provisioned, find_provisioned
-from reef.errors import ManifestError, Problem, ReefError, SettingsError
+from reef.errors import ManifestError, PredictorError, Problem, ReefError, SettingsError
 from reef.meta.component import split_requirement
 from reef.meta.dataset import DatasetManifest
 from reef.meta.load import load_dataset_manifest, load_model_manifest
@@ -23,6 +23,7 @@ from reef.meta.lock import Lock
 from reef.meta.model import ModelManifest
 from reef.meta.run import ComponentRef, Target
 from reef.meta.settings import BenchSettings
+from reef.predictors import registry
 
 
 @dataclass
@@ -36,6 +37,8 @@ class ResolvedTarget:
     components: list[ComponentRef] = field(default_factory=list)
     provisioned: Provisioned | None = None  # the environment `reef init` built for it
     lock: Lock | None = None  # what it resolved to, kept with the run for `reef reproduce`
+    # A bare model file's backend, named by its suffix; None: the manifest's framework.
+    backend: str | None = None
 
 
 def job_for(
@@ -44,15 +47,24 @@ def job_for(
     *,
     shapes: dict[str, list[int]] | None = None,
     predictor: PredictorSettings | None = None,
+    backend: str | None = None,
 ) -> BenchJob:
-    """A job for one scenario of ``resolved``, with a new run id and its folder.
+    """A job for one scenario of ``resolved``, with a new run id and its folder; ``backend``
+    (``--backend``) runs it instead of the manifest's framework or the file's suffix's.
 
     Settings this machine cannot run, and samples that could not fit in its memory (as far
     as the manifest or --shape tell without opening the model), are refused here, before a
-    worker starts: a SettingsError or ManifestError, and nothing is recorded.
+    worker starts: a SettingsError or ManifestError, and nothing is recorded. So are a bare
+    file whose backend's framework is not installed, and a backend that would unpickle a
+    model from an untrusted repository (``check_backend_allowed``).
     """
     from pydantic import ValidationError
 
+    chosen = backend or resolved.backend
+    if chosen is not None:
+        check_backend_allowed(resolved, chosen)
+        if resolved.manifest is None:
+            _check_runtime(resolved.model_path, chosen)
     run_id = uuid.uuid4().hex
     try:
         job = BenchJob(
@@ -67,6 +79,7 @@ def job_for(
             dataset_path=str(resolved.dataset_path) if resolved.dataset_path else None,
             shapes=shapes or {},
             settings=settings,
+            backend=chosen,
             predictor=predictor or PredictorSettings(),
         )
     except ValidationError as exc:
@@ -88,11 +101,17 @@ def resolve(spec: str) -> ResolvedTarget:
             return _manifest(path.resolve(), load_model_manifest(path.resolve()))
         if path.name == LOCK_FILE or path.suffix.lower() == ".lock":
             return _lock(path.resolve())
+        if registry.backend_for_suffix(path) is not None:
+            return _model_file(path.resolve())
+        suffix = path.suffix or "(none)"
         raise ReefError(
-            f"{spec}: not a model manifest (.yaml), an ONNX file (.onnx) or a lock file (.lock)",
-            hint="reef bench takes a manifest, an .onnx file, a lock file or a component name",
+            f"{spec}: suffix {suffix}: not a model manifest (.yaml), a lock file (.lock) or a "
+            "model file any backend reads",
+            hint=f"model files Reef reads: {registry.suffixes_in_words()}; or give a manifest, "
+            "a lock file or a component name",
         )
-    if path.suffix.lower() in (".onnx", ".yaml", ".yml", ".lock") or "/" in spec:
+    known = (".yaml", ".yml", ".lock", *registry.SUFFIXES)
+    if path.suffix.lower() in known or "/" in spec:
         from reef.files import check_regular
 
         check_regular(path)  # a FIFO, a device, a symlink loop: says which
@@ -125,7 +144,70 @@ def _resolved_lock(spec: str) -> Lock | None:
 def _onnx_file(path: Path) -> ResolvedTarget:
     digest = sha256_file(path)
     target = Target(kind="onnx", name=path.stem, path=str(path), sha256=digest)
-    return ResolvedTarget(target=target, model_path=path)
+    return ResolvedTarget(target=target, model_path=path, backend="onnxruntime")
+
+
+def _model_file(path: Path) -> ResolvedTarget:
+    """A bare model file of the backend its suffix names (``.pt``, ``.tflite``, ``.xml``,
+    ``.joblib``, ...). An OpenVINO IR's weights (its ``.bin``) are recorded beside it."""
+    backend = registry.backend_for_file(path)  # installed, or exit 2 naming the extra
+    components: list[ComponentRef] = []
+    if backend == "openvino" and path.suffix.lower() == ".xml":
+        weights = path.with_suffix(".bin")
+        if not weights.is_file():
+            raise ReefError(
+                f"{path}: an OpenVINO IR is two files, and its weights {weights.name} are not "
+                "beside it",
+                hint="keep the .bin that was saved with the .xml in the same folder",
+            )
+        components.append(
+            ComponentRef(kind="weights", name=weights.name, path=str(weights),
+                         sha256=sha256_file(weights))
+        )  # fmt: skip
+    digest = sha256_file(path)
+    target = Target(kind="file", name=path.stem, path=str(path), sha256=digest)
+    resolved = ResolvedTarget(target=target, model_path=path, components=components)
+    resolved.backend = backend
+    # The user's own file may be unpickled; one inside a repository only if it is trusted.
+    check_backend_allowed(resolved, backend)
+    return resolved
+
+
+def _check_runtime(path: Path, backend: str) -> None:
+    """A bare file's backend must be installed here: else exit 2, naming the extra."""
+    error = registry.missing_runtime(backend)
+    if error is not None:
+        raise PredictorError(f"{path}: {error.message}", hint=error.hint)
+
+
+def check_backend_allowed(resolved: ResolvedTarget, backend: str) -> None:
+    """Refuse a backend that loads a model by unpickling it (sklearn: running code the file
+    names) where the model comes from an untrusted repository or Reef's own folders: an
+    ``UntrustedComponent`` (exit 2) naming the manifest and ``framework.name`` (or the model
+    file, or ``--backend`` where that chose the backend). A model file or manifest of the
+    user's own, outside every repository, is theirs to load."""
+    if backend not in registry.PICKLE_BACKENDS:
+        return
+    where_file = resolved.manifest_path or resolved.model_path
+    trusted, where = trust_of(where_file)
+    if trusted:
+        return
+    if resolved.manifest is not None and resolved.manifest.framework.name == backend:
+        field = "framework.name"
+    elif resolved.manifest is not None or resolved.backend != backend:
+        field = f"--backend {backend}"
+    else:
+        field = "suffix " + resolved.model_path.suffix
+    what = f"{where_file}: {field}: the {backend} backend unpickles the model, which runs code"
+    if where == REEF_HOME_LABEL:
+        raise UntrustedComponent(
+            f"{what}, and the model is in Reef's own folders outside any trusted repository",
+            hint="only models of a trusted repository may; `reef repo list` shows them",
+        )
+    raise UntrustedComponent(
+        f"{what}, and the model comes from repository {where!r}, which is not trusted",
+        hint=f"if you trust its authors: reef repo trust {where}",
+    )
 
 
 def _manifest(
@@ -159,6 +241,7 @@ def _manifest(
         manifest_path=path,
         components=components,
     )
+    check_backend_allowed(resolved, manifest.framework.name)
     if manifest.dataset:
         dataset_file = dataset_file or find_dataset(manifest.dataset, path)
         dataset = load_dataset_manifest(dataset_file)

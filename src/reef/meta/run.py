@@ -40,7 +40,7 @@ class Record(BaseModel):
 
 
 class Target(Record):
-    kind: Literal["manifest", "onnx", "lock", "component", "solution"]
+    kind: Literal["manifest", "onnx", "file", "lock", "component", "solution"]
     name: str
     version: str | None = None
     path: str = Field(description="absolute path of the manifest, model file or lock file")
