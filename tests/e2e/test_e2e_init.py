@@ -1,13 +1,16 @@
 """reef init through the real CLI: a dry run changes nothing; a program that is not Python
-and a requirement no index has are exit 2 with nothing left behind; (slow) a lock pinned to an
-older onnxruntime is built, reused, and benchmarked inside its environment, and pip builds
-the same lock to the same versions. An unknown Python and a lock that is not there are checked
+and a requirement no index has are exit 2 with nothing left behind; the benchmark worker runs
+without the requirements of Reef's that an environment does not get; (slow) a lock pinned to
+an older onnxruntime is built, reused, and benchmarked inside its environment, and pip builds
+the same lock to the same versions; a built-in model gets only the worker's requirements and
+the ONNX Runtime this machine has. An unknown Python and a lock that is not there are checked
 in-process in ``tests/cli/test_cli_init.py``."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +21,12 @@ from e2e_support import SHORT, Reef, assert_usage_error
 
 from reef.components.repository import builtin_root
 from reef.environment.installers import find_uv
+from reef.environment.provision import WORKER_REQUIREMENTS
 
 BUILD_TIMEOUT_S = 600
 ORT = "1.22.0"  # not the onnxruntime Reef itself runs with, so the record shows which ran
+# Reef's requirements that serve the command, never the worker: no environment gets them.
+NOT_FOR_THE_WORKER = ("alembic", "sqlalchemy", "typer", "rich", "resolvelib")
 
 needs_uv = pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
 
@@ -77,6 +83,56 @@ def test_bench_of_a_provisioned_lock_whose_environment_is_gone(reef: Reef) -> No
     (reef.cwd / "reef.lock").write_text(json.dumps(lock))
     result = reef("bench", "reef.lock", *SHORT)
     assert_usage_error(result, f"provisioned (onnxruntime=={ORT})", "run `reef init ", "reef.lock`")
+
+
+def blocker(folder: Path, modules: list[str]) -> Path:
+    """A ``sitecustomize`` in ``folder`` that, in the benchmark worker only, makes importing any
+    of ``modules`` fail as if it were not installed."""
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+
+            BLOCKED = {set(modules)!r}
+
+            class Blocker:
+                def find_spec(self, name, path=None, target=None):
+                    if name.split(".")[0] in BLOCKED:
+                        raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+                    return None
+
+            if "reef.bench.worker" in sys.orig_argv:
+                sys.meta_path.insert(0, Blocker())
+            """
+        )
+    )
+    return folder
+
+
+def test_the_worker_needs_only_what_an_environment_gets(reef: Reef, tmp_path: Path) -> None:
+    """What ``reef init`` leaves out of an environment (Reef's requirements but the worker's,
+    and every runtime but the lock's) is not importable in the worker: the built-in
+    classifier and the photo CNN (Pillow's steps) still run and are valid."""
+    from importlib.metadata import packages_distributions
+
+    from packaging.utils import canonicalize_name
+
+    assert not set(NOT_FOR_THE_WORKER) & WORKER_REQUIREMENTS
+    left_out = set(NOT_FOR_THE_WORKER) | {"torch", "openvino", "ai-edge-litert", "onnx"}
+    modules = [
+        module
+        for module, dists in packages_distributions().items()
+        if any(canonicalize_name(d) in left_out for d in dists)
+    ]
+    assert {"sqlalchemy", "typer", "torch"} <= set(modules)
+    folder = blocker(tmp_path / "site", modules)
+    env = {"PYTHONPATH": str(folder)}
+    for model in ("digits-classifier", "digits-cnn-photos"):
+        result = reef("bench", model, *SHORT, "-s", "SingleStream", "--json", env=env)
+        assert result.rc == 0, str(result)
+        (record,) = result.json()
+        assert record["status"] == "valid", record["reasons"]
 
 
 @pytest.mark.slow
@@ -147,6 +203,9 @@ def test_init_then_bench_runs_inside_the_environment(pinned: Pinned) -> None:
     assert ORT in strings(fingerprint)
     inside = str(reef.home / "cache" / "envs" / env["hash"])
     assert any(s.startswith(inside) for s in strings(fingerprint)), "interpreter not in env"
+    # The lock names its onnxruntime: no other build beside it, nothing the worker never uses.
+    assert not [p for p in env["packages"] if p.startswith("onnxruntime") and p != "onnxruntime"]
+    assert not set(NOT_FOR_THE_WORKER) & set(env["packages"])
 
 
 @pytest.mark.slow
@@ -162,3 +221,25 @@ def test_pip_builds_the_same_lock(pinned: Pinned, tmp_path: Path) -> None:
     assert env["status"] == "created" and env["installer"] == "pip"
     assert env["hash"] == pinned.report["environment"]["hash"]
     assert env["packages"] == pinned.report["environment"]["packages"]  # exactly the pins
+
+
+@pytest.mark.slow
+@needs_uv
+def test_a_built_in_model_gets_the_workers_requirements_and_this_machines_runtime(
+    reef: Reef,
+) -> None:
+    from reef.environment.provision import host_onnxruntime
+
+    data = reef("init", "digits-classifier", "--json", timeout=BUILD_TIMEOUT_S)
+    assert data.rc == 0, str(data)
+    env = data.json()["environment"]
+    build = host_onnxruntime()  # the CPU build here, unless this machine has another
+    assert any(r.startswith(build) for r in env["requirements"])
+    assert build in env["packages"]
+    assert not set(NOT_FOR_THE_WORKER) & set(env["packages"])
+    assert set(env["packages"]) >= WORKER_REQUIREMENTS
+    result = reef.ok("bench", "reef.lock", *SHORT, "-s", "SingleStream", "--json")
+    (record,) = result.json()
+    assert record["status"] == "valid", record["reasons"]
+    assert record["environment"]["provisioned"]["hash"] == env["hash"]
+    assert record["predictor"]["version"] == env["packages"][build]

@@ -129,6 +129,117 @@ def test_the_gpu_bindings_follow_the_host(lock: Lock, monkeypatch: pytest.Monkey
     assert not any(r.startswith("nvidia-ml-py") for r in requirements(lock))
 
 
+def names(reqs: list[str]) -> set[str]:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    return {canonicalize_name(Requirement(r).name) for r in reqs}
+
+
+def host_builds(monkeypatch: pytest.MonkeyPatch, *builds: str) -> None:
+    """This machine has these builds of ONNX Runtime installed (none: not installed)."""
+    from reef.environment.detectors import frameworks
+
+    def fake(framework: str) -> dict[str, str]:
+        return {b: "1.20.0" for b in builds} if framework == "onnxruntime" else {}
+
+    monkeypatch.setattr(frameworks, "installed_distributions", fake)
+
+
+@pytest.fixture
+def no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provision, "gpu_requirements", lambda pins: [])
+
+
+@pytest.mark.usefixtures("no_gpu")
+def test_an_environment_gets_what_the_worker_imports_and_the_runtime(
+    lock: Lock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host_builds(monkeypatch, "onnxruntime")
+    reqs = requirements(lock)
+    assert names(reqs) == provision.WORKER_REQUIREMENTS | {"onnxruntime"}
+    assert "onnxruntime>=1.17" in reqs  # the [cpu] extra's specifier
+    # Every one the worker needs is a requirement of Reef's, as its metadata spells it.
+    assert names(provision.reef_requirements()) == provision.WORKER_REQUIREMENTS
+    for absent in ("sqlalchemy", "alembic", "typer", "rich", "resolvelib"):
+        assert absent not in names(reqs)
+
+
+@pytest.mark.usefixtures("no_gpu")
+@pytest.mark.parametrize(
+    ("builds", "expected"),
+    [
+        ((), "onnxruntime>=1.17"),
+        (("onnxruntime",), "onnxruntime>=1.17"),
+        (("onnxruntime-gpu",), "onnxruntime-gpu>=1.17"),
+        (("onnxruntime-openvino",), "onnxruntime-openvino"),
+        # Both (one overwrote the other's module): the GPU build was chosen on purpose.
+        (("onnxruntime", "onnxruntime-gpu"), "onnxruntime-gpu>=1.17"),
+    ],
+)
+def test_the_onnx_runtime_build_follows_the_host(
+    lock: Lock, monkeypatch: pytest.MonkeyPatch, builds: tuple[str, ...], expected: str
+) -> None:
+    host_builds(monkeypatch, *builds)
+    reqs = requirements(lock)
+    runtimes = [r for r in reqs if "onnxruntime" in r]
+    assert runtimes == [expected]
+
+
+@pytest.mark.usefixtures("no_gpu")
+def test_the_lock_names_its_runtime(lock: Lock, monkeypatch: pytest.MonkeyPatch) -> None:
+    host_builds(monkeypatch, "onnxruntime-gpu")
+    named = lock.model_copy(update={"python": ["onnxruntime==1.22.0"]})
+    assert [r for r in requirements(named) if "onnxruntime" in r] == ["onnxruntime==1.22.0"]
+    # A lock provisioned on another machine installs its exact pins, whatever this one has:
+    # adding this machine's build beside them would overwrite their module.
+    pinned = with_environment(lock, onnxruntime="1.21.0", numpy="2.0.0")
+    assert [r for r in requirements(pinned) if "onnxruntime" in r] == ["onnxruntime==1.21.0"]
+    gpu = with_environment(lock, **{"onnxruntime-gpu": "1.20.0"})
+    assert [r for r in requirements(gpu) if "onnxruntime" in r] == ["onnxruntime-gpu==1.20.0"]
+
+
+@pytest.mark.usefixtures("no_gpu")
+@pytest.mark.parametrize(
+    ("framework", "expected"),
+    [
+        ("torch", {"torch"}),
+        ("tflite", {"ai-edge-litert"}),
+        ("openvino", {"openvino"}),
+        ("sklearn", {"scikit-learn", "joblib"}),
+        ("some-plugins-framework", set()),  # its component lists what it needs
+    ],
+)
+def test_the_runtime_of_other_frameworks(
+    lock: Lock, monkeypatch: pytest.MonkeyPatch, framework: str, expected: set[str]
+) -> None:
+    host_builds(monkeypatch, "onnxruntime")
+    reqs = requirements(lock, frameworks=[framework])
+    assert names(reqs) == provision.WORKER_REQUIREMENTS | expected
+    both = requirements(lock, frameworks=["onnxruntime", framework])
+    assert names(both) == provision.WORKER_REQUIREMENTS | expected | {"onnxruntime"}
+    # The extra's own specifier (torch's test pin never leaks in from the test extra).
+    if framework == "torch":
+        assert "torch>=2.3" in reqs
+    # A version the lock asks for wins.
+    if expected:
+        first = sorted(expected)[0]
+        asked = lock.model_copy(update={"python": [f"{first}==1.0"]})
+        assert [r for r in requirements(asked, frameworks=[framework]) if first in r] == [
+            f"{first}==1.0"
+        ]
+
+
+def test_the_plan_takes_the_locks_frameworks(
+    lock: Lock, monkeypatch: pytest.MonkeyPatch, no_gpu: None
+) -> None:
+    host_builds(monkeypatch, "onnxruntime")
+    chosen = provision.plan(lock, installer="pip", frameworks=["torch"])
+    assert "torch>=2.3" in chosen.requirements
+    assert not any("onnxruntime" in r for r in chosen.requirements)
+    assert "onnxruntime>=1.17" in provision.plan(lock, installer="pip").requirements
+
+
 def test_requirements_cannot_become_installer_options() -> None:
     uv = installers.Installer("uv", "/usr/bin/uv")
     argv = uv.install_argv(Path("/env/bin/python"), ["numpy"], ["/wheels"], no_index=True)

@@ -13,8 +13,11 @@ builds that died are swept.
 Reef itself is not installed by the installer (the environment must run this very Reef, which
 may be a development checkout): its package folder ``reef`` is copied into the environment's
 site-packages with a ``dist-info`` of its distribution, ``reef-bench`` (its metadata and entry
-points, which the predictor registry and the fingerprint read), and its base requirements are
-installed beside the lock's, so that the benchmark worker runs there.
+points, which the predictor registry and the fingerprint read). Beside the lock's requirements
+go only those of Reef's that the benchmark worker imports (``WORKER_REQUIREMENTS``) and the
+runtime of each framework the lock's models name (``RUNTIMES``): for ONNX Runtime, the build
+this machine has (``onnxruntime-gpu`` stays the GPU build), since every build installs the one
+module ``onnxruntime`` and a second one would overwrite the first.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, distribution
@@ -291,8 +295,40 @@ def environment_hash(lock: Lock, interpreter: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def reef_requirements() -> list[str]:
-    """Reef's own runtime requirements (no extras): what the worker imports."""
+# Reef's base requirements the benchmark worker (``python -m reef.bench.worker``) imports: the
+# only ones of Reef's an environment gets. LoadGen, numpy, pydantic, psutil (the footprint
+# check, interference sampling) and packaging (version constraints) on every run; platformdirs
+# where REEF_HOME is not set; PyYAML when the worker's component index reads manifests again;
+# Pillow for the image steps. The database, the command line and the resolver (alembic,
+# sqlalchemy, typer, rich, resolvelib) serve the Reef that runs `reef init` or `reef bench`.
+WORKER_REQUIREMENTS = frozenset(
+    {
+        "mlcommons-loadgen",
+        "numpy",
+        "packaging",
+        "pillow",
+        "platformdirs",
+        "psutil",
+        "pydantic",
+        "pyyaml",
+    }
+)
+# A model manifest's ``framework.name`` -> the extra of reef-bench that installs its runtime,
+# and what that extra holds when Reef's metadata does not say (an older install). ONNX Runtime
+# is the default framework, and its build follows this machine's (``runtime_requirements``).
+RUNTIMES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "onnxruntime": ("cpu", ("onnxruntime",)),
+    "torch": ("torch", ("torch",)),
+    "tflite": ("tflite", ("ai-edge-litert",)),
+    "openvino": ("openvino", ("openvino",)),
+    "sklearn": ("sklearn", ("scikit-learn", "joblib")),
+}
+DEFAULT_FRAMEWORKS = ("onnxruntime",)
+# The extra that installs a build of ONNX Runtime other than the CPU one.
+_ORT_EXTRAS = {"onnxruntime-gpu": "gpu"}
+
+
+def _reef_requires() -> list[Requirement]:
     try:
         listed = distribution(DISTRIBUTION).requires or []
     except PackageNotFoundError as exc:
@@ -300,11 +336,67 @@ def reef_requirements() -> list[str]:
             "Reef is not installed as a package, so its requirements are unknown",
             hint="install it (pip install -e . in its source tree, or pip install reef-bench)",
         ) from exc
+    return [Requirement(text) for text in listed]
+
+
+def reef_requirements() -> list[str]:
+    """Reef's own base requirements (no extras) that the benchmark worker imports, as Reef's
+    metadata specifies them."""
+    return [
+        str(r)
+        for r in _reef_requires()
+        if (r.marker is None or "extra" not in str(r.marker))
+        and canonicalize_name(r.name) in WORKER_REQUIREMENTS
+    ]
+
+
+def extra_requirements(extra: str) -> list[str]:
+    """What Reef's ``extra`` installs, as its metadata says (without the marker)."""
     out = []
-    for text in listed:
-        marker = Requirement(text).marker
-        if marker is None or "extra" not in str(marker):
-            out.append(text)
+    for r in _reef_requires():
+        if r.marker is not None and r.marker.evaluate({"extra": extra}):
+            r.marker = None
+            out.append(str(r))
+    return out
+
+
+def host_onnxruntime() -> str:
+    """The distribution that provides ``onnxruntime`` here, else the CPU build. Where several
+    are installed (one overwrote the other: ``reef detect`` says so), a GPU or vendor build
+    was chosen on purpose, and the CPU build more likely came with something else."""
+    from reef.environment.detectors.frameworks import installed_distributions
+
+    names = list(installed_distributions("onnxruntime"))
+    vendor = [n for n in names if canonicalize_name(n) != "onnxruntime"]
+    return canonicalize_name((vendor or names or ["onnxruntime"])[0])
+
+
+def runtime_requirements(
+    frameworks: Sequence[str], named: AbstractSet[str] = frozenset()
+) -> list[str]:
+    """The runtime of each of ``frameworks`` (a model manifest's ``framework.name``), with the
+    specifier of the extra that installs it; none for a distribution ``named`` already (the
+    lock's requirements and pins, normalised names: they win) and, for ONNX Runtime, none when
+    any of its builds is named (two builds overwrite each other's module). A framework Reef
+    has no extra for (a plugin's) gets nothing: its component lists what it needs."""
+    from reef.environment.detectors.frameworks import FRAMEWORKS
+
+    out: list[str] = []
+    for framework in dict.fromkeys(frameworks):
+        if framework not in RUNTIMES:
+            continue
+        extra, fallback = RUNTIMES[framework]
+        wanted = list(fallback)
+        if framework == "onnxruntime":
+            builds = {canonicalize_name(n) for n in FRAMEWORKS["onnxruntime"]}
+            if any(b in named for b in builds):
+                continue
+            wanted = [host_onnxruntime()]
+            extra = _ORT_EXTRAS.get(wanted[0], extra)
+        listed = {canonicalize_name(Requirement(r).name): r for r in extra_requirements(extra)}
+        for name in wanted:
+            if canonicalize_name(name) not in named:
+                out.append(listed.get(canonicalize_name(name), name))
     return out
 
 
@@ -321,15 +413,23 @@ def gpu_requirements(pins: dict[str, str]) -> list[str]:
     return [f"nvidia-ml-py=={version}"]
 
 
-def requirements(lock: Lock, where: str = "reef.lock") -> list[str]:
-    """The lock's Python requirements, Reef's, and the lock's exact pins when it has them.
+def requirements(
+    lock: Lock, where: str = "reef.lock", frameworks: Sequence[str] = DEFAULT_FRAMEWORKS
+) -> list[str]:
+    """The lock's Python requirements, those of Reef's the worker imports, the runtime of each
+    of the lock's ``frameworks``, and the lock's exact pins when it has them.
 
     They are given to the installer as they are: pip and uv both intersect several
     requirements of one package.
     """
     named: list[tuple[str, str]] = [(f"python[{i}]", r) for i, r in enumerate(lock.python)]
-    named += [("reef", r) for r in reef_requirements()]
+    for location, text in named:
+        _check(location, text, where)
     pins = lock.environment.packages if lock.environment is not None else {}
+    taken: set[str] = {canonicalize_name(Requirement(r).name) for r in lock.python}
+    taken |= {canonicalize_name(name) for name in pins}
+    named += [("reef", r) for r in reef_requirements()]
+    named += [("runtime", r) for r in runtime_requirements(frameworks, taken)]
     named += [("gpu", r) for r in gpu_requirements(pins)]
     if lock.environment is not None:
         named += [
@@ -337,13 +437,17 @@ def requirements(lock: Lock, where: str = "reef.lock") -> list[str]:
             for name, version in sorted(lock.environment.packages.items())
         ]
     for location, text in named:
-        try:
-            Requirement(text)
-        except InvalidRequirement as exc:
-            raise ProvisionError(
-                f"{where}: {location}: {text!r} is not a Python requirement: {exc}"
-            ) from exc
+        _check(location, text, where)
     return list(dict.fromkeys(text for _, text in named))
+
+
+def _check(location: str, text: str, where: str) -> None:
+    try:
+        Requirement(text)
+    except InvalidRequirement as exc:
+        raise ProvisionError(
+            f"{where}: {location}: {text!r} is not a Python requirement: {exc}"
+        ) from exc
 
 
 # --- the plan --------------------------------------------------------------------------------
@@ -409,8 +513,10 @@ def plan(
     no_index: bool = False,
     where: str = "reef.lock",
     only_binary: bool = False,
+    frameworks: Sequence[str] = DEFAULT_FRAMEWORKS,
 ) -> Plan:
-    """Decide the interpreter, installer and requirements for ``lock``; writes nothing."""
+    """Decide the interpreter, installer and requirements for ``lock``; writes nothing.
+    ``frameworks``: the ``framework.name`` of the lock's models, whose runtimes go in."""
     chosen = choose(installer)
     links = []
     for folder in find_links:
@@ -428,7 +534,7 @@ def plan(
         path=envs_dir() / digest,
         interpreter=interpreter,
         installer=chosen,
-        requirements=requirements(lock, where),
+        requirements=requirements(lock, where, frameworks),
         find_links=links,
         no_index=no_index,
         pins=dict(lock.environment.packages) if lock.environment is not None else {},
