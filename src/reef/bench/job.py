@@ -293,8 +293,14 @@ def preflight(job: BenchJob) -> None:
         where = job.manifest_path or job.model_path
         for i, spec in enumerate(job.manifest.inputs):
             dims = [max(d, 1) for d in spec.shape]
-            fixed = spec.shape[0] if spec.shape and spec.shape[0] > 0 else None
-            sample_bytes = _product(dims[1:]) * ITEMSIZES.get(spec.element_type, MIN_ITEMSIZE)
+            said, axis = spec.declared_batch_axis()
+            if not said:
+                axis = 0 if spec.shape else None  # as the worker will most often infer
+            fixed = None
+            if axis is not None:
+                fixed = spec.shape[axis] if spec.shape[axis] > 0 else None
+                del dims[axis]
+            sample_bytes = _product(dims) * ITEMSIZES.get(spec.element_type, MIN_ITEMSIZE)
             what = f"input {spec.name!r} {spec.shape} {spec.element_type}"
             found = footprint_problem(
                 sample_bytes, count or SYNTHETIC_SAMPLES, fixed, settings, what
