@@ -13,6 +13,9 @@ import pytest
 from e2e_support import SHORT, Reef
 
 PERFORMANCE = (*SHORT, "--mode", "performance")
+# The run was measured and recorded: 0 valid, 1 invalid (a short run on a busy shared machine
+# can miss LoadGen's minimums; what these tests check is what ran).
+MEASURED = (0, 1)
 
 
 def test_a_backend_named_twice_is_refused(reef: Reef, tiny_onnx: Path) -> None:
@@ -37,7 +40,7 @@ def test_onnxruntime_options_run_and_are_recorded(reef: Reef, tiny_onnx: Path) -
         "--session-config", "session.intra_op.allow_spinning=0",
         "--inter-op-threads", "2", "--execution-mode", "parallel", "--json",
     )  # fmt: skip
-    assert result.rc == 0, str(result)
+    assert result.rc in MEASURED, str(result)
     [record] = result.json()
     options = record["predictor"]["options"]
     assert options["session_config"] == {"session.intra_op.allow_spinning": "0"}
@@ -92,7 +95,7 @@ def test_manifest_options_apply_and_the_cli_overrides_them(
         "--session-config", "session.disable_prepacking=0", "--execution-mode", "sequential",
         "--json",
     )  # fmt: skip
-    assert result.rc == 0, str(result)
+    assert result.rc in MEASURED, str(result)
     [record] = result.json()
     options = record["predictor"]["options"]
     assert options["session_config"] == {
@@ -138,7 +141,7 @@ def test_two_backends_two_runs_side_by_side(reef: Reef, tiny_onnx: Path) -> None
         pytest.skip("the openvino backend is not installed")
     args = ("bench", str(tiny_onnx), *PERFORMANCE, "--backend", "onnxruntime", "-b", "openvino")
     result = reef(*args)
-    assert result.rc == 0, str(result)
+    assert result.rc in MEASURED, str(result)
     # the table bench prints: a backend column, one row each
     assert "backend" in result.stdout, str(result)
     rows = [line for line in result.stdout.splitlines() if "tiny" in line]
