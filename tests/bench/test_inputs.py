@@ -318,3 +318,47 @@ def test_with_state_is_the_predictor_itself_without_state() -> None:
         return []
 
     assert with_state(predict, samples, []) is predict
+
+
+# --- reef new model --from ---------------------------------------------------------------
+
+
+def test_new_model_from_a_file_makes_the_inferences_explicit(vad: Path, tmp_path: Path) -> None:
+    from reef import api
+    from reef.meta.load import load_model_manifest
+
+    folder = tmp_path / "components"
+    folder.mkdir()
+    manifest_path = api.new("model", "vad", folder, source=vad)
+    text = manifest_path.read_text()
+    assert "# inferred: a scalar: the constant 1" in text
+    manifest = load_model_manifest(manifest_path)
+    by_name = {i.name: i for i in manifest.inputs}
+    assert by_name["state"].batch_axis == 1 and by_name["state"].state == "stateN"
+    assert by_name["sr"].value == 1
+    assert by_name["audio"].batch_axis == "auto"
+    assert (manifest_path.parent / "vad.onnx").read_bytes() == vad.read_bytes()
+    # The manifest feeds the model as the bare file was fed, and reef bench runs it.
+    record = run_job(job(manifest_path))
+    assert record.status == "valid", record.reasons
+    fed = record.samples["inputs"]
+    assert fed["state"]["batch_axis"] == 1 and fed["sr"]["value"] == 1
+
+
+def test_new_from_refuses_other_kinds_and_missing_files(vad: Path, tmp_path: Path) -> None:
+    from reef import api
+    from reef.errors import ReefError
+
+    with pytest.raises(ReefError, match="--from describes a model file"):
+        api.new("dataset", "d", tmp_path, source=vad)
+    with pytest.raises(ReefError, match="no such file"):
+        api.new("model", "m", tmp_path, source=tmp_path / "missing.onnx")
+    assert not (tmp_path / "m").exists() and not (tmp_path / "d").exists()
+
+
+def test_a_scalar_value_stays_a_scalar() -> None:
+    sig = Signature(inputs=(spec("sr", "int64", ()),), outputs=())
+    specs = [InputSpec(name="sr", element_type="int64", shape=[], value=16000)]
+    samples = synthetic(sig, {}, 2, 0, specs=specs, file="model.yaml")
+    assert samples.constants["sr"].shape == ()
+    assert samples.single_feeds()[0]["sr"].shape == ()

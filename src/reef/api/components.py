@@ -78,11 +78,26 @@ def lock_shadows(lock: Lock) -> list[Shadow]:
     return details.lock_shadows(lock)
 
 
-def new(kind: str, name: str, directory: Path, *, version: str = "0.1.0") -> Path:
-    """Scaffold a component that ``reef check`` accepts; returns its manifest."""
+def new(
+    kind: str, name: str, directory: Path, *, version: str = "0.1.0", source: Path | None = None
+) -> Path:
+    """Scaffold a component that ``reef check`` accepts; returns its manifest. With
+    ``source`` (a model file), the model is copied in and described from its signature."""
     from reef.components.scaffold import scaffold
 
-    return scaffold(kind, name, directory, version=version)
+    if source is None:
+        return scaffold(kind, name, directory, version=version)
+    if kind != "model":
+        raise ReefError(f"--from describes a model file; a {kind} is scaffolded without it")
+    from reef.bench.describe import model_files
+
+    return scaffold(
+        kind,
+        name,
+        directory,
+        version=version,
+        files=lambda n, v: model_files(source, n, v),
+    )
 
 
 def lock_for(target: str) -> Lock:

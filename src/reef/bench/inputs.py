@@ -120,7 +120,8 @@ class _Context:
             return ManifestError([Problem(self.file, where, message)], hint=hint)
         return SettingsError(
             f"{self.file}: {message}",
-            hint=f"{hint} (a model manifest's inputs[].{fix}; `reef new model` writes one)",
+            hint=f"{hint} (a model manifest's inputs[].{fix}; `reef new model NAME --from FILE` "
+            "writes one)",
         )
 
 
@@ -318,7 +319,7 @@ def _value(
             f"{described}: value has shape {list(value.shape)}",
             f"give a value of the model's shape {_show(declared)}",
         )
-    return np.ascontiguousarray(value)
+    return np.array(value, order="C")  # ascontiguousarray would make a scalar 1-d
 
 
 # An output named after an input, as recurrent models name their state: h -> hn, state ->

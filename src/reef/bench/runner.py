@@ -180,8 +180,8 @@ def probe(predict: Predict, samples: SampleSet, file: str) -> None:
         raise InputProblem(
             f"{file}: the model failed on the synthetic inputs Reef made for it: {reason}",
             hint=f"Reef fed {describe_plans(samples.plans)}. Describe the inputs in a model "
-            "manifest (batch_axis, value, range, state; `reef new model` writes one), or give "
-            "--shape",
+            "manifest (batch_axis, value, range, state; `reef new model NAME --from FILE` "
+            "writes one), or give --shape",
         ) from exc
 
 

@@ -44,12 +44,19 @@ def new(
     name: str = typer.Argument(..., help="the component's name (lower-case, digits, . _ -)"),
     directory: Path = typer.Option(Path("."), "--dir", help="where to create the folder"),
     version: str = typer.Option("0.1.0", "--version", help="its first version (semver)"),
+    source: Path | None = typer.Option(
+        None,
+        "--from",
+        metavar="FILE",
+        help="a model: copy this model file in and describe its inputs and outputs as "
+        "`reef bench FILE` would feed them",
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the new manifest's path as JSON"),
 ) -> None:
     """Scaffold a component folder that `reef check` accepts."""
     from reef import api
 
-    path = api.new(kind, name, directory, version=version)
+    path = api.new(kind, name, directory, version=version, source=source)
     if json_out:
         emit_json({"path": str(path.resolve()), "kind": kind, "name": name, "version": version})
     else:

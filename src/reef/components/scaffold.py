@@ -136,8 +136,18 @@ _BUILDERS: dict[str, Callable[[str, str], dict[str, bytes]]] = {
 }
 
 
-def scaffold(kind: str, name: str, parent: Path, *, version: str = "0.1.0") -> Path:
+def scaffold(
+    kind: str,
+    name: str,
+    parent: Path,
+    *,
+    version: str = "0.1.0",
+    files: Callable[[str, str], dict[str, bytes]] | None = None,
+) -> Path:
     """Write ``parent/name/`` for a new component; its manifest path is returned.
+
+    ``files(name, version)`` gives the folder's files instead of the kind's template (``reef
+    new model --from FILE``).
 
     The folder is assembled beside its destination and renamed into place, so a failure
     leaves nothing behind.
@@ -156,7 +166,7 @@ def scaffold(kind: str, name: str, parent: Path, *, version: str = "0.1.0") -> P
         raise ReefError(f"{dest} already exists", hint="choose another name or folder")
     staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}."))
     try:
-        for filename, data in _BUILDERS[kind](name, version).items():
+        for filename, data in (files or _BUILDERS[kind])(name, version).items():
             (staging / filename).write_bytes(data)
         staging.rename(dest)
     except BaseException:
