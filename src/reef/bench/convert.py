@@ -132,6 +132,7 @@ class Written:
     version: str
     opset: int | None = None
     notes: list[str] = field(default_factory=list)
+    output_types: dict[str, str] = field(default_factory=dict)  # what the converter knows
 
 
 def source_of(spec: str) -> Source:
@@ -254,7 +255,10 @@ def convert(
     notes = list(written.notes)
     conformance = None
     if check and backend is not None:
-        conformance = _check(source, backend, onnx_path, shapes, samples, seed, tolerance, notes)
+        types = _types_for(source, written)
+        conformance = _check(
+            source, backend, onnx_path, shapes, samples, seed, tolerance, notes, types
+        )
     elif check:
         notes.append(f"outputs not checked: no backend of Reef runs a {source.kind} model")
     if conformance is not None and not conformance.agree:
@@ -546,8 +550,49 @@ def _sklearn(source: Source, out: Path, opset: int | None, shapes: dict[str, lis
         )
     except Exception as exc:
         raise _failed(f"skl2onnx on a {type(estimator).__name__}", exc) from exc
+    types = {"label": "classes", "probabilities": "probability"}
+    if not options and _one_dimensional(estimator, features):
+        # A regressor: skl2onnx answers [batch, 1] where predict answers [batch], and the
+        # sklearn backend calls it label; the model is made to answer as its source does.
+        _squeeze_output(model, "label")
+        types = {"label": "regression"}
     out.write_bytes(model.SerializeToString())
-    return Written("skl2onnx", str(skl2onnx.__version__), _opset_of(out))
+    return Written("skl2onnx", str(skl2onnx.__version__), _opset_of(out), output_types=types)
+
+
+def _one_dimensional(estimator: Any, features: int) -> bool:
+    """Whether ``predict`` answers one value per sample, [batch] rather than [batch, k]."""
+    import numpy as np
+
+    try:
+        return bool(np.asarray(estimator.predict(np.zeros((1, features)))).ndim == 1)
+    except Exception:  # it cannot predict zeros: leave its outputs as skl2onnx wrote them
+        return False
+
+
+def _squeeze_output(model: Any, name: str) -> None:
+    """Make the model's one [batch, 1] output a [batch] output called ``name``."""
+    from onnx import TensorProto, helper
+
+    graph = model.graph
+    if len(graph.output) != 1:
+        return
+    old = graph.output[0]
+    dims = old.type.tensor_type.shape.dim
+    if len(dims) != 2 or dims[1].dim_value != 1:
+        return
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+    if opset >= 13:
+        axes = helper.make_tensor("reef_squeeze_axes", TensorProto.INT64, [1], [1])
+        graph.initializer.append(axes)
+        node = helper.make_node("Squeeze", [old.name, axes.name], [name])
+    else:
+        node = helper.make_node("Squeeze", [old.name], [name], axes=[1])
+    graph.node.append(node)
+    batch = dims[0].dim_param or (dims[0].dim_value if dims[0].dim_value else None)
+    new = helper.make_tensor_value_info(name, old.type.tensor_type.elem_type, [batch])
+    graph.output.remove(old)
+    graph.output.append(new)
 
 
 def _tf2onnx(source: Source, out: Path, opset: int | None, shapes: dict[str, list[int]]) -> Written:
@@ -650,7 +695,7 @@ def manifest_text(
     for i, out_spec in enumerate(signature.outputs):
         out: dict[str, Any] = {
             "name": out_spec.name,
-            "type": _output_type(source, i, out_spec.name),
+            "type": _output_type(source, i, out_spec.name, written),
         }
         if manifest is not None and len(manifest.outputs) == len(signature.outputs):
             before_out = manifest.outputs[i]
@@ -695,13 +740,11 @@ def manifest_text(
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-def _output_type(source: Source, index: int, name: str) -> str:
+def _output_type(source: Source, index: int, name: str, written: Written) -> str:
     manifest = source.manifest
     if manifest is not None and index < len(manifest.outputs):
         return manifest.outputs[index].type
-    if source.kind == "sklearn":
-        return {"label": "classes", "probabilities": "probability"}.get(name, "raw")
-    return "raw"
+    return written.output_types.get(name, "raw")
 
 
 # --- the check ------------------------------------------------------------------------------
@@ -716,6 +759,7 @@ def _check(
     seed: int,
     tolerance: Tolerance,
     notes: list[str],
+    types: dict[str, str] | None,
 ) -> Conformance | None:
     """The source's backend against ONNX Runtime on the converted file."""
     from reef.errors import PredictorError
@@ -732,7 +776,6 @@ def _check(
         samples = samples_source(resolved, count, seed, {})
     else:
         samples = _synthetic_from(onnx_path, shapes, count, seed)
-    types = _types_for(source, onnx_path)
     try:
         return compare_backends(
             [Side(backend, source.path), Side("onnxruntime", onnx_path)],
@@ -767,9 +810,11 @@ def _synthetic_from(
     return load
 
 
-def _types_for(source: Source, onnx_path: Path) -> dict[str, str] | None:
-    """The outputs' types by the reference's (the source backend's) names, when known."""
+def _types_for(source: Source, written: Written) -> dict[str, str] | None:
+    """The outputs' types by the reference's (the source backend's) names, where known: the
+    source's manifest, else what the converter knows (scikit-learn's label and
+    probabilities); None leaves the argmax rule to the outputs' shapes."""
     manifest = source.manifest
     if manifest is not None:
         return {o.name: o.type for o in manifest.outputs}
-    return None
+    return dict(written.output_types) or None
