@@ -13,9 +13,11 @@ DROP_OLD := ($(PIP) uninstall -y reef >/dev/null 2>&1 || true) && rm -rf src/ree
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# Core Reef has no ONNX Runtime: the demo installs the CPU build through the `cpu` extra (one
+# build only; `gpu` would install onnxruntime-gpu instead). The dev extras hold it too.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(DROP_OLD)
-	$(PIP) install -e .
+	$(PIP) install -e '.[cpu]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
