@@ -94,3 +94,24 @@ def test_onnxruntime_options_for_a_manifest_of_another_framework(
     result = cli("bench", str(path), *SHORT, "--session-config", "a.b=1")
     assert_usage_error(result, "--session-config: ONNX Runtime's option", "openvino")
     cli.assert_nothing_written(list_runs=True)
+
+
+def test_a_solution_takes_backends_too(cli: InProcessReef) -> None:
+    result = cli("bench", "digits-classification", "-b", "onnxruntime", "-b", "onnxruntime")
+    assert_usage_error(result, "--backend onnxruntime: given twice")
+    cli.assert_nothing_written(list_runs=True)
+
+    result = cli(
+        "bench", "digits-classification", *SHORT, "--mode", "performance", "-b", "onnxruntime",
+        "--session-config", "session.intra_op.allow_spinning=0", "--json",
+    )  # fmt: skip
+    assert result.rc in (0, 1), str(result)
+    records = result.json()
+    assert records
+    for record in records:
+        assert record["solution"]["name"] == "digits-classification"
+        assert record["predictor"]["name"] == "onnxruntime"
+        assert record["predictor"]["options"]["session_config"] == {
+            "session.intra_op.allow_spinning": "0"
+        }
+        assert record["lock"] is not None
