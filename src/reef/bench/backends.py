@@ -54,7 +54,7 @@ def default_backend(resolved: ResolvedTarget) -> str:
 
     if resolved.manifest is not None:
         return resolved.manifest.framework.name
-    return registry.backend_for_suffix(resolved.model_path) or "onnxruntime"
+    return resolved.backend or registry.backend_for_suffix(resolved.model_path) or "onnxruntime"
 
 
 def check_options(predictor: PredictorSettings | None, backends: Sequence[str]) -> None:
@@ -80,7 +80,7 @@ def jobs_for(
     predictor: PredictorSettings | None = None,
 ) -> list[BenchJob]:
     """One job per backend and settings, in that order, each checked as ``job_for`` checks
-    it."""
+    it (an untrusted pickle's backend included)."""
     from reef.bench import target as targets
     from reef.bench.job import backend_settings
 
@@ -95,8 +95,11 @@ def jobs_for(
     jobs = []
     for backend in backends:
         for one in settings:
-            job = targets.job_for(resolved, one, shapes=shapes, predictor=predictor)
-            job.backend = backend
+            # job_for refuses a backend that would unpickle an untrusted model
+            # (check_backend_allowed) and, for a bare file, one that is not installed.
+            job = targets.job_for(
+                resolved, one, shapes=shapes, predictor=predictor, backend=backend
+            )
             backend_settings(job, backend)
             jobs.append(job)
     return jobs
