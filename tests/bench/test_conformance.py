@@ -26,7 +26,7 @@ from reef.bench.conformance import (
 )
 from reef.bench.samples import SampleSet, synthetic
 from reef.bench.target import resolve
-from reef.errors import SettingsError
+from reef.errors import InputProblem, SettingsError
 from reef.predictors.base import Signature
 
 __all__ = ["plugin_site"]  # a fixture
@@ -319,6 +319,14 @@ def test_a_missing_output_and_a_failing_backend_disagree(fakes: FakeSite, tmp_pa
     broken = _compare(tmp_path, "base", "broken")
     assert not broken.agree
     assert broken.backends[1].failed == "sample 0: RuntimeError: no kernel for MatMul"
+
+
+def test_a_reference_that_refuses_the_synthetic_data_is_an_input_problem(
+    fakes: FakeSite, tmp_path: Path
+) -> None:
+    with pytest.raises(InputProblem, match="failed on the synthetic inputs") as caught:
+        _compare(tmp_path, "broken", "base")
+    assert caught.value.exit_code == 2
 
 
 def test_manifest_types_choose_the_argmax_outputs(fakes: FakeSite, tmp_path: Path) -> None:

@@ -209,6 +209,16 @@ def compare_backends(
         samples = samples_for(ref_signature)
         feeds = samples.single_feeds()
         ref_by, ref_names = _inputs_for(reference.backend, list(feeds[0]), ref_signature)
+        if samples.synthetic:
+            from reef.bench.runner import probe
+
+            # A model that refuses the synthetic data has an input problem (exit 2), as in
+            # reef bench, not a disagreement.
+            probe(
+                lambda feed: ref_predictor.predict(_renamed(feed, ref_names)),
+                samples,
+                str(reference.model_path),
+            )
         ref_outputs = [_run(ref_predictor, _renamed(f, ref_names)) for f in feeds]
         infos = [_info(ref_predictor, reference, ref_by)]
     finally:
@@ -557,6 +567,7 @@ def samples_source(
         from reef.bench.samples import load_dataset, synthetic
 
         manifest = resolved.manifest
+        bounds = index_bounds_of(resolved.model_path, signature)
         if manifest is not None and resolved.dataset is not None and resolved.dataset_path:
             dataset_dir = next(
                 (
@@ -574,6 +585,7 @@ def samples_source(
                 signature,
                 count,
                 sources_dir=dataset_dir,
+                index_bounds=bounds,
             )
         if manifest is not None:
             return synthetic(
@@ -583,7 +595,21 @@ def samples_source(
                 seed,
                 specs=list(manifest.inputs),
                 file=str(resolved.manifest_path or resolved.model_path),
+                index_bounds=bounds,
             )
-        return synthetic(signature, shapes, count, seed)
+        return synthetic(
+            signature, shapes, count, seed, file=str(resolved.model_path), index_bounds=bounds
+        )
 
     return load
+
+
+def index_bounds_of(model: Path, signature: Signature) -> dict[str, int]:
+    """What each integer input indexes, read from an ONNX file's graph, as reef bench reads
+    it, so that synthetic token ids stay in range (other formats: none)."""
+    if model.suffix.lower() != ".onnx":
+        return {}
+    from reef.predictors.onnx_graph import index_bounds
+
+    integers = [t.name for t in signature.inputs if t.element_type.startswith(("int", "uint"))]
+    return index_bounds(model, integers)

@@ -800,12 +800,14 @@ def _synthetic_from(
     where a TorchScript source says none), whatever the reference's signature says."""
 
     def load(_reference: Signature) -> SampleSet:
+        from reef.bench.conformance import index_bounds_of
         from reef.bench.samples import synthetic
 
         signature = _signature(onnx_path)
         known = {t.name for t in signature.inputs}
         given = {k: [1, *v[1:]] for k, v in shapes.items() if k in known}
-        return synthetic(signature, given, count, seed)
+        bounds = index_bounds_of(onnx_path, signature)
+        return synthetic(signature, given, count, seed, file=str(onnx_path), index_bounds=bounds)
 
     return load
 
