@@ -183,3 +183,30 @@ def test_an_untrusted_pickle_is_refused(sklearn_model: Path, tmp_path: Path) -> 
         convert("logistic", out=tmp_path / "out")
     assert caught.value.exit_code == 2
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_manifest_source_lends_its_shapes_types_and_labels(
+    torchscript: Path, tmp_path: Path
+) -> None:
+    import hashlib
+
+    digest = hashlib.sha256(torchscript.read_bytes()).hexdigest()
+    manifest = torchscript.with_name("reef.yaml")
+    manifest.write_text(
+        "kind: model\nname: net-torch\nversion: 2.0.0\n"
+        "framework: {name: torch}\n"
+        f"sources: [{{path: {torchscript.name}, sha256: {digest}}}]\n"
+        "inputs: [{name: x, element_type: float32, shape: [-1, 4], "
+        "steps: [{scale: {factor: 0.5}}]}]\n"
+        "outputs: [{name: output_0, type: probability, labels: [a, b, c]}]\n",
+        encoding="utf-8",
+    )
+    result = convert(str(manifest), out=tmp_path / "out" / "net.onnx", samples=4)
+    assert result.name == "net-torch" and result.agree is True
+    converted = load_model_manifest(Path(result.manifest))
+    assert converted.inputs[0].steps == load_model_manifest(manifest).inputs[0].steps
+    assert converted.outputs[0].type == "probability"
+    assert converted.outputs[0].labels == ["a", "b", "c"]
+    assert result.conformance is not None and result.conformance.notes == []
+    assert result.conformance.rows[0].argmax_agreement == 1.0

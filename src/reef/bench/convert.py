@@ -210,6 +210,19 @@ def output_paths(source: Source, out: Path | None, name: str) -> tuple[Path, Pat
     return target, target.parent / MANIFEST
 
 
+def _manifest_shapes(source: Source) -> dict[str, list[int]]:
+    """A TorchScript source's input shapes, from its manifest where every dimension but the
+    batch is fixed: --shape need not repeat them."""
+    manifest = source.manifest
+    if manifest is None or source.kind != "torchscript":
+        return {}
+    return {
+        spec.name: [1, *spec.shape[1:]]
+        for spec in manifest.inputs
+        if spec.shape and all(d > 0 for d in spec.shape[1:])
+    }
+
+
 def manifest_name(source: Source) -> str:
     """A component name from the source's: lower case, other characters as ``-``."""
     base = source.name if source.manifest else source.name.lower()
@@ -241,7 +254,7 @@ def convert(
     backend = BACKENDS[source.kind]
     if check and backend is not None:
         check_request([backend, "onnxruntime"], samples, tolerance)
-    shapes = dict(shapes or {})
+    shapes = {**_manifest_shapes(source), **(shapes or {})}
     name = manifest_name(source)
     onnx_path, manifest_path = output_paths(source, out, name)
     existing = [p for p in (onnx_path, manifest_path) if p.exists() or p.is_symlink()]
