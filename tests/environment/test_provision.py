@@ -240,6 +240,33 @@ def test_the_plan_takes_the_locks_frameworks(
     assert "onnxruntime>=1.17" in provision.plan(lock, installer="pip").requirements
 
 
+def test_an_environment_with_two_onnx_runtime_builds_is_warned_about(
+    lock: Lock, reef_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A requirement of the lock's that depends on the CPU build, beside the GPU build Reef
+    chose for this machine: the build says so (the installer is faked)."""
+    installed: dict[str, str] = {}
+
+    def inspect(python: Path) -> dict[str, object]:
+        site = python.parent.parent / "lib" / "site"
+        site.mkdir(parents=True, exist_ok=True)
+        return {"site": str(site), "packages": dict(installed)}
+
+    def install(argv: list[str], what: str, **kwargs: object) -> None:
+        if "install" in argv:
+            installed.update({"onnxruntime": "1.22.0", "onnxruntime-gpu": "1.22.0"})
+
+    monkeypatch.setattr(provision, "_inspect", inspect)
+    monkeypatch.setattr(provision, "run", install)
+    messages: list[str] = []
+    chosen = provision.plan(lock, installer="pip")
+    env = provision.provision(chosen, progress=messages.append)
+    assert env.status == "created"
+    (warning,) = [m for m in messages if m.startswith("warning:")]
+    assert "2 builds of ONNX Runtime (onnxruntime, onnxruntime-gpu)" in warning
+    assert provision.several_builds({"onnxruntime": "1.22.0", "numpy": "2.0.0"}) is None
+
+
 def test_requirements_cannot_become_installer_options() -> None:
     uv = installers.Installer("uv", "/usr/bin/uv")
     argv = uv.install_argv(Path("/env/bin/python"), ["numpy"], ["/wheels"], no_index=True)

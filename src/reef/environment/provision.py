@@ -400,6 +400,22 @@ def runtime_requirements(
     return out
 
 
+def several_builds(packages: dict[str, str]) -> str | None:
+    """What is wrong with an environment that holds several builds of ONNX Runtime (a
+    requirement of the lock's depends on another build than the one Reef chose), else None."""
+    from reef.environment.detectors.frameworks import FRAMEWORKS
+
+    builds = {canonicalize_name(n) for n in FRAMEWORKS["onnxruntime"]}
+    found = sorted(n for n in packages if canonicalize_name(n) in builds)
+    if len(found) < 2:
+        return None
+    return (
+        f"the environment holds {len(found)} builds of ONNX Runtime ({', '.join(found)}), "
+        "which all install the module `onnxruntime`: the one installed last overwrote the "
+        "others' files and providers; name one build in the component's python requirements"
+    )
+
+
 def gpu_requirements(pins: dict[str, str]) -> list[str]:
     """The ``gpu`` extra's NVML binding at the host's version when the host has it, so runs
     inside the environment still see the GPU; a version the lock pins already wins (two
@@ -782,6 +798,8 @@ def _build(chosen: Plan, tmp: Path, say: Progress, on_line: LineCallback | None)
         for name, version in installed.items()
         if name not in (DISTRIBUTION, "reef") and before.get(name) != version
     }
+    if warning := several_builds(packages):
+        say(f"warning: {warning}")
     _relocate(tmp, chosen.path)
     import reef
 
