@@ -115,3 +115,17 @@ def test_a_solution_takes_backends_too(cli: InProcessReef) -> None:
             "session.intra_op.allow_spinning": "0"
         }
         assert record["lock"] is not None
+
+
+def test_provider_options_for_a_provider_not_asked_for(cli: InProcessReef, tiny_onnx: Path) -> None:
+    result = cli(
+        "bench", str(tiny_onnx), *SHORT, "--provider", "CPUExecutionProvider",
+        "--provider-option", "CUDAExecutionProvider:device_id=1",
+    )  # fmt: skip
+    assert_usage_error(
+        result,
+        "--provider-option CUDAExecutionProvider: not among the providers asked for "
+        "(--provider CPUExecutionProvider)",
+        "add --provider CUDAExecutionProvider",
+    )
+    cli.assert_nothing_written(list_runs=True)

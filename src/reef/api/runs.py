@@ -83,6 +83,14 @@ def predictor_settings(
     }
     if graph_optimization is not None:
         values["graph_optimization"] = graph_optimization
+    unused = [p for p in values["provider_options"] if providers and p not in providers]
+    if unused:
+        # Without --provider, which providers run is known once ONNX Runtime says which it has.
+        raise SettingsError(
+            f"--provider-option {unused[0]}: not among the providers asked for "
+            f"(--provider {' --provider '.join(providers or [])})",
+            hint=f"add --provider {unused[0]}, or drop its options",
+        )
     try:
         return PredictorSettings(**values)
     except ValidationError as exc:
