@@ -182,3 +182,22 @@ def test_jobs_for_refuse_onnxruntime_options_with_another_backend(make_onnx: Mak
         backends.jobs_for(
             resolved, [BenchSettings()], ["onnxruntime", "other"], predictor=predictor
         )
+
+
+def test_the_manifests_framework_version_binds_its_own_backend_only(
+    make_onnx: MakeOnnx, write_manifest: Callable[..., Path]
+) -> None:
+    from reef.errors import ManifestError
+
+    manifest = _manifest(make_onnx, write_manifest, {"name": "openvino", "version": "<0.1"})
+    job = _job(manifest)
+    job.backend = "onnxruntime"  # --backend onnxruntime: openvino's version is not its concern
+    prepared = prepare(job)
+    prepared.predictor.close()
+    assert prepared.predictor.name == "onnxruntime"
+
+    own = _manifest(make_onnx, write_manifest, {"name": "onnxruntime", "version": "<0.1"})
+    job = _job(own)
+    job.backend = "onnxruntime"
+    with pytest.raises(ManifestError, match=r"framework\.version"):
+        prepare(job)
