@@ -74,15 +74,14 @@ class OpenVinoPredictor:
         self._request = compiled.create_infer_request()
         self._threads = options.threads
         self._input_names = tuple(t.name for t in signature.inputs)
-        request, names = self._request, self._input_names
-        outputs = list(compiled.outputs)
-        infer = request.infer
-        get = request.get_tensor
+        names = self._input_names
+        infer = self._request.infer
 
         def predict(feeds: dict[str, Any]) -> list[Any]:
-            infer([feeds[n] for n in names])
-            # Copies: the request's own buffers are overwritten by the next call.
-            return [get(port).data.copy() for port in outputs]
+            # The inputs are read where they are (Reef does not change a feed while it runs);
+            # the outputs are copies, which the next call cannot overwrite.
+            result = infer([feeds[n] for n in names], share_inputs=True, share_outputs=False)
+            return list(result.values())
 
         self.predict = predict  # type: ignore[method-assign]
         return signature
