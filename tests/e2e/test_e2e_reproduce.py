@@ -71,3 +71,23 @@ def test_a_run_whose_components_are_gone_says_which_and_where(reef: Reef, tmp_pa
     result = reef("reproduce", run["id"])
     assert_usage_error(result, "digits-classifier@1.5.0", "lab", "is in no repository")
     assert len(reef.runs()) == 1
+
+
+def test_a_run_is_reproduced_with_its_backend_options(reef: Reef) -> None:
+    # The recorded graph optimisation level and ONNX Runtime session options are run again,
+    # not the defaults.
+    reef.ok(
+        "bench", "digits-classifier", *SHORT, "--mode", "performance",
+        "--graph-optimization", "basic", "--session-config",
+        "session.intra_op.allow_spinning=0", "--execution-mode", "sequential",
+    )  # fmt: skip
+    (original,) = reef.runs()
+    result = reef("reproduce", original["id"], "--in-process", "--json")
+    assert result.rc in (0, 1, 4), str(result)
+    again = next(r for r in reef.runs() if r["id"] == result.json()["reproduction"])
+    assert again["predictor"]["name"] == "onnxruntime"
+    options = again["predictor"]["options"]
+    assert options["graph_optimization"] == "basic"
+    assert options["session_config"] == {"session.intra_op.allow_spinning": "0"}
+    assert options["execution_mode"] == "sequential"
+    assert again["predictor"]["providers"] == original["predictor"]["providers"]

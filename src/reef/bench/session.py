@@ -58,11 +58,13 @@ def run(
     predictor: PredictorSettings | None = None,
     trace: TraceSettings | None = None,
     annotate: Annotate | None = None,
+    backend: str | None = None,
 ) -> list[RunRecord]:
     """Run each job and save its record in ``store`` (None: nothing is stored).
 
     A job is a ``BenchJob``, or a resolved target and the settings to make one of, with
-    ``shapes`` and ``predictor``; each is made just before it runs. ``trace`` replaces each
+    ``shapes``, ``predictor`` and ``backend`` (None: the manifest's framework or the file's
+    suffix's); each is made just before it runs. ``trace`` replaces each
     job's trace settings, and ``annotate(record)`` adds to each record before it is saved.
     """
     from reef.bench.job import BenchJob
@@ -75,7 +77,7 @@ def run(
             job, resolved = item, None
         else:
             resolved, settings = item
-            job = job_for(resolved, settings, shapes=shapes, predictor=predictor)
+            job = job_for(resolved, settings, shapes=shapes, predictor=predictor, backend=backend)
         if trace is not None:
             job.trace = trace
         provisioned = resolved.provisioned if resolved is not None else None

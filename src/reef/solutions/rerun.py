@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -14,6 +14,9 @@ from reef.errors import ReefError, SettingsError, SolutionError
 from reef.meta.lock import Lock
 from reef.meta.run import RunRecord
 from reef.solutions.reproduce import Reproduction
+
+if TYPE_CHECKING:
+    from reef.bench.job import PredictorSettings
 
 # Worker processes a reproduction measures by default: enough for the process to be the unit
 # of the latency verdict (benchmarks/verdicts.py calibrates it).
@@ -122,6 +125,7 @@ def reproduce(
         settings = settings.model_copy(update={"cpus": None})
     shown = f" in {settings.repeat} processes" if settings.repeat > 1 else ""
     say(f"running {original.target.name} {original.scenario} with the recorded settings{shown}")
+    backend, predictor = recorded_predictor(original)
     with session.open_store() as db:
         (new,) = session.run(
             [(resolved, settings)],
@@ -129,6 +133,8 @@ def reproduce(
             reporter or NullReporter(),
             in_process=in_process,
             annotate=annotate,
+            predictor=predictor,
+            backend=backend,
         )
     with Store() as store:
         new = store.get(new.id, with_latencies=True)
@@ -145,6 +151,29 @@ def reproduce(
         original_record=original,
         reproduction_record=new,
     )
+
+
+def recorded_predictor(record: RunRecord) -> tuple[str | None, PredictorSettings | None]:
+    """The backend and its options as the run record keeps them, to run them again: another
+    backend than the manifest's, a graph optimisation level, ONNX Runtime's session config
+    entries, provider options, inter-op threads and execution mode."""
+    from reef.bench.job import PredictorSettings
+
+    info = record.predictor
+    if info is None:
+        return None, None
+    if info.name != "onnxruntime":
+        return info.name, None
+    options = info.options or {}
+    settings = PredictorSettings(
+        graph_optimization=options.get("graph_optimization", "all"),
+        providers=list(info.providers) or None,
+        provider_options=options.get("provider_options") or {},
+        session_config=options.get("session_config") or {},
+        inter_op_threads=options.get("inter_op_threads"),
+        execution_mode=options.get("execution_mode"),
+    )
+    return info.name, settings
 
 
 def _check_fraction(record: RunRecord) -> float | None:
