@@ -210,3 +210,17 @@ def test_a_manifest_source_lends_its_shapes_types_and_labels(
     assert converted.outputs[0].labels == ["a", "b", "c"]
     assert result.conformance is not None and result.conformance.notes == []
     assert result.conformance.rows[0].argmax_agreement == 1.0
+
+
+def test_a_disagreement_keeps_the_files_and_says_so(sklearn_model: Path, tmp_path: Path) -> None:
+    from reef.bench.conformance import Tolerance
+
+    # No tolerance at all: scikit-learn's float64 probabilities against ONNX Runtime's float32.
+    result = convert(
+        str(sklearn_model), out=tmp_path / "zero.onnx", samples=4, tolerance=Tolerance(0, 0)
+    )
+    assert result.agree is False
+    assert Path(result.output).is_file() and Path(result.manifest).is_file()
+    assert any("kept for inspection" in note for note in result.notes)
+    rows = {r.output: r for r in result.conformance.rows} if result.conformance else {}
+    assert rows["label"].agree and not rows["probabilities"].agree

@@ -41,6 +41,15 @@ def test_sklearn_to_onnx_then_check(reef: Reef, sklearn_file: Path) -> None:
     again = reef.ok("convert", str(sklearn_file), "--to", "onnx", "-o", "second", "--samples", "4")
     assert "wrote" in again.stdout and "second.onnx" in again.stdout
     assert "probabilities" in again.stdout and again.says("agree: onnxruntime match sklearn")
+    # Without any tolerance float64 and float32 probabilities differ: exit 1, files kept.
+    strict = reef(
+        "convert", str(sklearn_file), "--to", "onnx", "-o", "strict/m", "--atol", "0", "--rtol",
+        "0", "--samples", "4",
+    )  # fmt: skip
+    assert strict.rc == 1, str(strict)
+    assert strict.says("disagree", "kept for inspection")
+    assert (reef.cwd / "strict" / "m.onnx").is_file()
+    assert (reef.cwd / "strict" / "reef.yaml").is_file()
 
 
 def test_existing_outputs_are_refused(reef: Reef, sklearn_file: Path) -> None:
