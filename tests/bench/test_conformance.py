@@ -167,6 +167,28 @@ class Fewer(Base):
         return super().predict(feeds)[:1]
 
 
+class Words(Base):
+    name = "words"
+    shift = 0
+
+    def predict(self, feeds):
+        p, label = self.answer(feeds)
+        return [p, np.array(["cat", "dog", "eel", "fox"])[(label + self.shift) % 4]]
+
+
+class WordObjects(Words):
+    name = "word-objects"
+
+    def predict(self, feeds):
+        p, words = super().predict(feeds)
+        return [p, words.astype(object)]
+
+
+class OtherWords(Words):
+    name = "other-words"
+    shift = 1
+
+
 class Broken(Base):
     name = "broken"
 
@@ -203,6 +225,9 @@ NAMES = {
     "renamed": "Renamed",
     "fewer": "Fewer",
     "broken": "Broken",
+    "words": "Words",
+    "word-objects": "WordObjects",
+    "other-words": "OtherWords",
     "ort-again": "OrtAgain",
     "ort-noisy": "OrtNoisy",
 }
@@ -300,6 +325,14 @@ def test_integer_outputs_are_compared_exactly(fakes: FakeSite, tmp_path: Path) -
     label = _row(result, "labels", "label")
     assert not label.agree and label.mismatched == 8
     assert "8 of 8 elements differ" in label.problems[0]
+
+
+def test_string_labels_are_compared_exactly(fakes: FakeSite, tmp_path: Path) -> None:
+    # numpy's str against ONNX Runtime's objects holding str: the same labels.
+    same = _compare(tmp_path, "words", "word-objects")
+    assert same.agree and _row(same, "word-objects", "label").comparison == "exact"
+    other = _row(_compare(tmp_path, "words", "other-words"), "other-words", "label")
+    assert not other.agree and other.mismatched == 8
 
 
 def test_outputs_named_otherwise_are_matched_by_position(fakes: FakeSite, tmp_path: Path) -> None:

@@ -399,6 +399,9 @@ class _Accumulator:
         self.elements += ref.size
         if kind_ref in ("int", "bool"):
             self._exact(ref, got)
+        elif kind_ref == "text":
+            self.exact = True
+            self.mismatched += int(np.count_nonzero(ref.astype(str) != got.astype(str)))
         elif kind_ref == "float":
             self._close(ref, got)
         else:
@@ -504,6 +507,8 @@ def _kind(dtype: np.dtype[Any]) -> str:
         return "int"
     if dtype.kind == "f":
         return "float"
+    if dtype.kind in "USO":
+        return "text"  # string labels: numpy's str, or ONNX Runtime's objects
     return dtype.kind
 
 
