@@ -19,7 +19,7 @@ How answers are measured (docs/conformance.md says the same for users):
 - NaN is explicit: a NaN where the reference has a NaN agrees; a NaN (or an infinity) on one
   side only is a disagreement, counted apart (``nan_mismatched``), and the maximum errors are
   taken over the elements that are finite on both sides.
-- Integer and bool outputs are compared exactly.
+- Integer, bool and string outputs are compared exactly.
 - A different shape, or a different kind of element type (float against integer or bool) is a
   disagreement. Floats of different widths (float32 against float64) are compared by value,
   with a note: a backend that computes in float64 gives the same answers, more precisely.
@@ -35,6 +35,7 @@ names) is matched by position when it has as many, with a note. Inputs likewise.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,9 +202,13 @@ def compare_backends(
     tolerance = tolerance or Tolerance()
     options = options or PredictorOptions()
     reference = sides[0]
-    ref_predictor = create(reference.backend)
-    ref_signature = ref_predictor.open(reference.model_path, options)
+    opened: list[Predictor] = []
     try:
+        # Every backend is open at once and each sample goes through all of them in turn:
+        # memory holds the models and one sample's outputs, never N samples' outputs.
+        ref_predictor = create(reference.backend)
+        opened.append(ref_predictor)
+        ref_signature = ref_predictor.open(reference.model_path, options)
         if check_reference is not None:
             check_reference(ref_signature)
         samples = samples_for(ref_signature)
@@ -219,20 +224,31 @@ def compare_backends(
                 samples,
                 str(reference.model_path),
             )
-        ref_outputs = [_run(ref_predictor, _renamed(f, ref_names)) for f in feeds]
+        contenders: list[_Contender] = []
+        for side in sides[1:]:
+            predictor = create(side.backend)
+            opened.append(predictor)
+            signature = predictor.open(side.model_path, options)
+            names = list(feeds[0])
+            contenders.append(
+                _Contender.start(
+                    side, predictor, signature, names, ref_signature, output_types, tolerance
+                )
+            )
+        for n, feed in enumerate(feeds):
+            expected = _run(ref_predictor, _renamed(feed, ref_names))
+            for contender in contenders:
+                contender.feed(n, feed, expected)
         infos = [_info(ref_predictor, reference, ref_by)]
+        infos += [c.info() for c in contenders]
     finally:
-        ref_predictor.close()
+        for predictor in reversed(opened):
+            with contextlib.suppress(Exception):  # closing: what failed was said already
+                predictor.close()
     notes: list[str] = []
     if output_types is None:
         notes.append(NO_MANIFEST_ARGMAX)
-    rows: list[OutputRow] = []
-    for side in sides[1:]:
-        info, side_rows = _compare_side(
-            side, ref_signature, feeds, ref_outputs, options, tolerance, output_types
-        )
-        infos.append(info)
-        rows += side_rows
+    rows = [row for c in contenders for row in c.rows()]
     return Conformance(
         model=model,
         reference=reference.backend,
@@ -305,42 +321,58 @@ def _renamed(feed: dict[str, np.ndarray], names: list[str]) -> dict[str, np.ndar
     return {new: value for new, value in zip(names, feed.values(), strict=True)}
 
 
-def _compare_side(
-    side: Side,
-    ref_signature: Signature,
-    feeds: list[dict[str, np.ndarray]],
-    ref_outputs: list[list[np.ndarray]],
-    options: PredictorOptions,
-    tolerance: Tolerance,
-    types: dict[str, str] | None,
-) -> tuple[BackendInfo, list[OutputRow]]:
-    from reef.predictors.registry import create
+@dataclass
+class _Contender:
+    """A backend compared with the reference, sample by sample."""
 
-    predictor = create(side.backend)
-    signature = predictor.open(side.model_path, options)
-    try:
-        in_by, names = _inputs_for(side.backend, list(feeds[0]), signature)
+    side: Side
+    predictor: Predictor
+    signature: Signature
+    inputs_by: Literal["name", "position"]
+    input_names: list[str]  # the backend's name for each of the samples' inputs
+    outputs_by: Literal["name", "position"]
+    output_index: list[int | None]  # for each reference output, the backend's
+    accumulators: list[_Accumulator]
+    failed: str | None = None
+
+    @classmethod
+    def start(
+        cls,
+        side: Side,
+        predictor: Predictor,
+        signature: Signature,
+        sample_names: list[str],
+        ref_signature: Signature,
+        types: dict[str, str] | None,
+        tolerance: Tolerance,
+    ) -> _Contender:
+        in_by, names = _inputs_for(side.backend, sample_names, signature)
         ref_names = [t.name for t in ref_signature.outputs]
         out_by, out_index = _match(ref_names, [t.name for t in signature.outputs])
         accumulators = [_Accumulator(name, types, tolerance) for name in ref_names]
-        failed: str | None = None
-        for n, (feed, expected) in enumerate(zip(feeds, ref_outputs, strict=True)):
-            try:
-                got = _run(predictor, _renamed(feed, names))
-            except Exception as exc:  # the backend could not run this model: a disagreement
-                failed = f"sample {n}: {type(exc).__name__}: {exc}".strip()
-                break
-            for acc, ref, j in zip(accumulators, expected, out_index, strict=True):
-                acc.add(ref, got[j] if j is not None and j < len(got) else None)
-        info = _info(predictor, side, in_by, failed)
-    finally:
-        predictor.close()
-    rows = []
-    for acc, j in zip(accumulators, out_index, strict=True):
-        backend_name = signature.outputs[j].name if j is not None else None
-        matched_by: Literal["name", "position", "missing"] = "missing" if j is None else out_by
-        rows.append(acc.row(side.backend, backend_name, matched_by, failed))
-    return info, rows
+        return cls(side, predictor, signature, in_by, names, out_by, out_index, accumulators)
+
+    def feed(self, n: int, feed: dict[str, np.ndarray], expected: list[np.ndarray]) -> None:
+        if self.failed is not None:
+            return
+        try:
+            got = _run(self.predictor, _renamed(feed, self.input_names))
+        except Exception as exc:  # the backend could not run this model: a disagreement
+            self.failed = f"sample {n}: {type(exc).__name__}: {exc}".strip()
+            return
+        for acc, ref, j in zip(self.accumulators, expected, self.output_index, strict=True):
+            acc.add(ref, got[j] if j is not None and j < len(got) else None)
+
+    def info(self) -> BackendInfo:
+        return _info(self.predictor, self.side, self.inputs_by, self.failed)
+
+    def rows(self) -> list[OutputRow]:
+        rows = []
+        for acc, j in zip(self.accumulators, self.output_index, strict=True):
+            name = self.signature.outputs[j].name if j is not None else None
+            by: Literal["name", "position", "missing"] = "missing" if j is None else self.outputs_by
+            rows.append(acc.row(self.side.backend, name, by, self.failed))
+        return rows
 
 
 @dataclass
