@@ -189,6 +189,15 @@ class OtherWords(Words):
     shift = 1
 
 
+class Unreadable(Base):
+    name = "unreadable"
+
+    def open(self, path, options):
+        from reef.errors import PredictorError
+
+        raise PredictorError(f"{path}: not a model this backend reads")
+
+
 class Broken(Base):
     name = "broken"
 
@@ -225,6 +234,7 @@ NAMES = {
     "renamed": "Renamed",
     "fewer": "Fewer",
     "broken": "Broken",
+    "unreadable": "Unreadable",
     "words": "Words",
     "word-objects": "WordObjects",
     "other-words": "OtherWords",
@@ -352,6 +362,14 @@ def test_a_missing_output_and_a_failing_backend_disagree(fakes: FakeSite, tmp_pa
     broken = _compare(tmp_path, "base", "broken")
     assert not broken.agree
     assert broken.backends[1].failed == "sample 0: RuntimeError: no kernel for MatMul"
+    assert "broken failed: sample 0" in _row(broken, "broken", "probs").problems[-1]
+    # One that cannot open the model disagrees too; the others are still compared.
+    unreadable = _compare(tmp_path, "base", "unreadable", "same")
+    assert not unreadable.agree
+    failed = unreadable.backends[1].failed or ""
+    assert failed.startswith("opening the model: ") and "not a model" in failed
+    assert _row(unreadable, "unreadable", "probs").problems == [f"unreadable failed: {failed}"]
+    assert _row(unreadable, "same", "probs").agree
 
 
 def test_a_reference_that_refuses_the_synthetic_data_is_an_input_problem(

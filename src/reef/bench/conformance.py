@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from reef.errors import BenchError
+from reef.errors import EXIT_ENVIRONMENT, BenchError, ReefError
 from reef.results.stats import JsonFloat
 
 if TYPE_CHECKING:
@@ -228,7 +228,17 @@ def compare_backends(
         for side in sides[1:]:
             predictor = create(side.backend)
             opened.append(predictor)
-            signature = predictor.open(side.model_path, options)
+            try:
+                signature = predictor.open(side.model_path, options)
+            except ReefError as exc:
+                if exc.exit_code == EXIT_ENVIRONMENT:
+                    raise  # its framework is not installed: said as reef bench says it
+                contenders.append(
+                    _Contender.unopened(
+                        side, predictor, ref_signature, output_types, tolerance, exc
+                    )
+                )
+                continue
             names = list(feeds[0])
             contenders.append(
                 _Contender.start(
@@ -351,6 +361,29 @@ class _Contender:
         out_by, out_index = _match(ref_names, [t.name for t in signature.outputs])
         accumulators = [_Accumulator(name, types, tolerance) for name in ref_names]
         return cls(side, predictor, signature, in_by, names, out_by, out_index, accumulators)
+
+    @classmethod
+    def unopened(
+        cls,
+        side: Side,
+        predictor: Predictor,
+        ref_signature: Signature,
+        types: dict[str, str] | None,
+        tolerance: Tolerance,
+        exc: ReefError,
+    ) -> _Contender:
+        """A backend that could not open the model (an operator it lacks, a format it does
+        not read): a disagreement, reported, where the reference's failure is an error."""
+        from reef.predictors.base import Signature
+
+        ref_names = [t.name for t in ref_signature.outputs]
+        accumulators = [_Accumulator(name, types, tolerance) for name in ref_names]
+        signature = Signature(inputs=(), outputs=())
+        contender = cls(
+            side, predictor, signature, "name", [], "name", [None] * len(ref_names), accumulators
+        )
+        contender.failed = f"opening the model: {exc.message}"
+        return contender
 
     def feed(self, n: int, feed: dict[str, np.ndarray], expected: list[np.ndarray]) -> None:
         if self.failed is not None:
@@ -493,10 +526,11 @@ class _Accumulator:
     ) -> OutputRow:
         problems = list(self.problems)
         notes = list(self.notes)
-        if self.missing or matched_by == "missing":
+        opened = failed is None or not failed.startswith("opening")
+        if opened and (self.missing or matched_by == "missing"):
             problems.insert(0, f"{backend} gives no output {self.name!r}")
         if failed is not None:
-            problems.append(f"{backend} failed at {failed}")
+            problems.append(f"{backend} failed: {failed}")
         if self.mismatched:
             what = "differ" if self.exact else "are outside the tolerance"
             problems.append(f"{self.mismatched:,} of {self.elements:,} elements {what}")
