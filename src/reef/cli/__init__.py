@@ -192,10 +192,12 @@ def main() -> None:
 
 
 def _report(exc: ReefError, want_json: bool) -> None:
+    from rich.markup import escape
+
     from reef.cli._common import emit_json, stderr
 
     if want_json:
         emit_json(exc.to_json())
-    stderr.print(f"[bold red]error:[/bold red] {exc.message}", markup=True, highlight=False)
+    stderr.print(f"[bold red]error:[/bold red] {escape(exc.message)}", markup=True, highlight=False)
     if exc.hint:
-        stderr.print(f"[dim]hint:[/dim] {exc.hint}", markup=True, highlight=False)
+        stderr.print(f"[dim]hint:[/dim] {escape(exc.hint)}", markup=True, highlight=False)

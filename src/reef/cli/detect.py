@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from reef.cli._common import emit_json, stderr, stdout
 
@@ -59,12 +60,12 @@ def detect(
     for p in fingerprint.get("problems", []):
         colour = "dim" if p["kind"] == "skipped" else "yellow"
         stderr.print(
-            f"[{colour}]detector {p['detector']} {p['kind']}:[/{colour}] {p['message']}",
+            f"[{colour}]detector {p['detector']} {p['kind']}:[/{colour}] {escape(p['message'])}",
             markup=True,
             highlight=False,
         )
         if p.get("hint"):
-            stderr.print(f"  [dim]hint:[/dim] {p['hint']}", markup=True, highlight=False)
+            stderr.print(f"  [dim]hint:[/dim] {escape(p['hint'])}", markup=True, highlight=False)
     # Everything that could be detected was printed; a detector that failed (a crash, bad
     # JSON, NVML present but failing) still makes the command's answer incomplete: exit 2.
     # One skipped for want of trust is the user's choice, not a failure.

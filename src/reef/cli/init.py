@@ -6,6 +6,7 @@ import shlex
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from reef.cli._choices import choice
 from reef.cli._common import emit_json, stderr, stdout
@@ -44,7 +45,7 @@ def init(
     from reef.cli.progress import DownloadProgress
 
     def say(message: str) -> None:
-        stderr.print(f"[dim]reef:[/dim] {message}", markup=True, highlight=False)
+        stderr.print(f"[dim]reef:[/dim] {escape(message)}", markup=True, highlight=False)
 
     with DownloadProgress() as downloads:
         report = api.init(

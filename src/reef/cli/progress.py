@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Self
 
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -72,7 +73,7 @@ class RichReporter(_Bars):
         self._progress.update(self._task, completed=completed, done=f"{done:,} done")
 
     def note(self, message: str) -> None:
-        stderr.print(f"[yellow]note:[/yellow] {message}")
+        stderr.print(f"[yellow]note:[/yellow] {escape(message)}")
 
 
 class DownloadProgress(_Bars):

@@ -33,7 +33,7 @@ class _StepLines:
     """One line per step on stderr as it starts and ends."""
 
     def step_started(self, step: Any) -> None:
-        stderr.print(f"[dim]reef:[/dim] step {step.name} ({step.uses})", markup=True)
+        stderr.print(f"[dim]reef:[/dim] step {escape(f'{step.name} ({step.uses})')}", markup=True)
 
     def step_finished(self, step: Any) -> None:
         took = ""
@@ -43,13 +43,13 @@ class _StepLines:
                 if step.status == "cached"
                 else (f" in {step.duration_s:.2f} s")
             )
-        note = f": {step.reason}" if step.reason and step.status != "cached" else ""
+        note = f": {escape(step.reason)}" if step.reason and step.status != "cached" else ""
         stderr.print(f"      {_STATUS[step.status]} {step.name}{took}{note}", markup=True)
         if step.status == "failed":
             from reef.api.solutions import log_tail
 
             for line in log_tail(step.log):
-                stderr.print(f"      [dim]| {line}[/dim]", markup=True, highlight=False)
+                stderr.print(f"      [dim]| {escape(line)}[/dim]", markup=True, highlight=False)
 
 
 def _check_mlflow(uri: str | None) -> None:
@@ -108,9 +108,9 @@ def run(
         # One JSON document: the record, whose status says it failed; then exit 1.
         emit_json(record.model_dump(mode="json"))
         if failure is not None:
-            stderr.print(f"[bold red]error:[/bold red] {failure.message}", markup=True)
+            stderr.print(f"[bold red]error:[/bold red] {escape(failure.message)}", markup=True)
             if failure.hint:
-                stderr.print(f"[dim]hint:[/dim] {failure.hint}", markup=True)
+                stderr.print(f"[dim]hint:[/dim] {escape(failure.hint)}", markup=True)
             raise typer.Exit(failure.exit_code)
     else:
         table = Table(
@@ -192,7 +192,7 @@ def reproduce(
     _check_mlflow(mlflow)
 
     def say(message: str) -> None:
-        stderr.print(f"[dim]reef:[/dim] {message}", markup=True, highlight=False)
+        stderr.print(f"[dim]reef:[/dim] {escape(message)}", markup=True, highlight=False)
 
     with RichReporter() as reporter:
         report = do_reproduce(
