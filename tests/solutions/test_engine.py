@@ -704,3 +704,10 @@ def test_a_provision_step_always_runs(lab: Lab) -> None:
     for _ in range(2):
         engine.run(solution, actions, environment_key=lambda _s: "env")
     assert calls == ["a", "p", "p"]
+
+
+def test_init_gives_an_environment_the_runtime_of_the_locks_models() -> None:
+    from reef.components.lockfile import lock_for
+    from reef.solutions.init import lock_frameworks
+
+    assert lock_frameworks(lock_for("digits-classifier")) == ["onnxruntime"]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 from pydantic import BaseModel, Field
 
 from reef.components.fetch import Fetched
+from reef.errors import ReefError
 
 if TYPE_CHECKING:
     from reef.environment.provision import Plan, Provisioned
@@ -196,6 +197,7 @@ def init(
         no_index=no_index,
         where=str(lock_path),
         only_binary=policy.only_binary,
+        frameworks=lock_frameworks(lock),
     )
     if dry_run:
         return _report(target, lock_path, lock, _planned_sources(lock), chosen)
@@ -242,3 +244,23 @@ def _planned_sources(lock: Lock) -> list[PlannedSource]:
                 )
             )
     return out
+
+
+def lock_frameworks(lock: Lock) -> list[str]:
+    """The ``framework.name`` of every model the lock pins, whose runtimes the environment
+    gets (ONNX Runtime when it pins none, or none can be read)."""
+    from reef.components.index import MANIFEST, catalog
+    from reef.components.lockfile import locate
+    from reef.meta.load import load_model_manifest
+
+    entries = catalog()
+    names = set()
+    for component in lock.components:
+        if component.kind != "model":
+            continue
+        try:
+            entry = locate(component, entries)
+            names.add(load_model_manifest(entry.directory / MANIFEST).framework.name)
+        except ReefError:
+            continue  # fetched later; its runtime is the default's
+    return sorted(names) or ["onnxruntime"]
