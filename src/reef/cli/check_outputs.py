@@ -109,7 +109,10 @@ def print_verdict(result: Conformance) -> None:
         if info.failed:
             stderr.print(f"[red]{escape(info.name)} failed:[/red] {escape(info.failed)}")
     for row in result.rows:
+        failure = f"{row.backend} failed: "
         for problem in row.problems:
+            if problem.startswith(failure):
+                continue  # said once above, for the backend
             stderr.print(
                 f"[red]{escape(row.backend)} {escape(row.output)}:[/red] {escape(problem)}"
             )
@@ -124,7 +127,10 @@ def print_verdict(result: Conformance) -> None:
             f"atol {result.atol:g}, rtol {result.rtol:g}"
         )
     else:
+        differ = sorted({r.backend for r in result.rows if not r.agree})
+        differ += [b.name for b in result.backends[1:] if b.failed and b.name not in differ]
         stderr.print(
-            f"[red]disagree[/red]: {escape(others)} differ from {escape(result.reference)} "
-            f"beyond atol {result.atol:g}, rtol {result.rtol:g}"
+            f"[red]disagree[/red]: {escape(', '.join(differ))} "
+            f"{'does' if len(differ) == 1 else 'do'} not match {escape(result.reference)} "
+            f"within atol {result.atol:g}, rtol {result.rtol:g}"
         )
