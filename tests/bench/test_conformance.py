@@ -454,3 +454,27 @@ def test_requests_refused_before_anything_opens(
     assert caught.value.exit_code == 2
     if "backend" in message or "named" in message:
         assert "--backend" in caught.value.message
+
+
+def test_a_pickle_backend_is_refused_on_an_untrusted_model(tmp_path: Path) -> None:
+    import hashlib
+    import pickle
+
+    from reef.components.repository import add
+    from reef.components.trust import UntrustedComponent
+
+    folder = tmp_path / "repo" / "theirs"
+    folder.mkdir(parents=True)
+    model = folder / "model.pkl"
+    model.write_bytes(pickle.dumps({"not": "an estimator"}))
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    (folder / "reef.yaml").write_text(
+        "kind: model\nname: theirs\nversion: 1.0.0\nframework: {name: onnxruntime}\n"
+        f"sources: [{{path: model.pkl, sha256: {digest}}}]\n"
+        "inputs: [{name: input, element_type: float32, shape: [-1, 5]}]\n"
+        "outputs: [{name: label, type: classes}]\n",
+        encoding="utf-8",
+    )
+    add(str(tmp_path / "repo"), name="untrusted")
+    with pytest.raises(UntrustedComponent, match="--backend sklearn"):
+        check_target(resolve("theirs"), ["onnxruntime", "sklearn"])

@@ -598,6 +598,11 @@ def check_target(
             "--shape applies to synthetic inputs; this model's manifest names a dataset, "
             "whose samples are fed instead"
         )
+    from reef.bench.target import check_backend_allowed
+
+    for backend in backends:
+        # A backend that unpickles the model only where reef bench would let it.
+        check_backend_allowed(resolved, backend)
     sides = [Side(b, resolved.model_path) for b in backends]
     name = resolved.target.name
     if resolved.target.version:
