@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         show,
     )
     from reef.api.config import ConfigReport, config_show
+    from reef.api.conformance import check_outputs, convert
     from reef.api.environment import detect, env_check, env_diff
     from reef.api.export import mlflow_log, mlflow_target, runs_export
     from reef.api.manifests import check, schema
@@ -63,6 +64,8 @@ if TYPE_CHECKING:
     )
     from reef.api.solutions import reproduce, run, validate
     from reef.api.trace import trace_export, trace_otel, trace_settings, trace_summary
+    from reef.bench.conformance import Conformance
+    from reef.bench.convert import Converted
     from reef.bench.job import PredictorSettings, TraceSettings
     from reef.bench.settings import bench_settings
     from reef.components.details import ComponentDetails, RepoInfo, SearchHit
@@ -103,6 +106,8 @@ _WHERE: dict[str, str] = {
     "runs_export": "reef.api.export",
     "mlflow_target": "reef.api.export",
     "mlflow_log": "reef.api.export",
+    "check_outputs": "reef.api.conformance",
+    "convert": "reef.api.conformance",
     # analysis and reports
     "compare": "reef.api.analysis",
     "pareto": "reef.api.analysis",
@@ -159,6 +164,8 @@ _WHERE: dict[str, str] = {
     "Comparison": "reef.api.analysis",
     "ComponentDetails": "reef.components.details",
     "ConfigReport": "reef.api.config",
+    "Conformance": "reef.bench.conformance",
+    "Converted": "reef.bench.convert",
     "EnvDiff": "reef.environment.report",
     "NoiseReport": "reef.environment.noise",
     "Fetched": "reef.components.fetch",
@@ -191,6 +198,8 @@ __all__ = [
     "Comparison",
     "ComponentDetails",
     "ConfigReport",
+    "Conformance",
+    "Converted",
     "EnvDiff",
     "Fetched",
     "Fingerprint",
@@ -224,8 +233,10 @@ __all__ = [
     "cache_clean",
     "cache_list",
     "check",
+    "check_outputs",
     "compare",
     "config_show",
+    "convert",
     "demo",
     "detect",
     "env_check",
