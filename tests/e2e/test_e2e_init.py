@@ -243,3 +243,8 @@ def test_a_built_in_model_gets_the_workers_requirements_and_this_machines_runtim
     assert record["status"] == "valid", record["reasons"]
     assert record["environment"]["provisioned"]["hash"] == env["hash"]
     assert record["predictor"]["version"] == env["packages"][build]
+    # --backend runs in the provisioned environment too, not in Reef's own interpreter.
+    again = reef.ok("bench", "digits-classifier", *SHORT, "-b", "onnxruntime", "--json")
+    (chosen,) = again.json()
+    assert chosen["predictor"]["name"] == "onnxruntime"
+    assert chosen["environment"]["provisioned"]["hash"] == env["hash"]

@@ -180,16 +180,33 @@ def bench(
     if resolved.manifest is not None and shapes:
         raise SettingsError("--shape applies to a bare ONNX file; a manifest declares its shapes")
     if names:
+        # Every job is checked before the first runs: a bad backend records nothing.
         jobs = multi.jobs_for(resolved, chosen, names, shapes=shapes, predictor=predictor)
         with session.open_store(store) as db:
-            return session.run(
-                jobs,
-                db,
-                reporter,
-                in_process=in_process,
-                trace=trace,
-                annotate=lambda record: multi.keep_lock(resolved, record),
-            )
+            if resolved.provisioned is None:
+                return session.run(
+                    jobs,
+                    db,
+                    reporter,
+                    in_process=in_process,
+                    trace=trace,
+                    annotate=lambda record: multi.keep_lock(resolved, record),
+                )
+            # The environment `reef init` built runs them: jobs made from the resolved
+            # target, backend by backend, carry its interpreter.
+            records: list[RunRecord] = []
+            for name in names:
+                records += session.run(
+                    [(resolved, s) for s in chosen],
+                    db,
+                    reporter,
+                    shapes=shapes,
+                    in_process=in_process,
+                    predictor=predictor,
+                    trace=trace,
+                    backend=name,
+                )
+            return records
     multi.check_options(predictor, [multi.default_backend(resolved)])
     with session.open_store(store) as db:
         return session.run(

@@ -85,13 +85,6 @@ def jobs_for(
     from reef.bench.job import backend_settings
 
     check_options(predictor, backends)
-    if resolved.provisioned is not None:
-        # A job made here runs in this interpreter, not the environment's.
-        raise SettingsError(
-            f"--backend: {resolved.target.name} runs in the environment `reef init` "
-            f"provisioned ({resolved.provisioned.path}), which --backend cannot use yet",
-            hint="bench it without --backend, or set the backend in its manifest's framework",
-        )
     jobs = []
     for backend in backends:
         for one in settings:

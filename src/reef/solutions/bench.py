@@ -61,13 +61,20 @@ def bench_solution(
         locked_model(solution.lock, model, where, kind="solution")
         for model in solution_models(solution, models)
     ]
-    jobs: list[session.Job] = []
+    # Jobs grouped by the backend the session is to make them with (None: made already, or
+    # the manifest's framework). Every backend's jobs are checked before the first runs; a
+    # provisioned model's are made by the session, which runs them in its environment.
+    groups: list[tuple[str | None, list[session.Job]]] = []
     for one in resolved:
         if names:
-            jobs.extend(multi.jobs_for(one, chosen, names, predictor=predictor))
+            checked = multi.jobs_for(one, chosen, names, predictor=predictor)
+            if one.provisioned is None:
+                groups.append((None, list(checked)))
+            else:
+                groups += [(name, [(one, s) for s in chosen]) for name in names]
         else:
             multi.check_options(predictor, [multi.default_backend(one)])
-            jobs.extend((one, s) for s in chosen)
+            groups.append((None, [(one, s) for s in chosen]))
     ref = SolutionRef(
         name=solution.manifest.name, version=solution.manifest.version, run=run_id, step=step
     )
@@ -77,13 +84,17 @@ def bench_solution(
         if names:  # the session keeps the lock only with the jobs it makes itself
             record.lock = solution.lock.model_dump(mode="json")
 
+    records: list[RunRecord] = []
     with session.open_store(store) as db:
-        return session.run(
-            jobs,
-            db,
-            reporter,
-            in_process=in_process,
-            predictor=predictor,
-            annotate=annotate,
-            trace=trace,
-        )
+        for backend, jobs in groups:
+            records += session.run(
+                jobs,
+                db,
+                reporter,
+                in_process=in_process,
+                predictor=predictor,
+                annotate=annotate,
+                trace=trace,
+                backend=backend,
+            )
+    return records
