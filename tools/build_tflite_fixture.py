@@ -7,7 +7,7 @@ built once with it and their bytes are kept in ``tests/data``:
   y [batch, 4]; W and b are the formulas ``dense_weights()`` gives, so a test recomputes
   the output with numpy.
 - ``bench_cnn.tflite``: a small CNN of about a millisecond a sample on one laptop core
-  (input float32 [batch, 64, 64, 3], output [batch, 10]), for ``benchmarks/harness_fidelity.py
+  (input float32 [batch, 96, 96, 3], output [batch, 10]), for ``benchmarks/harness_fidelity.py
   --backend tflite``; its weights come from a seeded generator.
 
 Run in a throwaway environment with TensorFlow (not one of Reef's)::
@@ -83,7 +83,7 @@ def bench_cnn() -> bytes:
     def pool(h: tf.Tensor) -> tf.Tensor:
         return tf.nn.max_pool2d(h, 2, 2, "VALID")
 
-    @tf.function(input_signature=[tf.TensorSpec([None, 64, 64, 3], tf.float32, name="image")])
+    @tf.function(input_signature=[tf.TensorSpec([None, 96, 96, 3], tf.float32, name="image")])
     def model(image: tf.Tensor) -> dict[str, tf.Tensor]:
         h = pool(conv(image, k1))
         h = pool(conv(h, k2))
