@@ -129,3 +129,20 @@ def test_a_pickle_from_an_untrusted_repository_is_refused(reef: Reef, tmp_path: 
         "reef repo trust theirs",
     ), str(result)
     reef.assert_nothing_written()
+
+
+def test_a_runtime_that_fails_to_import_names_the_extra(reef: Reef, tmp_path: Path) -> None:
+    """A broken install (here a LiteRT whose import fails) is one line, exit 3, nothing
+    recorded; the message says which extra installs it."""
+    shadow = tmp_path / "shadow" / "ai_edge_litert"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text('raise ImportError("libLiteRt.so: no such file")\n')
+    path = Path(shutil.copy(DATA / "tiny_dense.tflite", tmp_path / "tiny_dense.tflite"))
+    result = reef("bench", str(path), *PERFORMANCE, env={"PYTHONPATH": str(shadow.parent)})
+    assert result.rc == 3, str(result)
+    assert result.says(
+        "the tflite backend needs LiteRT (ai-edge-litert), which cannot be imported "
+        "(libLiteRt.so: no such file): pip install 'reef-bench[tflite]'"
+    ), str(result)
+    assert "Traceback" not in result.stderr
+    reef.assert_nothing_written()

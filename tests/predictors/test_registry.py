@@ -145,3 +145,15 @@ def test_listing_the_backends_imports_no_framework() -> None:
 def test_load_failed_is_one_line(text: str, line: str) -> None:
     error = registry.load_failed(Path("/m/x.bin"), "openvino", RuntimeError(text))
     assert error.message == f"/m/x.bin: openvino could not load the model: {line}"
+
+
+def test_a_framework_that_fails_to_import_is_a_missing_runtime(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "openvino", None)  # importing it raises ImportError
+    with pytest.raises(MissingRuntime) as caught:
+        registry.import_framework("openvino", "openvino")
+    error = caught.value
+    assert error.exit_code == EXIT_ENVIRONMENT
+    assert error.message.startswith("the openvino backend needs OpenVINO, which cannot be ")
+    assert error.message.endswith(": pip install 'reef-bench[openvino]'")

@@ -91,6 +91,14 @@ def test_a_corrupt_file_is_one_line_naming_it(tmp_path: Path) -> None:
     assert "\n" not in message
 
 
+def test_a_broken_litert_is_a_missing_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reef.errors import MissingRuntime
+
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    with pytest.raises(MissingRuntime, match=r"pip install 'reef-bench\[tflite\]'"):
+        TfLitePredictor().open(TINY, PredictorOptions())
+
+
 def test_version_is_the_distributions() -> None:
     from importlib.metadata import version
 

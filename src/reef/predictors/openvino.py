@@ -7,13 +7,12 @@ are OpenVINO's ``INFERENCE_NUM_THREADS``. One infer request is made in ``open`` 
 
 from __future__ import annotations
 
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from reef.errors import PredictorError
 from reef.predictors.base import PredictorOptions, Signature, TensorSpec
-from reef.predictors.registry import load_failed
+from reef.predictors.registry import import_framework, load_failed
 
 DEVICE = "CPU"
 
@@ -49,7 +48,7 @@ class OpenVinoPredictor:
         return version("openvino")
 
     def open(self, model_path: Path, options: PredictorOptions) -> Signature:
-        ov = import_module("openvino")  # untyped: Any, as the other frameworks' objects
+        ov = import_framework("openvino", "openvino")  # untyped: Any
 
         if model_path.suffix.lower() == ".xml" and not model_path.with_suffix(".bin").is_file():
             raise PredictorError(

@@ -132,6 +132,22 @@ def ensure_runtime(name: str) -> None:
         raise error
 
 
+def import_framework(name: str, module: str) -> Any:
+    """``module`` of the built-in backend ``name``'s framework, imported; one that is missing
+    or fails to import (a broken install) is a ``MissingRuntime`` naming the extra."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        runtime = RUNTIMES[name]
+        raise MissingRuntime(
+            name,
+            f"the {name} backend needs {runtime.title}, which cannot be imported "
+            f"({first_line(exc)}): {runtime.install()}",
+            runtime.extra,
+            hint="reinstall it; `reef plugins` lists the backends",
+        ) from exc
+
+
 def backend_for_suffix(path: Path | str) -> str | None:
     """The backend a bare model file's suffix names, or None."""
     return SUFFIXES.get(Path(path).suffix.lower())

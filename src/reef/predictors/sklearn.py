@@ -13,20 +13,19 @@ takes it, converting where it computes in float64), and the outputs ``label``
 from __future__ import annotations
 
 import pickle
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from reef.errors import PredictorError
 from reef.predictors.base import PredictorOptions, Signature, TensorSpec
-from reef.predictors.registry import load_failed
+from reef.predictors.registry import import_framework, load_failed
 
 INPUT = "X"
 
 
 def _load(path: Path) -> Any:
     if path.suffix.lower() == ".joblib":
-        return import_module("joblib").load(path)  # untyped
+        return import_framework("sklearn", "joblib").load(path)  # untyped
     with path.open("rb") as f:
         return pickle.load(f)  # the caller checked that the file may be unpickled
 
@@ -48,11 +47,14 @@ class SklearnPredictor:
         self._kind = ""
 
     def version(self) -> str:
-        return str(import_module("sklearn").__version__)  # untyped
+        return str(import_framework("sklearn", "sklearn").__version__)  # untyped
 
     def open(self, model_path: Path, options: PredictorOptions) -> Signature:
+        import_framework("sklearn", "sklearn")  # missing or broken: MissingRuntime
         try:
             estimator = _load(model_path)
+        except PredictorError:
+            raise
         except Exception as exc:  # UnpicklingError, EOFError, ModuleNotFoundError, ...
             raise load_failed(model_path, "sklearn", exc) from exc
         if not callable(getattr(estimator, "predict", None)):

@@ -8,13 +8,12 @@ reallocates the interpreter's tensors once, and that size is then kept until ano
 
 from __future__ import annotations
 
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from reef.errors import PredictorError
 from reef.predictors.base import PredictorOptions, Signature, TensorSpec
-from reef.predictors.registry import first_line, load_failed
+from reef.predictors.registry import first_line, import_framework, load_failed
 
 
 def _element_type(dtype: Any) -> str:
@@ -61,7 +60,7 @@ class TfLitePredictor:
         return version("ai-edge-litert")
 
     def open(self, model_path: Path, options: PredictorOptions) -> Signature:
-        interpreter_type = import_module("ai_edge_litert.interpreter").Interpreter  # untyped
+        interpreter_type = import_framework("tflite", "ai_edge_litert.interpreter").Interpreter
 
         try:
             interpreter = interpreter_type(model_path=str(model_path), num_threads=options.threads)

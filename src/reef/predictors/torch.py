@@ -22,7 +22,7 @@ from typing import Any
 
 from reef.errors import PredictorError
 from reef.predictors.base import PredictorOptions, Signature, TensorSpec
-from reef.predictors.registry import load_failed
+from reef.predictors.registry import import_framework, load_failed
 
 # The extra file of a TorchScript archive that holds its signature, as JSON:
 # {"inputs": [{"name": "x", "element_type": "float32", "shape": [null, 4]}], "outputs": [...]}
@@ -121,11 +121,10 @@ class TorchPredictor:
         self._input_names: tuple[str, ...] = ()
 
     def version(self) -> str:
-        import torch
-
-        return str(torch.__version__)
+        return str(import_framework("torch", "torch").__version__)
 
     def open(self, model_path: Path, options: PredictorOptions) -> Signature:
+        import_framework("torch", "torch")  # a broken install: MissingRuntime, not a traceback
         import torch
 
         if options.threads:
