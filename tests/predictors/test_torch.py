@@ -129,6 +129,20 @@ def test_a_corrupt_file_is_one_line_naming_it(tmp_path: Path, name: str) -> None
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("what", ["module", "state_dict"])
+def test_a_torch_save_pickle_is_named_as_such_and_not_unpickled(tmp_path: Path, what: str) -> None:
+    module = Tiny()
+    path = tmp_path / "saved.pt"
+    torch.save(module if what == "module" else module.state_dict(), str(path))
+    with pytest.raises(PredictorError) as caught:
+        TorchPredictor().open(path, PredictorOptions())
+    assert caught.value.message == (
+        f"{path}: torch could not load the model: it was saved with torch.save (a pickle: a "
+        "whole module or its weights), not as TorchScript"
+    )
+    assert caught.value.hint is not None and "torch.export.save" in caught.value.hint
+
+
 def test_a_bad_signature_extra_file_names_it(tmp_path: Path) -> None:
     module = Tiny().eval()
     traced = torch.jit.trace(module, torch.zeros(1, 4))

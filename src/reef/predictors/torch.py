@@ -148,6 +148,13 @@ class TorchPredictor:
         except PredictorError:
             raise
         except Exception as exc:  # torch raises RuntimeError, ValueError, zipfile's, ...
+            if model_path.suffix.lower() != ".pt2" and _saved_with_torch_save(model_path):
+                raise PredictorError(
+                    f"{model_path}: torch could not load the model: it was saved with "
+                    "torch.save (a pickle: a whole module or its weights), not as TorchScript",
+                    hint="save it with torch.export.save (.pt2) or torch.jit.save (TorchScript); "
+                    "Reef does not unpickle torch.save files",
+                ) from exc
             raise load_failed(model_path, "torch", exc) from exc
         if self._format == "torchscript":
             signature = script_signature(module, _text(extra[SIGNATURE_FILE]), model_path)
@@ -175,6 +182,19 @@ class TorchPredictor:
 
     def info(self) -> dict[str, Any]:
         return {"format": self._format, "device": "cpu", "options": {"threads": self._threads}}
+
+
+def _saved_with_torch_save(path: Path) -> bool:
+    """A zip archive with a pickle (``data.pkl``) but no TorchScript code (``constants.pkl``):
+    what ``torch.save`` writes."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n.rsplit("/", 1)[-1] for n in archive.namelist()]
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return "data.pkl" in names and "constants.pkl" not in names
 
 
 def _unchecked_module(program: Any) -> Any:
