@@ -263,3 +263,38 @@ def test_a_run_whose_loadgen_log_was_not_written_is_not_valid(
     assert record.status == "invalid"
     assert record.performance is None
     assert any("holds no verdict" in r and "disk full" in r for r in record.reasons)
+
+
+ES = "early stopping criteria not met"
+BOUND = "latency constraint not met"
+SHORT = "minimum duration not met"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "qps", "reasons", "retried"),
+    [
+        ("Server", None, [BOUND], "missed the latency bound"),
+        ("Server", None, [BOUND, ES], "missed the latency bound"),
+        # p99 under the bound, but too many queries over it for early stopping to confirm
+        ("Server", None, [ES], "went over the latency bound"),
+        # the user's own rate is measured as given, never lightened
+        ("Server", 100.0, [ES], None),
+        ("Server", 100.0, [BOUND], None),
+        # too few queries is no reason to lighten the load
+        ("Server", None, [ES, SHORT], None),
+        ("SingleStream", None, [ES], None),
+        ("SingleStream", None, [SHORT], "ran out of pre-generated queries"),
+        ("SingleStream", None, [SHORT, ES], None),
+    ],
+)
+def test_which_invalid_runs_are_rerun_with_adjusted_expectations(
+    scenario: str, qps: float | None, reasons: list[str], retried: str | None
+) -> None:
+    from reef.bench.runner import _retry_because
+
+    settings = BenchSettings(scenario=scenario, target_qps=qps)  # type: ignore[arg-type]
+    why = _retry_because(reasons, settings)
+    if retried is None:
+        assert why is None
+    else:
+        assert why is not None and retried in why
