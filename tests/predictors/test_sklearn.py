@@ -37,11 +37,14 @@ def test_is_a_predictor() -> None:
     assert isinstance(SklearnPredictor(), Predictor)
 
 
+# Either writer under any of the suffixes: joblib.dump(model, "model.pkl") is as common as
+# pickle.dump, and a .joblib file may be a plain pickle.
+@pytest.mark.parametrize("writer", ["joblib", "pickle"])
 @pytest.mark.parametrize("name", ["model.joblib", "model.pkl", "model.pickle"])
-def test_classifier_signature_and_outputs(tmp_path: Path, name: str) -> None:
+def test_classifier_signature_and_outputs(tmp_path: Path, name: str, writer: str) -> None:
     estimator = fitted_classifier()
     path = tmp_path / name
-    if name.endswith(".joblib"):
+    if writer == "joblib":
         joblib.dump(estimator, path)
     else:
         path.write_bytes(pickle.dumps(estimator))

@@ -12,7 +12,6 @@ takes it, converting where it computes in float64), and the outputs ``label``
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,10 @@ INPUT = "X"
 
 
 def _load(path: Path) -> Any:
-    if path.suffix.lower() == ".joblib":
-        return import_framework("sklearn", "joblib").load(path)  # untyped
-    with path.open("rb") as f:
-        return pickle.load(f)  # the caller checked that the file may be unpickled
+    # joblib.load reads a plain pickle as well as its own format, whatever the suffix says:
+    # joblib.dump(model, "model.pkl") is as common as pickle.dump. The caller checked that
+    # the file may be unpickled.
+    return import_framework("sklearn", "joblib").load(path)  # untyped
 
 
 def _label_type(estimator: Any) -> str:
