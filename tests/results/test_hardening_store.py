@@ -83,12 +83,13 @@ def refused(db: Path) -> SchemaMismatch:
 def test_a_second_revision_row_is_refused_with_the_repair(db: Path) -> None:
     execute(db, "INSERT INTO alembic_version VALUES ('0002')")
     error = refused(db)
-    assert "alembic_version table holds 2 revisions (0004, 0002)" in error.message
+    head = migrate.HEAD
+    assert f"alembic_version table holds 2 revisions ({head}, 0002)" in error.message
     assert error.hint is not None
-    assert "DELETE FROM alembic_version WHERE version_num <> '0004'" in error.hint
-    assert versions(db) == ["0002", "0004"]
+    assert f"DELETE FROM alembic_version WHERE version_num <> '{head}'" in error.hint
+    assert versions(db) == ["0002", head]
     # The repair the hint gives works.
-    execute(db, "DELETE FROM alembic_version WHERE version_num <> '0004'")
+    execute(db, f"DELETE FROM alembic_version WHERE version_num <> '{head}'")
     with Store(url(db)) as s:
         assert s.latencies("r1") == [1, 2, 3]
 
@@ -201,8 +202,8 @@ def test_a_read_only_store_is_not_migrated(
         Store(url(path))
     assert info.value.exit_code == EXIT_ENVIRONMENT
     assert info.value.message == (
-        f"results database {url(path)} has schema revision 0002, this Reef needs 0004 and "
-        f"cannot upgrade it: the folder {tmp_path} is not writable"
+        f"results database {url(path)} has schema revision 0002, this Reef needs "
+        f"{migrate.HEAD} and cannot upgrade it: the folder {tmp_path} is not writable"
     )
     assert digest(path) == before
     assert versions(path) == ["0002"]

@@ -90,3 +90,33 @@ class LatencyRow(Base):
     count: Mapped[int] = mapped_column(Integer())
     dtype: Mapped[str] = mapped_column(String(16))
     data: Mapped[bytes] = mapped_column(LargeBinary())
+
+
+class TokenRow(Base):
+    """Since revision 0005: one API token of the server. ``secret_sha256`` is the SHA-256 of
+    its secret (32 random bytes); the secret itself is never stored."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    scope: Mapped[str] = mapped_column(String(16))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    # Naive UTC, as runs.created_at.
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime())
+
+
+class AuditRow(Base):
+    """Since revision 0005: one write made through the server or on its database."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(255))
+    client: Mapped[str | None] = mapped_column(String(255))
