@@ -34,6 +34,11 @@ parsing text; a foreign error is wrapped with ``raise ... from exc``, keeping th
     ├── EnvError                  this machine and its environments (reef.environment)
     │   ├── InstallerError        exit 3: uv or pip failed
     │   └── ProvisionError, RequirementsNotMet
+    ├── ServerError               the server: its tokens, authentication and limits
+    │   │                         (reef.server, reef.api.tokens); ``http_status`` is its
+    │   │                         status in the REST API's answer
+    │   └── TokenError, TokenNotFound (404), AuthError (401), Forbidden (403),
+    │       TooLarge (413), RateLimited (429)
     ├── SolutionError             solutions: loading, steps, checks, reproduce
     │   │                         (reef.solutions)
     │   └── NotASolution, PlanError, CheckError, CannotReproduce, StepFailed (exit 1)
@@ -89,6 +94,57 @@ class SolutionError(ReefError):
 
 class ReportError(ReefError):
     """Reports, figures and traces."""
+
+
+class ServerError(ReefError):
+    """The server: its database, tokens, authentication and limits. ``http_status`` is the
+    HTTP status the REST API answers it with (422: the request is wrong)."""
+
+    http_status: int = 422
+
+
+class TokenError(ServerError):
+    """A token cannot be made or used as asked: an unknown scope, an expiry that cannot be
+    read or is past, a name too long. Nothing was written."""
+
+
+class TokenNotFound(ServerError):
+    """No token has the id given (to revoke it, say)."""
+
+    http_status = 404
+
+
+class AuthError(ServerError):
+    """The request carries no usable token: none where one is needed, one that is unknown,
+    malformed, expired or revoked (HTTP 401)."""
+
+    http_status = 401
+
+
+class Forbidden(ServerError):
+    """The token is valid but its scope does not allow what was asked (HTTP 403)."""
+
+    http_status = 403
+
+
+class TooLarge(ServerError):
+    """A request body past the server's upload limit (HTTP 413); nothing of it was used."""
+
+    http_status = 413
+
+
+class RateLimited(ServerError):
+    """Too many requests from one token (or one address, without a token) for its rate
+    limit (HTTP 429); ``retry_after`` is how many seconds until the next one is allowed."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int, hint: str | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, hint)
+
+    def to_json(self) -> dict[str, object]:
+        return super().to_json() | {"retry_after": self.retry_after}
 
 
 @dataclass(frozen=True)
