@@ -42,8 +42,14 @@ parsing text; a foreign error is wrapped with ``raise ... from exc``, keeping th
     ├── SolutionError             solutions: loading, steps, checks, reproduce
     │   │                         (reef.solutions)
     │   └── NotASolution, PlanError, CheckError, CannotReproduce, StepFailed (exit 1)
-    └── ReportError               reports, plots and traces (reef.report, reef.trace)
-        └── NoTrace
+    ├── ReportError               reports, plots and traces (reef.report, reef.trace)
+    │   └── NoTrace
+    └── BundleError               submitting runs: a run's bundle and the server's checks of
+        │                         it, the answer (reef.bench.bundle, reef.api.submissions)
+        ├── FiguresMismatch       a figure of the record is not what LoadGen's logs say
+        ├── BundleTooLarge        a file, bundle or request over its size cap (HTTP 413)
+        ├── RunConflict           the server holds this run id with other content (HTTP 409)
+        └── SubmissionRefused     the server refused a submission: its status and message
 """
 
 from __future__ import annotations
@@ -406,3 +412,68 @@ class PluginError(ReefError):
 
 class PredictorPluginError(PluginError, PredictorError):
     """A predictor backend could not be loaded (exit 3)."""
+
+
+class BundleError(ReefError):
+    """A run's bundle (its record, LoadGen's logs) cannot be made, sent or accepted: a newer
+    format, an unsafe path, a checksum or a figure that does not hold. ``run_id`` names the
+    run where one is known. Exit 2 (HTTP 422 from the server)."""
+
+    def __init__(self, message: str, hint: str | None = None, *, run_id: str | None = None) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id}: {message}" if run_id else message, hint)
+
+    def to_json(self) -> dict[str, object]:
+        return super().to_json() | {"run_id": self.run_id}
+
+
+class FiguresMismatch(BundleError):
+    """A figure of the record (``field``, e.g. ``performance.latency_ms.p99``) differs from the
+    one LoadGen's own log gives (``recorded`` and ``logged``, as words): an edited number."""
+
+    def __init__(
+        self, run_id: str | None, field: str, recorded: str, logged: str, log: str
+    ) -> None:
+        self.field, self.recorded, self.logged, self.log = field, recorded, logged, log
+        super().__init__(
+            f"{field}: the record says {recorded}, {log} says {logged}",
+            hint="the record's figures must be LoadGen's own; submit the run as Reef recorded it",
+            run_id=run_id,
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return super().to_json() | {
+            "field": self.field,
+            "recorded": self.recorded,
+            "logged": self.logged,
+        }
+
+
+class BundleTooLarge(BundleError):
+    """A file, a bundle or a request is over its size cap (HTTP 413)."""
+
+
+class RunConflict(BundleError):
+    """The server already holds a run with this id and other content (HTTP 409): run ids are
+    unique, so one of the two was changed after it was recorded."""
+
+
+class SubmissionRefused(BundleError):
+    """The server answered a submission with an error (a 4xx other than 429, or a redirect):
+    ``status`` is its HTTP status and ``code`` its error's name (``BundleError``, ...), and
+    the message is the server's own. Nothing was queued: sending it again would not help."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        hint: str | None = None,
+        *,
+        code: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        self.status, self.code = status, code
+        super().__init__(message, hint, run_id=run_id)
+
+    def to_json(self) -> dict[str, object]:
+        return super().to_json() | {"status": self.status, "code": self.code}
