@@ -433,6 +433,7 @@ class _Plan:
     sums: dict[str, str]
     components: list[_Component] = field(default_factory=list)
     sources: dict[str, tarfile.TarInfo] = field(default_factory=dict)  # sha256 -> member
+    lock: Lock | None = None
 
 
 def _installed_root() -> Path:
@@ -515,8 +516,9 @@ def _check_component_files(archive: Archive, comp: _Component) -> None:
                 archive.fail(f"member {name!r} lies in a nested component's folder")
 
 
-def _plan(archive: Archive, force: bool) -> _Plan:
-    """Every check that needs no member bytes beyond the lock and the sums; writes nothing."""
+def _plan(archive: Archive, force: bool, root: Path | None = None) -> _Plan:
+    """Every check that needs no member bytes beyond the lock and the sums; writes nothing.
+    ``root`` is where the components would go (default: the ``installed`` repository)."""
     for required in (SUMS, LOCK_FILE):
         if required not in archive.early:
             archive.fail(f"has no {required}: not a Reef pack", hint="make packs with `reef pack`")
@@ -525,7 +527,7 @@ def _plan(archive: Archive, force: bool) -> _Plan:
     lock = _parse_lock(archive, archive.early[LOCK_FILE])
     pinned = {(c.name, c.version): _Component(c, {}, Path()) for c in lock.components}
     urls = _url_sources(lock)
-    plan = _Plan(sums)
+    plan = _Plan(sums, lock=lock)
     for member in archive.files:
         name = member.name
         parts = name.split("/")
@@ -554,7 +556,7 @@ def _plan(archive: Archive, force: bool) -> _Plan:
                 "the pack"
             )
 
-    root = _installed_root()
+    root = _installed_root() if root is None else root
     hashes = _content_hashes(sums)
     for comp in pinned.values():
         locked = comp.locked
@@ -766,6 +768,20 @@ def _move_into_place(plan: _Plan, staging: Path, force: bool) -> InstallReport:
 _NAME_ERRNOS = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
 
 
+def _stage_named(archive: Archive, plan: _Plan, staging: Path, pack_path: Path) -> None:
+    """``_stage``, with a member name this file system will not hold refused as the pack's."""
+    try:
+        _stage(archive, plan, staging)
+    except OSError as exc:
+        # Reading errors are the archive's (ArchiveError); these are writing ones.
+        if exc.errno not in _NAME_ERRNOS:
+            raise
+        raise PackError(
+            f"{pack_path}: cannot unpack {exc.filename or 'a member'}: {reason(exc)}",
+            hint="nothing was installed",
+        ) from exc
+
+
 def install(
     pack_path: Path,
     *,
@@ -785,16 +801,7 @@ def install(
         owner.sweep(home, STAGING)
         staging = Path(tempfile.mkdtemp(dir=home, prefix=owner.staging_prefix(STAGING)))
         try:
-            try:
-                _stage(archive, plan, staging)
-            except OSError as exc:
-                # Reading errors are the archive's (ArchiveError); these are writing ones.
-                if exc.errno not in _NAME_ERRNOS:
-                    raise
-                raise PackError(
-                    f"{pack_path}: cannot unpack {exc.filename or 'a member'}: {reason(exc)}",
-                    hint="nothing was installed",
-                ) from exc
+            _stage_named(archive, plan, staging, pack_path)
             return _move_into_place(plan, staging, force)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -802,3 +809,28 @@ def install(
                 # Removes it only if it stayed empty, i.e. when the install failed.
                 with contextlib.suppress(OSError):
                     home.rmdir()
+
+
+def unpack(
+    pack_path: Path,
+    staging: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_files: int = DEFAULT_MAX_FILES,
+) -> Lock:
+    """Every check ``install`` makes, without installing anything: returns the pack's lock.
+
+    Each member is copied into ``staging`` (an empty folder the caller made and removes) and
+    verified as ``install`` stages a pack: ``staging/components/<name>/<version>/`` then holds
+    each component, ``staging/sources/<sha256>`` each url source not already in the cache. A
+    pack that fails a check raises what ``install`` raises, and nothing outside ``staging`` is
+    written. The component registry (``reef.components.registry``) checks a published pack
+    this way, and a server repository (``reef.components.remote``) a downloaded one.
+    """
+    early = {SUMS: MAX_SUMS_BYTES, LOCK_FILE: MAX_LOCK_BYTES}
+    with scan(pack_path, max_files=max_files, max_bytes=max_bytes, read_early=early) as archive:
+        # Nothing is in place under a folder that does not exist: every component is staged.
+        plan = _plan(archive, force=False, root=staging / ".nowhere")
+        _stage_named(archive, plan, staging, pack_path)
+    assert plan.lock is not None
+    return plan.lock
