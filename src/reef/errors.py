@@ -37,7 +37,7 @@ parsing text; a foreign error is wrapped with ``raise ... from exc``, keeping th
     ├── ServerError               the server: its tokens, authentication and limits
     │   │                         (reef.server, reef.api.tokens); ``http_status`` is its
     │   │                         status in the REST API's answer
-    │   └── TokenError, TokenNotFound (404), AuthError (401), Forbidden (403),
+    │   └── BadRequest, TokenError, TokenNotFound (404), AuthError (401), Forbidden (403),
     │       TooLarge (413), RateLimited (429)
     ├── SolutionError             solutions: loading, steps, checks, reproduce
     │   │                         (reef.solutions)
@@ -107,6 +107,11 @@ class ServerError(ReefError):
     HTTP status the REST API answers it with (422: the request is wrong)."""
 
     http_status: int = 422
+
+
+class BadRequest(ServerError):
+    """A request the REST API cannot take as it is: a body that is not JSON, a field missing
+    or of the wrong type, a query parameter that is not a number (HTTP 422)."""
 
 
 class TokenError(ServerError):

@@ -1,0 +1,302 @@
+"""The server's database and the reads its REST API makes: where the database is, opening it
+(upgrading its schema, refusing one a newer Reef wrote), ``reef server init-db``, and a page
+of runs at a time behind an opaque cursor.
+
+The server keeps a database of its own, apart from the user's results database: by default a
+SQLite file under ``REEF_HOME/server/``; ``--db`` (or ``REEF_SERVER_DB_URL``) points it at
+PostgreSQL, the production database, with the same schema and migrations. The verbs here take
+``db``: a URL, an open ``ServerDatabase`` (what the server holds for its lifetime), or None
+for the default.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import contextlib
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from pydantic import BaseModel
+
+from reef.errors import ServerError
+from reef.meta.summary import RunSummary
+
+if TYPE_CHECKING:
+    from reef.meta.run import RunRecord
+    from reef.results.query import RunFilter, Sort
+    from reef.results.store import Store
+
+SERVER_DB_ENV = "REEF_SERVER_DB_URL"
+SERVER_DIR = "server"
+SERVER_DB_FILE = "reef-server.db"
+DEFAULT_PAGE = 20
+MAX_PAGE = 500
+
+
+class CursorError(ServerError):
+    """A cursor this server did not give, or one given for another sort or filter (422)."""
+
+
+def server_home() -> Path:
+    """The server's own folder: ``REEF_HOME/server``, holding its SQLite database (by default)
+    and the files of submitted runs."""
+    from reef.config import reef_home
+
+    return reef_home() / SERVER_DIR
+
+
+def server_db_url(db_url: str | None = None) -> str:
+    """The server's database: ``db_url`` if given, else ``REEF_SERVER_DB_URL``, else the
+    config file's ``server_db_url`` where this Reef has that setting, else SQLite at
+    ``REEF_HOME/server/reef-server.db``. The user's own results database (``REEF_DB_URL``)
+    is never the server's by default."""
+    if db_url:
+        return db_url
+    explicit = os.environ.get(SERVER_DB_ENV)
+    if explicit:
+        return explicit
+    from reef import config
+
+    if any(s.key == "server_db_url" for s in config.SETTINGS):
+        value = config.get("server_db_url")
+        if value:
+            return str(value)
+    return f"sqlite:///{server_home() / SERVER_DB_FILE}"
+
+
+def server_files_root() -> Path:
+    """Where the server keeps the files of submitted runs: ``REEF_HOME/server/runs``."""
+    return server_home() / "runs"
+
+
+class ServerDatabase:
+    """The server's database, open (its schema brought to the newest revision) until
+    ``close()``: what ``server_open`` returns and the verbs' ``db`` takes. ``url`` is the
+    database as given; ``shown`` is it without a password."""
+
+    def __init__(self, url: str, store: Store) -> None:
+        self.url = url
+        self.store = store
+
+    @property
+    def shown(self) -> str:
+        from reef.config import redact_url
+
+        return redact_url(self.url)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def server_open(db_url: str | None = None) -> ServerDatabase:
+    """Open the server's database (``server_db_url``), creating it or upgrading its schema
+    as needed. A database a newer Reef wrote (a schema revision this Reef does not know) is
+    refused and left as it is; so is one whose schema table contradicts its tables. The
+    caller closes it."""
+    from reef.results import Store
+
+    url = server_db_url(db_url)
+    store = Store(url)
+    if store.read_only is not None:
+        reason = store.read_only
+        store.close()
+        from reef.errors import DatabaseReadOnly
+
+        raise DatabaseReadOnly(
+            f"the server's database {_shown(url)} cannot be written: {reason}",
+            hint="give the server a writable database (--db), or make its folder writable",
+        )
+    return ServerDatabase(url, store)
+
+
+@contextlib.contextmanager
+def opened(db: str | ServerDatabase | None) -> Iterator[ServerDatabase]:
+    """``db`` as an open database: as it is when already open (left open), else opened here
+    for the block and closed after it."""
+    if isinstance(db, ServerDatabase):
+        yield db
+        return
+    with server_open(db) as database:
+        yield database
+
+
+class ServerDbStatus(BaseModel):
+    """What ``reef server init-db`` did: the database (password hidden), its schema revision
+    before (None: a new database) and after, and whether it was upgraded."""
+
+    database: str
+    revision: str
+    was: str | None
+    upgraded: bool
+
+
+def server_init_db(db_url: str | None = None) -> ServerDbStatus:
+    """Create the server's database or bring its schema to the newest revision (what the
+    server also does when it starts). A database a newer Reef wrote is refused, unchanged."""
+    from reef.results.migrate import HEAD
+    from reef.results.tokens import recorded_revisions
+
+    url = server_db_url(db_url)
+    before = recorded_revisions(url)
+    with server_open(url):
+        pass
+    was = before[0] if len(before) == 1 else None
+    return ServerDbStatus(database=_shown(url), revision=HEAD, was=was, upgraded=was != HEAD)
+
+
+def _shown(url: str) -> str:
+    from reef.config import redact_url
+
+    return redact_url(url)
+
+
+# --- runs, a page at a time ------------------------------------------------------------------
+
+
+class RunsPage(BaseModel):
+    """One page of runs, in the order asked for, and the cursor of the next page (None on
+    the last). A cursor is opaque; it holds the position after the page's last run, so runs
+    stored while a client pages through are neither repeated nor skipped (those that sort
+    before the position are not shown: start again to see them)."""
+
+    runs: list[RunSummary]
+    next_cursor: str | None
+
+
+@functools.total_ordering
+class _Desc:
+    """A value that sorts in reverse."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and self.value == other.value
+
+    def __lt__(self, other: _Desc) -> bool:
+        return bool(self.value > other.value)
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+def _key(order: Sort, value: Any, created: datetime, run_id: str) -> tuple[Any, ...]:
+    """Where a run sorts, as ``Store.list`` orders runs: by the field (missing values last
+    either way), then newest first, then by id descending."""
+    if value is None:
+        head: tuple[Any, ...] = (1, 0)
+    else:
+        head = (0, _Desc(value) if order.descending else value)
+    return (head, _Desc(created), _Desc(run_id))
+
+
+def _fingerprint(order: Sort, run_filter: RunFilter) -> str:
+    """What a cursor is bound to: the sort and the filter it was given for."""
+    text = json.dumps([str(order), repr(run_filter)], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _encode(order: Sort, run_filter: RunFilter, value: Any, created: datetime, run_id: str) -> str:
+    shown = value.isoformat() if isinstance(value, datetime) else value
+    data = {"f": _fingerprint(order, run_filter), "v": shown, "c": created.isoformat(), "i": run_id}
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, order: Sort, run_filter: RunFilter) -> tuple[Any, ...]:
+    bad = CursorError(
+        "cursor: not a cursor this server gave",
+        hint="pass next_cursor from the previous page as it was, or leave cursor out to start",
+    )
+    if len(cursor) > 2048:
+        raise bad
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        fingerprint, value, created, run_id = data["f"], data["v"], data["c"], data["i"]
+        created_at = datetime.fromisoformat(created)
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise bad from exc
+    if not isinstance(run_id, str) or not isinstance(value, str | int | float | None):
+        raise bad
+    if isinstance(value, bool):
+        raise bad
+    if fingerprint != _fingerprint(order, run_filter):
+        raise CursorError(
+            "cursor: it was given for another sort or filter",
+            hint="page with the sort and filters the first page had, or leave cursor out",
+        )
+    if order.column == "created_at" and value is not None:
+        try:
+            value = datetime.fromisoformat(str(value))
+        except ValueError as exc:
+            raise bad from exc
+    return _key(order, value, created_at, run_id)
+
+
+def runs_page(
+    run_filter: RunFilter | None = None,
+    *,
+    sort: Sort | str | None = None,
+    limit: int = DEFAULT_PAGE,
+    cursor: str | None = None,
+    db: str | ServerDatabase | None = None,
+) -> RunsPage:
+    """A page of at most ``limit`` runs passing ``run_filter`` (``reef runs list``'s
+    filters), in ``sort`` order (``reef runs list --sort``: newest first by default), after
+    ``cursor`` (``next_cursor`` of the page before; None: the first page). A bad filter,
+    sort, limit or cursor raises before anything is read (exit 2, HTTP 422)."""
+    from reef.results.query import NEWEST_FIRST, RunFilter, Sort
+
+    wanted = run_filter or RunFilter()
+    order = (Sort.parse(sort) if isinstance(sort, str) else sort) or NEWEST_FIRST
+    if not 1 <= limit <= MAX_PAGE:
+        raise ServerError(f"limit: must be 1 to {MAX_PAGE}, not {limit}")
+    after = _decode(cursor, order, wanted) if cursor is not None else None
+    column = order.column
+    fields = ["id", "created_at"] if column == "created_at" else ["id", "created_at", column]
+    with opened(db) as database:
+        store = database.store
+        rows = store.field_rows(fields, wanted)
+        ranked = sorted(
+            (_key(order, row[-1] if len(row) == 3 else row[1], row[1], row[0]), row) for row in rows
+        )
+        start = 0 if after is None else bisect.bisect_right([k for k, _ in ranked], after)
+        chosen = ranked[start : start + limit]
+        summaries = [RunSummary.of(store.get(row[0])) for _, row in chosen]
+    more = start + limit < len(ranked)
+    next_cursor = None
+    if more and chosen:
+        last = chosen[-1][1]
+        value = last[-1] if len(last) == 3 else last[1]
+        next_cursor = _encode(order, wanted, value, last[1], last[0])
+    return RunsPage(runs=summaries, next_cursor=next_cursor)
+
+
+def server_run(run_id: str, *, db: str | ServerDatabase | None = None) -> RunRecord:
+    """One run of the server's database, by id or unique prefix, without its raw latencies;
+    ``RunNotFound`` (HTTP 404) otherwise."""
+    with opened(db) as database:
+        return database.store.get(run_id)
