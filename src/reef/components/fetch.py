@@ -129,8 +129,10 @@ def _fetch(
     backoff_s: float,
     timeout_s: float,
     label: str | None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[Path, bool]:
-    """The cached path, and whether it had to be downloaded."""
+    """The cached path, and whether it had to be downloaded; ``headers`` go with the request
+    (a server repository's token)."""
     expected = sha256.lower()
     if not _SHA256.fullmatch(expected):
         # It names a file in the cache: anything else could point outside it.
@@ -176,7 +178,9 @@ def _fetch(
     try:
         try:
             with os.fdopen(fd, "wb") as out:
-                actual = _download(url, out, attempts, backoff_s, timeout_s, progress, name)
+                actual = _download(
+                    url, out, attempts, backoff_s, timeout_s, progress, name, headers
+                )
         except OSError as exc:  # closing flushes the last bytes: the disk may fill there
             raise WriteFailed(tmp, os_reason(exc), hint="nothing was added to the cache") from exc
         if actual != expected:
@@ -215,6 +219,7 @@ def _download(
     timeout_s: float,
     progress: ProgressCallback | None,
     label: str,
+    headers: dict[str, str] | None = None,
 ) -> str:
     """Write the body of ``url`` to ``out``, retrying transient failures; returns its sha256."""
     last = ""
@@ -222,7 +227,7 @@ def _download(
         out.seek(0)
         out.truncate()
         try:
-            return _attempt(url, out, timeout_s, progress, label)
+            return _attempt(url, out, timeout_s, progress, label, headers)
         except _Retryable as exc:
             last = exc.reason
             if attempt + 1 == attempts:
@@ -243,8 +248,11 @@ def _attempt(
     timeout_s: float,
     progress: ProgressCallback | None,
     label: str,
+    headers: dict[str, str] | None = None,
 ) -> str:
-    request = urllib.request.Request(url, headers={"User-Agent": f"reef/{reef.__version__}"})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": f"reef/{reef.__version__}", **(headers or {})}
+    )
     try:
         response = urllib.request.urlopen(request, timeout=timeout_s)
     except urllib.error.HTTPError as exc:
@@ -329,7 +337,11 @@ def fetch_lock(
     progress: ProgressCallback | None = None,
     entries: list[Entry] | None = None,
 ) -> list[Fetched]:
-    """Every source of every locked component, downloaded or verified; each sha256 once."""
+    """Every source of every locked component, downloaded or verified; each sha256 once.
+    A component from a server repository that is not fetched yet is first (its pack)."""
+    from reef.components.remote import materialise_lock_components
+
+    materialise_lock_components(lock.components)
     entries = catalog() if entries is None else entries
     done: dict[str, Fetched] = {}
     for locked in lock.components:

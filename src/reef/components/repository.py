@@ -1,4 +1,5 @@
-"""Component repositories: the built-in one, and the user's folders and git clones.
+"""Component repositories: the built-in one, and the user's folders, git clones and Reef
+servers (``reef.components.remote``).
 
 The user's repositories are listed in ``REEF_HOME/repos.json`` in priority order (the first
 wins when two hold the same name and version); the built-in repository comes last.
@@ -25,7 +26,7 @@ BUILTIN = "builtin"
 INSTALLED = "installed"
 RESERVED = (BUILTIN, INSTALLED)
 
-RepoKind = Literal["builtin", "folder", "git"]
+RepoKind = Literal["builtin", "folder", "git", "server"]
 
 _REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -38,13 +39,13 @@ class RepositoryError(ComponentError):
 class Repository:
     name: str
     kind: RepoKind
-    location: str  # a folder, or the URL a clone was made from
+    location: str  # a folder, the URL a clone was made from, or a Reef server's URL
     trusted: bool
 
     @property
     def root(self) -> Path:
-        """The local folder holding the components."""
-        if self.kind == "git":
+        """The local folder holding the components (a server's: its mirror)."""
+        if self.kind in ("git", "server"):
             return config.clones_dir() / self.name
         return Path(self.location)
 
@@ -131,8 +132,12 @@ def _check_new_name(name: str, existing: list[Repository]) -> None:
 def add(
     location: str, *, name: str | None = None, trusted: bool = False, _reserved_ok: bool = False
 ) -> Repository:
-    """Register a folder, or clone a git repository; nothing is written if it fails."""
-    name = name or _default_name(location)
+    """Register a folder, a Reef server (an http(s) URL whose API answers as one), or clone
+    a git repository; nothing is written if it fails."""
+    from reef.components import remote
+
+    server = remote.looks_like_server(location)
+    name = name or (remote.default_name(location) if server else _default_name(location))
     if not _REPO_NAME.match(name):
         raise RepositoryError(
             f"{name!r} is not a valid repository name",
@@ -142,6 +147,8 @@ def add(
         raise RepositoryError(f"the repository name {name!r} is reserved", hint="choose --name")
     # Checked before a clone is made, and again under the lock, where it counts.
     _check_new_name(name, _load_user())
+    if server:
+        return _add_server(Repository(name, "server", remote.base_url(location), trusted))
     folder = Path(location).expanduser()
     if folder.is_dir() and "://" not in location:
         repo = Repository(name, "folder", str(folder.resolve()), trusted)
@@ -153,8 +160,9 @@ def add(
     if git.looks_like_git_url(location):
         return _add_clone(Repository(name, "git", location, trusted))
     raise RepositoryError(
-        f"{location}: not a folder or a git URL",
-        hint="give an existing folder, or a URL git understands (https://, ssh://, file://)",
+        f"{location}: not a folder or a git URL (nor a Reef server's address)",
+        hint="give an existing folder, a Reef server's address (https://host:port/), or a URL "
+        "git understands (https://, ssh://, file://)",
     )
 
 
@@ -194,6 +202,42 @@ def _add_clone(repo: Repository) -> Repository:
     return repo
 
 
+def _add_server(repo: Repository) -> Repository:
+    """Mirror the server's catalogue beside the destination, then rename it into place and
+    register it under the lock, as a clone is: a failed sync leaves nothing."""
+    from reef import owner
+    from reef.components import remote
+
+    dest = repo.root
+    if dest.exists():
+        raise RepositoryError(f"{dest} already exists", hint="remove it, or choose --name")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        owner.sweep(dest.parent, "clone")
+        staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=owner.staging_prefix("clone")))
+    except OSError as exc:
+        raise WriteFailed(dest.parent, reason(exc), hint="nothing was added") from exc
+    try:
+        remote.sync(repo, staging / "mirror")
+        with locked():
+            existing = _load_user()
+            _check_new_name(repo.name, existing)
+            if dest.exists():
+                raise RepositoryError(f"{dest} already exists", hint="remove it, or choose --name")
+            try:
+                (staging / "mirror").rename(dest)
+            except OSError as exc:
+                raise WriteFailed(dest, reason(exc), hint="nothing was added") from exc
+            try:
+                _save_user([*existing, repo])
+            except BaseException:
+                shutil.rmtree(dest, ignore_errors=True)
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return repo
+
+
 def ensure_installed() -> Repository:
     """The local repository that packs are installed into, created on first use."""
     with locked():
@@ -219,7 +263,7 @@ def remove(name: str) -> Repository:
             get(name)  # raises with the list of names
             raise AssertionError
         _save_user([r for r in repos if r.name != name])
-        if repo.kind == "git":
+        if repo.kind in ("git", "server"):
             shutil.rmtree(repo.root, ignore_errors=True)
         from reef.components.index import forget
 
@@ -242,14 +286,19 @@ def set_trusted(name: str, trusted: bool) -> Repository:
 
 
 def pull(repo: Repository) -> None:
-    """Bring a git clone up to date; folders are read as they are.
+    """Bring a git clone, or a server's mirror, up to date; folders are read as they are.
 
     Under the lock, so that a ``reef repo remove`` cannot delete the clone while it is pulled.
     """
-    if repo.kind == "git":
+    if repo.kind in ("git", "server"):
         with locked():
             if any(r.name == repo.name for r in _load_user()):
-                git.pull(repo.root)
+                if repo.kind == "git":
+                    git.pull(repo.root)
+                else:
+                    from reef.components import remote
+
+                    remote.sync(repo)
 
 
 _GENERATION = ".reef-generation"
@@ -257,11 +306,12 @@ _GENERATION = ".reef-generation"
 
 def stamp(repo: Repository) -> str | None:
     """A value that changes whenever the repository's content does, when one is cheap to know:
-    a git clone's checked-out commit, or the generation ``reef install`` writes into the
-    repository it manages. None for a user's folder: only its files can tell."""
+    a git clone's checked-out commit, or the generation ``reef install`` (or a server's
+    mirror) writes into the repository it manages. None for a user's folder: only its files
+    can tell."""
     if repo.kind == "git":
         return git.head(repo.root)
-    if repo.name == INSTALLED:
+    if repo.name == INSTALLED or repo.kind == "server":
         try:
             return (repo.root / _GENERATION).read_text().strip() or None
         except OSError:

@@ -436,11 +436,19 @@ def _lock(target: str, root: str, mapping: dict[str, Candidate]) -> Lock:
     from reef.meta.common import Source
     from reef.meta.load import read_yaml
 
-    locations = {r.name: r.location for r in repositories()}
+    repos = {r.name: r for r in repositories()}
+    locations = {name: r.location for name, r in repos.items()}
     components = []
     for name in sorted(mapping):
         candidate = mapping[name]
         entry = candidate.entry
+        repo = repos.get(entry.repository)
+        if repo is not None and repo.kind == "server":
+            # Its files, not only its manifest, before it is hashed: the pack is downloaded
+            # and checked here (see reef.components.remote).
+            from reef.components.remote import materialise
+
+            materialise(repo, entry.name, entry.version)
         # The index validated the manifest; only its sources are read again (the whole
         # schema of a model, every processing step, costs more than the rest of a resolve).
         data = read_yaml(entry.manifest_path)
