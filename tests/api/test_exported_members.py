@@ -11,6 +11,7 @@ import sys
 import reef.api
 
 EXPORTED = [
+    "Accepted",
     "AuditEvent",
     "BenchSettings",
     "Board",
@@ -50,10 +51,12 @@ EXPORTED = [
     "ServerDbStatus",
     "Shadow",
     "SolutionRun",
+    "SubmitReport",
     "TokenInfo",
     "TraceReport",
     "TraceSettings",
     "Validation",
+    "accept_bundles",
     "audit_log",
     "audit_record",
     "bench",
@@ -109,6 +112,8 @@ EXPORTED = [
     "server_open",
     "server_run",
     "show",
+    "submit",
+    "submit_pending",
     "token_actor",
     "token_authenticate",
     "token_create",

@@ -73,6 +73,13 @@ if TYPE_CHECKING:
         server_run,
     )
     from reef.api.solutions import reproduce, run, validate
+    from reef.api.submissions import (
+        Accepted,
+        SubmitReport,
+        accept_bundles,
+        submit,
+        submit_pending,
+    )
     from reef.api.tokens import (
         AuditEvent,
         NewToken,
@@ -185,6 +192,10 @@ _WHERE: dict[str, str] = {
     "token_list": "reef.api.tokens",
     "token_require": "reef.api.tokens",
     "token_revoke": "reef.api.tokens",
+    # submitting runs to a server, and accepting them there
+    "submit": "reef.api.submissions",
+    "submit_pending": "reef.api.submissions",
+    "accept_bundles": "reef.api.submissions",
     # what the verbs take
     "BenchSettings": "reef.meta.settings",
     "PredictorSettings": "reef.bench.job",
@@ -230,9 +241,12 @@ _WHERE: dict[str, str] = {
     "ServerDatabase": "reef.api.server",
     "ServerDbStatus": "reef.api.server",
     "TokenInfo": "reef.api.tokens",
+    "Accepted": "reef.api.submissions",
+    "SubmitReport": "reef.api.submissions",
 }
 
 __all__ = [
+    "Accepted",
     "AuditEvent",
     "BenchSettings",
     "Board",
@@ -272,10 +286,12 @@ __all__ = [
     "ServerDbStatus",
     "Shadow",
     "SolutionRun",
+    "SubmitReport",
     "TokenInfo",
     "TraceReport",
     "TraceSettings",
     "Validation",
+    "accept_bundles",
     "audit_log",
     "audit_record",
     "bench",
@@ -331,6 +347,8 @@ __all__ = [
     "server_open",
     "server_run",
     "show",
+    "submit",
+    "submit_pending",
     "token_actor",
     "token_authenticate",
     "token_create",
