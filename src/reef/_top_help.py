@@ -51,5 +51,7 @@ TEXT = (
     '  repo           Manage component repositories (folders and git URLs).\n'
     '  env            This machine as a place to benchmark: check it for...\n'
     "  config         Reef's settings: what is in effect, and from where.\n"
+    "  server         Serve Reef's REST API over a database of submitted runs...\n"
+    "  token          Make, list and revoke the server's API tokens (on its...\n"
     '  completion     Print the completion script of a shell: commands,...\n'
 )  # fmt: skip

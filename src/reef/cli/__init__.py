@@ -50,6 +50,8 @@ COMMANDS: dict[str, str] = {
     "repo": "reef.cli.repo:app",
     "env": "reef.cli.env:app",
     "config": "reef.cli.config:app",
+    "server": "reef.cli.server:app",
+    "token": "reef.cli.token:app",
     "completion": "reef.cli.completion:completion",
 }
 
