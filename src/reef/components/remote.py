@@ -78,9 +78,10 @@ def default_name(location: str) -> str:
     return urllib.parse.urlsplit(location).hostname or "server"
 
 
-def headers() -> dict[str, str]:
+def headers(token: str | None = None) -> dict[str, str]:
+    """A request's headers: the token given, else ``REEF_TOKEN``'s, as a bearer token."""
     out = {"User-Agent": f"reef/{reef.__version__}", "Accept": "application/json"}
-    token = os.environ.get(TOKEN_ENV)
+    token = token or os.environ.get(TOKEN_ENV)
     if token:
         out["Authorization"] = f"Bearer {token}"
     return out
@@ -119,10 +120,11 @@ def request(
     body: bytes | None = None,
     content_type: str | None = None,
     timeout_s: float = TIMEOUT_S,
+    token: str | None = None,
 ) -> Any:
     """One API call (``path`` under ``/api/v1``); its JSON answer."""
     url = base_url(base) + API + path
-    hdrs = headers()
+    hdrs = headers(token)
     if content_type is not None:
         hdrs["Content-Type"] = content_type
     req = urllib.request.Request(url, data=body, headers=hdrs, method=method)
