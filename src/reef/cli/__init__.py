@@ -52,6 +52,7 @@ COMMANDS: dict[str, str] = {
     "config": "reef.cli.config:app",
     "server": "reef.cli.server:app",
     "token": "reef.cli.token:app",
+    "submit": "reef.cli.submit:submit",
     "completion": "reef.cli.completion:completion",
 }
 
