@@ -53,6 +53,7 @@ COMMANDS: dict[str, str] = {
     "server": "reef.cli.server:app",
     "token": "reef.cli.token:app",
     "submit": "reef.cli.submit:submit",
+    "publish": "reef.cli.publish:publish",
     "completion": "reef.cli.completion:completion",
 }
 
