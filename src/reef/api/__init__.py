@@ -49,6 +49,15 @@ if TYPE_CHECKING:
     from reef.api.export import mlflow_log, mlflow_target, runs_export
     from reef.api.manifests import check, schema
     from reef.api.plugin_list import PluginsReport, plugins
+    from reef.api.registry import (
+        publish,
+        registry_manifest,
+        registry_pack_path,
+        registry_publish,
+        registry_search,
+        registry_versions,
+        registry_yank,
+    )
     from reef.api.reports import plot, report
     from reef.api.runs import (
         bench,
@@ -101,6 +110,7 @@ if TYPE_CHECKING:
     from reef.components.details import ComponentDetails, RepoInfo, SearchHit
     from reef.components.fetch import Fetched
     from reef.components.pack import InstallReport, PackReport
+    from reef.components.registry import ComponentManifest, Published, RegistryEntry
     from reef.components.shadow import Shadow
     from reef.environment.noise import NoiseReport
     from reef.environment.report import EnvDiff, Fingerprint
@@ -196,6 +206,14 @@ _WHERE: dict[str, str] = {
     "submit": "reef.api.submissions",
     "submit_pending": "reef.api.submissions",
     "accept_bundles": "reef.api.submissions",
+    # the component registry: publishing to a server, and the server's side
+    "publish": "reef.api.registry",
+    "registry_publish": "reef.api.registry",
+    "registry_search": "reef.api.registry",
+    "registry_versions": "reef.api.registry",
+    "registry_manifest": "reef.api.registry",
+    "registry_yank": "reef.api.registry",
+    "registry_pack_path": "reef.api.registry",
     # what the verbs take
     "BenchSettings": "reef.meta.settings",
     "PredictorSettings": "reef.bench.job",
@@ -243,6 +261,9 @@ _WHERE: dict[str, str] = {
     "TokenInfo": "reef.api.tokens",
     "Accepted": "reef.api.submissions",
     "SubmitReport": "reef.api.submissions",
+    "ComponentManifest": "reef.components.registry",
+    "Published": "reef.components.registry",
+    "RegistryEntry": "reef.components.registry",
 }
 
 __all__ = [
@@ -255,6 +276,7 @@ __all__ = [
     "CheckResult",
     "Comparison",
     "ComponentDetails",
+    "ComponentManifest",
     "ConfigReport",
     "Conformance",
     "Converted",
@@ -274,6 +296,8 @@ __all__ = [
     "PlotResult",
     "PluginsReport",
     "PredictorSettings",
+    "Published",
+    "RegistryEntry",
     "RepoInfo",
     "ReportResult",
     "ReproduceReport",
@@ -322,6 +346,13 @@ __all__ = [
     "plot",
     "plugins",
     "predictor_settings",
+    "publish",
+    "registry_manifest",
+    "registry_pack_path",
+    "registry_publish",
+    "registry_search",
+    "registry_versions",
+    "registry_yank",
     "repo_add",
     "repo_list",
     "repo_remove",
