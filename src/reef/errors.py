@@ -457,10 +457,14 @@ class FiguresMismatch(BundleError):
 class BundleTooLarge(BundleError):
     """A file, a bundle or a request is over its size cap (HTTP 413)."""
 
+    http_status = 413
+
 
 class RunConflict(BundleError):
     """The server already holds a run with this id and other content (HTTP 409): run ids are
     unique, so one of the two was changed after it was recorded."""
+
+    http_status = 409
 
 
 class SubmissionRefused(BundleError):

@@ -589,6 +589,8 @@ def _post(url: str, token: str | None, chunk: list[_Item]) -> dict[str, bool]:
         reason = getattr(exc, "reason", exc)
         if isinstance(reason, socket.timeout | TimeoutError):
             why = f"no answer within {TIMEOUT_S:g} s"
+        elif isinstance(reason, OSError) and reason.strerror:
+            why = reason.strerror[:1].lower() + reason.strerror[1:]
         else:
             why = str(reason) or type(reason).__name__
         raise _Unreachable(f"{_shown(url)} cannot be reached: {why}") from None

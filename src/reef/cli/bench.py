@@ -182,6 +182,13 @@ def bench(
     mlflow: str | None = typer.Option(
         None, "--mlflow", metavar="URI", help="also log the runs to this MLflow tracking URI"
     ),
+    submit: str | None = typer.Option(
+        None,
+        "--submit",
+        metavar="URL",
+        help="then send the runs to this Reef server (kept in REEF_HOME/outbox when it "
+        "cannot be reached: `reef submit --pending`)",
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the run records as JSON"),
 ) -> None:
     """Benchmark a model under MLPerf LoadGen scenarios and record each run."""
@@ -228,6 +235,10 @@ def bench(
             )
         api_trace.check_export_path(trace_export, "--trace-export")
     _check_mlflow(mlflow)
+    if submit is not None:
+        from reef.cli.submit import check_before_bench
+
+        check_before_bench(submit)
     with RichReporter() as reporter:
         if solutions.is_solution(target):
             if shapes:
@@ -258,6 +269,10 @@ def bench(
     if trace_export is not None:
         _export_traces(records, trace_export)
     show_records(records, json_out)
+    if submit is not None:
+        from reef.cli.submit import after_bench
+
+        after_bench([r.id for r in records], submit)
     if any(r.status != "valid" for r in records):
         raise typer.Exit(EXIT_FAILED)
 

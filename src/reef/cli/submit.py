@@ -110,3 +110,50 @@ def finish(report: SubmitReport, *, pending_only: bool = False) -> None:
             highlight=False,
         )
         raise typer.Exit(EXIT_ENVIRONMENT)
+
+
+def check_before_bench(url: str) -> None:
+    """``reef bench --submit URL``: the URL and the token are checked before any run."""
+    from reef.api import submissions
+
+    submissions.check_server_url(url)
+    submissions.server_token(None)
+
+
+def after_bench(run_ids: list[str], url: str) -> None:
+    """``reef bench --submit URL``, once the runs are stored: send them. A run the server
+    cannot take now is queued, which is a note; a refusal is an error (exit 2) that leaves
+    the runs recorded here. The records were printed already (as JSON under --json), so an
+    error is said on stderr alone."""
+    from reef.api import submissions
+    from reef.errors import ReefError
+
+    notes = _Notes()
+    try:
+        report = submissions.submit(run_ids, server=url, token=None, reporter=notes)
+    except ReefError as exc:
+        stderr.print(f"error: the runs are recorded, but not submitted: {exc.message}",
+                     markup=False, highlight=False)  # fmt: skip
+        if exc.hint:
+            stderr.print(f"hint: {exc.hint}", markup=False, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    for run in report.runs:
+        if run.result == "refused":
+            notes.note(f"run {run.id} refused by {report.server}: {run.reason}")
+    summary = (
+        f"submitted to {report.server}: {report.accepted} accepted, "
+        f"{report.already_stored} already stored"
+    )
+    if report.queued:
+        reason = next(run.reason for run in report.runs if run.result == "queued")
+        summary += (
+            f"; {report.queued} queued in the outbox ({reason}): `reef submit --pending` sends them"
+        )
+    notes.note(summary)
+    if report.refused:
+        stderr.print(
+            f"error: {report.refused} run(s) refused by {report.server}; they are recorded here",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_USAGE)

@@ -27,13 +27,14 @@ MiB = 1 << 20
 MAX_FILE_BYTES = 16 * MiB
 MAX_FILES = 64
 # Every file of a bundle together.
-MAX_FILES_BYTES = 32 * MiB
+MAX_FILES_BYTES = 24 * MiB
 # The record's JSON: a million raw latencies take about 8 MiB.
-MAX_RECORD_BYTES = 32 * MiB
-# One request's body (JSON, base64 inflating files by 4/3): a bundle at both caps fits. A
-# server refuses a larger body with 413; the client packs bundles into requests of about
-# REQUEST_TARGET_BYTES (one bundle alone may exceed it) and at most REQUEST_MAX_RUNS runs.
-MAX_REQUEST_BYTES = 96 * MiB
+MAX_RECORD_BYTES = 24 * MiB
+# One request's body (JSON, base64 inflating files by 4/3): a bundle at both caps fits, as
+# it fits the server's default body limit (``reef server``'s 64 MiB). A larger body is
+# refused with 413; the client packs bundles into requests of about REQUEST_TARGET_BYTES (one
+# bundle alone may exceed it) and at most REQUEST_MAX_RUNS runs.
+MAX_REQUEST_BYTES = 64 * MiB
 REQUEST_TARGET_BYTES = 8 * MiB
 REQUEST_MAX_RUNS = 50
 
