@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from reef.api import RepoInfo
 
 app = typer.Typer(
-    help="Manage component repositories (folders and git URLs).", no_args_is_help=True
+    help="Manage component repositories (folders, git URLs and Reef servers).",
+    no_args_is_help=True,
 )
 
 _JSON = typer.Option(False, "--json", help="print the result as JSON")
@@ -25,14 +26,18 @@ def _warn_invalid(info: RepoInfo) -> None:
 
 @app.command("add")
 def add(
-    location: str = typer.Argument(..., help="a folder, or a URL git understands (file:// too)"),
+    location: str = typer.Argument(
+        ...,
+        help="a folder, a Reef server (https://HOST:PORT/), or a URL git understands (file:// too)",
+    ),
     name: str | None = typer.Option(None, "--name", help="default: the folder or URL's last part"),
     trusted: bool = typer.Option(
         False, "--trusted", help="let its components run code and load pickles"
     ),
     json_out: bool = _JSON,
 ) -> None:
-    """Add a repository: a folder is read where it is, a git URL is cloned into REEF_HOME."""
+    """Add a repository: a folder is read where it is, a git URL is cloned into REEF_HOME, a
+    Reef server's catalogue is mirrored there (its packs are downloaded when used)."""
     from reef import api
 
     info = api.repo_add(location, name=name, trusted=trusted)
@@ -88,7 +93,8 @@ def update(
     name: str | None = typer.Argument(None, help="one repository (default: all)"),
     json_out: bool = _JSON,
 ) -> None:
-    """Pull git repositories and re-index; only changed manifests are read."""
+    """Pull git repositories and Reef servers' catalogues, and re-index; only changed
+    manifests are read."""
     from reef import api
 
     infos = api.repo_update(name)
