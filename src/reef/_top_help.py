@@ -48,10 +48,12 @@ TEXT = (
     '  plot           Write one figure of recorded runs: a latency CDF or...\n'
     '  cache          Show and prune the cache: steps, sources and environments.\n'
     '  runs           List, show, import and export recorded runs.\n'
-    '  repo           Manage component repositories (folders and git URLs).\n'
+    '  repo           Manage component repositories (folders, git URLs and...\n'
     '  env            This machine as a place to benchmark: check it for...\n'
     "  config         Reef's settings: what is in effect, and from where.\n"
     "  server         Serve Reef's REST API over a database of submitted runs...\n"
     "  token          Make, list and revoke the server's API tokens (on its...\n"
+    "  submit         Send recorded runs to a Reef server, with LoadGen's...\n"
+    '  publish        Pack a component and publish it to a Reef server (a...\n'
     '  completion     Print the completion script of a shell: commands,...\n'
 )  # fmt: skip
