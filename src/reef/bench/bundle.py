@@ -456,6 +456,18 @@ def _check_figures(record: RunRecord, files: dict[str, bytes]) -> None:
     derived: dict[int, Performance | None] = {}
     results: dict[int, str | None] = {}
     perf_folders = [f for f in log_folders(record) if f.kind == "performance"]
+    rels = [f.rel for f in perf_folders]
+    if len(set(rels)) != len(rels):
+        raise BundleError("two processes name the same folder of LoadGen's logs", run_id=record.id)
+    has_figures = record.performance is not None or (
+        record.loadgen is not None and record.loadgen.result is not None
+    )
+    if has_figures and not perf_folders:
+        raise BundleError(
+            "the record holds performance figures but names no folder of LoadGen's logs "
+            "(artifacts.loadgen_performance) to vouch for them",
+            run_id=record.id,
+        )
     for folder in perf_folders:
         required = _needs_logs(record, folder)
         detail_path, summary_path = _join(folder.rel, DETAIL), _join(folder.rel, SUMMARY)
