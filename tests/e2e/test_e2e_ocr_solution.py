@@ -44,7 +44,9 @@ def test_init_then_run_measures_the_models_the_wheel_carries(reef: Reef) -> None
 
     shutil.rmtree(reef.home / "cache" / "envs")
     again = reef("reproduce", runs["ppocr-cls"]["id"], "--json", timeout=BUILD_TIMEOUT_S)
-    assert again.rc in (0, 1), str(again)  # the latency verdict depends on the machine
+    # The latency verdict depends on the machine: reproduced (0), differs (1), or, on a busy
+    # one, inconclusive (4). What this test checks is the rebuilt environment and components.
+    assert again.rc in (0, 1, 4), str(again)
     report = again.json()
     assert report["environment_rebuilt"]["hash"] == env["hash"]
     assert report["environment_rebuilt"]["status"] == "created"
