@@ -13,6 +13,7 @@ import pytest
 import yaml
 from onnx import helper, numpy_helper
 
+pytest_plugins = ["databases"]  # db_url and friends: SQLite, and PostgreSQL where it runs
 Dim = int | str | None
 
 

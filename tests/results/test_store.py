@@ -1,4 +1,6 @@
-"""The results store: round trips, lookups, migrations and concurrent writers."""
+"""The results store: round trips, lookups, migrations and concurrent writers, on SQLite and
+on PostgreSQL (``reef_db``); what only a SQLite file has (pragmas, the folders made for it)
+on SQLite alone."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, event, text
 
+from databases import execute, kind_of, versions
 from factories import run_record
 from reef.errors import ManifestError, ReefError, RunNotFound
 from reef.meta.run import (
@@ -59,6 +62,7 @@ def make_record(
 
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """SQLite alone: the file Reef makes in a REEF_HOME that does not exist yet."""
     home = tmp_path / "home" / "nested"
     monkeypatch.setenv("REEF_HOME", str(home))
     monkeypatch.delenv("REEF_DB_URL", raising=False)
@@ -66,7 +70,8 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def store(db: Path) -> Iterator[Store]:
+def store(reef_db: str) -> Iterator[Store]:
+    """A store on each database (REEF_DB_URL)."""
     with Store() as s:
         yield s
 
@@ -75,12 +80,17 @@ def url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def test_round_trip_with_latencies(store: Store, db: Path) -> None:
+def test_missing_folders_of_the_home_are_made(db: Path) -> None:
+    with Store() as s:
+        s.add(make_record("r1"))
+    assert db.exists()
+
+
+def test_round_trip_with_latencies(store: Store) -> None:
     latencies = [1, 2**62, -5, 0, 123_456_789] * 1000
     record = make_record("a1b2c3", latencies=latencies)
     store.add(record)
 
-    assert db.exists()  # REEF_HOME's missing folders were created
     got = store.get("a1b2c3", with_latencies=True)
     assert got == record
     assert store.latencies("a1b2c3") == latencies
@@ -98,15 +108,19 @@ def test_run_without_latencies(store: Store) -> None:
         store.latencies("nope")
 
 
-def test_columns_copied_from_record(store: Store, db: Path) -> None:
+def test_columns_copied_from_record(store: Store, reef_db: str) -> None:
     record = make_record("r1", latencies=[1, 2, 3])
     record.created_at = datetime(2025, 1, 1, 3, 0, tzinfo=PLUS_2)
     store.add(record)
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        row = conn.execute("SELECT * FROM runs").fetchone()
-        lat = conn.execute("SELECT count, dtype FROM run_latencies").fetchone()
-    assert row["created_at"].startswith("2025-01-01 01:00:00")  # stored as UTC
+    columns = (
+        "created_at", "backend", "scenario", "target_name", "p50_ms", "p99_ms", "throughput_qps",
+        "accuracy_metric", "accuracy_value", "record_json",
+    )  # fmt: skip
+    [values] = execute(reef_db, f"SELECT {', '.join(columns)} FROM runs")
+    row = dict(zip(columns, values, strict=True))
+    [lat] = execute(reef_db, "SELECT count, dtype FROM run_latencies")
+    # Stored as naive UTC: text on SQLite, a timestamp without time zone on PostgreSQL.
+    assert str(row["created_at"]).startswith("2025-01-01 01:00:00")
     assert (row["backend"], row["scenario"], row["target_name"]) == (
         "onnxruntime",
         "SingleStream",
@@ -118,10 +132,12 @@ def test_columns_copied_from_record(store: Store, db: Path) -> None:
     assert tuple(lat) == (3, "int64")
 
 
-def test_sqlite_pragmas(store: Store, db: Path) -> None:
+def test_sqlite_pragmas(db: Path) -> None:
+    with Store() as store:
+        store.add(make_record("r1"))
     with sqlite3.connect(db) as conn:  # journal_mode is kept in the file itself
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    with store._engine.connect() as conn:
+    with Store() as store, store._engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
 
@@ -195,13 +211,12 @@ def test_failed_write_leaves_previous_run(store: Store) -> None:
     assert store.latencies("r1") == [1, 2, 3]
 
 
-def test_delete(store: Store, db: Path) -> None:
+def test_delete(store: Store, reef_db: str) -> None:
     store.add(make_record("r1", latencies=[1]))
     store.add(make_record("r2"))
     store.delete("r1")
     assert [r.id for r in store.list()] == ["r2"]
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM run_latencies").fetchone()[0] == 0
+    assert execute(reef_db, "SELECT count(*) FROM run_latencies") == [(0,)]
     with pytest.raises(RunNotFound):
         store.delete("r1")
     with pytest.raises(RunNotFound):
@@ -237,18 +252,21 @@ def test_list_filters_and_order(store: Store) -> None:
         store.list(limit=-1)
 
 
-def _set_json(db: Path, run_id: str, data: dict[str, Any]) -> None:
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE runs SET record_json = ? WHERE id = ?", (json.dumps(data), run_id))
+def _set_json(db_url: str, run_id: str, data: dict[str, Any]) -> None:
+    execute(
+        db_url,
+        "UPDATE runs SET record_json = :json WHERE id = :id",
+        params={"json": json.dumps(data), "id": run_id},
+    )
 
 
-def test_old_record_with_unknown_fields_loads(store: Store, db: Path) -> None:
+def test_old_record_with_unknown_fields_loads(store: Store, reef_db: str) -> None:
     store.add(make_record("r1"))
     data = make_record("r1").summary_json()
     del data["format_version"]  # the first records had none: version 1
     data["from_the_future"] = {"kept": True}
     data["target"]["extra"] = 1
-    _set_json(db, "r1", data)
+    _set_json(reef_db, "r1", data)
 
     got = store.get("r1")
     assert got.format_version == FORMAT_VERSION
@@ -265,23 +283,19 @@ def test_newer_format_version_is_refused(store: Store) -> None:
     assert info.value.hint == "upgrade Reef to read this record"
 
 
-def test_corrupt_latencies_are_reported(store: Store, db: Path) -> None:
+def test_corrupt_latencies_are_reported(store: Store, reef_db: str) -> None:
     store.add(make_record("r1", latencies=[1, 2]))
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE run_latencies SET count = 3")
+    execute(reef_db, "UPDATE run_latencies SET count = 3")
     with pytest.raises(ReefError, match="2 latencies stored, the row says 3"):
         store.latencies("r1")
 
 
-def _version(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        return [row[0] for row in conn.execute("SELECT version_num FROM alembic_version")]
-
-
-def test_alembic_revision_recorded_and_reopen(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_alembic_revision_recorded_and_reopen(
+    reef_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with Store() as s:
         s.add(make_record("r1"))
-    assert _version(db) == [migrate.head()] == [migrate.HEAD]
+    assert versions(reef_db) == [migrate.head()] == [migrate.HEAD]
 
     # Already at head: reopening must not run Alembic's upgrade at all.
     def no_upgrade(*_args: Any, **_kwargs: Any) -> None:
@@ -290,15 +304,15 @@ def test_alembic_revision_recorded_and_reopen(db: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(command, "upgrade", no_upgrade)
     with Store() as s:
         assert s.get("r1").id == "r1"
-    assert _version(db) == [migrate.HEAD]
+    assert versions(reef_db) == [migrate.HEAD]
 
 
-def test_opening_at_head_does_not_import_alembic(db: Path) -> None:
+def test_opening_at_head_does_not_import_alembic(reef_db: str) -> None:
     with Store():
         pass
     code = (
         "import sys; from reef.results import Store; "
-        f"Store({url(db)!r}).list(); "
+        f"Store({reef_db!r}).list(); "
         "assert not [m for m in sys.modules if m.startswith('alembic')], 'alembic imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -315,10 +329,9 @@ def test_schema_matches_models(store: Store) -> None:
     assert diffs == []
 
 
-def test_upgrade_survives(db: Path) -> None:
+def test_upgrade_survives(reef_db: str) -> None:
     """A database made at revision 0001 keeps its runs when a later Reef opens it."""
-    db.parent.mkdir(parents=True)
-    engine = create_engine(url(db))
+    engine = create_engine(reef_db)
     record = make_record("old1")
     with engine.begin() as conn:
         command.upgrade(migrate.alembic_config(conn), "0001")
@@ -344,17 +357,15 @@ def test_upgrade_survives(db: Path) -> None:
         from reef.results.query import RunFilter
 
         assert [r.id for r in s.list(RunFilter(text=record.target.name))] == ["old1"]
-    assert _version(db) == [migrate.head()]
-    with sqlite3.connect(db) as conn:
-        (label,) = conn.execute("SELECT hardware FROM runs WHERE id = 'old1'").fetchone()
+    assert versions(reef_db) == [migrate.head()]
+    [(label,)] = execute(reef_db, "SELECT hardware FROM runs WHERE id = 'old1'")
     assert label == run_hardware(record.environment) == "AMD EPYC 7763 + 2x NVIDIA H100"
 
 
-def test_unknown_schema_revision_is_refused(db: Path) -> None:
+def test_unknown_schema_revision_is_refused(reef_db: str) -> None:
     with Store():
         pass
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    execute(reef_db, "UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(ReefError, match="schema revision '9999'") as info:
         Store()
     assert info.value.hint is not None and "newer Reef" in info.value.hint
@@ -388,8 +399,7 @@ def _write_runs(db_url: str, worker: int, count: int, barrier: Any) -> None:
             s.add(make_record(f"p{worker}-{i:02d}", minutes=i, latencies=[worker, i]))
 
 
-def test_processes_write_concurrently(tmp_path: Path) -> None:
-    db_url = url(tmp_path / "shared.db")
+def test_processes_write_concurrently(db_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")  # like separate `reef bench` processes
     barrier = ctx.Barrier(2)
     procs = [ctx.Process(target=_write_runs, args=(db_url, w, 20, barrier)) for w in range(2)]
@@ -403,3 +413,43 @@ def test_processes_write_concurrently(tmp_path: Path) -> None:
         runs = s.list()
         assert len(runs) == 40
         assert s.latencies("p1-07") == [1, 7]
+
+
+def test_writers_replacing_one_run_at_once(reef_db: str) -> None:
+    """Each write replaces the run whole (delete, then insert): two at once must not both find
+    nothing to delete and then collide on its id, on any database."""
+    failures: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            with Store() as s:
+                for i in range(15):
+                    s.add(make_record("same", minutes=i, latencies=[worker, i]))
+        except BaseException as exc:  # reported below, with the rest
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with Store() as s:
+        [run] = s.list()
+        latencies = s.latencies("same")
+    assert latencies is not None and latencies[1] == 14 == run.created_at.minute
+
+
+def test_the_database_kind_is_what_the_test_asked_for(store: Store, reef_db: str) -> None:
+    assert store._engine.dialect.name == kind_of(reef_db)
+
+
+def test_a_read_sees_one_snapshot(store: Store) -> None:
+    """What another writer commits during a read is not seen by it (SQLite's read transaction;
+    REPEATABLE READ on PostgreSQL, whose default would see it)."""
+    store.add(make_record("r1"))
+    with store._read() as reader, Store() as other:
+        assert reader.scalar("SELECT count(*) FROM runs") == 1
+        other.add(make_record("r2"))
+        assert reader.scalar("SELECT count(*) FROM runs") == 1
+    assert store.count() == 2

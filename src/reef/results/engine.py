@@ -120,6 +120,8 @@ def make_engine(url: str | URL, *, read_only: bool = False) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect_read_only if read_only else _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _postgresql_begin)
     return engine
 
 
@@ -215,3 +217,19 @@ def _sqlite_begin(connection: Connection) -> None:
     # so that they never wait for a writer.
     mode = "IMMEDIATE" if connection.get_execution_options().get(WRITE) else "DEFERRED"
     connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+# The key of the lock one writing transaction at a time holds on PostgreSQL: the store's
+# schema, so that stores in other schemas of the same database do not wait for each other.
+_WRITE_LOCK = (
+    "SELECT pg_advisory_xact_lock(hashtext('reef.results ' || coalesce(current_schema(), '')))"
+)
+
+
+def _postgresql_begin(connection: Connection) -> None:
+    # One writer at a time, as on SQLite (_sqlite_begin): a write replaces a run by deleting,
+    # then inserting it, and two at once under READ COMMITTED would both find nothing to
+    # delete and collide on its id; two processes migrating a new database at once would both
+    # create its tables. The lock is taken first in the transaction and held to its end.
+    if connection.get_execution_options().get(WRITE):
+        connection.exec_driver_sql(_WRITE_LOCK)

@@ -629,12 +629,18 @@ class Store:
                         with contextlib.suppress(sqlite3.Error):
                             plain.execute("ROLLBACK")
                 return
-            with self._engine.connect() as conn, conn.begin():
-                raw = conn.connection.dbapi_connection
-                if conn.dialect.name == "sqlite" and isinstance(raw, sqlite3.Connection):
-                    yield _SqliteReader(raw)  # inside the transaction SQLAlchemy began
-                else:
-                    yield _AlchemyReader(conn)
+            with self._engine.connect() as conn:
+                if conn.dialect.name == "postgresql":
+                    # One snapshot for the whole read, as SQLite's read transactions have:
+                    # READ COMMITTED would let a run found by one query be gone by the next.
+                    # A transaction that only reads never fails to serialise at this level.
+                    conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    raw = conn.connection.dbapi_connection
+                    if conn.dialect.name == "sqlite" and isinstance(raw, sqlite3.Connection):
+                        yield _SqliteReader(raw)  # inside the transaction SQLAlchemy began
+                    else:
+                        yield _AlchemyReader(conn)
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:

@@ -26,12 +26,14 @@ BATCH = 1000
 
 
 def upgrade() -> None:
-    # recreate="always": SQLite can only place the new columns before record_json in a copy.
-    with op.batch_alter_table("runs", recreate="always") as batch:
-        batch.add_column(sa.Column("tags", sa.Text(), nullable=True), insert_before="record_json")
-        batch.add_column(
-            sa.Column("search_text", sa.Text(), nullable=True), insert_before="record_json"
-        )
+    # recreate="always" on SQLite: it can only place the new columns before record_json in a
+    # copy. Elsewhere a plain ALTER TABLE adds them last: PostgreSQL cannot drop the old table
+    # that run_latencies' foreign key depends on, and has no column order worth a copy.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    place: dict[str, Any] = {"insert_before": "record_json"} if sqlite else {}
+    with op.batch_alter_table("runs", recreate="always" if sqlite else "auto") as batch:
+        batch.add_column(sa.Column("tags", sa.Text(), nullable=True), **place)
+        batch.add_column(sa.Column("search_text", sa.Text(), nullable=True), **place)
     for column in NEW_INDEXES:
         op.create_index(op.f(f"ix_runs_{column}"), "runs", [column])
 

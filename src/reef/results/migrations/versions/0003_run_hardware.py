@@ -25,10 +25,11 @@ BATCH = 1000
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("runs", recreate="always") as batch:
-        batch.add_column(
-            sa.Column("hardware", sa.String(255), nullable=True), insert_before="record_json"
-        )
+    # A copy on SQLite, to place the column before record_json; ALTER TABLE elsewhere (0002).
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    place: dict[str, Any] = {"insert_before": "record_json"} if sqlite else {}
+    with op.batch_alter_table("runs", recreate="always" if sqlite else "auto") as batch:
+        batch.add_column(sa.Column("hardware", sa.String(255), nullable=True), **place)
     op.create_index(op.f("ix_runs_hardware"), "runs", ["hardware"])
 
     runs = sa.table(
