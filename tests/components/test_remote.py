@@ -1,0 +1,306 @@
+"""A Reef server as a component repository (reef.components.remote), against a real HTTP
+server on 127.0.0.1 answering the registry's routes from a registry folder: `repo add` of its
+URL mirrors its manifests; search and resolve see its components; resolving or fetching one
+downloads its pack by sha256 and checks it before use; a pack whose bytes or content differ
+from what the server published is refused and nothing is used."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from repo_support import write_component
+
+from reef import api
+from reef.components import registry, remote
+from reef.components.lockfile import read_lock
+from reef.components.lookup import search
+from reef.components.repository import get
+from reef.components.trust import trust_of
+from reef.errors import EXIT_ENVIRONMENT, EXIT_USAGE, ChecksumError, ReefError
+
+
+class FakeServer(ThreadingHTTPServer):
+    """The registry's GET routes over ``root``; ``tamper`` changes a pack's bytes on the way,
+    ``lie`` changes the content sha256 listed; every request's headers are kept."""
+
+    root: Path
+    tamper = False
+    lie = False
+    not_reef = False
+    extra: list[dict[str, Any]]
+    headers_seen: list[dict[str, str]]
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: FakeServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, kind: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, data: Any) -> None:
+        self._send(status, json.dumps(data).encode())
+
+    def do_GET(self) -> None:
+        srv = self.server
+        srv.headers_seen.append(dict(self.headers))
+        url = urllib.parse.urlsplit(self.path)
+        parts = url.path.strip("/").split("/")
+        if srv.not_reef or parts[:2] != ["api", "v1"]:
+            self._send(404, b"<html>not here</html>", "text/html")
+            return
+        try:
+            if parts[2:] == ["components"]:
+                query = urllib.parse.parse_qs(url.query)
+                yanked = query.get("yanked", ["false"])[0] == "true"
+                hits = [e.model_dump(mode="json") for e in registry.search(srv.root, yanked=yanked)]
+                if srv.lie:
+                    hits = [h | {"content_sha256": "0" * 64} for h in hits]
+                self._json(200, {"components": hits + srv.extra})
+            elif parts[2] == "components" and len(parts) == 5:
+                shown = registry.manifest(srv.root, parts[3], parts[4]).model_dump(mode="json")
+                if srv.lie:
+                    shown["content_sha256"] = "0" * 64
+                self._json(200, shown)
+            elif parts[2] == "packs" and len(parts) == 4:
+                data = registry.open_pack(srv.root, parts[3]).read_bytes()
+                if srv.tamper:
+                    data = data[:-20] + bytes(20)
+                self._send(200, data, "application/gzip")
+            else:
+                self._send(404, b"{}")
+        except ReefError as exc:
+            error = {"code": type(exc).__name__, "message": exc.message, "hint": exc.hint}
+            self._json(404, {"error": error})
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[FakeServer]:
+    srv = FakeServer(("127.0.0.1", 0), Handler)
+    srv.root = tmp_path / "registry"
+    srv.extra = []
+    srv.headers_seen = []
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def url_of(srv: FakeServer) -> str:
+    return f"http://127.0.0.1:{srv.server_address[1]}/"
+
+
+def publish(
+    srv: FakeServer, tmp_path: Path, name: str, version: str = "1.0.0", **fields: Any
+) -> str:
+    """Publish a program component packed from a folder of its own; its pack's sha256."""
+    folder = tmp_path / "src" / f"{name}-{version}"
+    write_component(folder, "program", name, version, **fields)
+    (folder / "notes.txt").write_text(f"{name} {version}\n")
+    lock = api.resolve(str(folder))
+    from reef.components.pack import pack
+
+    out = tmp_path / "packs" / f"{name}-{version}.reef.tar.gz"
+    out.parent.mkdir(exist_ok=True)
+    report = pack(lock, out)
+    registry.publish(out, srv.root, "alice")
+    return report.sha256
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_add_mirrors_the_manifests_only(
+    server: FakeServer, tmp_path: Path, reef_home: Path
+) -> None:
+    publish(server, tmp_path, "hello", tags=["greeting"])
+    info = api.repo_add(url_of(server))
+    assert (info.name, info.kind, info.trusted, info.components) == (
+        "127.0.0.1",
+        "server",
+        False,
+        1,
+    )
+    assert info.location == url_of(server).rstrip("/")
+    mirror = reef_home / "repos" / "127.0.0.1"
+    assert sorted(os.listdir(mirror / "hello" / "1.0.0")) == ["reef.yaml"]  # no files yet
+    hits = search("greet")
+    assert [(h.name, h.repository) for h in hits] == [("hello", "127.0.0.1")]
+
+
+def test_resolve_downloads_checks_and_locks_the_component(
+    server: FakeServer, tmp_path: Path, reef_home: Path
+) -> None:
+    publish(server, tmp_path, "hello")
+    api.repo_add(url_of(server), name="lab-server")
+    lock = api.resolve("hello")
+    (locked,) = lock.components
+    published = registry.manifest(server.root, "hello", "1.0.0")
+    assert (locked.repository, locked.sha256) == ("lab-server", published.content_sha256)
+    folder = reef_home / "repos" / "lab-server" / "hello" / "1.0.0"
+    assert sorted(os.listdir(folder)) == [".reef-fetched", "notes.txt", "reef.yaml"]
+    # The pack was fetched by its sha256, verified, and kept in the cache.
+    assert (reef_home / "cache" / published.sha256).is_file()
+    # Once fetched, it is not downloaded again.
+    requests = len(server.headers_seen)
+    api.resolve("hello")
+    assert len(server.headers_seen) == requests
+
+
+def test_fetch_of_a_lock_made_elsewhere(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(server, tmp_path, "hello")
+    api.repo_add(url_of(server), name="srv")
+    path = tmp_path / "reef.lock"
+    from reef.components.lockfile import write_lock
+
+    write_lock(api.resolve("hello"), path)
+    # Another machine: a fresh REEF_HOME with the same server added.
+    other = tmp_path / "other-home"
+    monkeypatch.setenv("REEF_HOME", str(other))
+    api.repo_add(url_of(server), name="srv")
+    assert not (other / "repos" / "srv" / "hello" / "1.0.0" / "notes.txt").exists()
+    api.fetch(str(path))
+    assert (other / "repos" / "srv" / "hello" / "1.0.0" / "notes.txt").is_file()
+    assert read_lock(path).components[0].repository == "srv"
+
+
+def test_a_pack_whose_bytes_differ_is_refused(
+    server: FakeServer, tmp_path: Path, reef_home: Path
+) -> None:
+    sha = publish(server, tmp_path, "hello")
+    api.repo_add(url_of(server))
+    server.tamper = True
+    with pytest.raises(ChecksumError) as info:
+        api.resolve("hello")
+    assert info.value.exit_code == EXIT_USAGE
+    assert "hello@1.0.0" in info.value.message and sha in info.value.message
+    folder = reef_home / "repos" / "127.0.0.1" / "hello" / "1.0.0"
+    assert sorted(os.listdir(folder)) == ["reef.yaml"]  # nothing of it was used
+    assert not (reef_home / "cache" / sha).exists()
+    assert [p for p in os.listdir(reef_home / "cache") if not p.startswith(".")] == []
+
+
+def test_a_pack_whose_content_differs_from_the_published_is_refused(
+    server: FakeServer, tmp_path: Path, reef_home: Path
+) -> None:
+    publish(server, tmp_path, "hello")
+    server.lie = True
+    api.repo_add(url_of(server))
+    with pytest.raises(ChecksumError, match="0000000000"):
+        api.resolve("hello")
+    folder = reef_home / "repos" / "127.0.0.1" / "hello" / "1.0.0"
+    assert sorted(os.listdir(folder)) == ["reef.yaml"]
+
+
+def test_an_unreachable_server_is_a_network_error(reef_home: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/"
+    with pytest.raises(ReefError) as info:
+        api.repo_add(url)
+    assert info.value.exit_code == EXIT_ENVIRONMENT
+    assert type(info.value).__name__ == "NetworkError"
+    assert url.rstrip("/") in info.value.message
+    assert not (reef_home / "repos.json").exists()
+    assert not (reef_home / "repos").exists() or os.listdir(reef_home / "repos") == []
+
+
+def test_a_server_gone_when_a_component_is_needed(
+    server: FakeServer, tmp_path: Path, reef_home: Path
+) -> None:
+    publish(server, tmp_path, "hello")
+    api.repo_add(url_of(server))
+    server.shutdown()
+    server.server_close()
+    with pytest.raises(ReefError) as info:
+        api.resolve("hello")
+    assert info.value.exit_code == EXIT_ENVIRONMENT
+    assert url_of(server).rstrip("/") in info.value.message
+
+
+def test_an_address_that_is_not_a_reef_server(server: FakeServer, reef_home: Path) -> None:
+    server.not_reef = True
+    with pytest.raises(ReefError, match="not a Reef server") as info:
+        api.repo_add(url_of(server))
+    assert info.value.exit_code == EXIT_USAGE
+    assert not (reef_home / "repos.json").exists()
+
+
+def test_the_token_goes_with_every_request(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(server, tmp_path, "hello")
+    monkeypatch.setenv("REEF_TOKEN", "reef_abc_secret")
+    api.repo_add(url_of(server))
+    api.resolve("hello")
+    assert server.headers_seen
+    assert all(h.get("Authorization") == "Bearer reef_abc_secret" for h in server.headers_seen)
+
+
+def test_update_drops_yanked_versions_and_adds_new_ones(
+    server: FakeServer, tmp_path: Path, reef_home: Path
+) -> None:
+    publish(server, tmp_path, "hello")
+    api.repo_add(url_of(server))
+    publish(server, tmp_path, "hello", "1.1.0")
+    registry.yank(server.root, "hello", "1.0.0")
+    (info,) = api.repo_update("127.0.0.1")
+    assert info.components == 1
+    assert [h.version for h in search("hello")] == ["1.1.0"]
+    assert not (reef_home / "repos" / "127.0.0.1" / "hello" / "1.0.0").exists()
+
+
+def test_a_listed_name_that_is_not_a_component_name_is_refused(
+    server: FakeServer, tmp_path: Path, reef_home: Path
+) -> None:
+    publish(server, tmp_path, "hello")
+    entry = registry.search(server.root)[0].model_dump(mode="json")
+    server.extra = [entry | {"name": "../../escape"}]
+    with pytest.raises(ReefError, match="cannot use"):
+        api.repo_add(url_of(server))
+    assert not (reef_home / "escape").exists()
+    assert not (reef_home / "repos.json").exists()
+
+
+def test_a_server_repository_is_untrusted_until_trusted(server: FakeServer, tmp_path: Path) -> None:
+    publish(server, tmp_path, "hello")
+    api.repo_add(url_of(server))
+    api.resolve("hello")
+    manifest = get("127.0.0.1").root / "hello" / "1.0.0" / "reef.yaml"
+    assert trust_of(manifest) == (False, "127.0.0.1")
+    api.repo_trust("127.0.0.1")
+    assert trust_of(manifest) == (True, "127.0.0.1")
+
+
+def test_remove_deletes_the_mirror(server: FakeServer, tmp_path: Path, reef_home: Path) -> None:
+    publish(server, tmp_path, "hello")
+    api.repo_add(url_of(server))
+    api.repo_remove("127.0.0.1")
+    assert not (reef_home / "repos" / "127.0.0.1").exists()
+    assert search("hello") == []
+
+
+def test_default_names_and_addresses() -> None:
+    assert remote.default_name("https://reef.example.com:8443/") == "reef.example.com"
+    assert remote.base_url("http://127.0.0.1:8000/") == "http://127.0.0.1:8000"
+    assert remote.is_http("https://h/") and not remote.is_http("file:///x")
+    assert not remote.looks_like_server("https://example.com/zoo.git")
