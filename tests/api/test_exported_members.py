@@ -118,6 +118,7 @@ EXPORTED = [
     "schema",
     "search",
     "server_db_url",
+    "server_files_root",
     "server_init_db",
     "server_open",
     "server_run",

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -296,7 +297,7 @@ def token_require(token: TokenInfo | None, needed: str, *, anonymous: bool = Fal
 
 def audit_record(
     action: str,
-    targets: list[str | None],
+    targets: Sequence[str | None],
     *,
     actor: str,
     client: str | None = None,

@@ -41,15 +41,17 @@ DEFAULT_MAX_BODY = 64 * 1024 * 1024  # bytes
 @dataclass(frozen=True)
 class ServerSettings:
     """How a server runs: whether reads need a token, its rate limit (requests a second per
-    token, ``burst`` at once; 0: none) and the largest request body it reads (bytes).
-    ``docs_assets`` is the folder of Swagger UI's files (None: look for an installed
-    package; ``False``: serve the plain reference page)."""
+    token, ``burst`` at once; 0: none), the largest request body it reads (bytes) and where
+    submitted runs' files go. ``docs_assets`` is the folder of Swagger UI's files (None: look
+    for an installed package; ``False``: serve the plain reference page)."""
 
     anonymous_reads: bool = True
     rate: float = DEFAULT_RATE
     burst: int = DEFAULT_BURST
     max_body: int = DEFAULT_MAX_BODY
     docs_assets: Path | Literal[False] | None = None
+    # Where submitted runs' files go; None: REEF_HOME/server/runs (api.server_files_root).
+    files_root: Path | None = None
 
 
 def error_body(exc: ReefError) -> dict[str, Any]:
@@ -185,6 +187,20 @@ class TokenRequest(BaseModel):
     name: str | None = None
 
 
+class SubmitRequest(BaseModel):
+    """What ``POST /api/v1/runs`` takes: run bundles (``reef.bench.bundle``), one or many."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runs: list[dict[str, Any]] = Field(description="run bundles, as reef submit sends them")
+
+
+class SubmitAnswer(BaseModel):
+    """Each run taken: ``created`` False when the server held the same run already."""
+
+    accepted: list[api.Accepted]
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
@@ -279,6 +295,35 @@ def _routes(app: FastAPI) -> None:
         return api.runs_page(
             run_filter, sort=sort, limit=limit, cursor=cursor, db=request.app.state.db
         )
+
+    @app.post(
+        f"{PREFIX}/runs",
+        tags=["runs"],
+        responses={
+            **_ERRORS,
+            409: {"model": ErrorBody, "description": "a run stored with other content"},
+            413: {"model": ErrorBody, "description": "over the size limits"},
+        },
+    )
+    def submit_runs(
+        request: Request, body: SubmitRequest, caller: Caller = needs("submit")
+    ) -> SubmitAnswer:
+        """Submit run bundles (a submit token or above): every bundle is checked, then each
+        new run is stored, all or none. A run stored already with the same content is
+        accepted again with created false; with other content, 409."""
+        state = request.app.state
+        accepted = api.accept_bundles(
+            body.runs,
+            db_url=state.db.url,
+            files_root=state.settings.files_root or api.server_files_root(),
+            submitter=caller.actor,
+        )
+        created = [run.id for run in accepted if run.created]
+        if created:
+            api.audit_record(
+                "runs.submit", list(created), actor=caller.actor, client=caller.client, db=state.db
+            )
+        return SubmitAnswer(accepted=accepted)
 
     @app.get(
         f"{PREFIX}/runs/{{run_id}}",
