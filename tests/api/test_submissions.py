@@ -421,3 +421,97 @@ def test_a_corrupt_outbox_file_is_named(reef_home: Path, wire: WireServer) -> No
     with pytest.raises(BundleError, match=r"abc\.json: not a queued bundle"):
         api.submit_pending(server=wire.url, token=None)
     assert wire.requests == []
+
+
+# --- the real Reef server -------------------------------------------------------------------
+
+
+class RealServer:
+    """``reef.server``'s application under uvicorn on 127.0.0.1 (a free port), over a
+    server database of its own; ``tokens`` holds a token of each scope."""
+
+    def __init__(self, root: Path) -> None:
+        import uvicorn
+
+        from reef.server.app import ServerSettings, create_app
+
+        self.files = root / "server-files"
+        self.db = api.server_open(f"sqlite:///{root / 'reef-server.db'}")
+        self.tokens = {
+            scope: api.token_create(scope, name=scope, db=self.db).token
+            for scope in ("read", "submit")
+        }
+        app = create_app(self.db, ServerSettings(files_root=self.files, rate=0))
+        self.uvicorn = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.uvicorn.run, daemon=True)
+        self.thread.start()
+        import time
+
+        deadline = time.monotonic() + 30
+        while not self.uvicorn.started:
+            assert self.thread.is_alive() and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.02)
+        port = self.uvicorn.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.uvicorn.should_exit = True
+        self.thread.join(timeout=30)
+        self.db.close()
+
+    def get(self, path: str) -> Any:
+        import urllib.request
+
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {self.tokens['read']}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+
+@pytest.fixture
+def real_server(tmp_path: Path) -> Iterator[RealServer]:
+    pytest.importorskip("fastapi", reason="the server needs reef-bench[server]")
+    pytest.importorskip("uvicorn", reason="the server needs reef-bench[server]")
+    server = RealServer(tmp_path)
+    yield server
+    server.stop()
+
+
+def test_the_real_server_takes_runs_once(stored: list[str], real_server: RealServer) -> None:
+    token = real_server.tokens["submit"]
+    first = api.submit(stored, server=real_server.url, token=token)
+    assert [(r.id, r.result) for r in first.runs] == [(i, "accepted") for i in stored]
+    for run_id in stored:
+        assert real_server.get(f"/api/v1/runs/{run_id}")["id"] == run_id
+        folder = real_server.files / run_id
+        assert (folder / "performance" / "mlperf_log_detail.txt").is_file()
+        assert json.loads((folder / "bundle.json").read_text())["submitter"]
+    second = api.submit(stored, server=real_server.url, token=token)
+    assert [r.result for r in second.runs] == ["already stored", "already stored"]
+
+
+def test_the_real_server_takes_the_outbox(
+    stored: list[str], real_server: RealServer, reef_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert api.submit(stored, server=closed_port(), token=None).queued == 2
+    monkeypatch.setenv("REEF_TOKEN", real_server.tokens["submit"])
+    report = api.submit_pending(server=real_server.url, token=None)
+    assert report.accepted == 2
+    assert list((reef_home / "outbox").iterdir()) == []
+
+
+def test_the_real_server_refuses_a_read_token(
+    stored: list[str], real_server: RealServer, reef_home: Path
+) -> None:
+    with pytest.raises(SubmissionRefused) as caught:
+        api.submit(stored, server=real_server.url, token=real_server.tokens["read"])
+    assert caught.value.status == 403
+    assert caught.value.message.startswith(f"{real_server.url} refused the token: ")
+    with pytest.raises(SubmissionRefused) as anonymous:
+        api.submit(stored, server=real_server.url, token=None)
+    assert anonymous.value.status == 401
+    assert not (reef_home / "outbox").exists()
+    assert not real_server.files.exists() or list(real_server.files.iterdir()) == []
