@@ -304,3 +304,44 @@ def test_default_names_and_addresses() -> None:
     assert remote.base_url("http://127.0.0.1:8000/") == "http://127.0.0.1:8000"
     assert remote.is_http("https://h/") and not remote.is_http("file:///x")
     assert not remote.looks_like_server("https://example.com/zoo.git")
+
+
+def test_a_model_with_its_own_dataset_folder(
+    server: FakeServer, tmp_path: Path, reef_home: Path
+) -> None:
+    """The dataset folder inside a model's is part of the model: its manifest is mirrored
+    with the model's, so that it is not taken for a requirement."""
+    import hashlib
+
+    import yaml
+
+    folder = tmp_path / "src" / "seer"
+    folder.mkdir(parents=True)
+    (folder / "model.onnx").write_bytes(b"not really onnx")
+    write_component(folder / "data", "dataset", "seer-data", "1.0.0")
+    manifest = {
+        "kind": "model",
+        "name": "seer",
+        "version": "1.0.0",
+        "framework": {"name": "onnxruntime", "version": ">=1.17"},
+        "sources": [
+            {"path": "model.onnx", "sha256": hashlib.sha256(b"not really onnx").hexdigest()}
+        ],
+        "inputs": [{"name": "x", "element_type": "float32", "shape": [-1, 4]}],
+        "outputs": [{"name": "y", "type": "probability"}],
+        "dataset": "data",
+    }
+    (folder / "reef.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    from reef.components.pack import pack
+
+    out = tmp_path / "seer.reef.tar.gz"
+    pack(api.resolve(str(folder)), out)
+    assert registry.publish(out, server.root, "alice").requires == []
+    api.repo_add(url_of(server))
+    mirror = reef_home / "repos" / "127.0.0.1" / "seer" / "1.0.0"
+    assert (mirror / "data" / "reef.yaml").is_file()
+    (hit,) = [h for h in search("seer") if h.name == "seer"]
+    assert hit.requires == ()
+    (locked,) = api.resolve("seer").components
+    assert (mirror / "data" / "data.npz").is_file()
+    assert locked.sha256 == registry.manifest(server.root, "seer", "1.0.0").content_sha256

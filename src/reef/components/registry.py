@@ -49,6 +49,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
 _MAX_INDEX_BYTES = 64 << 20
+_STORED_ONLY = ("manifest", "manifests")  # kept in the index, not part of an entry
 
 PublishStatus = Literal["published", "unchanged"]
 
@@ -88,9 +89,12 @@ class RegistryEntry(BaseModel):
 
 
 class ComponentManifest(RegistryEntry):
-    """A published version's entry with its manifest: the ``reef.yaml`` text as published."""
+    """A published version's entry with its manifest: the ``reef.yaml`` text as published,
+    and in ``manifests`` every ``reef.yaml`` of its content by relative path (a model's own
+    dataset folder holds one too)."""
 
     manifest: str
+    manifests: dict[str, str] = {}
 
 
 class Published(RegistryEntry):
@@ -158,7 +162,7 @@ def _names(root: Path) -> list[str]:
 
 
 def _entry(data: dict[str, Any]) -> RegistryEntry:
-    return RegistryEntry.model_validate({k: v for k, v in data.items() if k != "manifest"})
+    return RegistryEntry.model_validate({k: v for k, v in data.items() if k not in _STORED_ONLY})
 
 
 def _by_version(entries: list[RegistryEntry]) -> list[RegistryEntry]:
@@ -269,9 +273,11 @@ def _stage_upload(pack: bytes | Path, staging: Path) -> tuple[Path, str, int]:
 
 def _root_entry(
     staging: Path, name: str, version: str, kind: str, content: str
-) -> tuple[dict[str, Any], str]:
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The index columns of the pack's root component, read from its staged manifest the way
-    the component index reads one (a model's dataset is a requirement), and its text."""
+    the component index reads one (a model's dataset is a requirement), and the text of every
+    ``reef.yaml`` of its content by relative path."""
+    from reef.components.content import component_files
     from reef.components.index import MANIFEST, entry_from_manifest
     from reef.components.repository import Repository
 
@@ -304,7 +310,13 @@ def _root_entry(
         "python": list(entry.python),
         "content_sha256": content,
     }
-    return columns, path.read_text(encoding="utf-8")
+    own = folder / name / version
+    texts = {
+        rel: (own / rel).read_text(encoding="utf-8")
+        for rel in component_files(own)
+        if rel == MANIFEST or rel.endswith("/" + MANIFEST)
+    }
+    return columns, texts
 
 
 def publish(
@@ -332,7 +344,7 @@ def publish(
         (staging / "unpacked").mkdir()
         lock = unpack(upload, staging / "unpacked", max_bytes=max_bytes, max_files=max_files)
         top = lock.root_component
-        columns, text = _root_entry(staging, top.name, top.version, top.kind, top.sha256)
+        columns, texts = _root_entry(staging, top.name, top.version, top.kind, top.sha256)
         with _lock(root):
             stored = _read_index(root, top.name)
             before = stored.get(top.version)
@@ -345,7 +357,8 @@ def publish(
                         hint="publish it under a new version",
                     )
                 return Published.model_validate(
-                    {k: v for k, v in before.items() if k != "manifest"} | {"status": "unchanged"}
+                    {k: v for k, v in before.items() if k not in _STORED_ONLY}
+                    | {"status": "unchanged"}
                 )
             data = columns | {
                 "sha256": sha256,
@@ -354,7 +367,8 @@ def publish(
                 "publisher": publisher,
                 "yanked": False,
                 "yanked_at": None,
-                "manifest": text,
+                "manifest": texts["reef.yaml"],
+                "manifests": texts,
             }
             final = pack_file(root, sha256)
             try:
@@ -365,7 +379,7 @@ def publish(
                 raise WriteFailed(final, reason(exc), hint="nothing was published") from exc
             _write_index(root, top.name, {**stored, top.version: data})
         return Published.model_validate(
-            {k: v for k, v in data.items() if k != "manifest"} | {"status": "published"}
+            {k: v for k, v in data.items() if k not in _STORED_ONLY} | {"status": "published"}
         )
     except OSError as exc:
         raise WriteFailed(root, reason(exc), hint="nothing was published") from exc

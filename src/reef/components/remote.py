@@ -282,14 +282,32 @@ def _write_stub(repo: Repository, root: Path, name: str, version: str) -> None:
     text = data.get("manifest") if isinstance(data, dict) else None
     if not isinstance(text, str):
         raise RemoteError(f"{repo.location}: no manifest for {name}@{version}")
+    texts = {"reef.yaml": text}
+    nested = data.get("manifests")
+    if isinstance(nested, dict):
+        # Those of a model's own dataset folder, so that it is read as the model's part.
+        texts |= {rel: t for rel, t in nested.items() if _manifest_path(rel) and isinstance(t, str)}
     folder = root / name / version
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=owner.staging_prefix(STAGING)))
     try:
-        (staging / "reef.yaml").write_text(text, encoding="utf-8")
+        for rel, body in sorted(texts.items()):
+            target = staging.joinpath(*rel.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(body, encoding="utf-8")
         _replace(folder, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _manifest_path(rel: Any) -> bool:
+    """Whether ``rel``, a path the server sent, is a ``reef.yaml`` safely inside a folder."""
+    from reef.components.archive import check_name
+
+    if not isinstance(rel, str) or check_name(rel) is not None:
+        return False
+    parts = rel.split("/")
+    return parts[-1] == "reef.yaml" and not any(p.startswith(".") for p in parts)
 
 
 def _replace(folder: Path, new: Path) -> None:
