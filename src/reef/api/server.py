@@ -19,7 +19,7 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -32,6 +32,9 @@ from reef.meta.summary import RunSummary
 
 if TYPE_CHECKING:
     from reef.meta.run import RunRecord
+    from reef.results.board import Board
+    from reef.results.compare import Comparison
+    from reef.results.pareto import Frontier, Objective
     from reef.results.query import RunFilter, Sort
     from reef.results.store import Store
 
@@ -300,3 +303,57 @@ def server_run(run_id: str, *, db: str | ServerDatabase | None = None) -> RunRec
     ``RunNotFound`` (HTTP 404) otherwise."""
     with opened(db) as database:
         return database.store.get(run_id)
+
+
+# --- analyses of the server's runs -----------------------------------------------------------
+
+
+def server_compare(
+    runs: Sequence[str],
+    *,
+    baseline: int = 0,
+    metric: str = "p50",
+    alpha: float = 0.05,
+    tolerance: float = 0.05,
+    db: str | ServerDatabase | None = None,
+) -> Comparison:
+    """``compare`` over runs of the server's database (ids or unique prefixes), with their
+    raw latencies where they kept them."""
+    from reef.api.analysis import compare
+    from reef.results.compare import check_request
+
+    check_request(list(runs), baseline, alpha, tolerance)
+    with opened(db) as database:
+        records = [database.store.find(ref) for ref in runs]
+    return compare(records, baseline=baseline, metric=metric, alpha=alpha, tolerance=tolerance)
+
+
+def server_pareto(
+    objectives: Sequence[str | Objective],
+    *,
+    run_filter: RunFilter | None = None,
+    db: str | ServerDatabase | None = None,
+) -> Frontier:
+    """``pareto`` over the runs of the server's database that ``run_filter`` selects."""
+    from reef.results.pareto import frontier, objectives_of
+    from reef.results.query import RunFilter
+
+    wanted = objectives_of(objectives)
+    with opened(db) as database:
+        return frontier(database.store, wanted, run_filter or RunFilter())
+
+
+def server_board(
+    metric: str | Objective | None = "auto",
+    *,
+    run_filter: RunFilter | None = None,
+    hardware: str | None = None,
+    db: str | ServerDatabase | None = None,
+) -> Board:
+    """``board`` over the runs of the server's database that ``run_filter`` selects."""
+    from reef.results.board import parse_metric, scoreboard
+    from reef.results.query import RunFilter
+
+    chosen = parse_metric(metric) if isinstance(metric, str) else metric
+    with opened(db) as database:
+        return scoreboard(database.store, chosen, run_filter or RunFilter(), hardware)

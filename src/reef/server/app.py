@@ -252,6 +252,31 @@ def create_app(db: api.ServerDatabase, settings: ServerSettings | None = None) -
     return app
 
 
+def selecting_runs(
+    model: Annotated[str | None, Query(description="the target's name")] = None,
+    version: Annotated[str | None, Query(description="1.2.0 or '>=1.2,<2'")] = None,
+    scenario: Annotated[str | None, Query(description="SingleStream, Offline, ...")] = None,
+    backend: Annotated[str | None, Query(description="the predictor backend")] = None,
+    status: Annotated[str | None, Query(description="valid, invalid, ...")] = None,
+    tag: Annotated[str | None, Query(description="target kind, solution, tags")] = None,
+    since: Annotated[str | None, Query(description="a date, ISO time or age (7d)")] = None,
+    until: Annotated[str | None, Query(description="a date, ISO time or age")] = None,
+    text: Annotated[str | None, Query(description="words found in the run")] = None,
+) -> api.RunFilter:
+    """The run filter of `reef runs list`, from the query: every filter given must hold."""
+    return api.RunFilter().merged(
+        model=model,
+        version=version,
+        scenario=scenario,
+        backend=backend,
+        status=status,
+        tag=tag,
+        since=since,
+        until=until,
+        text=text,
+    )
+
+
 def _routes(app: FastAPI) -> None:
     read, admin = needs("read"), needs("admin")
 
@@ -265,33 +290,14 @@ def _routes(app: FastAPI) -> None:
     @app.get(f"{PREFIX}/runs", tags=["runs"], responses=_ERRORS)
     def list_runs(
         request: Request,
+        run_filter: Annotated[api.RunFilter, Depends(selecting_runs)],
         caller: Caller = read,
-        model: Annotated[str | None, Query(description="the target's name")] = None,
-        version: Annotated[str | None, Query(description="1.2.0 or '>=1.2,<2'")] = None,
-        scenario: str | None = None,
-        backend: str | None = None,
-        status: str | None = None,
-        tag: str | None = None,
-        since: Annotated[str | None, Query(description="a date, ISO time or age (7d)")] = None,
-        until: Annotated[str | None, Query(description="a date, ISO time or age")] = None,
-        text: Annotated[str | None, Query(description="words found in the run")] = None,
         sort: Annotated[str, Query(description="reef runs list --sort")] = "-created_at",
         limit: Annotated[int, Query(description="runs per page, 1 to 500")] = 20,
         cursor: Annotated[str | None, Query(description="next_cursor of the last page")] = None,
     ) -> api.RunsPage:
         """Runs, filtered as `reef runs list` filters them, sorted (newest first by
         default), a page at a time: pass each page's next_cursor to get the next."""
-        run_filter = api.RunFilter().merged(
-            model=model,
-            version=version,
-            scenario=scenario,
-            backend=backend,
-            status=status,
-            tag=tag,
-            since=since,
-            until=until,
-            text=text,
-        )
         return api.runs_page(
             run_filter, sort=sort, limit=limit, cursor=cursor, db=request.app.state.db
         )
@@ -334,6 +340,59 @@ def _routes(app: FastAPI) -> None:
         """One run's record (a unique id prefix is enough), without its raw latencies."""
         record = api.server_run(run_id, db=request.app.state.db)
         return record.summary_json()
+
+    @app.get(
+        f"{PREFIX}/compare",
+        tags=["analysis"],
+        responses={**_ERRORS, 404: {"model": ErrorBody, "description": "no such run"}},
+    )
+    def compare(
+        request: Request,
+        run: Annotated[list[str], Query(description="two or more run ids (or prefixes)")],
+        caller: Caller = read,
+        baseline: int = 0,
+        metric: str = "p50",
+        alpha: float = 0.05,
+        tolerance: float = 0.05,
+    ) -> dict[str, Any]:
+        """`reef compare` over the server's runs: the first (or baseline) against the rest."""
+        result = api.server_compare(
+            run,
+            baseline=baseline,
+            metric=metric,
+            alpha=alpha,
+            tolerance=tolerance,
+            db=request.app.state.db,
+        )
+        return dict(result.model_dump(mode="json"))
+
+    @app.get(f"{PREFIX}/pareto", tags=["analysis"], responses=_ERRORS)
+    def pareto(
+        request: Request,
+        run_filter: Annotated[api.RunFilter, Depends(selecting_runs)],
+        objective: Annotated[
+            list[str], Query(description="2 or 3 of latency_p90:min, accuracy:max, ...")
+        ],
+        caller: Caller = read,
+    ) -> dict[str, Any]:
+        """`reef pareto` over the server's runs that the filters select."""
+        result = api.server_pareto(objective, run_filter=run_filter, db=request.app.state.db)
+        return dict(result.model_dump(mode="json"))
+
+    @app.get(f"{PREFIX}/board", tags=["analysis"], responses=_ERRORS)
+    def board(
+        request: Request,
+        run_filter: Annotated[api.RunFilter, Depends(selecting_runs)],
+        caller: Caller = read,
+        metric: str = "auto",
+        hardware: str | None = None,
+    ) -> dict[str, Any]:
+        """`reef board` over the server's runs: the best valid run per model, scenario and
+        hardware."""
+        result = api.server_board(
+            metric, run_filter=run_filter, hardware=hardware, db=request.app.state.db
+        )
+        return dict(result.model_dump(mode="json"))
 
     @app.post(f"{PREFIX}/tokens", tags=["tokens"], status_code=201, responses=_ERRORS)
     def create_token(request: Request, body: TokenRequest, caller: Caller = admin) -> api.NewToken:
