@@ -175,3 +175,47 @@ def test_a_server_that_is_gone_is_a_network_error(server: Server, tmp_path: Path
     assert error["error"] == "NetworkError"
     assert server.url.rstrip("/") in error["message"]
     assert not (other.home / "repos.json").exists()
+
+
+def test_codereef_flow_across_machines(server: Server, publisher: Reef, tmp_path: Path) -> None:
+    """A solution and its model published from one machine; on another, `reef init SOLUTION`
+    then `reef bench SOLUTION --submit URL`: the runs land on the server."""
+    from reef.environment.installers import find_uv
+
+    if find_uv() is None:
+        pytest.skip("uv is not installed: reef init would build with pip, too slow here")
+    solution = tmp_path / "lab" / "tiny-flow" / "1.0.0"
+    solution.mkdir(parents=True)
+    manifest = {
+        "kind": "solution",
+        "name": "tiny-flow",
+        "version": "1.0.0",
+        "description": "The tiny model, measured",
+        "requires": [f"{MODEL} >=1,<2"],
+        "python": ["onnxruntime>=1.17", "numpy>=1.26"],
+        "bench": {
+            "models": [MODEL],
+            "scenarios": ["SingleStream"],
+            "settings": {"duration_s": 0.3},
+        },
+        "steps": [{"name": "fetch", "uses": "fetch"}, {"name": "bench", "uses": "bench"}],
+    }
+    (solution / "reef.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    token = {"REEF_TOKEN": server.token}
+    for name in (MODEL, "tiny-flow"):
+        done = publisher("publish", name, "--server", server.url, "--json", env=token)
+        assert done.rc == 0, str(done)
+
+    submitter = Reef(server.home, tmp_path).ok("token", "create", "--scope", "submit", "--json")
+    other = machine(tmp_path, "other")
+    other.ok("repo", "add", server.url)
+    other.ok("init", "tiny-flow")
+    bench = other(
+        "bench", "tiny-flow", "--submit", server.url, "--json",
+        env={"REEF_TOKEN": submitter.json()["token"]},
+    )  # fmt: skip
+    assert bench.rc == 0, str(bench)
+    with urllib.request.urlopen(f"{server.url}api/v1/runs", timeout=10) as response:
+        page = json.load(response)
+    runs = page["runs"] if isinstance(page, dict) else page
+    assert len(runs) >= 1, page
