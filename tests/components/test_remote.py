@@ -345,3 +345,21 @@ def test_a_model_with_its_own_dataset_folder(
     (locked,) = api.resolve("seer").components
     assert (mirror / "data" / "data.npz").is_file()
     assert locked.sha256 == registry.manifest(server.root, "seer", "1.0.0").content_sha256
+
+
+def test_a_dry_run_does_not_fetch(server: FakeServer, tmp_path: Path, reef_home: Path) -> None:
+    """A command that promised to write nothing refuses to download what it would need."""
+    from reef.components.index import scratch
+
+    publish(server, tmp_path, "hello")
+    api.repo_add(url_of(server))
+    requests = len(server.headers_seen)
+    with scratch(), pytest.raises(ReefError, match="promised to write nothing") as info:
+        api.resolve("hello")
+    assert info.value.hint is not None and "reef fetch hello@1.0.0" in info.value.hint
+    assert len(server.headers_seen) == requests
+    folder = reef_home / "repos" / "127.0.0.1" / "hello" / "1.0.0"
+    assert sorted(os.listdir(folder)) == ["reef.yaml"]
+    api.fetch("hello")
+    with scratch():
+        assert api.resolve("hello").components[0].name == "hello"

@@ -141,6 +141,11 @@ def scratch() -> Iterator[None]:
         _SCRATCH.reset(token)
 
 
+def in_scratch() -> bool:
+    """Whether the command promised to write nothing (within ``scratch()``)."""
+    return _SCRATCH.get()
+
+
 def _writable(path: Path) -> bool:
     """Whether the index can be kept on disk: its folder (made if missing) and the file can be
     written. ``os.access`` answers for root too on a read-only mount."""

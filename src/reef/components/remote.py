@@ -357,6 +357,14 @@ def materialise(repo: Repository, name: str, version: str) -> Path:
     folder = repo.root / name / version
     if fetched(repo, name, version):
         return folder
+    from reef.components.index import in_scratch
+
+    if in_scratch():
+        raise RemoteError(
+            f"{name}@{version} from {repo.location} is not on this machine yet, and this "
+            "command promised to write nothing",
+            hint=f"fetch it first: reef fetch {name}@{version}",
+        )
     entry = _published(repo, name, version)
     sha256, content = entry["sha256"], entry["content_sha256"]
     from reef.components.checksums import cached_path
