@@ -138,8 +138,8 @@ def test_a_real_run_is_submitted_and_listed_back_over_http(
 ) -> None:
     admin = token(reef, "admin")
     server = start()
-    health = server.call("GET", "/api/v1/health").body
-    assert health["database"] == f"sqlite:///{reef.home / 'server' / 'reef-server.db'}"
+    assert set(server.call("GET", "/api/v1/health").body) == {"status", "version"}
+    assert (reef.home / "server" / "reef-server.db").is_file()  # the server's own database
     # An admin makes a submit token over the API.
     made = server.call("POST", "/api/v1/tokens", {"scope": "submit", "name": "ci"}, token=admin)
     assert made.status == 201

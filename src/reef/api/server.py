@@ -15,7 +15,6 @@ import base64
 import binascii
 import bisect
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -186,33 +185,29 @@ class RunsPage(BaseModel):
     next_cursor: str | None
 
 
-@functools.total_ordering
-class _Desc:
-    """A value that sorts in reverse."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Desc) and self.value == other.value
-
-    def __lt__(self, other: _Desc) -> bool:
-        return bool(self.value > other.value)
-
-    def __hash__(self) -> int:
-        return hash(self.value)
+# Where a run stands in a listing: (the sort field's value, created_at, id).
+_Position = tuple[Any, datetime, str]
 
 
-def _key(order: Sort, value: Any, created: datetime, run_id: str) -> tuple[Any, ...]:
-    """Where a run sorts, as ``Store.list`` orders runs: by the field (missing values last
-    either way), then newest first, then by id descending."""
-    if value is None:
-        head: tuple[Any, ...] = (1, 0)
-    else:
-        head = (0, _Desc(value) if order.descending else value)
-    return (head, _Desc(created), _Desc(run_id))
+def _ordered(order: Sort, positions: list[_Position]) -> list[_Position]:
+    """``positions`` in ``Store.list``'s order: by the field (missing values last either
+    way), ties newest first, then by id descending. Stable sorts, last key first."""
+    ranked = sorted(positions, key=lambda p: p[2], reverse=True)
+    ranked.sort(key=lambda p: p[1], reverse=True)
+    valued = [p for p in ranked if p[0] is not None]
+    valued.sort(key=lambda p: p[0], reverse=order.descending)
+    return valued + [p for p in ranked if p[0] is None]
+
+
+def _after(order: Sort, a: _Position, b: _Position) -> bool:
+    """Whether ``a`` comes after ``b`` in ``_ordered``'s order."""
+    if (a[0] is None) != (b[0] is None):
+        return a[0] is None
+    if a[0] is not None and a[0] != b[0]:
+        return bool(a[0] < b[0]) if order.descending else bool(a[0] > b[0])
+    if a[1] != b[1]:
+        return a[1] < b[1]
+    return a[2] < b[2]
 
 
 def _fingerprint(order: Sort, run_filter: RunFilter) -> str:
@@ -221,14 +216,15 @@ def _fingerprint(order: Sort, run_filter: RunFilter) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _encode(order: Sort, run_filter: RunFilter, value: Any, created: datetime, run_id: str) -> str:
+def _encode(order: Sort, run_filter: RunFilter, position: _Position) -> str:
+    value, created, run_id = position
     shown = value.isoformat() if isinstance(value, datetime) else value
     data = {"f": _fingerprint(order, run_filter), "v": shown, "c": created.isoformat(), "i": run_id}
     raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, order: Sort, run_filter: RunFilter) -> tuple[Any, ...]:
+def _decode(cursor: str, order: Sort, run_filter: RunFilter) -> _Position:
     bad = CursorError(
         "cursor: not a cursor this server gave",
         hint="pass next_cursor from the previous page as it was, or leave cursor out to start",
@@ -256,7 +252,7 @@ def _decode(cursor: str, order: Sort, run_filter: RunFilter) -> tuple[Any, ...]:
             value = datetime.fromisoformat(str(value))
         except ValueError as exc:
             raise bad from exc
-    return _key(order, value, created_at, run_id)
+    return (value, created_at, run_id)
 
 
 def runs_page(
@@ -282,19 +278,16 @@ def runs_page(
     fields = ["id", "created_at"] if column == "created_at" else ["id", "created_at", column]
     with opened(db) as database:
         store = database.store
-        rows = store.field_rows(fields, wanted)
-        ranked = sorted(
-            (_key(order, row[-1] if len(row) == 3 else row[1], row[1], row[0]), row) for row in rows
+        ranked = _ordered(
+            order, [(row[-1], row[1], row[0]) for row in store.field_rows(fields, wanted)]
         )
-        start = 0 if after is None else bisect.bisect_right([k for k, _ in ranked], after)
+        start = 0
+        if after is not None:
+            start = bisect.bisect_left(ranked, True, key=lambda p: _after(order, p, after))
         chosen = ranked[start : start + limit]
-        summaries = [RunSummary.of(store.get(row[0])) for _, row in chosen]
+        summaries = [RunSummary.of(store.get(position[2])) for position in chosen]
     more = start + limit < len(ranked)
-    next_cursor = None
-    if more and chosen:
-        last = chosen[-1][1]
-        value = last[-1] if len(last) == 3 else last[1]
-        next_cursor = _encode(order, wanted, value, last[1], last[0])
+    next_cursor = _encode(order, wanted, chosen[-1]) if more and chosen else None
     return RunsPage(runs=summaries, next_cursor=next_cursor)
 
 
