@@ -102,7 +102,7 @@ def test_publish_then_search_resolve_fetch_and_bench_elsewhere(
     token = {"REEF_TOKEN": server.token}
     refused = publisher("publish", MODEL, "--server", server.url, "--json")
     assert refused.rc == 2, str(refused)
-    assert refused.json()["error"] == "RemoteError" and "AuthError" in refused.json()["message"]
+    assert (refused.json()["error"], refused.json()["code"]) == ("RemoteError", "AuthError")
 
     published = publisher("publish", MODEL, "--server", server.url, "--json", env=token)
     assert published.rc == 0, str(published)

@@ -54,7 +54,24 @@ _MAX_JSON = 64 << 20
 
 
 class RemoteError(ComponentError):
-    """A Reef server refused a request, or answered something that is not its API."""
+    """A Reef server refused a request, or answered something that is not its API.
+    ``status`` is the HTTP status it answered (None: not an HTTP error), ``code`` the code of
+    the server's own error (``AuthError``, ``VersionConflict``, ...) where it gave one."""
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.status = status
+        self.code = code
+
+    def to_json(self) -> dict[str, object]:
+        return super().to_json() | {"status": self.status, "code": self.code}
 
 
 def _network_error(message: str, hint: str) -> ComponentError:
@@ -96,8 +113,9 @@ def _server_error(base: str, exc: urllib.error.HTTPError) -> ComponentError:
     finally:
         exc.close()
     error = body.get("error") if isinstance(body, dict) else None
+    code = None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
-        code = error.get("code") or "error"
+        code = str(error.get("code") or "error")
         message = f"{base}: the server refused it ({exc.code} {code}): {error['message']}"
         hint = error.get("hint") if isinstance(error.get("hint"), str) else None
     else:
@@ -105,10 +123,9 @@ def _server_error(base: str, exc: urllib.error.HTTPError) -> ComponentError:
         hint = "check the URL: is it a Reef server?"
     if exc.code == 401 and hint is None:
         hint = f"set {TOKEN_ENV} to a token the server issued (`reef token`)"
-    err = RemoteError(message, hint=hint)
+    err = RemoteError(message, hint=hint, status=exc.code, code=code)
     if exc.code >= 500:
         err.exit_code = EXIT_ENVIRONMENT
-    err.http_status = exc.code  # type: ignore[attr-defined]
     return err
 
 
@@ -157,7 +174,7 @@ def probe(location: str) -> bool:
         answer = request(location, "GET", "/components?yanked=false", timeout_s=10)
     except RemoteError as exc:
         # 401 or 403: it is an API, and wants a token (said when it is used).
-        return getattr(exc, "http_status", None) in (401, 403)
+        return exc.status in (401, 403)
     return isinstance(answer, dict) and isinstance(answer.get("components"), list)
 
 
