@@ -1,7 +1,8 @@
 """The scoreboard the database ranks (``Store.best_in_groups``, SQLite) is the one Python
 ranks from the values read run by run (any other database): same rows, medians, counts,
 warnings and errors, over random runs with ties, missing values, odd hardware and accuracy
-metrics in several spellings."""
+metrics in several spellings. PostgreSQL, which Python ranks for, holding the same runs ranks
+them as SQLite does."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from databases import Postgres
 from factories import run_record
 from reef.errors import ReefError
 from reef.meta.run import Accuracy, Latency, Performance, RunRecord
@@ -73,12 +75,16 @@ ODD_ROWS = (
 )
 
 
+def random_records() -> list[RunRecord]:
+    rng = random.Random(14)
+    return [random_record(rng, i) for i in range(600)]
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    rng = random.Random(14)
     path = tmp_path_factory.mktemp("board") / "reef.db"
     with Store(f"sqlite:///{path}") as s:
-        s.add_many([random_record(rng, i) for i in range(600)])
+        s.add_many(random_records())
     with sqlite3.connect(path) as conn:
         for statement in ODD_ROWS:
             assert conn.execute(statement).rowcount > 0
@@ -122,3 +128,69 @@ def test_no_valid_run_is_explained_the_same_way(
     monkeypatch.setattr(Store, "best_in_groups", lambda *_a, **_k: None)
     assert outcome(store, "auto", None, selection) == in_database
     assert in_database["error"] == "NoRunsMatch"
+
+
+# The odd rows PostgreSQL can hold, each as SQLite and PostgreSQL write it: its float columns
+# take no text, but infinities, and NaN, which SQLite stores as NULL. Its record_json is text
+# (as on SQLite), edited here as jsonb.
+TWIN_ODD_ROWS = (
+    ("UPDATE runs SET hardware = NULL WHERE id LIKE '1%'",) * 2,
+    ("UPDATE runs SET hardware = '' WHERE id LIKE '2%'",) * 2,
+    (
+        "UPDATE runs SET p90_ms = NULL, throughput_qps = 9e999 WHERE id LIKE '3%'",
+        "UPDATE runs SET p90_ms = 'NaN', throughput_qps = 'Infinity' WHERE id LIKE '3%'",
+    ),
+    (
+        "UPDATE runs SET p99_ms = -9e999, accuracy_value = NULL WHERE id LIKE '4%'",
+        "UPDATE runs SET p99_ms = '-Infinity', accuracy_value = 'NaN' WHERE id LIKE '4%'",
+    ),
+    (
+        "UPDATE runs SET record_json = json_set(record_json, '$.performance.latency_ms.p95', "
+        "'fast') WHERE id LIKE '5%'",
+        "UPDATE runs SET record_json = jsonb_set(record_json::jsonb, "
+        "'{performance,latency_ms,p95}', '\"fast\"')::text WHERE id LIKE '5%'",
+    ),
+)
+# Not a JSON boolean in a record: SQLite's json_extract reads `true` as the number 1, which it
+# ranks, where Python, reading the record itself on PostgreSQL, finds no number.
+
+
+@pytest.fixture(scope="module")
+def twins(
+    tmp_path_factory: pytest.TempPathFactory, postgres: Postgres
+) -> Iterator[tuple[Store, Store]]:
+    """The same runs and odd rows on SQLite and on PostgreSQL."""
+    from databases import execute
+
+    records = random_records()
+    urls = [
+        f"sqlite:///{tmp_path_factory.mktemp('board-twin') / 'reef.db'}",
+        postgres.new_url("board"),
+    ]
+    for url in urls:
+        with Store(url) as s:
+            s.add_many(records)
+    for sqlite_statement, postgresql_statement in TWIN_ODD_ROWS:
+        for url, statement in zip(urls, (sqlite_statement, postgresql_statement), strict=True):
+            assert execute(url, statement)[0] > 0
+    with Store(urls[0]) as on_sqlite, Store(urls[1]) as on_postgresql:
+        yield on_sqlite, on_postgresql
+    postgres.drop(urls[1])
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize(
+    "metric",
+    ["auto", "latency_p90", "latency_p95", "throughput", "accuracy", "accuracy.top1",
+     "latency_p99:max", "samples:min"],
+)  # fmt: skip
+@pytest.mark.parametrize("hardware", [None, "epyc", "unknown"])
+def test_postgresql_ranks_as_sqlite_does(
+    twins: tuple[Store, Store], metric: str, hardware: str | None
+) -> None:
+    on_sqlite, on_postgresql = twins
+    for selection in (RunFilter(), RunFilter(scenario="Offline")):
+        assert on_postgresql.best_in_groups({None: ("id", False)}, selection) is None
+        assert outcome(on_postgresql, metric, hardware, selection) == outcome(
+            on_sqlite, metric, hardware, selection
+        )

@@ -2,10 +2,10 @@
 
 A second ``alembic_version`` row, a revision its tables contradict, or a missing schema table
 is refused with one error naming the database and a repair, and the database is left as it
-was. A SQLite file this process cannot write (a read-only ``REEF_HOME``) still answers reads;
-writes, and upgrades it would need, are refused with exit 3. Read-only homes are real
-read-only bind mounts where this process may mount (tests run as root, which permission
-bits would not stop), and the seam (``os.access``) where it may not.
+was, on SQLite and on PostgreSQL. A SQLite file this process cannot write (a read-only
+``REEF_HOME``) still answers reads; writes, and upgrades it would need, are refused with exit
+3. Read-only homes are real read-only bind mounts where this process may mount (tests run as
+root, which permission bits would not stop), and the seam (``os.access``) where it may not.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.exc import OperationalError
 from test_store import make_record
 
+from databases import contents, execute, kind_of, sqlite_path, versions
 from reef.errors import EXIT_ENVIRONMENT, EXIT_USAGE, DatabaseReadOnly, ReefError, SchemaMismatch
 from reef.results import Store, migrate
 from reef.results.models import RunRow
@@ -40,99 +41,100 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def execute(db: Path, *statements: str) -> None:
-    with sqlite3.connect(db) as conn:
-        for statement in statements:
-            conn.execute(statement)
-    # sqlite3's context manager commits but does not close; a WAL file left open would be
-    # folded into the database by the next opener, which a test of "untouched" must not see.
-    conn.close()
-
-
-def versions(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        rows = [r[0] for r in conn.execute("SELECT version_num FROM alembic_version ORDER BY 1")]
-    conn.close()
-    return rows
-
-
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    """A database at head holding one run."""
+    """A SQLite database at head holding one run."""
     path = tmp_path / "home" / "reef.db"
     with Store(url(path)) as s:
         s.add(make_record("r1", latencies=[1, 2, 3]))
     return path
 
 
-def refused(db: Path) -> SchemaMismatch:
-    before = digest(db)
+@pytest.fixture
+def at_head(db_url: str) -> str:
+    """A database at head holding one run, on each database."""
+    with Store(db_url) as s:
+        s.add(make_record("r1", latencies=[1, 2, 3]))
+    return db_url
+
+
+def state(db_url: str) -> object:
+    """All a database holds: the SQLite file's bytes (execute() leaves no -wal file open), or
+    every table with its rows."""
+    if kind_of(db_url) == "sqlite":
+        return digest(sqlite_path(db_url))
+    return contents(db_url)
+
+
+def refused(db_url: str) -> SchemaMismatch:
+    before = state(db_url)
     with pytest.raises(SchemaMismatch) as info:
-        Store(url(db))
+        Store(db_url)
     assert info.value.exit_code == EXIT_USAGE
-    assert str(db) in info.value.message
+    assert db_url in info.value.message
     assert "\n" not in info.value.message
     assert info.value.hint is not None and info.value.hint.startswith("nothing was changed")
-    assert digest(db) == before  # untouched
+    assert state(db_url) == before  # untouched
     return info.value
 
 
 # --- the schema table ------------------------------------------------------------------------
 
 
-def test_a_second_revision_row_is_refused_with_the_repair(db: Path) -> None:
-    execute(db, "INSERT INTO alembic_version VALUES ('0002')")
-    error = refused(db)
+def test_a_second_revision_row_is_refused_with_the_repair(at_head: str) -> None:
+    execute(at_head, "INSERT INTO alembic_version VALUES ('0002')")
+    error = refused(at_head)
     head = migrate.HEAD
     assert f"alembic_version table holds 2 revisions ({head}, 0002)" in error.message
     assert error.hint is not None
     assert f"DELETE FROM alembic_version WHERE version_num <> '{head}'" in error.hint
-    assert versions(db) == ["0002", head]
+    assert versions(at_head) == ["0002", head]
     # The repair the hint gives works.
-    execute(db, f"DELETE FROM alembic_version WHERE version_num <> '{head}'")
-    with Store(url(db)) as s:
+    execute(at_head, f"DELETE FROM alembic_version WHERE version_num <> '{head}'")
+    with Store(at_head) as s:
         assert s.latencies("r1") == [1, 2, 3]
 
 
-def test_an_older_revision_on_newer_tables_is_refused(db: Path) -> None:
+def test_an_older_revision_on_newer_tables_is_refused(at_head: str) -> None:
     # Alembic would replay 0002 over tables that already have its columns: "Circular
     # dependency detected", or worse.
-    execute(db, "UPDATE alembic_version SET version_num = '0001'")
-    error = refused(db)
+    execute(at_head, "UPDATE alembic_version SET version_num = '0001'")
+    error = refused(at_head)
     assert "says revision 0001, but its tables are those of revision 0003" in error.message
     assert error.hint is not None
     assert "UPDATE alembic_version SET version_num = '0003'" in error.hint
-    assert versions(db) == ["0001"]
+    assert versions(at_head) == ["0001"]
 
 
-def test_a_revision_older_than_its_middle_revision_tables(tmp_path: Path) -> None:
-    path = tmp_path / "mid.db"
-    engine = create_engine(url(path))
+def test_a_revision_older_than_its_middle_revision_tables(db_url: str) -> None:
+    engine = create_engine(db_url)
     with engine.begin() as conn:
         command.upgrade(migrate.alembic_config(conn), "0002")
     engine.dispose()
-    # As Reef makes its databases (WAL), so that opening it changes nothing in the file.
-    execute(path, "PRAGMA journal_mode=WAL", "UPDATE alembic_version SET version_num = '0001'")
-    error = refused(path)
+    if kind_of(db_url) == "sqlite":
+        # As Reef makes its databases (WAL), so that opening it changes nothing in the file.
+        execute(db_url, "PRAGMA journal_mode=WAL")
+    execute(db_url, "UPDATE alembic_version SET version_num = '0001'")
+    error = refused(db_url)
     assert "says revision 0001, but its tables are those of revision 0002" in error.message
 
 
-def test_tables_without_a_schema_table_are_refused(db: Path) -> None:
-    execute(db, "DROP TABLE alembic_version")
-    error = refused(db)
+def test_tables_without_a_schema_table_are_refused(at_head: str) -> None:
+    execute(at_head, "DROP TABLE alembic_version")
+    error = refused(at_head)
     assert "has the tables of revision 0003 but no schema revision" in error.message
 
 
-def test_an_empty_schema_table_beside_tables_is_refused(db: Path) -> None:
-    execute(db, "DELETE FROM alembic_version")
-    error = refused(db)
+def test_an_empty_schema_table_beside_tables_is_refused(at_head: str) -> None:
+    execute(at_head, "DELETE FROM alembic_version")
+    error = refused(at_head)
     assert "no schema revision" in error.message
 
 
-def test_an_unknown_revision_still_names_a_newer_reef(db: Path) -> None:
-    execute(db, "UPDATE alembic_version SET version_num = '9999'")
+def test_an_unknown_revision_still_names_a_newer_reef(at_head: str) -> None:
+    execute(at_head, "UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(ReefError, match="schema revision '9999'") as info:
-        Store(url(db))
+        Store(at_head)
     assert info.value.hint is not None and "newer Reef" in info.value.hint
 
 
@@ -206,7 +208,7 @@ def test_a_read_only_store_is_not_migrated(
         f"{migrate.HEAD} and cannot upgrade it: the folder {tmp_path} is not writable"
     )
     assert digest(path) == before
-    assert versions(path) == ["0002"]
+    assert versions(url(path)) == ["0002"]
 
 
 def test_a_missing_database_in_a_read_only_folder(
@@ -221,9 +223,9 @@ def test_a_missing_database_in_a_read_only_folder(
 def test_a_schema_lie_on_a_read_only_store_is_named_as_such(
     db: Path, deny_writes: Callable[[Path], None]
 ) -> None:
-    execute(db, "INSERT INTO alembic_version VALUES ('0001')")
+    execute(url(db), "INSERT INTO alembic_version VALUES ('0001')")
     deny_writes(db.parent)
-    refused(db)
+    refused(url(db))
 
 
 # --- read-only stores, for real --------------------------------------------------------------

@@ -86,9 +86,8 @@ RECORDS = [
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.setenv("REEF_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("REEF_DB_URL", raising=False)
+def store(reef_db: str) -> Iterator[Store]:
+    """The runs above, on each database (REEF_DB_URL, which the API opens too)."""
     with Store() as s:
         assert s.add_many(RECORDS) == len(RECORDS)
         yield s
@@ -314,8 +313,7 @@ def test_api_raises_only_when_asked(store: Store) -> None:
         api.runs_list(RunFilter(model="gpt"), allow_empty=False)
 
 
-def test_empty_store_with_filters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REEF_HOME", str(tmp_path / "empty"))
+def test_empty_store_with_filters(reef_db: str) -> None:
     assert api.runs_list(allow_empty=False) == []
     with pytest.raises(NoRunsMatch, match="no runs match --status valid: no runs are recorded"):
         api.runs_list(RunFilter(status="valid"), allow_empty=False)

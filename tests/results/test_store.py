@@ -453,3 +453,19 @@ def test_a_read_sees_one_snapshot(store: Store) -> None:
         other.add(make_record("r2"))
         assert reader.scalar("SELECT count(*) FROM runs") == 1
     assert store.count() == 2
+
+
+def test_a_figure_that_is_not_a_number_sorts_last_both_ways(store: Store) -> None:
+    """NaN is no value (SQLite stores it as NULL; PostgreSQL would keep it, above every number,
+    and sort it first of all when descending)."""
+    from reef.meta.run import RunRecord
+    from reef.results.query import Sort
+
+    for run_id, qps in (("low", 100.0), ("nan", float("nan")), ("high", 200.0)):
+        data = make_record(run_id).model_dump()
+        data["performance"]["throughput_qps"] = qps
+        store.add(RunRecord.model_validate(data))
+    assert [r.id for r in store.list(sort=Sort.parse("-throughput"))] == ["high", "low", "nan"]
+    assert [r.id for r in store.list(sort=Sort.parse("throughput"))] == ["low", "high", "nan"]
+    got = store.get("nan").performance
+    assert got is not None and got.throughput_qps != got.throughput_qps  # the record keeps it

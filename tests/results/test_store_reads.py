@@ -1,18 +1,20 @@
 """Reads of a plain SQLite file at the newest schema go through the standard library's
 ``sqlite3`` alone: no SQLAlchemy, no table models. They answer as reads through SQLAlchemy's
-engine do, writes still work (the engine is made then), and other threads may read."""
+engine do, writes still work (the engine is made then), and other threads may read. A store on
+PostgreSQL holding the same runs answers as they do too."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from databases import DATABASES
 from factories import run_record
 from reef.errors import RunNotFound
 from reef.meta.run import RunRecord
@@ -64,36 +66,48 @@ PATHS = [
 ]
 
 
+RECORDS = [
+    record(
+        f"run{i:02d}",
+        name=("resnet", "bert")[i % 2],
+        version=("1.0", "2.0rc1", "2.1")[i % 3],
+        scenario=("SingleStream", "Offline")[i % 2],
+        status=("valid", "invalid")[i % 3 == 2],
+        days=i * 1.5,
+        accuracy=0.5 + i / 100,
+        reasons=["Out of Memory 50%_done"] if i % 4 == 0 else None,
+        raw=[i, i + 1] if i % 5 == 0 else None,
+    )
+    for i in range(20)
+]
+
+
+# The new_store fixture (tests/results/conftest.py).
+OpenStore = Callable[..., Store]
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "reef.db"
     with Store(f"sqlite:///{path}") as s:
-        s.add_many(
-            [
-                record(
-                    f"run{i:02d}",
-                    name=("resnet", "bert")[i % 2],
-                    version=("1.0", "2.0rc1", "2.1")[i % 3],
-                    scenario=("SingleStream", "Offline")[i % 2],
-                    status=("valid", "invalid")[i % 3 == 2],
-                    days=i * 1.5,
-                    accuracy=0.5 + i / 100,
-                    reasons=["Out of Memory 50%_done"] if i % 4 == 0 else None,
-                    raw=[i, i + 1] if i % 5 == 0 else None,
-                )
-                for i in range(20)
-            ]
-        )
+        s.add_many(RECORDS)
     return path
 
 
-@pytest.fixture
-def stores(db: Path) -> Iterator[tuple[Store, Store]]:
-    """The same database read plainly and through SQLAlchemy's engine (a URL naming the
-    driver is left to SQLAlchemy)."""
-    with Store(f"sqlite:///{db}") as plain, Store(f"sqlite+pysqlite:///{db}") as engine:
-        assert plain._plain is not None and engine._plain is None
-        yield plain, engine
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def stores(
+    request: pytest.FixtureRequest, db: Path, new_store: OpenStore
+) -> Iterator[tuple[Store, Store]]:
+    """The same runs read plainly from the SQLite file, and through SQLAlchemy's engine: from
+    the same file (a URL naming the driver is left to SQLAlchemy), or from PostgreSQL."""
+    with Store(f"sqlite:///{db}") as plain:
+        if request.param == "sqlite":
+            engine = Store(f"sqlite+pysqlite:///{db}")
+        else:
+            engine = new_store("postgresql", RECORDS)
+        with engine:
+            assert plain._plain is not None and engine._plain is None
+            yield plain, engine
 
 
 FILTERS = [
@@ -153,9 +167,10 @@ def test_summaries_are_the_listed_records_summed_up(
                 assert (summary.scenario, summary.status) == (r.scenario, r.status)
 
 
-def test_a_summary_of_a_record_without_figures(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", DATABASES)
+def test_a_summary_of_a_record_without_figures(kind: str, new_store: OpenStore) -> None:
     failed = run_record("bare", status="failed", latency_ms=None, backend=None, version=None)
-    with Store(f"sqlite:///{tmp_path / 'reef.db'}") as s:
+    with new_store(kind) as s:
         s.add(failed)
         (summary,) = s.summaries()
     assert summary.status == "failed"

@@ -865,11 +865,11 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "target_version": record.target.version,
         "target_kind": record.target.kind,
         "backend": record.predictor.name if record.predictor else None,
-        "p50_ms": latency.p50 if latency else None,
-        "p90_ms": latency.p90 if latency else None,
-        "p99_ms": latency.p99 if latency else None,
-        "throughput_qps": perf.throughput_qps if perf else None,
-        "accuracy_value": acc.value if acc else None,
+        "p50_ms": _number(latency.p50) if latency else None,
+        "p90_ms": _number(latency.p90) if latency else None,
+        "p99_ms": _number(latency.p99) if latency else None,
+        "throughput_qps": _number(perf.throughput_qps) if perf else None,
+        "accuracy_value": _number(acc.value) if acc else None,
         "accuracy_metric": acc.metric if acc else None,
         "format_version": record.format_version,
         "tags": "|" + "|".join(tags) + "|",
@@ -877,6 +877,12 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "hardware": run_hardware(record.environment),
         "record_json": json.dumps(record.summary_json()),
     }
+
+
+def _number(value: float | None) -> float | None:
+    """A figure as its column keeps it: NaN as NULL, as SQLite stores it anyway, so that other
+    databases (PostgreSQL keeps NaN, above every number) sort it last as SQLite does."""
+    return None if value is None or value != value else value
 
 
 def _versions(
