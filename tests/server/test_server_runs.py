@@ -3,6 +3,7 @@ behind an opaque cursor that stays right while runs are added, and one run by id
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -155,6 +156,14 @@ def test_a_cursor_is_opaque_and_bound_to_its_sort_and_filter(
         "CursorError",
     )
     assert snapshot(database) == before
+
+
+def test_paging_with_an_age_filter(client: TestClient, database: api.ServerDatabase) -> None:
+    """``since=7d`` moves with each request; its cursors still hold."""
+    now = datetime.now(UTC)
+    add(database, *(run_record(rid(f"r{i}"), created_at=now, minutes=-i) for i in range(5)))
+    add(database, run_record(rid("old"), created_at=now, days=-30))
+    assert every_page(client, "&since=7d", 2) == [rid(f"r{i}") for i in range(5)]
 
 
 @pytest.mark.parametrize("cursor", ["abc", "!!!", "eyJmIjoxfQ", "x" * 3000, "bnVsbA"])

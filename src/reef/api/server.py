@@ -211,8 +211,12 @@ def _after(order: Sort, a: _Position, b: _Position) -> bool:
 
 
 def _fingerprint(order: Sort, run_filter: RunFilter) -> str:
-    """What a cursor is bound to: the sort and the filter it was given for."""
-    text = json.dumps([str(order), repr(run_filter)], default=str)
+    """What a cursor is bound to: the sort and the filter it was given for. Not ``since``
+    and ``until``: given as ages (``7d``), they move with each request."""
+    from dataclasses import replace
+
+    fixed = replace(run_filter, since=None, until=None)
+    text = json.dumps([str(order), repr(fixed)], default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
