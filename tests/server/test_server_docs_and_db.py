@@ -202,3 +202,42 @@ def test_rate_zero_is_no_limit() -> None:
 def test_anonymous_reads_can_be_turned_off(make_client: Any) -> None:
     assert make_client().get("/api/v1/runs").status_code == 200
     assert_error(make_client(anonymous_reads=False).get("/api/v1/runs"), 401, "AuthError")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--log-level", "loud"], "'loud' is not one of"),
+        (["--host", "no.such.host.invalid"], "--host"),
+        (["--port", "70000"], "--port"),
+        (["--rate-limit", "-1"], "--rate-limit"),
+    ],
+)
+def test_reef_server_bad_options_exit_2_and_create_nothing(
+    tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    from cli_support import InProcessReef
+
+    work = tmp_path / "work"
+    work.mkdir()
+    cli = InProcessReef(tmp_path / "home", work)
+    result = cli("server", *args)
+    assert result.rc == 2 and fragment in result.stderr, result.stderr
+    assert not (tmp_path / "home" / "server").exists()
+
+
+def test_reef_server_refuses_a_port_in_use(tmp_path: Path) -> None:
+    import socket
+
+    from cli_support import InProcessReef
+
+    work = tmp_path / "work"
+    work.mkdir()
+    cli = InProcessReef(tmp_path / "home", work)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("server", "--port", str(port))
+    assert result.rc == 2 and "Address already in use" in result.stderr
+    assert not (tmp_path / "home" / "server").exists()

@@ -21,6 +21,28 @@ _DB_HELP = (
     "[REEF_SERVER_DB_URL, else REEF_HOME/server/reef-server.db]"
 )
 SERVER_EXTRA = "pip install 'reef-bench[server]'"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def _check_address(host: str, port: int) -> None:
+    """Refuse, before anything starts, an address this machine cannot listen on: a host it
+    does not have, a port in use or not allowed."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        raise typer.BadParameter(f"{host!r}: {exc}", param_hint="--host") from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise typer.BadParameter(
+                f"cannot listen on {host}:{port}: {reason}", param_hint="--host/--port"
+            ) from exc
 
 
 @app.callback()
@@ -59,6 +81,11 @@ def server(
             f"the server needs {exc.name or 'FastAPI and uvicorn'}: {SERVER_EXTRA}"
         ) from exc
 
+    if log_level.lower() not in LOG_LEVELS:
+        raise typer.BadParameter(
+            f"{log_level!r} is not one of {', '.join(LOG_LEVELS)}", param_hint="--log-level"
+        )
+    _check_address(host, port)
     settings = ServerSettings(
         anonymous_reads=anonymous_reads,
         rate=rate_limit,
@@ -75,7 +102,7 @@ def server(
             markup=False,
         )
         try:
-            uvicorn.run(application, host=host, port=port, log_level=log_level)
+            uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
         except (KeyboardInterrupt, Terminated):
             # uvicorn stopped gracefully on the signal, then raised it again: a server
             # stopped by Ctrl-C or SIGTERM has ended as it should (exit 0).
