@@ -469,3 +469,35 @@ def test_a_figure_that_is_not_a_number_sorts_last_both_ways(store: Store) -> Non
     assert [r.id for r in store.list(sort=Sort.parse("throughput"))] == ["low", "high", "nan"]
     got = store.get("nan").performance
     assert got is not None and got.throughput_qps != got.throughput_qps  # the record keeps it
+
+
+def test_text_postgresql_cannot_hold(store: Store, reef_db: str) -> None:
+    """SQLite keeps a NUL character and any length; PostgreSQL neither. A NUL in what is only
+    searched is dropped there; a value too long for its column is refused naming the field,
+    and nothing of the batch is written."""
+    from reef.meta.run import RunRecord
+    from reef.results.query import RunFilter
+    from reef.results.store import StoreError
+
+    data = make_record("nul").model_dump()
+    data["reasons"] = ["bad\x00byte"]
+    store.add(RunRecord.model_validate(data))
+    assert store.get("nul").reasons == ["bad\x00byte"]  # the record keeps it
+    # What comes before the NUL is found (SQLite's LIKE stops at a NUL).
+    assert [r.id for r in store.list(RunFilter(text="bad"))] == ["nul"]
+
+    data = make_record("long").model_dump()
+    data["target"]["name"] = "m" * 300
+    long_name = RunRecord.model_validate(data)
+    if kind_of(reef_db) == "sqlite":
+        store.add_many([make_record("other"), long_name])
+        assert store.get("long").target.name == "m" * 300
+        return
+    with pytest.raises(StoreError) as info:
+        store.add_many([make_record("other"), long_name])
+    assert info.value.message.startswith(
+        "run 'long': its model (target name) is 300 characters long; the results database "
+    )
+    assert info.value.message.endswith(" keeps at most 255")
+    assert info.value.exit_code == 2
+    assert store.stored(["other", "long"]) == set()

@@ -63,7 +63,7 @@ from reef.results.query import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import Connection, Engine, FromClause
 
     from reef.meta.run import RunRecord
     from reef.meta.summary import RunSummary
@@ -299,6 +299,8 @@ class Store:
 
         from reef.results.models import LatencyRow, RunRow
 
+        if self._engine.dialect.name != "sqlite":
+            _fit(rows, RunRow.__table__, _hide_password(self.url))
         ids = [row["id"] for row in rows]
         with self._write() as conn:
             # Latencies first and explicitly: no reliance on ON DELETE CASCADE being enforced.
@@ -877,6 +879,50 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "hardware": run_hardware(record.environment),
         "record_json": json.dumps(record.summary_json()),
     }
+
+
+# Columns derived from a record for searching, whose NUL characters can simply be dropped.
+_SEARCHED = ("tags", "search_text")
+# How a refusal names a column, as the record's field.
+_FIELDS = {
+    "target_name": "model (target name)",
+    "target_version": "version",
+    "target_kind": "target kind",
+    "backend": "backend (predictor name)",
+    "hardware": "hardware label",
+}
+
+
+def _fit(rows: Iterable[dict[str, Any]], table: FromClause, shown: str) -> None:
+    """Make ``rows`` fit a database that, unlike SQLite, enforces the columns' lengths and
+    stores no NUL character in text (PostgreSQL): NULs are dropped from the columns kept for
+    searching; any other value that does not fit is a ``StoreError`` naming the run and its
+    field, rather than the driver's words for the first one it met."""
+    limits = {
+        column.name: getattr(column.type, "length", None)
+        for column in table.columns
+        if isinstance(getattr(column.type, "length", None), int)
+    }
+    for row in rows:
+        for name, value in row.items():
+            if not isinstance(value, str):
+                continue
+            field = _FIELDS.get(name, name.replace("_", " "))
+            if "\x00" in value:
+                if name not in _SEARCHED:
+                    raise StoreError(
+                        f"run {row['id']!r}: its {field} holds a NUL character, which the "
+                        f"results database {shown} cannot store",
+                        hint="remove it from the record (a SQLite database would keep it)",
+                    )
+                row[name] = value = value.replace("\x00", "")
+            limit = limits.get(name)
+            if limit is not None and len(value) > limit:
+                raise StoreError(
+                    f"run {row['id'][:80]!r}: its {field} is {len(value)} characters long; the "
+                    f"results database {shown} keeps at most {limit}",
+                    hint=f"shorten the {field} (a SQLite database keeps any length)",
+                )
 
 
 def _number(value: float | None) -> float | None:
