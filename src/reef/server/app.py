@@ -29,7 +29,7 @@ from reef.errors import (
     ReefError,
     RunNotFound,
 )
-from reef.server import components, docs
+from reef.server import components, docs, web
 from reef.server.limits import BodyLimit, RateLimiter
 
 PREFIX = "/api/v1"
@@ -248,6 +248,7 @@ def create_app(db: api.ServerDatabase, settings: ServerSettings | None = None) -
     app.add_middleware(BodyLimit, limit=settings.max_body, error_body=error_body)
     _routes(app)
     app.include_router(components.router(needs))
+    app.include_router(web.router())
     _docs(app, settings)
     return app
 
