@@ -78,6 +78,18 @@ def test_a_wrong_secret_is_refused(database: api.ServerDatabase) -> None:
         api.token_authenticate(forged, db=database)
 
 
+def test_only_the_one_spelling_of_a_secret_is_its_token(database: api.ServerDatabase) -> None:
+    """The secret's last base64 character carries 4 of the 256 bits: its 2 low bits must
+    not give other spellings of the same token."""
+    made = api.token_create("admin", db=database)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(made.token[-1])
+    for other in (alphabet[last ^ bit] for bit in (1, 2, 3)):
+        with pytest.raises(AuthError, match="unknown token"):
+            api.token_authenticate(made.token[:-1] + other, db=database)
+    assert api.token_authenticate(made.token, db=database).id == made.id
+
+
 def test_list_shows_no_secret(database: api.ServerDatabase) -> None:
     made = api.token_create("read", name="dash", db=database)
     (listed,) = api.token_list(db=database)

@@ -260,6 +260,9 @@ def token_authenticate(token: str, *, db: str | ServerDatabase | None = None) ->
         secret = base64.urlsafe_b64decode(encoded + "=")
     except (binascii.Error, ValueError) as exc:  # pragma: no cover - the pattern admits none
         raise AuthError("the token is not a Reef token") from exc
+    if base64.urlsafe_b64encode(secret).decode().rstrip("=") != encoded:
+        # The last character carries 4 bits: only the one spelling of a secret is its token.
+        raise AuthError("unknown token", hint="ask the server's admin for a token")
     with opened(db) as database:
         entry = get_token(database.store, token_id)
     stored = entry.secret_sha256 if entry is not None else _DUMMY_HASH
