@@ -256,3 +256,14 @@ def test_the_routes_are_documented(client: TestClient) -> None:
         "/api/v1/packs/{sha256}",
     ):
         assert path in paths
+
+
+def test_publish_and_yank_are_in_the_audit_log(
+    client: TestClient, tokens: dict[str, str], tiny: bytes
+) -> None:
+    upload(client, tiny, tokens["publish"])
+    upload(client, tiny, tokens["publish"])  # unchanged: not a write
+    client.post("/api/v1/components/tiny/1.0.0/yank", headers=bearer(tokens["publish"]))
+    log = client.get("/api/v1/audit", headers=bearer(tokens["admin"])).json()
+    mine = [(e["action"], e["target"]) for e in log if e["action"].startswith("component.")]
+    assert mine == [("component.yank", "tiny@1.0.0"), ("component.publish", "tiny@1.0.0")]

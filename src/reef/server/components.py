@@ -39,6 +39,17 @@ def _no_auth() -> None:
     return None
 
 
+def _audit(request: Request, caller: Any, action: str, target: str) -> None:
+    """Record a write in the server's audit log, where the app has a database."""
+    db = getattr(request.app.state, "db", None)
+    if db is None:
+        return
+    from reef import api as reef_api
+
+    client = getattr(caller, "client", None)
+    reef_api.audit_record(action, [target], actor=_publisher(caller), client=client, db=db)
+
+
 def router(needs: Callable[[str], Any] | None = None) -> APIRouter:
     """The registry's routes; ``needs(scope)`` is the dependency that checks the request's
     token for ``scope`` (without it, as in a bare app, nothing is checked)."""
@@ -66,6 +77,9 @@ def router(needs: Callable[[str], Any] | None = None) -> APIRouter:
             api.registry_publish, body, publisher=_publisher(caller), root=_root(request)
         )
         status = 201 if published.status == "published" else 200
+        if status == 201:
+            ref = f"{published.name}@{published.version}"
+            await run_in_threadpool(_audit, request, caller, "component.publish", ref)
         return JSONResponse(published.model_dump(mode="json"), status_code=status)
 
     @routes.get("/components")
@@ -100,7 +114,9 @@ def router(needs: Callable[[str], Any] | None = None) -> APIRouter:
     ) -> dict[str, Any]:
         """Yank a version: search no longer offers it; its manifest and pack stay, for the
         locks that pin it."""
-        return api.registry_yank(name, version, root=_root(request)).model_dump(mode="json")
+        entry = api.registry_yank(name, version, root=_root(request))
+        _audit(request, caller, "component.yank", f"{name}@{version}")
+        return entry.model_dump(mode="json")
 
     @routes.get(
         "/packs/{sha256}",
