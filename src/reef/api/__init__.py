@@ -45,6 +45,17 @@ if TYPE_CHECKING:
     )
     from reef.api.config import ConfigReport, config_show
     from reef.api.conformance import check_outputs, convert
+    from reef.api.dashboard import (
+        LatencyDistribution,
+        RunFiles,
+        RunRows,
+        dashboard_choices,
+        dashboard_latencies,
+        dashboard_run_file,
+        dashboard_run_files,
+        dashboard_runs,
+        dashboard_solutions,
+    )
     from reef.api.environment import detect, env_check, env_diff
     from reef.api.export import mlflow_log, mlflow_target, runs_export
     from reef.api.manifests import check, schema
@@ -204,6 +215,13 @@ _WHERE: dict[str, str] = {
     "server_open": "reef.api.server",
     "server_pareto": "reef.api.server",
     "server_run": "reef.api.server",
+    # the web dashboard's reads
+    "dashboard_choices": "reef.api.dashboard",
+    "dashboard_latencies": "reef.api.dashboard",
+    "dashboard_run_file": "reef.api.dashboard",
+    "dashboard_run_files": "reef.api.dashboard",
+    "dashboard_runs": "reef.api.dashboard",
+    "dashboard_solutions": "reef.api.dashboard",
     "token_actor": "reef.api.tokens",
     "token_authenticate": "reef.api.tokens",
     "token_create": "reef.api.tokens",
@@ -245,6 +263,9 @@ _WHERE: dict[str, str] = {
     "Fetched": "reef.components.fetch",
     "Fingerprint": "reef.environment.report",
     "Frontier": "reef.api.analysis",
+    "LatencyDistribution": "reef.api.dashboard",
+    "RunFiles": "reef.api.dashboard",
+    "RunRows": "reef.api.dashboard",
     "ImportReport": "reef.results.imports",
     "InitReport": "reef.solutions.init",
     "InstallReport": "reef.components.pack",
@@ -295,6 +316,7 @@ __all__ = [
     "ImportReport",
     "InitReport",
     "InstallReport",
+    "LatencyDistribution",
     "MlflowExport",
     "MlflowTarget",
     "NewToken",
@@ -309,8 +331,10 @@ __all__ = [
     "RepoInfo",
     "ReportResult",
     "ReproduceReport",
+    "RunFiles",
     "RunFilter",
     "RunRecord",
+    "RunRows",
     "RunSummary",
     "RunsPage",
     "SearchHit",
@@ -336,6 +360,12 @@ __all__ = [
     "compare",
     "config_show",
     "convert",
+    "dashboard_choices",
+    "dashboard_latencies",
+    "dashboard_run_file",
+    "dashboard_run_files",
+    "dashboard_runs",
+    "dashboard_solutions",
     "demo",
     "detect",
     "env_check",
