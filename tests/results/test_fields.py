@@ -48,7 +48,8 @@ def record(run_id: str, p90: float | None, *, name: str = "resnet", minutes: int
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
+def store(reef_db: str) -> Iterator[Store]:
+    """A store on each database (REEF_DB_URL)."""
     with Store() as s:
         s.add_many(
             [

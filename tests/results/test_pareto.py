@@ -45,7 +45,8 @@ def record(
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
+def store(reef_db: str) -> Iterator[Store]:
+    """A store on each database (REEF_DB_URL)."""
     with Store() as s:
         yield s
 
