@@ -214,3 +214,22 @@ def test_a_newer_database_is_refused_at_start(reef: Reef) -> None:
     assert result.rc == 2
     assert "schema revision '9999'" in result.stderr and "Traceback" not in result.stderr
     assert database.read_bytes() == before
+
+
+@pytest.mark.postgresql
+def test_the_server_on_postgresql(
+    reef: Reef, start: Callable[..., Server], postgresql_url: str
+) -> None:
+    """The production database: the same schema, made at start, tokens and reads over HTTP."""
+    admin = reef.ok("token", "create", "--scope", "admin", "--db", postgresql_url).stdout.strip()
+    server = start("--db", postgresql_url, "--no-anonymous-reads")
+    made = server.call("POST", "/api/v1/tokens", {"scope": "read", "expires": "1h"}, token=admin)
+    assert made.status == 201, made.body
+    assert server.call("GET", "/api/v1/runs", token=made.body["token"]).body == {
+        "runs": [],
+        "next_cursor": None,
+    }
+    listed = server.call("GET", "/api/v1/tokens", token=admin).body
+    assert [t["scope"] for t in listed] == ["admin", "read"]
+    assert not (reef.home / "server" / "reef-server.db").exists()
+    assert server.stop() == 0
