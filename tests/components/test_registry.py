@@ -285,3 +285,10 @@ def test_a_name_that_no_component_has_is_not_found(root: Path, name: str) -> Non
         registry.versions(root, name)
     with pytest.raises(NotPublished):
         registry.manifest(root, name, "1.0.0")
+
+
+def test_a_damaged_index_file_is_the_servers_failure(root: Path) -> None:
+    (root / "index" / "tiny.json").write_text("{not json")
+    with pytest.raises(ReefError, match="cannot be read") as info:
+        registry.versions(root, "tiny")
+    assert info.value.exit_code == 3

@@ -39,7 +39,14 @@ from pydantic import BaseModel, ConfigDict
 from reef import owner
 from reef.components.lookup import ComponentNotFound
 from reef.components.pack import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, PackError, unpack
-from reef.errors import ComponentError, FileRefused, ManifestError, Problem, WriteFailed
+from reef.errors import (
+    EXIT_ENVIRONMENT,
+    ComponentError,
+    FileRefused,
+    ManifestError,
+    Problem,
+    WriteFailed,
+)
 from reef.files import read_regular, reason, write_atomic
 from reef.locking import file_lock
 
@@ -59,6 +66,12 @@ class VersionConflict(ComponentError):
     change (HTTP 409)."""
 
     http_status = 409
+
+
+class RegistryDamaged(ComponentError):
+    """An index file of the registry that cannot be read: the server's fault (exit 3)."""
+
+    exit_code = EXIT_ENVIRONMENT
 
 
 class NotPublished(ComponentNotFound):
@@ -138,8 +151,16 @@ def _read_index(root: Path, name: str) -> dict[str, dict[str, Any]]:
         if isinstance(exc.__cause__, FileNotFoundError):
             return {}
         raise
-    data = json.loads(raw)
-    versions: dict[str, dict[str, Any]] = data.get("versions", {})
+    try:
+        data = json.loads(raw)
+        versions: dict[str, dict[str, Any]] = data["versions"]
+        if not isinstance(versions, dict):
+            raise TypeError("versions is not an object")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RegistryDamaged(
+            f"{path}: the registry's index file cannot be read ({exc})",
+            hint="restore it from a backup; the packs it lists are in packs/",
+        ) from exc
     return versions
 
 
