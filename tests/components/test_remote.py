@@ -36,6 +36,7 @@ class FakeServer(ThreadingHTTPServer):
     tamper = False
     lie = False
     not_reef = False
+    redirect_packs_to: str | None = None
     extra: list[dict[str, Any]]
     headers_seen: list[dict[str, str]]
 
@@ -77,6 +78,11 @@ class Handler(BaseHTTPRequestHandler):
                 if srv.lie:
                     shown["content_sha256"] = "0" * 64
                 self._json(200, shown)
+            elif parts[2] == "packs" and len(parts) == 4 and srv.redirect_packs_to:
+                self.send_response(302)
+                self.send_header("Location", srv.redirect_packs_to + url.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             elif parts[2] == "packs" and len(parts) == 4:
                 data = registry.open_pack(srv.root, parts[3]).read_bytes()
                 if srv.tamper:
@@ -87,6 +93,15 @@ class Handler(BaseHTTPRequestHandler):
         except ReefError as exc:
             error = {"code": type(exc).__name__, "message": exc.message, "hint": exc.hint}
             self._json(404, {"error": error})
+
+
+def start(root: Path) -> FakeServer:
+    srv = FakeServer(("127.0.0.1", 0), Handler)
+    srv.root = root
+    srv.extra = []
+    srv.headers_seen = []
+    threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+    return srv
 
 
 @pytest.fixture
@@ -363,3 +378,20 @@ def test_a_dry_run_does_not_fetch(server: FakeServer, tmp_path: Path, reef_home:
     api.fetch("hello")
     with scratch():
         assert api.resolve("hello").components[0].name == "hello"
+
+
+def test_the_token_does_not_follow_a_redirect(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(server, tmp_path, "hello")
+    elsewhere = start(server.root)
+    try:
+        server.redirect_packs_to = f"http://127.0.0.1:{elsewhere.server_address[1]}"
+        monkeypatch.setenv("REEF_TOKEN", "reef_abc_secret")
+        api.repo_add(url_of(server))
+        api.resolve("hello")
+        assert [h.get("Authorization") for h in elsewhere.headers_seen] == [None]
+        assert server.headers_seen[-1].get("Authorization") == "Bearer reef_abc_secret"
+    finally:
+        elsewhere.shutdown()
+        elsewhere.server_close()

@@ -132,7 +132,7 @@ def _fetch(
     headers: dict[str, str] | None = None,
 ) -> tuple[Path, bool]:
     """The cached path, and whether it had to be downloaded; ``headers`` go with the request
-    (a server repository's token)."""
+    to ``url`` only, never to where it redirects (a server repository's token)."""
     expected = sha256.lower()
     if not _SHA256.fullmatch(expected):
         # It names a file in the cache: anything else could point outside it.
@@ -250,9 +250,10 @@ def _attempt(
     label: str,
     headers: dict[str, str] | None = None,
 ) -> str:
-    request = urllib.request.Request(
-        url, headers={"User-Agent": f"reef/{reef.__version__}", **(headers or {})}
-    )
+    request = urllib.request.Request(url, headers={"User-Agent": f"reef/{reef.__version__}"})
+    for key, value in (headers or {}).items():
+        # Not copied onto a redirect: a token is for the server it was given to.
+        request.add_unredirected_header(key, value)
     try:
         response = urllib.request.urlopen(request, timeout=timeout_s)
     except urllib.error.HTTPError as exc:

@@ -95,13 +95,10 @@ def default_name(location: str) -> str:
     return urllib.parse.urlsplit(location).hostname or "server"
 
 
-def headers(token: str | None = None) -> dict[str, str]:
-    """A request's headers: the token given, else ``REEF_TOKEN``'s, as a bearer token."""
-    out = {"User-Agent": f"reef/{reef.__version__}", "Accept": "application/json"}
+def auth(token: str | None = None) -> dict[str, str]:
+    """The Authorization header of the token given, else of ``REEF_TOKEN``'s (none without)."""
     token = token or os.environ.get(TOKEN_ENV)
-    if token:
-        out["Authorization"] = f"Bearer {token}"
-    return out
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _server_error(base: str, exc: urllib.error.HTTPError) -> ComponentError:
@@ -141,10 +138,13 @@ def request(
 ) -> Any:
     """One API call (``path`` under ``/api/v1``); its JSON answer."""
     url = base_url(base) + API + path
-    hdrs = headers(token)
+    hdrs = {"User-Agent": f"reef/{reef.__version__}", "Accept": "application/json"}
     if content_type is not None:
         hdrs["Content-Type"] = content_type
     req = urllib.request.Request(url, data=body, headers=hdrs, method=method)
+    for key, value in auth(token).items():
+        # Not copied onto a redirect: the token is for this server only.
+        req.add_unredirected_header(key, value)
     try:
         with urllib.request.urlopen(req, timeout=timeout_s) as response:
             raw = response.read(_MAX_JSON + 1)
@@ -398,7 +398,7 @@ def materialise(repo: Repository, name: str, version: str) -> Path:
             backoff_s=0.5,
             timeout_s=60.0,
             label=f"{name}@{version}",
-            headers=headers(),
+            headers=auth(),
         )
     except ChecksumError as exc:
         exc.message = (
