@@ -11,18 +11,14 @@ for the default.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import bisect
 import contextlib
 import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel
 
@@ -185,31 +181,6 @@ class RunsPage(BaseModel):
     next_cursor: str | None
 
 
-# Where a run stands in a listing: (the sort field's value, created_at, id).
-_Position = tuple[Any, datetime, str]
-
-
-def _ordered(order: Sort, positions: list[_Position]) -> list[_Position]:
-    """``positions`` in ``Store.list``'s order: by the field (missing values last either
-    way), ties newest first, then by id descending. Stable sorts, last key first."""
-    ranked = sorted(positions, key=lambda p: p[2], reverse=True)
-    ranked.sort(key=lambda p: p[1], reverse=True)
-    valued = [p for p in ranked if p[0] is not None]
-    valued.sort(key=lambda p: p[0], reverse=order.descending)
-    return valued + [p for p in ranked if p[0] is None]
-
-
-def _after(order: Sort, a: _Position, b: _Position) -> bool:
-    """Whether ``a`` comes after ``b`` in ``_ordered``'s order."""
-    if (a[0] is None) != (b[0] is None):
-        return a[0] is None
-    if a[0] is not None and a[0] != b[0]:
-        return bool(a[0] < b[0]) if order.descending else bool(a[0] > b[0])
-    if a[1] != b[1]:
-        return a[1] < b[1]
-    return a[2] < b[2]
-
-
 def _fingerprint(order: Sort, run_filter: RunFilter) -> str:
     """What a cursor is bound to: the sort and the filter it was given for. Not ``since``
     and ``until``: given as ages (``7d``), they move with each request."""
@@ -218,45 +189,6 @@ def _fingerprint(order: Sort, run_filter: RunFilter) -> str:
     fixed = replace(run_filter, since=None, until=None)
     text = json.dumps([str(order), repr(fixed)], default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _encode(order: Sort, run_filter: RunFilter, position: _Position) -> str:
-    value, created, run_id = position
-    shown = value.isoformat() if isinstance(value, datetime) else value
-    data = {"f": _fingerprint(order, run_filter), "v": shown, "c": created.isoformat(), "i": run_id}
-    raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str, order: Sort, run_filter: RunFilter) -> _Position:
-    bad = CursorError(
-        "cursor: not a cursor this server gave",
-        hint="pass next_cursor from the previous page as it was, or leave cursor out to start",
-    )
-    if len(cursor) > 2048:
-        raise bad
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        fingerprint, value, created, run_id = data["f"], data["v"], data["c"], data["i"]
-        created_at = datetime.fromisoformat(created)
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
-        raise bad from exc
-    if not isinstance(run_id, str) or not isinstance(value, str | int | float | None):
-        raise bad
-    if isinstance(value, bool):
-        raise bad
-    if fingerprint != _fingerprint(order, run_filter):
-        raise CursorError(
-            "cursor: it was given for another sort or filter",
-            hint="page with the sort and filters the first page had, or leave cursor out",
-        )
-    if order.column == "created_at" and value is not None:
-        try:
-            value = datetime.fromisoformat(str(value))
-        except ValueError as exc:
-            raise bad from exc
-    return (value, created_at, run_id)
 
 
 def runs_page(
@@ -277,21 +209,13 @@ def runs_page(
     order = (Sort.parse(sort) if isinstance(sort, str) else sort) or NEWEST_FIRST
     if not 1 <= limit <= MAX_PAGE:
         raise ServerError(f"limit: must be 1 to {MAX_PAGE}, not {limit}")
-    after = _decode(cursor, order, wanted) if cursor is not None else None
-    column = order.column
-    fields = ["id", "created_at"] if column == "created_at" else ["id", "created_at", column]
+    from reef.api.dashboard import dashboard_runs
+
     with opened(db) as database:
-        store = database.store
-        ranked = _ordered(
-            order, [(row[-1], row[1], row[0]) for row in store.field_rows(fields, wanted)]
-        )
-        start = 0
-        if after is not None:
-            start = bisect.bisect_left(ranked, True, key=lambda p: _after(order, p, after))
-        chosen = ranked[start : start + limit]
-        summaries = [RunSummary.of(store.get(position[2])) for position in chosen]
-    more = start + limit < len(ranked)
-    next_cursor = _encode(order, wanted, chosen[-1]) if more and chosen else None
+        # The database finds the page: ORDER BY ... LIMIT after the cursor's position.
+        rows = dashboard_runs(wanted, sort=order, limit=limit, cursor=cursor, db=database)
+        summaries = [RunSummary.of(database.store.get(row.id)) for row in rows.runs]
+    next_cursor = rows.next_cursor
     return RunsPage(runs=summaries, next_cursor=next_cursor)
 
 
