@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from databases import execute, kind_of
 from factories import run_record
 from reef import api
+from reef.errors import RunNotFound
 from reef.meta.run import (
     RunRecord,
     SolutionRef,
@@ -341,3 +343,32 @@ def test_a_filter_reads_scenarios_and_statuses_in_any_spelling() -> None:
     assert RunFilter(scenario="OFFLINE", status="Valid").status == "valid"
     with pytest.raises(QueryError, match="--scenario: unknown value 'nope'"):
         RunFilter(scenario="nope")
+
+
+# --- text order -----------------------------------------------------------------------------
+
+
+def test_text_sorts_by_character_codes_whatever_the_collation(reef_db: str) -> None:
+    """As SQLite sorts text, on PostgreSQL too where the columns' collation is English (as a
+    production database's often is), which would put ``a_c`` before ``ab`` and ``B`` after
+    ``a``: by model, and ids breaking ties of time (the candidates of a prefix)."""
+    names = ["b", "B", "a_c", "ab", "A"]
+    with Store() as s:
+        s.add_many([make_record(f"x-{name}", name=name) for name in names])
+    if kind_of(reef_db) == "postgresql":
+        found = execute(reef_db, "SELECT count(*) FROM pg_collation WHERE collname = 'en-x-icu'")
+        if found != [(1,)]:
+            pytest.skip("this PostgreSQL has no ICU collation en-x-icu")
+        for column, kind in (("target_name", "varchar(255)"), ("id", "varchar(64)")):
+            execute(
+                reef_db,
+                f'ALTER TABLE runs ALTER COLUMN {column} TYPE {kind} COLLATE "en-x-icu"',
+            )
+        in_english = [row[0] for row in execute(reef_db, "SELECT id FROM runs ORDER BY id")]
+        assert in_english != sorted(in_english)  # the test would prove nothing otherwise
+    with Store() as s:
+        by_model = [r.target.name for r in s.list(sort=Sort.parse("model"))]
+        with pytest.raises(RunNotFound) as info:  # ambiguous: its candidates, newest first
+            s.get("x-")
+    assert by_model == sorted(names) == ["A", "B", "a_c", "ab", "b"]
+    assert info.value.candidates == [f"x-{n}" for n in sorted(names, reverse=True)]

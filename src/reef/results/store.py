@@ -69,6 +69,8 @@ if TYPE_CHECKING:
     from reef.meta.summary import RunSummary
 
 MAX_CANDIDATES = 10
+# The sort columns holding text, which _Reader.binary orders as SQLite does.
+_TEXT_SORTED = frozenset({"target_name", "scenario", "status"})
 _IN_CHUNK = 500  # ids per IN (...): SQLite allows 999 bound parameters in older builds
 
 
@@ -405,9 +407,10 @@ class Store:
         # matching record into SQLite's sorter, not only the ``limit`` kept.
         where, params = self._where(reader, run_filter)
         # order.column is one of query.SORT_FIELDS' columns, never the user's text.
+        column = order.column + (reader.binary if order.column in _TEXT_SORTED else "")
         query = (
-            f"SELECT id FROM runs{where} ORDER BY {order.column} {direction} NULLS LAST, "
-            "created_at DESC, id DESC"
+            f"SELECT id FROM runs{where} ORDER BY {column} {direction} NULLS LAST, "
+            f"created_at DESC, id{reader.binary} DESC"
         )
         if limit is not None:
             query += " LIMIT :limit"
@@ -662,8 +665,8 @@ class Store:
         matching = "substr(id, 1, :length) = :prefix"
         params = {"length": len(id_or_prefix), "prefix": id_or_prefix}
         ids = reader.column(
-            f"SELECT id FROM runs WHERE {matching} ORDER BY created_at DESC, id DESC "
-            f"LIMIT {MAX_CANDIDATES}",
+            f"SELECT id FROM runs WHERE {matching} ORDER BY created_at DESC, "
+            f"id{reader.binary} DESC LIMIT {MAX_CANDIDATES}",
             params,
         )
         if not ids:
@@ -788,6 +791,9 @@ class _Reader:
 
     # Whether the database digs values out of a record's JSON itself (SQLite's json_extract).
     json_in_sql = False
+    # What orders text by its characters' codes, as SQLite does, whatever the database's
+    # collation (``en_US`` would put ``a_c`` before ``ab``, and ``B`` after ``a``).
+    binary = ""
 
     def rows(self, query: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         raise NotImplementedError
@@ -830,6 +836,8 @@ class _AlchemyReader(_Reader):
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        if connection.dialect.name == "postgresql":
+            self.binary = ' COLLATE "C"'
 
     def rows(self, query: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         from sqlalchemy import text
