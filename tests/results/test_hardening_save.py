@@ -248,7 +248,7 @@ def write_record(path: Path, rec: RunRecord) -> Path:
     return path
 
 
-def test_import_a_file_a_run_folder_and_a_folder_of_them(tmp_path: Path) -> None:
+def test_import_a_file_a_run_folder_and_a_folder_of_them(tmp_path: Path, reef_db: str) -> None:
     one = write_record(tmp_path / "one.json", record("a"))
     folders = tmp_path / "runs"
     write_record(folders / "b" / "record.json", record("b"))
@@ -268,7 +268,7 @@ def test_import_a_file_a_run_folder_and_a_folder_of_them(tmp_path: Path) -> None
         assert s.latencies("c") == list(range(5000))  # the raw latencies come along
 
 
-def test_import_is_idempotent(tmp_path: Path) -> None:
+def test_import_is_idempotent(tmp_path: Path, reef_db: str) -> None:
     path = write_record(tmp_path / "r" / "record.json", record("r"))
     assert api.runs_import(path).imported == 1
     again = api.runs_import(tmp_path / "r")
@@ -277,7 +277,7 @@ def test_import_is_idempotent(tmp_path: Path) -> None:
         assert [r.id for r in s.list()] == ["r"]
 
 
-def test_the_same_run_found_twice_is_imported_once(tmp_path: Path) -> None:
+def test_the_same_run_found_twice_is_imported_once(tmp_path: Path, reef_db: str) -> None:
     write_record(tmp_path / "x" / "record.json", record("same"))
     write_record(tmp_path / "y" / "record.json", record("same"))
     report = api.runs_import(tmp_path)
