@@ -395,3 +395,17 @@ def test_the_token_does_not_follow_a_redirect(
     finally:
         elsewhere.shutdown()
         elsewhere.server_close()
+
+
+def test_a_manifest_that_is_not_the_listed_component_is_refused(
+    server: FakeServer, tmp_path: Path, reef_home: Path
+) -> None:
+    publish(server, tmp_path, "hello")
+    index = server.root / "index" / "hello.json"
+    data = json.loads(index.read_text())
+    entry = data["versions"]["1.0.0"]
+    entry["manifest"] = entry["manifest"].replace("name: hello", "name: other")
+    index.write_text(json.dumps(data))
+    with pytest.raises(ReefError, match="not that component's"):
+        api.repo_add(url_of(server))
+    assert not (reef_home / "repos.json").exists()

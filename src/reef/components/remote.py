@@ -299,6 +299,19 @@ def _write_stub(repo: Repository, root: Path, name: str, version: str) -> None:
     text = data.get("manifest") if isinstance(data, dict) else None
     if not isinstance(text, str):
         raise RemoteError(f"{repo.location}: no manifest for {name}@{version}")
+    from reef.errors import ManifestError
+    from reef.meta.load import parse_yaml
+
+    try:
+        parsed = parse_yaml(text, f"{name}@{version}/reef.yaml")
+    except ManifestError as exc:
+        raise RemoteError(f"{repo.location}: {exc.message}") from exc
+    declared = (parsed.get("name"), str(parsed.get("version"))) if isinstance(parsed, dict) else ()
+    if declared != (name, version):
+        raise RemoteError(
+            f"{repo.location}: the manifest it gives for {name}@{version} is not that component's",
+            hint="report it to the server's owner",
+        )
     texts = {"reef.yaml": text}
     nested = data.get("manifests")
     if isinstance(nested, dict):
