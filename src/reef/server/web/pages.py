@@ -352,6 +352,17 @@ def _try(build: Callable[[], Safe]) -> Safe:
         return _error(exc)
 
 
+NO_RUNS = html('<p class="note">{}</p>', "No runs stored yet: `reef submit` sends some.")
+
+
+def _analysis_status(exc: ReefError) -> int:
+    """The status of a page whose analysis failed: 200 where the filters selected no run
+    (an empty result, said on the page), else the error's own."""
+    from reef.server.app import http_status
+
+    return 200 if type(exc).__name__ == "NoRunsMatch" else http_status(exc)
+
+
 def _db(request: Request) -> api.ServerDatabase:
     db: api.ServerDatabase = request.app.state.db
     return db
@@ -974,13 +985,13 @@ def _pareto(request: Request) -> _Page:
             )
         )
     form = _filters_form("/pareto", values, choices, join(selects))
+    if not choices["models"]:
+        return _Page("Pareto", html("<h1>Pareto frontier</h1>{}{}", form, NO_RUNS))
     try:
         result = api.server_pareto(chosen, run_filter=_run_filter(values), db=db)
     except ReefError as exc:
-        from reef.server.app import http_status
-
         body = html("<h1>Pareto frontier</h1>{}{}", form, _error(exc))
-        return _Page("Pareto", body, http_status(exc))
+        return _Page("Pareto", body, _analysis_status(exc))
     names = [
         f"{o.name} ({o.direction}{', ' + o.unit if o.unit else ''})" for o in result.objectives
     ]
@@ -1142,13 +1153,14 @@ def _board(request: Request) -> _Page:
     note = html(
         '<p class="note">{}</p>', "The verified-only switch is disabled: " + NO_VERIFICATION
     )
+    status = 200
     try:
-        tables = _board_tables(request, metric=metric, values=values, hardware=hardware)
-        status = 200
+        if choices["models"]:
+            tables = _board_tables(request, metric=metric, values=values, hardware=hardware)
+        else:
+            tables = NO_RUNS
     except ReefError as exc:
-        from reef.server.app import http_status
-
-        tables, status = _error(exc), http_status(exc)
+        tables, status = _error(exc), _analysis_status(exc)
     body = html(
         "<h1>Scoreboards</h1><p>The best valid run per model, scenario and hardware; pick a "
         "solution (or tag) for its board.</p>{}{}{}",
