@@ -19,11 +19,10 @@ for _folder in ("e2e", "cli"):
 pytest.importorskip("fastapi", reason="the server needs reef-bench[server]")
 
 from fastapi.testclient import TestClient  # noqa: E402
+from server_support import SCOPES  # noqa: E402
 
 from reef import api  # noqa: E402
 from reef.server.app import ServerSettings, create_app  # noqa: E402
-
-SCOPES = ("read", "submit", "publish", "admin")
 
 
 @pytest.fixture
@@ -63,32 +62,3 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
 def tokens(database: api.ServerDatabase) -> dict[str, str]:
     """A token of each scope, by scope."""
     return {scope: api.token_create(scope, name=scope, db=database).token for scope in SCOPES}
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def assert_error(response: Any, status: int, code: str, *fragments: str) -> dict[str, Any]:
-    """The response is Reef's one error shape, with this status and code, and its message
-    holds each fragment."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert {"code", "message", "hint"} <= set(error), error
-    assert error["code"] == code, error
-    for fragment in fragments:
-        assert fragment in error["message"], error
-    return dict(error)
-
-
-def snapshot(database: api.ServerDatabase) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the tables a request could write: to show that one wrote nothing."""
-    from sqlalchemy import text
-
-    with database.store._engine.connect() as conn:
-        return {
-            table: [tuple(row) for row in conn.execute(text(f"SELECT * FROM {table}"))]
-            for table in ("runs", "run_latencies", "tokens", "audit_log")
-        }

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from server_support import assert_error, bearer, snapshot
 
-from conftest import assert_error, bearer, snapshot
 from factories import rid, run_record, scaled
 from reef import api
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from server_support import assert_error
 
-from conftest import assert_error
 from reef import api
 from reef.errors import RateLimited, ReefError
 from reef.results import migrate

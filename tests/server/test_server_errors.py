@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from server_support import assert_error, bearer, snapshot
 
-from conftest import assert_error, bearer, snapshot
 from reef import api
 from reef.errors import ReefError, RunNotFound
 from reef.server.app import error_body, http_status

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from server_support import assert_error, bearer, snapshot
 
-from conftest import assert_error, bearer, snapshot
 from factories import LATENCY_MS, rid, run_record
 from reef import api
 

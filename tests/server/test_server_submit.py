@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from server_support import assert_error, bearer, snapshot
 
-from conftest import assert_error, bearer, snapshot
 from reef import api
 from reef.meta.run import RunRecord, load_record
 
