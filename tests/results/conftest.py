@@ -19,7 +19,7 @@ OpenStore = Callable[..., Store]
 def new_store(postgres: Postgres, tmp_path: Path) -> Iterator[OpenStore]:
     """``new_store(kind, records=())``: a store on a new database of ``kind`` (``sqlite``, a
     file of its own, or ``postgresql``, a schema of its own) holding ``records``; closed, and
-    the schema dropped, after the test. For a test comparing the answers of two databases."""
+    its connections ended, after the test. For a test comparing the answers of two databases."""
     opened: list[tuple[str, Store]] = []
 
     def new(kind: str, records: Iterable[RunRecord] = ()) -> Store:
@@ -34,4 +34,4 @@ def new_store(postgres: Postgres, tmp_path: Path) -> Iterator[OpenStore]:
     for url, store in opened:
         store.close()
         if not url.startswith("sqlite"):
-            postgres.drop(url)
+            postgres.release(url)

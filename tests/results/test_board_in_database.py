@@ -175,7 +175,7 @@ def twins(
             assert execute(url, statement)[0] > 0
     with Store(urls[0]) as on_sqlite, Store(urls[1]) as on_postgresql:
         yield on_sqlite, on_postgresql
-    postgres.drop(urls[1])
+    postgres.release(urls[1])
 
 
 @pytest.mark.postgresql
