@@ -53,10 +53,20 @@ CONNECT_TIMEOUT_S = 3
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
+# Why PostgreSQL could not be used this session, for the summary; empty while it could.
+_UNUSABLE: list[str] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"postgresql: runs on PostgreSQL ({PG_ENV}, default {PG_DEFAULT})"
     )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line saying why the tests on PostgreSQL did not run (above the list of skips)."""
+    if _UNUSABLE:
+        terminalreporter.write_line(f"tests on PostgreSQL not run: {_UNUSABLE[0]}", yellow=True)
 
 
 class Postgres:
@@ -97,6 +107,7 @@ class Postgres:
                     f"PostgreSQL at {self.shown} (set by {PG_ENV}, else the default) cannot "
                     f"be used: {type(exc).__name__}: {detail}"
                 )
+                _UNUSABLE.append(self._problem)
         return self._problem
 
     def require(self) -> None:
