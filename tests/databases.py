@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -80,8 +81,13 @@ class Postgres:
         self.database = f"reef_test_{os.getpid()}_{secrets.token_hex(3)}"
         self._problem: str | None = None
         self._probed = False
+        self._created = False
         self._admin: psycopg.Connection[Any] | None = None  # on the session's database
         self._schemas = itertools.count(1)
+
+    @property
+    def _server_database(self) -> str:
+        return self.server.database or "postgres"
 
     def _connect(self, database: str) -> psycopg.Connection[Any]:
         import psycopg
@@ -98,8 +104,9 @@ class Postgres:
         if not self._probed:
             self._probed = True
             try:
-                with self._connect(str(self.server.database)) as connection:
+                with self._connect(self._server_database) as connection:
                     connection.execute(f'CREATE DATABASE "{self.database}"')
+                self._created = True
                 self._admin = self._connect(self.database)
             except Exception as exc:  # any failure: say what it was
                 detail = " ".join(str(exc).split()) or type(exc).__name__
@@ -125,13 +132,13 @@ class Postgres:
         assert self._admin is not None
         schema = f"t{next(self._schemas):04d}"
         self._admin.execute(f"CREATE SCHEMA {schema}")
+        # Told apart by it (release): plain ASCII, which PostgreSQL keeps as given, in its 63
+        # bytes; the test's name only helps whoever looks at pg_stat_activity.
+        name = re.sub(r"[^\w.\[\]-]", "_", f"reef-test-{schema}-{label}", flags=re.ASCII)[:63]
         url = self.server.set(
             drivername="postgresql+psycopg",
             database=self.database,
-            query={
-                "options": f"-csearch_path={schema}",
-                "application_name": f"reef-test-{schema}{'-' + label if label else ''}"[:63],
-            },
+            query={"options": f"-csearch_path={schema}", "application_name": name},
         )
         return url.render_as_string(hide_password=False)
 
@@ -149,11 +156,13 @@ class Postgres:
 
     def close(self) -> None:
         """Drop the session's database, ending the connections left to it."""
-        if self._admin is None:
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
+        if not self._created:
             return
-        self._admin.close()
-        self._admin = None
-        with self._connect(str(self.server.database)) as connection:
+        self._created = False
+        with self._connect(self._server_database) as connection:
             connection.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                 [self.database],
