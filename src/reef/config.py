@@ -98,6 +98,13 @@ SETTINGS = (
     Setting("threads", "REEF_THREADS", int, "intra-op threads when --threads is not given"),
     Setting("server_url", "REEF_SERVER_URL", str, "the Reef server to talk to", secret=True),
     Setting("token_file", "REEF_TOKEN_FILE", str, "a file holding the token for that server"),
+    Setting(
+        "server_db_url",
+        "REEF_SERVER_DB_URL",
+        str,
+        "the database reef server keeps (SQLAlchemy URL); never the results database",
+        secret=True,
+    ),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 

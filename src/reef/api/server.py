@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
     from reef.results.query import RunFilter, Sort
     from reef.results.store import Store
 
-SERVER_DB_ENV = "REEF_SERVER_DB_URL"
+SERVER_DB_ENV = "REEF_SERVER_DB_URL"  # the config setting server_db_url's variable
 SERVER_DIR = "server"
 SERVER_DB_FILE = "reef-server.db"
 DEFAULT_PAGE = 20
@@ -54,20 +53,16 @@ def server_home() -> Path:
 
 def server_db_url(db_url: str | None = None) -> str:
     """The server's database: ``db_url`` if given, else ``REEF_SERVER_DB_URL``, else the
-    config file's ``server_db_url`` where this Reef has that setting, else SQLite at
+    config file's ``server_db_url``, else SQLite at
     ``REEF_HOME/server/reef-server.db``. The user's own results database (``REEF_DB_URL``)
     is never the server's by default."""
     if db_url:
         return db_url
-    explicit = os.environ.get(SERVER_DB_ENV)
-    if explicit:
-        return explicit
     from reef import config
 
-    if any(s.key == "server_db_url" for s in config.SETTINGS):
-        value = config.get("server_db_url")
-        if value:
-            return str(value)
+    value = config.get("server_db_url")  # REEF_SERVER_DB_URL, else the config file
+    if value:
+        return str(value)
     return f"sqlite:///{server_home() / SERVER_DB_FILE}"
 
 
