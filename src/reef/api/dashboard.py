@@ -34,6 +34,7 @@ MAX_FILES = 200
 # Points of a latency CDF as the dashboard draws it, and bars of its histogram.
 CDF_POINTS = 200
 HISTOGRAM_BINS = 40
+HISTOGRAM_TOP = 99.5  # the percentile a histogram ends at
 BUNDLE_FILE = "bundle.json"
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # The runs table's columns a row of the dashboard's runs table shows, in ``RunRow`` order.
@@ -274,14 +275,16 @@ def dashboard_solutions(db: ServerDatabase) -> list[str]:
 
 class LatencyDistribution(BaseModel):
     """A run's raw latencies (ms) as the dashboard draws them: ``cdf`` as (latency, share of
-    queries at or below it) points, a histogram of ``counts`` between ``edges``, and the
-    percentiles of the raw latencies."""
+    queries at or below it) points, a histogram of ``counts`` between ``edges`` (up to the
+    99.5th percentile, so that a long tail does not squash it: ``above`` queries are slower
+    than its last edge), and the percentiles of the raw latencies."""
 
     count: int
     cdf: list[tuple[float, float]]
     edges: list[float]
     counts: list[int]
     percentiles: dict[str, float]
+    above: int = 0
 
 
 def dashboard_latencies(
@@ -302,7 +305,11 @@ def dashboard_latencies(
     n = len(ms)
     at = np.unique(np.linspace(0, n - 1, min(points, n)).round().astype(np.int64))
     cdf = [(float(ms[i]), float((i + 1) / n)) for i in at]
-    counts, edges = np.histogram(ms, bins=max(1, min(bins, n)))
+    top = float(np.percentile(ms, HISTOGRAM_TOP))
+    if top <= ms[0]:
+        top = float(ms[-1])
+    shown = ms[ms <= top]
+    counts, edges = np.histogram(shown, bins=max(1, min(bins, n)), range=(float(ms[0]), top))
     percentiles = {f"p{q:g}": float(np.percentile(ms, q)) for q in (50, 90, 95, 99, 99.9)} | {
         "min": float(ms[0]),
         "max": float(ms[-1]),
@@ -313,6 +320,7 @@ def dashboard_latencies(
         cdf=cdf,
         edges=[float(e) for e in edges],
         counts=[int(c) for c in counts],
+        above=int(n - len(shown)),
         percentiles=percentiles,
     )
 

@@ -104,10 +104,9 @@ document.addEventListener("DOMContentLoaded", () => {
     field.addEventListener("change", () => field.form && field.form.requestSubmit());
   }
   // Compare: between 2 and 5 runs ticked.
-  const compare = document.getElementById("compare");
-  if (compare) {
+  const button = document.querySelector("button[form=compare]");
+  if (button) {
     const boxes = () => document.querySelectorAll("input[type=checkbox][form=compare]");
-    const button = compare.querySelector("button");
     const update = () => {
       const n = [...boxes()].filter((b) => b.checked).length;
       button.disabled = n < 2 || n > 5;

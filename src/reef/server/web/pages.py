@@ -690,10 +690,14 @@ def _run(request: Request, run_id: str) -> _Page:
         }
         charts_html = html(
             '<div class="grid2"><figure>{}<figcaption>CDF of {} raw latencies</figcaption>'
-            "</figure><figure>{}<figcaption>Histogram</figcaption></figure></div>",
+            "</figure><figure>{}<figcaption>{}</figcaption></figure></div>",
             charts.cdf(dist.cdf, marks, dist.count),
             f"{dist.count:,}",
             charts.histogram(dist.edges, dist.counts),
+            f"Histogram up to the 99.5th percentile ({number(dist.edges[-1])} ms); "
+            f"{dist.above:,} slower queries not drawn"
+            if dist.above
+            else "Histogram",
         )
     # Settings, predictor, components, environment
     settings = _flatten(record.settings.model_dump(mode="json"))
