@@ -1,5 +1,6 @@
 """Engines for the results database, with SQLite set up for several writing processes, and
-read-only where this process cannot write the database (a read-only ``REEF_HOME``).
+read-only where this process cannot write the database (a read-only ``REEF_HOME``); on
+PostgreSQL, writers take turns as they do on SQLite (``_postgresql_begin``).
 
 SQLAlchemy is imported only where an engine is made: a plain SQLite file already at the newest
 schema is read through the standard library's ``sqlite3`` (``plain_sqlite_path``,
