@@ -452,7 +452,15 @@ def test_login_goes_only_to_this_server_and_only_from_its_pages(
     make_client: Any, tokens: dict[str, str]
 ) -> None:
     client = make_client(anonymous_reads=False)
-    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+    for target in (
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "javascript:alert(1)",
+        " /runs",
+    ):
         response = client.post(
             "/login", data={"token": tokens["read"], "next": target}, follow_redirects=False
         )

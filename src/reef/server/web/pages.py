@@ -115,9 +115,13 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*")
+
+
 def _local(target: str | None) -> str:
-    """A path on this server to go to after logging in: ``/`` for anything else."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """A path on this server to go to after logging in: ``/`` for anything else (another
+    host, ``//host``, a backslash or a control character that a browser would read as one)."""
+    if not target or len(target) > 2048 or not _LOCAL_PATH.fullmatch(target):
         return "/"
     return target
 
@@ -774,7 +778,8 @@ def _run(request: Request, run_id: str) -> _Page:
         trace = html('<p class="muted">{}</p>', "The run was not traced.")
     body = html(
         "{head}"
-        '<p><a href="{compare}">compare with other runs</a> · '
+        '<p><a href="{others}">other runs of this model and scenario</a> · '
+        '<a href="{compare}">compare it with others</a> · '
         '<a href="/api/v1/runs/{id}">the record as JSON</a></p>'
         "<h2>Verdict</h2>{verdict}"
         "<h2>Figures</h2>{figures}"
@@ -785,7 +790,8 @@ def _run(request: Request, run_id: str) -> _Page:
         "<h2>LoadGen's logs</h2>{logs}"
         "<h2>Trace</h2>{trace}",
         head=head,
-        compare=url("/runs", {"model": t.name, "scenario": record.scenario}),
+        others=url("/runs", {"model": t.name, "scenario": record.scenario}),
+        compare=url("/compare", {"run": record.id}),
         id=segment(record.id),
         verdict=join(verdict) or html('<p class="muted">{}</p>', "no LoadGen verdict"),
         figures=_facts(figures) if figures else html('<p class="muted">{}</p>', "no figures"),
