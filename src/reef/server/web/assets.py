@@ -29,6 +29,7 @@ th, td { border-bottom: 1px solid var(--line); padding: .28em .6em; text-align: 
   vertical-align: top; }
 th { background: var(--soft); font-weight: 600; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.when { white-space: nowrap; }
 td.id, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .92em; }
 tr.differs td, tr.differs th { background: #fff6dc; }
 .table-wrap { overflow-x: auto; }

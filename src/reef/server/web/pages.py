@@ -445,7 +445,8 @@ def _runs_table(
         )
         body.append(
             html(
-                '<tr data-run="{id}">{check}<td class="id">{link}</td><td>{created}</td>'
+                '<tr data-run="{id}">{check}<td class="id">{link}</td>'
+                '<td class="when">{created}</td>'
                 "<td>{model}</td><td>{scenario}</td><td>{backend}</td><td>{status}</td>"
                 '<td class="num">{p50}</td><td class="num">{p90}</td><td class="num">{p99}</td>'
                 '<td class="num">{qps}</td><td class="num">{acc}</td><td>{hw}</td>'
