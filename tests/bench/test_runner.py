@@ -44,7 +44,12 @@ def check_performance(record: RunRecord) -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_builtin_classifier_in_every_scenario(scenario: str) -> None:
-    job = make_job("digits-classifier", scenario=scenario, mode="both")
+    # Server gets a bound of its own: the one calibrated from a 0.1 ms model is 2 ms, which a
+    # shared 2-core machine's scheduling misses now and then even at a quarter of the load
+    # (the calibration itself is tested in test_calibrate.py). The run's plumbing is what
+    # this test checks.
+    bound = {"latency_bound_ms": 50.0} if scenario == "Server" else {}
+    job = make_job("digits-classifier", scenario=scenario, mode="both", **bound)
     record = run_job(job)
 
     assert record.status == "valid", record.reasons
