@@ -499,3 +499,22 @@ def test_pages_count_against_the_rate_limit(make_client: Any, runs: list[Any]) -
 def test_dates_shown_are_utc(client: TestClient, database: api.ServerDatabase) -> None:
     add(database, run_record(rid("a"), created_at=T0 + timedelta(hours=5, minutes=7)))
     assert "2025-01-01 05:07" in client.get("/runs").text
+
+
+def test_text_sorts_page_in_character_order_on_every_database(
+    database: api.ServerDatabase,
+) -> None:
+    """Model names page in the order of their characters' codes (as SQLite and `reef runs
+    list` order them), whatever a PostgreSQL database's collation would say."""
+    names = ["ab", "a_c", "B", "a", "Zed", "a c", "é", "b"]
+    add(database, *(run_record(f"{i:032x}", name=n, minutes=i) for i, n in enumerate(names)))
+    for sort, expected in (("model", sorted(names)), ("-model", sorted(names, reverse=True))):
+        got: list[str] = []
+        cursor = None
+        while True:
+            page = api.dashboard_runs(sort=sort, limit=3, cursor=cursor, db=database)
+            got += [r.model for r in page.runs]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert got == expected, sort

@@ -36,6 +36,8 @@ CDF_POINTS = 200
 HISTOGRAM_BINS = 40
 HISTOGRAM_TOP = 99.5  # the percentile a histogram ends at
 BUNDLE_FILE = "bundle.json"
+# The sort columns holding text (see Store's lists, which order them the same way).
+_TEXT_SORTED = frozenset({"target_name", "scenario", "status"})
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # The runs table's columns a row of the dashboard's runs table shows, in ``RunRow`` order.
 _ROW_COLUMNS = (
@@ -113,29 +115,33 @@ def dashboard_runs(
         raise ServerError(f"limit: must be 1 to {MAX_ROWS}, not {limit}")
     after = _decode(cursor, order, wanted) if cursor else None
     store = db.store
-    column = order.column
     direction = "DESC" if order.descending else "ASC"
     with store._read() as reader:
+        # Text in the order of its characters' codes, as SQLite orders it and as the
+        # store's own lists do, whatever a PostgreSQL database's collation.
+        binary = str(getattr(reader, "binary", ""))
+        column = order.column + (binary if order.column in _TEXT_SORTED else "")
+        run_id_col = f"id{binary}"
         where, params = store._where(reader, wanted)
         total = int(reader.scalar(f"SELECT count(*) FROM runs{where}", params) or 0)
         conditions = [where.removeprefix(" WHERE ")] if where else []
         if after is not None:
             value, created, run_id = after
             params.update(c_value=value, c_created=created, c_id=run_id)
-            tie = "(created_at < :c_created OR (created_at = :c_created AND id < :c_id))"
+            tie = f"(created_at < :c_created OR (created_at = :c_created AND {run_id_col} < :c_id))"
             if value is None:
-                conditions.append(f"({column} IS NULL AND {tie})")
+                conditions.append(f"({order.column} IS NULL AND {tie})")
             else:
                 beyond = "<" if order.descending else ">"
                 conditions.append(
-                    f"({column} {beyond} :c_value OR ({column} = :c_value AND {tie}) "
-                    f"OR {column} IS NULL)"
+                    f"({column} {beyond} :c_value OR ({order.column} = :c_value AND {tie}) "
+                    f"OR {order.column} IS NULL)"
                 )
         clause = " WHERE " + " AND ".join(conditions) if conditions else ""
         # column is one of query.SORT_FIELDS' columns, never the caller's text.
         rows = reader.rows(
-            f"SELECT {', '.join(_ROW_COLUMNS)} FROM runs{clause} "
-            f"ORDER BY {column} {direction} NULLS LAST, created_at DESC, id DESC LIMIT :limit",
+            f"SELECT {', '.join(_ROW_COLUMNS)} FROM runs{clause} ORDER BY {column} "
+            f"{direction} NULLS LAST, created_at DESC, {run_id_col} DESC LIMIT :limit",
             {**params, "limit": limit + 1},
         )
         found = [_row(row, reader.time(row[1])) for row in rows]
@@ -154,7 +160,7 @@ def dashboard_runs(
             "target_name": last.model,
             "scenario": last.scenario,
             "status": last.status,
-        }[column]
+        }[order.column]
         next_cursor = _encode(order, wanted, field, last.created_at, last.id)
     return RunRows(runs=found, total=total, next_cursor=next_cursor)
 
