@@ -189,11 +189,18 @@ def parse_time(
     ``30m``, ``2w``, ``1d12h``) before ``now``. With ``end``, a bare date means the end of that
     day (so ``--until 2025-03-01`` includes the 1st)."""
     value = text.strip()
+    out_of_range = QueryError(
+        f"{option}: {text!r} is outside the dates this can read (years 1 to 9999)",
+        hint="write 2025-03-01, 2025-03-01T14:30, or an age such as 7d, 12h, 30m, 2w",
+    )
     if _AGES.fullmatch(value):
-        delta = timedelta()
-        for amount, unit in _AGE.findall(value):
-            delta += timedelta(**{_UNITS[unit]: int(amount)})
-        moment = (now or datetime.now(UTC)) - delta
+        try:
+            delta = timedelta()
+            for amount, unit in _AGE.findall(value):
+                delta += timedelta(**{_UNITS[unit]: int(amount)})
+            moment = (now or datetime.now(UTC)) - delta
+        except (OverflowError, ValueError) as exc:  # ValueError: a number over int's limit
+            raise out_of_range from exc
     else:
         try:
             day = date.fromisoformat(value)
@@ -206,24 +213,33 @@ def parse_time(
                     hint="write 2025-03-01, 2025-03-01T14:30, or an age such as 7d, 12h, 30m, 2w",
                 ) from exc
         else:
-            moment = datetime.combine(day + timedelta(days=1) if end else day, time())
+            try:
+                moment = datetime.combine(day + timedelta(days=1) if end else day, time())
+            except OverflowError as exc:
+                raise out_of_range from exc
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise out_of_range from exc
     return moment.replace(tzinfo=None)
 
 
 def version_spec(text: str) -> SpecifierSet:
     """``text`` as a PEP 440 specifier set; a bare version means exactly that version."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    from packaging.version import InvalidVersion, Version
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
 
     value = text.strip()
     try:
         if value and value[0].isalnum():
             Version(value)
             return SpecifierSet(f"=={value}")
-        return SpecifierSet(value)
-    except (InvalidSpecifier, InvalidVersion) as exc:
+        spec = SpecifierSet(value)
+        for one in spec:  # each reads its version when first used: read it here
+            one.contains("0", prereleases=True)
+        return spec
+    except ValueError as exc:  # InvalidSpecifier, InvalidVersion; a number over int's limit
         raise QueryError(
             f"--version: {text!r} is neither a version nor a PEP 440 specifier",
             hint="write 1.2.0, or a specifier such as '>=1.2,<2' or '~=1.4'",
