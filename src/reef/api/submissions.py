@@ -20,6 +20,7 @@ anything is stored, so a request is accepted whole or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -104,8 +105,10 @@ def accept_bundles(
     db_url: str | None,
     files_root: Path,
     submitter: str | None = None,
+    store: Store | None = None,
 ) -> list[Accepted]:
-    """Check every bundle, then store each new run: its record in ``Store(db_url)`` and its
+    """Check every bundle, then store each new run: its record in ``Store(db_url)`` (or in
+    ``store``, an open store, which the server keeps for its lifetime) and its
     files under ``files_root/<run_id>/`` (with ``record.json`` and ``bundle.json``, which says
     what was received, when and from whom), each folder written aside and renamed into place.
 
@@ -142,7 +145,10 @@ def accept_bundles(
     root = Path(files_root)
     from reef.results.store import Store
 
-    with _ACCEPTING, Store(db_url) as db:
+    # An open store is used as it is: a store opened for each request would connect and
+    # check the schema each time (on PostgreSQL, most of a submission's time).
+    opened = contextlib.nullcontext(store) if store is not None else Store(db_url)
+    with _ACCEPTING, opened as db:
         db.require_writable("store submitted runs")
         present = db.stored(verified)
         created: dict[str, bool] = {}

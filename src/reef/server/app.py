@@ -323,6 +323,7 @@ def _routes(app: FastAPI) -> None:
         accepted = api.accept_bundles(
             body.runs,
             db_url=state.db.url,
+            store=state.db.store,
             files_root=state.settings.files_root or api.server_files_root(),
             submitter=caller.actor,
         )

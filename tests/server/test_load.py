@@ -1,0 +1,128 @@
+"""The server under load from another process: a real ``reef server`` on a free port of
+127.0.0.1, and ``benchmarks/server_load.py`` in a process of its own, 8 submitters posting real
+bundles (one real run's, under a new run id each time) and 16 readers paging and reading runs,
+against SQLite and PostgreSQL. No request may fail; every run the server acknowledged is in
+its database exactly once, with its files; reads stay bounded.
+
+The issue's figure is 60 s of load and a read p99 of 200 ms or less; to keep CI's time this
+runs ``LOAD_S`` seconds, and its bound on the read p99 is looser (``READ_P99_BOUND_MS``): on
+the shared 2-core machine the submitters' checks (each run's figures re-derived from its
+LoadGen logs) take the CPU the readers wait for, and the p99 there is about 1 s. The figure
+itself, at 60 s, is ``benchmarks/server.py``'s (see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+LOAD_S = 10.0
+SUBMITTERS = 8
+READERS = 16
+READ_P99_BOUND_MS = 5000.0
+LOAD_SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "server_load.py"
+
+
+def load_module() -> ModuleType:
+    """``benchmarks/server_load.py``: the load, and starting a server, making a token and a
+    real bundle, which the kill -9 test shares."""
+    spec = importlib.util.spec_from_file_location("server_load", LOAD_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("server_load", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+server_load = load_module()
+
+
+@pytest.fixture(scope="module")
+def bundle_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real bundle: one short real run of the built-in classifier."""
+    folder = tmp_path_factory.mktemp("bundle")
+    bundle = server_load.real_bundle(folder / "home")
+    path = folder / "bundle.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    return path
+
+
+def stored_ids(url: str) -> list[str]:
+    from databases import execute
+
+    return [row[0] for row in execute(url, "SELECT id FROM runs")]
+
+
+@pytest.mark.slow
+def test_load_fails_nothing_and_loses_nothing(
+    server_url: str, tmp_path: Path, bundle_file: Path
+) -> None:
+    home = tmp_path / "server-home"
+    home.mkdir()
+    token = server_load.make_token(home, server_url)
+    out = tmp_path / "load.json"
+    with server_load.running(home, server_url, "--rate-limit", "0") as server:
+        done = subprocess.run(
+            [sys.executable, str(LOAD_SCRIPT), "--url", server.url, "--token", token,
+             "--bundle", str(bundle_file), "--submitters", str(SUBMITTERS),
+             "--readers", str(READERS), "--duration", str(LOAD_S), "--out", str(out)],
+            capture_output=True, text=True, timeout=LOAD_S + 120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert server.process is not None and server.process.poll() is None, "server died"
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    shown = {k: v for k, v in result.items() if k != "acked"}
+    print(json.dumps(shown))
+    assert result["failed"] == 0, shown
+    acked: list[str] = result["acked"]
+    assert acked and result["reads"] > 0, shown
+    assert set(result["reads_by_kind"]) == {"first", "next", "filtered", "run"}, shown
+    assert len(set(acked)) == len(acked), "an id acknowledged twice"
+    stored = stored_ids(server_url)
+    assert len(stored) == len(set(stored))
+    missing = set(acked) - set(stored)
+    assert not missing, f"{len(missing)} acknowledged runs are not stored"
+    # Nothing was stored that was not acknowledged but for the requests cut at the end.
+    assert len(stored) - len(acked) <= SUBMITTERS
+    files = home / "server" / "runs"
+    assert all((files / run_id / "bundle.json").is_file() for run_id in acked)
+    assert result["read_p99_ms"] <= READ_P99_BOUND_MS, shown
+
+
+def test_a_submission_uses_the_servers_open_store(
+    make_client: Any,
+    tokens: dict[str, str],
+    bundle_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A submission is stored through the store the server holds open: one opened for each
+    request connected and checked the schema every time, most of a submission's time on
+    PostgreSQL (4.7 runs a second under this load, 15 after)."""
+    from server_support import bearer
+
+    from reef.results.store import Store
+
+    client = make_client(files_root=tmp_path / "files", rate=0)
+    opened: list[str | None] = []
+    original = Store.__init__
+
+    def counting(self: Store, *args: Any, **kwargs: Any) -> None:
+        opened.append(args[0] if args else kwargs.get("url"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "__init__", counting)
+    bundle = json.loads(bundle_file.read_text(encoding="utf-8"))
+    response = client.post(
+        "/api/v1/runs", json={"runs": [bundle]}, headers=bearer(tokens["submit"])
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"][0]["created"] is True
+    assert opened == []
