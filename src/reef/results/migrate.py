@@ -26,7 +26,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps it in step). It only lets opening a
 # database that is already at head skip importing Alembic, which costs ~0.15 s on every
 # `reef` command; a stale value makes opening slower, never wrong.
-HEAD = "0005"
+HEAD = "0006"
 
 # The columns of the runs table after each revision, frozen like the revisions themselves (a
 # test keeps the last one equal to the model's): they tell which revision a database's
@@ -41,6 +41,7 @@ _RUNS_COLUMNS_ADDED = {
     "0003": ("hardware",),
     "0004": (),  # an index only
     "0005": (),  # the server's tokens and audit log: other tables
+    "0006": (),  # the server's submissions and verifications: other tables
 }  # fmt: skip
 
 

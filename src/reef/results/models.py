@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -120,3 +121,39 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(255))
     client: Mapped[str | None] = mapped_column(String(255))
+
+
+class SubmissionRow(Base):
+    """Since revision 0006: one run submitted to the server: the token that submitted it,
+    when, whether an independent rerun verified it, and what finds its reruns (the key of its
+    configuration and its hardware label, ``reef.api.verification``)."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_config_key", "config_key", "hardware"),)
+
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_id: Mapped[str | None] = mapped_column(String(32))
+    # Naive UTC, as runs.created_at.
+    submitted_at: Mapped[datetime] = mapped_column(DateTime())
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    config_key: Mapped[str] = mapped_column(String(64))
+    hardware: Mapped[str] = mapped_column(String(255))
+
+
+class VerificationRow(Base):
+    """Since revision 0006: one submitted run judged against another of the same
+    configuration and hardware from another token, with ``reef reproduce``'s verdict."""
+
+    __tablename__ = "verifications"
+    __table_args__ = (UniqueConstraint("run_id", "verifying_run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    verifying_run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("runs.id", ondelete="CASCADE"), index=True
+    )
+    verdict: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text())
+    at: Mapped[datetime] = mapped_column(DateTime())

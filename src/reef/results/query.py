@@ -99,6 +99,9 @@ class RunFilter:
     since: datetime | None = None
     until: datetime | None = None
     text: str | None = None
+    # True: only runs a server verified (an independent rerun reproduced them, schema
+    # revision 0006); False: only runs it did not.
+    verified: bool | None = None
 
     def __post_init__(self) -> None:
         if self.scenario is not None:

@@ -466,6 +466,11 @@ class Store:
         if f.text is not None:
             where.append("search_text LIKE :f_text ESCAPE '\\'")
             params["f_text"] = like_pattern(f.text.strip())
+        if f.verified is not None:
+            where.append(
+                f"id {'IN' if f.verified else 'NOT IN'} "
+                "(SELECT run_id FROM submissions WHERE status = 'verified')"
+            )
         if f.version is not None:
             kept = _versions(reader, f.version, where, params)
             names = [f"f_version{i}" for i in range(len(kept))]
