@@ -118,6 +118,13 @@ if TYPE_CHECKING:
         token_revoke,
     )
     from reef.api.trace import trace_export, trace_otel, trace_settings, trace_summary
+    from reef.api.verification import (
+        Submission,
+        Verification,
+        configuration_key,
+        server_submission,
+        server_submissions,
+    )
     from reef.bench.conformance import Conformance
     from reef.bench.convert import Converted
     from reef.bench.job import PredictorSettings, TraceSettings
@@ -232,6 +239,10 @@ _WHERE: dict[str, str] = {
     "submit": "reef.api.submissions",
     "submit_pending": "reef.api.submissions",
     "accept_bundles": "reef.api.submissions",
+    # verified runs: the configuration key, submissions and their verifications
+    "configuration_key": "reef.api.verification",
+    "server_submission": "reef.api.verification",
+    "server_submissions": "reef.api.verification",
     # the component registry: publishing to a server, and the server's side
     "publish": "reef.api.registry",
     "registry_publish": "reef.api.registry",
@@ -290,6 +301,8 @@ _WHERE: dict[str, str] = {
     "TokenInfo": "reef.api.tokens",
     "Accepted": "reef.api.submissions",
     "SubmitReport": "reef.api.submissions",
+    "Submission": "reef.api.verification",
+    "Verification": "reef.api.verification",
     "ComponentManifest": "reef.components.registry",
     "Published": "reef.components.registry",
     "RegistryEntry": "reef.components.registry",
@@ -342,11 +355,13 @@ __all__ = [
     "ServerDbStatus",
     "Shadow",
     "SolutionRun",
+    "Submission",
     "SubmitReport",
     "TokenInfo",
     "TraceReport",
     "TraceSettings",
     "Validation",
+    "Verification",
     "accept_bundles",
     "audit_log",
     "audit_record",
@@ -359,6 +374,7 @@ __all__ = [
     "check_outputs",
     "compare",
     "config_show",
+    "configuration_key",
     "convert",
     "dashboard_choices",
     "dashboard_latencies",
@@ -419,6 +435,8 @@ __all__ = [
     "server_open",
     "server_pareto",
     "server_run",
+    "server_submission",
+    "server_submissions",
     "show",
     "submit",
     "submit_pending",

@@ -105,6 +105,8 @@ def accept_bundles(
     db_url: str | None,
     files_root: Path,
     submitter: str | None = None,
+    token_id: str | None = None,
+    registry_root: Path | None = None,
     store: Store | None = None,
 ) -> list[Accepted]:
     """Check every bundle, then store each new run: its record in ``Store(db_url)`` (or in
@@ -116,6 +118,11 @@ def accept_bundles(
     ``BundleTooLarge``) or a run id already stored with other content (``RunConflict``)
     stores nothing of the request. A run stored already with the same content is
     ``created=False`` and left as it is.
+
+    Components a record's lock pins are checked against the server's registry
+    (``registry_root``) where it publishes them (``ComponentMismatch``), and each new run is
+    recorded as submitted by ``token_id`` and judged against other tokens' runs of its
+    configuration (``reef.api.verification``).
     """
     from reef.bench.bundle import verify_bundle
 
@@ -142,6 +149,11 @@ def accept_bundles(
         if earlier is not None and earlier.digest != run.digest:
             raise RunConflict("the request holds two different bundles of this run", run_id=run_id)
         verified[run_id] = run
+    from reef.api.verification import check_registry_components, verify_submitted
+
+    check_registry_components(
+        (run.record for run in verified.values()), registry_root=registry_root
+    )
     root = Path(files_root)
     from reef.results.store import Store
 
@@ -181,6 +193,7 @@ def accept_bundles(
             raise
         for run_id, path in staged.items():
             _install(path, root / run_id)
+        verify_submitted(db, [i for i in verified if created[i]], token_id=token_id)
     return [Accepted(id=run_id, created=created[run_id]) for run_id in dict.fromkeys(order)]
 
 
