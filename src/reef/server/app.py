@@ -297,11 +297,18 @@ def _routes(app: FastAPI) -> None:
         sort: Annotated[str, Query(description="reef runs list --sort")] = "-created_at",
         limit: Annotated[int, Query(description="runs per page, 1 to 500")] = 20,
         cursor: Annotated[str | None, Query(description="next_cursor of the last page")] = None,
+        verified: Annotated[
+            bool | None, Query(description="true: verified runs only; false: the others")
+        ] = None,
     ) -> api.RunsPage:
         """Runs, filtered as `reef runs list` filters them, sorted (newest first by
         default), a page at a time: pass each page's next_cursor to get the next."""
         return api.runs_page(
-            run_filter, sort=sort, limit=limit, cursor=cursor, db=request.app.state.db
+            run_filter.merged(verified=verified),
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            db=request.app.state.db,
         )
 
     @app.post(
@@ -326,6 +333,8 @@ def _routes(app: FastAPI) -> None:
             store=state.db.store,
             files_root=state.settings.files_root or api.server_files_root(),
             submitter=caller.actor,
+            token_id=caller.token.id if caller.token is not None else None,
+            registry_root=getattr(state, "registry_root", None),
         )
         created = [run.id for run in accepted if run.created]
         if created:
@@ -340,9 +349,30 @@ def _routes(app: FastAPI) -> None:
         responses={**_ERRORS, 404: {"model": ErrorBody, "description": "no such run"}},
     )
     def get_run(request: Request, run_id: str, caller: Caller = read) -> dict[str, Any]:
-        """One run's record (a unique id prefix is enough), without its raw latencies."""
+        """One run's record (a unique id prefix is enough), without its raw latencies, and
+        its submission: who submitted it, whether it is verified and by which runs (null for
+        a run not submitted through the API)."""
         record = api.server_run(run_id, db=request.app.state.db)
-        return record.summary_json()
+        submission = api.server_submission(record.id, db=request.app.state.db)
+        return record.summary_json() | {
+            "submission": None
+            if submission is None
+            else submission.model_dump(mode="json", exclude={"token_id", "configuration"})
+        }
+
+    @app.get(f"{PREFIX}/submissions", tags=["runs"], responses=_ERRORS)
+    def list_submissions(
+        request: Request,
+        caller: Caller = read,
+        status: Annotated[
+            Literal["verified", "unverified"] | None, Query(description="verified or unverified")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=500, description="at most this many")] = 100,
+    ) -> list[dict[str, Any]]:
+        """Submitted runs, newest first: who submitted each, whether an independent rerun
+        verified it, and its verifications."""
+        found = api.server_submissions(status, limit=limit, db=request.app.state.db)
+        return [s.model_dump(mode="json", exclude={"token_id"}) for s in found]
 
     @app.get(
         f"{PREFIX}/compare",
@@ -389,11 +419,17 @@ def _routes(app: FastAPI) -> None:
         caller: Caller = read,
         metric: str = "auto",
         hardware: str | None = None,
+        verified_only: Annotated[
+            bool, Query(description="rank only runs an independent rerun verified")
+        ] = False,
     ) -> dict[str, Any]:
         """`reef board` over the server's runs: the best valid run per model, scenario and
         hardware."""
         result = api.server_board(
-            metric, run_filter=run_filter, hardware=hardware, db=request.app.state.db
+            metric,
+            run_filter=run_filter.merged(verified=True) if verified_only else run_filter,
+            hardware=hardware,
+            db=request.app.state.db,
         )
         return dict(result.model_dump(mode="json"))
 
