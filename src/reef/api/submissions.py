@@ -97,6 +97,12 @@ class SubmitReport(BaseModel):
 _ACCEPTING = threading.Lock()
 BUNDLE_FILE = "bundle.json"
 RECORD_FILE = "record.json"
+# A submission writes each run's folder aside (``.incoming-*``) and moves a folder it replaces
+# aside (``.replaced-*``) for as long as its request lasts; one older than this was left by a
+# server that was killed (kill -9, a power cut) and is removed (``sweep_leftovers``).
+STALE_AFTER_S = 600.0
+LEFTOVER_PREFIXES = (".incoming-", ".replaced-")
+_SWEPT: set[Path] = set()
 
 
 def accept_bundles(
@@ -182,6 +188,9 @@ def accept_bundles(
                 created[run_id] = True
                 to_write.append(run)
         root.mkdir(parents=True, exist_ok=True)
+        if root not in _SWEPT:  # once a process: what a killed server left
+            _SWEPT.add(root)
+            sweep_leftovers(root)
         staged: dict[str, Path] = {}
         try:
             for run in to_write:
@@ -280,6 +289,36 @@ def _remove_tree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
+
+
+def sweep_leftovers(
+    root: Path, *, older_than: float = STALE_AFTER_S, now: float | None = None
+) -> list[Path]:
+    """Remove the folders a killed server left in ``root`` (a server's files): those a
+    submission was writing (``.incoming-*``) or moving aside (``.replaced-*``) when it died,
+    untouched for ``older_than`` seconds. Never a run's folder, and not a younger one, which
+    another server process sharing ``root`` may be writing now. What it removed."""
+    import time
+
+    moment = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(LEFTOVER_PREFIXES):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if moment - entry.stat(follow_symlinks=False).st_mtime < older_than:
+                continue
+        except OSError:
+            continue
+        _remove_tree(Path(entry.path))
+        removed.append(Path(entry.path))
+    return removed
 
 
 # --- client side -------------------------------------------------------------------------------
