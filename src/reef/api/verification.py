@@ -30,7 +30,9 @@ label (``reef.results.query.run_hardware``: the CPU model and the GPUs; runs of 
 hardware are never paired). Each pair is judged by ``reef reproduce``'s rule
 (``reef.solutions.reproduce.compare``, the earlier run as the original): ``reproduced`` marks
 both runs ``verified``; ``differs`` and ``inconclusive`` are kept as links too, and leave the
-status as it was. A token never verifies its own runs, however often it submits them.
+status as it was. A token never verifies its own runs, however often it submits them. A new
+run is judged against the ``MAX_JUDGED`` most recent runs of its configuration and hardware
+from other tokens.
 
 Before a bundle is stored, the content sha256 of each component its record's lock pins is
 checked against the server's component registry where that name and version is published
@@ -61,6 +63,10 @@ CONFIGURATION_FORMAT = 1
 SubmissionStatus = Literal["unverified", "verified"]
 VerificationVerdict = Literal["reproduced", "differs", "inconclusive"]
 MAX_SUBMISSIONS = 500
+# Each new run is judged against at most this many runs of its configuration and hardware
+# (other tokens', the most recent): judging costs a bootstrap, and a popular configuration
+# gathers many runs.
+MAX_JUDGED = 20
 
 
 class ComponentMismatch(BundleError):
@@ -241,12 +247,17 @@ def verify_submitted(
     for entry in entries:
         if token_id is None or entry.hardware == UNKNOWN_HARDWARE:
             continue
-        others = same_configuration(store, entry.config_key, entry.hardware, exclude=run_ids)
+        others = same_configuration(
+            store,
+            entry.config_key,
+            entry.hardware,
+            other_than=token_id,
+            exclude=run_ids,
+            limit=MAX_JUDGED,
+        )
         pairs: list[VerificationEntry] = []
         verified: set[str] = set()
-        for other in others:
-            if other.token_id is None or other.token_id == token_id:
-                continue
+        for other in reversed(others):  # oldest first
             original = store.get(other.run_id, with_latencies=True)
             judged = _judge(original, records[entry.run_id], now)
             pairs.append(judged)

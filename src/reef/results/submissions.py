@@ -97,20 +97,34 @@ def get_submission(store: Store, run_id: str) -> SubmissionEntry | None:
 
 
 def same_configuration(
-    store: Store, config_key: str, hardware: str, *, exclude: Iterable[str] = ()
+    store: Store,
+    config_key: str,
+    hardware: str,
+    *,
+    other_than: str,
+    exclude: Iterable[str] = (),
+    limit: int | None = None,
 ) -> builtins.list[SubmissionEntry]:
-    """Submissions of ``config_key`` on ``hardware``, oldest first, but those of the runs in
-    ``exclude``."""
-    left_out = set(exclude)
+    """Submissions of ``config_key`` on ``hardware`` by a token other than ``other_than``
+    (never those without a token), newest first, but those of the runs in ``exclude``; at most
+    ``limit``."""
+    left_out = sorted(set(exclude))
+    names = [f"x{i}" for i in range(len(left_out))]
+    query = (
+        f"SELECT {', '.join(_SUBMISSION_COLUMNS)} FROM {_SUBMISSION_FROM} "
+        "WHERE s.config_key = :key AND s.hardware = :hardware "
+        "AND s.token_id IS NOT NULL AND s.token_id <> :token"
+    )
+    if names:
+        query += f" AND s.run_id NOT IN ({', '.join(':' + n for n in names)})"
+    query += " ORDER BY s.submitted_at DESC, s.run_id DESC"
+    params: dict[str, Any] = {"key": config_key, "hardware": hardware[:255], "token": other_than}
+    params.update(zip(names, left_out, strict=True))
+    if limit is not None:
+        query += " LIMIT :limit"
+        params["limit"] = limit
     with store._read() as reader:
-        rows = reader.rows(
-            f"SELECT {', '.join(_SUBMISSION_COLUMNS)} FROM {_SUBMISSION_FROM} "
-            "WHERE s.config_key = :key AND s.hardware = :hardware "
-            "ORDER BY s.submitted_at, s.run_id",
-            {"key": config_key, "hardware": hardware[:255]},
-        )
-        found = [_submission(reader, row) for row in rows]
-    return [entry for entry in found if entry.run_id not in left_out]
+        return [_submission(reader, row) for row in reader.rows(query, params)]
 
 
 def list_submissions(
