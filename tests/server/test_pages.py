@@ -322,7 +322,7 @@ def test_files_kept_with_a_submitted_run(
 
     text = assert_page(client.get("/submissions"))
     assert "token abc (alice)" in text and "mlperf_log_summary.txt" in text
-    assert "no verification of submitted runs yet" in text
+    assert "A run is verified when an independent rerun reproduced it" in text
 
 
 def test_a_traced_run_whose_trace_the_server_lacks(client: TestClient, database: Any) -> None:
@@ -356,11 +356,14 @@ def test_pareto_points_open_their_runs(client: TestClient, runs: list[Any]) -> N
     assert "unknown metric" in text
 
 
-def test_the_scoreboard_has_a_disabled_verified_switch(client: TestClient, runs: list[Any]) -> None:
+def test_the_scoreboard_has_a_verified_switch(client: TestClient, runs: list[Any]) -> None:
     text = assert_page(client.get("/board"))
-    assert 'name="verified" value="1" disabled' in text
-    assert "no verification of submitted runs yet" in text
+    assert 'name="verified" value="1">' in text
+    assert "A run is verified when an independent rerun reproduced it" in text
     assert "unknown hardware" in text and rid("b")[:12] in text
+    # None of these runs was submitted, so none is verified.
+    text = assert_page(client.get("/board?verified=1"))
+    assert 'name="verified" value="1" checked>' in text and rid("b")[:12] not in text
     assert 'name="status"' not in text  # the board ranks valid runs only
     text = assert_page(client.get("/board?metric=speed"), 422)
     assert "unknown metric" in text

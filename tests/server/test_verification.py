@@ -106,6 +106,12 @@ def submission(server: TestClient, run_id: str) -> dict[str, Any]:
     return found
 
 
+def page(server: TestClient, path: str) -> str:
+    response = server.get(path)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
 def verified_board(server: TestClient) -> list[str]:
     """The run ids of the scoreboard of verified runs only (none: the board says that no
     run is left, as for any filter that leaves none)."""
@@ -152,6 +158,13 @@ def test_two_tokens_on_the_same_hardware_verify_each_other(
     assert verified_board(server) in ([a.id], [b.id])
     everything = server.get("/api/v1/board").json()["rows"]
     assert [row["runs"] for row in everything] == [2]
+    # The dashboard: the scoreboard's switch, the submissions page and the run's page.
+    board = page(server, "/board?verified=1")
+    assert 'name="verified" value="1" checked>' in board
+    assert a.id[:12] in board or b.id[:12] in board
+    listed = page(server, "/submissions?verified=1")
+    assert listed.count("verified</span> by") == 2 and a.id[:12] in listed and b.id[:12] in listed
+    assert f'href="/runs/{b.id}"' in page(server, f"/runs/{a.id}").split("Verification:")[1]
 
 
 def test_the_same_token_twice_verifies_nothing(
@@ -168,6 +181,8 @@ def test_the_same_token_twice_verifies_nothing(
     assert verified_board(server) == []
     listed = server.get("/api/v1/submissions?status=unverified").json()
     assert [s["run_id"] for s in listed] == [b.id, a.id]  # newest first
+    assert page(server, "/submissions").count(">unverified<") == 2
+    assert "No runs." in page(server, "/submissions?verified=1")
 
 
 def test_another_hardware_label_verifies_nothing(

@@ -61,10 +61,11 @@ NAV = (
     ("/components", "Components"),
     ("/submissions", "Submissions"),
 )
-NO_VERIFICATION = (
-    "Reef has no verification of submitted runs yet (no run is marked verified or "
-    "unverified): every run here was checked when it was received, its figures re-derived "
-    "from the LoadGen logs it came with."
+VERIFICATION = (
+    "A run is verified when an independent rerun reproduced it: the same configuration on "
+    "the same hardware, submitted with another token, judged by reef reproduce's rule. "
+    "Every run here was also checked when it was received, its figures re-derived from the "
+    "LoadGen logs it came with."
 )
 
 
@@ -754,9 +755,10 @@ def _run(request: Request, run_id: str) -> _Page:
         logs = html("<ul>{}</ul>", listed)
         if files.submitter or files.received_at:
             logs = html(
-                "<p>Submitted by {} at {}.</p>{}",
+                "<p>Submitted by {} at {}. Verification: {}.</p>{}",
                 files.submitter or "an unknown submitter",
                 _when(files.received_at),
+                _verification(api.server_submission(record.id, db=db)),
                 logs,
             )
     else:
@@ -1085,14 +1087,16 @@ def _board_tables(
     values: Mapping[str, str] | None = None,
     hardware: str | None = None,
     limit: int | None = None,
+    verified: bool = False,
 ) -> Safe:
     db = _db(request)
     wanted = dict(values or {})
     if tag is not None:
         wanted["tag"] = tag
-    board = api.server_board(
-        metric, run_filter=_run_filter(wanted), hardware=hardware or None, db=db
-    )
+    run_filter = _run_filter(wanted)
+    if verified:
+        run_filter = run_filter.merged(verified=True)
+    board = api.server_board(metric, run_filter=run_filter, hardware=hardware or None, db=db)
     single = board.metric != "auto"
     by_hardware: dict[str, list[Any]] = {}
     for row in board.rows:
@@ -1149,25 +1153,27 @@ def _board(request: Request) -> _Page:
     values = _filter_values(request, without=("status",))
     metric = query.get("metric", "auto") or "auto"
     hardware = query.get("hardware", "").strip()
+    verified = query.get("verified") == "1"
     choices = dashboard.dashboard_choices(db)
     metrics = [("auto", "auto (MLPerf's per scenario)")] + [(m, m) for m in METRICS]
     if metric not in dict(metrics):
         metrics.append((metric, metric))
     extra = html(
         '<label>metric<select name="metric">{}</select></label>{}'
-        '<label class="check"><input type="checkbox" name="verified" value="1" disabled> '
+        '<label class="check"><input type="checkbox" name="verified" value="1"{}> '
         "verified runs only</label>",
         options(metrics, metric),
         _select("hardware", "hardware", choices["hardware"], hardware, "any"),
+        Safe(" checked") if verified else Safe(""),
     )
     form = _filters_form("/board", values, choices, extra)
-    note = html(
-        '<p class="note">{}</p>', "The verified-only switch is disabled: " + NO_VERIFICATION
-    )
+    note = html('<p class="note">{}</p>', VERIFICATION)
     status = 200
     try:
         if choices["models"]:
-            tables = _board_tables(request, metric=metric, values=values, hardware=hardware)
+            tables = _board_tables(
+                request, metric=metric, values=values, hardware=hardware, verified=verified
+            )
         else:
             tables = NO_RUNS
     except ReefError as exc:
@@ -1340,15 +1346,39 @@ def _component_version(request: Request, name: str, version: str) -> _Page:
     return _Page(f"{name} {version}", body)
 
 
+def _verification(submission: api.Submission | None) -> Safe:
+    """A submitted run's standing: verified by which runs, else unverified with the verdicts
+    it had; ``-`` for a run stored without a submission."""
+    if submission is None:
+        return Safe("-")
+    if submission.verified_by:
+        return html(
+            '<span class="verdict verdict-reproduced">verified</span> by {}',
+            join((_run_link(run_id) for run_id in submission.verified_by), ", "),
+        )
+    judged = [v.verdict for v in submission.verifications]
+    if not judged:
+        return html('<span class="muted">{}</span>', "unverified")
+    counts = ", ".join(f"{judged.count(v)} {v}" for v in dict.fromkeys(judged))
+    return html('<span class="muted">{}</span>', f"unverified ({counts})")
+
+
 def _submissions(request: Request) -> _Page:
     db = _db(request)
     query = request.query_params
     values = _filter_values(request)
     cursor = query.get("cursor") or None
+    verified = query.get("verified") == "1"
     choices = dashboard.dashboard_choices(db)
-    form = _filters_form("/submissions", values, choices)
+    extra = html(
+        '<label class="check"><input type="checkbox" name="verified" value="1"{}> '
+        "verified runs only</label>",
+        Safe(" checked") if verified else Safe(""),
+    )
+    form = _filters_form("/submissions", values, choices, extra)
+    run_filter = _run_filter(values).merged(verified=True if verified else None)
     try:
-        page = dashboard.dashboard_runs(_run_filter(values), limit=50, cursor=cursor, db=db)
+        page = dashboard.dashboard_runs(run_filter, limit=50, cursor=cursor, db=db)
     except ReefError as exc:
         from reef.server.app import http_status
 
@@ -1382,10 +1412,10 @@ def _submissions(request: Request) -> _Page:
                 files.submitter or "-",
                 _when(files.received_at),
                 logs or "-",
-                "not available",
+                _verification(api.server_submission(r.id, db=db)),
             )
         )
-    params = {**values}
+    params = {**values, **({"verified": "1"} if verified else {})}
     pager: list[Safe] = []
     if cursor:
         pager.append(html('<a href="{}">⇤ first page</a>', url("/submissions", params)))
@@ -1411,7 +1441,7 @@ def _submissions(request: Request) -> _Page:
         '<h1>Submissions</h1>{}<p class="note">{}</p>'
         '<div class="pager"><span class="count">{}</span>{}</div>{}',
         form,
-        NO_VERIFICATION,
+        VERIFICATION,
         f"{page.total:,} runs, newest first",
         join(pager, " "),
         table,
