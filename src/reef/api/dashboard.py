@@ -92,7 +92,7 @@ class RunRows(BaseModel):
     filter, holding the position after the page's last run."""
 
     runs: list[RunRow]
-    total: int
+    total: int  # -1 where it was not asked for (count=False)
     next_cursor: str | None
 
 
@@ -103,10 +103,13 @@ def dashboard_runs(
     limit: int = 50,
     cursor: str | None = None,
     db: ServerDatabase,
+    count: bool = True,
 ) -> RunRows:
     """A page of at most ``limit`` runs passing ``run_filter``, in ``sort`` order (``reef
     runs list --sort``; newest first by default), after ``cursor``. The database finds the
-    page (``ORDER BY ... LIMIT`` after the cursor's position), never the runs before it."""
+    page (``ORDER BY ... LIMIT`` after the cursor's position), never the runs before it.
+    ``count``: also count the runs the filter selects (``total``), which reads every one of
+    them (about 50 ms over 100,000 runs on PostgreSQL); without it ``total`` is -1."""
     from reef.results.query import NEWEST_FIRST, RunFilter, Sort
 
     wanted = run_filter or RunFilter()
@@ -123,7 +126,9 @@ def dashboard_runs(
         column = order.column + (binary if order.column in _TEXT_SORTED else "")
         run_id_col = f"id{binary}"
         where, params = store._where(reader, wanted)
-        total = int(reader.scalar(f"SELECT count(*) FROM runs{where}", params) or 0)
+        total = (
+            int(reader.scalar(f"SELECT count(*) FROM runs{where}", params) or 0) if count else -1
+        )
         conditions = [where.removeprefix(" WHERE ")] if where else []
         if after is not None:
             value, created, run_id = after
@@ -139,9 +144,12 @@ def dashboard_runs(
                 )
         clause = " WHERE " + " AND ".join(conditions) if conditions else ""
         # column is one of query.SORT_FIELDS' columns, never the caller's text.
+        # created_at is never NULL: without NULLS LAST, PostgreSQL walks its index
+        # backwards for the newest first instead of sorting every run (90 ms over 100,000).
+        nulls = "" if order.column == "created_at" else " NULLS LAST"
         rows = reader.rows(
             f"SELECT {', '.join(_ROW_COLUMNS)} FROM runs{clause} ORDER BY {column} "
-            f"{direction} NULLS LAST, created_at DESC, {run_id_col} DESC LIMIT :limit",
+            f"{direction}{nulls}, created_at DESC, {run_id_col} DESC LIMIT :limit",
             {**params, "limit": limit + 1},
         )
         found = [_row(row, reader.time(row[1])) for row in rows]

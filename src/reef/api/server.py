@@ -208,7 +208,9 @@ def runs_page(
 
     with opened(db) as database:
         # The database finds the page: ORDER BY ... LIMIT after the cursor's position.
-        rows = dashboard_runs(wanted, sort=order, limit=limit, cursor=cursor, db=database)
+        rows = dashboard_runs(
+            wanted, sort=order, limit=limit, cursor=cursor, db=database, count=False
+        )
         summaries = [RunSummary.of(database.store.get(row.id)) for row in rows.runs]
     next_cursor = rows.next_cursor
     return RunsPage(runs=summaries, next_cursor=next_cursor)
