@@ -211,7 +211,8 @@ def runs_page(
         rows = dashboard_runs(
             wanted, sort=order, limit=limit, cursor=cursor, db=database, count=False
         )
-        summaries = [RunSummary.of(database.store.get(row.id)) for row in rows.runs]
+        records = database.store.get_many(row.id for row in rows.runs)
+        summaries = [RunSummary.of(record) for record in records]
     next_cursor = rows.next_cursor
     return RunsPage(runs=summaries, next_cursor=next_cursor)
 

@@ -325,6 +325,19 @@ class Store:
                 found.update(reader.column(*_ids_in("SELECT id FROM runs", chunk)))
         return found
 
+    def get_many(self, ids: Iterable[str]) -> builtins.list[RunRecord]:
+        """The stored runs of ``ids`` (exactly, not as prefixes), in their order, without
+        their raw latencies, read in one query per ``_IN_CHUNK`` ids rather than one or two
+        for each (a page of a server's list is 20). Ids not stored are left out."""
+        wanted = builtins.list(dict.fromkeys(ids))
+        texts: dict[str, str] = {}
+        with self._read() as reader:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                query, params = _ids_in("SELECT id, record_json FROM runs", chunk)
+                texts.update((str(row[0]), str(row[1])) for row in reader.rows(query, params))
+        return [_parse(run_id, texts[run_id]) for run_id in wanted if run_id in texts]
+
     def get(self, id_or_prefix: str, *, with_latencies: bool = False) -> RunRecord:
         """The run with this id, or else the only run whose id starts with it."""
         with self._read() as reader:
