@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -169,63 +170,41 @@ def add(
 def _add_clone(repo: Repository) -> Repository:
     """Clone beside the destination, then rename it into place and register it under the lock:
     a failed clone leaves nothing, and a slow one does not hold up other commands."""
-    dest = repo.root
-    if dest.exists():
-        raise RepositoryError(f"{dest} already exists", hint="remove it, or choose --name")
-    from reef import owner
-
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        # Clones a killed `reef repo add` left behind.
-        owner.sweep(dest.parent, "clone")
-        staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=owner.staging_prefix("clone")))
-    except OSError as exc:
-        raise WriteFailed(dest.parent, reason(exc), hint="nothing was added") from exc
-    try:
-        git.clone(repo.location, staging / "clone")
-        with locked():
-            existing = _load_user()
-            _check_new_name(repo.name, existing)
-            if dest.exists():
-                raise RepositoryError(f"{dest} already exists", hint="remove it, or choose --name")
-            try:
-                (staging / "clone").rename(dest)
-            except OSError as exc:
-                raise WriteFailed(dest, reason(exc), hint="nothing was added") from exc
-            try:
-                _save_user([*existing, repo])
-            except BaseException:
-                shutil.rmtree(dest, ignore_errors=True)
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return repo
+    return _add_staged(repo, lambda folder: git.clone(repo.location, folder))
 
 
 def _add_server(repo: Repository) -> Repository:
     """Mirror the server's catalogue beside the destination, then rename it into place and
     register it under the lock, as a clone is: a failed sync leaves nothing."""
-    from reef import owner
     from reef.components import remote
 
+    return _add_staged(repo, lambda folder: remote.sync(repo, folder))
+
+
+def _add_staged(repo: Repository, fill: Callable[[Path], object]) -> Repository:
+    """``fill`` a staging folder beside ``repo.root`` (outside the lock: it may be slow), then
+    rename it into place and register the repository under the lock."""
     dest = repo.root
     if dest.exists():
         raise RepositoryError(f"{dest} already exists", hint="remove it, or choose --name")
+    from reef import owner
+
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        # Staging folders a killed `reef repo add` left behind.
         owner.sweep(dest.parent, "clone")
         staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=owner.staging_prefix("clone")))
     except OSError as exc:
         raise WriteFailed(dest.parent, reason(exc), hint="nothing was added") from exc
     try:
-        remote.sync(repo, staging / "mirror")
+        fill(staging / "content")
         with locked():
             existing = _load_user()
             _check_new_name(repo.name, existing)
             if dest.exists():
                 raise RepositoryError(f"{dest} already exists", hint="remove it, or choose --name")
             try:
-                (staging / "mirror").rename(dest)
+                (staging / "content").rename(dest)
             except OSError as exc:
                 raise WriteFailed(dest, reason(exc), hint="nothing was added") from exc
             try:
