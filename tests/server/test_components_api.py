@@ -11,36 +11,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "components"))
 
+from server_support import assert_error, bearer
 from test_install_safety import TINY, pack_files, regular, special, write_pack
 
 PREFIX = "components/tiny/1.0.0/"
-
-
-# As tests/server/conftest.py has them; defined here, since `from conftest import` finds
-# whichever conftest was imported first when several test folders run together.
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def assert_error(response: Any, status: int, code: str, *fragments: str) -> dict[str, Any]:
-    """The response is Reef's one error shape, with this status and code, and its message
-    holds each fragment."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert {"code", "message", "hint"} <= set(error), error
-    assert error["code"] == code, error
-    for fragment in fragments:
-        assert fragment in error["message"], error
-    return dict(error)
 
 
 @pytest.fixture
