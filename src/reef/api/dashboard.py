@@ -36,8 +36,6 @@ CDF_POINTS = 200
 HISTOGRAM_BINS = 40
 HISTOGRAM_TOP = 99.5  # the percentile a histogram ends at
 BUNDLE_FILE = "bundle.json"
-# The sort columns holding text (see Store's lists, which order them the same way).
-_TEXT_SORTED = frozenset({"target_name", "scenario", "status"})
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # The runs table's columns a row of the dashboard's runs table shows, in ``RunRow`` order.
 _ROW_COLUMNS = (
@@ -106,10 +104,9 @@ def dashboard_runs(
     count: bool = True,
 ) -> RunRows:
     """A page of at most ``limit`` runs passing ``run_filter``, in ``sort`` order (``reef
-    runs list --sort``; newest first by default), after ``cursor``. The database finds the
-    page (``ORDER BY ... LIMIT`` after the cursor's position), never the runs before it.
-    ``count``: also count the runs the filter selects (``total``), which reads every one of
-    them (about 50 ms over 100,000 runs on PostgreSQL); without it ``total`` is -1."""
+    runs list --sort``; newest first by default), after ``cursor`` (``Store.page``: the
+    database finds the page, never the runs before it). ``count``: also count the runs the
+    filter selects (``total``); without it ``total`` is -1."""
     from reef.results.query import NEWEST_FIRST, RunFilter, Sort
 
     wanted = run_filter or RunFilter()
@@ -117,42 +114,10 @@ def dashboard_runs(
     if not 1 <= limit <= MAX_ROWS:
         raise ServerError(f"limit: must be 1 to {MAX_ROWS}, not {limit}")
     after = _decode(cursor, order, wanted) if cursor else None
-    store = db.store
-    direction = "DESC" if order.descending else "ASC"
-    with store._read() as reader:
-        # Text in the order of its characters' codes, as SQLite orders it and as the
-        # store's own lists do, whatever a PostgreSQL database's collation.
-        binary = str(getattr(reader, "binary", ""))
-        column = order.column + (binary if order.column in _TEXT_SORTED else "")
-        run_id_col = f"id{binary}"
-        where, params = store._where(reader, wanted)
-        total = (
-            int(reader.scalar(f"SELECT count(*) FROM runs{where}", params) or 0) if count else -1
-        )
-        conditions = [where.removeprefix(" WHERE ")] if where else []
-        if after is not None:
-            value, created, run_id = after
-            params.update(c_value=value, c_created=created, c_id=run_id)
-            tie = f"(created_at < :c_created OR (created_at = :c_created AND {run_id_col} < :c_id))"
-            if value is None:
-                conditions.append(f"({order.column} IS NULL AND {tie})")
-            else:
-                beyond = "<" if order.descending else ">"
-                conditions.append(
-                    f"({column} {beyond} :c_value OR ({order.column} = :c_value AND {tie}) "
-                    f"OR {order.column} IS NULL)"
-                )
-        clause = " WHERE " + " AND ".join(conditions) if conditions else ""
-        # column is one of query.SORT_FIELDS' columns, never the caller's text.
-        # created_at is never NULL: without NULLS LAST, PostgreSQL walks its index
-        # backwards for the newest first instead of sorting every run (90 ms over 100,000).
-        nulls = "" if order.column == "created_at" else " NULLS LAST"
-        rows = reader.rows(
-            f"SELECT {', '.join(_ROW_COLUMNS)} FROM runs{clause} ORDER BY {column} "
-            f"{direction}{nulls}, created_at DESC, {run_id_col} DESC LIMIT :limit",
-            {**params, "limit": limit + 1},
-        )
-        found = [_row(row, reader.time(row[1])) for row in rows]
+    rows, total = db.store.page(
+        wanted, order, _ROW_COLUMNS, after=after, limit=limit + 1, count=count
+    )
+    found = [_row(row) for row in rows]
     more = len(found) > limit
     found = found[:limit]
     next_cursor = None
@@ -173,11 +138,11 @@ def dashboard_runs(
     return RunRows(runs=found, total=total, next_cursor=next_cursor)
 
 
-def _row(row: Sequence[Any], created: datetime) -> RunRow:
+def _row(row: Sequence[Any]) -> RunRow:
     tags = row[13]
     return RunRow.model_construct(
         id=row[0],
-        created_at=created,
+        created_at=row[1],
         model=row[2],
         version=row[3],
         scenario=row[4],
@@ -272,8 +237,7 @@ def dashboard_solutions(db: ServerDatabase) -> list[str]:
     """The names of the solutions the server's runs were made for, sorted. Read out of the
     records (half a second at 100,000 runs), then kept until a run is added."""
     store = db.store
-    with store._read() as reader:
-        stamp = tuple(reader.rows("SELECT count(*), max(created_at) FROM runs")[0])
+    stamp = store.stamp()
     with _SOLUTIONS_LOCK:
         kept = _SOLUTIONS.get(db.url)
     if kept is None or kept[0] != stamp:
