@@ -7,7 +7,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -306,3 +308,34 @@ class Benched:
     reef: Reef
     result: Result
     records: list[dict[str, Any]]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A port nothing listens on now, on 127.0.0.1, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def artifacts() -> Path:
+    """Where browser tests leave screenshots: REEF_TEST_ARTIFACTS, else test-artifacts/."""
+    folder = Path(os.environ.get("REEF_TEST_ARTIFACTS") or ROOT / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def chromium() -> str:
+    """Debian's chromium, with playwright to drive it: skipped without them, failed in CI."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        path = None
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have chromium and playwright: `make test` installs them")
+        pytest.skip("needs Debian's chromium and playwright (`make test` installs them)")
+    return path

@@ -12,10 +12,7 @@ are kept in ``$REEF_TEST_ARTIFACTS`` (default ``test-artifacts/``).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -27,40 +24,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from e2e_support import DIGITS_CLASSIFIER, SHORT, Reef
+from e2e_support import DIGITS_CLASSIFIER, SHORT, Reef, artifacts, chromium, free_port
 
 pytest.importorskip("fastapi", reason="the server needs reef-bench[server]")
 pytest.importorskip("uvicorn", reason="the server needs reef-bench[server]")
 
-ROOT = Path(__file__).resolve().parents[2]
 XSS = "<script>alert(1)</script>"
 READY_TIMEOUT_S = 60
 GENERATED = 45
-
-
-def artifacts() -> Path:
-    folder = Path(os.environ.get("REEF_TEST_ARTIFACTS") or ROOT / "test-artifacts")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        path = None
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have chromium and playwright: `make test` installs them")
-        pytest.skip("needs Debian's chromium and playwright (`make test` installs them)")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from e2e_support import SHORT, Reef, tiny_manifest
+from e2e_support import SHORT, Reef, free_port, tiny_manifest
 
 pytest.importorskip("uvicorn", reason="reef server needs reef-bench[server]")
 
@@ -33,12 +32,6 @@ class Server:
     home: Path
     token: str
     proc: subprocess.Popen[str]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

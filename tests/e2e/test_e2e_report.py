@@ -8,34 +8,11 @@ fails. Its screenshot is kept in ``$REEF_TEST_ARTIFACTS`` (default ``test-artifa
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from e2e_support import Benched, assert_usage_error
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def artifacts() -> Path:
-    folder = Path(os.environ.get("REEF_TEST_ARTIFACTS") or ROOT / "test-artifacts")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        path = None
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have chromium and playwright: `make test` installs them")
-        pytest.skip("needs Debian's chromium and playwright (`make test` installs them)")
-    return path
+from e2e_support import Benched, artifacts, assert_usage_error, chromium
 
 
 def test_board_and_report_of_real_runs(benched: Benched, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ built-in classifier is submitted and listed back; refusals come in the one error
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,19 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import DIGITS_CLASSIFIER, SHORT, Reef
+from e2e_support import DIGITS_CLASSIFIER, SHORT, Reef, free_port
 
 pytest.importorskip("fastapi", reason="the server needs reef-bench[server]")
 pytest.importorskip("uvicorn", reason="the server needs reef-bench[server]")
 
 READY_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

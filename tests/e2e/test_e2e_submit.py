@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from e2e_support import DIGITS_CLASSIFIER, SHORT, Reef
+from e2e_support import DIGITS_CLASSIFIER, SHORT, Reef, free_port
 
 
 def closed_port() -> str:
@@ -61,13 +61,6 @@ def test_runs_for_an_unreachable_server_wait_in_the_outbox(reef: Reef) -> None:
     assert report["server"] == url  # the server each run was queued for
     assert [(r["id"], r["result"]) for r in report["runs"]] == [(run_id, "queued")]
     assert outbox.is_file()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 @contextmanager
