@@ -33,7 +33,9 @@ from reef.errors import (
     SubmissionRefused,
 )
 from reef.meta.run import RunRecord, load_record
-from reef.results.store import Store, StoreError
+from reef.results import tokens
+from reef.results.store import Store, StoreError, Transaction
+from reef.results.submissions import list_submissions
 
 
 def bench_home(home: Path) -> list[RunRecord]:
@@ -168,20 +170,39 @@ def test_two_different_bundles_of_one_run_in_a_request(
     assert [(a.id, a.created) for a in same] == [(records[0].id, True)]
 
 
+@pytest.mark.parametrize("failing", ["insert", "audit"])
 def test_a_failing_database_leaves_no_files(
-    records: list[RunRecord], server_side: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+    records: list[RunRecord],
+    server_side: tuple[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    failing: str,
 ) -> None:
+    """The transaction fails before the runs' folders are moved into place (the insert) or
+    after (the audit entry, the last write before the commit): no row, and no folder."""
     db_url, root = server_side
 
-    def full(self: Store, records: Any) -> int:
-        list(records)
+    def full(*args: Any) -> None:
         raise StoreError("database or disk is full")
 
-    monkeypatch.setattr(Store, "add_many", full)
-    with pytest.raises(StoreError):
-        submissions.accept_bundles([bundle_of(r) for r in records], db_url=db_url, files_root=root)
+    if failing == "insert":
+        monkeypatch.setattr(Transaction, "add_many", full)
+    else:
+        monkeypatch.setattr(tokens, "add_audit", full)
+    with pytest.raises(StoreError, match="full"):
+        submissions.accept_bundles(
+            [bundle_of(r) for r in records], db_url=db_url, files_root=root, token_id=None
+        )
     monkeypatch.undo()
     assert snapshot(db_url, root) == (set(), {})
+    with Store(db_url) as db:
+        assert list_submissions(db) == []
+        assert tokens.audit_entries(db) == []
+    # And the same runs are accepted whole afterwards.
+    accepted = submissions.accept_bundles(
+        [bundle_of(r) for r in records], db_url=db_url, files_root=root
+    )
+    assert all(a.created for a in accepted)
+    assert snapshot(db_url, root)[0] == {r.id for r in records}
 
 
 def test_a_run_stored_without_its_files_gets_them(

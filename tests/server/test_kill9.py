@@ -1,16 +1,15 @@
 """``kill -9`` of a real ``reef server`` in the middle of submissions (8 submitters from another
 process), then a restart over the same database and files, on SQLite and PostgreSQL.
 
-After it: every acknowledged run is whole (its record readable through the API, its folder's
-files those its ``bundle.json`` lists, with their sha256); every run the database holds is
-readable, and whole where it has a folder; every run folder has its run in the database; the
-database passes its check (SQLite's ``PRAGMA integrity_check``; on PostgreSQL, no latencies
-row without its run). A run the server stored but had not acknowledged may lack its folder:
-a kill between the database's commit and the folder's rename leaves the record without its
-files, which a resubmission of the run completes (``accept_bundles``). The staging folders a
-kill leaves (``.incoming-*``) are never seen as runs, and a later server removes them once
-they are stale (``sweep_leftovers``).
-"""
+After it: every run the database holds is whole (its record readable through the API, its
+folder's files those its ``bundle.json`` lists, with their sha256), the acknowledged ones
+among them; the database passes its check (SQLite's ``PRAGMA integrity_check``; on
+PostgreSQL, no latencies row without its run). A run's folder is moved into place inside the
+transaction that stores the run, so a kill between the two leaves a whole folder that no
+stored run owns: never an acknowledged run's, never listed or served, and replaced when the
+run is submitted again (``accept_bundles``). The staging folders a kill leaves
+(``.incoming-*``) are never seen as runs, and a later server removes them once they are stale
+(``sweep_leftovers``)."""
 
 from __future__ import annotations
 
@@ -109,13 +108,12 @@ def test_kill_9_mid_submission_loses_and_breaks_nothing(
             status, raw = server_load.request("GET", again.url, f"/api/v1/runs/{run_id}")
             assert status == 200, raw[:500]
             assert json.loads(raw)["id"] == run_id
-            folder = files / run_id
-            if run_id in acked:
-                assert whole(folder, run_id), f"acknowledged run {run_id} is not whole"
-            elif folder.exists():
-                assert whole(folder, run_id), f"unacknowledged run {run_id} is half there"
+            assert whole(files / run_id, run_id), f"stored run {run_id} is not whole"
         folders = {p.name for p in files.iterdir() if not p.name.startswith(".")}
-        assert folders <= set(stored), f"folders without their runs: {folders - set(stored)}"
+        # Folders of runs whose transaction the kill cut: whole, and never acknowledged.
+        for name in folders - set(stored):
+            assert name not in acked, f"acknowledged run {name} is not stored"
+            assert whole(files / name, name), f"folder {name} without its run is half there"
         listed: set[str] = set()
         cursor = ""
         while True:

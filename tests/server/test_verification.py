@@ -279,3 +279,49 @@ def test_components_the_registry_does_not_publish_are_not_checked(
     bundle = copy.deepcopy(bundle_of(runs["a"]))
     submit(server, alice, bundle)
     assert submission(server, runs["a"].id)["status"] == "unverified"
+
+
+def test_two_processes_accepting_a_pair_at_once_still_judge_it(
+    database: api.ServerDatabase, runs: dict[str, RunRecord], tmp_path: Path
+) -> None:
+    """Two server processes (two stores on one database, as ``--workers 2`` has) each take
+    one run of a reproducing pair at the same moment. Each run is judged in the transaction
+    that stores it, and those take turns: the second judges against the first, so the pair is
+    linked and both runs verified, whichever came first."""
+    import threading
+
+    alice = api.token_create("submit", name="alice", db=database)
+    bob = api.token_create("submit", name="bob", db=database)
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def accept(record: RunRecord, token_id: str) -> None:
+        try:
+            with api.server_open(database.url) as own:
+                start.wait(timeout=60)
+                api.accept_bundles(
+                    [bundle_of(record)],
+                    db_url=None,
+                    store=own.store,
+                    files_root=tmp_path / "files",
+                    token_id=token_id,
+                    submitter=token_id,
+                )
+        except BaseException as exc:  # reported below, on the test's thread
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=accept, args=(runs["a"], alice.id)),
+        threading.Thread(target=accept, args=(runs["b"], bob.id)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    for run, other in ((runs["a"], runs["b"]), (runs["b"], runs["a"])):
+        found = api.server_submission(run.id, db=database)
+        assert found is not None
+        assert found.status == "verified" and found.verified_by == [other.id], found
+    events = [e for e in api.audit_log(db=database) if e.action == "runs.submit"]
+    assert sorted(e.target for e in events if e.target) == sorted([runs["a"].id, runs["b"].id])

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from reef.bench.bundle import VerifiedRun
     from reef.bench.progress import Reporter
     from reef.meta.run import RunRecord
-    from reef.results.store import Store
+    from reef.results.store import Store, Transaction
 
 TOKEN_ENV = "REEF_TOKEN"
 RUNS_PATH = "/api/v1/runs"
@@ -92,9 +92,6 @@ class SubmitReport(BaseModel):
 
 # --- server side -------------------------------------------------------------------------------
 
-# Submissions of one process are stored one at a time: the check of what is stored, the
-# files' folder and the database row go together.
-_ACCEPTING = threading.Lock()
 BUNDLE_FILE = "bundle.json"
 RECORD_FILE = "record.json"
 # A submission writes each run's folder aside (``.incoming-*``) and moves a folder it replaces
@@ -103,6 +100,8 @@ RECORD_FILE = "record.json"
 STALE_AFTER_S = 600.0
 LEFTOVER_PREFIXES = (".incoming-", ".replaced-")
 _SWEPT: set[Path] = set()
+_SWEPT_LOCK = threading.Lock()
+SUBMIT_ACTION = "runs.submit"  # the audit log's word for a stored run
 
 
 def accept_bundles(
@@ -114,11 +113,12 @@ def accept_bundles(
     token_id: str | None = None,
     registry_root: Path | None = None,
     store: Store | None = None,
+    client: str | None = None,
 ) -> list[Accepted]:
     """Check every bundle, then store each new run: its record in ``Store(db_url)`` (or in
     ``store``, an open store, which the server keeps for its lifetime) and its
     files under ``files_root/<run_id>/`` (with ``record.json`` and ``bundle.json``, which says
-    what was received, when and from whom), each folder written aside and renamed into place.
+    what was received, when and from whom).
 
     All or nothing: a bundle that fails its checks (``BundleError``, ``FiguresMismatch``,
     ``BundleTooLarge``) or a run id already stored with other content (``RunConflict``)
@@ -126,9 +126,15 @@ def accept_bundles(
     ``created=False`` and left as it is.
 
     Components a record's lock pins are checked against the server's registry
-    (``registry_root``) where it publishes them (``ComponentMismatch``), and each new run is
-    recorded as submitted by ``token_id`` and judged against other tokens' runs of its
-    configuration (``reef.api.verification``).
+    (``registry_root``) where it publishes them (``ComponentMismatch``).
+
+    The costly part (checking, writing each run's files aside) runs beside other requests;
+    then one write transaction, which writers take in turn, stores the new runs, moves their
+    folders into place, records each as submitted by ``token_id`` and judges it against other
+    tokens' runs of its configuration (``reef.api.verification``), and writes the audit log's
+    entry (``submitter`` from ``client``). A server killed at any point leaves each run whole
+    or absent: a folder moved into place for a transaction that never committed belongs to no
+    stored run, and is replaced when the run is submitted again.
     """
     from reef.bench.bundle import verify_bundle
 
@@ -155,58 +161,107 @@ def accept_bundles(
         if earlier is not None and earlier.digest != run.digest:
             raise RunConflict("the request holds two different bundles of this run", run_id=run_id)
         verified[run_id] = run
-    from reef.api.verification import check_registry_components, verify_submitted
+    from reef.api.verification import check_registry_components
 
     check_registry_components(
         (run.record for run in verified.values()), registry_root=registry_root
     )
     root = Path(files_root)
+    root.mkdir(parents=True, exist_ok=True)
+    with _SWEPT_LOCK:
+        if root not in _SWEPT:  # once a process: what a killed server left
+            _SWEPT.add(root)
+            sweep_leftovers(root)
     from reef.results.store import Store
 
     # An open store is used as it is: a store opened for each request would connect and
     # check the schema each time (on PostgreSQL, most of a submission's time).
     opened = contextlib.nullcontext(store) if store is not None else Store(db_url)
-    with _ACCEPTING, opened as db:
-        db.require_writable("store submitted runs")
-        present = db.stored(verified)
-        created: dict[str, bool] = {}
-        to_write: list[VerifiedRun] = []
-        for run_id, run in verified.items():
-            folder = root / run_id
-            if run_id in present:
-                if not _same_as_stored(db, folder, run):
-                    raise RunConflict(
-                        "the server holds this run with other content",
-                        hint="a run's id is unique: a run changed after it was recorded "
-                        "cannot be submitted again under its id",
-                        run_id=run_id,
-                    )
-                created[run_id] = False
-                if not (folder / BUNDLE_FILE).is_file():
-                    to_write.append(run)  # stored before its files were: write them now
-            else:
-                created[run_id] = True
-                to_write.append(run)
-        root.mkdir(parents=True, exist_ok=True)
-        if root not in _SWEPT:  # once a process: what a killed server left
-            _SWEPT.add(root)
-            sweep_leftovers(root)
-        staged: dict[str, Path] = {}
-        try:
-            for run in to_write:
+    staged: dict[str, Path] = {}
+    installed: list[Path] = []  # folders moved into place for runs this request creates
+    try:
+        with opened as db:
+            db.require_writable("store submitted runs")
+            # Written before the transaction: writing files is most of a request's time, and
+            # requests write theirs side by side; the transaction only renames them.
+            for run in verified.values():
                 staged[run.record.id] = _stage(root, run, submitter)
-            db.add_many(run.record for run in verified.values() if created[run.record.id])
-        except BaseException:
-            for path in staged.values():
-                _remove_tree(path)
-            raise
-        for run_id, path in staged.items():
-            _install(path, root / run_id)
-        verify_submitted(db, [i for i in verified if created[i]], token_id=token_id)
+            with db.writing() as tx:
+                created = _store_new(tx, root, verified, staged, installed)
+                _judge_and_audit(tx, verified, created, token_id, submitter, client)
+        installed.clear()  # committed
+    finally:
+        for folder in installed:  # the transaction failed: no stored run owns them
+            _remove_tree(folder)
+        for path in staged.values():
+            _remove_tree(path)
     return [Accepted(id=run_id, created=created[run_id]) for run_id in dict.fromkeys(order)]
 
 
-def _same_as_stored(db: Store, folder: Path, run: VerifiedRun) -> bool:
+def _store_new(
+    tx: Transaction,
+    root: Path,
+    verified: dict[str, VerifiedRun],
+    staged: dict[str, Path],
+    installed: list[Path],
+) -> dict[str, bool]:
+    """Inside ``tx``: which runs are new (True) or stored already with the same content
+    (False; ``RunConflict`` for other content); the new ones inserted, and the staged folder
+    of each new run, or of a stored one whose files are missing, moved into place (the
+    folders of new runs appended to ``installed``)."""
+    present = tx.stored(verified)
+    created: dict[str, bool] = {}
+    for run_id, run in verified.items():
+        folder = root / run_id
+        if run_id in present:
+            if not _same_as_stored(tx, folder, run):
+                raise RunConflict(
+                    "the server holds this run with other content",
+                    hint="a run's id is unique: a run changed after it was recorded "
+                    "cannot be submitted again under its id",
+                    run_id=run_id,
+                )
+            created[run_id] = False
+        else:
+            created[run_id] = True
+    tx.add_many(run.record for run in verified.values() if created[run.record.id])
+    for run_id, path in list(staged.items()):
+        folder = root / run_id
+        if created[run_id] or not (folder / BUNDLE_FILE).is_file():
+            _install(path, folder)
+            del staged[run_id]
+            if created[run_id]:
+                installed.append(folder)
+    return created
+
+
+def _judge_and_audit(
+    tx: Transaction,
+    verified: dict[str, VerifiedRun],
+    created: dict[str, bool],
+    token_id: str | None,
+    submitter: str | None,
+    client: str | None,
+) -> None:
+    from reef.api.verification import verify_submitted
+
+    new = [run_id for run_id in verified if created[run_id]]
+    if not new:
+        return
+    verify_submitted(
+        tx,
+        new,
+        token_id=token_id,
+        records={run_id: verified[run_id].record for run_id in new},
+    )
+    from reef.results.tokens import AuditEntry, add_audit
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    actor = submitter or "anonymous"
+    add_audit(tx, [AuditEntry(now, actor, SUBMIT_ACTION, run_id, client) for run_id in new])
+
+
+def _same_as_stored(db: Transaction, folder: Path, run: VerifiedRun) -> bool:
     """Whether ``run`` is what the server holds under its id: the digest its folder's
     ``bundle.json`` keeps, else (a run stored without its files) the stored record."""
     kept = folder / BUNDLE_FILE

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -56,7 +56,7 @@ from reef.errors import BundleError, ServerError
 if TYPE_CHECKING:
     from reef.api.server import ServerDatabase
     from reef.meta.run import RunRecord
-    from reef.results.store import Store
+    from reef.results.store import Store, Transaction
     from reef.results.submissions import SubmissionEntry, VerificationEntry
 
 CONFIGURATION_FORMAT = 1
@@ -214,12 +214,21 @@ def check_registry_components(
 
 
 def verify_submitted(
-    store: Store, run_ids: Sequence[str], *, token_id: str | None
+    store: Store | Transaction,
+    run_ids: Sequence[str],
+    *,
+    token_id: str | None,
+    records: Mapping[str, RunRecord] | None = None,
 ) -> list[Verification]:
     """Record the submission of the newly stored runs ``run_ids`` (by ``token_id``; None: no
     token), then judge each against the stored runs of the same configuration and hardware
     that other tokens submitted; the verdicts, in order. What verifying means is the
-    module's docstring."""
+    module's docstring.
+
+    Given an open ``Transaction`` (what a server's submission does), it all happens in the
+    transaction that stores the runs: a run is never stored unjudged, and two runs of one
+    configuration submitted at once are judged one after the other, the second against the
+    first. ``records`` are the runs as submitted, where the caller has them (else read)."""
     from reef.results.submissions import (
         SubmissionEntry,
         add_submissions,
@@ -228,7 +237,11 @@ def verify_submitted(
     )
 
     now = _now()
-    records = {run_id: store.get(run_id, with_latencies=True) for run_id in run_ids}
+    given = records or {}
+    found_records = {
+        run_id: given[run_id] if run_id in given else store.get(run_id, with_latencies=True)
+        for run_id in run_ids
+    }
     entries = [
         SubmissionEntry(
             run_id=run_id,
@@ -238,7 +251,7 @@ def verify_submitted(
             config_key=configuration_key(record),
             hardware=hardware_of(record),
         )
-        for run_id, record in records.items()
+        for run_id, record in found_records.items()
     ]
     add_submissions(store, entries)
     from reef.results.query import UNKNOWN_HARDWARE
@@ -259,7 +272,7 @@ def verify_submitted(
         verified: set[str] = set()
         for other in reversed(others):  # oldest first
             original = store.get(other.run_id, with_latencies=True)
-            judged = _judge(original, records[entry.run_id], now)
+            judged = _judge(original, found_records[entry.run_id], now)
             pairs.append(judged)
             if judged.verdict == "reproduced":
                 verified |= {original.id, entry.run_id}

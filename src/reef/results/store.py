@@ -165,6 +165,7 @@ class Store:
         # Reads of a plain SQLite file at the newest schema: see _open_plain.
         self._plain: sqlite3.Connection | None = None
         self._plain_lock = threading.Lock()
+        self._write_queue = threading.Lock()
         if self._open_plain():
             return
         shown = _hide_password(self.url)
@@ -282,6 +283,17 @@ class Store:
         """Insert ``records`` in one transaction (all or none), replacing runs with the same
         ids; returns how many were given."""
         # Serialise before taking the write lock, to hold it as briefly as possible.
+        rows = self._rows(records)
+        if not rows[0]:
+            return 0
+        with self._write() as conn:
+            _insert_runs(conn, *rows)
+        return len(rows[0])
+
+    def _rows(
+        self, records: Iterable[RunRecord]
+    ) -> tuple[builtins.list[dict[str, Any]], builtins.list[dict[str, Any]]]:
+        """The ``runs`` and ``run_latencies`` rows of ``records``, made to fit the database."""
         rows, blobs = [], []
         for record in records:
             rows.append(_row(record))
@@ -295,35 +307,25 @@ class Store:
                         "data": packing.pack(latencies),
                     }
                 )
-        if not rows:
-            return 0
-        from sqlalchemy import delete, insert
+        if rows and self._engine.dialect.name != "sqlite":
+            from reef.results.models import RunRow
 
-        from reef.results.models import LatencyRow, RunRow
-
-        if self._engine.dialect.name != "sqlite":
             _fit(rows, RunRow.__table__, _hide_password(self.url))
-        ids = [row["id"] for row in rows]
+        return rows, blobs
+
+    @contextmanager
+    def writing(self) -> Iterator[Transaction]:
+        """One write transaction that reads and writes: committed when the block ends, rolled
+        back when it raises. Writers take turns (the write lock is taken first), so what a
+        ``Transaction`` reads stays true until it commits: what a server's submission checks
+        and judges is what it stores beside."""
         with self._write() as conn:
-            # Latencies first and explicitly: no reliance on ON DELETE CASCADE being enforced.
-            for start in range(0, len(ids), _IN_CHUNK):
-                chunk = ids[start : start + _IN_CHUNK]
-                conn.execute(delete(LatencyRow).where(LatencyRow.run_id.in_(chunk)))
-                conn.execute(delete(RunRow).where(RunRow.id.in_(chunk)))
-            conn.execute(insert(RunRow), rows)
-            if blobs:
-                conn.execute(insert(LatencyRow), blobs)
-        return len(rows)
+            yield Transaction(self, conn)
 
     def stored(self, ids: Iterable[str]) -> set[str]:
         """Those of ``ids`` that name a stored run (exactly, not as prefixes)."""
-        wanted = builtins.list(dict.fromkeys(ids))
-        found: set[str] = set()
         with self._read() as reader:
-            for start in range(0, len(wanted), _IN_CHUNK):
-                chunk = wanted[start : start + _IN_CHUNK]
-                found.update(reader.column(*_ids_in("SELECT id FROM runs", chunk)))
-        return found
+            return _stored(reader, ids)
 
     def get_many(self, ids: Iterable[str]) -> builtins.list[RunRecord]:
         """The stored runs of ``ids`` (exactly, not as prefixes), in their order, without
@@ -723,16 +725,20 @@ class Store:
                     # A transaction that only reads never fails to serialise at this level.
                     conn.execution_options(isolation_level="REPEATABLE READ")
                 with conn.begin():
-                    raw = conn.connection.dbapi_connection
-                    if conn.dialect.name == "sqlite" and isinstance(raw, sqlite3.Connection):
-                        yield _SqliteReader(raw)  # inside the transaction SQLAlchemy began
-                    else:
-                        yield _AlchemyReader(conn)
+                    yield _reader_of(conn)
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         self.require_writable("write to it")
-        with _database_errors(self.url), self._engine.connect() as conn:
+        # Writers take turns in the database (its write lock, taken first). On SQLite the
+        # threads of one process also queue here: SQLite's busy handler polls with sleeps of
+        # up to 100 ms, which a server's request threads would spend waiting on each other.
+        queue = self._write_queue if self._engine.dialect.name == "sqlite" else None
+        with (
+            queue or contextlib.nullcontext(),
+            _database_errors(self.url),
+            self._engine.connect() as conn,
+        ):
             conn.execution_options(**{WRITE: True})
             with conn.begin():
                 yield conn
@@ -769,6 +775,91 @@ class Store:
             return None
         data, count, dtype = found[0]
         return packing.unpack(bytes(data), count, dtype, run_id)
+
+
+class Transaction:
+    """A write transaction open on the store (``Store.writing``): the reads a write depends
+    on, and the runs it adds, on one connection. ``conn`` is the SQLAlchemy connection, for
+    the other tables' writes (``reef.results.submissions``, ``reef.results.tokens``)."""
+
+    def __init__(self, store: Store, conn: Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.reader = _reader_of(conn)
+
+    def stored(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` that name a stored run (exactly, not as prefixes)."""
+        return _stored(self.reader, ids)
+
+    def get(self, run_id: str, *, with_latencies: bool = False) -> RunRecord:
+        """The run with exactly this id."""
+        text = self.reader.scalar("SELECT record_json FROM runs WHERE id = :id", {"id": run_id})
+        if text is None:
+            raise RunNotFound(f"no run has id {run_id!r}")
+        latencies = Store._latencies(self.reader, run_id) if with_latencies else None
+        return _parse(run_id, text, latencies)
+
+    def add_many(self, records: Iterable[RunRecord]) -> int:
+        """Insert ``records``, replacing runs with the same ids; how many were given."""
+        rows, blobs = self.store._rows(records)
+        if rows:
+            _insert_runs(self.conn, rows, blobs)
+        return len(rows)
+
+
+@contextmanager
+def connection_of(target: Store | Transaction) -> Iterator[Connection]:
+    """A write connection: the open transaction's, or a transaction of its own on the store."""
+    if isinstance(target, Transaction):
+        yield target.conn
+        return
+    with target._write() as conn:
+        yield conn
+
+
+@contextmanager
+def reader_of(target: Store | Transaction) -> Iterator[_Reader]:
+    """A reader: in the open transaction, or in a read transaction of its own on the store."""
+    if isinstance(target, Transaction):
+        yield target.reader
+        return
+    with target._read() as reader:
+        yield reader
+
+
+def _reader_of(conn: Connection) -> _Reader:
+    """A reader on ``conn``, inside the transaction it has begun."""
+    raw = conn.connection.dbapi_connection
+    if conn.dialect.name == "sqlite" and isinstance(raw, sqlite3.Connection):
+        return _SqliteReader(raw)
+    return _AlchemyReader(conn)
+
+
+def _stored(reader: _Reader, ids: Iterable[str]) -> set[str]:
+    wanted = builtins.list(dict.fromkeys(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        found.update(reader.column(*_ids_in("SELECT id FROM runs", chunk)))
+    return found
+
+
+def _insert_runs(
+    conn: Connection, rows: Sequence[dict[str, Any]], blobs: Sequence[dict[str, Any]]
+) -> None:
+    from sqlalchemy import delete, insert
+
+    from reef.results.models import LatencyRow, RunRow
+
+    ids = [row["id"] for row in rows]
+    # Latencies first and explicitly: no reliance on ON DELETE CASCADE being enforced.
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        conn.execute(delete(LatencyRow).where(LatencyRow.run_id.in_(chunk)))
+        conn.execute(delete(RunRow).where(RunRow.id.in_(chunk)))
+    conn.execute(insert(RunRow), rows)
+    if blobs:
+        conn.execute(insert(LatencyRow), blobs)
 
 
 # -- ranking in the database -----------------------------------------------------------------

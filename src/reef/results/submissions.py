@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from reef.results.store import Store, _Reader
+    from reef.results.store import Store, Transaction, _Reader
 
 SubmissionStatus = Literal["unverified", "verified"]
 STATUSES: tuple[SubmissionStatus, ...] = ("unverified", "verified")
@@ -57,15 +57,17 @@ class VerificationEntry:
     id: int | None = None
 
 
-def add_submissions(store: Store, entries: Sequence[SubmissionEntry]) -> None:
-    """Store ``entries``, in one transaction; a run that has a row already keeps it."""
+def add_submissions(store: Store | Transaction, entries: Sequence[SubmissionEntry]) -> None:
+    """Store ``entries``, in one transaction (or in the open one); a run that has a row
+    already keeps it."""
     if not entries:
         return
     from sqlalchemy import insert, select
 
     from reef.results.models import SubmissionRow
+    from reef.results.store import connection_of
 
-    with store._write() as conn:
+    with connection_of(store) as conn:
         ids = [e.run_id for e in entries]
         present = set(
             conn.scalars(select(SubmissionRow.run_id).where(SubmissionRow.run_id.in_(ids)))
@@ -97,7 +99,7 @@ def get_submission(store: Store, run_id: str) -> SubmissionEntry | None:
 
 
 def same_configuration(
-    store: Store,
+    store: Store | Transaction,
     config_key: str,
     hardware: str,
     *,
@@ -123,7 +125,9 @@ def same_configuration(
     if limit is not None:
         query += " LIMIT :limit"
         params["limit"] = limit
-    with store._read() as reader:
+    from reef.results.store import reader_of
+
+    with reader_of(store) as reader:
         return [_submission(reader, row) for row in reader.rows(query, params)]
 
 
@@ -145,18 +149,19 @@ def list_submissions(
 
 
 def record_verifications(
-    store: Store, entries: Sequence[VerificationEntry], verified: Iterable[str]
+    store: Store | Transaction, entries: Sequence[VerificationEntry], verified: Iterable[str]
 ) -> None:
     """Store ``entries`` (a pair judged already is judged again: its row is replaced) and
-    mark the runs in ``verified`` verified, in one transaction."""
+    mark the runs in ``verified`` verified, in one transaction (or in the open one)."""
     from sqlalchemy import and_, delete, insert, update
 
     from reef.results.models import SubmissionRow, VerificationRow
+    from reef.results.store import connection_of
 
     marked = sorted(set(verified))
     if not entries and not marked:
         return
-    with store._write() as conn:
+    with connection_of(store) as conn:
         for e in entries:
             conn.execute(
                 delete(VerificationRow).where(

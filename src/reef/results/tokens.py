@@ -19,7 +19,7 @@ from reef.errors import TokenNotFound
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from reef.results.store import Store, _Reader
+    from reef.results.store import Store, Transaction, _Reader
 
 _TOKEN_COLUMNS = (
     "id", "name", "scope", "secret_sha256", "created_at", "created_by", "expires_at",
@@ -105,11 +105,13 @@ def revoke_token(store: Store, token_id: str, at: datetime, audit: AuditEntry) -
     return found
 
 
-def add_audit(store: Store, entries: Sequence[AuditEntry]) -> None:
-    """Append ``entries`` to the audit log, in one transaction."""
+def add_audit(store: Store | Transaction, entries: Sequence[AuditEntry]) -> None:
+    """Append ``entries`` to the audit log, in one transaction (or in the open one)."""
     if not entries:
         return
-    with store._write() as conn:
+    from reef.results.store import connection_of
+
+    with connection_of(store) as conn:
         _add_audit(conn, entries)
 
 
