@@ -188,3 +188,44 @@ def test_a_page_of_the_api_reads_its_runs_in_one_query(
         expected = [r.id for r in api.dashboard_runs(limit=20, db=database).runs]
     assert [run.id for run in page.runs] == expected and len(expected) == 20
     assert len(seen) <= 3, seen
+
+
+def test_worker_processes_share_the_port_and_the_database(
+    tmp_path: Path, bundle_file: Path
+) -> None:
+    """``reef server --workers 2``: two processes on one port and one SQLite database take
+    submissions at once, each run stored once with its files; SIGTERM stops them all."""
+    import threading
+
+    import psutil
+
+    home = tmp_path / "server-home"
+    home.mkdir()
+    url = f"sqlite:///{home / 'server.db'}"
+    token = server_load.make_token(home, url)
+    text = bundle_file.read_text(encoding="utf-8")
+    old_id = json.loads(text)["record"]["id"]
+    copies = [server_load.with_new_id(text, old_id) for _ in range(8)]
+    answers: list[int] = []
+    with server_load.running(home, url, "--rate-limit", "0", "--workers", "2") as server:
+        assert server.process is not None
+        workers = psutil.Process(server.process.pid).children(recursive=True)
+        assert len([p for p in workers if "spawn_main" in " ".join(p.cmdline())]) == 2
+
+        def post(copy: str) -> None:
+            status, _ = server_load.request(
+                "POST", server.url, "/api/v1/runs", f'{{"runs":[{copy}]}}'.encode(), token
+            )
+            answers.append(status)
+
+        threads = [threading.Thread(target=post, args=(copy,)) for _, copy in copies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert server.process.returncode == 0
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers)
+    assert answers == [200] * len(copies)
+    assert sorted(stored_ids(url)) == sorted(new_id for new_id, _ in copies)
+    files = home / "server" / "runs"
+    assert all((files / new_id / "bundle.json").is_file() for new_id, _ in copies)

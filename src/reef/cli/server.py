@@ -6,6 +6,8 @@ FastAPI and uvicorn (``reef-bench[server]``) are imported inside the command, ne
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from reef.cli._common import emit_json, stderr
@@ -64,6 +66,14 @@ def server(
         64.0, "--max-body", min=0.001, help="the largest request body taken, in MiB"
     ),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level"),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="server processes sharing the port (uvicorn's workers); each applies the rate "
+        "limit on its own",
+    ),
 ) -> None:
     """Serve Reef's REST API (under /api/v1; docs at /docs) over the server's database:
     submitted runs, listed and read, and tokens. The database is created, or its schema
@@ -75,7 +85,12 @@ def server(
     try:
         import uvicorn
 
-        from reef.server.app import ServerSettings, create_app
+        from reef.server.app import (
+            WORKER_ENV,
+            ServerSettings,
+            create_app,
+            worker_environment,
+        )
     except ImportError as exc:
         raise typer.BadParameter(
             f"the server needs {exc.name or 'FastAPI and uvicorn'}: {SERVER_EXTRA}"
@@ -94,15 +109,28 @@ def server(
     )
     database = api.server_open(db)
     try:
-        application = create_app(database, settings)
         reads = "anonymous reads on" if anonymous_reads else "reads need a token"
+        processes = f"; {workers} worker processes" if workers > 1 else ""
         stderr.print(
             f"Reef server on http://{host}:{port} (docs at /docs; database {database.shown}; "
-            f"{reads})",
+            f"{reads}{processes})",
             markup=False,
         )
         try:
-            uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
+            if workers == 1:
+                application = create_app(database, settings)
+                uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
+            else:
+                # Each worker opens the database itself (its schema is up to date by now).
+                os.environ[WORKER_ENV] = worker_environment(database.url, settings)
+                uvicorn.run(
+                    "reef.server.app:create_worker_app",
+                    factory=True,
+                    workers=workers,
+                    host=host,
+                    port=port,
+                    log_level=log_level.lower(),
+                )
         except (KeyboardInterrupt, Terminated):
             # uvicorn stopped gracefully on the signal, then raised it again: a server
             # stopped by Ctrl-C or SIGTERM has ended as it should (exit 0).

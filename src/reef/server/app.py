@@ -8,6 +8,7 @@ stored. Errors are ``{"error": {"code", "message", "hint"}}``, ``code`` being th
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,6 +254,49 @@ def create_app(db: api.ServerDatabase, settings: ServerSettings | None = None) -
     return app
 
 
+# What ``reef server --workers N`` hands each worker process: the database and the settings,
+# as JSON (``worker_environment``), for ``create_worker_app`` to open and serve.
+WORKER_ENV = "REEF_SERVER_WORKER"
+
+
+def worker_environment(db_url: str, settings: ServerSettings) -> str:
+    """The ``WORKER_ENV`` value that makes ``create_worker_app`` serve ``db_url``."""
+    assets = settings.docs_assets
+    return json.dumps(
+        {
+            "db": db_url,
+            "anonymous_reads": settings.anonymous_reads,
+            "rate": settings.rate,
+            "burst": settings.burst,
+            "max_body": settings.max_body,
+            "docs_assets": str(assets) if isinstance(assets, Path) else assets,
+            "files_root": None if settings.files_root is None else str(settings.files_root),
+        }
+    )
+
+
+def create_worker_app() -> FastAPI:
+    """The application of one worker process of ``reef server --workers N`` (uvicorn's
+    factory): the database and settings the parent put in ``WORKER_ENV``, opened here (the
+    parent brought its schema up to date already) and closed when the worker stops."""
+    import os
+
+    given = json.loads(os.environ[WORKER_ENV])
+    assets = given["docs_assets"]
+    settings = ServerSettings(
+        anonymous_reads=bool(given["anonymous_reads"]),
+        rate=float(given["rate"]),
+        burst=int(given["burst"]),
+        max_body=int(given["max_body"]),
+        docs_assets=Path(assets) if isinstance(assets, str) else assets,
+        files_root=Path(given["files_root"]) if given["files_root"] else None,
+    )
+    database = api.server_open(given["db"])
+    app = create_app(database, settings)
+    app.router.on_shutdown.append(database.close)
+    return app
+
+
 def selecting_runs(
     model: Annotated[str | None, Query(description="the target's name")] = None,
     version: Annotated[str | None, Query(description="1.2.0 or '>=1.2,<2'")] = None,
@@ -335,12 +379,8 @@ def _routes(app: FastAPI) -> None:
             submitter=caller.actor,
             token_id=caller.token.id if caller.token is not None else None,
             registry_root=getattr(state, "registry_root", None),
+            client=caller.client,
         )
-        created = [run.id for run in accepted if run.created]
-        if created:
-            api.audit_record(
-                "runs.submit", list(created), actor=caller.actor, client=caller.client, db=state.db
-            )
         return SubmitAnswer(accepted=accepted)
 
     @app.get(
