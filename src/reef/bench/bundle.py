@@ -36,10 +36,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import json
 import math
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -393,13 +393,12 @@ def _digest(record: RunRecord, sha: dict[str, str]) -> str:
 
 
 def _read_detail(content: bytes) -> Detail:
-    """LoadGen's detail log read by the very function the runner uses (it reads a file)."""
+    """LoadGen's detail log parsed as the runner parses the file (``logs.read_detail``)."""
     from reef.bench import logs
 
-    with tempfile.TemporaryDirectory(prefix="reef-bundle-") as tmp:
-        path = Path(tmp) / DETAIL
-        path.write_bytes(content)
-        return logs.read_detail(path)
+    # Lines as reading the file splits them (universal newlines), not str.splitlines's.
+    text = io.StringIO(content.decode("utf-8", errors="replace"), newline=None)
+    return logs.parse_detail(text)
 
 
 class _Checker:

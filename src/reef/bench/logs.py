@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,23 +44,29 @@ def _parse_line(line: str) -> dict[str, Any] | None:
 def read_detail(path: Path) -> Detail:
     """What LoadGen's detail log says; an empty ``Detail`` when it wrote none (a full disk),
     which the runner records as a run it cannot judge."""
-    detail = Detail()
     if not path.is_file():
-        return detail
+        return Detail()
     with path.open(encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if not line.startswith(_PREFIX):
-                continue
-            entry = _parse_line(line)
-            if entry is None or "key" not in entry:
-                continue
-            key, value = entry["key"], entry.get("value")
-            meta = entry.get("metadata") or {}
-            if meta.get("is_error"):
-                detail.errors.append(f"{key}: {value}")
-            elif meta.get("is_warning"):
-                detail.warnings.append(f"{key}: {value}")
-            detail.values[key] = value
+        return parse_detail(f)
+
+
+def parse_detail(lines: Iterable[str]) -> Detail:
+    """What the lines of a detail log say (``read_detail`` reads them from its file; a
+    server checking a submitted bundle, from the bytes it received)."""
+    detail = Detail()
+    for line in lines:
+        if not line.startswith(_PREFIX):
+            continue
+        entry = _parse_line(line)
+        if entry is None or "key" not in entry:
+            continue
+        key, value = entry["key"], entry.get("value")
+        meta = entry.get("metadata") or {}
+        if meta.get("is_error"):
+            detail.errors.append(f"{key}: {value}")
+        elif meta.get("is_warning"):
+            detail.warnings.append(f"{key}: {value}")
+        detail.values[key] = value
     return detail
 
 
