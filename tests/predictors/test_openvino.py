@@ -52,7 +52,11 @@ def test_signature_and_outputs(make_onnx: MakeOnnx, tmp_path: Path, form: str) -
         (y,) = predictor.predict({"x": x})
         assert y.shape == (batch, 3)
         np.testing.assert_allclose(y, reference(onnx_path, x), rtol=1e-5, atol=1e-6)
-    assert predictor.info() == {"device": "CPU", "options": {"threads": 1}}
+    # f32 where the CPU plugin would pick bf16 (AMX, AVX-512 BF16): the model's precision.
+    assert predictor.info() == {
+        "device": "CPU",
+        "options": {"threads": 1, "inference_precision": "f32"},
+    }
     predictor.close()
 
 

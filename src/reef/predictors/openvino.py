@@ -15,6 +15,7 @@ from reef.predictors.base import PredictorOptions, Signature, TensorSpec
 from reef.predictors.registry import import_framework, load_failed
 
 DEVICE = "CPU"
+PRECISION = "f32"  # INFERENCE_PRECISION_HINT: see open()
 
 
 def _spec(port: Any, i: int, kind: str) -> TensorSpec:
@@ -56,7 +57,10 @@ class OpenVinoPredictor:
                 f"{model_path.with_suffix('.bin').name} are not beside it",
                 hint="an OpenVINO IR is two files: keep the .bin next to the .xml",
             )
-        config: dict[str, Any] = {}
+        # The model's own precision: on a CPU with AMX or AVX-512 BF16, OpenVINO's CPU plugin
+        # would run it in bf16, a different computation from every other backend's (outputs
+        # off by ~1e-2), chosen by the machine and not by the user.
+        config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": PRECISION}
         if options.threads:
             config["INFERENCE_NUM_THREADS"] = options.threads
         try:
@@ -99,4 +103,14 @@ class OpenVinoPredictor:
                 threads = int(self._compiled.get_property("INFERENCE_NUM_THREADS"))
             except Exception:  # a plugin that does not report it
                 threads = self._threads
-        return {"device": DEVICE, "options": {"threads": threads}}
+        precision = None
+        if self._compiled is not None:
+            try:
+                hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")
+                precision = str(getattr(hint, "get_type_name", lambda: hint)())
+            except Exception:  # a plugin that does not report it
+                precision = None
+        return {
+            "device": DEVICE,
+            "options": {"threads": threads, "inference_precision": precision},
+        }
