@@ -179,3 +179,19 @@ def test_every_command_that_selects_runs_takes_the_same_filters(path: tuple[str,
     expected = [o for o in FILTER_OPTIONS if not (path == ("board",) and o == "--status")]
     assert options == expected
     assert "run_filter" not in {p.name for p in command.params}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("runs", "list", "--limit", str(2**63)),
+        ("runs", "export", "--limit", str(2**63)),
+        ("report", "--limit", str(2**63)),
+    ],
+)
+def test_a_limit_past_what_a_database_counts_is_a_usage_error(
+    stored: InProcessReef, args: tuple[str, ...]
+) -> None:
+    """A --limit over 2**63 - 1 overflowed the database driver's integer (exit 3, a bug)."""
+    result = stored(*args)
+    assert_usage_error(result, "--limit", str(2**63 - 1))

@@ -8,6 +8,9 @@ from typing import Any
 
 from rich.console import Console
 
+# The most a --limit can be: the databases count rows in signed 64-bit integers.
+MAX_LIMIT = 2**63 - 1
+
 # Messages are not wrapped when stderr is a file or a pipe: a wrapped path cannot be grepped.
 stderr = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 stdout = Console(highlight=False)

@@ -9,7 +9,7 @@ import typer
 
 from reef.cli import filters
 from reef.cli._choices import choice
-from reef.cli._common import emit_json, stderr
+from reef.cli._common import MAX_LIMIT, emit_json, stderr
 from reef.meta.choices import FIGURE_FORMAT, PLOT_KIND, REPORT_FORMAT
 
 if TYPE_CHECKING:
@@ -48,7 +48,9 @@ def report(
     objective: list[str] = typer.Option(
         None, "--objective", metavar="METRIC:DIR", help=_OBJECTIVE_HELP
     ),
-    limit: int = typer.Option(1000, "--limit", "-n", help="at most this many runs, newest first"),
+    limit: int = typer.Option(
+        1000, "--limit", "-n", max=MAX_LIMIT, help="at most this many runs, newest first"
+    ),
     run_filter: RunFilter = filters.FROM_OPTIONS,
     json_out: bool = typer.Option(False, "--json", help="print what was written as JSON"),
 ) -> None:
@@ -101,7 +103,9 @@ def plot(
     max_series: int = typer.Option(
         8, "--max-series", help="at most this many runs drawn (bars: the fastest)"
     ),
-    limit: int = typer.Option(1000, "--limit", "-n", help="at most this many runs, newest first"),
+    limit: int = typer.Option(
+        1000, "--limit", "-n", max=MAX_LIMIT, help="at most this many runs, newest first"
+    ),
     run_filter: RunFilter = filters.FROM_OPTIONS,
     json_out: bool = typer.Option(False, "--json", help="print what was written as JSON"),
 ) -> None:

@@ -9,7 +9,7 @@ import typer
 
 from reef.cli import filters
 from reef.cli._choices import choice
-from reef.cli._common import emit_json, fmt, stdout
+from reef.cli._common import MAX_LIMIT, emit_json, fmt, stdout
 from reef.meta.choices import RUNS_FORMAT
 
 if TYPE_CHECKING:
@@ -23,7 +23,9 @@ app = typer.Typer(help="List, show, import and export recorded runs.", no_args_i
 @app.command("list")
 @filters.selecting_runs()
 def list_runs(
-    limit: int = typer.Option(20, "--limit", "-n", min=0, help="how many runs (0: all)"),
+    limit: int = typer.Option(
+        20, "--limit", "-n", min=0, max=MAX_LIMIT, help="how many runs (0: all)"
+    ),
     run_filter: RunFilter = filters.FROM_OPTIONS,
     sort: str = typer.Option(
         "-created_at",
@@ -207,7 +209,12 @@ def export_runs(
         None, "--experiment", help="the MLflow experiment [MLFLOW_EXPERIMENT_NAME, else reef]"
     ),
     limit: int = typer.Option(
-        0, "--limit", "-n", min=0, help="at most this many runs, newest first (0: all)"
+        0,
+        "--limit",
+        "-n",
+        min=0,
+        max=MAX_LIMIT,
+        help="at most this many runs, newest first (0: all)",
     ),
     run_filter: RunFilter = filters.FROM_OPTIONS,
     json_out: bool = typer.Option(False, "--json", help="print what was exported as JSON"),
