@@ -364,3 +364,77 @@ def test_a_record_that_is_not_a_record_is_refused(runs: dict[str, RunRecord]) ->
     bundle["extra"] = 1
     assert "extra: unknown field" in refused(bundle)
     assert "is a JSON object" in refused([])  # type: ignore[arg-type]
+
+
+# --- the trace --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory) -> RunRecord:
+    """A traced run (a span per query and stage): its trace.json.gz travels in its bundle."""
+    home = tmp_path_factory.mktemp("bundle-traced")
+    (record,) = bench_runs(
+        home, "--scenario", "SingleStream", "--mode", "performance", "--trace", "model"
+    )
+    assert record.trace is not None and record.trace.path
+    return record
+
+
+def test_a_traced_runs_trace_travels_and_verifies(traced: RunRecord, tmp_path: Path) -> None:
+    from reef.api.submissions import accept_bundles
+    from reef.bench.bundle import trace_name
+
+    bundle = bundle_of(traced)
+    name = trace_name(traced)
+    assert name == "trace.json.gz"
+    assert [f["path"] for f in bundle["files"]][-1] == name
+    assert decoded(bundle, name) == Path(traced.trace.path).read_bytes()  # type: ignore[union-attr]
+    run = verify_bundle(bundle)
+    assert run.files[name] == decoded(bundle, name)
+    # The server keeps it where its run page looks for it.
+    accept_bundles([bundle], db_url=f"sqlite:///{tmp_path / 's.db'}", files_root=tmp_path / "f")
+    kept = tmp_path / "f" / traced.id / name
+    assert kept.read_bytes() == decoded(bundle, name)
+
+
+def test_a_trace_that_is_not_a_gzip_of_json_is_refused(
+    traced: RunRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+
+    from reef.bench import bundle as bundle_module
+
+    real = decoded(bundle_of(traced), "trace.json.gz")
+    for data, says in (
+        (b"<script>alert(1)</script>", "not a gzip file"),
+        (gzip.compress(b"<html></html>"), "does not unpack to JSON"),
+        (real[: len(real) // 2], "cut short"),
+    ):
+        bundle = bundle_of(traced)
+        replace_file(bundle, "trace.json.gz", data)
+        message = refused(bundle)
+        assert "trace.json.gz" in message and says in message, message
+    # A bomb: read no further than the cap.
+    monkeypatch.setattr(bundle_module, "_TRACE_UNPACKED_MAX", 1000)
+    bundle = bundle_of(traced)
+    replace_file(bundle, "trace.json.gz", gzip.compress(b"[" + b" " * 100_000 + b"]"))
+    assert "unpacks to more than 1000 bytes" in refused(bundle)
+
+
+def test_a_trace_over_the_cap_is_left_out_with_a_note(
+    traced: RunRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reef.bench import bundle as bundle_module
+
+    notes: list[str] = []
+    size = Path(traced.trace.path).stat().st_size  # type: ignore[union-attr]
+    logs = sum(
+        len(base64.b64decode(f["data"]))
+        for f in bundle_of(traced)["files"]
+        if f["path"] != "trace.json.gz"
+    )
+    monkeypatch.setattr(bundle_module, "MAX_FILES_BYTES", logs + size - 1)
+    made = build_bundle(traced, note=notes.append)
+    assert "trace.json.gz" not in [f.path for f in made.files]
+    assert any("its trace trace.json.gz left out of the bundle" in n for n in notes), notes
+    verify_bundle(json.loads(made.model_dump_json()))  # a bundle without it still verifies

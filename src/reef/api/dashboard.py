@@ -367,12 +367,11 @@ def dashboard_run_files(
             at = data.get("received_at")
             received = at if isinstance(at, str) else None
     trace = None
-    if not isinstance(run, str) and run.trace is not None and run.trace.path:
-        kept = {f.path for f in found}
-        wanted = Path(run.trace.path).as_posix()
-        marker = f"runs/{run_id}/"
-        inside = wanted.split(marker, 1)[1] if marker in wanted else Path(wanted).name
-        trace = inside if inside in kept else None
+    if not isinstance(run, str):
+        from reef.bench.bundle import trace_name
+
+        inside = trace_name(run)  # where a bundle puts it
+        trace = inside if inside in {f.path for f in found} else None
     return RunFiles(
         run_id=run_id, files=found, submitter=submitter, received_at=received, trace=trace
     )

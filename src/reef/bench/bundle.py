@@ -5,9 +5,11 @@ What a bundle holds (``reef.meta.bundle``): the record, raw latencies and lock i
 lock the run was made from travels inside the record, ``record.lock``), and LoadGen's own logs
 from each folder the record names: ``mlperf_log_summary.txt`` and ``mlperf_log_detail.txt`` of
 every performance folder (one per process of a ``--repeat`` run), and of the accuracy folder
-its ``mlperf_log_accuracy.json`` too. Left out: LoadGen's ``mlperf_log_trace.json`` (empty
-unless asked for), Reef's own trace (large, and it vouches for nothing) and ``record.json``
-(the record is in the bundle already). An accuracy log over ``MAX_FILE_BYTES`` is left out with
+its ``mlperf_log_accuracy.json`` too; and Reef's trace of a traced run (``trace.json.gz``, for
+the server's run page to offer Perfetto), which vouches for nothing and is only checked to be a
+gzip of JSON within the caps. Left out: LoadGen's ``mlperf_log_trace.json`` (empty unless asked
+for) and ``record.json`` (the record is in the bundle already). An accuracy log or a trace over
+``MAX_FILE_BYTES``, or one that would take the bundle over ``MAX_FILES_BYTES``, is left out with
 a note.
 
 What ``verify_bundle`` checks, in order, refusing with a ``BundleError`` that says which:
@@ -203,9 +205,96 @@ def build_bundle(record: RunRecord, note: Callable[[str], None] | None = None) -
                     data=base64.b64encode(data).decode("ascii"),
                 )
             )
+    _add_trace(record, files, note)
     return RunBundle(
         format=BUNDLE_FORMAT_VERSION, record=record.model_dump(mode="json"), files=files
     )
+
+
+def trace_name(record: RunRecord) -> str | None:
+    """Where a traced run's trace file sits in its folder (and in its bundle), relative to
+    it; None for a run without a trace file."""
+    trace = record.trace
+    if trace is None or not trace.path:
+        return None
+    wanted = Path(trace.path).as_posix()
+    marker = f"runs/{record.id}/"
+    return wanted.split(marker, 1)[1] if marker in wanted else Path(wanted).name
+
+
+def _add_trace(
+    record: RunRecord, files: list[BundleFile], note: Callable[[str], None] | None
+) -> None:
+    from reef import config
+    from reef.errors import FileRefused
+    from reef.files import read_regular
+
+    rel = trace_name(record)
+    if rel is None or check_path(rel) is not None or record.trace is None:
+        return
+    candidates = [config.runs_dir() / record.id / rel]
+    if record.trace.path and Path(record.trace.path).is_absolute():
+        candidates.insert(0, Path(record.trace.path))
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        return  # the trace went with a cleaned run folder: the record still says it was traced
+    try:
+        data = read_regular(path, "trace file", MAX_FILE_BYTES)
+    except FileRefused as exc:
+        if note is not None:
+            note(f"run {record.id}: its trace {rel} left out of the bundle ({exc.reason})")
+        return
+    logs = sum(len(f.data) // 4 * 3 for f in files)
+    if logs + len(data) > MAX_FILES_BYTES:
+        if note is not None:
+            note(
+                f"run {record.id}: its trace {rel} left out of the bundle (the bundle would "
+                f"hold more than {MAX_FILES_BYTES} bytes)"
+            )
+        return
+    files.append(
+        BundleFile(
+            path=rel,
+            sha256=hashlib.sha256(data).hexdigest(),
+            data=base64.b64encode(data).decode("ascii"),
+        )
+    )
+
+
+# A trace is a gzip of JSON: what it unpacks to is read this far, at most, to check it.
+_TRACE_UNPACKED_MAX = 1 << 30
+
+
+def _check_trace(content: bytes, where: str, record: RunRecord) -> None:
+    """``content`` is a gzip of a JSON object or array, unpacked within a cap (a gzip bomb is
+    refused after reading no more than the cap)."""
+    import zlib
+
+    problem = None
+    if not content.startswith(b"\x1f\x8b"):
+        problem = "not a gzip file"
+    else:
+        unpack = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        first = b""
+        total = 0
+        try:
+            chunk = unpack.decompress(content, 1 << 20)
+            while chunk:
+                total += len(chunk)
+                if not first:
+                    first = chunk.lstrip()[:1]
+                if total > _TRACE_UNPACKED_MAX:
+                    problem = f"it unpacks to more than {_TRACE_UNPACKED_MAX} bytes"
+                    break
+                chunk = unpack.decompress(unpack.unconsumed_tail, 1 << 20)
+            if problem is None and not unpack.eof:
+                problem = "the gzip stream is cut short"
+        except zlib.error as exc:
+            problem = f"not a valid gzip stream ({exc})"
+        if problem is None and first not in (b"{", b"["):
+            problem = "it does not unpack to JSON (a Chrome trace)"
+    if problem is not None:
+        raise BundleError(f"{where}: the run's trace: {problem}", run_id=record.id)
 
 
 def _named_path(record: RunRecord, folder: LogFolder) -> Path | None:
@@ -323,6 +412,9 @@ def _decode_files(
         for folder in log_folders(record)
         for name in ((SUMMARY, DETAIL, ACCURACY) if folder.kind == "accuracy" else LOADGEN_LOGS)
     }
+    trace = trace_name(record)
+    if trace is not None:
+        allowed.add(trace)
     decoded: dict[str, bytes] = {}
     sha: dict[str, str] = {}
     folded: set[str] = set()
@@ -339,7 +431,8 @@ def _decode_files(
             raise BundleError(f"{where}: the server writes this file itself", run_id=record.id)
         if item.path not in allowed:
             raise BundleError(
-                f"{where}: not one of LoadGen's logs in a folder the record names "
+                f"{where}: not one of LoadGen's logs in a folder the record names, nor the "
+                "run's trace "
                 f"({', '.join(sorted(allowed)) or 'the record names none'})",
                 run_id=record.id,
             )
@@ -378,6 +471,8 @@ def _decode_files(
                 hint="the file changed after the bundle was made; make the bundle again",
                 run_id=record.id,
             )
+        if item.path == trace:
+            _check_trace(content, where, record)
         decoded[item.path] = content
         sha[item.path] = actual
     return decoded, sha
