@@ -181,7 +181,7 @@ def test_a_failing_database_leaves_no_files(
     after (the audit entry, the last write before the commit): no row, and no folder."""
     db_url, root = server_side
 
-    def full(*args: Any) -> None:
+    def full(*args: Any, **kwargs: Any) -> None:
         raise StoreError("database or disk is full")
 
     if failing == "insert":

@@ -101,6 +101,11 @@ STALE_AFTER_S = 600.0
 LEFTOVER_PREFIXES = (".incoming-", ".replaced-")
 _SWEPT: set[Path] = set()
 _SWEPT_LOCK = threading.Lock()
+# Bundles a process checks at once. Checking is CPU work under the interpreter's lock: more
+# threads at it check no more a second, and each would make every other thread (a read, a
+# submission between two round trips of its transaction, which holds the database's write
+# lock) wait its turn behind them.
+_CHECKING = threading.BoundedSemaphore(2)
 SUBMIT_ACTION = "runs.submit"  # the audit log's word for a stored run
 
 
@@ -147,20 +152,23 @@ def accept_bundles(
         )
     verified: dict[str, VerifiedRun] = {}
     order: list[str] = []
-    for index, bundle in enumerate(bundles):
-        try:
-            run = verify_bundle(bundle)
-        except BundleError as exc:
-            if exc.run_id is None:
-                exc.message = f"runs[{index}]: {exc.message}"
-                exc.args = (exc.message,)
-            raise
-        run_id = run.record.id
-        order.append(run_id)
-        earlier = verified.get(run_id)
-        if earlier is not None and earlier.digest != run.digest:
-            raise RunConflict("the request holds two different bundles of this run", run_id=run_id)
-        verified[run_id] = run
+    with _CHECKING:
+        for index, bundle in enumerate(bundles):
+            try:
+                run = verify_bundle(bundle)
+            except BundleError as exc:
+                if exc.run_id is None:
+                    exc.message = f"runs[{index}]: {exc.message}"
+                    exc.args = (exc.message,)
+                raise
+            run_id = run.record.id
+            order.append(run_id)
+            earlier = verified.get(run_id)
+            if earlier is not None and earlier.digest != run.digest:
+                raise RunConflict(
+                    "the request holds two different bundles of this run", run_id=run_id
+                )
+            verified[run_id] = run
     from reef.api.verification import check_registry_components
 
     check_registry_components(
@@ -224,7 +232,7 @@ def _store_new(
             created[run_id] = False
         else:
             created[run_id] = True
-    tx.add_many(run.record for run in verified.values() if created[run.record.id])
+    tx.add_many((run.record for run in verified.values() if created[run.record.id]), new=True)
     for run_id, path in list(staged.items()):
         folder = root / run_id
         if created[run_id] or not (folder / BUNDLE_FILE).is_file():

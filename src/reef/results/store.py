@@ -799,11 +799,12 @@ class Transaction:
         latencies = Store._latencies(self.reader, run_id) if with_latencies else None
         return _parse(run_id, text, latencies)
 
-    def add_many(self, records: Iterable[RunRecord]) -> int:
-        """Insert ``records``, replacing runs with the same ids; how many were given."""
+    def add_many(self, records: Iterable[RunRecord], *, new: bool = False) -> int:
+        """Insert ``records``, replacing runs with the same ids (``new``: none is stored,
+        as this transaction found: nothing to replace); how many were given."""
         rows, blobs = self.store._rows(records)
         if rows:
-            _insert_runs(self.conn, rows, blobs)
+            _insert_runs(self.conn, rows, blobs, replace=not new)
         return len(rows)
 
 
@@ -845,13 +846,17 @@ def _stored(reader: _Reader, ids: Iterable[str]) -> set[str]:
 
 
 def _insert_runs(
-    conn: Connection, rows: Sequence[dict[str, Any]], blobs: Sequence[dict[str, Any]]
+    conn: Connection,
+    rows: Sequence[dict[str, Any]],
+    blobs: Sequence[dict[str, Any]],
+    *,
+    replace: bool = True,
 ) -> None:
     from sqlalchemy import delete, insert
 
     from reef.results.models import LatencyRow, RunRow
 
-    ids = [row["id"] for row in rows]
+    ids = [row["id"] for row in rows] if replace else []
     # Latencies first and explicitly: no reliance on ON DELETE CASCADE being enforced.
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
