@@ -17,7 +17,7 @@ server`` (no rate limit) on a free port of 127.0.0.1, loaded from another proces
    on each database: failed requests, acknowledged runs against those stored, the reads' p99.
 
     python benchmarks/server.py [--rounds 3] [--duration 15] [--runs 100000] [--requests 60]
-        [--mixed-duration 60] [--pg URL] [--list-dbs sqlite postgresql]
+        [--mixed-duration 60] [--pg URL] [--list-dbs sqlite postgresql] [--workers N]
 
 PostgreSQL is ``--pg`` (default ``postgresql+psycopg://root@127.0.0.1:5432/test``): each
 round gets a schema of its own there, dropped at the end.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import statistics
 import subprocess
@@ -98,25 +99,51 @@ def spread(values: list[float], unit: str = "", digits: int = 1) -> str:
     return f"{med:,.{digits}f}{unit} (range {min(values):,.{digits}f}-{max(values):,.{digits}f})"
 
 
-def submissions(args: argparse.Namespace, bundle: Path) -> dict[str, list[float]]:
+def server_cpu_s(server: Any) -> float:
+    """CPU seconds the server's processes (its workers included) have used so far."""
+    import psutil
+
+    root = psutil.Process(server.process.pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def submissions(
+    args: argparse.Namespace, bundle: Path
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per database: runs acknowledged a second, and the server's CPU milliseconds per run,
+    each round."""
     rates: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
+    cpu: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
+    options = ("--rate-limit", "0", "--workers", str(args.workers))
     for r in range(args.rounds):
         for kind in ("sqlite", "postgresql") if r % 2 == 0 else ("postgresql", "sqlite"):
             with tempfile.TemporaryDirectory(prefix="reef-srv-") as tmp:
                 home = Path(tmp)
                 with database(kind, home, args.pg) as url:
                     token = server_load.make_token(home, url)
-                    with server_load.running(home, url) as server:
+                    with server_load.running(home, url, *options) as server:
+                        before = server_cpu_s(server)
                         result = run_load(server.url, token, bundle, 8, 0, args.duration)
+                        used = server_cpu_s(server) - before
                     stored = count_runs(url)
             rates[kind].append(result["runs_per_s"])
+            per_run = used * 1000 / max(stored, 1)
+            cpu[kind].append(per_run)
             print(
                 f"  round {r + 1} {kind}: {result['runs_per_s']:.1f} runs/s "
                 f"({result['submitted']} acknowledged, {stored} stored, "
-                f"{result['failed']} failed; submit p50 {result['submit_p50_ms']} ms)",
+                f"{result['failed']} failed; submit p50 {result['submit_p50_ms']} ms; "
+                f"server CPU {per_run:.1f} ms a run)",
                 flush=True,
             )
-    return rates
+    return rates, cpu
 
 
 def count_runs(url: str) -> int:
@@ -199,7 +226,8 @@ def mixed(args: argparse.Namespace, bundle: Path, kind: str) -> dict[str, Any]:
         home = Path(tmp)
         with database(kind, home, args.pg) as url:
             token = server_load.make_token(home, url)
-            with server_load.running(home, url) as server:
+            options = ("--rate-limit", "0", "--workers", str(args.workers))
+            with server_load.running(home, url, *options) as server:
                 result = run_load(server.url, token, bundle, 8, 16, args.mixed_duration)
             from sqlalchemy import create_engine, text
             from sqlalchemy.pool import NullPool
@@ -226,6 +254,7 @@ def main() -> None:
     ap.add_argument("--pg", default="postgresql+psycopg://root@127.0.0.1:5432/test")
     ap.add_argument("--list-dbs", nargs="+", default=["sqlite"])
     ap.add_argument("--skip", nargs="*", default=[], choices=["submit", "list", "mixed"])
+    ap.add_argument("--workers", type=int, default=1, help="reef server --workers")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="reef-bundle-") as tmp:
@@ -235,13 +264,21 @@ def main() -> None:
         rows: list[tuple[str, str, str]] = []
         if "submit" not in args.skip:
             print(f"submissions, 8 clients, {args.duration:g} s a round:", flush=True)
-            rates = submissions(args, bundle)
+            rates, cpu = submissions(args, bundle)
             for kind, values in rates.items():
                 rows.append(
                     (
-                        f"single-run submissions, 8 clients, {kind}",
+                        f"single-run submissions, 8 clients, {kind}, {args.workers} worker(s)",
                         spread(values, " runs/s"),
                         f">= {TARGETS[kind]:,.0f} runs/s",
+                    )
+                )
+                rows.append(
+                    (
+                        f"server CPU per submitted run, {kind}",
+                        spread(cpu[kind], " ms"),
+                        f"<= {1000 * os.cpu_count() / TARGETS[kind]:,.1f} ms for the target "
+                        f"on {os.cpu_count()} cores, the load's own CPU aside",
                     )
                 )
         if "list" not in args.skip:
@@ -268,7 +305,8 @@ def main() -> None:
                 print("  " + json.dumps({k: v for k, v in result.items() if k != "failures"}))
                 rows.append(
                     (
-                        f"8 submitters + 16 readers, {args.mixed_duration:g} s, {kind}",
+                        f"8 submitters + 16 readers, {args.mixed_duration:g} s, {kind}, "
+                        f"{args.workers} worker(s)",
                         f"{result['failed']} failed; {result['acked_stored']} of "
                         f"{result['acked']} acknowledged stored ({result['stored']} rows, "
                         f"{result['stored_distinct']} distinct); {result['runs_per_s']} runs/s; "
