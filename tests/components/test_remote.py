@@ -68,11 +68,18 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if parts[2:] == ["components"]:
                 query = urllib.parse.parse_qs(url.query)
-                yanked = query.get("yanked", ["false"])[0] == "true"
-                hits = [e.model_dump(mode="json") for e in registry.search(srv.root, yanked=yanked)]
+                page = api.registry_page(
+                    root=srv.root,
+                    yanked=query.get("yanked", ["false"])[0] == "true",
+                    limit=int(query.get("limit", ["100"])[0]),
+                    cursor=query.get("cursor", [None])[0],
+                )
+                hits = [e.model_dump(mode="json") for e in page.components]
                 if srv.lie:
                     hits = [h | {"content_sha256": "0" * 64} for h in hits]
-                self._json(200, {"components": hits + srv.extra})
+                if page.next_cursor is None:
+                    hits += srv.extra
+                self._json(200, {"components": hits, "next_cursor": page.next_cursor})
             elif parts[2] == "components" and len(parts) == 5:
                 shown = registry.manifest(srv.root, parts[3], parts[4]).model_dump(mode="json")
                 if srv.lie:
@@ -282,6 +289,23 @@ def test_update_drops_yanked_versions_and_adds_new_ones(
     assert info.components == 1
     assert [h.version for h in search("hello")] == ["1.1.0"]
     assert not (reef_home / "repos" / "127.0.0.1" / "hello" / "1.0.0").exists()
+
+
+def test_a_list_of_several_pages_is_mirrored_whole(
+    server: FakeServer, tmp_path: Path, reef_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server lists its components a page at a time: the mirror follows every page."""
+    monkeypatch.setattr(remote, "LIST_PAGE", 2)
+    for name, version in (("alpha", "1.0.0"), ("alpha", "2.0.0"), ("beta", "1.0.0"),
+                          ("gamma", "1.0.0"), ("gamma", "1.1.0")):  # fmt: skip
+        publish(server, tmp_path, name, version)
+    info = api.repo_add(url_of(server))
+    assert info.components == 5  # three pages of two
+    found = {(h.name, h.version) for name in ("alpha", "beta", "gamma") for h in search(name)}
+    assert found == {
+        ("alpha", "1.0.0"), ("alpha", "2.0.0"), ("beta", "1.0.0"),
+        ("gamma", "1.0.0"), ("gamma", "1.1.0"),
+    }  # fmt: skip
 
 
 def test_a_listed_name_that_is_not_a_component_name_is_refused(

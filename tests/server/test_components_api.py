@@ -62,7 +62,10 @@ def test_publish_then_read_it_back(
 
     hits = client.get("/api/v1/components", params={"q": "TIN", "kind": "program"}).json()
     assert [(h["name"], h["version"]) for h in hits["components"]] == [("tiny", "1.0.0")]
-    assert client.get("/api/v1/components", params={"kind": "model"}).json() == {"components": []}
+    assert client.get("/api/v1/components", params={"kind": "model"}).json() == {
+        "components": [],
+        "next_cursor": None,
+    }
 
     versions = client.get("/api/v1/components/tiny").json()
     assert [v["version"] for v in versions["versions"]] == ["1.0.0"]
@@ -223,7 +226,7 @@ def test_yank_needs_publish_and_hides_the_version(
     assert_error(client.post(path, headers=bearer(tokens["read"])), 403, "Forbidden")
     response = client.post(path, headers=bearer(tokens["publish"]))
     assert response.status_code == 200 and response.json()["yanked"] is True
-    assert client.get("/api/v1/components").json() == {"components": []}
+    assert client.get("/api/v1/components").json()["components"] == []
     listed = client.get("/api/v1/components", params={"yanked": "true"}).json()["components"]
     assert [h["yanked"] for h in listed] == [True]
     # Still there for the locks that pin it.
@@ -266,3 +269,51 @@ def test_publish_and_yank_are_in_the_audit_log(
     log = client.get("/api/v1/audit", headers=bearer(tokens["admin"])).json()
     mine = [(e["action"], e["target"]) for e in log if e["action"].startswith("component.")]
     assert mine == [("component.yank", "tiny@1.0.0"), ("component.publish", "tiny@1.0.0")]
+
+
+def test_the_list_comes_a_page_at_a_time(
+    client: TestClient, registry_root: Path, tmp_path: Path
+) -> None:
+    """Pages of ``limit`` versions in the list's order (by name, newest first), each page's
+    next_cursor leading to the next, none after the last; a cursor the server did not give
+    is 422, and so is a limit out of range."""
+    from types import SimpleNamespace
+
+    from test_remote import publish
+
+    from reef import api
+
+    published = [("alpha", "1.0.0"), ("alpha", "2.0.0"), ("beta", "1.0.0"), ("gamma", "0.1.0")]
+    for name, version in published:
+        publish(SimpleNamespace(root=registry_root), tmp_path, name, version)  # type: ignore[arg-type]
+    whole = client.get("/api/v1/components").json()
+    order = [(h["name"], h["version"]) for h in whole["components"]]
+    assert order == [("alpha", "2.0.0"), ("alpha", "1.0.0"), ("beta", "1.0.0"), ("gamma", "0.1.0")]
+    assert whole["next_cursor"] is None
+    walked, cursor, pages = [], None, 0
+    while True:
+        params: dict[str, object] = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/api/v1/components", params=params).json()
+        walked += [(h["name"], h["version"]) for h in page["components"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert (walked, pages) == (order, 2)
+    # The page after a version yanked since: the versions older than it, then the next names.
+    first = client.get("/api/v1/components", params={"limit": 1}).json()
+    api.registry_yank("alpha", "2.0.0", root=registry_root)
+    after = client.get(
+        "/api/v1/components", params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
+    assert [(h["name"], h["version"]) for h in after["components"]] == order[1:3]
+    assert_error(
+        client.get("/api/v1/components", params={"cursor": "not-a-cursor"}),
+        422,
+        "CursorError",
+        "cursor",
+    )
+    response = client.get("/api/v1/components", params={"limit": 0})
+    assert response.status_code == 422

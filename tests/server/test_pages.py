@@ -387,8 +387,14 @@ def test_home_has_recent_runs_and_boards_per_solution(
 # --- components ------------------------------------------------------------------------------
 
 
-def test_components_pages(make_client: Any, database: Any, tmp_path: Path) -> None:
+def test_components_pages(
+    make_client: Any, database: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import html as html_module
+
     from repo_support import write_component
+
+    from reef.server.web import pages
 
     root = tmp_path / "registry"
     client = make_client()
@@ -411,6 +417,19 @@ def test_components_pages(make_client: Any, database: Any, tmp_path: Path) -> No
     assert "attachment" in got.headers["content-disposition"]
     assert_page(client.get("/components/nothing"), 404)
     assert_page(client.get("/components/tool/9.9.9/pack"), 404)
+
+    # A page at a time: the next page's link keeps the search.
+    monkeypatch.setattr(pages, "COMPONENTS_PAGE", 1)
+    write_component(lab / "tool" / "1.1.0", "program", "tool", "1.1.0")
+    api.repo_update("lab")
+    api.registry_publish(api.pack("tool@1.1.0", tmp_path).path, publisher="alice", root=root)
+    text = assert_page(client.get("/components?q=tool"))
+    assert 'href="/components/tool/1.1.0"' in text and 'href="/components/tool/1.0.0"' not in text
+    (link,) = re.findall(r'<a rel="next" href="([^"]+)">Next page</a>', text)
+    assert link.startswith("/components?q=tool&amp;cursor=")
+    text = assert_page(client.get(html_module.unescape(link)))
+    assert 'href="/components/tool/1.0.0"' in text and "Next page" not in text
+    assert_page(client.get("/components?cursor=nonsense"), 422)
 
 
 # --- reading with a token --------------------------------------------------------------------

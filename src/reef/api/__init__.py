@@ -61,9 +61,11 @@ if TYPE_CHECKING:
     from reef.api.manifests import check, schema
     from reef.api.plugin_list import PluginsReport, plugins
     from reef.api.registry import (
+        RegistryPage,
         publish,
         registry_manifest,
         registry_pack_path,
+        registry_page,
         registry_publish,
         registry_search,
         registry_versions,
@@ -247,6 +249,8 @@ _WHERE: dict[str, str] = {
     "publish": "reef.api.registry",
     "registry_publish": "reef.api.registry",
     "registry_search": "reef.api.registry",
+    "registry_page": "reef.api.registry",
+    "RegistryPage": "reef.api.registry",
     "registry_versions": "reef.api.registry",
     "registry_manifest": "reef.api.registry",
     "registry_yank": "reef.api.registry",
@@ -341,6 +345,7 @@ __all__ = [
     "PredictorSettings",
     "Published",
     "RegistryEntry",
+    "RegistryPage",
     "RepoInfo",
     "ReportResult",
     "ReproduceReport",
@@ -403,6 +408,7 @@ __all__ = [
     "publish",
     "registry_manifest",
     "registry_pack_path",
+    "registry_page",
     "registry_publish",
     "registry_search",
     "registry_versions",

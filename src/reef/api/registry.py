@@ -5,12 +5,18 @@ given."""
 
 from __future__ import annotations
 
+import base64
+import json
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
+from reef.components.registry import RegistryEntry
+
 if TYPE_CHECKING:
-    from reef.components.registry import ComponentManifest, Published, RegistryEntry
+    from reef.components.registry import ComponentManifest, Published
 
 REGISTRY_DIR = "components"
 
@@ -60,6 +66,73 @@ def registry_search(
     from reef.components import registry
 
     return registry.search(registry_root(root), text, kind=kind, tags=tags, yanked=yanked)
+
+
+class RegistryPage(BaseModel):
+    """A page of published versions; ``next_cursor`` (None on the last page) asks for the
+    next one."""
+
+    components: list[RegistryEntry]
+    next_cursor: str | None = None
+
+
+DEFAULT_COMPONENTS_PAGE = 100
+MAX_COMPONENTS_PAGE = 1000
+
+
+def registry_page(
+    text: str | None = None,
+    *,
+    kind: str | None = None,
+    tags: list[str] | None = None,
+    yanked: bool = False,
+    limit: int = DEFAULT_COMPONENTS_PAGE,
+    cursor: str | None = None,
+    root: Path | None = None,
+) -> RegistryPage:
+    """``registry_search``, a page at a time: at most ``limit`` versions after ``cursor``
+    (a page's ``next_cursor``; None: from the first). A cursor this server did not give is a
+    ``CursorError``."""
+    from reef.api.server import CursorError
+    from reef.components import registry
+
+    if not 1 <= limit <= MAX_COMPONENTS_PAGE:
+        raise CursorError(f"limit: must be 1 to {MAX_COMPONENTS_PAGE}, not {limit}")
+    after = _after(cursor) if cursor else None
+    found = registry.search(
+        registry_root(root),
+        text,
+        kind=kind,
+        tags=tags,
+        yanked=yanked,
+        after=after,
+        limit=limit + 1,
+    )
+    page, more = found[:limit], len(found) > limit
+    last = page[-1] if page else None
+    next_cursor = _cursor(last.name, last.version) if more and last is not None else None
+    return RegistryPage(components=page, next_cursor=next_cursor)
+
+
+def _cursor(name: str, version: str) -> str:
+    raw = json.dumps([name, version], separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _after(cursor: str) -> tuple[str, str]:
+    from reef.api.server import CursorError
+
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, version = json.loads(raw.decode("utf-8"))
+        if not (isinstance(name, str) and isinstance(version, str)):
+            raise ValueError
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise CursorError(
+            "cursor: not one this server gave",
+            hint="start from the first page (no cursor) and follow next_cursor",
+        ) from None
+    return name, version
 
 
 def registry_versions(name: str, *, root: Path | None = None) -> list[RegistryEntry]:

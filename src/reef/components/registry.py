@@ -186,14 +186,19 @@ def _entry(data: dict[str, Any]) -> RegistryEntry:
     return RegistryEntry.model_validate({k: v for k, v in data.items() if k not in _STORED_ONLY})
 
 
-def _by_version(entries: list[RegistryEntry]) -> list[RegistryEntry]:
-    def key(e: RegistryEntry) -> Version:
-        try:
-            return Version(e.version)
-        except InvalidVersion:
-            return Version("0")
+def _version_key(version: str) -> Version:
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return Version("0")
 
-    return sorted(entries, key=key)
+
+def _by_version(entries: list[RegistryEntry]) -> list[RegistryEntry]:
+    return sorted(entries, key=lambda e: _version_key(e.version))
+
+
+def _older(version: str, than: str) -> bool:
+    return _version_key(version) < _version_key(than)
 
 
 def versions(root: Path, name: str) -> list[RegistryEntry]:
@@ -226,14 +231,21 @@ def search(
     kind: str | None = None,
     tags: list[str] | None = None,
     yanked: bool = False,
+    after: tuple[str, str] | None = None,
+    limit: int | None = None,
 ) -> list[RegistryEntry]:
     """Published versions whose name, description or tags contain ``text`` (any case), of
     ``kind``, carrying every tag of ``tags``; yanked ones only with ``yanked``. Sorted by
-    name, newest version first."""
+    name, newest version first; those after the version ``after`` (a name and a version) in
+    that order, at most ``limit`` (a page: the names before ``after``'s are not read)."""
     needle = (text or "").lower()
     wanted = {t.lower() for t in tags or []}
     out: list[RegistryEntry] = []
     for name in _names(root):
+        if after is not None and name < after[0]:
+            continue
+        if limit is not None and len(out) >= limit:
+            break
         hits = []
         for data in _read_index(root, name).values():
             entry = _entry(data)
@@ -251,8 +263,17 @@ def search(
             ):
                 continue
             hits.append(entry)
-        out.extend(reversed(_by_version(hits)))
-    return out
+        newest_first = list(reversed(_by_version(hits)))
+        if after is not None and name == after[0]:
+            versions = [e.version for e in newest_first]
+            start = versions.index(after[1]) + 1 if after[1] in versions else 0
+            if after[1] not in versions:
+                # The version the page ended on is gone (yanked, say): those older than it.
+                older = [e for e in newest_first if _older(e.version, after[1])]
+                start = len(newest_first) - len(older)
+            newest_first = newest_first[start:]
+        out.extend(newest_first)
+    return out if limit is None else out[:limit]
 
 
 def open_pack(root: Path, sha256: str) -> Path:

@@ -171,7 +171,7 @@ def probe(location: str) -> bool:
     """Whether ``location`` is a Reef server: its components endpoint answers as one. A
     server that cannot be reached at all is a ``NetworkError``."""
     try:
-        answer = request(location, "GET", "/components?yanked=false", timeout_s=10)
+        answer = request(location, "GET", "/components?yanked=false&limit=1", timeout_s=10)
     except RemoteError as exc:
         # 401 or 403: it is an API, and wants a token (said when it is used).
         return exc.status in (401, 403)
@@ -241,16 +241,40 @@ def _lock(repo: Repository) -> contextlib.AbstractContextManager[None]:
     )
 
 
+# Versions asked for a page when the whole list is read; the pages a list may take, at most.
+LIST_PAGE = 1000
+MAX_LIST_PAGES = 10_000
+
+
+def listing(base: str) -> list[Any]:
+    """Every version the server publishes, yanked ones included, its pages followed."""
+    entries: list[Any] = []
+    cursor: str | None = None
+    seen: set[str] = set()
+    for _ in range(MAX_LIST_PAGES):
+        query = f"/components?yanked=true&limit={LIST_PAGE}"
+        if cursor:
+            query += "&cursor=" + urllib.parse.quote(cursor, safe="")
+        answer = request(base, "GET", query)
+        if not isinstance(answer, dict) or not isinstance(answer.get("components"), list):
+            raise RemoteError(f"{base}: the server's component list is not one Reef can read")
+        entries.extend(answer["components"])
+        cursor = answer.get("next_cursor")
+        if not cursor:
+            return entries
+        if not isinstance(cursor, str) or cursor in seen:
+            raise RemoteError(f"{base}: the server's component list pages go round in a circle")
+        seen.add(cursor)
+    raise RemoteError(f"{base}: the server's component list has more than {MAX_LIST_PAGES} pages")
+
+
 def sync(repo: Repository, root: Path | None = None) -> int:
     """Bring the mirror of ``repo`` (in ``root``, default its own folder) up to date with the
     server: a folder with the manifest for every published version not yanked, none for
     others. Returns how many manifests were downloaded."""
     root = repo.root if root is None else root
     base = repo.location
-    answer = request(base, "GET", "/components?yanked=true")
-    if not isinstance(answer, dict) or not isinstance(answer.get("components"), list):
-        raise RemoteError(f"{base}: the server's component list is not one Reef can read")
-    listed = [_check_entry(base, e) for e in answer["components"]]
+    listed = [_check_entry(base, e) for e in listing(base)]
     with _lock(repo):
         state = _state(root)
         known: dict[str, Any] = state.get("versions", {}) if isinstance(state, dict) else {}

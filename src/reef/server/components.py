@@ -90,10 +90,19 @@ def router(needs: Callable[[str], Any] | None = None) -> APIRouter:
         kind: Annotated[str | None, Query(description="model, dataset, solution, ...")] = None,
         tag: Annotated[list[str] | None, Query(description="every tag given")] = None,
         yanked: Annotated[bool, Query(description="include yanked versions")] = False,
+        limit: Annotated[
+            int, Query(ge=1, le=api.MAX_COMPONENTS_PAGE, description="versions a page")
+        ] = api.DEFAULT_COMPONENTS_PAGE,
+        cursor: Annotated[
+            str | None, Query(description="a page's next_cursor, for the page after it")
+        ] = None,
     ) -> dict[str, Any]:
-        """Published versions matching the text, kind and tags, by name, newest first."""
-        hits = api.registry_search(q, kind=kind, tags=tag, yanked=yanked, root=_root(request))
-        return {"components": [h.model_dump(mode="json") for h in hits]}
+        """Published versions matching the text, kind and tags, by name, newest first, a page
+        at a time: pass each page's next_cursor (null on the last page) to get the next."""
+        page = api.registry_page(
+            q, kind=kind, tags=tag, yanked=yanked, limit=limit, cursor=cursor, root=_root(request)
+        )
+        return page.model_dump(mode="json")
 
     @routes.get("/components/{name}", responses=found)
     def component_versions(request: Request, name: str, caller: Any = read) -> dict[str, Any]:

@@ -1188,14 +1188,24 @@ def _board(request: Request) -> _Page:
     return _Page("Scoreboards", body, status)
 
 
+COMPONENTS_PAGE = 50  # versions a page of /components
+
+
 def _components(request: Request) -> _Page:
     query = request.query_params
     text = query.get("q", "").strip()
     kind = query.get("kind", "").strip()
     yanked = query.get("yanked") == "1"
-    hits = api.registry_search(
-        text or None, kind=kind or None, yanked=yanked, root=_registry_root(request)
+    cursor = query.get("cursor") or None
+    page = api.registry_page(
+        text or None,
+        kind=kind or None,
+        yanked=yanked,
+        limit=COMPONENTS_PAGE,
+        cursor=cursor,
+        root=_registry_root(request),
     )
+    hits = page.components
     kinds = ["model", "dataset", "solution", "program", "package", "env"]
     form = html(
         '<form class="filters" method="get" action="/components">'
@@ -1240,11 +1250,25 @@ def _components(request: Request) -> _Page:
         if hits
         else html('<p class="muted">{}</p>', "No published component matches.")
     )
+    kept = {"q": text, "kind": kind, "yanked": "1" if yanked else ""}
+    pages = join(
+        [
+            html('<a href="{}">First page</a>', url("/components", kept)) if cursor else Safe(""),
+            html(
+                '<a rel="next" href="{}">Next page</a>',
+                url("/components", kept | {"cursor": page.next_cursor}),
+            )
+            if page.next_cursor
+            else Safe(""),
+        ],
+        " ",
+    )
     body = html(
         "<h1>Components</h1><p>The server's component registry (<code>reef publish</code> "
-        "adds to it).</p>{}{}",
+        'adds to it).</p>{}{}<p class="pages">{}</p>',
         form,
         table,
+        pages,
     )
     return _Page("Components", body)
 
