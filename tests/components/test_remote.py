@@ -433,3 +433,67 @@ def test_a_manifest_that_is_not_the_listed_component_is_refused(
     with pytest.raises(ReefError, match="not that component's"):
         api.repo_add(url_of(server))
     assert not (reef_home / "repos.json").exists()
+
+
+def test_a_version_not_fetched_yet_is_compared_by_its_published_content(
+    server: FakeServer, tmp_path: Path, reef_home: Path
+) -> None:
+    """The same version in a folder repository and on a server whose mirror holds only its
+    manifest (not fetched yet): the mirror's copy is the content the server published, so
+    identical copies raise no shadow warning, and a different one still does."""
+    from reef.components.lookup import shadowing
+
+    publish(server, tmp_path, "hello")
+    api.repo_add(url_of(server), name="srv")
+    api.repo_add(str(tmp_path / "src"), name="lab")
+    assert not remote.fetched(get("srv"), "hello", "1.0.0")
+    assert shadowing("program", "hello", "1.0.0") == []
+    # Another content under the same version in the folder: a real shadow, either way round.
+    (tmp_path / "src" / "hello-1.0.0" / "notes.txt").write_text("changed\n")
+    api.repo_update("lab")
+    (shadow,) = shadowing("program", "hello", "1.0.0")
+    assert {shadow.used, shadow.hidden} == {"srv", "lab"}
+    assert not remote.fetched(get("srv"), "hello", "1.0.0")  # nothing fetched to tell
+
+
+def test_a_lock_made_elsewhere_benches_without_a_fetch_first(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model published to the server, locked on one machine, benched from the copied lock
+    on another where the server is a repository but the model was never fetched: the locked
+    content is fetched on the way (it was a LockMismatch: the mirror's manifest alone differs
+    from what was locked). A lock whose content the server does not publish is still
+    refused, naming what the server publishes, and nothing is downloaded."""
+    import shutil
+
+    import yaml
+
+    from reef.components.lockfile import LockMismatch, write_lock
+    from reef.components.pack import pack
+
+    src = tmp_path / "src" / "digits-copy"
+    shutil.copytree(Path(api.__file__).parents[1] / "builtin" / "digits-classifier", src)
+    manifest = yaml.safe_load((src / "reef.yaml").read_text())
+    (src / "reef.yaml").write_text(yaml.safe_dump(manifest | {"name": "digits-copy"}))
+    pack(api.resolve(str(src)), tmp_path / "copy.reef.tar.gz")
+    registry.publish(tmp_path / "copy.reef.tar.gz", server.root, "alice")
+    api.repo_add(url_of(server), name="srv")
+    path = tmp_path / "reef.lock"
+    write_lock(api.resolve("digits-copy"), path)
+    stale = tmp_path / "stale.lock"
+    locked = read_lock(path)
+    components = [
+        c.model_copy(update={"sha256": "0" * 64}) if c.name == "digits-copy" else c
+        for c in locked.components
+    ]
+    write_lock(locked.model_copy(update={"components": components}), stale)
+
+    other = tmp_path / "other-home"
+    monkeypatch.setenv("REEF_HOME", str(other))
+    api.repo_add(url_of(server), name="srv")
+    with pytest.raises(LockMismatch, match=r"expected content sha256 0{64}, found srv: "):
+        api.bench(str(stale), scenarios=["SingleStream"], duration_s=0.2, mode="performance")
+    assert not remote.fetched(get("srv"), "digits-copy", "1.0.0")
+    (record,) = api.bench(str(path), scenarios=["SingleStream"], duration_s=0.2, mode="performance")
+    assert record.target.name == "digits-copy" and record.status in ("valid", "invalid")
+    assert remote.fetched(get("srv"), "digits-copy", "1.0.0")

@@ -83,6 +83,17 @@ def locate(locked: LockedComponent, entries: list[Entry] | None = None) -> Entry
     same.sort(key=lambda e: e.repository != locked.repository)
     seen: list[str] = []
     for entry in same:
+        published = _not_fetched(entry)
+        if published is not None:
+            # A server's version known by its manifest alone (a lock copied from another
+            # machine): fetched here if it is the content locked, then hashed as any copy.
+            if published != locked.sha256:
+                seen.append(f"{entry.repository}: {published}")
+                continue
+            from reef.components.remote import materialise
+            from reef.components.repository import get
+
+            materialise(get(entry.repository), entry.name, entry.version)
         digest = content_sha256(entry.directory)
         if digest == locked.sha256:
             return entry
@@ -104,6 +115,14 @@ def locate(locked: LockedComponent, entries: list[Entry] | None = None) -> Entry
         hint=f"add the repository it came from ({locked.repository_location}) with "
         "`reef repo add`, or install a pack that holds it",
     )
+
+
+def _not_fetched(entry: Entry) -> str | None:
+    """The content sha256 a server published for ``entry``, where it is a server's version
+    not fetched yet; else None."""
+    from reef.components.remote import published_content
+
+    return published_content(Path(entry.root), entry.name, entry.version)
 
 
 def _local(locked: LockedComponent) -> Entry | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
@@ -129,7 +130,13 @@ def shadowing(
 
 def _content(entry: Entry) -> str | None:
     from reef.components.content import content_sha256
+    from reef.components.remote import published_content
 
+    # A server's version not fetched yet is its manifest alone here: what it holds is what
+    # the server published.
+    published = published_content(Path(entry.root), entry.name, entry.version)
+    if published is not None:
+        return published
     try:
         return content_sha256(entry.directory)
     except (ReefError, OSError):

@@ -383,6 +383,17 @@ def _replace(folder: Path, new: Path) -> None:
 # -- fetching a component ---------------------------------------------------------------------
 
 
+def published_content(root: Path, name: str, version: str) -> str | None:
+    """For a version in a server's mirror at ``root`` whose files are not fetched yet (its
+    folder holds the manifest alone): the content sha256 the server published for it, as the
+    last sync saw it. None for anything else (not a mirror, or fetched: hash its files)."""
+    if not (root / STATE).is_file() or (root / name / version / FETCHED).is_file():
+        return None
+    known = _state(root).get("versions", {}).get(f"{name}@{version}")
+    sha = known.get("content_sha256") if isinstance(known, dict) else None
+    return sha if isinstance(sha, str) and _SHA256.match(sha) else None
+
+
 def fetched(repo: Repository, name: str, version: str) -> bool:
     """Whether the component's files are in the mirror (not its manifest alone)."""
     try:
