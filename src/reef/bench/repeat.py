@@ -9,8 +9,9 @@ the process as their unit (``reef.results.verdict``).
 The merged record: each latency percentile is the median of the processes' (and ``min`` and
 ``max`` the extremes, ``mean`` the query-weighted mean); throughput is the median; queries and
 samples add up; the raw latencies, when every process kept them, follow one another in process
-order (``processes[i].latencies_kept`` each). Accuracy is measured once, in the first process.
-The status is the worst of the processes', and each reason names its process.
+order (``processes[i].latencies_kept`` each); so does energy (``reef.environment.energy.merge``).
+Accuracy is measured once, in the first process. The status is the worst of the processes', and
+each reason names its process.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from reef.bench.job import BenchJob
 from reef.bench.progress import Reporter
+from reef.environment import energy
 from reef.meta.run import Interference, Latency, Performance, ProcessRun, RunRecord, Status
 
 # Worst first: the merged run is as good as its worst process.
@@ -82,6 +84,7 @@ def merge(job: BenchJob, records: list[RunRecord]) -> RunRecord:
         for process in merged.processes:
             process.latencies_kept = 0
     merged.interference = _interference([r.interference for r in records], merged.performance)
+    merged.energy = energy.merge([r.energy for r in records])
     if merged.loadgen is not None:
         results = [r.loadgen.result if r.loadgen else None for r in records]
         merged.loadgen.result = (
@@ -101,6 +104,7 @@ def _process(index: int, record: RunRecord) -> ProcessRun:
         queries=perf.queries if perf else 0,
         latencies_kept=len(record.latencies_ns or []),
         interference=record.interference,
+        energy=record.energy,
         log_dir=record.artifacts.get("loadgen_performance"),
     )
 

@@ -26,6 +26,7 @@ from reef.bench.job import BenchJob, backend_settings, preflight
 from reef.bench.progress import NullReporter, Reporter, Ticker
 from reef.bench.samples import SampleSet, describe, load_dataset, synthetic, with_state
 from reef.bench.sut import Predict, SystemUnderTest
+from reef.environment.energy import EnergyMeter, with_samples
 from reef.errors import InputProblem, SettingsError
 from reef.meta.run import Accuracy, Calibration, LoadGenInfo, PredictorInfo, RunRecord
 from reef.meta.settings import BenchSettings
@@ -270,14 +271,17 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
             for note in exp.notes:
                 reporter.note(note)
             sampler = Sampler() if sampling_wanted() else None
+            meter = EnergyMeter()  # finds the counters now, not in the measured phase
             with _phase(tracing, "performance" if attempt == 0 else "performance (retry)"):
                 if sampler is not None:
                     sampler.start()
+                meter.start()
                 try:
                     run = _run(
                         prepared, exp, "performance", run_dir / "performance", reporter, keep_raw
                     )
                 finally:
+                    record.energy = meter.stop()
                     if sampler is not None:
                         record.interference = sampler.stop()
             detail = logs.read_detail(run.log_dir / "mlperf_log_detail.txt")
@@ -295,6 +299,9 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
         lg_info.errors = detail.errors
         lg_info.warnings = detail.warnings + exp.notes + ([raw_note] if raw_note else [])
         record.performance = logs.performance(detail, settings.scenario)
+        if record.energy is not None:
+            perf = record.performance
+            with_samples(record.energy, perf.samples if perf is not None else None)
         if record.interference is not None and record.performance is not None:
             switches = record.interference.involuntary_switches
             if switches is not None and record.performance.queries:

@@ -9,7 +9,8 @@ Format history
 1  first format. Later optional additions (no version bump: older records load unchanged):
    ``trace`` (the trace level a run was recorded with, and where its trace is);
    ``interference`` (what else the machine did meanwhile) and ``processes`` (each worker
-   process of a run repeated with ``--repeat``); ``settings.repeat`` and ``settings.cpus``.
+   process of a run repeated with ``--repeat``); ``settings.repeat`` and ``settings.cpus``;
+   ``energy`` (the machine's energy counters over the measured phase, also per process).
 """
 
 from __future__ import annotations
@@ -164,6 +165,30 @@ class Interference(Record):
     reason: str = Field("", description="why busy, or how quiet it was")
 
 
+class EnergyDomain(Record):
+    """One energy counter's figure over the measured phase."""
+
+    name: str = Field(description="package-0, dram-0, gpu-0, ...")
+    joules: float
+    method: str = Field(description="how it was read: rapl (powercap sysfs) or nvml")
+
+
+class EnergyInfo(Record):
+    """The energy the machine's counters measured over the measured phase
+    (``reef.environment.energy``). Counters are the whole machine's, not the run's alone;
+    what could not be read is in ``notes``, and its figure is left out, never guessed."""
+
+    joules: float | None = Field(None, description="all domains together; None: none read")
+    seconds: float = Field(description="how long the counters were read over")
+    samples: int | None = Field(None, description="samples the measured phase processed")
+    joules_per_sample: float | None = None
+    watts: float | None = Field(None, description="average power: joules / seconds")
+    domains: list[EnergyDomain] = Field(default_factory=list)
+    notes: list[str] = Field(
+        default_factory=list, description="what could not be measured, and why"
+    )
+
+
 class ProcessRun(Record):
     """One worker process of a run repeated across processes (``--repeat``)."""
 
@@ -177,6 +202,7 @@ class ProcessRun(Record):
         0, description="how many of the run's latencies_ns are this process's, in order"
     )
     interference: Interference | None = None
+    energy: EnergyInfo | None = None
     log_dir: str | None = None
 
 
@@ -222,6 +248,9 @@ class RunRecord(Record):
         default_factory=list,
         description="each worker process of a run repeated across processes (--repeat); "
         "empty for a run of one process",
+    )
+    energy: EnergyInfo | None = Field(
+        None, description="energy over the measured phase (RAPL, NVML); None in older records"
     )
 
     @property
