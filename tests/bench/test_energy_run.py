@@ -4,14 +4,13 @@ counters a thread advances while the run measures, and a machine without one."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from energy_support import FakeRapl
 from reef.bench.job import BenchJob
 from reef.bench.progress import NullReporter
 from reef.bench.repeat import run_repeated
@@ -20,47 +19,6 @@ from reef.bench.target import job_for, resolve
 from reef.environment.energy import NO_NVML, NO_RAPL, ROOT_ENV
 from reef.meta.run import RunRecord, load_record
 from reef.meta.settings import BenchSettings
-
-# Each tick of the fake counters: 10 mJ to the package, 2 mJ to its DRAM.
-TICK_S = 0.005
-PACKAGE_UJ, DRAM_UJ = 10_000, 2_000
-
-
-class FakeRapl:
-    """A powercap tree of one package and its DRAM, whose counters advance every ``TICK_S``
-    on a thread of their own, as a real package's do while the run measures."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.counters = {"intel-rapl:0": ("package-0", 0), "intel-rapl:0:0": ("dram", 0)}
-        for folder, (name, uj) in self.counters.items():
-            (root / folder).mkdir(parents=True)
-            (root / folder / "name").write_text(f"{name}\n")
-            (root / folder / "max_energy_range_uj").write_text("262143328850\n")
-            self._write(folder, uj)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._advance, daemon=True)
-
-    def _write(self, folder: str, uj: int) -> None:
-        # Written aside and renamed: a reader never sees a half-written number.
-        part = self.root / folder / "energy_uj.part"
-        part.write_text(f"{uj}\n")
-        os.replace(part, self.root / folder / "energy_uj")
-
-    def _advance(self) -> None:
-        package = dram = 0
-        while not self._stop.wait(TICK_S):
-            package, dram = package + PACKAGE_UJ, dram + DRAM_UJ
-            self._write("intel-rapl:0", package)
-            self._write("intel-rapl:0:0", dram)
-
-    def __enter__(self) -> FakeRapl:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 @pytest.fixture(autouse=True)

@@ -25,8 +25,8 @@ def board(
         help="what ranks the runs: auto (MLPerf's metric per scenario: latency_p90 in "
         "SingleStream, latency_p99 in MultiStream, throughput in Server and Offline), or one of "
         "latency_min/mean/p50/p90/p95/p99/max, throughput, accuracy, accuracy.NAME, samples, "
-        "queries, duration; latencies are minimised, the rest maximised unless :min or :max "
-        "is given",
+        "queries, duration, energy_per_sample, power; throughput, accuracy and samples are "
+        "maximised, the rest minimised unless :min or :max is given",
     ),
     run_filter: RunFilter = filters.FROM_OPTIONS,
     hardware: str | None = typer.Option(

@@ -24,7 +24,8 @@ def pareto(
         metavar="METRIC:DIR",
         help="a metric and min or max, given 2 or 3 times: latency_p90:min, throughput:max, "
         "accuracy:max (accuracy.top1:max for one accuracy metric); latency_min/mean/p50/p90/"
-        "p95/p99/max (ms), throughput (qps), accuracy, samples, queries, duration (s)",
+        "p95/p99/max (ms), throughput (qps), accuracy, samples, queries, duration (s), "
+        "energy_per_sample (J), power (W)",
     ),
     run_filter: RunFilter = filters.FROM_OPTIONS,
     shown: int = typer.Option(

@@ -14,7 +14,7 @@ from reef.meta.choices import RUNS_FORMAT
 
 if TYPE_CHECKING:
     from reef.api import RunFilter
-    from reef.meta.run import RunRecord
+    from reef.meta.run import EnergyInfo, RunRecord
     from reef.meta.summary import RunSummary
 
 app = typer.Typer(help="List, show, import and export recorded runs.", no_args_is_help=True)
@@ -146,6 +146,8 @@ def _print_record(r: RunRecord) -> None:
                 f"accuracy   {a.metric} {a.value:.4f}  reference {a.reference}  "
                 f"threshold {a.threshold}  {'pass' if a.passed else 'FAIL'}  ({a.samples} samples)"
             )
+    if r.energy:
+        lines.extend(_energy_lines(r.energy))
     env = r.environment
     if env:
         hw, os_ = env.get("hardware", {}), env.get("os", {})
@@ -160,6 +162,22 @@ def _print_record(r: RunRecord) -> None:
         )
     for line in lines:
         stdout.print(line, highlight=False)
+
+
+def _energy_lines(e: EnergyInfo) -> list[str]:
+    """The measured joules, then one line for each counter that could not be read."""
+    from rich.markup import escape
+
+    lines = []
+    if e.joules is not None:
+        per = f"  {fmt(e.joules_per_sample, 4)} J/sample" if e.joules_per_sample else ""
+        lines.append(
+            f"energy     {fmt(e.joules)} J in {fmt(e.seconds)} s  {fmt(e.watts)} W{per}  ("
+            + ", ".join(f"{d.name} {fmt(d.joules)} J {d.method}" for d in e.domains)
+            + ")"
+        )
+    lines.extend(f"energy     [dim]{escape(note)}[/dim]" for note in e.notes)
+    return lines
 
 
 @app.command("import")

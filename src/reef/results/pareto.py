@@ -78,6 +78,9 @@ METRICS: dict[str, Metric] = {
     "samples": Metric("", ("performance", "samples")),
     "queries": Metric("", ("performance", "queries")),
     "duration": Metric("s", ("performance", "duration_s")),
+    # Read from the record (no column keeps it): runs measured without energy counters lack it.
+    "energy_per_sample": Metric("J", ("energy", "joules_per_sample")),
+    "power": Metric("W", ("energy", "watts")),
 }
 DIRECTIONS = ("min", "max")
 ACCURACY_METRIC = ("accuracy", "metric")  # the path of an accuracy's metric name
