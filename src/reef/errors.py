@@ -102,6 +102,13 @@ class ReportError(ReefError):
     """Reports, figures and traces."""
 
 
+class ClusterError(ReefError):
+    """The Dask cluster: a scheduler that cannot be reached, a cluster that cannot start
+    (exit 3: the environment failed, not the input)."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
 class ServerError(ReefError):
     """The server: its database, tokens, authentication and limits. ``http_status`` is the
     HTTP status the REST API answers it with (422: the request is wrong)."""

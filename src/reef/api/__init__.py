@@ -106,6 +106,19 @@ if TYPE_CHECKING:
         submit,
         submit_pending,
     )
+    from reef.api.sweeps import (
+        agent_profile,
+        runs_receive,
+        sweep_cancel,
+        sweep_cell_done,
+        sweep_cell_failed,
+        sweep_cell_run,
+        sweep_cells_pending,
+        sweep_list,
+        sweep_save,
+        sweep_start,
+        sweep_status,
+    )
     from reef.api.tokens import (
         AuditEvent,
         NewToken,
@@ -151,6 +164,8 @@ if TYPE_CHECKING:
     from reef.solutions.rerun import ReproduceReport
     from reef.solutions.tracker import SolutionRun
     from reef.solutions.validate import Validation
+    from reef.sweep.spec import Cell, SweepSpec
+    from reef.sweep.state import SweepState
     from reef.trace.stored import TraceReport
 
 # Where each name lives: the module is imported when the name is first used.
@@ -172,6 +187,21 @@ _WHERE: dict[str, str] = {
     "mlflow_log": "reef.api.export",
     "check_outputs": "reef.api.conformance",
     "convert": "reef.api.conformance",
+    # sweeps on a cluster (reef.cluster runs them)
+    "agent_profile": "reef.api.sweeps",
+    "runs_receive": "reef.api.sweeps",
+    "sweep_cancel": "reef.api.sweeps",
+    "sweep_cell_done": "reef.api.sweeps",
+    "sweep_cell_failed": "reef.api.sweeps",
+    "sweep_cell_run": "reef.api.sweeps",
+    "sweep_cells_pending": "reef.api.sweeps",
+    "sweep_list": "reef.api.sweeps",
+    "sweep_save": "reef.api.sweeps",
+    "sweep_start": "reef.api.sweeps",
+    "sweep_status": "reef.api.sweeps",
+    "Cell": "reef.sweep.spec",
+    "SweepSpec": "reef.sweep.spec",
+    "SweepState": "reef.sweep.state",
     # analysis and reports
     "compare": "reef.api.analysis",
     "pareto": "reef.api.analysis",
@@ -319,6 +349,7 @@ __all__ = [
     "Board",
     "CacheClean",
     "CacheItem",
+    "Cell",
     "CheckResult",
     "Comparison",
     "ComponentDetails",
@@ -362,12 +393,15 @@ __all__ = [
     "SolutionRun",
     "Submission",
     "SubmitReport",
+    "SweepSpec",
+    "SweepState",
     "TokenInfo",
     "TraceReport",
     "TraceSettings",
     "Validation",
     "Verification",
     "accept_bundles",
+    "agent_profile",
     "audit_log",
     "audit_record",
     "bench",
@@ -429,6 +463,7 @@ __all__ = [
     "runs_import",
     "runs_list",
     "runs_page",
+    "runs_receive",
     "runs_show",
     "runs_summaries",
     "schema",
@@ -446,6 +481,15 @@ __all__ = [
     "show",
     "submit",
     "submit_pending",
+    "sweep_cancel",
+    "sweep_cell_done",
+    "sweep_cell_failed",
+    "sweep_cell_run",
+    "sweep_cells_pending",
+    "sweep_list",
+    "sweep_save",
+    "sweep_start",
+    "sweep_status",
     "token_actor",
     "token_authenticate",
     "token_create",
