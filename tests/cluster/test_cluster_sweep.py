@@ -27,6 +27,8 @@ from reef.cluster.runner import run_sweep
 from reef.cluster.status import cluster_status
 from reef.results import Store
 
+pytestmark = pytest.mark.slow  # a cluster: make test-fast leaves it out, CI runs it
+
 SHORT = {"duration_s": 0.2, "mode": "performance"}
 
 

@@ -18,16 +18,21 @@ app = typer.Typer(
 
 @app.command("up")
 def up(
-    local: int = typer.Option(..., "--local", min=1, max=64, help="process workers to start"),
+    local: int = typer.Option(
+        ..., "--local", min=0, max=64, help="local process workers (agents) to start; 0: none"
+    ),
     port: int = typer.Option(8786, "--port", min=0, max=65535, help="the scheduler's port"),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="the address to listen on (0.0.0.0: every interface)"
+    ),
 ) -> None:
-    """Start a scheduler on 127.0.0.1 with N local process workers, each a Reef agent, for
-    development and tests; it runs until Ctrl-C or SIGTERM."""
+    """Start a Dask scheduler with N local process workers, each a Reef agent (0: the
+    scheduler alone, for `reef agent` on other machines); it runs until Ctrl-C or SIGTERM."""
     import time
 
     from reef.cluster.connect import start_local
 
-    cluster = start_local(local, port=port)
+    cluster = start_local(local, port=port, host=host)
     try:
         stderr.print(
             f"Dask scheduler at {cluster.scheduler_address} with {local} Reef agent(s); "

@@ -76,10 +76,15 @@ def _why(exc: BaseException) -> str:
 
 
 def start_local(
-    workers: int, *, port: int = 0, resources: dict[str, float] | None = None
+    workers: int,
+    *,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    resources: dict[str, float] | None = None,
 ) -> LocalCluster:
-    """A scheduler on 127.0.0.1 with ``workers`` process workers, each offering
-    ``resources`` (an agent's: ``reef.api.agent_profile``), for development and tests."""
+    """A scheduler on ``host`` with ``workers`` process workers (none: a scheduler alone,
+    for agents on other machines to join), each offering ``resources`` (an agent's:
+    ``reef.api.agent_profile``)."""
     distributed = _dask()
     configure()
     from reef import api
@@ -90,7 +95,7 @@ def start_local(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            host="127.0.0.1",
+            host=host,
             scheduler_port=port,
             dashboard_address=None,
             silence_logs=logging.ERROR,
