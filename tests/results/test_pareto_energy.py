@@ -1,5 +1,5 @@
-"""Energy per sample as an objective of ``reef pareto`` and a metric of ``reef board``, read
-from the stored records (no column keeps it), on each database."""
+"""Energy per sample as an objective of ``reef pareto``, a metric of ``reef board`` (read from
+the stored records: no column keeps it, on each database) and a row of ``reef compare``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from factories import rid, run_record
-from reef.api import board, pareto
+from reef.api import board, compare, pareto
 from reef.environment.energy import NO_NVML, NO_RAPL, summarise
 from reef.meta.run import EnergyDomain, RunRecord
 from reef.results import Store
@@ -66,3 +66,21 @@ def test_the_board_ranks_by_energy_per_sample_lowest_first(store: Store) -> None
     row = ranked.rows[0]
     assert row.value == pytest.approx(0.01) and row.direction == "min" and row.unit == "J"
     assert row.runs == 2
+
+
+def test_compare_has_an_energy_row_where_some_run_measured_it(store: Store) -> None:
+    store.add_many(
+        [
+            record("a1", 100.0, 0.02),
+            record("b1", 100.0, 0.01),
+            record("c1", 90.0, None),
+            record("d1", 95.0, None),
+        ]
+    )
+    rows = {m.name: m for m in compare([rid("a1"), rid("b1"), rid("c1")]).metrics}
+    row = rows["energy_per_sample"]
+    assert row.unit == "J" and row.better == "lower"
+    assert row.values == [pytest.approx(0.02), pytest.approx(0.01), None]
+    assert row.ratios == [1.0, pytest.approx(0.5), None]
+    unmeasured = compare([rid("c1"), rid("d1")]).metrics
+    assert "energy_per_sample" not in {m.name for m in unmeasured}

@@ -104,8 +104,8 @@ class MetricRow(BaseModel):
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 
-    name: str  # a latency statistic (p50, ...), "throughput" or "accuracy"
-    unit: str  # ms, samples/s, or the accuracy metric's name
+    name: str  # a latency statistic (p50, ...), "throughput", "energy_per_sample", "accuracy"
+    unit: str  # ms, samples/s, J, or the accuracy metric's name
     better: Literal["lower", "higher"]
     values: list[JsonFloat | None]
     ratios: list[JsonFloat | None]
@@ -354,6 +354,9 @@ def _metrics(records: list[RunRecord], baseline: int) -> list[MetricRow]:
         rows.append(_row(key, "ms", "lower", values, baseline))
     throughput = [r.performance.throughput_qps if r.performance else None for r in records]
     rows.append(_row("throughput", "samples/s", "higher", throughput, baseline))
+    energy = [r.energy.joules_per_sample if r.energy else None for r in records]
+    if any(value is not None for value in energy):  # only where some run's counters were read
+        rows.append(_row("energy_per_sample", "J", "lower", energy, baseline))
     base_acc = records[baseline].accuracy
     if any(r.accuracy is not None and r.accuracy.value is not None for r in records):
         names = sorted({r.accuracy.metric for r in records if r.accuracy is not None})
