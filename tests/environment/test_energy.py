@@ -4,6 +4,7 @@ cannot be read is said in one line and leaves no figure."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -21,7 +22,7 @@ from reef.environment.energy import (
     merge,
     rapl_zones,
 )
-from reef.meta.run import EnergyDomain, EnergyInfo
+from reef.meta.run import EnergyDomain, EnergyInfo, load_record
 
 RANGE_UJ = 262_143_328_850  # a real package's max_energy_range_uj
 
@@ -274,3 +275,12 @@ def test_the_real_tree_reads_or_says_why_not() -> None:
         rapl = [d for d in info.domains if d.method == "rapl"]
         assert rapl and all(d.joules >= 0 for d in rapl)
         assert any(d.name.startswith("package-") for d in rapl)
+
+
+def test_a_record_from_before_energy_loads_without_it() -> None:
+    frozen = Path(__file__).parents[1] / "meta" / "fixtures" / "record-2026-11-25.json"
+    data = json.loads(frozen.read_text())
+    assert "energy" not in data
+    record = load_record(data, str(frozen))
+    assert record.energy is None
+    assert load_record(json.loads(record.model_dump_json()), "again") == record
