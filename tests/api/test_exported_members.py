@@ -150,6 +150,7 @@ EXPORTED = [
     "submit",
     "submit_pending",
     "sweep_cancel",
+    "sweep_cancel_requested",
     "sweep_cell_done",
     "sweep_cell_failed",
     "sweep_cell_run",

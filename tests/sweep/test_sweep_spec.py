@@ -113,3 +113,29 @@ def test_state_is_saved_and_resumed(tmp_path: Path, reef_home: Path) -> None:
         api.sweep_status("../../etc/passwd")
     with pytest.raises(SweepNotFound, match="no sweep has id sw-000000000000"):
         api.sweep_status("sw-000000000000")
+
+
+def test_each_outcome_is_journaled_and_a_torn_line_left_out(
+    tmp_path: Path, reef_home: Path
+) -> None:
+    """A cell's outcome is one line appended (not the whole state rewritten); reading the
+    sweep replays the lines, a torn last one (a kill mid-write) left out; saving folds them."""
+    path = spec_file(tmp_path, {"targets": ["a"], "settings": {"threads": [1, 2, 3]}})
+    state = api.sweep_start(path)
+    first, second, third = state.cells
+    api.sweep_cell_failed(state, first, "no agent offers x")
+    api.sweep_cell_done(state, second, {"agent": "box", "bundles": []})
+    journal = reef_home / "sweeps" / f"{state.id}.cells.jsonl"
+    assert len(journal.read_text().splitlines()) == 2
+    with journal.open("a") as f:
+        f.write('{"key": "' + third + '", "state": {"status": "do')
+    read = api.sweep_status(state.id)
+    assert [c.status for c in read.cells.values()] == ["failed", "done", "pending"]
+    assert read.cells[second].agent == "box"
+    api.sweep_save(read)
+    assert not journal.exists()
+    assert [c.status for c in api.sweep_status(state.id).cells.values()] == [
+        "failed",
+        "done",
+        "pending",
+    ]

@@ -110,6 +110,7 @@ if TYPE_CHECKING:
         agent_profile,
         runs_receive,
         sweep_cancel,
+        sweep_cancel_requested,
         sweep_cell_done,
         sweep_cell_failed,
         sweep_cell_run,
@@ -188,6 +189,7 @@ _WHERE: dict[str, str] = {
     "check_outputs": "reef.api.conformance",
     "convert": "reef.api.conformance",
     # sweeps on a cluster (reef.cluster runs them)
+    "sweep_cancel_requested": "reef.api.sweeps",
     "agent_profile": "reef.api.sweeps",
     "runs_receive": "reef.api.sweeps",
     "sweep_cancel": "reef.api.sweeps",
@@ -482,6 +484,7 @@ __all__ = [
     "submit",
     "submit_pending",
     "sweep_cancel",
+    "sweep_cancel_requested",
     "sweep_cell_done",
     "sweep_cell_failed",
     "sweep_cell_run",

@@ -38,6 +38,7 @@ def sweep_start(spec: str | Path | None = None, *, resume: str | None = None) ->
                 cell_state.status, cell_state.error = "pending", None
         found.cancel_requested = False
         found.finished_at = None
+        states.clear_cancel(found.id)
         states.save(found)
         return found
     if spec is None:
@@ -72,11 +73,18 @@ def sweep_cancel(sweep_id: str) -> SweepState:
 
 
 def sweep_save(state: SweepState) -> None:
-    """Write the sweep's state, keeping a cancel ``reef sweep cancel`` asked for meanwhile."""
+    """Write the sweep's whole state, keeping a cancel ``reef sweep cancel`` asked for."""
     from reef.sweep import state as states
 
     state.cancel_requested = state.cancel_requested or states.cancel_requested(state.id)
     states.save(state)
+
+
+def sweep_cancel_requested(state: SweepState) -> bool:
+    """Whether ``reef sweep cancel`` asked for the sweep to stop."""
+    from reef.sweep import state as states
+
+    return state.cancel_requested or states.cancel_requested(state.id)
 
 
 def sweep_cell_run(cell: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +126,9 @@ def sweep_cell_done(state: SweepState, key: str, result: dict[str, Any]) -> list
     cell_state.run_ids = [run_id for run_id, _ in stored]
     cell_state.agent = str(result.get("agent") or "") or None
     cell_state.error = None
-    sweep_save(state)
+    from reef.sweep import state as states
+
+    states.record(state, key)
     return [run_id for run_id, created in stored if created]
 
 
@@ -129,7 +139,9 @@ def sweep_cell_failed(state: SweepState, key: str, why: str, *, cancelled: bool 
         return
     cell_state.status = "cancelled" if cancelled else "failed"
     cell_state.error = why
-    sweep_save(state)
+    from reef.sweep import state as states
+
+    states.record(state, key)
 
 
 def runs_receive(bundles: list[dict[str, Any]]) -> list[tuple[str, bool]]:

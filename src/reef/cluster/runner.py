@@ -103,7 +103,7 @@ def run_sweep(
             _finished(state, futures[future], future, note)
         if not remaining:
             break
-        if api.sweep_status(state.id).cancel_requested:
+        if api.sweep_cancel_requested(state):
             client.cancel(list(remaining))
             for future in remaining:
                 api.sweep_cell_failed(state, futures[future], "cancelled", cancelled=True)

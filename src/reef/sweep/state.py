@@ -3,9 +3,14 @@
 A cell is ``pending`` until a run of it is stored (``done``, with its run ids) or it fails
 (``failed``, with why: a resource no agent offers, an error on the agent, its agent lost
 twice). ``reef sweep --resume ID`` runs the cells that are not ``done``; ``reef sweep cancel
-ID`` asks the process running the sweep to stop (``cancel_requested``), which cancels its
-cells still pending. The file is written whole and renamed into place at each change, so a
-killed sweep leaves the state of its last finished cell.
+ID`` asks the process running the sweep to stop (a marker file, ``<id>.cancel``), which
+cancels its cells still pending.
+
+The file is written whole (and renamed into place) when a sweep starts and ends; in between,
+each cell's outcome is appended to ``<id>.cells.jsonl`` as it comes (``record``), so a cell
+costs one short write however many cells the sweep has, and a killed sweep leaves the outcome
+of its last finished cell. Reading a sweep replays that journal over the file (a torn last
+line, from a kill mid-write, is left out).
 """
 
 from __future__ import annotations
@@ -86,6 +91,14 @@ def path_of(sweep_id: str) -> Path:
     return sweeps_dir() / f"{sweep_id}.json"
 
 
+def _journal(sweep_id: str) -> Path:
+    return path_of(sweep_id).with_suffix(".cells.jsonl")
+
+
+def _cancel_marker(sweep_id: str) -> Path:
+    return path_of(sweep_id).with_suffix(".cancel")
+
+
 def load(sweep_id: str) -> SweepState:
     path = path_of(sweep_id)
     try:
@@ -94,31 +107,64 @@ def load(sweep_id: str) -> SweepState:
         raise SweepNotFound(
             f"no sweep has id {sweep_id}", hint="`reef sweep list` shows the sweeps"
         ) from None
-    return SweepState.model_validate_json(text)
+    state = SweepState.model_validate_json(text)
+    _replay(state)
+    state.cancel_requested = state.cancel_requested or cancel_requested(sweep_id)
+    return state
+
+
+def _replay(state: SweepState) -> None:
+    try:
+        lines = _journal(state.id).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            key = entry["key"]
+            outcome = CellState.model_validate({"cell": state.cells[key].cell, **entry["state"]})
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn last line, or one of another spec
+        state.cells[key] = outcome
 
 
 def save(state: SweepState) -> None:
+    """Write the whole state (the journal folded into it)."""
     from reef.files import write_atomic
 
     path = path_of(state.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, (state.model_dump_json(indent=1) + "\n").encode("utf-8"))
+    _journal(state.id).unlink(missing_ok=True)
+
+
+def record(state: SweepState, key: str) -> None:
+    """Append the outcome of the cell ``key`` to the sweep's journal."""
+    outcome = state.cells[key].model_dump(mode="json", exclude={"cell"})
+    line = json.dumps({"key": key, "state": outcome}, separators=(",", ":")) + "\n"
+    path = _journal(state.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(line)
 
 
 def request_cancel(sweep_id: str) -> SweepState:
     state = load(sweep_id)
+    _cancel_marker(sweep_id).write_bytes(b"")
     state.cancel_requested = True
-    save(state)
     return state
 
 
 def cancel_requested(sweep_id: str) -> bool:
-    """Whether ``reef sweep cancel`` asked for this sweep to stop (read from its file)."""
+    """Whether ``reef sweep cancel`` asked for this sweep to stop (its marker file)."""
     try:
-        data = json.loads(path_of(sweep_id).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return _cancel_marker(sweep_id).exists()
+    except ValueError:
         return False
-    return bool(isinstance(data, dict) and data.get("cancel_requested"))
+
+
+def clear_cancel(sweep_id: str) -> None:
+    _cancel_marker(sweep_id).unlink(missing_ok=True)
 
 
 def all_states() -> list[SweepState]:
@@ -127,7 +173,7 @@ def all_states() -> list[SweepState]:
     found = []
     for path in sorted(folder.glob("sw-*.json")) if folder.is_dir() else []:
         try:
-            found.append(SweepState.model_validate_json(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+            found.append(load(path.stem))
+        except (OSError, ValueError, SweepNotFound):
             continue
     return sorted(found, key=lambda s: s.created_at, reverse=True)
