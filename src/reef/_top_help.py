@@ -55,5 +55,9 @@ TEXT = (
     "  token          Make, list and revoke the server's API tokens (on its...\n"
     "  submit         Send recorded runs to a Reef server, with LoadGen's...\n"
     '  publish        Pack a component and publish it to a Reef server (a...\n'
+    '  tune           Search a space of settings for the configurations on a...\n'
+    "  agent          Run a Reef agent: a Dask worker offering this machine's...\n"
+    '  cluster        A Dask cluster of Reef agents: start a local one, see...\n'
+    '  sweep          Run a sweep (targets x backends x scenarios x settings x...\n'
     '  completion     Print the completion script of a shell: commands,...\n'
 )  # fmt: skip

@@ -66,6 +66,7 @@ EXPORTED = [
     "TokenInfo",
     "TraceReport",
     "TraceSettings",
+    "TuneReport",
     "Validation",
     "Verification",
     "accept_bundles",
@@ -169,6 +170,8 @@ EXPORTED = [
     "trace_otel",
     "trace_settings",
     "trace_summary",
+    "tune_report",
+    "tune_study",
     "validate",
 ]
 

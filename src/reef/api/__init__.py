@@ -134,6 +134,7 @@ if TYPE_CHECKING:
         token_revoke,
     )
     from reef.api.trace import trace_export, trace_otel, trace_settings, trace_summary
+    from reef.api.tune import TuneReport, tune_report, tune_study
     from reef.api.verification import (
         Submission,
         Verification,
@@ -214,6 +215,10 @@ _WHERE: dict[str, str] = {
     "trace_summary": "reef.api.trace",
     "trace_export": "reef.api.trace",
     "trace_otel": "reef.api.trace",
+    # tuning: a search for the noise-aware Pareto frontier of a space of settings
+    "tune_study": "reef.api.tune",
+    "tune_report": "reef.api.tune",
+    "TuneReport": "reef.api.tune",
     # components
     "check": "reef.api.manifests",
     "schema": "reef.api.manifests",
@@ -400,6 +405,7 @@ __all__ = [
     "TokenInfo",
     "TraceReport",
     "TraceSettings",
+    "TuneReport",
     "Validation",
     "Verification",
     "accept_bundles",
@@ -503,6 +509,8 @@ __all__ = [
     "trace_otel",
     "trace_settings",
     "trace_summary",
+    "tune_report",
+    "tune_study",
     "validate",
 ]
 

@@ -54,6 +54,7 @@ COMMANDS: dict[str, str] = {
     "token": "reef.cli.token:app",
     "submit": "reef.cli.submit:submit",
     "publish": "reef.cli.publish:publish",
+    "tune": "reef.cli.tune:tune",
     "agent": "reef.cli.cluster:agent",
     "cluster": "reef.cli.cluster:app",
     "sweep": "reef.cli.sweep:app",
