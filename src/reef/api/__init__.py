@@ -108,6 +108,7 @@ if TYPE_CHECKING:
     )
     from reef.api.sweeps import (
         agent_profile,
+        evaluation_choices,
         runs_receive,
         sweep_cancel,
         sweep_cancel_requested,
@@ -118,6 +119,7 @@ if TYPE_CHECKING:
         sweep_list,
         sweep_save,
         sweep_start,
+        sweep_start_spec,
         sweep_status,
     )
     from reef.api.tokens import (
@@ -190,6 +192,8 @@ _WHERE: dict[str, str] = {
     "check_outputs": "reef.api.conformance",
     "convert": "reef.api.conformance",
     # sweeps on a cluster (reef.cluster runs them)
+    "sweep_start_spec": "reef.api.sweeps",
+    "evaluation_choices": "reef.api.sweeps",
     "sweep_cancel_requested": "reef.api.sweeps",
     "agent_profile": "reef.api.sweeps",
     "runs_receive": "reef.api.sweeps",
@@ -433,6 +437,7 @@ __all__ = [
     "detect",
     "env_check",
     "env_diff",
+    "evaluation_choices",
     "fetch",
     "init",
     "install",
@@ -498,6 +503,7 @@ __all__ = [
     "sweep_list",
     "sweep_save",
     "sweep_start",
+    "sweep_start_spec",
     "sweep_status",
     "token_actor",
     "token_authenticate",

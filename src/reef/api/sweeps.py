@@ -14,6 +14,7 @@ answered) is left as it was, so no run is recorded twice.
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,18 @@ def sweep_start(spec: str | Path | None = None, *, resume: str | None = None) ->
     path = Path(spec)
     loaded = load_spec(path)
     made = states.new_state(loaded, cells(loaded, str(path)), str(path))
+    states.save(made)
+    return made
+
+
+def sweep_start_spec(data: dict[str, Any], *, source: str = "spec") -> SweepState:
+    """A new sweep of a spec given as data (what a YAML spec holds; the dashboard's form
+    makes one), checked as ``sweep_start`` checks a file's. Saved before it returns."""
+    from reef.sweep import state as states
+    from reef.sweep.spec import cells, parse_spec
+
+    loaded = parse_spec(data, source)
+    made = states.new_state(loaded, cells(loaded, source), source)
     states.save(made)
     return made
 
@@ -111,17 +124,24 @@ def sweep_cell_run(cell: dict[str, Any]) -> dict[str, Any]:
     return {"agent": platform.node(), "bundles": bundles}
 
 
-def sweep_cell_done(state: SweepState, key: str, result: dict[str, Any]) -> list[str]:
-    """Take in what an agent returned for the cell ``key``: its runs stored (see the module's
-    docstring), the cell marked done with them, the state saved. The ids of the runs stored
-    now: none for a cell done already."""
+# What takes a cell's runs in: bundles in, each run's id and whether it was stored now.
+Receiver = Callable[[list[dict[str, Any]]], list[tuple[str, bool]]]
+
+
+def sweep_cell_done(
+    state: SweepState, key: str, result: dict[str, Any], *, receive: Receiver | None = None
+) -> list[str]:
+    """Take in what an agent returned for the cell ``key``: its runs stored (by ``receive``;
+    by default ``runs_receive``, into this machine's results database), the cell marked done
+    with them, its outcome journaled. The ids of the runs stored now: none for a cell done
+    already."""
     cell_state = state.cells[key]
     if cell_state.status == "done":
         return []
     bundles = result.get("bundles") if isinstance(result, dict) else None
     if not isinstance(bundles, list):
         raise RunConflict(f"cell {key}: the agent's answer holds no runs")
-    stored = runs_receive(bundles)
+    stored = (receive or runs_receive)(bundles)
     cell_state.status = "done"
     cell_state.run_ids = [run_id for run_id, _ in stored]
     cell_state.agent = str(result.get("agent") or "") or None
@@ -226,3 +246,16 @@ def agent_profile(*, components: bool = False) -> dict[str, Any]:
         "host": platform.node(),
         "python": platform.python_version(),
     }
+
+
+def evaluation_choices(*, registry_root: Path | None = None) -> dict[str, list[str]]:
+    """What the dashboard's evaluation form offers: the models this server's machine knows
+    (its repositories, the built-in one included, and the models published to its registry)
+    and the four scenarios."""
+    from reef.api.components import search
+    from reef.api.registry import registry_search
+    from reef.meta import choices
+
+    models = {hit.name for hit in search(None, kind="model")}
+    models |= {entry.name for entry in registry_search(kind="model", root=registry_root)}
+    return {"models": sorted(models), "scenarios": list(choices.SCENARIO.values)}

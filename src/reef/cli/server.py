@@ -66,6 +66,13 @@ def server(
         64.0, "--max-body", min=0.001, help="the largest request body taken, in MiB"
     ),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level"),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        metavar="ADDR",
+        help="a Dask scheduler (tcp://HOST:8786) the dashboard's evaluation form starts "
+        "sweeps on (reef-bench[cluster])",
+    ),
     workers: int = typer.Option(
         1,
         "--workers",
@@ -106,11 +113,14 @@ def server(
         rate=rate_limit,
         burst=rate_burst,
         max_body=int(max_body_mb * 1024 * 1024),
+        scheduler=scheduler,
     )
     database = api.server_open(db)
     try:
         reads = "anonymous reads on" if anonymous_reads else "reads need a token"
         processes = f"; {workers} worker processes" if workers > 1 else ""
+        if scheduler:
+            processes += f"; evaluations on {scheduler}"
         stderr.print(
             f"Reef server on http://{host}:{port} (docs at /docs; database {database.shown}; "
             f"{reads}{processes})",

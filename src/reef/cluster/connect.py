@@ -70,6 +70,11 @@ def connect(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> Client:
         raise ClusterError(f"{address!r} is not a scheduler address: {exc}") from None
 
 
+def close(client: Client) -> None:
+    """Close a client (typed: Dask's own close is not)."""
+    client.close()
+
+
 def _why(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]

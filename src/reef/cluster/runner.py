@@ -61,10 +61,12 @@ def run_sweep(
     progress: Progress | None = None,
     stranded_s: float = STRANDED_S,
     task: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    receive: Callable[[list[dict[str, Any]]], list[tuple[str, bool]]] | None = None,
 ) -> SweepState:
     """Run the sweep's pending cells on ``client``'s cluster until every one is done, failed
-    or cancelled; the state is saved after each. ``task`` replaces what an agent runs for a
-    cell (the benchmarks' trivial cells)."""
+    or cancelled; each outcome is journaled as it comes. ``task`` replaces what an agent runs
+    for a cell (the benchmarks' trivial cells); ``receive`` takes the runs in (default: this
+    machine's results database; a server: its own, as submissions)."""
     import distributed
 
     note = progress or (lambda key, status, line: None)
@@ -100,7 +102,7 @@ def run_sweep(
                 done = set()
         for future in done:
             remaining.discard(future)
-            _finished(state, futures[future], future, note)
+            _finished(state, futures[future], future, note, receive)
         if not remaining:
             break
         if api.sweep_cancel_requested(state):
@@ -118,10 +120,16 @@ def run_sweep(
     return state
 
 
-def _finished(state: SweepState, key: str, future: Future[Any], note: Progress) -> None:
+def _finished(
+    state: SweepState,
+    key: str,
+    future: Future[Any],
+    note: Progress,
+    receive: Callable[[list[dict[str, Any]]], list[tuple[str, bool]]] | None,
+) -> None:
     if future.status == "finished":
         try:
-            stored = api.sweep_cell_done(state, key, future.result())
+            stored = api.sweep_cell_done(state, key, future.result(), receive=receive)
         except ReefError as exc:
             api.sweep_cell_failed(state, key, f"its runs could not be taken in: {exc.message}")
             note(key, "failed", exc.message)

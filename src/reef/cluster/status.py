@@ -53,3 +53,14 @@ def cluster_status(client: Client) -> ClusterStatus:
 def _task_name(key: Any) -> str:
     text = str(key)
     return text.removeprefix("reef-cell-")
+
+
+def scheduler_status(address: str) -> ClusterStatus:
+    """``cluster_status`` of the scheduler at ``address``, over a client of its own."""
+    from reef.cluster.connect import close, connect
+
+    client = connect(address)
+    try:
+        return cluster_status(client)
+    finally:
+        close(client)

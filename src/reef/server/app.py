@@ -53,6 +53,9 @@ class ServerSettings:
     docs_assets: Path | Literal[False] | None = None
     # Where submitted runs' files go; None: REEF_HOME/server/runs (api.server_files_root).
     files_root: Path | None = None
+    # A Dask scheduler (tcp://HOST:8786) the dashboard's evaluation form starts sweeps on;
+    # None: the server starts none.
+    scheduler: str | None = None
 
 
 def error_body(exc: ReefError) -> dict[str, Any]:
@@ -242,6 +245,7 @@ def create_app(db: api.ServerDatabase, settings: ServerSettings | None = None) -
     app.state.db = db
     app.state.settings = settings
     app.state.limiter = RateLimiter(settings.rate, settings.burst)
+    app.state.evaluations = {}  # sweep id -> the thread running it (reef.server.evaluations)
     app.add_exception_handler(ReefError, _reef_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -271,6 +275,7 @@ def worker_environment(db_url: str, settings: ServerSettings) -> str:
             "max_body": settings.max_body,
             "docs_assets": str(assets) if isinstance(assets, Path) else assets,
             "files_root": None if settings.files_root is None else str(settings.files_root),
+            "scheduler": settings.scheduler,
         }
     )
 
@@ -290,6 +295,7 @@ def create_worker_app() -> FastAPI:
         max_body=int(given["max_body"]),
         docs_assets=Path(assets) if isinstance(assets, str) else assets,
         files_root=Path(given["files_root"]) if given["files_root"] else None,
+        scheduler=given.get("scheduler"),
     )
     database = api.server_open(given["db"])
     app = create_app(database, settings)

@@ -60,6 +60,7 @@ NAV = (
     ("/board", "Scoreboards"),
     ("/components", "Components"),
     ("/submissions", "Submissions"),
+    ("/evaluate", "Evaluate"),
 )
 VERIFICATION = (
     "A run is verified when an independent rerun reproduced it: the same configuration on "
@@ -1633,6 +1634,9 @@ def router() -> APIRouter:
             headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
         )
 
+    from reef.server.web import evaluate
+
+    evaluate.routes(routes)
     return routes
 
 
