@@ -186,3 +186,25 @@ def test_a_bad_spec_exits_2_and_starts_nothing(tmp_path: Path, reef_home: Path) 
     assert result.rc == 2, str(result)
     assert "settings.threads: empty, so the sweep has no cell" in result.stderr
     assert not (reef_home / "sweeps").exists()
+
+
+def test_tune_trials_measured_by_agents(client: Client) -> None:
+    """``reef tune --scheduler``'s runner: each trial measured by an agent, its runs checked
+    and stored here with the study's tag, the study as a local one would be."""
+    from reef.cluster.runner import trial_runner
+
+    report = api.tune_study(
+        "digits-classifier",
+        ["threads=1,2"],
+        ["latency_p99:min"],
+        budget=2,
+        duration_s=0.3,
+        study="on-agents",
+        runner=trial_runner(client),
+    )
+    ids = stored_ids()
+    assert len(ids) >= 2
+    with Store() as db:
+        tagged = db.list(api.RunFilter(tag="tune:on-agents"), limit=None)
+    assert sorted(r.id for r in tagged) == sorted(ids)
+    assert report.model_dump(mode="json")

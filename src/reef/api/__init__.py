@@ -108,6 +108,7 @@ if TYPE_CHECKING:
     )
     from reef.api.sweeps import (
         agent_profile,
+        cluster_trial_runner,
         evaluation_choices,
         runs_receive,
         sweep_cancel,
@@ -121,6 +122,7 @@ if TYPE_CHECKING:
         sweep_start,
         sweep_start_spec,
         sweep_status,
+        trial_cell_run,
     )
     from reef.api.tokens import (
         AuditEvent,
@@ -192,6 +194,8 @@ _WHERE: dict[str, str] = {
     "check_outputs": "reef.api.conformance",
     "convert": "reef.api.conformance",
     # sweeps on a cluster (reef.cluster runs them)
+    "trial_cell_run": "reef.api.sweeps",
+    "cluster_trial_runner": "reef.api.sweeps",
     "sweep_start_spec": "reef.api.sweeps",
     "evaluation_choices": "reef.api.sweeps",
     "sweep_cancel_requested": "reef.api.sweeps",
@@ -423,6 +427,7 @@ __all__ = [
     "cache_list",
     "check",
     "check_outputs",
+    "cluster_trial_runner",
     "compare",
     "config_show",
     "configuration_key",
@@ -515,6 +520,7 @@ __all__ = [
     "trace_otel",
     "trace_settings",
     "trace_summary",
+    "trial_cell_run",
     "tune_report",
     "tune_study",
     "validate",

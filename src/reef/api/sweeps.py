@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 from reef.errors import RunConflict
 
 if TYPE_CHECKING:
+    from reef.meta.run import RunRecord
     from reef.sweep.spec import Cell
     from reef.sweep.state import SweepState
+    from reef.tune.trials import TrialRequest, TrialRunner
 
 
 def sweep_start(spec: str | Path | None = None, *, resume: str | None = None) -> SweepState:
@@ -259,3 +261,49 @@ def evaluation_choices(*, registry_root: Path | None = None) -> dict[str, list[s
     models = {hit.name for hit in search(None, kind="model")}
     models |= {entry.name for entry in registry_search(kind="model", root=registry_root)}
     return {"models": sorted(models), "scenarios": list(choices.SCENARIO.values)}
+
+
+# --- tuning trials on a cluster ----------------------------------------------------------------
+
+
+def trial_cell_run(request: dict[str, Any]) -> dict[str, Any]:
+    """Measure one tuning trial on this machine (what a cluster agent runs for ``reef tune
+    --scheduler``): the request as ``trial_request_json`` makes it; ``{"agent": host,
+    "bundles": [...]}`` as ``sweep_cell_run`` answers, the runs tagged as the trial asks."""
+    from reef.api.runs import bench
+    from reef.bench.bundle import build_bundle
+    from reef.bench.job import PredictorSettings
+    from reef.meta.settings import BenchSettings
+    from reef.tune.trials import tag_records
+
+    settings = BenchSettings.model_validate(request["settings"])
+    predictor = PredictorSettings.model_validate(request["predictor"])
+    records = bench(request["target"], settings, predictor=predictor, store=False)
+    annotate = tag_records(tuple(request.get("tags") or ()))
+    for record in records:
+        annotate(record)
+    bundles = [build_bundle(r).model_dump(mode="json") for r in records]
+    return {"agent": platform.node(), "bundles": bundles}
+
+
+def cluster_trial_runner(send: Callable[[dict[str, Any]], dict[str, Any]]) -> TrialRunner:
+    """A trial runner for ``tune_study`` whose trials an agent measures: ``send`` runs
+    ``trial_cell_run`` on one with a request and returns its answer (the cluster face makes
+    it); the runs come back as bundles, checked and stored here as a sweep's are."""
+    from reef.bench.bundle import verify_bundle
+
+    def run(request: TrialRequest) -> list[RunRecord]:
+        payload = {
+            "target": request.target,
+            "settings": request.settings.model_dump(mode="json"),
+            "predictor": request.predictor.model_dump(mode="json"),
+            "tags": list(request.tags),
+        }
+        answer = send(payload)
+        bundles = answer.get("bundles") if isinstance(answer, dict) else None
+        if not isinstance(bundles, list):
+            raise RunConflict("the agent's answer holds no runs")
+        runs_receive(bundles)
+        return [verify_bundle(b).record for b in bundles]
+
+    return run

@@ -15,6 +15,7 @@ resources. What plain Dask does not do, this does:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -178,3 +179,51 @@ def _fail_stranded(
         why = f"no agent offers {lacking[0]} any more ({_offer_words(offers)})"
         api.sweep_cell_failed(state, key, why)
         note(key, "failed", why)
+
+
+def run_one(
+    client: Client,
+    work: Callable[[dict[str, Any]], dict[str, Any]],
+    payload: dict[str, Any],
+    *,
+    resources: dict[str, float],
+    stranded_s: float = STRANDED_S,
+) -> dict[str, Any]:
+    """Run ``work(payload)`` on an agent offering ``resources`` and return its answer: a
+    ``ClusterError`` at once when no agent offers them, or when none has for ``stranded_s``
+    while it waited; the task's own error raised as it came."""
+    import distributed
+
+    from reef.errors import ClusterError
+
+    offers = offered(client)
+    lacking = missing(resources, offers)
+    if lacking:
+        raise ClusterError(f"no agent offers {lacking[0]} ({_offer_words(offers)})")
+    future = client.submit(work, payload, resources=resources, pure=False)
+    since: float | None = None
+    while True:
+        with client.as_current(), contextlib.suppress(TimeoutError):
+            distributed.wait([future], timeout=POLL_S)
+        if future.done():
+            break
+        lacking = missing(resources, offered(client))
+        if not lacking:
+            since = None
+            continue
+        since = since if since is not None else time.monotonic()
+        if time.monotonic() - since >= stranded_s:
+            client.cancel([future])
+            raise ClusterError(f"no agent offers {lacking[0]} any more")
+    if future.status == "error" and type(future.exception()).__name__ == "KilledWorker":
+        raise ClusterError("the trial's agent was lost twice while measuring it")
+    answer: dict[str, Any] = future.result()
+    return answer
+
+
+def trial_runner(client: Client) -> Callable[..., list[Any]]:
+    """``reef tune``'s trial runner on the cluster: each trial measured by an agent, one
+    measurement at a time on it (``bench``), its runs checked and stored here."""
+    return api.cluster_trial_runner(
+        lambda payload: run_one(client, api.trial_cell_run, payload, resources={"bench": 1.0})
+    )
