@@ -17,11 +17,11 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from distributed import LocalCluster  # noqa: E402
-from server_support import bearer  # noqa: E402
+from distributed import LocalCluster
+from server_support import bearer
 
-from reef import api  # noqa: E402
-from reef.cluster.connect import start_local  # noqa: E402
+from reef import api
+from reef.cluster.connect import start_local
 
 pytestmark = pytest.mark.slow  # a cluster
 
