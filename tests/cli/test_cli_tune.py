@@ -34,7 +34,7 @@ def test_a_small_study_of_the_digits_classifier(cli: InProcessReef) -> None:
     complete = [t for t in measured if t["state"] == "complete"]
     assert complete
     for t in complete:
-        assert [e["method"] for e in t["estimates"]] == ["bootstrap", "bootstrap"]
+        assert [e["method"] for e in t["estimates"]] == ["runs", "runs"]
         for e in t["estimates"]:
             assert e["low"] <= e["value"] <= e["high"]
         assert t["constraints"][0]["holds"] is True  # 0.9733 against 0.99 of 0.9733

@@ -144,6 +144,23 @@ def test_runs_of_one_configuration_are_pooled() -> None:
     assert pooled[1] == Estimate(value=0.9, low=0.9, high=0.9, method="exact")
 
 
+def test_the_interval_of_several_runs_takes_in_each_run() -> None:
+    """Two runs of one configuration at different moments: 2 ms, then 3 ms on a busier
+    machine. The pooled bootstrap alone would be narrow around the pooled figure; the
+    interval spans both runs' figures, so a third configuration at 2.5 ms is not beaten."""
+    objectives = [Objective.parse("latency_p50:min"), Objective.parse("throughput:max")]
+    a, b = latencies(2.0, seed=1), latencies(3.0, seed=2)
+    [lat, tput] = estimates_of(
+        [run_record(raw=a, **from_raw(a)), run_record(raw=b, **from_raw(b))], objectives
+    )
+    assert lat.method == "runs" and lat.low <= 2.0 * 1.01 and lat.high >= 3.0 * 0.99
+    assert tput.method == "runs" and tput.high >= 1000 / 2.0 * 0.95
+    c = latencies(2.5, seed=3)
+    middle = estimates_of([run_record(raw=c, **from_raw(c))], objectives)
+    assert not dominates(middle, [lat, tput], MIN_MAX)
+    assert not dominates([lat, tput], middle, MIN_MAX)
+
+
 def test_without_raw_latencies_the_summary_rule_applies() -> None:
     objectives = [Objective.parse("latency_p90:min")]
     [e] = estimates_of([run_record(latency_ms={**_figures(3.0)})], objectives)

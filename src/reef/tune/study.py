@@ -4,11 +4,11 @@ Optuna's sampler picks configurations: TPE for one objective, NSGA-II for severa
 constraints as Optuna's constraint values (positive: violated). Reef measures them through a
 trial runner (``reef.tune.trials``) and decides, not Optuna, which trials are pruned.
 
-**Pareto-aware pruning.** Once ``prune_k`` configurations have finished (and meet the
-constraints), a new trial is first measured for ``probe`` of the duration. If ``prune_k``
-finished configurations dominate that brief measurement with separated intervals
-(``reef.results.noisy_pareto``), the trial is stopped and told ``TrialState.PRUNED``;
-otherwise it is measured for the rest of the duration and its two runs are pooled. A brief
+**Pareto-aware pruning.** Every trial is first measured for ``probe`` of the duration. Once
+``prune_k`` configurations have finished (and meet the constraints), if ``prune_k`` of them
+dominate that brief measurement with separated intervals (``reef.results.noisy_pareto``),
+the trial is stopped there and told ``TrialState.PRUNED``; otherwise it is measured for the
+rest of the duration and its two runs are pooled, the interval spanning both runs' figures. A brief
 measurement has wider intervals, so it is pruned only when it is clearly worse. Optuna has
 no pruner for multi-objective studies (optuna#3450); this one needs none of its pruners.
 
@@ -215,7 +215,9 @@ def run_study(
             if d.state == "complete" and d.feasible and d.estimates is not None
         }
         probing = spec.prune_k > 0 and len(finished) >= spec.prune_k
-        first_s = spec.duration_s * spec.probe if probing else spec.duration_s
+        # Always two runs (probe, then the rest), pruned or not: their spread is part of
+        # each estimate's interval (reef.results.noisy_pareto).
+        first_s = spec.duration_s * spec.probe
         clock = time.monotonic()
         try:
             records = runner(_request(spec, config, first_s, spec.needs_accuracy(), tags))
@@ -225,7 +227,7 @@ def run_study(
             if probing and _usable(records):
                 dominated_by = dominators_of(estimates, finished, directions, spec.tolerance)
             pruned = probing and len(dominated_by) >= spec.prune_k
-            if probing and not pruned and _usable(records):
+            if not pruned and _usable(records):
                 records += runner(_request(spec, config, spec.duration_s - first_s, False, tags))
                 measured_s = spec.duration_s
                 estimates = estimates_of(records, objectives)
