@@ -24,6 +24,7 @@ matters, cost about 16 s a configuration here: LoadGen's 662-query minimum.)
 
     python benchmarks/tune_frontier.py [--model digits-cnn] [--budget 12] [--duration 1.5]
         [--space threads=1,2,4 --space batch_size=1,8,32 --space graph_optimization=basic,all]
+        [--objective latency_p99:min --objective throughput:max] [--probe 0.25] [--prune-k 2]
 """
 
 from __future__ import annotations
@@ -47,8 +48,11 @@ def main() -> int:
     parser.add_argument("--probe", type=float, default=0.25)
     parser.add_argument("--prune-k", type=int, default=2)
     parser.add_argument("--space", action="append", default=None)
+    parser.add_argument("--objective", action="append", default=None)
     args = parser.parse_args()
     space = args.space or SPACE
+    if args.objective:
+        OBJECTIVES[:] = args.objective
 
     from reef.results.noisy_pareto import better, noisy_frontier
     from reef.tune.space import config_key, parse_space
