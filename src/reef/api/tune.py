@@ -66,6 +66,12 @@ def tune_study(
     from reef.tune.space import check_limits, check_study_name, parse_time
     from reef.tune.study import run_study, study_exists
 
+    try:
+        import optuna  # noqa: F401
+    except ImportError as exc:
+        raise TuneError(
+            "reef tune needs Optuna, which is not installed", hint="pip install 'reef-bench[tune]'"
+        ) from exc
     seconds = parse_time(time_s) if isinstance(time_s, str) else time_s
     if seconds is not None:
         parse_time(str(seconds))
@@ -88,6 +94,7 @@ def tune_study(
         from reef.tune.trials import local_runner
 
         runner = local_runner(spec.target, in_process=in_process, reporter=reporter)
+        _check_backend(spec)
     if budget is None:
         budget = min(spec.grid_size(), MAX_DEFAULT_BUDGET)
     run_study(spec, name, runner, resume=resume, budget=budget, time_s=seconds, progress=progress)
@@ -203,6 +210,26 @@ def _check_values(spec: TuneSpec) -> None:
                 _check_value(spec, dim, value, base)
             except SettingsError as exc:
                 raise TuneError(f"--space {dim.key}={value}: {exc.message}", hint=exc.hint) from exc
+
+
+def _check_backend(spec: TuneSpec) -> None:
+    """ONNX Runtime's options in the space refused, naming the option, for a target another
+    backend runs (as ``reef bench`` refuses them)."""
+    from reef.bench.backends import check_options, default_backend
+    from reef.bench.job import PredictorSettings
+    from reef.bench.target import resolve
+    from reef.tune import TuneError
+
+    backend = default_backend(resolve(spec.target))
+    for dim in spec.space:
+        if dim.kind == "predictor":
+            for value in dim.values:
+                try:
+                    check_options(PredictorSettings(**{dim.key: value}), [backend])
+                except SettingsError as exc:
+                    raise TuneError(
+                        f"--space {dim.key}={value}: {exc.message}", hint=exc.hint
+                    ) from exc
 
 
 def _check_value(spec: TuneSpec, dim: Dimension, value: object, base: dict[str, object]) -> None:
