@@ -4,7 +4,6 @@ repeats, resume, the report, and the study's storage beside Reef's store."""
 from __future__ import annotations
 
 import math
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -148,29 +147,40 @@ def test_resume_continues_the_study_and_skips_measured_configurations() -> None:
     assert api.tune_report("fake").trials == again.trials
 
 
-def test_the_study_lives_beside_reef_database_which_stays_as_it_was(reef_home: Path) -> None:
-    tune(FakeRunner(), budget=2, prune_k=0)
-    assert (reef_home / "tune.db").exists()
-    with sqlite3.connect(reef_home / "reef.db") as db:
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-        versions = [row[0] for row in db.execute("SELECT version_num FROM alembic_version")]
-    assert "trials" not in tables and "studies" not in tables
+def test_the_study_lives_beside_reef_database_which_stays_as_it_was(
+    reef_home: Path, reef_db: str
+) -> None:
+    """On SQLite and PostgreSQL alike: the study is in REEF_HOME/tune.db, Reef's database
+    holds no Optuna table and still one schema revision, and its store opens."""
+    import sqlalchemy
+
     from reef.results.migrate import HEAD
 
+    tune(FakeRunner(), budget=2, prune_k=0)
+    assert (reef_home / "tune.db").exists()
+    engine = sqlalchemy.create_engine(reef_db)
+    try:
+        with engine.connect() as connection:
+            tables = set(sqlalchemy.inspect(connection).get_table_names())
+            versions = list(
+                connection.scalars(sqlalchemy.text("SELECT version_num FROM alembic_version"))
+            )
+    finally:
+        engine.dispose()
+    assert "runs" in tables
+    assert not tables & {"studies", "trials", "trial_values", "version_info"}
     assert versions == [HEAD]
     with Store() as store:  # opens without complaint
         assert store.count() == 4  # two trials of two runs each
 
 
-def test_optuna_in_reef_database_would_clash_with_its_migrations(reef_home: Path) -> None:
+def test_optuna_in_reef_database_would_clash_with_its_migrations(reef_db: str) -> None:
     """Why the study is not in Reef's database: both record their schema in a table named
     alembic_version. Optuna refuses Reef's revision; had Optuna stamped the table first,
     Reef would find two revisions and refuse to open its store."""
     import optuna
 
-    from reef import config
-
     with Store():
         pass  # Reef's database, at its head revision
     with pytest.raises(RuntimeError, match="compatible"):
-        optuna.storages.RDBStorage(config.db_url())
+        optuna.storages.RDBStorage(reef_db)
