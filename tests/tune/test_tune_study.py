@@ -4,6 +4,7 @@ repeats, resume, the report, and the study's storage beside Reef's store."""
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +185,15 @@ def test_optuna_in_reef_database_would_clash_with_its_migrations(reef_db: str) -
         pass  # Reef's database, at its head revision
     with pytest.raises(RuntimeError, match="compatible"):
         optuna.storages.RDBStorage(reef_db)
+
+
+def test_time_limit_starts_no_trial_after_it() -> None:
+    class Slow(FakeRunner):
+        def __call__(self, request: TrialRequest) -> list[RunRecord]:
+            time.sleep(0.05)
+            return super().__call__(request)
+
+    said: list[str] = []
+    report = tune(Slow(), time_s="0.06s", prune_k=0, progress=said.append)
+    assert len(report.trials) == 1
+    assert said[-1] == "time is up (0.06 s): no new trial started"
