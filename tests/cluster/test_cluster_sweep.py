@@ -208,3 +208,16 @@ def test_tune_trials_measured_by_agents(client: Client) -> None:
         tagged = db.list(api.RunFilter(tag="tune:on-agents"), limit=None)
     assert sorted(r.id for r in tagged) == sorted(ids)
     assert report.model_dump(mode="json")
+
+
+def test_the_cli_tunes_on_a_scheduler(cluster: LocalCluster, reef_home: Path) -> None:
+    result = run_reef(
+        "tune", "digits-classifier", "--space", "threads=1,2", "-o", "latency_p99:min",
+        "--budget", "2", "--duration", "0.3", "--study", "cli-agents",
+        "--scheduler", cluster.scheduler_address, "--json",
+        home=reef_home, timeout=180,
+    )  # fmt: skip
+    assert result.rc == 0, str(result)
+    assert len(result.json()["trials"]) == 2
+    listed = run_reef("runs", "list", "--tag", "tune:cli-agents", "--json", home=reef_home)
+    assert len(listed.json()) >= 2

@@ -71,6 +71,12 @@ def tune(
     in_process: bool = typer.Option(
         False, "--in-process", help="measure in this process instead of a worker per run"
     ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        metavar="ADDR",
+        help="measure each trial on an agent of this Dask scheduler (reef-bench[cluster])",
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the study's report as JSON"),
 ) -> None:
     """Search a space of settings for the configurations on a noise-aware Pareto frontier.
@@ -80,10 +86,23 @@ def tune(
     a trial dominated early by --prune-k finished ones is pruned. Bad input exits with 2
     before anything starts.
     """
+    import contextlib
+
     from reef import api
     from reef.cli.progress import RichReporter
 
-    with RichReporter() as reporter:
+    if scheduler and in_process:
+        raise typer.BadParameter("give --scheduler or --in-process, not both")
+    with contextlib.ExitStack() as stack:
+        runner = None
+        if scheduler:
+            from reef.cluster.connect import close, connect
+            from reef.cluster.runner import trial_runner
+
+            client = connect(scheduler)
+            stack.callback(close, client)
+            runner = trial_runner(client)
+        reporter = stack.enter_context(RichReporter())
         report = api.tune_study(
             target,
             space,
@@ -99,6 +118,7 @@ def tune(
             prune_k=prune_k,
             tolerance=tolerance,
             in_process=in_process,
+            runner=runner,
             reporter=reporter,
             progress=lambda line: stderr.print(_escape(line)),
         )
