@@ -59,5 +59,6 @@ TEXT = (
     "  agent          Run a Reef agent: a Dask worker offering this machine's...\n"
     '  cluster        A Dask cluster of Reef agents: start a local one, see...\n'
     '  sweep          Run a sweep (targets x backends x scenarios x settings x...\n'
+    '  serve          Serve models over the Open Inference Protocol v2 (KServe...\n'
     '  completion     Print the completion script of a shell: commands,...\n'
 )  # fmt: skip

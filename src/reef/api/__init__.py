@@ -98,6 +98,7 @@ if TYPE_CHECKING:
         server_pareto,
         server_run,
     )
+    from reef.api.serving import ServedModel, TensorMetadata, open_served
     from reef.api.solutions import reproduce, run, validate
     from reef.api.submissions import (
         Accepted,
@@ -213,6 +214,10 @@ _WHERE: dict[str, str] = {
     "Cell": "reef.sweep.spec",
     "SweepSpec": "reef.sweep.spec",
     "SweepState": "reef.sweep.state",
+    # serving a model (reef serve)
+    "open_served": "reef.api.serving",
+    "ServedModel": "reef.api.serving",
+    "TensorMetadata": "reef.api.serving",
     # analysis and reports
     "compare": "reef.api.analysis",
     "pareto": "reef.api.analysis",
@@ -402,6 +407,7 @@ __all__ = [
     "RunSummary",
     "RunsPage",
     "SearchHit",
+    "ServedModel",
     "ServerDatabase",
     "ServerDbStatus",
     "Shadow",
@@ -410,6 +416,7 @@ __all__ = [
     "SubmitReport",
     "SweepSpec",
     "SweepState",
+    "TensorMetadata",
     "TokenInfo",
     "TraceReport",
     "TraceSettings",
@@ -452,6 +459,7 @@ __all__ = [
     "mlflow_log",
     "mlflow_target",
     "new",
+    "open_served",
     "pack",
     "pareto",
     "plot",

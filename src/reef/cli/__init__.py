@@ -58,6 +58,7 @@ COMMANDS: dict[str, str] = {
     "agent": "reef.cli.cluster:agent",
     "cluster": "reef.cli.cluster:app",
     "sweep": "reef.cli.sweep:app",
+    "serve": "reef.cli.serve:serve",
     "completion": "reef.cli.completion:completion",
 }
 

@@ -1,0 +1,82 @@
+"""reef serve TARGET... [--host 127.0.0.1] [--port 8080] [--max-batch-size N] [--max-delay-ms MS]
+
+FastAPI, uvicorn and prometheus-client (``reef-bench[serve]``) are imported inside the
+command, never when ``reef`` starts.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from reef.cli._common import stderr
+from reef.errors import Terminated
+
+SERVE_EXTRA = "pip install 'reef-bench[serve]'"
+
+
+def serve(
+    targets: list[str] = typer.Argument(
+        ..., metavar="TARGET...", help="models, as reef bench takes them"
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="the address to listen on"),
+    port: int = typer.Option(8080, "--port", min=0, max=65535, help="the port to listen on"),
+    max_batch_size: int = typer.Option(
+        8, "--max-batch-size", min=1, max=4096, help="rows in one call of a model, at most"
+    ),
+    max_delay_ms: float = typer.Option(
+        2.0,
+        "--max-delay-ms",
+        min=0.0,
+        max=10_000.0,
+        help="how long a request waits for others to share its batch, at most",
+    ),
+    max_queue: int = typer.Option(
+        256, "--max-queue", min=1, help="requests waiting, at most: past it, 503 Retry-After"
+    ),
+    backend: str | None = typer.Option(
+        None, "--backend", "-b", help="run the models on this backend instead of their own"
+    ),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="the models' threads"),
+    log_level: str = typer.Option("warning", "--log-level", help="uvicorn's log level"),
+) -> None:
+    """Serve models over the Open Inference Protocol v2 (KServe / Triton REST): metadata,
+    health, inference (JSON and binary tensors), adaptive batching and Prometheus /metrics.
+    SIGTERM or Ctrl-C drains the requests in flight, then stops."""
+    from reef import api
+
+    try:
+        import uvicorn
+
+        from reef.serving.app import ServeSettings, create_app
+    except ImportError as exc:
+        raise typer.BadParameter(
+            f"serving needs {exc.name or 'FastAPI and uvicorn'}: {SERVE_EXTRA}"
+        ) from exc
+    if len(set(targets)) != len(targets):
+        raise typer.BadParameter("a target is named twice", param_hint="TARGET")
+    models = []
+    try:
+        for target in targets:
+            models.append(api.open_served(target, backend=backend, threads=threads))
+    except BaseException:
+        for model in models:
+            model.close()
+        raise
+    names = [m.name for m in models]
+    if len(set(names)) != len(names):
+        for model in models:
+            model.close()
+        raise typer.BadParameter(f"two targets are both models named {names}", param_hint="TARGET")
+    settings = ServeSettings(
+        max_batch_size=max_batch_size, max_delay_ms=max_delay_ms, max_queue=max_queue
+    )
+    application = create_app(models, settings)
+    stderr.print(
+        f"Reef serving {', '.join(f'{m.name} {m.version}' for m in models)} on "
+        f"http://{host}:{port}/v2 (batches of up to {max_batch_size}, {max_delay_ms:g} ms)",
+        markup=False,
+    )
+    try:
+        uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
+    except (KeyboardInterrupt, Terminated):
+        stderr.print("reef serve stopped", markup=False)

@@ -1,0 +1,188 @@
+"""``reef serve``'s application: the Open Inference Protocol v2 over FastAPI.
+
+| method and path | answers |
+| --- | --- |
+| ``GET /v2`` | the server's metadata |
+| ``GET /v2/health/live``, ``GET /v2/health/ready`` | liveness, readiness (200, or 503) |
+| ``GET /v2/models/{m}[/versions/{v}]`` | the model's metadata |
+| ``GET /v2/models/{m}[/versions/{v}]/ready`` | the model's readiness |
+| ``POST /v2/models/{m}[/versions/{v}]/infer`` | an inference (``reef.serving.protocol``) |
+| ``GET /metrics`` | Prometheus metrics (``reef.serving.metrics``) |
+
+Errors are the protocol's: HTTP 400 (a bad request), 404 (no such model or version) or 503
+(overloaded, with ``Retry-After``; not ready) with ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from reef.api.serving import ServedModel
+from reef.serving.batcher import Batcher, Overloaded
+from reef.serving.metrics import Metrics
+from reef.serving.protocol import HEADER_LENGTH, ProtocolError, parse_infer, response
+
+RETRY_AFTER_S = 1
+MAX_BODY = 256 << 20
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    max_batch_size: int = 8
+    max_delay_ms: float = 2.0
+    max_queue: int = 256
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def create_app(models: list[ServedModel], settings: ServeSettings | None = None) -> FastAPI:
+    """The application serving ``models`` (open already; closed when it stops)."""
+    from reef import __version__
+
+    settings = settings or ServeSettings()
+    metrics = Metrics()
+    batchers: dict[str, Batcher] = {}
+    by_name = {m.name: m for m in models}
+    ready = {"now": False}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for model in models:
+            batcher = Batcher(
+                model,
+                max_batch_size=settings.max_batch_size,
+                max_delay_ms=settings.max_delay_ms,
+                max_queue=settings.max_queue,
+                on_batch=functools.partial(metrics.batch_done, model.name),
+            )
+            await batcher.start()
+            batchers[model.name] = batcher
+        ready["now"] = True
+        try:
+            yield
+        finally:
+            ready["now"] = False  # not ready while it drains: a balancer sends no more
+            for batcher in batchers.values():
+                await batcher.stop()
+            for model in models:
+                model.close()
+
+    app = FastAPI(title="Reef serve", version=__version__, lifespan=lifespan, docs_url=None)
+    app.state.metrics = metrics
+    app.state.batchers = batchers
+
+    def found(name: str, version: str | None) -> ServedModel | JSONResponse:
+        model = by_name.get(name)
+        if model is None:
+            return _error(404, f"no model named {name!r} (this server has {', '.join(by_name)})")
+        if version is not None and version != model.version:
+            return _error(404, f"model {name!r} has no version {version!r} ({model.version})")
+        return model
+
+    @app.get("/v2")
+    def server_metadata() -> dict[str, Any]:
+        return {"name": "reef", "version": __version__, "extensions": ["binary_tensor_data"]}
+
+    @app.get("/v2/health/live")
+    def live() -> dict[str, Any]:
+        return {"live": True}
+
+    @app.get("/v2/health/ready")
+    def server_ready() -> Response:
+        if not ready["now"]:
+            return _error(503, "not ready")
+        return JSONResponse({"ready": True})
+
+    def metadata(name: str, version: str | None) -> Response:
+        model = found(name, version)
+        if isinstance(model, JSONResponse):
+            return model
+        return JSONResponse(
+            {
+                "name": model.name,
+                "versions": [model.version],
+                "platform": model.platform,
+                "inputs": [t.model_dump() for t in model.inputs],
+                "outputs": [t.model_dump() for t in model.outputs],
+            }
+        )
+
+    def model_ready(name: str, version: str | None) -> Response:
+        model = found(name, version)
+        if isinstance(model, JSONResponse):
+            return model
+        if not ready["now"]:
+            return _error(503, f"model {name!r} is not ready")
+        return JSONResponse({"name": model.name, "ready": True})
+
+    async def infer(request: Request, name: str, version: str | None) -> Response:
+        model = found(name, version)
+        if isinstance(model, JSONResponse):
+            return model
+        started = time.perf_counter()
+        metrics.requests.labels(model.name).inc()
+        gauge = metrics.inflight.labels(model.name)
+        gauge.inc()
+        try:
+            body = await request.body()
+            if len(body) > MAX_BODY:
+                raise ProtocolError(f"the request has {len(body)} bytes, more than {MAX_BODY}")
+            parsed = parse_infer(body, request.headers.get(HEADER_LENGTH), model)
+            outputs = await batchers[model.name].infer(parsed.inputs, parsed.rows)
+            content, headers = response(model, parsed, outputs)
+            metrics.total.labels(model.name).observe(time.perf_counter() - started)
+            return Response(content, headers=headers)
+        except ProtocolError as exc:
+            metrics.failures.labels(model.name, "400").inc()
+            return _error(400, str(exc))
+        except Overloaded as exc:
+            metrics.failures.labels(model.name, "503").inc()
+            return _error(
+                503, f"overloaded: {exc}; retry later", {"Retry-After": str(RETRY_AFTER_S)}
+            )
+        except Exception as exc:  # the model failed on these inputs
+            metrics.failures.labels(model.name, "500").inc()
+            return _error(500, f"the model failed: {type(exc).__name__}: {exc}")
+        finally:
+            gauge.dec()
+
+    @app.get("/v2/models/{name}")
+    def model_metadata(name: str) -> Response:
+        return metadata(name, None)
+
+    @app.get("/v2/models/{name}/versions/{version}")
+    def version_metadata(name: str, version: str) -> Response:
+        return metadata(name, version)
+
+    @app.get("/v2/models/{name}/ready")
+    def ready_model(name: str) -> Response:
+        return model_ready(name, None)
+
+    @app.get("/v2/models/{name}/versions/{version}/ready")
+    def ready_version(name: str, version: str) -> Response:
+        return model_ready(name, version)
+
+    @app.post("/v2/models/{name}/infer")
+    async def infer_model(request: Request, name: str) -> Response:
+        return await infer(request, name, None)
+
+    @app.post("/v2/models/{name}/versions/{version}/infer")
+    async def infer_version(request: Request, name: str, version: str) -> Response:
+        return await infer(request, name, version)
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        content, kind = metrics.render()
+        return Response(content, media_type=kind)
+
+    return app

@@ -1,0 +1,78 @@
+"""The server's Prometheus metrics, in a registry of its own (``/metrics``): requests and
+failures per model (``_total`` counters), histograms (not summaries: they aggregate across
+replicas) of the time a request waited in the queue, the model's compute time a batch and
+the total time a request took, the batch sizes, and the requests in flight (the gauge an HPA
+scales on)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Seconds: from a tenth of a millisecond (a batch of a small model) to ten seconds.
+LATENCY_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 5.0, 10.0,
+)  # fmt: skip
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = CollectorRegistry()
+        labels = ["model"]
+        self.requests = Counter(
+            "reef_requests", "Inference requests", labels, registry=self.registry
+        )
+        self.failures = Counter(
+            "reef_request_failures",
+            "Inference requests answered with an error",
+            [*labels, "code"],
+            registry=self.registry,
+        )
+        self.queue = Histogram(
+            "reef_queue_seconds",
+            "Time a request waited for its batch",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.compute = Histogram(
+            "reef_compute_seconds",
+            "The model's time for one batch",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.total = Histogram(
+            "reef_request_seconds",
+            "Time from a request's arrival to its answer",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch = Histogram(
+            "reef_batch_size",
+            "Rows in one call of the model",
+            labels,
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.inflight = Gauge(
+            "reef_inflight_requests",
+            "Inference requests being answered now",
+            labels,
+            registry=self.registry,
+        )
+
+    def render(self) -> tuple[bytes, str]:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    def batch_done(self, model: str, stats: Any) -> None:
+        self.batch.labels(model).observe(stats.rows)
+        self.compute.labels(model).observe(stats.compute_s)
+        for waited in stats.queued_s:
+            self.queue.labels(model).observe(waited)

@@ -1,0 +1,223 @@
+"""The Open Inference Protocol v2's inference request and response (the KServe / Triton REST
+protocol), JSON tensors and the binary tensor data extension.
+
+A request is JSON (``{"id", "parameters", "inputs": [{"name", "shape", "datatype", "data"}],
+"outputs": [{"name", "parameters": {"binary_data": bool}}]}``), or, with the binary extension,
+that JSON (its length in the ``Inference-Header-Content-Length`` header) followed by the raw
+bytes of each input whose ``parameters.binary_data_size`` says how many, in the inputs' order.
+An answer is JSON with each output's data as a flat row-major list, or, for the outputs asked
+as binary (``binary_data`` on the output, ``binary_data_output`` on the request), its bytes
+after the JSON, with ``binary_data_size`` and the same header. Every problem with a request is
+a ``ProtocolError`` (HTTP 400) saying which tensor and what.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from reef.api.serving import ServedModel, TensorMetadata
+
+HEADER_LENGTH = "inference-header-content-length"
+NUMPY_TYPES = {
+    "BOOL": "bool",
+    "UINT8": "uint8",
+    "UINT16": "uint16",
+    "UINT32": "uint32",
+    "UINT64": "uint64",
+    "INT8": "int8",
+    "INT16": "int16",
+    "INT32": "int32",
+    "INT64": "int64",
+    "FP16": "float16",
+    "FP32": "float32",
+    "FP64": "float64",
+}
+MAX_ELEMENTS = 1 << 28  # one tensor's elements, at most (1 GiB of FP32)
+
+
+class ProtocolError(Exception):
+    """A request the protocol (or the model) does not allow: HTTP 400 with its message."""
+
+
+@dataclass
+class InferRequest:
+    id: str | None
+    inputs: dict[str, np.ndarray]
+    outputs: list[str]  # the outputs to answer, in order
+    binary: dict[str, bool] = field(default_factory=dict)  # output name -> as binary data
+
+    @property
+    def rows(self) -> int:
+        """The request's size along the batch axis (its inputs' first dimension)."""
+        first = next(iter(self.inputs.values()))
+        return int(first.shape[0]) if first.ndim else 1
+
+
+def parse_infer(body: bytes, header_length: str | None, model: ServedModel) -> InferRequest:
+    """The request in ``body``, checked against the model's inputs and outputs."""
+    head, tail = _split(body, header_length)
+    try:
+        data = json.loads(head)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"the request is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("the request is not a JSON object")
+    raw_inputs = data.get("inputs")
+    if not isinstance(raw_inputs, list) or not raw_inputs:
+        raise ProtocolError("'inputs': a list of input tensors is required")
+    request_id = data.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise ProtocolError("'id' must be a string")
+    expected = {t.name: t for t in model.inputs}
+    inputs: dict[str, np.ndarray] = {}
+    offset = 0
+    for i, item in enumerate(raw_inputs):
+        if not isinstance(item, dict):
+            raise ProtocolError(f"inputs[{i}] is not an object")
+        name = item.get("name")
+        if name not in expected:
+            known = ", ".join(expected)
+            raise ProtocolError(f"inputs[{i}]: unknown input {name!r} (the model takes {known})")
+        if name in inputs:
+            raise ProtocolError(f"input {name!r} given twice")
+        array, offset = _tensor(item, expected[name], tail, offset)
+        inputs[name] = array
+    if offset != len(tail):
+        raise ProtocolError(
+            f"{len(tail) - offset} bytes of binary data after the last binary input's"
+        )
+    missing = [n for n in expected if n not in inputs]
+    if missing:
+        raise ProtocolError(f"missing input {missing[0]!r}")
+    rows = {a.shape[0] if a.ndim else None for a in inputs.values()}
+    if len(rows) > 1:
+        raise ProtocolError("the inputs disagree on their first (batch) dimension")
+    outputs, binary = _requested(data, model)
+    return InferRequest(request_id, inputs, outputs, binary)
+
+
+def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
+    if header_length is None:
+        return body, b""
+    try:
+        length = int(header_length)
+    except ValueError:
+        raise ProtocolError(f"{HEADER_LENGTH}: {header_length!r} is not a number") from None
+    if not 0 <= length <= len(body):
+        raise ProtocolError(f"{HEADER_LENGTH}: {length} is not within the body's {len(body)} bytes")
+    return body[:length], body[length:]
+
+
+def _tensor(
+    item: dict[str, Any], spec: TensorMetadata, tail: bytes, offset: int
+) -> tuple[np.ndarray, int]:
+    import numpy as np
+
+    name = spec.name
+    datatype = item.get("datatype")
+    if datatype != spec.datatype:
+        raise ProtocolError(
+            f"input {name!r}: datatype {datatype!r}, the model takes {spec.datatype}"
+        )
+    shape = item.get("shape")
+    if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+        raise ProtocolError(f"input {name!r}: 'shape' must be a list of sizes")
+    if len(shape) != len(spec.shape) or any(
+        want != -1 and got != want for got, want in zip(shape, spec.shape, strict=True)
+    ):
+        raise ProtocolError(f"input {name!r}: shape {shape}, the model takes {spec.shape}")
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if count > MAX_ELEMENTS:
+        raise ProtocolError(f"input {name!r}: {count} elements, more than {MAX_ELEMENTS}")
+    dtype = np.dtype(NUMPY_TYPES[spec.datatype])
+    parameters = item.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise ProtocolError(f"input {name!r}: 'parameters' must be an object")
+    size = parameters.get("binary_data_size")
+    if size is not None:
+        if not isinstance(size, int) or size < 0:
+            raise ProtocolError(f"input {name!r}: binary_data_size must be a size in bytes")
+        if size != count * dtype.itemsize:
+            raise ProtocolError(
+                f"input {name!r}: binary_data_size {size}, the shape {shape} of "
+                f"{spec.datatype} takes {count * dtype.itemsize}"
+            )
+        if offset + size > len(tail):
+            raise ProtocolError(f"input {name!r}: the binary data ends before its {size} bytes")
+        array = np.frombuffer(tail[offset : offset + size], dtype=dtype.newbyteorder("<"))
+        return array.astype(dtype, copy=True).reshape(shape), offset + size
+    if "data" not in item:
+        raise ProtocolError(f"input {name!r}: no 'data' and no binary_data_size")
+    try:
+        array = np.asarray(item["data"], dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ProtocolError(f"input {name!r}: data is not {spec.datatype}: {exc}") from None
+    if array.size != count:
+        raise ProtocolError(f"input {name!r}: {array.size} values, the shape {shape} holds {count}")
+    return array.reshape(shape), offset
+
+
+def _requested(data: dict[str, Any], model: ServedModel) -> tuple[list[str], dict[str, bool]]:
+    parameters = data.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise ProtocolError("'parameters' must be an object")
+    default = bool(parameters.get("binary_data_output", False))
+    known = [t.name for t in model.outputs]
+    asked = data.get("outputs")
+    if asked is None:
+        return known, dict.fromkeys(known, default)
+    if not isinstance(asked, list):
+        raise ProtocolError("'outputs' must be a list")
+    names: list[str] = []
+    binary: dict[str, bool] = {}
+    for i, item in enumerate(asked):
+        name = item.get("name") if isinstance(item, dict) else None
+        if name not in known:
+            raise ProtocolError(
+                f"outputs[{i}]: unknown output {name!r} (the model has {', '.join(known)})"
+            )
+        own = item.get("parameters") or {}
+        if not isinstance(own, dict):
+            raise ProtocolError(f"outputs[{i}]: 'parameters' must be an object")
+        names.append(name)
+        binary[name] = bool(own.get("binary_data", default))
+    return names, binary
+
+
+def response(
+    model: ServedModel, request: InferRequest, outputs: dict[str, np.ndarray]
+) -> tuple[bytes, dict[str, str]]:
+    """The answer's body and headers: JSON, with the binary outputs' bytes after it."""
+    import numpy as np
+
+    types = {t.name: t.datatype for t in model.outputs}
+    listed: list[dict[str, Any]] = []
+    blobs: list[bytes] = []
+    for name in request.outputs:
+        value = np.asarray(outputs[name])
+        entry: dict[str, Any] = {
+            "name": name,
+            "datatype": types[name],
+            "shape": list(value.shape),
+        }
+        if request.binary.get(name):
+            raw = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).tobytes()
+            entry["parameters"] = {"binary_data_size": len(raw)}
+            blobs.append(raw)
+        else:
+            entry["data"] = value.reshape(-1).tolist()
+        listed.append(entry)
+    answer: dict[str, Any] = {"model_name": model.name, "model_version": model.version}
+    if request.id is not None:
+        answer["id"] = request.id
+    answer["outputs"] = listed
+    head = json.dumps(answer, separators=(",", ":"), allow_nan=True).encode("utf-8")
+    if not blobs:
+        return head, {"content-type": "application/json"}
+    headers = {"content-type": "application/octet-stream", HEADER_LENGTH: str(len(head))}
+    return head + b"".join(blobs), headers

@@ -1,0 +1,237 @@
+"""``reef serve``'s Open Inference Protocol v2, in process (FastAPI's TestClient, lifespan
+run): metadata and health; JSON and binary tensors, each answer equal to the model's own;
+requested outputs and the id echoed; every bad request a 400 (404 for a model or version
+that is not served) with ``{"error"}``, and the server still answering after it; a full
+queue refused with 503 and Retry-After; Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("prometheus_client")
+
+from fastapi.testclient import TestClient
+
+from reef import api
+from reef.serving.app import ServeSettings, create_app
+
+MODEL = "digits-classifier"
+INFER = f"/v2/models/{MODEL}/infer"
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[api.ServedModel]:
+    served = api.open_served(MODEL)
+    yield served
+
+
+@pytest.fixture
+def client(model: api.ServedModel) -> Iterator[TestClient]:
+    reference = api.open_served(MODEL)
+    with TestClient(create_app([reference])) as made:
+        yield made
+
+
+def rows(n: int, seed: int = 0) -> np.ndarray:
+    return (np.random.default_rng(seed).random((n, 64)) * 16).astype(np.float32)
+
+
+def json_request(x: np.ndarray, **extra: Any) -> dict[str, Any]:
+    return {
+        "inputs": [
+            {"name": "input", "shape": list(x.shape), "datatype": "FP32", "data": x.tolist()}
+        ],
+        **extra,
+    }
+
+
+def test_metadata_and_health(client: TestClient) -> None:
+    assert client.get("/v2").json()["extensions"] == ["binary_tensor_data"]
+    assert client.get("/v2/health/live").json() == {"live": True}
+    assert client.get("/v2/health/ready").status_code == 200
+    meta = client.get(f"/v2/models/{MODEL}").json()
+    assert meta["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 64]}]
+    assert meta["outputs"] == [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]}]
+    assert meta["versions"] == ["1.0.0"] and meta["platform"] == "onnxruntime"
+    assert client.get(f"/v2/models/{MODEL}/versions/1.0.0/ready").json()["ready"] is True
+    for path in ("/v2/models/nope", f"/v2/models/{MODEL}/versions/9/ready"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and "error" in answer.json()
+
+
+def test_a_json_answer_is_the_models_own(client: TestClient, model: api.ServedModel) -> None:
+    x = rows(3)
+    answer = client.post(INFER, json=json_request(x, id="req-7"))
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert data["id"] == "req-7" and data["model_name"] == MODEL
+    (out,) = data["outputs"]
+    assert out["shape"] == [3, 10] and out["datatype"] == "FP32"
+    got = np.asarray(out["data"], dtype=np.float32).reshape(3, 10)
+    assert np.array_equal(got, model.predict({"input": x})["probabilities"])
+    versioned = client.post(f"/v2/models/{MODEL}/versions/1.0.0/infer", json=json_request(x))
+    assert versioned.status_code == 200 and "id" not in versioned.json()
+
+
+def binary_body(x: np.ndarray, outputs: list[dict[str, Any]] | None = None) -> tuple[bytes, int]:
+    raw = x.astype("<f4").tobytes()
+    head: dict[str, Any] = {
+        "inputs": [
+            {
+                "name": "input",
+                "shape": list(x.shape),
+                "datatype": "FP32",
+                "parameters": {"binary_data_size": len(raw)},
+            }
+        ]
+    }
+    if outputs is not None:
+        head["outputs"] = outputs
+    text = json.dumps(head).encode()
+    return text + raw, len(text)
+
+
+def test_binary_tensors_both_ways(client: TestClient, model: api.ServedModel) -> None:
+    x = rows(4, seed=1)
+    body, length = binary_body(x, [{"name": "probabilities", "parameters": {"binary_data": True}}])
+    answer = client.post(
+        INFER,
+        content=body,
+        headers={
+            "Inference-Header-Content-Length": str(length),
+            "Content-Type": "application/octet-stream",
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    head_length = int(answer.headers["inference-header-content-length"])
+    head = json.loads(answer.content[:head_length])
+    (out,) = head["outputs"]
+    assert out["parameters"] == {"binary_data_size": 4 * 10 * 4} and "data" not in out
+    got = np.frombuffer(answer.content[head_length:], dtype="<f4").reshape(4, 10)
+    assert np.array_equal(got, model.predict({"input": x})["probabilities"])
+    # binary_data_output asks every output as binary data.
+    answer = client.post(INFER, json=json_request(x, parameters={"binary_data_output": True}))
+    assert answer.headers["content-type"] == "application/octet-stream"
+
+
+def one(**fields: Any) -> bytes:
+    """A request of one input tensor: the model's, with ``fields`` changed (None: left out)."""
+    tensor = {"name": "input", "shape": [1, 64], "datatype": "FP32", "data": [1.0] * 64}
+    tensor.update(fields)
+    return json.dumps({"inputs": [{k: v for k, v in tensor.items() if v is not None}]}).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"{not json", "not JSON"),
+        (b"[]", "not a JSON object"),
+        (json.dumps({"inputs": []}).encode(), "'inputs'"),
+        (json.dumps(json_request(rows(1)) | {"id": 7}).encode(), "'id' must be a string"),
+        (one(name="x"), "unknown input 'x'"),
+        (one(datatype="INT64"), "datatype 'INT64', the model takes FP32"),
+        (one(shape=[1, 63], data=[1] * 63), "shape [1, 63], the model takes [-1, 64]"),
+        (one(shape=[2, 64]), "64 values, the shape [2, 64] holds 128"),
+        (one(data=["a"] * 64), "data is not FP32"),
+        (one(data=None), "no 'data' and no binary_data_size"),
+        (
+            json.dumps(json_request(rows(1), outputs=[{"name": "logits"}])).encode(),
+            "unknown output 'logits'",
+        ),
+    ],
+)
+def test_a_bad_request_is_400_and_harmless(client: TestClient, body: bytes, says: str) -> None:
+    answer = client.post(INFER, content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert says in answer.json()["error"]
+    assert client.post(INFER, json=json_request(rows(1))).status_code == 200
+
+
+def test_bad_binary_requests(client: TestClient) -> None:
+    x = rows(1)
+    body, length = binary_body(x)
+    for header, content, says in (
+        ("nope", body, "is not a number"),
+        (str(len(body) + 1), body, "is not within"),
+        (str(length), body[:-4], "ends before"),
+        (str(length), body + b"\0\0\0\0", "bytes of binary data after"),
+    ):
+        answer = client.post(
+            INFER, content=content, headers={"Inference-Header-Content-Length": header}
+        )
+        assert answer.status_code == 400 and says in answer.json()["error"], answer.text
+    wrong = json.loads(body[:length])
+    wrong["inputs"][0]["parameters"]["binary_data_size"] = 12
+    text = json.dumps(wrong).encode()
+    answer = client.post(
+        INFER,
+        content=text + body[length:],
+        headers={"Inference-Header-Content-Length": str(len(text))},
+    )
+    assert answer.status_code == 400 and "binary_data_size 12" in answer.json()["error"]
+
+
+class SlowModel:
+    """A served model whose every call takes a while: to fill the queue."""
+
+    name, version, platform = "slow", "1", "test"
+    batchable = True
+
+    def __init__(self) -> None:
+        self.inputs = [api.TensorMetadata(name="x", datatype="FP32", shape=[-1, 1])]
+        self.outputs = [api.TensorMetadata(name="y", datatype="FP32", shape=[-1, 1])]
+
+    def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        time.sleep(0.2)
+        return {"y": feeds["x"] * 2}
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_full_queue_is_503_with_retry_after() -> None:
+    settings = ServeSettings(max_batch_size=1, max_delay_ms=0, max_queue=2)
+    answers: list[Any] = []
+    with TestClient(create_app([SlowModel()], settings)) as client:  # type: ignore[list-item]
+        body = {"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP32", "data": [1.0]}]}
+
+        def send() -> None:
+            answers.append(client.post("/v2/models/slow/infer", json=body))
+
+        threads = [threading.Thread(target=send) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        refused = [a for a in answers if a.status_code == 503]
+        assert refused and all(a.headers["retry-after"] == "1" for a in refused)
+        assert "overloaded" in refused[0].json()["error"]
+        assert any(a.status_code == 200 for a in answers)
+        served = next(a for a in answers if a.status_code == 200)
+        assert served.json()["outputs"][0]["data"] == [2.0]
+        text = client.get("/metrics").text
+        assert 'reef_request_failures_total{code="503",model="slow"}' in text
+
+
+def test_metrics(client: TestClient) -> None:
+    client.post(INFER, json=json_request(rows(2)))
+    client.post(INFER, content=b"{", headers={"Content-Type": "application/json"})
+    text = client.get("/metrics").text
+    for line in (
+        f'reef_requests_total{{model="{MODEL}"}} 2.0',
+        f'reef_request_failures_total{{code="400",model="{MODEL}"}} 1.0',
+        f'reef_batch_size_count{{model="{MODEL}"}} 1.0',
+        f'reef_inflight_requests{{model="{MODEL}"}} 0.0',
+        "# TYPE reef_request_seconds histogram",
+        "# TYPE reef_queue_seconds histogram",
+        "# TYPE reef_compute_seconds histogram",
+    ):
+        assert line in text, line
