@@ -1,4 +1,5 @@
 """reef serve TARGET... [--host 127.0.0.1] [--port 8080] [--max-batch-size N] [--max-delay-ms MS]
+[--slo-p99-ms MS]
 
 FastAPI, uvicorn and prometheus-client (``reef-bench[serve]``) are imported inside the
 command, never when ``reef`` starts.
@@ -29,6 +30,13 @@ def serve(
         min=0.0,
         max=10_000.0,
         help="how long a request waits for others to share its batch, at most",
+    ),
+    slo_p99_ms: float | None = typer.Option(
+        None,
+        "--slo-p99-ms",
+        min=0.01,
+        help="move the batch limit and delay online to keep p99 within this (ms), raising "
+        "throughput where it allows",
     ),
     max_queue: int = typer.Option(
         256, "--max-queue", min=1, help="requests waiting, at most: past it, 503 Retry-After"
@@ -68,7 +76,10 @@ def serve(
             model.close()
         raise typer.BadParameter(f"two targets are both models named {names}", param_hint="TARGET")
     settings = ServeSettings(
-        max_batch_size=max_batch_size, max_delay_ms=max_delay_ms, max_queue=max_queue
+        max_batch_size=max_batch_size,
+        max_delay_ms=max_delay_ms,
+        max_queue=max_queue,
+        slo_p99_ms=slo_p99_ms,
     )
     application = create_app(models, settings)
     stderr.print(

@@ -39,6 +39,7 @@ class ServeSettings:
     max_batch_size: int = 8
     max_delay_ms: float = 2.0
     max_queue: int = 256
+    slo_p99_ms: float | None = None  # the batching limits move to keep p99 within it
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -64,6 +65,7 @@ def create_app(models: list[ServedModel], settings: ServeSettings | None = None)
                 max_delay_ms=settings.max_delay_ms,
                 max_queue=settings.max_queue,
                 on_batch=functools.partial(metrics.batch_done, model.name),
+                slo_p99_ms=settings.slo_p99_ms,
             )
             await batcher.start()
             batchers[model.name] = batcher
@@ -138,7 +140,9 @@ def create_app(models: list[ServedModel], settings: ServeSettings | None = None)
             if len(body) > MAX_BODY:
                 raise ProtocolError(f"the request has {len(body)} bytes, more than {MAX_BODY}")
             parsed = parse_infer(body, request.headers.get(HEADER_LENGTH), model)
-            outputs = await batchers[model.name].infer(parsed.inputs, parsed.rows)
+            batcher = batchers[model.name]
+            outputs = await batcher.infer(parsed.inputs, parsed.rows)
+            metrics.limits(model.name, batcher.max_batch_size, batcher.max_delay_s)
             content, headers = response(model, parsed, outputs)
             metrics.total.labels(model.name).observe(time.perf_counter() - started)
             return Response(content, headers=headers)

@@ -39,6 +39,7 @@ class _Pending:
     key: tuple[Any, ...]  # what must match for two requests to stack
     future: asyncio.Future[dict[str, np.ndarray]]
     arrived: float = field(default_factory=time.perf_counter)
+    batch_rows: int = 0  # the rows of the batch it was answered in
 
 
 @dataclass
@@ -52,6 +53,69 @@ class BatchStats:
     compute_s: float
 
 
+class SloController:
+    """Keeps a model's p99 within ``slo_s`` while raising its throughput, by moving the
+    batcher's two limits online.
+
+    Every ``every`` answered requests it looks at the p99 of the last ``window`` of them
+    (arrival to answer). Over the SLO, it waits less for company (the delay halves), and once
+    there is no delay left to give, it makes batches smaller (halves the batch limit). Well
+    under it (below ``low`` of it) it asks for more: a larger batch limit while batches fill
+    to their limit (up to the configured one), else a longer wait (up to the configured one).
+    Between the two it holds: a setting that meets the SLO is kept, not hunted around.
+    """
+
+    def __init__(
+        self,
+        slo_s: float,
+        max_batch_size: int,
+        max_delay_s: float,
+        *,
+        window: int = 200,
+        every: int = 50,
+        low: float = 0.7,
+    ) -> None:
+        self.slo_s, self.ceiling_batch, self.ceiling_delay = slo_s, max_batch_size, max_delay_s
+        self.batch, self.delay_s = max_batch_size, max_delay_s
+        self.window, self.every, self.low = window, every, low
+        self._latencies: deque[float] = deque(maxlen=window)
+        self._rows: deque[int] = deque(maxlen=window)
+        self._since = 0
+        self.changes = 0
+
+    def observe(self, latency_s: float, batch_rows: int) -> None:
+        self._latencies.append(latency_s)
+        self._rows.append(batch_rows)
+        self._since += 1
+        if self._since >= self.every and len(self._latencies) >= min(self.window, 2 * self.every):
+            self._since = 0
+            self._adjust()
+
+    def p99(self) -> float:
+        ordered = sorted(self._latencies)
+        return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else 0.0
+
+    def _adjust(self) -> None:
+        p99 = self.p99()
+        before = (self.batch, self.delay_s)
+        if p99 > self.slo_s:
+            if self.delay_s > 1e-4:
+                self.delay_s /= 2
+            else:
+                self.delay_s = 0.0
+                self.batch = max(1, self.batch // 2)
+        elif p99 < self.low * self.slo_s:
+            full = sum(self._rows) / len(self._rows) >= 0.8 * self.batch
+            if full and self.batch < self.ceiling_batch:
+                self.batch = min(self.ceiling_batch, self.batch * 2)
+            elif self.delay_s < self.ceiling_delay:
+                self.delay_s = min(self.ceiling_delay, self.delay_s * 1.5 + 0.0005)
+        if (self.batch, self.delay_s) != before:
+            self.changes += 1
+            self._latencies.clear()  # judge the new setting on its own answers
+            self._rows.clear()
+
+
 class Batcher:
     def __init__(
         self,
@@ -61,10 +125,16 @@ class Batcher:
         max_delay_ms: float = 2.0,
         max_queue: int = 256,
         on_batch: Callable[[BatchStats], None] | None = None,
+        slo_p99_ms: float | None = None,
     ) -> None:
         self.model = model
         self.max_batch_size = max_batch_size if model.batchable else 1
         self.max_delay_s = max_delay_ms / 1000.0
+        self.controller = (
+            SloController(slo_p99_ms / 1000.0, self.max_batch_size, self.max_delay_s)
+            if slo_p99_ms is not None
+            else None
+        )
         self.max_queue = max_queue
         self._on_batch = on_batch or (lambda stats: None)
         self._queue: deque[_Pending] = deque()
@@ -101,12 +171,18 @@ class Batcher:
         key = tuple((n, a.dtype.str, a.shape[1:]) for n, a in sorted(feeds.items()))
         future: asyncio.Future[dict[str, np.ndarray]] = asyncio.get_running_loop().create_future()
         self.in_flight += 1
+        pending = _Pending(feeds, rows, key, future)
         try:
-            self._queue.append(_Pending(feeds, rows, key, future))
+            self._queue.append(pending)
             self._wake.set()
-            return await future
+            answer = await future
         finally:
             self.in_flight -= 1
+        if self.controller is not None:
+            self.controller.observe(time.perf_counter() - pending.arrived, pending.batch_rows)
+            self.max_batch_size = self.controller.batch
+            self.max_delay_s = self.controller.delay_s
+        return answer
 
     async def _loop(self) -> None:
         assert self._wake is not None
@@ -166,7 +242,9 @@ class Batcher:
             return
         compute = time.perf_counter() - started
         offset = 0
+        total_rows = sum(p.rows for p in live)
         for p in live:
+            p.batch_rows = total_rows
             if len(live) == 1:
                 own = outputs
             else:

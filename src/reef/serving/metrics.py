@@ -66,6 +66,23 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.batch_limit = Gauge(
+            "reef_batch_limit",
+            "Rows a batch may hold now (moved by --slo-p99-ms)",
+            labels,
+            registry=self.registry,
+        )
+        self.batch_delay = Gauge(
+            "reef_batch_delay_seconds",
+            "How long a request may wait for its batch now (moved by --slo-p99-ms)",
+            labels,
+            registry=self.registry,
+        )
+
+    def limits(self, model: str, rows: int, delay_s: float) -> None:
+        self.batch_limit.labels(model).set(rows)
+        self.batch_delay.labels(model).set(delay_s)
+
     def render(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 

@@ -1,0 +1,93 @@
+"""The batcher's SLO controller (reef.serving.batcher.SloController), fed latencies it would
+see: over the SLO it waits less, then makes batches smaller; well under it with batches
+filling it makes them larger, up to the limit given; between the two it holds. And the
+batcher with a model whose time grows with its batch: under a tight SLO its limits come down
+and the p99 of later requests meets it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from reef import api
+from reef.serving.batcher import Batcher, SloController
+
+
+def feed(controller: SloController, latency_s: float, rows: int, n: int = 100) -> None:
+    for _ in range(n):
+        controller.observe(latency_s, rows)
+
+
+def test_over_the_slo_it_waits_less_then_batches_less() -> None:
+    c = SloController(0.010, max_batch_size=32, max_delay_s=0.004)
+    feed(c, 0.020, 32)
+    assert (c.batch, c.delay_s) == (32, 0.002)
+    for _ in range(6):
+        feed(c, 0.020, 32)
+    assert c.delay_s == 0.0 and c.batch < 32
+    smallest = c.batch
+    feed(c, 0.020, smallest, n=1000)
+    assert c.batch == 1  # halved down to one row, never below
+
+
+def test_well_under_it_batches_grow_to_the_limit_and_hold_between() -> None:
+    c = SloController(0.050, max_batch_size=16, max_delay_s=0.002)
+    c.batch, c.delay_s = 2, 0.0
+    feed(c, 0.005, 2)  # batches full, far under the SLO: larger
+    assert c.batch == 4
+    for _ in range(5):
+        feed(c, 0.005, c.batch)
+    assert c.batch == 16  # the limit given, never above
+    feed(c, 0.005, 3)  # batches not filling: wait a little longer for company
+    assert 0 < c.delay_s <= 0.002
+    held = (c.batch, c.delay_s, c.changes)
+    feed(c, 0.045, 16, n=400)  # within the SLO, not far under it: held
+    assert (c.batch, c.delay_s, c.changes) == held
+
+
+class CostlyModel:
+    """A model whose call takes 2 ms plus 1 ms a row."""
+
+    name, version, platform = "costly", "1", "test"
+    batchable = True
+
+    def __init__(self) -> None:
+        self.inputs = [api.TensorMetadata(name="x", datatype="FP32", shape=[-1, 1])]
+        self.outputs = [api.TensorMetadata(name="y", datatype="FP32", shape=[-1, 1])]
+
+    def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        time.sleep(0.002 + 0.001 * len(feeds["x"]))
+        return {"y": feeds["x"] + 1}
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_tight_slo_brings_the_limits_down() -> None:
+    async def main() -> tuple[int, float, list[float]]:
+        batcher = Batcher(
+            CostlyModel(),  # type: ignore[arg-type]
+            max_batch_size=64,
+            max_delay_ms=20,
+            slo_p99_ms=25,
+        )
+        await batcher.start()
+        latencies: list[float] = []
+
+        async def one(i: int) -> None:
+            started = time.perf_counter()
+            out = await batcher.infer({"x": np.full((1, 1), i, dtype=np.float32)}, 1)
+            assert out["y"][0, 0] == i + 1  # its own row, whatever the batch
+            latencies.append(time.perf_counter() - started)
+
+        for _ in range(30):  # 30 waves of 16 concurrent requests
+            await asyncio.gather(*(one(i) for i in range(16)))
+        await batcher.stop()
+        return batcher.max_batch_size, batcher.max_delay_s, latencies
+
+    batch, delay, latencies = asyncio.run(main())
+    assert delay < 0.020 or batch < 64
+    late = sorted(latencies[-100:])
+    assert late[98] <= 0.025 * 1.5, late[-5:]  # within the SLO, with room for a busy machine
