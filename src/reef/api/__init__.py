@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         dashboard_runs,
         dashboard_solutions,
     )
+    from reef.api.deploy import export_compose, export_k8s, export_kserve
     from reef.api.environment import detect, env_check, env_diff
     from reef.api.export import mlflow_log, mlflow_target, runs_export
     from reef.api.manifests import check, schema
@@ -156,6 +157,7 @@ if TYPE_CHECKING:
     from reef.components.pack import InstallReport, PackReport
     from reef.components.registry import ComponentManifest, Published, RegistryEntry
     from reef.components.shadow import Shadow
+    from reef.deploy.export import ExportReport
     from reef.environment.noise import NoiseReport
     from reef.environment.report import EnvDiff, Fingerprint
     from reef.meta.run import RunRecord
@@ -218,6 +220,11 @@ _WHERE: dict[str, str] = {
     "open_served": "reef.api.serving",
     "ServedModel": "reef.api.serving",
     "TensorMetadata": "reef.api.serving",
+    # deployment files (reef export compose|k8s|kserve)
+    "export_compose": "reef.api.deploy",
+    "export_k8s": "reef.api.deploy",
+    "export_kserve": "reef.api.deploy",
+    "ExportReport": "reef.deploy.export",
     # analysis and reports
     "compare": "reef.api.analysis",
     "pareto": "reef.api.analysis",
@@ -378,6 +385,7 @@ __all__ = [
     "Conformance",
     "Converted",
     "EnvDiff",
+    "ExportReport",
     "Fetched",
     "Fingerprint",
     "Frontier",
@@ -450,6 +458,9 @@ __all__ = [
     "env_check",
     "env_diff",
     "evaluation_choices",
+    "export_compose",
+    "export_k8s",
+    "export_kserve",
     "fetch",
     "init",
     "install",

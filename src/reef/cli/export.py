@@ -1,0 +1,149 @@
+"""reef export compose|k8s|kserve TARGET -o DIR"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from reef.cli._common import emit_json, stderr
+
+if TYPE_CHECKING:
+    from reef.api import ExportReport
+
+app = typer.Typer(
+    help="Deployment files for a model: docker-compose, Kubernetes or KServe, run by reef serve.",
+    no_args_is_help=True,
+)
+
+_TARGET = typer.Argument(
+    ..., metavar="TARGET", help="what `reef bench` takes: a component name[@version], a "
+    "manifest, a lock or a model file"
+)  # fmt: skip
+_OUT = typer.Option(..., "--output", "-o", metavar="DIR", help="the folder to write (new or empty)")
+_FORCE = typer.Option(False, "--force", help="replace a non-empty DIR's contents")
+_JSON = typer.Option(False, "--json", help="print the files written and their sha256 as JSON")
+_BASE = typer.Option("python:3.11-slim", "--base-image", help="the Dockerfile's FROM")
+_PORT = typer.Option(8080, "--port", help="the port reef serve listens on in the container")
+_GPU = typer.Option(0, "--gpu", help="GPUs for the model (onnxruntime-gpu or torch)")
+_BATCH = typer.Option(None, "--max-batch-size", help="reef serve --max-batch-size")
+_DELAY = typer.Option(None, "--max-delay-ms", help="reef serve --max-delay-ms")
+_SLO = typer.Option(None, "--slo-p99-ms", help="reef serve --slo-p99-ms")
+_WORKERS = typer.Option(None, "--workers", help="reef serve --workers")
+_NAME = typer.Option(None, "--name", help="the service's name [the model's]")
+_IMAGE_K8S = typer.Option(
+    None, "--image", help="the image the cluster pulls [reef-serve-NAME:VERSION, built locally]"
+)
+_CPU_REQ = typer.Option(None, "--cpu-request", help="CPU request, e.g. 500m")
+_CPU_LIM = typer.Option(None, "--cpu-limit", help="CPU limit, e.g. 2")
+_MEM_REQ = typer.Option(None, "--memory-request", help="memory request, e.g. 512Mi")
+_MEM_LIM = typer.Option(None, "--memory-limit", help="memory limit, e.g. 2Gi")
+_REPLICAS = typer.Option(1, "--replicas", help="replicas at least (the autoscaler's minimum)")
+_MAX_REPLICAS = typer.Option(4, "--max-replicas", help="replicas at most")
+
+
+@app.command("compose")
+def compose(
+    target: str = _TARGET,
+    output: str = _OUT,
+    with_server: bool = typer.Option(
+        False, "--with-server", help="add a reef server service (results and dashboard)"
+    ),
+    image: str | None = typer.Option(
+        None, "--image", help="the image's tag [reef-serve-NAME:VERSION]"
+    ),
+    base_image: str = _BASE,
+    port: int = _PORT,
+    gpu: int = _GPU,
+    max_batch_size: int | None = _BATCH,
+    max_delay_ms: float | None = _DELAY,
+    slo_p99_ms: float | None = _SLO,
+    workers: int | None = _WORKERS,
+    cpu_limit: str | None = _CPU_LIM,
+    memory_limit: str | None = _MEM_LIM,
+    name: str | None = _NAME,
+    force: bool = _FORCE,
+    json_out: bool = _JSON,
+) -> None:
+    """A Dockerfile, docker-compose.yml (reef serve and Prometheus) and prometheus.yml."""
+    options = dict(locals())
+    _run("compose", options)
+
+
+@app.command("k8s")
+def k8s(
+    target: str = _TARGET,
+    output: str = _OUT,
+    image: str | None = _IMAGE_K8S,
+    base_image: str = _BASE,
+    port: int = _PORT,
+    gpu: int = _GPU,
+    max_batch_size: int | None = _BATCH,
+    max_delay_ms: float | None = _DELAY,
+    slo_p99_ms: float | None = _SLO,
+    workers: int | None = _WORKERS,
+    cpu_request: str | None = _CPU_REQ,
+    cpu_limit: str | None = _CPU_LIM,
+    memory_request: str | None = _MEM_REQ,
+    memory_limit: str | None = _MEM_LIM,
+    replicas: int = _REPLICAS,
+    max_replicas: int = _MAX_REPLICAS,
+    target_inflight: float = typer.Option(
+        8.0, "--target-inflight", help="the autoscaler's target of requests in flight per pod"
+    ),
+    name: str | None = _NAME,
+    force: bool = _FORCE,
+    json_out: bool = _JSON,
+) -> None:
+    """A Dockerfile and a Deployment, Service, ConfigMap and HorizontalPodAutoscaler."""
+    options = dict(locals())
+    _run("k8s", options)
+
+
+@app.command("kserve")
+def kserve(
+    target: str = _TARGET,
+    output: str = _OUT,
+    image: str | None = _IMAGE_K8S,
+    base_image: str = _BASE,
+    port: int = _PORT,
+    gpu: int = _GPU,
+    max_batch_size: int | None = _BATCH,
+    max_delay_ms: float | None = _DELAY,
+    slo_p99_ms: float | None = _SLO,
+    workers: int | None = _WORKERS,
+    cpu_request: str | None = _CPU_REQ,
+    cpu_limit: str | None = _CPU_LIM,
+    memory_request: str | None = _MEM_REQ,
+    memory_limit: str | None = _MEM_LIM,
+    replicas: int = _REPLICAS,
+    max_replicas: int = _MAX_REPLICAS,
+    name: str | None = _NAME,
+    force: bool = _FORCE,
+    json_out: bool = _JSON,
+) -> None:
+    """A Dockerfile, a KServe ServingRuntime and an InferenceService (protocol v2)."""
+    options = dict(locals())
+    _run("kserve", options)
+
+
+def _run(kind: str, options: dict[str, Any]) -> None:
+    from reef import api
+
+    target, output = options.pop("target"), options.pop("output")
+    json_out = options.pop("json_out")
+    verb = {"compose": api.export_compose, "k8s": api.export_k8s, "kserve": api.export_kserve}
+    report = verb[kind](target, output, **options)
+    _show(report)
+    if json_out:
+        emit_json(report.model_dump(mode="json"))
+
+
+def _show(report: ExportReport) -> None:
+    from rich.markup import escape
+
+    stderr.print(f"{report.kind}: {report.name} {report.version} in {escape(report.directory)}")
+    for f in report.files:
+        stderr.print(f"  wrote {escape(f.path)}")
+    for note in report.notes:
+        stderr.print(f"[dim]note:[/dim] {escape(note)}", markup=True)

@@ -1,0 +1,118 @@
+"""reef export compose|k8s|kserve for the built-in digits-classifier: the files, the
+Dockerfile's lines, and the model in the build context being exactly what the lock pins."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from deploy_support import reef, sha256, tree
+
+COMMON = {".dockerignore", "Dockerfile", "SHA256SUMS", "reef.lock", "requirements.txt"}
+KIND_FILES = {
+    "compose": {"docker-compose.yml", "prometheus.yml"},
+    "k8s": {"configmap.yaml", "deployment.yaml", "service.yaml", "hpa.yaml"},
+    "kserve": {"servingruntime.yaml", "inferenceservice.yaml"},
+}
+MODEL_SHA = "3ba1233570ed00fe80091a9dbcd6711a7ed2f122b40312ca66fc3fdbe332bbd6"
+
+
+@pytest.mark.parametrize("kind", ["compose", "k8s", "kserve"])
+def test_each_export_writes_its_files(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    done = reef(capsys, "export", kind, "digits-classifier", "-o", str(out), "--json")
+    assert done.code == 0, done.err
+    top = {p.name for p in out.iterdir() if p.is_file()}
+    assert top == COMMON | KIND_FILES[kind]
+    report = json.loads(done.out)
+    listed = {f["path"]: f["sha256"] for f in report["files"]}
+    on_disk = [p for p in tree(out) if (out / p).is_file()]
+    assert sorted(listed) == on_disk
+    assert all(sha256(out / p) == digest for p, digest in listed.items())
+    for path in listed:  # the list of files written is on stderr too
+        assert f"wrote {path}" in done.err
+    assert report["image"] == "reef-serve-digits-classifier:1.0.0"
+
+
+def test_the_dockerfile_pins_the_lock_and_copies_the_model_by_sha256(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["export", "compose", "digits-classifier", "-o", str(out), "--max-batch-size", "8"]
+    assert reef(capsys, *args).code == 0
+    lines = (out / "Dockerfile").read_text().splitlines()
+    assert "FROM python:3.11-slim" in lines
+    assert "COPY reef.lock /opt/reef/reef.lock" in lines
+    assert f"COPY artifacts/{MODEL_SHA}.onnx /opt/reef/model/model.onnx" in lines
+    assert "RUN sha256sum --check --strict /opt/reef/SHA256SUMS" in lines
+    assert "USER 10001:10001" in lines
+    assert lines.index("USER 10001:10001") > lines.index(
+        "RUN pip install -r /opt/reef/requirements.txt"
+    )
+    assert "EXPOSE 8080" in lines
+    check = next(i for i, line in enumerate(lines) if line.startswith("HEALTHCHECK"))
+    assert "/v2/health/ready" in lines[check + 1] and "urllib.request" in lines[check + 1]
+    assert "curl" not in "\n".join(lines)
+    cmd = json.loads(lines[-1].removeprefix("CMD "))
+    assert cmd == ["serve", "/opt/reef/model/reef.yaml", "--host", "0.0.0.0", "--port", "8080",
+                   "--max-batch-size", "8"]  # fmt: skip
+    assert lines[-2] == 'ENTRYPOINT ["reef"]'
+    import reef as reef_package
+
+    requirements = (out / "requirements.txt").read_text().splitlines()
+    assert requirements == [f"reef-bench[cpu,serve]=={reef_package.__version__}"]
+
+
+def test_the_copied_model_is_what_the_lock_pins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert reef(capsys, "export", "k8s", "digits-classifier", "-o", str(out)).code == 0
+    lock = json.loads((out / "reef.lock").read_text())
+    model = next(c for c in lock["components"] if c["name"] == "digits-classifier")
+    pinned = model["sources"][0]["sha256"]
+    copied = out / "artifacts" / f"{pinned}.onnx"
+    assert sha256(copied) == pinned == MODEL_SHA
+    # What the image checks at build time: every file it copies, and the lock.
+    sums = dict(
+        reversed(line.split("  ", 1)) for line in (out / "SHA256SUMS").read_text().splitlines()
+    )
+    assert sums["/opt/reef/model/model.onnx"] == pinned
+    assert sums["/opt/reef/reef.lock"] == sha256(out / "reef.lock")
+    manifest = sums["/opt/reef/model/reef.yaml"]
+    assert yaml.safe_load((out / "artifacts" / f"{manifest}.yaml").read_text())["name"] == (
+        "digits-classifier"
+    )
+
+
+def test_gpu_maps_to_the_gpu_extra_and_device_reservations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["export", "compose", "digits-classifier", "-o", str(out), "--gpu", "1",
+            "--with-server"]  # fmt: skip
+    assert reef(capsys, *args).code == 0
+    assert (out / "requirements.txt").read_text().startswith("reef-bench[gpu,serve,server]==")
+    compose = yaml.safe_load((out / "docker-compose.yml").read_text())
+    devices = compose["services"]["serve"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
+    assert compose["services"]["server"]["command"][0] == "server"
+    scrape = yaml.safe_load((out / "prometheus.yml").read_text())["scrape_configs"][0]
+    assert scrape["metrics_path"] == "/metrics"
+    assert scrape["static_configs"][0]["targets"] == ["serve:8080"]
+
+
+def test_force_replaces_a_folder_and_the_python_verb_returns_the_report(tmp_path: Path) -> None:
+    from reef import api
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("left from before")
+    report = api.export_kserve("digits-classifier", out, force=True, image="registry/r:1")
+    assert not (out / "old.txt").exists()
+    assert report.image == "registry/r:1"
+    assert {f.path for f in report.files} >= {"inferenceservice.yaml", "Dockerfile"}
