@@ -57,6 +57,15 @@ if TYPE_CHECKING:
         dashboard_solutions,
     )
     from reef.api.deploy import export_compose, export_k8s, export_kserve
+    from reef.api.drift import (
+        DriftDetector,
+        DriftProfile,
+        DriftReport,
+        DriftResult,
+        drift_check,
+        drift_detector,
+        drift_profile,
+    )
     from reef.api.environment import detect, env_check, env_diff
     from reef.api.export import mlflow_log, mlflow_target, runs_export
     from reef.api.manifests import check, schema
@@ -225,6 +234,14 @@ _WHERE: dict[str, str] = {
     "export_k8s": "reef.api.deploy",
     "export_kserve": "reef.api.deploy",
     "ExportReport": "reef.deploy.export",
+    # drift: a reference profile, offline checks (reef drift), detectors for live traffic
+    "drift_profile": "reef.api.drift",
+    "drift_check": "reef.api.drift",
+    "drift_detector": "reef.api.drift",
+    "DriftDetector": "reef.api.drift",
+    "DriftProfile": "reef.api.drift",
+    "DriftReport": "reef.api.drift",
+    "DriftResult": "reef.api.drift",
     # analysis and reports
     "compare": "reef.api.analysis",
     "pareto": "reef.api.analysis",
@@ -384,6 +401,10 @@ __all__ = [
     "ConfigReport",
     "Conformance",
     "Converted",
+    "DriftDetector",
+    "DriftProfile",
+    "DriftReport",
+    "DriftResult",
     "EnvDiff",
     "ExportReport",
     "Fetched",
@@ -455,6 +476,9 @@ __all__ = [
     "dashboard_solutions",
     "demo",
     "detect",
+    "drift_check",
+    "drift_detector",
+    "drift_profile",
     "env_check",
     "env_diff",
     "evaluation_choices",

@@ -59,6 +59,7 @@ COMMANDS: dict[str, str] = {
     "cluster": "reef.cli.cluster:app",
     "sweep": "reef.cli.sweep:app",
     "serve": "reef.cli.serve:serve",
+    "drift": "reef.cli.drift:drift",
     "export": "reef.cli.export:app",
     "completion": "reef.cli.completion:completion",
 }
