@@ -116,3 +116,59 @@ def test_force_replaces_a_folder_and_the_python_verb_returns_the_report(tmp_path
     assert not (out / "old.txt").exists()
     assert report.image == "registry/r:1"
     assert {f.path for f in report.files} >= {"inferenceservice.yaml", "Dockerfile"}
+
+
+def test_a_lock_and_a_bare_model_file_are_targets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reef import api
+
+    lock = tmp_path / "reef.lock"
+    assert reef(capsys, "resolve", "digits-classifier", "-o", str(lock)).code == 0
+    report = api.export_compose(str(lock), tmp_path / "from-lock")
+    assert (tmp_path / "from-lock" / "reef.lock").read_bytes() == lock.read_bytes()
+    assert report.name == "digits-classifier"
+
+    onnx = Path(api.__file__).parents[1] / "builtin" / "digits-cnn" / "model.onnx"
+    report = api.export_k8s(str(onnx), tmp_path / "bare")
+    assert not (tmp_path / "bare" / "reef.lock").exists()
+    assert f"artifacts/{sha256(onnx)}.onnx" in {f.path for f in report.files}
+    assert any("a bare model file" in note for note in report.notes)
+
+
+@pytest.mark.parametrize("kind", ["compose", "k8s", "kserve"])
+def test_reef_serve_takes_the_command_line_each_export_gives_it(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The contract with reef serve: its own parser (types, ranges) takes the exported
+    arguments; the ConfigMap's values stand in for the $(VARIABLES) Kubernetes expands."""
+    import typer
+
+    from reef.cli import app
+
+    out = tmp_path / "out"
+    settings = ["--max-batch-size", "16", "--max-delay-ms", "0", "--slo-p99-ms", "50",
+                "--max-queue", "64", "--threads", "2"]  # fmt: skip
+    assert reef(capsys, "export", kind, "digits-classifier", "-o", str(out), *settings).code == 0
+    if kind == "compose":
+        args = yaml.safe_load((out / "docker-compose.yml").read_text())["services"]["serve"]
+        args = args["command"]
+    elif kind == "k8s":
+        deployment = yaml.safe_load((out / "deployment.yaml").read_text())
+        args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        data = yaml.safe_load((out / "configmap.yaml").read_text())["data"]
+        env = {
+            e["name"]: data[e["valueFrom"]["configMapKeyRef"]["key"]]
+            for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        args = [env.get(a[2:-1], a) if a.startswith("$(") else a for a in args]
+    else:
+        runtime = yaml.safe_load((out / "servingruntime.yaml").read_text())
+        args = runtime["spec"]["containers"][0]["args"]
+    dockerfile = (out / "Dockerfile").read_text().splitlines()
+    assert json.loads(dockerfile[-1].removeprefix("CMD ")) == args
+    assert args[0] == "serve"
+    serve = typer.main.get_command(app).get_command(None, "serve")  # type: ignore[attr-defined]
+    ctx = serve.make_context("serve", list(args[1:]))  # parses and checks every value
+    assert ctx.params["max_batch_size"] == 16 and ctx.params["threads"] == 2
+    assert ctx.params["host"] == "0.0.0.0" and ctx.params["port"] == 8080

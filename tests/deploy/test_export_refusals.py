@@ -162,3 +162,27 @@ def test_a_source_outside_the_models_folder(
     manifest.write_text(manifest.read_text().replace("path: model.onnx", "path: ../model.onnx"))
     err = refused(capsys, tmp_path, str(manifest))
     assert "sources[0].path" in err and "outside" in err
+
+
+def test_a_dataset_from_another_repository(
+    tmp_path: Path,
+    make_onnx: Callable[..., Path],
+    write_manifest: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """reef serve resolves the model with its dataset, and the image has only reef-bench's."""
+    import shutil
+
+    from reef import api
+
+    repo = tmp_path / "repo"
+    shutil.copytree(Path(api.__file__).parents[1] / "builtin" / "digits", repo / "my-digits")
+    meta = repo / "my-digits" / "reef.yaml"
+    meta.write_text(meta.read_text().replace("name: digits\n", "name: my-digits\n", 1))
+    folder = repo / "tiny"
+    folder.mkdir()
+    model = make_onnx(folder / "model.onnx")
+    write_manifest(model, folder / "reef.yaml", dataset="my-digits")
+    api.repo_add(str(repo), name="lab")
+    err = refused(capsys, tmp_path, "tiny")
+    assert "dataset: 'my-digits' comes from repository 'lab'" in err

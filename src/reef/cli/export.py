@@ -29,7 +29,8 @@ _GPU = typer.Option(0, "--gpu", help="GPUs for the model (onnxruntime-gpu or tor
 _BATCH = typer.Option(None, "--max-batch-size", help="reef serve --max-batch-size")
 _DELAY = typer.Option(None, "--max-delay-ms", help="reef serve --max-delay-ms")
 _SLO = typer.Option(None, "--slo-p99-ms", help="reef serve --slo-p99-ms")
-_WORKERS = typer.Option(None, "--workers", help="reef serve --workers")
+_QUEUE = typer.Option(None, "--max-queue", help="reef serve --max-queue")
+_THREADS = typer.Option(None, "--threads", help="reef serve --threads (the model's threads)")
 _NAME = typer.Option(None, "--name", help="the service's name [the model's]")
 _IMAGE_K8S = typer.Option(
     None, "--image", help="the image the cluster pulls [reef-serve-NAME:VERSION, built locally]"
@@ -58,7 +59,8 @@ def compose(
     max_batch_size: int | None = _BATCH,
     max_delay_ms: float | None = _DELAY,
     slo_p99_ms: float | None = _SLO,
-    workers: int | None = _WORKERS,
+    max_queue: int | None = _QUEUE,
+    threads: int | None = _THREADS,
     cpu_limit: str | None = _CPU_LIM,
     memory_limit: str | None = _MEM_LIM,
     name: str | None = _NAME,
@@ -81,7 +83,8 @@ def k8s(
     max_batch_size: int | None = _BATCH,
     max_delay_ms: float | None = _DELAY,
     slo_p99_ms: float | None = _SLO,
-    workers: int | None = _WORKERS,
+    max_queue: int | None = _QUEUE,
+    threads: int | None = _THREADS,
     cpu_request: str | None = _CPU_REQ,
     cpu_limit: str | None = _CPU_LIM,
     memory_request: str | None = _MEM_REQ,
@@ -111,7 +114,8 @@ def kserve(
     max_batch_size: int | None = _BATCH,
     max_delay_ms: float | None = _DELAY,
     slo_p99_ms: float | None = _SLO,
-    workers: int | None = _WORKERS,
+    max_queue: int | None = _QUEUE,
+    threads: int | None = _THREADS,
     cpu_request: str | None = _CPU_REQ,
     cpu_limit: str | None = _CPU_LIM,
     memory_request: str | None = _MEM_REQ,

@@ -10,7 +10,8 @@ from reef.deploy.plan import Plan
 from reef.deploy.render import INFLIGHT_METRIC, LIVE, METRICS, READY, UID, app_name, image_name
 
 SETTING_ENV = {"--max-batch-size": "REEF_MAX_BATCH_SIZE", "--max-delay-ms": "REEF_MAX_DELAY_MS",
-               "--slo-p99-ms": "REEF_SLO_P99_MS", "--workers": "REEF_WORKERS"}  # fmt: skip
+               "--slo-p99-ms": "REEF_SLO_P99_MS", "--max-queue": "REEF_MAX_QUEUE",
+               "--threads": "REEF_THREADS"}  # fmt: skip
 
 
 def labels(plan: Plan, options: ExportOptions) -> dict[str, str]:
@@ -119,7 +120,11 @@ def deployment(plan: Plan, options: ExportOptions) -> dict[str, Any]:
             "template": {
                 "metadata": {
                     "labels": labels(plan, options),
-                    "annotations": scrape_annotations(options),
+                    # A new ConfigMap's settings change this, so applying them rolls the pods.
+                    "annotations": {
+                        **scrape_annotations(options),
+                        "reef.dev/settings-sha256": _digest(configmap(plan, options)["data"]),
+                    },
                 },
                 "spec": {
                     "securityContext": {"runAsNonRoot": True, "fsGroup": UID},
@@ -177,6 +182,13 @@ def hpa(plan: Plan, options: ExportOptions) -> dict[str, Any]:
             ],
         },
     }
+
+
+def _digest(data: dict[str, str]) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def _quantity(value: float) -> str:

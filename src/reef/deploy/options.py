@@ -44,7 +44,8 @@ class ExportOptions:
     max_batch_size: int | None = None
     max_delay_ms: float | None = None
     slo_p99_ms: float | None = None
-    workers: int | None = None
+    max_queue: int | None = None
+    threads: int | None = None
     with_server: bool = False
     cpu_request: str | None = None
     cpu_limit: str | None = None
@@ -65,9 +66,11 @@ class ExportOptions:
         if self.gpu < 0:
             raise SettingsError(f"--gpu {self.gpu}: expected a number of GPUs, 0 or more")
         _positive("--max-batch-size", self.max_batch_size)
-        _positive("--max-delay-ms", self.max_delay_ms)
+        if self.max_delay_ms is not None and not self.max_delay_ms >= 0:
+            raise SettingsError(f"--max-delay-ms {self.max_delay_ms:g}: expected 0 or more")
         _positive("--slo-p99-ms", self.slo_p99_ms)
-        _positive("--workers", self.workers)
+        _positive("--max-queue", self.max_queue)
+        _positive("--threads", self.threads)
         _positive("--target-inflight", self.target_inflight)
         if self.replicas < 1:
             raise SettingsError(f"--replicas {self.replicas}: expected 1 or more")
@@ -107,7 +110,8 @@ class ExportOptions:
             ("--max-batch-size", self.max_batch_size),
             ("--max-delay-ms", self.max_delay_ms),
             ("--slo-p99-ms", self.slo_p99_ms),
-            ("--workers", self.workers),
+            ("--max-queue", self.max_queue),
+            ("--threads", self.threads),
         ):
             if value is not None:
                 out[option] = f"{value:g}" if isinstance(value, float) else str(value)
