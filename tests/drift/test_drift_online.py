@@ -126,3 +126,19 @@ def test_bad_settings_and_rows_are_refused(profile: Profile) -> None:
     detector = Detector(profile, background=False)
     with pytest.raises(DriftError, match="rows of 4 features; the reference has 3"):
         detector.observe(np.zeros((1, 4)))
+
+
+def test_reconstruction_alone_decides_when_univariate_is_off() -> None:
+    rng = np.random.default_rng(6)
+    a = rng.normal(size=3000)
+    reference = np.column_stack([a, a + rng.normal(scale=0.2, size=3000)])
+    profile = build_profile(reference, reconstruction=("pca",))
+    detector = Detector(profile, window=200, arl=100, univariate=False, background=False)
+    assert detector.calibration.detectors == 1
+    assert detector.calibration.alpha_reconstruction == pytest.approx(0.01)
+    b = rng.normal(size=200)
+    detector.observe(np.column_stack([b, -b + rng.normal(scale=0.2, size=200)]))
+    latest = detector.latest()
+    assert latest is not None and latest.drifted and not latest.dataset_drift
+    with pytest.raises(DriftError, match="univariate=False"):
+        Detector(build_profile(reference), univariate=False)

@@ -96,11 +96,13 @@ def drift_detector(
     test: str = "auto",
     background: bool = True,
     on_result: Callable[[DriftResult], None] | None = None,
+    univariate: bool = True,
 ) -> DriftDetector:
     """A detector over windows of ``window`` rows (or ``interval_s`` seconds with at least
     ``min_rows``) of live traffic against ``profile``, calibrated to one false alarm per
     ``arl`` windows on average. Call ``observe(rows)`` per request (a lock and a copy),
-    ``latest()`` for the newest window's ``DriftResult``, ``close()`` at shutdown."""
+    ``latest()`` for the newest window's ``DriftResult``, ``close()`` at shutdown;
+    ``univariate=False`` leaves the verdict to the profile's reconstruction models."""
     return DriftDetector(
         profile,
         window=window,
@@ -111,6 +113,7 @@ def drift_detector(
         test=test,
         background=background,
         on_result=on_result,
+        univariate=univariate,
     )
 
 

@@ -48,19 +48,21 @@ class Calibration(BaseModel):
 
     arl: float
     alpha_window: float  # 1 / arl
-    detectors: int  # univariate + one per reconstruction model
+    detectors: int  # the univariate verdict (unless left out) + one per reconstruction model
     features: int
     features_needed: int  # k = ceil(drift_share x features)
     alpha_feature: float  # each feature's p-value threshold
     alpha_reconstruction: float  # each reconstruction model's
 
 
-def calibrate(features: int, reconstructions: int, arl: float, drift_share: float) -> Calibration:
+def calibrate(
+    features: int, reconstructions: int, arl: float, drift_share: float, univariate: bool = True
+) -> Calibration:
     if not arl >= 1 or math.isinf(arl):
         raise DriftError(f"arl: {arl} windows; it must be at least 1 and finite")
     check_share(drift_share)
     alpha = 1.0 / arl
-    detectors = 1 + reconstructions
+    detectors = int(univariate) + reconstructions
     each = alpha / detectors
     needed = max(1, math.ceil(drift_share * features - 1e-9))
     return Calibration(
@@ -77,7 +79,8 @@ def calibrate(features: int, reconstructions: int, arl: float, drift_share: floa
 class Detector:
     """Windows of live rows against ``profile``; thread-safe. Its cost per ``observe`` is a
     lock and a copy; the tests run per window (on a background thread unless
-    ``background=False``, when the call that fills a window runs them). ``on_result`` is
+    ``background=False``, when the call that fills a window runs them); ``univariate=False``
+    leaves the verdict to the reconstruction models alone. ``on_result`` is
     called with each window's ``DriftResult`` (for gauges and alerts); what it raises is
     counted in ``callback_errors`` and otherwise ignored."""
 
@@ -94,6 +97,7 @@ class Detector:
         background: bool = True,
         on_result: Callable[[DriftResult], None] | None = None,
         history: int = HISTORY,
+        univariate: bool = True,
     ) -> None:
         import numpy as np
 
@@ -115,7 +119,12 @@ class Detector:
         self.test = test
         self.drift_share = drift_share
         self.features = len(profile.features)
-        self.calibration = calibrate(self.features, len(profile.reconstruction), arl, drift_share)
+        if not univariate and not profile.reconstruction:
+            raise DriftError("univariate=False needs a profile with a reconstruction model")
+        self.univariate = univariate
+        self.calibration = calibrate(
+            self.features, len(profile.reconstruction), arl, drift_share, univariate
+        )
         self.on_result = on_result
         self.windows_dropped = 0  # checks that could not keep up with the traffic
         self.callback_errors = 0
@@ -229,6 +238,9 @@ class Detector:
             reconstruction_alpha=c.alpha_reconstruction,
             p_values=True,
         )
+        if not self.univariate:  # the features are shown, the verdict is the models'
+            result.dataset_drift = False
+            result.drifted = any(r.drift for r in result.reconstruction)
         result.window, result.started, result.ended = number, started, ended
         with self._results_lock:
             self._results.append(result)
