@@ -172,3 +172,32 @@ def test_reef_serve_takes_the_command_line_each_export_gives_it(
     ctx = serve.make_context("serve", list(args[1:]))  # parses and checks every value
     assert ctx.params["max_batch_size"] == 16 and ctx.params["threads"] == 2
     assert ctx.params["host"] == "0.0.0.0" and ctx.params["port"] == 8080
+
+
+def test_a_wheel_is_put_in_the_image_and_installed_from_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import reef as reef_package
+
+    version = reef_package.__version__
+    wheel = tmp_path / f"reef_bench-{version}-py3-none-any.whl"
+    wheel.write_bytes(b"a wheel's bytes")
+    out = tmp_path / "out"
+    args = ["export", "compose", "digits-classifier", "-o", str(out), "--wheel", str(wheel)]
+    done = reef(capsys, *args)
+    assert done.code == 0, done.err
+    inside = f"/opt/reef/wheels/{wheel.name}"
+    requirements = (out / "requirements.txt").read_text().splitlines()
+    assert requirements[0] == f"reef-bench[cpu,serve] @ file://{inside}"
+    lines = (out / "Dockerfile").read_text().splitlines()
+    copy = lines.index(f"COPY artifacts/{sha256(wheel)}.whl {inside}")
+    assert lines[copy + 1] == f'RUN echo "{sha256(wheel)}  {inside}" | sha256sum --check --strict'
+    assert copy < lines.index("RUN pip install -r /opt/reef/requirements.txt")
+    assert (out / "artifacts" / f"{sha256(wheel)}.whl").read_bytes() == b"a wheel's bytes"
+
+    other = tmp_path / "reef_bench-0.0.1-py3-none-any.whl"
+    other.write_bytes(b"x")
+    done = reef(capsys, "export", "k8s", "digits-classifier", "-o", str(tmp_path / "o2"),
+                "--wheel", str(other))  # fmt: skip
+    assert done.code == 2 and "reef-bench 0.0.1, but this is Reef" in done.err
+    assert not (tmp_path / "o2").exists()

@@ -21,6 +21,10 @@ _TARGET = typer.Argument(
     "manifest, a lock or a model file"
 )  # fmt: skip
 _OUT = typer.Option(..., "--output", "-o", metavar="DIR", help="the folder to write (new or empty)")
+_WHEEL = typer.Option(
+    None, "--wheel", metavar="FILE", help="a reef-bench wheel to install in the image instead "
+    "of the package index's"
+)  # fmt: skip
 _FORCE = typer.Option(False, "--force", help="replace a non-empty DIR's contents")
 _JSON = typer.Option(False, "--json", help="print the files written and their sha256 as JSON")
 _BASE = typer.Option("python:3.11-slim", "--base-image", help="the Dockerfile's FROM")
@@ -64,6 +68,7 @@ def compose(
     cpu_limit: str | None = _CPU_LIM,
     memory_limit: str | None = _MEM_LIM,
     name: str | None = _NAME,
+    wheel: str | None = _WHEEL,
     force: bool = _FORCE,
     json_out: bool = _JSON,
 ) -> None:
@@ -95,6 +100,7 @@ def k8s(
         8.0, "--target-inflight", help="the autoscaler's target of requests in flight per pod"
     ),
     name: str | None = _NAME,
+    wheel: str | None = _WHEEL,
     force: bool = _FORCE,
     json_out: bool = _JSON,
 ) -> None:
@@ -123,6 +129,7 @@ def kserve(
     replicas: int = _REPLICAS,
     max_replicas: int = _MAX_REPLICAS,
     name: str | None = _NAME,
+    wheel: str | None = _WHEEL,
     force: bool = _FORCE,
     json_out: bool = _JSON,
 ) -> None:

@@ -53,8 +53,13 @@ def export(spec: str, out_dir: Path, options: ExportOptions) -> ExportReport:
     if the_plan.lock is not None:
         the_plan.lock_sha256 = hashlib.sha256(the_plan.lock).hexdigest()
     texts = _texts(the_plan, options)
-    files = _write(out_dir, texts, the_plan.artifacts)
+    files = _write(out_dir, texts, [*the_plan.wheels, *the_plan.artifacts])
     notes = list(the_plan.notes)
+    if not the_plan.wheels:
+        notes.append(
+            f"{the_plan.requirements[0]} is installed from the package index pip uses in the "
+            "build (PIP_INDEX_URL); --wheel FILE puts a reef-bench wheel in the image instead"
+        )
     if options.image is None and options.kind != "compose":
         notes.append(
             f"no --image: the files name {render.image_name(the_plan, options)}; build it with "

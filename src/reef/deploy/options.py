@@ -55,6 +55,7 @@ class ExportOptions:
     max_replicas: int = 4
     target_inflight: float = 8.0
     name: str | None = None
+    wheel: str | None = None
     force: bool = False
 
     def check(self) -> None:

@@ -14,6 +14,7 @@ from reef.errors import ReefError
 from reef.meta.lock import Lock
 
 MODEL_DIR = "/opt/reef/model"
+WHEEL_DIR = "/opt/reef/wheels"
 CACHE_DIR = "/opt/reef/cache"
 LOCK_PATH = "/opt/reef/reef.lock"
 
@@ -55,6 +56,7 @@ class Plan:
     target: str  # what `reef serve` takes inside the image
     framework: str
     artifacts: list[Artifact] = field(default_factory=list)
+    wheels: list[Artifact] = field(default_factory=list)  # installed before the rest
     requirements: list[str] = field(default_factory=list)
     lock: bytes | None = None
     lock_sha256: str | None = None
@@ -73,7 +75,9 @@ def plan(spec: str, options: ExportOptions) -> Plan:
     extras = ["serve", _framework_extra(framework, options)]
     if options.with_server:
         extras.append("server")
-    requirements = [f"reef-bench[{','.join(sorted(extras))}]=={reef.__version__}"]
+    wheel = _wheel(options.wheel, reef.__version__)
+    pin = f"=={reef.__version__}" if wheel is None else f" @ file://{wheel.image_path}"
+    requirements = [f"reef-bench[{','.join(sorted(extras))}]{pin}"]
     if manifest is None or resolved.manifest_path is None:
         out = Plan(
             name=_name(resolved.target.name), version="0.0.0",
@@ -87,6 +91,7 @@ def plan(spec: str, options: ExportOptions) -> Plan:
             out.artifacts.append(
                 Artifact(Path(ref.path or ""), ref.sha256 or "", f"{MODEL_DIR}/{ref.name}")
             )
+        out.wheels = [wheel] if wheel is not None else []
         out.notes.append(f"{spec}: a bare model file: no manifest and no lock to pin")
         return out
     _check_features(resolved.manifest_path, options)
@@ -96,6 +101,7 @@ def plan(spec: str, options: ExportOptions) -> Plan:
         target=f"{MODEL_DIR}/{resolved.manifest_path.name}", framework=framework,
         requirements=requirements, manifest_text=resolved.manifest_path.read_text("utf-8"),
     )  # fmt: skip
+    out.wheels = [wheel] if wheel is not None else []
     _model_files(out, resolved.manifest_path, lock)
     _sources(out, resolved.manifest_path, resolved.model_path, lock)
     _dataset(out, resolved.manifest_path, lock)
@@ -104,6 +110,31 @@ def plan(spec: str, options: ExportOptions) -> Plan:
 
     out.lock = lock_bytes(lock)
     return out
+
+
+def _wheel(given: str | None, version: str) -> Artifact | None:
+    """The reef-bench wheel ``--wheel`` puts in the image (installed from it rather than from
+    the package index); it must be this Reef's version, which made the lock."""
+    if given is None:
+        return None
+    from reef.components.checksums import sha256_file
+
+    path = Path(given).expanduser()
+    match = re.fullmatch(r"reef_bench-([^-]+)-[^-]+-[^-]+-[^-]+\.whl", path.name)
+    if match is None:
+        raise DeployError(
+            f"--wheel {given}: not a reef-bench wheel (reef_bench-VERSION-...-none-any.whl)",
+            hint="build one with `pip wheel --no-deps -w dist .` in Reef's checkout",
+        )
+    if match.group(1) != version:
+        raise DeployError(
+            f"--wheel {given}: reef-bench {match.group(1)}, but this is Reef {version}, which "
+            "resolved the lock and wrote the files",
+            hint=f"build the wheel of Reef {version}, or export with the Reef of the wheel",
+        )
+    if not path.is_file():
+        raise DeployError(f"--wheel {given}: file not found")
+    return Artifact(path, sha256_file(path), f"{WHEEL_DIR}/{path.name}")
 
 
 def _name(name: str) -> str:

@@ -46,7 +46,7 @@ def requirements_txt(plan: Plan) -> str:
 
 def checksums_txt(plan: Plan) -> str:
     """sha256sum's format, checked inside the image at build time (``sha256sum -c``)."""
-    lines = [f"{a.sha256}  {a.image_path}\n" for a in plan.artifacts]
+    lines = [f"{a.sha256}  {a.image_path}\n" for a in [*plan.wheels, *plan.artifacts]]
     if plan.lock_sha256 is not None:
         lines.append(f"{plan.lock_sha256}  {LOCK_PATH}\n")
     return "".join(lines)
@@ -71,6 +71,11 @@ def dockerfile(plan: Plan, options: ExportOptions, kind: str) -> str:
         f"RUN groupadd --system --gid {UID} reef \\",
         f"    && useradd --system --uid {UID} --gid reef --create-home --home-dir /home/reef reef",
         "# Reef with the serving extra and the model's framework; the lock's python pins.",
+    ]
+    for wheel in plan.wheels:  # checked before pip installs anything from it
+        lines.append(f"COPY {wheel.context_name} {wheel.image_path}")
+        lines.append(f'RUN echo "{wheel.sha256}  {wheel.image_path}" | sha256sum --check --strict')
+    lines += [
         "COPY requirements.txt /opt/reef/requirements.txt",
         "RUN pip install -r /opt/reef/requirements.txt",
     ]
