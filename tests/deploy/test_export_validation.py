@@ -1,6 +1,6 @@
 """The exported objects validated offline: Kubernetes' against its OpenAPI schemas
 (kubernetes-validate, strict), the compose file against the compose specification's JSON
-schema (vendored in tests/deploy/data), KServe's CRDs by their required fields; and
+schema and KServe's objects against KServe's CRD schemas (vendored in tests/deploy/data); and
 ``docker compose config`` where a docker CLI with the compose plugin is here."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -73,13 +74,45 @@ def test_kubernetes_objects_validate_strictly(
     assert objects["Service"]["spec"]["ports"][0]["port"] == 8080
 
 
-def test_kserve_objects_are_well_formed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A CRD has no schema in kubernetes-validate: its required fields are checked here."""
+def strict(schema: Any) -> Any:
+    """A CRD's schema as ``kubectl --validate=strict`` reads it: an object's unknown field is
+    an error (the API server would otherwise prune it silently)."""
+    if isinstance(schema, dict):
+        out = {k: strict(v) for k, v in schema.items()}
+        open_ended = "additionalProperties" in out or out.get(
+            "x-kubernetes-preserve-unknown-fields"
+        )
+        if "properties" in out and not open_ended:
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [strict(v) for v in schema]
+    return schema
+
+
+def crd_validator(name: str) -> Any:
+    import jsonschema
+
+    schema = json.loads((DATA / name).read_text())
+    return jsonschema.Draft4Validator(strict(schema))
+
+
+def test_kserve_objects_validate_against_kserves_crds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """kubernetes-validate has no schema for a CRD: KServe's own (vendored) are used, strictly."""
+    import jsonschema
     import kubernetes_validate
 
     out = export(capsys, tmp_path, "kserve", *OPTIONS, "--image", "registry.example/reef:1")
     isvc = yaml.safe_load((out / "inferenceservice.yaml").read_text())
     runtime = yaml.safe_load((out / "servingruntime.yaml").read_text())
+    crd_validator("kserve-inferenceservice.schema.json").validate(isvc)
+    crd_validator("kserve-servingruntime.schema.json").validate(runtime)
+    wrong = json.loads(json.dumps(isvc))
+    wrong["spec"]["predictor"]["model"]["protocolVersio"] = "v2"  # a typo is caught
+    with pytest.raises(jsonschema.ValidationError):
+        crd_validator("kserve-inferenceservice.schema.json").validate(wrong)
     assert (isvc["apiVersion"], isvc["kind"]) == ("serving.kserve.io/v1beta1", "InferenceService")
     assert isvc["metadata"]["name"] == "digits-classifier"
     model = isvc["spec"]["predictor"]["model"]
