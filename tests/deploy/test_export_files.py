@@ -4,6 +4,7 @@ Dockerfile's lines, and the model in the build context being exactly what the lo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,28 @@ def test_a_wheel_is_put_in_the_image_and_installed_from_there(
                 "--wheel", str(other))  # fmt: skip
     assert done.code == 2 and "reef-bench 0.0.1, but this is Reef" in done.err
     assert not (tmp_path / "o2").exists()
+
+
+def test_a_url_source_goes_into_the_images_cache(
+    tmp_path: Path,
+    make_onnx: Callable[..., Path],
+    write_manifest: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Fetched already (no network here), it is copied where reef serve looks it up by sha256."""
+    from reef import config
+
+    model = make_onnx(tmp_path / "elsewhere" / "model.onnx")
+    digest = sha256(model)
+    cached = config.cache_dir() / digest
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(model.read_bytes())
+    url = {"url": "https://models.example/model.onnx", "sha256": digest}
+    manifest = write_manifest(model, tmp_path / "m" / "reef.yaml", sources=[url])
+    out = tmp_path / "out"
+    done = reef(capsys, "export", "k8s", str(manifest), "-o", str(out))
+    assert done.code == 0, done.err
+    lines = (out / "Dockerfile").read_text().splitlines()
+    assert f"COPY artifacts/{digest} /opt/reef/cache/{digest}" in lines
+    assert any("REEF_CACHE=/opt/reef/cache" in line for line in lines)
+    assert sha256(out / "artifacts" / digest) == digest
