@@ -28,7 +28,8 @@ checks on) against a bare loop over the same rows doing nothing, alternating, in
 request and per feature.
 
     python benchmarks/drift.py [--window 200] [--arl 100] [--seeds 3] [--before 2100]
-        [--after 10000] [--none-requests 100000] [--cost-requests 200000]
+        [--after 10000] [--none-requests 100000] [--cost-requests 200000] [--drift-share 0.5]
+        [--sources mixture digits]
 """
 
 from __future__ import annotations
@@ -130,13 +131,16 @@ def profiles(reference: np.ndarray) -> dict[str, api.DriftProfile]:
     return {"auto": plain, "psi": plain, "pca": pca, "autoencoder": auto}
 
 
-def detectors(found: dict[str, api.DriftProfile], window: int, arl: float) -> dict[str, Any]:
+def detectors(
+    found: dict[str, api.DriftProfile], window: int, arl: float, share: float
+) -> dict[str, Any]:
     made = {}
     for name in DETECTORS:
         made[name] = api.drift_detector(
             found[name],
             window=window,
             arl=arl,
+            drift_share=share,
             test="psi" if name == "psi" else "auto",
             background=False,
             univariate=name in ("auto", "psi"),
@@ -171,7 +175,7 @@ def delays(source: Any, found: dict[str, Any], args: argparse.Namespace) -> dict
                 if request > args.before and name not in first:
                     first[name] = request - args.before
 
-            stream(detectors(found, args.window, args.arl), rows, alarm)
+            stream(detectors(found, args.window, args.arl, args.drift_share), rows, alarm)
             for name in DETECTORS:
                 out[shift][name].append(first.get(name))
     return out
@@ -187,7 +191,7 @@ def false_alarms(source: Any, found: dict[str, Any], args: argparse.Namespace) -
         def alarm(name: str, request: int) -> None:
             counts[name] += 1
 
-        stream(detectors(found, args.window, args.arl), rows, alarm)
+        stream(detectors(found, args.window, args.arl, args.drift_share), rows, alarm)
     return {name: (counts[name], total) for name in DETECTORS}
 
 
@@ -230,11 +234,16 @@ def main() -> None:
     parser.add_argument("--none-requests", type=int, default=100_000)
     parser.add_argument("--cost-requests", type=int, default=200_000)
     parser.add_argument("--cost-rounds", type=int, default=5)
+    parser.add_argument("--drift-share", type=float, default=0.5)
+    parser.add_argument("--sources", nargs="+", default=["mixture", "digits"])
     args = parser.parse_args()
-    print(f"window {args.window} rows, ARL {args.arl:g} windows: at most one false alarm per "
+    print(f"drift_share {args.drift_share:g}; window {args.window} rows, ARL {args.arl:g} "
+          "windows: at most one false alarm per "
           f"{args.window * args.arl:,.0f} requests "
           f"({10_000 / (args.window * args.arl):.2g} per 10,000) by construction")  # fmt: skip
-    for label, source in (("mixture", Mixture()), ("digits", Digits())):
+    sources = {"mixture": Mixture, "digits": Digits}
+    for label in args.sources:
+        source: Any = sources[label]()
         reference = source.reference()
         print(f"\n{label}: reference {reference.shape[0]:,} rows x {reference.shape[1]} features")
         found = profiles(reference)

@@ -137,3 +137,13 @@ def test_bad_requests_are_refused() -> None:
         compare(profile, np.zeros((10, 3)))
     with pytest.raises(DriftError, match="no p-value"):
         feature_test(profile.features[0], np.zeros(10), "wasserstein", p_values=True)
+
+
+def test_the_chi_square_is_scipys() -> None:
+    from scipy.stats import chi2_contingency
+
+    from reef.drift.tests import _chi2
+
+    ref, cur = np.array([50.0, 30.0, 20.0, 0.0]), np.array([10.0, 12.0, 30.0, 3.0])
+    found = chi2_contingency(np.vstack([ref[:4], cur[:4]]), correction=False)
+    assert _chi2(ref, cur) == pytest.approx((found.statistic, found.pvalue))
