@@ -221,3 +221,14 @@ def test_the_cli_tunes_on_a_scheduler(cluster: LocalCluster, reef_home: Path) ->
     assert len(result.json()["trials"]) == 2
     listed = run_reef("runs", "list", "--tag", "tune:cli-agents", "--json", home=reef_home)
     assert len(listed.json()) >= 2
+
+
+def test_agents_keep_the_environment_they_were_started_with(client: Client) -> None:
+    """Dask would set OMP_NUM_THREADS (and MKL's, OpenBLAS's) to 1 for its workers, in the
+    starting process's own environment: every benchmark would run with one BLAS thread."""
+    import os
+
+    wanted = os.environ.get("OMP_NUM_THREADS")
+    seen = client.run(lambda: __import__("os").environ.get("OMP_NUM_THREADS"))
+    assert set(seen.values()) == {wanted}
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ

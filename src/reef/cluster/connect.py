@@ -36,8 +36,11 @@ def _dask() -> Any:
 
 def configure() -> None:
     """Dask settings every Reef cluster process uses: worker processes that may start
-    processes of their own (a benchmark runs in a worker process), no web dashboard (it
-    needs bokeh), a lost task retried once."""
+    processes of their own (a benchmark runs in a worker process), a lost task retried once,
+    and the agents' environment left as it was started. Dask would set OMP_NUM_THREADS,
+    MKL_NUM_THREADS and OPENBLAS_NUM_THREADS to 1 (and MALLOC_TRIM_THRESHOLD_) for its worker
+    processes, in the starting process's own environment: every benchmark an agent runs, and
+    every process the client starts later, would be measured with one BLAS thread."""
     import dask
 
     dask.config.set(
@@ -45,6 +48,7 @@ def configure() -> None:
             "distributed.worker.daemon": False,
             "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
             "distributed.worker.memory.terminate": False,
+            "distributed.nanny.pre-spawn-environ": {},
         }
     )
 
