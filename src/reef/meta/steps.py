@@ -178,10 +178,18 @@ class CtcDecodeParams(Strict):
     )
 
 
+def _plugin_schema(schema: dict[str, Any]) -> None:
+    # A plugin step is any one-key mapping but a built-in step's: without saying so, a
+    # built-in step would match both its own schema and this one, which the schema's oneOf
+    # (the steps are told apart by name) forbids.
+    schema["minProperties"] = schema["maxProperties"] = 1
+    schema["propertyNames"] = {"not": {"enum": sorted(BUILTIN_STEPS)}}
+
+
 class PluginStep(RootModel[dict[str, dict[str, Any]]]):
     """A step that a plugin provides; its parameters are validated by the plugin."""
 
-    model_config = {"frozen": True}
+    model_config = {"frozen": True, "json_schema_extra": _plugin_schema}
 
     @model_validator(mode="after")
     def _one_key(self) -> PluginStep:
