@@ -7,6 +7,8 @@ command, never when ``reef`` starts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from reef.cli._common import stderr
@@ -40,6 +42,19 @@ def serve(
     ),
     max_queue: int = typer.Option(
         256, "--max-queue", min=1, help="requests waiting, at most: past it, 503 Retry-After"
+    ),
+    reference: list[str] = typer.Option(
+        [],
+        "--reference",
+        metavar="[MODEL=]FILE.npz",
+        help="check live traffic for drift against this reference (the model's inputs, rows "
+        "x features: .npz, .npy or .csv); MODEL= names the model where several are served",
+    ),
+    drift_window: int = typer.Option(
+        500, "--drift-window", min=10, help="rows a drift check looks at"
+    ),
+    alert_webhook: str | None = typer.Option(
+        None, "--alert-webhook", metavar="URL", help="POST each drifted window here (JSON)"
     ),
     backend: str | None = typer.Option(
         None, "--backend", "-b", help="run the models on this backend instead of their own"
@@ -80,8 +95,16 @@ def serve(
         max_delay_ms=max_delay_ms,
         max_queue=max_queue,
         slo_p99_ms=slo_p99_ms,
+        drift_window=drift_window,
+        alert_webhook=alert_webhook,
     )
-    application = create_app(models, settings)
+    try:
+        references = _references(reference, models)
+    except BaseException:
+        for model in models:
+            model.close()
+        raise
+    application = create_app(models, settings, references=references)
     stderr.print(
         f"Reef serving {', '.join(f'{m.name} {m.version}' for m in models)} on "
         f"http://{host}:{port}/v2 (batches of up to {max_batch_size}, {max_delay_ms:g} ms)",
@@ -91,3 +114,34 @@ def serve(
         uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
     except (KeyboardInterrupt, Terminated):
         stderr.print("reef serve stopped", markup=False)
+
+
+def _references(given: list[str], models: list[Any]) -> dict[str, Any]:
+    """Each --reference's profile, by the name of the model it is for (checked to fit it)."""
+    from reef import api
+    from reef.serving.drift import check_reference
+
+    by_name = {m.name: m for m in models}
+    found: dict[str, Any] = {}
+    for item in given:
+        name, sep, path = item.partition("=")
+        if not sep or "/" in name or name.endswith((".npz", ".npy", ".csv")):
+            name, path = "", item
+        if not name:
+            if len(models) != 1:
+                raise typer.BadParameter(
+                    f"{item!r}: name the model it is for (MODEL=FILE): several are served",
+                    param_hint="--reference",
+                )
+            name = models[0].name
+        if name not in by_name:
+            raise typer.BadParameter(
+                f"{item!r}: no model {name!r} is served ({', '.join(by_name)})",
+                param_hint="--reference",
+            )
+        if name in found:
+            raise typer.BadParameter(f"two references for {name!r}", param_hint="--reference")
+        profile = api.drift_profile(path)
+        check_reference(by_name[name], profile)
+        found[name] = profile
+    return found

@@ -40,21 +40,35 @@ class ServeSettings:
     max_delay_ms: float = 2.0
     max_queue: int = 256
     slo_p99_ms: float | None = None  # the batching limits move to keep p99 within it
+    drift_window: int = 500  # rows a drift check looks at (reef.serving.drift)
+    alert_webhook: str | None = None  # where a drifted window is POSTed
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def create_app(models: list[ServedModel], settings: ServeSettings | None = None) -> FastAPI:
-    """The application serving ``models`` (open already; closed when it stops)."""
+def create_app(
+    models: list[ServedModel],
+    settings: ServeSettings | None = None,
+    *,
+    references: dict[str, Any] | None = None,
+) -> FastAPI:
+    """The application serving ``models`` (open already; closed when it stops); each model
+    named in ``references`` (a drift profile of its first input's rows, ``reef.api.
+    drift_profile``) has its live traffic checked against it."""
     from reef import __version__
+    from reef.serving.drift import Watch
 
     settings = settings or ServeSettings()
     metrics = Metrics()
     batchers: dict[str, Batcher] = {}
     by_name = {m.name: m for m in models}
     ready = {"now": False}
+    watches = {
+        name: Watch(by_name[name], profile, metrics, settings.drift_window, settings.alert_webhook)
+        for name, profile in (references or {}).items()
+    }
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +90,8 @@ def create_app(models: list[ServedModel], settings: ServeSettings | None = None)
             ready["now"] = False  # not ready while it drains: a balancer sends no more
             for batcher in batchers.values():
                 await batcher.stop()
+            for watch in watches.values():
+                watch.close()
             for model in models:
                 model.close()
 
@@ -140,6 +156,9 @@ def create_app(models: list[ServedModel], settings: ServeSettings | None = None)
             if len(body) > MAX_BODY:
                 raise ProtocolError(f"the request has {len(body)} bytes, more than {MAX_BODY}")
             parsed = parse_infer(body, request.headers.get(HEADER_LENGTH), model)
+            watch = watches.get(model.name)
+            if watch is not None:
+                watch.observe(parsed.inputs)
             batcher = batchers[model.name]
             outputs = await batcher.infer(parsed.inputs, parsed.rows)
             metrics.limits(model.name, batcher.max_batch_size, batcher.max_delay_s)
@@ -183,6 +202,16 @@ def create_app(models: list[ServedModel], settings: ServeSettings | None = None)
     @app.post("/v2/models/{name}/versions/{version}/infer")
     async def infer_version(request: Request, name: str, version: str) -> Response:
         return await infer(request, name, version)
+
+    @app.get("/v2/models/{name}/drift")
+    def drift(name: str) -> Response:
+        model = found(name, None)
+        if isinstance(model, JSONResponse):
+            return model
+        watch = watches.get(model.name)
+        if watch is None:
+            return _error(404, f"model {name!r} has no drift reference (reef serve --reference)")
+        return JSONResponse(watch.state())
 
     @app.get("/metrics")
     def prometheus() -> Response:

@@ -79,6 +79,25 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.drift_share = Gauge(
+            "reef_drift_share",
+            "Share of features drifted in the last drift window",
+            labels,
+            registry=self.registry,
+        )
+        self.drift_detected = Gauge(
+            "reef_drift_detected",
+            "1 when the last drift window drifted",
+            labels,
+            registry=self.registry,
+        )
+        self.drift_alert_failures = Counter(
+            "reef_drift_alert_failures",
+            "Drift alerts the webhook did not take",
+            labels,
+            registry=self.registry,
+        )
+
     def limits(self, model: str, rows: int, delay_s: float) -> None:
         self.batch_limit.labels(model).set(rows)
         self.batch_delay.labels(model).set(delay_s)
