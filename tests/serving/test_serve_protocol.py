@@ -6,6 +6,7 @@ queue refused with 503 and Retry-After; Prometheus metrics."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -235,3 +236,73 @@ def test_metrics(client: TestClient) -> None:
         "# TYPE reef_compute_seconds histogram",
     ):
         assert line in text, line
+
+
+def test_an_oversized_request_is_413_before_it_is_read() -> None:
+    settings = ServeSettings(max_body=4000)
+    with TestClient(create_app([api.open_served(MODEL)], settings)) as client:
+        big = json_request(rows(8))
+        answer = client.post(INFER, json=big)
+        assert answer.status_code == 413 and "larger than 4000 bytes" in answer.json()["error"]
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: refused while it streams in
+            text = json.dumps(big).encode()
+            for i in range(0, len(text), 256):
+                yield text[i : i + 256]
+
+        answer = client.post(INFER, content=chunks(), headers={"Content-Type": "application/json"})
+        assert answer.status_code == 413
+        assert 'reef_request_failures_total{code="413"' in client.get("/metrics").text
+        assert client.post(INFER, json=json_request(rows(1))).status_code == 200
+
+
+def test_no_rows_is_400(client: TestClient) -> None:
+    answer = client.post(INFER, content=one(shape=[0, 64], data=[]))
+    assert answer.status_code == 400 and "no rows" in answer.json()["error"]
+
+
+@pytest.mark.slow
+def test_no_generated_request_is_a_server_error() -> None:
+    """Schemathesis, from the server's own OpenAPI document: every operation, valid and
+    schema-breaking requests (derandomized), and never a 5xx."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis import GenerationMode
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.openapi import from_asgi
+
+    del schemathesis
+    failures: list[str] = []
+    calls = 0
+    with TestClient(create_app([api.open_served(MODEL)])) as client:
+        schema = from_asgi("/openapi.json", client.app)
+        operations = [result.ok() for result in schema.get_all_operations()]
+        assert len(operations) >= 10, [op.path for op in operations]
+        for operation in operations:
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+                @given(case=operation.as_strategy(generation_mode=mode))
+                @settings(
+                    max_examples=50,
+                    deadline=None,
+                    database=None,
+                    derandomize=True,
+                    phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck),
+                )
+                def send(case: Any) -> None:
+                    nonlocal calls
+                    if "name" in (case.path_parameters or {}) and calls % 2 == 0:
+                        case.path_parameters["name"] = MODEL  # reach the model, not only 404s
+                    response = case.call()
+                    calls += 1
+                    try:
+                        case.validate_response(response, checks=[not_a_server_error])
+                    except Exception:
+                        failures.append(f"{response.status_code} {response.text[:300]}")
+
+                with contextlib.suppress(Unsatisfiable):
+                    send()
+    assert calls >= 400, calls
+    assert failures == [], failures[:5]

@@ -56,6 +56,9 @@ def serve(
     alert_webhook: str | None = typer.Option(
         None, "--alert-webhook", metavar="URL", help="POST each drifted window here (JSON)"
     ),
+    max_body_mb: float = typer.Option(
+        64.0, "--max-body", min=0.001, help="the largest request body read, in MiB (413 past it)"
+    ),
     backend: str | None = typer.Option(
         None, "--backend", "-b", help="run the models on this backend instead of their own"
     ),
@@ -97,6 +100,7 @@ def serve(
         slo_p99_ms=slo_p99_ms,
         drift_window=drift_window,
         alert_webhook=alert_webhook,
+        max_body=int(max_body_mb * 1024 * 1024),
     )
     try:
         references = _references(reference, models)

@@ -31,7 +31,48 @@ from reef.serving.metrics import Metrics
 from reef.serving.protocol import HEADER_LENGTH, ProtocolError, parse_infer, response
 
 RETRY_AFTER_S = 1
-MAX_BODY = 256 << 20
+# The OIP inference request as OpenAPI describes it (the handler reads the body itself: JSON,
+# or JSON and binary tensors): what clients and Schemathesis see of it.
+_TENSOR = {
+    "type": "object",
+    "required": ["name", "shape", "datatype"],
+    "properties": {
+        "name": {"type": "string"},
+        "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "datatype": {"type": "string"},
+        "parameters": {"type": "object"},
+        "data": {"type": "array"},
+    },
+}
+INFER_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["inputs"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "parameters": {"type": "object"},
+                        "inputs": {"type": "array", "items": _TENSOR},
+                        "outputs": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "parameters": {"type": "object"},
+                                },
+                            },
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +82,7 @@ class ServeSettings:
     max_queue: int = 256
     slo_p99_ms: float | None = None  # the batching limits move to keep p99 within it
     drift_window: int = 500  # rows a drift check looks at (reef.serving.drift)
+    max_body: int = 64 << 20  # the largest request body read, in bytes (413 past it)
     alert_webhook: str | None = None  # where a drifted window is POSTed
 
 
@@ -152,10 +194,13 @@ def create_app(
         gauge = metrics.inflight.labels(model.name)
         gauge.inc()
         try:
-            body = await request.body()
-            if len(body) > MAX_BODY:
-                raise ProtocolError(f"the request has {len(body)} bytes, more than {MAX_BODY}")
+            body = await _body(request, settings.max_body)
+            if body is None:
+                metrics.failures.labels(model.name, "413").inc()
+                return _error(413, f"the request is larger than {settings.max_body} bytes")
             parsed = parse_infer(body, request.headers.get(HEADER_LENGTH), model)
+            if parsed.rows == 0:
+                raise ProtocolError("the inputs hold no rows")
             watch = watches.get(model.name)
             if watch is not None:
                 watch.observe(parsed.inputs)
@@ -195,11 +240,11 @@ def create_app(
     def ready_version(name: str, version: str) -> Response:
         return model_ready(name, version)
 
-    @app.post("/v2/models/{name}/infer")
+    @app.post("/v2/models/{name}/infer", openapi_extra=INFER_BODY)
     async def infer_model(request: Request, name: str) -> Response:
         return await infer(request, name, None)
 
-    @app.post("/v2/models/{name}/versions/{version}/infer")
+    @app.post("/v2/models/{name}/versions/{version}/infer", openapi_extra=INFER_BODY)
     async def infer_version(request: Request, name: str, version: str) -> Response:
         return await infer(request, name, version)
 
@@ -219,3 +264,20 @@ def create_app(
         return Response(content, media_type=kind)
 
     return app
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None past ``limit`` bytes: refused by its Content-Length
+    before anything is read, else while it streams in (a chunked upload), so that an
+    oversized request never takes more than ``limit`` bytes of memory."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -80,7 +80,7 @@ def parse_infer(body: bytes, header_length: str | None, model: ServedModel) -> I
         if not isinstance(item, dict):
             raise ProtocolError(f"inputs[{i}] is not an object")
         name = item.get("name")
-        if name not in expected:
+        if not isinstance(name, str) or name not in expected:
             known = ", ".join(expected)
             raise ProtocolError(f"inputs[{i}]: unknown input {name!r} (the model takes {known})")
         if name in inputs:
@@ -177,7 +177,7 @@ def _requested(data: dict[str, Any], model: ServedModel) -> tuple[list[str], dic
     binary: dict[str, bool] = {}
     for i, item in enumerate(asked):
         name = item.get("name") if isinstance(item, dict) else None
-        if name not in known:
+        if not isinstance(name, str) or name not in known:
             raise ProtocolError(
                 f"outputs[{i}]: unknown output {name!r} (the model has {', '.join(known)})"
             )
