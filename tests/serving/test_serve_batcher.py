@@ -66,12 +66,16 @@ class CostlyModel:
 
 
 def test_a_tight_slo_brings_the_limits_down() -> None:
+    """Requests keep arriving (as far as the batcher can tell), so each batch waits out its
+    delay for company, and the p99 is over the SLO until the controller shortens it."""
+
     async def main() -> tuple[int, float, list[float]]:
         batcher = Batcher(
             CostlyModel(),  # type: ignore[arg-type]
             max_batch_size=64,
             max_delay_ms=20,
             slo_p99_ms=25,
+            arriving=lambda: 1000,  # always more coming: every batch waits its delay out
         )
         await batcher.start()
         latencies: list[float] = []
@@ -91,3 +95,19 @@ def test_a_tight_slo_brings_the_limits_down() -> None:
     assert delay < 0.020 or batch < 64
     late = sorted(latencies[-100:])
     assert late[98] <= 0.025 * 1.5, late[-5:]  # within the SLO, with room for a busy machine
+
+
+def test_no_waiting_when_no_one_else_is_coming() -> None:
+    """One request at a time: the batch goes at once, not after its delay."""
+
+    async def main() -> float:
+        batcher = Batcher(CostlyModel(), max_batch_size=64, max_delay_ms=200)  # type: ignore[arg-type]
+        await batcher.start()
+        started = time.perf_counter()
+        for i in range(5):
+            await batcher.infer({"x": np.full((1, 1), i, dtype=np.float32)}, 1)
+        took = time.perf_counter() - started
+        await batcher.stop()
+        return took
+
+    assert asyncio.run(main()) < 0.2  # five calls of 3 ms, not five waits of 200 ms

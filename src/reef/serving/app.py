@@ -107,6 +107,7 @@ def create_app(
     batchers: dict[str, Batcher] = {}
     by_name = {m.name: m for m in models}
     ready = {"now": False}
+    handling = dict.fromkeys(by_name, 0)  # requests for each model being answered now
     watches = {
         name: Watch(by_name[name], profile, metrics, settings.drift_window, settings.alert_webhook)
         for name, profile in (references or {}).items()
@@ -122,6 +123,7 @@ def create_app(
                 max_queue=settings.max_queue,
                 on_batch=functools.partial(metrics.batch_done, model.name),
                 slo_p99_ms=settings.slo_p99_ms,
+                arriving=functools.partial(handling.__getitem__, model.name),
             )
             await batcher.start()
             batchers[model.name] = batcher
@@ -193,6 +195,7 @@ def create_app(
         metrics.requests.labels(model.name).inc()
         gauge = metrics.inflight.labels(model.name)
         gauge.inc()
+        handling[model.name] += 1
         try:
             body = await _body(request, settings.max_body)
             if body is None:
@@ -223,6 +226,7 @@ def create_app(
             return _error(500, f"the model failed: {type(exc).__name__}: {exc}")
         finally:
             gauge.dec()
+            handling[model.name] -= 1
 
     @app.get("/v2/models/{name}")
     def model_metadata(name: str) -> Response:

@@ -126,7 +126,10 @@ class Batcher:
         max_queue: int = 256,
         on_batch: Callable[[BatchStats], None] | None = None,
         slo_p99_ms: float | None = None,
+        arriving: Callable[[], int] | None = None,
     ) -> None:
+        """``arriving``: how many requests for the model the server is handling now (read,
+        parsed or queued, not yet answered); without it, those inside ``infer``."""
         self.model = model
         self.max_batch_size = max_batch_size if model.batchable else 1
         self.max_delay_s = max_delay_ms / 1000.0
@@ -142,6 +145,7 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
         self._executor: Any = None
         self.in_flight = 0
+        self._arriving = arriving or (lambda: self.in_flight)
 
     @property
     def waiting(self) -> int:
@@ -192,17 +196,23 @@ class Batcher:
                 await self._wake.wait()
                 continue
             first = self._queue[0]
-            # Wait for company until the batch is full or the first request's delay is up.
+            # Wait for company until the batch is full or the first request's delay is up,
+            # and only while company can come: when every request the server is answering
+            # is queued already (one client sending one request after another, or every
+            # concurrent client waiting here), waiting would only add the delay.
             while True:
                 rows = sum(p.rows for p in self._queue if p.key == first.key)
                 left = first.arrived + self.max_delay_s - time.perf_counter()
-                if rows >= self.max_batch_size or left <= 0:
+                coming = self._arriving() > len(self._queue)
+                if rows >= self.max_batch_size or left <= 0 or not coming:
                     break
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=left)
+                    # Woken by a request joining the queue; a request still being read and
+                    # parsed is looked for again within a millisecond.
+                    await asyncio.wait_for(self._wake.wait(), timeout=min(left, 0.001))
                 except TimeoutError:
-                    break
+                    continue
             batch = self._take(first.key)
             await self._run(batch)
 
