@@ -56,6 +56,18 @@ def serve(
     alert_webhook: str | None = typer.Option(
         None, "--alert-webhook", metavar="URL", help="POST each drifted window here (JSON)"
     ),
+    log_payloads: float = typer.Option(
+        0.0,
+        "--log-payloads",
+        min=0.0,
+        max=1.0,
+        metavar="RATE",
+        help="keep this share of requests (inputs and outputs) in REEF_HOME/payloads/MODEL/ "
+        "as .npz files, for reef drift and replay (0: none)",
+    ),
+    payload_max_mb: float = typer.Option(
+        100.0, "--payload-max-mb", min=0.001, help="the payload log's size a model, at most"
+    ),
     max_body_mb: float = typer.Option(
         64.0, "--max-body", min=0.001, help="the largest request body read, in MiB (413 past it)"
     ),
@@ -101,6 +113,8 @@ def serve(
         drift_window=drift_window,
         alert_webhook=alert_webhook,
         max_body=int(max_body_mb * 1024 * 1024),
+        payload_rate=log_payloads,
+        payload_max_bytes=int(payload_max_mb * 1024 * 1024),
     )
     try:
         references = _references(reference, models)

@@ -20,6 +20,7 @@ import functools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -83,6 +84,9 @@ class ServeSettings:
     slo_p99_ms: float | None = None  # the batching limits move to keep p99 within it
     drift_window: int = 500  # rows a drift check looks at (reef.serving.drift)
     max_body: int = 64 << 20  # the largest request body read, in bytes (413 past it)
+    payload_rate: float = 0.0  # the share of requests kept in the payload log (0: none)
+    payload_max_bytes: int = 100 << 20  # the payload log's files, at most, a model
+    payload_dir: Path | None = None  # None: REEF_HOME/payloads
     alert_webhook: str | None = None  # where a drifted window is POSTed
 
 
@@ -112,6 +116,22 @@ def create_app(
         name: Watch(by_name[name], profile, metrics, settings.drift_window, settings.alert_webhook)
         for name, profile in (references or {}).items()
     }
+    logs: dict[str, Any] = {}
+    if settings.payload_rate > 0:
+        from reef.config import reef_home
+        from reef.serving.payloads import PayloadLog
+
+        root = settings.payload_dir or reef_home() / "payloads"
+        logs = {
+            m.name: PayloadLog(
+                m.name,
+                root / m.name,
+                rate=settings.payload_rate,
+                max_bytes=settings.payload_max_bytes,
+                metrics=metrics,
+            )
+            for m in models
+        }
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -136,6 +156,8 @@ def create_app(
                 await batcher.stop()
             for watch in watches.values():
                 watch.close()
+            for log in logs.values():
+                log.close()
             for model in models:
                 model.close()
 
@@ -211,6 +233,9 @@ def create_app(
             outputs = await batcher.infer(parsed.inputs, parsed.rows)
             metrics.limits(model.name, batcher.max_batch_size, batcher.max_delay_s)
             content, headers = response(model, parsed, outputs)
+            log = logs.get(model.name)
+            if log is not None:
+                log.offer(parsed.id, parsed.inputs, outputs)
             metrics.total.labels(model.name).observe(time.perf_counter() - started)
             return Response(content, headers=headers)
         except ProtocolError as exc:

@@ -98,6 +98,17 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.payloads_logged = Counter(
+            "reef_payloads_logged", "Requests kept in the payload log", labels,
+            registry=self.registry,
+        )  # fmt: skip
+        self.payloads_dropped = Counter(
+            "reef_payloads_dropped",
+            "Requests sampled for the payload log but dropped (its queue was full)",
+            labels,
+            registry=self.registry,
+        )
+
     def limits(self, model: str, rows: int, delay_s: float) -> None:
         self.batch_limit.labels(model).set(rows)
         self.batch_delay.labels(model).set(delay_s)
