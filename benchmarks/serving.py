@@ -39,6 +39,9 @@ SLO_MS = 50.0
 LOAD = Path(__file__).resolve().parent / "serving_load.py"
 
 
+SERVED: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def free_port() -> int:
     import socket
 
@@ -49,6 +52,7 @@ def free_port() -> int:
 
 @contextmanager
 def serving(home: Path, *args: str) -> Iterator[int]:
+    """``reef serve ARGS`` on a free port, ready; its port (``SERVED[port]``: its process)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("REEF_")}
     env["REEF_HOME"] = str(home)
@@ -67,8 +71,10 @@ def serving(home: Path, *args: str) -> Iterator[int]:
                     why = process.stderr.read() if process.stderr else b""
                     raise RuntimeError(f"reef serve did not start: {why!r}") from exc
                 time.sleep(0.1)
+        SERVED[port] = process
         yield port
     finally:
+        SERVED.pop(port, None)
         process.terminate()
         process.wait(30)
 
