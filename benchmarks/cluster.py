@@ -32,6 +32,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _figures import print_table, spread
+
 TARGET_P50_MS = 20.0
 
 
@@ -86,12 +88,6 @@ def one_at_a_time(client: Any, folder: Path, count: int) -> tuple[list[float], l
     return reef_times, bare_times
 
 
-def spread(values: list[float], unit: str, scale: float = 1.0, digits: int = 1) -> str:
-    vals = [v * scale for v in values]
-    med = statistics.median(vals)
-    return f"{med:,.{digits}f}{unit} (range {min(vals):,.{digits}f}-{max(vals):,.{digits}f})"
-
-
 def overhead(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     from distributed import Client
 
@@ -125,8 +121,8 @@ def overhead(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     rows.append(
         (
             f"{args.cells:,} trivial cells on 2 workers: wall time a cell, Reef / bare Dask",
-            f"{spread(reef_per, ' ms', 1000, 2)} / {spread(bare_per, ' ms', 1000, 2)}; "
-            f"ratio {spread(ratio, 'x', 1, 1)}",
+            f"{spread(reef_per, ' ms', 2, scale=1000)} / {spread(bare_per, ' ms', 2, scale=1000)}; "
+            f"ratio {spread(ratio, 'x', 1)}",
             "-",
         )
     )
@@ -193,7 +189,7 @@ def speedup(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     return [
         (
             f"12-cell sweep ({args.cell_seconds:g} s cells), 1 worker / 2 workers",
-            f"{spread(one, ' s')} / {spread(two, ' s')}; speed-up {spread(ratio, 'x', 1, 2)}",
+            f"{spread(one, ' s')} / {spread(two, ' s')}; speed-up {spread(ratio, 'x', 2)}",
             "report it",
         )
     ]
@@ -215,11 +211,7 @@ def main() -> None:
     if "speedup" not in args.skip:
         print("speed-up:", flush=True)
         rows += speedup(args)
-    print()
-    print("| figure | median (range over rounds) | target |")
-    print("| --- | --- | --- |")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

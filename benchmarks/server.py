@@ -43,6 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import server_load
+from _figures import print_table, spread
 from generate_runs import records
 
 HERE = Path(__file__).resolve().parent
@@ -90,13 +91,6 @@ def run_load(
         )  # fmt: skip
         result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return result
-
-
-def spread(values: list[float], unit: str = "", digits: int = 1) -> str:
-    if not values:
-        return "-"
-    med = statistics.median(values)
-    return f"{med:,.{digits}f}{unit} (range {min(values):,.{digits}f}-{max(values):,.{digits}f})"
 
 
 def server_cpu_s(server: Any) -> float:
@@ -314,11 +308,7 @@ def main() -> None:
                         f"0 failed, all stored once, read p99 <= {READ_P99_TARGET_MS:g} ms",
                     )
                 )
-    print()
-    print("| figure | median (range over rounds) | target |")
-    print("| --- | --- | --- |")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

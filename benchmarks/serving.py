@@ -33,6 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _figures import print_table, spread
+
 MLFLOW_P50_MS = 3.42
 SLO_MS = 50.0
 
@@ -134,11 +136,6 @@ def sklearn_models(folder: Path) -> tuple[Path, Path, Path]:
     return joblib_path, onnx_path, reference
 
 
-def spread(values: list[float], unit: str = " ms", digits: int = 2) -> str:
-    med = statistics.median(values)
-    return f"{med:.{digits}f}{unit} (range {min(values):.{digits}f}-{max(values):.{digits}f})"
-
-
 def load(port: int, model: str, shape: list[int], clients: int, seconds: float) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, str(LOAD), "--port", str(port), "--model", model,
@@ -228,11 +225,7 @@ def main() -> None:
                     f"<= {SLO_MS:g} ms",
                 )
             )
-    print()
-    print("| figure | median (range over rounds) | target |")
-    print("| --- | --- | --- |")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_table(rows)
 
 
 if __name__ == "__main__":
