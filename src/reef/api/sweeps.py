@@ -173,6 +173,7 @@ def runs_receive(bundles: list[dict[str, Any]]) -> list[tuple[str, bool]]:
     exists (an agent on this machine wrote them there). Each run's id, and whether it was
     stored now."""
     from reef import config
+    from reef.api.submissions import _remove_tree, _stage
     from reef.bench.bundle import verify_bundle
     from reef.bench.session import open_store
 
@@ -188,30 +189,19 @@ def runs_receive(bundles: list[dict[str, Any]]) -> list[tuple[str, bool]]:
                 continue
             folder = config.runs_dir() / run_id
             if not folder.exists():
-                record_json = run.record.model_dump_json(indent=2).encode("utf-8")
-                _write_files(folder, {**run.files, "record.json": record_json})
+                # As a server keeps a submitted run: its logs, record.json and bundle.json
+                # (what arrived, when), written aside and renamed into place.
+                folder.parent.mkdir(parents=True, exist_ok=True)
+                staged = _stage(folder.parent, run, None)
+                try:
+                    staged.rename(folder)
+                except OSError:
+                    _remove_tree(staged)
+                    raise
             db.add(run.record)
             present.add(run_id)
             out.append((run_id, True))
     return out
-
-
-def _write_files(folder: Path, files: dict[str, bytes]) -> None:
-    """The run's files in a folder written aside, then renamed into place."""
-    import shutil
-    import tempfile
-
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=folder.parent))
-    try:
-        for rel, data in files.items():
-            path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def sweep_cells_pending(state: SweepState) -> list[Cell]:
