@@ -306,3 +306,35 @@ def test_no_generated_request_is_a_server_error() -> None:
                     send()
     assert calls >= 400, calls
     assert failures == [], failures[:5]
+
+
+class TwoInputs:
+    """A served model of two inputs: to leave one out."""
+
+    name, version, platform = "pair", "1", "test"
+    batchable = True
+
+    def __init__(self) -> None:
+        self.inputs = [
+            api.TensorMetadata(name="a", datatype="FP32", shape=[-1, 2]),
+            api.TensorMetadata(name="b", datatype="FP32", shape=[-1, 2]),
+        ]
+        self.outputs = [api.TensorMetadata(name="sum", datatype="FP32", shape=[-1, 2])]
+
+    def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"sum": feeds["a"] + feeds["b"]}
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_missing_input_is_400_naming_it() -> None:
+    with TestClient(create_app([TwoInputs()])) as client:  # type: ignore[list-item]
+        a = {"name": "a", "shape": [1, 2], "datatype": "FP32", "data": [1.0, 2.0]}
+        answer = client.post("/v2/models/pair/infer", json={"inputs": [a]})
+        assert answer.status_code == 400 and answer.json() == {"error": "missing input 'b'"}
+        b = a | {"name": "b", "shape": [2, 2], "data": [1.0] * 4}
+        answer = client.post("/v2/models/pair/infer", json={"inputs": [a, b]})
+        assert answer.status_code == 400 and "disagree" in answer.json()["error"]
+        answer = client.post("/v2/models/pair/infer", json={"inputs": [a, a | {"name": "b"}]})
+        assert answer.json()["outputs"][0]["data"] == [2.0, 4.0]
