@@ -10,7 +10,9 @@ Format history
    ``trace`` (the trace level a run was recorded with, and where its trace is);
    ``interference`` (what else the machine did meanwhile) and ``processes`` (each worker
    process of a run repeated with ``--repeat``); ``settings.repeat`` and ``settings.cpus``;
-   ``energy`` (the machine's energy counters over the measured phase, also per process).
+   ``energy`` (the machine's energy counters over the measured phase, also per process);
+   ``imported`` (a result read from an MLPerf submission tree, not measured here: target
+   kind ``mlperf``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class Record(BaseModel):
 
 
 class Target(Record):
-    kind: Literal["manifest", "onnx", "file", "lock", "component", "solution"]
+    kind: Literal["manifest", "onnx", "file", "lock", "component", "solution", "mlperf"]
     name: str
     version: str | None = None
     path: str = Field(description="absolute path of the manifest, model file or lock file")
@@ -206,6 +208,23 @@ class ProcessRun(Record):
     log_dir: str | None = None
 
 
+class ImportInfo(Record):
+    """Where an imported run came from: it was read, not measured here
+    (``reef runs import-mlperf``)."""
+
+    source: Literal["mlperf"] = "mlperf"
+    path: str = Field(description="the results folder it was read from: .../SCENARIO")
+    division: str | None = Field(None, description="closed, open or network")
+    submitter: str | None = None
+    system: str = Field(description="the system's name: systems/SYSTEM.json")
+    benchmark: str
+    round: str | None = Field(None, description="the MLPerf round (v5.0), where known")
+    imported_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    notes: list[str] = Field(
+        default_factory=list, description="what the tree lacked (accuracy, system description)"
+    )
+
+
 class RunRecord(Record):
     format_version: int = FORMAT_VERSION
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
@@ -251,6 +270,11 @@ class RunRecord(Record):
     )
     energy: EnergyInfo | None = Field(
         None, description="energy over the measured phase (RAPL, NVML); None in older records"
+    )
+    imported: ImportInfo | None = Field(
+        None,
+        description="where a run read from an MLPerf submission tree came from; None: "
+        "measured by Reef",
     )
 
     @property
