@@ -7,6 +7,8 @@ Reef is refused rather than misread.
 Format history
 --------------
 1  first format. Later optional additions (no version bump: older records load unchanged):
+   target kind ``endpoint`` and ``target.endpoint`` (a model measured on a server over the
+   Open Inference Protocol v2, not in Reef's process);
    ``trace`` (the trace level a run was recorded with, and where its trace is);
    ``interference`` (what else the machine did meanwhile) and ``processes`` (each worker
    process of a run repeated with ``--repeat``); ``settings.repeat`` and ``settings.cpus``;
@@ -42,12 +44,38 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class EndpointInfo(Record):
+    """A model measured where a server serves it (the Open Inference Protocol v2), not in
+    Reef's own process: the server's own words about itself and the model."""
+
+    url: str
+    server_name: str | None = None
+    server_version: str | None = None
+    extensions: list[str] = Field(default_factory=list)
+    platform: str | None = None
+    sha256_of: str = Field(description="what the target's sha256 hashes: the file, or metadata")
+    local_model: str | None = Field(
+        None, description="the Reef model found here with the served file: its samples fed it"
+    )
+
+
 class Target(Record):
-    kind: Literal["manifest", "onnx", "file", "lock", "component", "solution", "mlperf"]
+    kind: Literal[
+        "manifest", "onnx", "file", "lock", "component", "solution", "mlperf", "endpoint"
+    ]
     name: str
     version: str | None = None
-    path: str = Field(description="absolute path of the manifest, model file or lock file")
+    path: str = Field(
+        description="absolute path of the manifest, model file or lock file; an endpoint's URL"
+    )
     sha256: str = Field(description="sha256 of the model file that was run")
+    endpoint: EndpointInfo | None = Field(
+        None, description="the server that ran the model (kind endpoint: a remote run)"
+    )
+
+    @property
+    def remote(self) -> bool:
+        return self.kind == "endpoint"
 
 
 class ComponentRef(Record):
