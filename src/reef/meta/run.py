@@ -60,9 +60,7 @@ class EndpointInfo(Record):
 
 
 class Target(Record):
-    kind: Literal[
-        "manifest", "onnx", "file", "lock", "component", "solution", "mlperf", "endpoint"
-    ]
+    kind: Literal["manifest", "onnx", "file", "lock", "component", "solution", "mlperf", "endpoint"]
     name: str
     version: str | None = None
     path: str = Field(
