@@ -47,7 +47,17 @@ class TestRun:
     error: BaseException | None
 
 
-def run_test(sut: SystemUnderTest, samples: SampleSet, ts: Any, log_dir: Path) -> TestRun:
+def run_test(
+    sut: SystemUnderTest,
+    samples: SampleSet,
+    ts: Any,
+    log_dir: Path,
+    audit_config: Path | None = None,
+) -> TestRun:
+    """One LoadGen test. LoadGen overrides ``ts`` from an audit config file where one exists
+    (a compliance audit, ``reef.bench.audit``); it reads ``audit.config`` in the current
+    folder unless told otherwise, so a run without one names no file, and a stray
+    ``audit.config`` where Reef happens to be started cannot change it."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = lg.LogSettings()
     log.log_output.outdir = str(log_dir)
@@ -57,7 +67,8 @@ def run_test(sut: SystemUnderTest, samples: SampleSet, ts: Any, log_dir: Path) -
     handle = sut.construct()
     qsl = lg.ConstructQSL(samples.count, samples.count, _noop, _noop)
     try:
-        lg.StartTestWithLogSettings(handle, qsl, ts, log)
+        config = str(audit_config) if audit_config is not None else ""
+        lg.StartTestWithLogSettings(handle, qsl, ts, log, config)
     finally:
         sut.close()
         lg.DestroyQSL(qsl)

@@ -31,6 +31,7 @@ OPTION_NAMES = {
     "seed": "--seed",
     "repeat": "--repeat",
     "cpus": "--cpus",
+    "audits": "--audit",
 }
 
 

@@ -14,7 +14,8 @@ Format history
    process of a run repeated with ``--repeat``); ``settings.repeat`` and ``settings.cpus``;
    ``energy`` (the machine's energy counters over the measured phase, also per process);
    ``imported`` (a result read from an MLPerf submission tree, not measured here: target
-   kind ``mlperf``).
+   kind ``mlperf``); ``audits`` (MLPerf compliance audits run with the run: ``reef bench
+   --audit``) and ``settings.audits``.
 """
 
 from __future__ import annotations
@@ -251,6 +252,27 @@ class ImportInfo(Record):
     )
 
 
+class AuditCheck(Record):
+    """One check of a compliance audit's verification."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class AuditResult(Record):
+    """One MLPerf compliance audit (TEST01, TEST04) run after the run's own phases, and its
+    verification against them (``reef.bench.audit``)."""
+
+    test: str = Field(description="TEST01, TEST04, ...")
+    passed: bool
+    checks: list[AuditCheck] = Field(default_factory=list)
+    path: str = Field(
+        description="the folder under the run's folder holding verify_*.txt, the audit's "
+        "config and its LoadGen logs (performance/run_1, accuracy)"
+    )
+
+
 class RunRecord(Record):
     format_version: int = FORMAT_VERSION
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
@@ -301,6 +323,11 @@ class RunRecord(Record):
         None,
         description="where a run read from an MLPerf submission tree came from; None: "
         "measured by Reef",
+    )
+    audits: list[AuditResult] = Field(
+        default_factory=list,
+        description="MLPerf compliance audits run with the run (--audit); a failed one makes "
+        "the run invalid",
     )
 
     @property

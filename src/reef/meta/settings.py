@@ -62,6 +62,8 @@ THREADS_PER_CORE = 4
 # Processes of one configuration (--repeat): each is a whole measurement, so a hundred is
 # already hours; more is a typo.
 MAX_REPEAT = 100
+# MLPerf's compliance audits Reef runs (``reef bench --audit``, ``reef.bench.audit``).
+AUDIT_TESTS = ("TEST01", "TEST04", "TEST06")
 
 
 class BenchSettings(Strict):
@@ -109,6 +111,33 @@ class BenchSettings(Strict):
         description="the cores the worker (and LoadGen's threads) are pinned to; None: "
         "wherever the OS schedules them",
     )
+
+    audits: list[str] = Field(
+        default_factory=list,
+        description=f"MLPerf compliance audits run after the run's own phases: "
+        f"{', '.join(AUDIT_TESTS)}",
+    )
+
+    @field_validator("audits")
+    @classmethod
+    def _known_audits(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        chosen: list[str] = []
+        for name in value:
+            test = name.strip().upper()
+            if test not in AUDIT_TESTS:
+                raise ValueError(
+                    f"unknown compliance test {name!r}: Reef knows {', '.join(AUDIT_TESTS)}"
+                )
+            if test not in chosen:
+                chosen.append(test)
+        if chosen and info.data.get("mode", "both") != "both":
+            raise ValueError(
+                "an audit is verified against the run's accuracy and performance runs: "
+                "use --mode both (the default)"
+            )
+        if chosen and info.data.get("repeat", 1) > 1:
+            raise ValueError("an audit is verified against one process's runs: leave out --repeat")
+        return chosen
 
     @field_validator("repeat")
     @classmethod
