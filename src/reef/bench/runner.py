@@ -76,9 +76,12 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
     reporter = reporter or NullReporter()
     reporter.phase("loading")
     manifest, settings = job.manifest, job.settings
-    framework = job.backend or (manifest.framework.name if manifest else "onnxruntime")
+    remote = job.target.kind == "endpoint"  # a served model: its server runs it
+    framework = (
+        "oip" if remote else job.backend or (manifest.framework.name if manifest else "onnxruntime")
+    )
     chosen = backend_settings(job, framework)  # ONNX Runtime's options for another: refused
-    predictor = registry.create(framework)
+    predictor = _endpoint(job.target.path) if remote else registry.create(framework)
     file = job.manifest_path or job.model_path
     _check_software(job)
     preflight(job)  # a job from elsewhere is refused here, before the model is opened
@@ -159,9 +162,15 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
     return Prepared(job, predictor, signature, samples, tracing)
 
 
+def _endpoint(url: str) -> Predictor:
+    from reef.predictors.oip import OipPredictor
+
+    return OipPredictor(url)
+
+
 def _index_bounds(job: BenchJob, signature: Signature) -> dict[str, int]:
     """What each integer input indexes, read from an ONNX file's graph (other formats: none)."""
-    if Path(job.model_path).suffix.lower() != ".onnx":
+    if job.target.kind == "endpoint" or Path(job.model_path).suffix.lower() != ".onnx":
         return {}
     from reef.predictors.onnx_graph import index_bounds
 

@@ -61,6 +61,12 @@ def job_for(
     from pydantic import ValidationError
 
     chosen = backend or resolved.backend
+    remote = resolved.target.kind == "endpoint"
+    if remote and backend is not None:
+        raise SettingsError(
+            f"--backend {backend}: {resolved.target.path} is a served model, which its server runs",
+            hint="leave --backend out for an endpoint; bench the model itself to choose one",
+        )
     if chosen is not None:
         check_backend_allowed(resolved, chosen)
         if resolved.manifest is None:
@@ -72,7 +78,8 @@ def job_for(
             run_dir=str(config.runs_dir() / run_id),
             target=resolved.target,
             components=resolved.components,
-            model_path=str(resolved.model_path),
+            # An endpoint has no file here: its URL (a Path would fold its //).
+            model_path=resolved.target.path if remote else str(resolved.model_path),
             manifest=resolved.manifest,
             manifest_path=str(resolved.manifest_path) if resolved.manifest_path else None,
             dataset=resolved.dataset,
@@ -91,6 +98,12 @@ def job_for(
 
 
 def resolve(spec: str) -> ResolvedTarget:
+    from reef.predictors.oip import is_endpoint
+
+    if is_endpoint(spec):  # a model served over the Open Inference Protocol v2
+        from reef.bench.endpoint import resolve_endpoint
+
+        return resolve_endpoint(spec)
     path = Path(spec).expanduser()
     if path.is_dir() and (path / MANIFEST).is_file():
         path = path / MANIFEST

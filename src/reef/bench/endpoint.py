@@ -1,0 +1,140 @@
+"""``reef bench http://HOST:PORT/v2/models/NAME``: a model served over the Open Inference
+Protocol v2 (``reef serve``, Triton, KServe, MLServer) as a benchmark target.
+
+Before anything runs, the server is asked for its metadata (``GET /v2``), the model's
+(``GET /v2/models/NAME[/versions/V]``) and whether the model is ready: a URL that is not a
+model's, a server that cannot be reached, an unknown model or one that is not ready is a
+SettingsError (exit 2), and nothing is recorded.
+
+The target's ``sha256`` is the served model file's when the server says it (``reef serve``
+lists ``reef_sha256`` in the model's ``parameters``), so that ``reef compare`` lays the run
+beside in-process runs of the same file; otherwise it is a hash of the model's metadata,
+and ``target.endpoint.sha256_of`` says which. When the server names a Reef model
+(``reef_model``) that is found here with the same sha256, its manifest and dataset feed the
+run (real samples, accuracy); otherwise inputs are made from the signature, as for a bare
+model file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from reef.bench.target import ResolvedTarget
+from reef.errors import PredictorError, ReefError, SettingsError
+from reef.meta.run import EndpointInfo, Target
+from reef.predictors.oip import URL_FORM, Client, Endpoint, error_text, parse_url, signature_of
+
+# What ``reef serve`` says of a model it serves, in its metadata's ``parameters``.
+PARAM_SHA256 = "reef_sha256"
+PARAM_MODEL = "reef_model"
+# An endpoint has no model file here; its job's model_path is the URL.
+_NO_FILE = Path()
+
+
+def resolve_endpoint(url: str) -> ResolvedTarget:
+    """The served model at ``url`` as a target, checked with the server now."""
+    endpoint = parse_url(url)
+    client = Client(endpoint, timeout=10.0)
+    try:
+        return _resolve(endpoint, client)
+    except PredictorError as exc:
+        raise SettingsError(exc.message, hint=exc.hint) from exc
+    finally:
+        client.close()
+
+
+def _resolve(endpoint: Endpoint, client: Client) -> ResolvedTarget:
+    url = endpoint.url
+    status, server = client.get_json(endpoint.server_path)
+    if status != 200 or not isinstance(server, dict):
+        raise SettingsError(
+            f"{url}: {endpoint.address}{endpoint.server_path} answered HTTP {status}, not the "
+            "server metadata of the Open Inference Protocol v2",
+            hint=f"is it an OIP v2 (KServe / Triton) server? the address: {URL_FORM}",
+        )
+    status, metadata = client.get_json(endpoint.model_path)
+    if status == 404:
+        raise SettingsError(
+            f"{url}: the server has no model {endpoint.model!r}"
+            + (f" version {endpoint.version!r}" if endpoint.version else "")
+            + f": {error_text(metadata)}",
+            hint=f"the server's repository lists its models; the address: {URL_FORM}",
+        )
+    if status != 200 or not isinstance(metadata, dict):
+        raise SettingsError(f"{url}: HTTP {status} for the model's metadata: "
+                            f"{error_text(metadata) or 'not JSON'}")  # fmt: skip
+    signature_of(metadata, url)  # a PredictorError (exit 2) for what Reef cannot send
+    status, ready = client.get_json(endpoint.model_path + "/ready")
+    if status != 200 or (isinstance(ready, dict) and ready.get("ready") is False):
+        raise SettingsError(
+            f"{url}: the model is not ready (HTTP {status}"
+            + (f": {error_text(ready)}" if error_text(ready) else "")
+            + ")",
+            hint="wait until the server has loaded it",
+        )
+    parameters = metadata.get("parameters")
+    parameters = parameters if isinstance(parameters, dict) else {}
+    served = parameters.get(PARAM_SHA256)
+    if isinstance(served, str) and len(served) == 64:
+        digest, sha256_of = served, "the served model file (the server's reef_sha256)"
+    else:
+        canonical = json.dumps(
+            {k: metadata.get(k) for k in ("name", "versions", "platform", "inputs", "outputs")},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
+        sha256_of = "the model's metadata (the server does not say its file's)"
+    versions = metadata.get("versions")
+    version = endpoint.version or (
+        str(versions[0]) if isinstance(versions, list) and len(versions) == 1 else None
+    )
+    extensions = server.get("extensions")
+    info = EndpointInfo(
+        url=url,
+        server_name=_text(server.get("name")),
+        server_version=_text(server.get("version")),
+        extensions=[str(e) for e in extensions] if isinstance(extensions, list) else [],
+        platform=_text(metadata.get("platform")),
+        sha256_of=sha256_of,
+    )
+    name = _text(metadata.get("name")) or endpoint.model
+    local = _local_model(parameters.get(PARAM_MODEL), served)
+    if local is not None:
+        version = local.target.version or version
+    target = Target(
+        kind="endpoint", name=name, version=version, path=url, sha256=digest, endpoint=info
+    )
+    resolved = ResolvedTarget(target=target, model_path=_NO_FILE)
+    if local is not None:
+        info.local_model = f"{local.target.name}@{local.target.version}"
+        resolved.manifest, resolved.manifest_path = local.manifest, local.manifest_path
+        resolved.dataset, resolved.dataset_path = local.dataset, local.dataset_path
+        resolved.components = local.components
+    return resolved
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _local_model(named: Any, sha256: Any) -> ResolvedTarget | None:
+    """The Reef model the server names, found here with the same model file; None when it
+    names none, or it is not here, or its file differs."""
+    if not isinstance(named, str) or not isinstance(sha256, str):
+        return None
+    from reef.bench.target import _manifest
+    from reef.components.lookup import find
+    from reef.meta.load import load_model_manifest
+
+    try:
+        entry = find(named, kind="model")
+        manifest = load_model_manifest(entry.manifest_path)
+        if manifest.sources[0].sha256 != sha256:
+            return None
+        return _manifest(entry.manifest_path, manifest)
+    except ReefError:
+        return None
