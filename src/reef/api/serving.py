@@ -61,6 +61,9 @@ class ServedModel:
         self.inputs, self.outputs = inputs, outputs
         self._predictor = predictor
         self._lock = threading.Lock()
+        # The metadata's "parameters": which file Reef serves (``open_served``), so that
+        # ``reef bench URL`` can say the served model is the one measured in process.
+        self.parameters: dict[str, str] = {}
 
     @property
     def batchable(self) -> bool:
@@ -106,7 +109,7 @@ def open_served(
     except BaseException:
         predictor.close()
         raise
-    return ServedModel(
+    served = ServedModel(
         name=resolved.target.name,
         version=resolved.target.version or "1",
         platform=framework,
@@ -114,6 +117,12 @@ def open_served(
         outputs=outputs,
         predictor=predictor,
     )
+    target = resolved.target
+    served.parameters = {
+        "reef_model": f"{target.name}@{target.version}" if target.version else target.name,
+        "reef_sha256": target.sha256,
+    }
+    return served
 
 
 def _metadata(spec: Any) -> TensorMetadata:

@@ -198,6 +198,8 @@ def create_app(
                 "platform": model.platform,
                 "inputs": [t.model_dump() for t in model.inputs],
                 "outputs": [t.model_dump() for t in model.outputs],
+                # reef_model, reef_sha256: what `reef bench URL` compares with in-process runs
+                **({"parameters": model.parameters} if getattr(model, "parameters", None) else {}),
             }
         )
 
