@@ -100,6 +100,20 @@ def show_run(
     _print_record(record)
 
 
+def _endpoint_lines(r: RunRecord) -> list[str]:
+    """A remote run's server, and what its sha256 hashes."""
+    e = r.target.endpoint
+    if e is None:
+        return []
+    server = " ".join(p for p in (e.server_name, e.server_version) if p) or "unknown server"
+    extra = f"  extensions {', '.join(e.extensions)}" if e.extensions else ""
+    return [
+        f"served by  {server} (remote: the latencies include HTTP){extra}",
+        f"sha256 of  {e.sha256_of}"
+        + (f"; samples of {e.local_model}" if e.local_model else "; synthetic samples"),
+    ]
+
+
 def _print_record(r: RunRecord) -> None:
     s = r.settings
     lines = [
@@ -108,6 +122,7 @@ def _print_record(r: RunRecord) -> None:
         + (f"@{r.target.version}" if r.target.version else "")
         + f"  ({r.target.path})",
         f"model sha  {r.target.sha256}",
+        *_endpoint_lines(r),
         f"scenario   {s.scenario}  mode {s.mode}  duration {s.duration_s:g} s  "
         f"batch {s.batch_size}  threads {s.threads or 'default'}",
     ]

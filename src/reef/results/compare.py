@@ -324,12 +324,22 @@ def _setting_values(r: RunRecord) -> dict[str, Any]:
     values: dict[str, Any] = {
         "model": _model(r),
         "model sha256": r.target.sha256[:16],
+        "runs in": _runs_in(r),
         "backend": f"{p.name} {p.version}" if p else None,
         "providers": ", ".join(p.providers) if p and p.providers else None,
         "predictor options": dict(p.options) if p and p.options else None,
     }
     values.update(r.settings.model_dump(mode="json"))
     return values
+
+
+def _runs_in(r: RunRecord) -> str:
+    """Where the model ran: Reef's process, or the server of an endpoint (a remote run)."""
+    e = r.target.endpoint
+    if r.target.kind != "endpoint" or e is None:
+        return "this process"
+    server = " ".join(p for p in (e.server_name, e.server_version) if p)
+    return f"endpoint {e.url}" + (f" ({server})" if server else "")
 
 
 def _settings(records: list[RunRecord]) -> list[SettingRow]:
@@ -428,9 +438,17 @@ def _warnings(records: list[RunRecord], labels: list[str]) -> list[str]:
             [r.target.sha256[:12] for r in records],
             "the same model name was run from different files",
         )
+    remote = ["endpoint" if r.target.kind == "endpoint" else "in process" for r in records]
+    differing(
+        "where the model ran",
+        remote,
+        "an endpoint's latencies include HTTP and its server's queueing and batching",
+    )
     settings = [_setting_values(r) for r in records]
     for key, words in _MEANING.items():
         values = [s.get(key) for s in settings]
+        if key == "backend" and len(set(remote)) > 1:
+            continue  # said above: the endpoint's backend is the protocol
         if key == "backend":
             values = [r.predictor.name if r.predictor else None for r in records]
         differing(words, values, "that changes what a latency means")
