@@ -1,5 +1,5 @@
 """reef serve TARGET... [--host 127.0.0.1] [--port 8080] [--max-batch-size N] [--max-delay-ms MS]
-[--slo-p99-ms MS]
+[--slo-p99-ms MS] [--workers N]
 
 FastAPI, uvicorn and prometheus-client (``reef-bench[serve]``) are imported inside the
 command, never when ``reef`` starts.
@@ -7,6 +7,7 @@ command, never when ``reef`` starts.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import typer
@@ -76,6 +77,14 @@ def serve(
     ),
     threads: int | None = typer.Option(None, "--threads", min=1, help="the models' threads"),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn's log level"),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="processes sharing the port (uvicorn's workers), each with the models, its own "
+        "batchers and its own drift checks; /metrics sums them all",
+    ),
 ) -> None:
     """Serve models over the Open Inference Protocol v2 (KServe / Triton REST): metadata,
     health, inference (JSON and binary tensors), adaptive batching and Prometheus /metrics.
@@ -115,6 +124,7 @@ def serve(
         max_body=int(max_body_mb * 1024 * 1024),
         payload_rate=log_payloads,
         payload_max_bytes=int(payload_max_mb * 1024 * 1024),
+        workers=workers,
     )
     try:
         references = _references(reference, models)
@@ -122,16 +132,70 @@ def serve(
         for model in models:
             model.close()
         raise
-    application = create_app(models, settings, references=references)
+    shown = ", ".join(f"{m.name} {m.version}" for m in models)
+    processes = f"; {workers} worker processes" if workers > 1 else ""
+    if workers > 1:
+        # Checked here; each worker opens the models again (the parent keeps none open).
+        from reef.cli.server import _check_address
+
+        for model in models:
+            model.close()
+        _check_address(host, port)  # refused now, not by each worker
+    else:
+        application = create_app(models, settings, references=references)
     stderr.print(
-        f"Reef serving {', '.join(f'{m.name} {m.version}' for m in models)} on "
-        f"http://{host}:{port}/v2 (batches of up to {max_batch_size}, {max_delay_ms:g} ms)",
+        f"Reef serving {shown} on http://{host}:{port}/v2 (batches of up to "
+        f"{max_batch_size}, {max_delay_ms:g} ms{processes})",
         markup=False,
     )
     try:
-        uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
+        if workers == 1:
+            uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
+        else:
+            _run_workers(targets, settings, references, backend, threads, host, port, log_level)
     except (KeyboardInterrupt, Terminated):
+        # uvicorn drained the requests in flight (in every worker), then raised the signal
+        # again: a server stopped by Ctrl-C or SIGTERM has ended as it should (exit 0).
         stderr.print("reef serve stopped", markup=False)
+
+
+def _run_workers(
+    targets: list[str],
+    settings: Any,
+    references: dict[str, Any],
+    backend: str | None,
+    threads: int | None,
+    host: str,
+    port: int,
+    log_level: str,
+) -> None:
+    """``workers`` uvicorn processes on one port; the private directory of their metrics and
+    references is removed when they have stopped."""
+    import uvicorn
+
+    from reef.serving.workers import private_directory, worker_environment
+
+    with private_directory() as root:
+        given = worker_environment(
+            root, targets, settings, backend=backend, threads=threads, references=references
+        )
+        saved = {name: os.environ.get(name) for name in given}
+        os.environ.update(given)  # the workers (spawned) inherit it
+        try:
+            uvicorn.run(
+                "reef.serving.workers:create_worker_app",
+                factory=True,
+                workers=settings.workers,
+                host=host,
+                port=port,
+                log_level=log_level.lower(),
+            )
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def _references(given: list[str], models: list[Any]) -> dict[str, Any]:

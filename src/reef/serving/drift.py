@@ -57,7 +57,9 @@ class Watch:
     ) -> None:
         self.model, self.metrics, self.webhook = model, metrics, webhook
         self.input = model.inputs[0].name
-        self.detector = api.drift_detector(profile, window=window, on_result=self._closed)
+        self.detector = api.drift_detector(
+            profile, window=window, min_rows=min(window, 30), on_result=self._closed
+        )
 
     def observe(self, inputs: dict[str, np.ndarray]) -> None:
         rows = inputs[self.input]

@@ -2,11 +2,24 @@
 failures per model (``_total`` counters), histograms (not summaries: they aggregate across
 replicas) of the time a request waited in the queue, the model's compute time a batch and
 the total time a request took, the batch sizes, and the requests in flight (the gauge an HPA
-scales on)."""
+scales on).
+
+With ``reef serve --workers N`` every worker process writes its values to files in the
+directory ``PROMETHEUS_MULTIPROC_DIR`` names (the parent made it, private, and removes it at
+exit), and any worker's ``/metrics`` reads them all (prometheus-client's multiprocess mode):
+counters and histograms sum the workers'; the in-flight gauge sums the live workers'
+(``livesum``); the batching limits and the drift share, which are each worker's own, carry a
+``pid`` label (``liveall``); ``reef_drift_detected`` is the live workers' maximum
+(``livemax``: 1 when any worker's last window drifted). A worker that stops marks itself dead
+(``mark_process_dead``), so that its live gauges leave the sums.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 # Seconds: from a tenth of a millisecond (a batch of a small model) to ten seconds.
 LATENCY_BUCKETS = (
@@ -20,6 +33,9 @@ class Metrics:
     def __init__(self) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+        # Several worker processes (reef serve --workers N): values live in the directory's
+        # files; prometheus-client chose that when it was first imported, from the same variable.
+        self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
         self.registry = CollectorRegistry()
         labels = ["model"]
         self.requests = Counter(
@@ -63,6 +79,7 @@ class Metrics:
             "reef_inflight_requests",
             "Inference requests being answered now",
             labels,
+            multiprocess_mode="livesum",
             registry=self.registry,
         )
 
@@ -70,12 +87,14 @@ class Metrics:
             "reef_batch_limit",
             "Rows a batch may hold now (moved by --slo-p99-ms)",
             labels,
+            multiprocess_mode="liveall",
             registry=self.registry,
         )
         self.batch_delay = Gauge(
             "reef_batch_delay_seconds",
             "How long a request may wait for its batch now (moved by --slo-p99-ms)",
             labels,
+            multiprocess_mode="liveall",
             registry=self.registry,
         )
 
@@ -83,12 +102,14 @@ class Metrics:
             "reef_drift_share",
             "Share of features drifted in the last drift window",
             labels,
+            multiprocess_mode="liveall",
             registry=self.registry,
         )
         self.drift_detected = Gauge(
             "reef_drift_detected",
             "1 when the last drift window drifted",
             labels,
+            multiprocess_mode="livemax",
             registry=self.registry,
         )
         self.drift_alert_failures = Counter(
@@ -114,9 +135,22 @@ class Metrics:
         self.batch_delay.labels(model).set(delay_s)
 
     def render(self) -> tuple[bytes, str]:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        if not self.multiprocess:
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        every = CollectorRegistry()  # all the workers' files, read now
+        MultiProcessCollector(every)  # type: ignore[no-untyped-call]
+        return generate_latest(every), CONTENT_TYPE_LATEST
+
+    def worker_stopped(self) -> None:
+        """Take this worker's live gauges out of the sums (several workers only)."""
+        if self.multiprocess:
+            from prometheus_client.multiprocess import mark_process_dead
+
+            mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     def batch_done(self, model: str, stats: Any) -> None:
         self.batch.labels(model).observe(stats.rows)

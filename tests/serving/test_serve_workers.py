@@ -1,0 +1,141 @@
+"""``reef serve --workers 2``: two processes answer on one port (the ``Reef-Worker`` header
+names each), ``/metrics`` sums both workers' counters (prometheus-client's multiprocess mode,
+in a private directory), each worker's drift state says which worker answered, and SIGTERM
+to the parent stops every worker and removes the directory; ``--workers 0`` is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("prometheus_client")
+
+from e2e_support import free_port
+
+psutil = pytest.importorskip("psutil")
+
+MODEL = "digits-classifier"
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REEF_", "PROMETHEUS_"))}
+    env["REEF_HOME"] = str(home)
+    env["TMPDIR"] = str(home / "tmp")  # the private directory is made here, to be seen
+    (home / "tmp").mkdir(exist_ok=True)
+    return env
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    end = time.monotonic() + 90
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            pytest.fail(f"reef serve exited {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"reef serve did not start: {log.read_text()[-2000:]}")
+
+
+def _infer(url: str, rows: np.ndarray) -> tuple[dict[str, Any], str]:
+    body = json.dumps(
+        {"inputs": [{"name": "input", "shape": list(rows.shape), "datatype": "FP32",
+                     "data": rows.reshape(-1).tolist()}]}
+    ).encode()  # fmt: skip
+    request = urllib.request.Request(
+        f"{url}/v2/models/{MODEL}/infer",
+        data=body,
+        headers={"Content-Type": "application/json", "Connection": "close"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read()), answer.headers["Reef-Worker"]
+
+
+def _metric(text: str, name: str) -> list[tuple[str, float]]:
+    return [
+        (m.group(1), float(m.group(2)))
+        for m in re.finditer(rf"^{name}\{{([^}}]*)\}} (\S+)$", text, re.MULTILINE)
+    ]
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_port_and_metrics_and_stop_on_sigterm(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    reference = tmp_path / "reference.npz"
+    np.savez(reference, x=(rng.random((400, 64)) * 16).astype(np.float32))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reef", "serve", MODEL, "--port", str(port),
+             "--workers", "2", "--reference", str(reference), "--drift-window", "10"],
+            env=_env(tmp_path), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    try:
+        _wait_ready(url, process, log)
+        (private,) = (tmp_path / "tmp").glob("reef-serve-*")
+        assert (private / "prometheus").is_dir() and private.stat().st_mode & 0o077 == 0
+        workers = [
+            p
+            for p in psutil.Process(process.pid).children()
+            if "spawn_main" in " ".join(p.cmdline())
+        ]
+        assert len(workers) == 2
+
+        pids: list[str] = []
+        sent = 0
+        while len(set(pids)) < 2 and sent < 400:  # new connections land on either worker
+            answer, pid = _infer(url, (rng.random((1, 64)) * 16).astype(np.float32))
+            assert answer["model_name"] == MODEL
+            pids.append(pid)
+            sent += 1
+        assert set(pids) == {str(w.pid) for w in workers}, pids
+
+        with urllib.request.urlopen(f"{url}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        assert _metric(text, "reef_requests_total") == [(f'model="{MODEL}"', float(sent))]
+        assert _metric(text, "reef_request_seconds_count") == [(f'model="{MODEL}"', float(sent))]
+        assert _metric(text, "reef_inflight_requests") == [(f'model="{MODEL}"', 0.0)]
+        limits = _metric(text, "reef_batch_limit")
+        assert sorted(labels for labels, _ in limits) == sorted(
+            f'model="{MODEL}",pid="{w.pid}"' for w in workers
+        )
+
+        with urllib.request.urlopen(f"{url}/v2/models/{MODEL}/drift", timeout=10) as answer:
+            drift = json.loads(answer.read())
+            assert drift["worker"] == {"pid": int(answer.headers["Reef-Worker"]), "workers": 2}
+        assert drift["model"] == MODEL
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(60)
+    assert code == 0, log.read_text()[-2000:]
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    assert list((tmp_path / "tmp").glob("reef-serve-*")) == []
+
+
+@pytest.mark.parametrize("count", ["0", "-1"])
+def test_workers_below_one_is_refused(tmp_path: Path, count: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "reef", "serve", MODEL, "--workers", count],
+        env=_env(tmp_path), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--workers" in result.stderr and "1" in result.stderr
+    assert list((tmp_path / "tmp").glob("reef-serve-*")) == []
