@@ -19,6 +19,8 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     import numpy as np
 
+    from reef.api.served_pipeline import Processing
+
 # Reef's element types as the protocol names them (OIP v2 "datatype").
 DATATYPES = {
     "bool": "BOOL",
@@ -56,9 +58,14 @@ class ServedModel:
         inputs: list[TensorMetadata],
         outputs: list[TensorMetadata],
         predictor: Any,
+        processing: Processing | str | None = None,
     ) -> None:
+        """``processing``: the manifest's pre- and post-processing (``reef.api.served_pipeline``,
+        served as ``{name}-pipeline``); None where it declares none; a sentence where it
+        could not be built."""
         self.name, self.version, self.platform = name, version, platform
         self.inputs, self.outputs = inputs, outputs
+        self.processing = processing
         self._predictor = predictor
         self._lock = threading.Lock()
         # The metadata's "parameters": which file Reef serves (``open_served``), so that
@@ -89,6 +96,7 @@ def open_served(
     """Open ``target`` (what ``reef bench`` takes: a component, a manifest, a model file) for
     serving, with the backend ``reef bench`` would use (or ``backend``). Its signature is
     checked against its manifest, as a benchmark checks it."""
+    from reef.api.served_pipeline import open_processing
     from reef.bench.backends import default_backend
     from reef.bench.target import check_backend_allowed, resolve
     from reef.predictors import registry
@@ -106,6 +114,7 @@ def open_served(
             check_signature(resolved.manifest, signature, file)
         inputs = [_metadata(t) for t in signature.inputs]
         outputs = [_metadata(t) for t in signature.outputs]
+        processing = open_processing(resolved, inputs, outputs)
     except BaseException:
         predictor.close()
         raise
@@ -116,6 +125,7 @@ def open_served(
         inputs=inputs,
         outputs=outputs,
         predictor=predictor,
+        processing=processing,
     )
     target = resolved.target
     served.parameters = {

@@ -5,6 +5,7 @@
 | ``GET /v2`` | the server's metadata |
 | ``GET /v2/health/live``, ``GET /v2/health/ready`` | liveness, readiness (200, or 503) |
 | ``GET /v2/models/{m}[/versions/{v}]`` | the model's metadata |
+| ``POST /v2/repository/index`` | the models served, pipelines included |
 | ``GET /v2/models/{m}[/versions/{v}]/ready`` | the model's readiness |
 | ``POST /v2/models/{m}[/versions/{v}]/infer`` | an inference (``reef.serving.protocol``) |
 | ``GET /metrics`` | Prometheus metrics (``reef.serving.metrics``) |
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,10 +30,10 @@ from fastapi.responses import JSONResponse, Response
 from reef.api.serving import ServedModel
 from reef.serving.batcher import Batcher, Overloaded
 from reef.serving.metrics import Metrics
+from reef.serving.pipeline import PipelineModel, pipelines_of
 from reef.serving.protocol import HEADER_LENGTH, ProtocolError, parse_infer, response
 
 RETRY_AFTER_S = 1
-WORKER_HEADER = "Reef-Worker"  # the id of the process that answered (several workers)
 # The OIP inference request as OpenAPI describes it (the handler reads the body itself: JSON,
 # or JSON and binary tensors): what clients and Schemathesis see of it.
 _TENSOR = {
@@ -90,8 +90,6 @@ class ServeSettings:
     payload_max_bytes: int = 100 << 20  # the payload log's files, at most, a model
     payload_dir: Path | None = None  # None: REEF_HOME/payloads
     alert_webhook: str | None = None  # where a drifted window is POSTed
-    workers: int = 1  # processes serving the port (reef serve --workers): above 1, answers
-    # carry WORKER_HEADER (this process's id) and each keeps its own batcher and drift state
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -114,6 +112,8 @@ def create_app(
     metrics = Metrics()
     batchers: dict[str, Batcher] = {}
     by_name = {m.name: m for m in models}
+    # {m}-pipeline: the manifest's pre- and post-processing around {m} (reef.serving.pipeline)
+    pipelines, no_pipeline = pipelines_of(models)
     ready = {"now": False}
     handling = dict.fromkeys(by_name, 0)  # requests for each model being answered now
     watches = {
@@ -164,16 +164,18 @@ def create_app(
                 log.close()
             for model in models:
                 model.close()
-            metrics.worker_stopped()
 
     app = FastAPI(title="Reef serve", version=__version__, lifespan=lifespan, docs_url=None)
     app.state.metrics = metrics
     app.state.batchers = batchers
 
-    def found(name: str, version: str | None) -> ServedModel | JSONResponse:
-        model = by_name.get(name)
+    def found(name: str, version: str | None) -> ServedModel | PipelineModel | JSONResponse:
+        model: ServedModel | PipelineModel | None = by_name.get(name) or pipelines.get(name)
         if model is None:
-            return _error(404, f"no model named {name!r} (this server has {', '.join(by_name)})")
+            if name in no_pipeline:
+                return _error(404, no_pipeline[name])
+            known = ", ".join([*by_name, *pipelines])
+            return _error(404, f"no model named {name!r} (this server has {known})")
         if version is not None and version != model.version:
             return _error(404, f"model {name!r} has no version {version!r} ({model.version})")
         return model
@@ -181,6 +183,12 @@ def create_app(
     @app.get("/v2")
     def server_metadata() -> dict[str, Any]:
         return {"name": "reef", "version": __version__, "extensions": ["binary_tensor_data"]}
+
+    @app.post("/v2/repository/index")
+    def repository_index() -> list[dict[str, Any]]:
+        state = "READY" if ready["now"] else "UNAVAILABLE"
+        listed: list[ServedModel | PipelineModel] = [*models, *pipelines.values()]
+        return [{"name": m.name, "version": m.version, "state": state} for m in listed]
 
     @app.get("/v2/health/live")
     def live() -> dict[str, Any]:
@@ -221,10 +229,11 @@ def create_app(
         if isinstance(model, JSONResponse):
             return model
         started = time.perf_counter()
+        served = model.served if isinstance(model, PipelineModel) else model
         metrics.requests.labels(model.name).inc()
         gauge = metrics.inflight.labels(model.name)
         gauge.inc()
-        handling[model.name] += 1
+        handling[served.name] += 1
         try:
             body = await _body(request, settings.max_body)
             if body is None:
@@ -233,18 +242,22 @@ def create_app(
             parsed = parse_infer(body, request.headers.get(HEADER_LENGTH), model)
             if parsed.rows == 0:
                 raise ProtocolError("the inputs hold no rows")
-            watch = watches.get(model.name)
+            feeds = parsed.inputs
+            if isinstance(model, PipelineModel):
+                feeds = await model.preprocess(feeds)
+            watch = watches.get(served.name)
             if watch is not None:
-                watch.observe(parsed.inputs)
-            batcher = batchers[model.name]
-            outputs = await batcher.infer(parsed.inputs, parsed.rows)
-            metrics.limits(model.name, batcher.max_batch_size, batcher.max_delay_s)
+                watch.observe(feeds)
+            batcher = batchers[served.name]
+            answered = await batcher.infer(feeds, parsed.rows)
+            metrics.limits(served.name, batcher.max_batch_size, batcher.max_delay_s)
+            outputs = answered
+            if isinstance(model, PipelineModel):
+                outputs = await model.postprocess(answered)
             content, headers = response(model, parsed, outputs)
-            if settings.workers > 1:
-                headers[WORKER_HEADER] = str(os.getpid())
-            log = logs.get(model.name)
+            log = logs.get(served.name)
             if log is not None:
-                log.offer(parsed.id, parsed.inputs, outputs)
+                log.offer(parsed.id, feeds, answered)
             metrics.total.labels(model.name).observe(time.perf_counter() - started)
             return Response(content, headers=headers)
         except ProtocolError as exc:
@@ -260,7 +273,7 @@ def create_app(
             return _error(500, f"the model failed: {type(exc).__name__}: {exc}")
         finally:
             gauge.dec()
-            handling[model.name] -= 1
+            handling[served.name] -= 1
 
     @app.get("/v2/models/{name}")
     def model_metadata(name: str) -> Response:
@@ -294,10 +307,7 @@ def create_app(
         watch = watches.get(model.name)
         if watch is None:
             return _error(404, f"model {name!r} has no drift reference (reef serve --reference)")
-        state = watch.state()
-        if settings.workers > 1:  # each worker checks the traffic it answered, on its own
-            state["worker"] = {"pid": os.getpid(), "workers": settings.workers}
-        return JSONResponse(state, headers={WORKER_HEADER: str(os.getpid())})
+        return JSONResponse(watch.state())
 
     @app.get("/metrics")
     def prometheus() -> Response:

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from reef.api.serving import ServedModel, TensorMetadata
+    from reef.api.serving import TensorMetadata
 
 HEADER_LENGTH = "inference-header-content-length"
 NUMPY_TYPES = {
@@ -38,6 +38,16 @@ NUMPY_TYPES = {
     "FP64": "float64",
 }
 MAX_ELEMENTS = 1 << 28  # one tensor's elements, at most (1 GiB of FP32)
+
+
+class Described(Protocol):
+    """What the protocol reads of a model: a served model's, or a pipeline's
+    (``reef.serving.pipeline``)."""
+
+    name: str
+    version: str
+    inputs: list[TensorMetadata]
+    outputs: list[TensorMetadata]
 
 
 class ProtocolError(Exception):
@@ -58,7 +68,7 @@ class InferRequest:
         return int(first.shape[0]) if first.ndim else 1
 
 
-def parse_infer(body: bytes, header_length: str | None, model: ServedModel) -> InferRequest:
+def parse_infer(body: bytes, header_length: str | None, model: Described) -> InferRequest:
     """The request in ``body``, checked against the model's inputs and outputs."""
     head, tail = _split(body, header_length)
     try:
@@ -134,10 +144,12 @@ def _tensor(
     count = int(np.prod(shape, dtype=np.int64)) if shape else 1
     if count > MAX_ELEMENTS:
         raise ProtocolError(f"input {name!r}: {count} elements, more than {MAX_ELEMENTS}")
-    dtype = np.dtype(NUMPY_TYPES[spec.datatype])
     parameters = item.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise ProtocolError(f"input {name!r}: 'parameters' must be an object")
+    if spec.datatype == "BYTES":
+        return _bytes_tensor(item, name, shape, count, parameters, tail, offset)
+    dtype = np.dtype(NUMPY_TYPES[spec.datatype])
     size = parameters.get("binary_data_size")
     if size is not None:
         if not isinstance(size, int) or size < 0:
@@ -162,7 +174,86 @@ def _tensor(
     return array.reshape(shape), offset
 
 
-def _requested(data: dict[str, Any], model: ServedModel) -> tuple[list[str], dict[str, bool]]:
+def _bytes_tensor(
+    item: dict[str, Any],
+    name: str,
+    shape: list[int],
+    count: int,
+    parameters: dict[str, Any],
+    tail: bytes,
+    offset: int,
+) -> tuple[np.ndarray, int]:
+    """A BYTES tensor, as a numpy object array of ``bytes``: in JSON, strings (UTF-8; base64
+    with the input's ``content_type: base64``, as MLServer takes them); as binary data, each
+    element's 4-byte little-endian length, then its bytes."""
+    import base64
+    import binascii
+
+    import numpy as np
+
+    size = parameters.get("binary_data_size")
+    elements: list[bytes] = []
+    if size is not None:
+        if not isinstance(size, int) or size < 0:
+            raise ProtocolError(f"input {name!r}: binary_data_size must be a size in bytes")
+        if offset + size > len(tail):
+            raise ProtocolError(f"input {name!r}: the binary data ends before its {size} bytes")
+        data, at = tail[offset : offset + size], 0
+        while at < size:
+            if at + 4 > size:
+                raise ProtocolError(f"input {name!r}: an element's 4-byte length is cut short")
+            length = int.from_bytes(data[at : at + 4], "little")
+            if at + 4 + length > size:
+                raise ProtocolError(
+                    f"input {name!r}: element {len(elements)} of {length} bytes runs past the "
+                    f"{size} bytes of binary_data_size"
+                )
+            elements.append(bytes(data[at + 4 : at + 4 + length]))
+            at += 4 + length
+        offset += size
+    else:
+        if "data" not in item:
+            raise ProtocolError(f"input {name!r}: no 'data' and no binary_data_size")
+        encoding = parameters.get("content_type")
+        if encoding not in (None, "str", "base64"):
+            raise ProtocolError(
+                f"input {name!r}: content_type {encoding!r}: BYTES data in JSON is text (str) "
+                "or base64"
+            )
+        flat = _flatten(item["data"])
+        if flat is None or not all(isinstance(v, str) for v in flat):
+            raise ProtocolError(f"input {name!r}: BYTES data in JSON must be strings")
+        for i, text in enumerate(flat):
+            if encoding == "base64":
+                try:
+                    elements.append(base64.b64decode(text, validate=True))
+                except (binascii.Error, ValueError):
+                    raise ProtocolError(f"input {name!r}: element {i} is not base64") from None
+            else:
+                elements.append(text.encode("utf-8"))
+    if len(elements) != count:
+        raise ProtocolError(
+            f"input {name!r}: {len(elements)} elements, the shape {shape} holds {count}"
+        )
+    array = np.empty(count, dtype=object)
+    array[:] = elements
+    return array.reshape(shape), offset
+
+
+def _flatten(data: Any) -> list[Any] | None:
+    """Nested lists' leaves in row-major order; None where a leaf is a dict."""
+    if isinstance(data, list):
+        found: list[Any] = []
+        for item in data:
+            inner = _flatten(item)
+            if inner is None:
+                return None
+            found.extend(inner)
+        return found
+    return None if isinstance(data, dict) else [data]
+
+
+def _requested(data: dict[str, Any], model: Described) -> tuple[list[str], dict[str, bool]]:
     parameters = data.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise ProtocolError("'parameters' must be an object")
@@ -190,7 +281,7 @@ def _requested(data: dict[str, Any], model: ServedModel) -> tuple[list[str], dic
 
 
 def response(
-    model: ServedModel, request: InferRequest, outputs: dict[str, np.ndarray]
+    model: Described, request: InferRequest, outputs: dict[str, np.ndarray]
 ) -> tuple[bytes, dict[str, str]]:
     """The answer's body and headers: JSON, with the binary outputs' bytes after it."""
     import numpy as np
@@ -205,7 +296,15 @@ def response(
             "datatype": types[name],
             "shape": list(value.shape),
         }
-        if request.binary.get(name):
+        if types[name] == "BYTES":
+            elements = [_bytes_of(v) for v in value.reshape(-1)]
+            if request.binary.get(name):
+                raw = b"".join(len(e).to_bytes(4, "little") + e for e in elements)
+                entry["parameters"] = {"binary_data_size": len(raw)}
+                blobs.append(raw)
+            else:
+                entry["data"] = [e.decode("utf-8", "replace") for e in elements]
+        elif request.binary.get(name):
             raw = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).tobytes()
             entry["parameters"] = {"binary_data_size": len(raw)}
             blobs.append(raw)
@@ -221,3 +320,10 @@ def response(
         return head, {"content-type": "application/json"}
     headers = {"content-type": "application/octet-stream", HEADER_LENGTH: str(len(head))}
     return head + b"".join(blobs), headers
+
+
+def _bytes_of(value: Any) -> bytes:
+    """One BYTES element's bytes: text is UTF-8."""
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8")
