@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from reef.serving.pipeline import PipelineModel, pipelines_of
 from reef.serving.protocol import HEADER_LENGTH, ProtocolError, parse_infer, response
 
 RETRY_AFTER_S = 1
+WORKER_HEADER = "Reef-Worker"  # the id of the process that answered (several workers)
 # The OIP inference request as OpenAPI describes it (the handler reads the body itself: JSON,
 # or JSON and binary tensors): what clients and Schemathesis see of it.
 _TENSOR = {
@@ -90,6 +92,8 @@ class ServeSettings:
     payload_max_bytes: int = 100 << 20  # the payload log's files, at most, a model
     payload_dir: Path | None = None  # None: REEF_HOME/payloads
     alert_webhook: str | None = None  # where a drifted window is POSTed
+    workers: int = 1  # processes serving the port (reef serve --workers): above 1, answers
+    # carry WORKER_HEADER (this process's id) and each keeps its own batcher and drift state
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -164,6 +168,7 @@ def create_app(
                 log.close()
             for model in models:
                 model.close()
+            metrics.worker_stopped()
 
     app = FastAPI(title="Reef serve", version=__version__, lifespan=lifespan, docs_url=None)
     app.state.metrics = metrics
@@ -255,6 +260,8 @@ def create_app(
             if isinstance(model, PipelineModel):
                 outputs = await model.postprocess(answered)
             content, headers = response(model, parsed, outputs)
+            if settings.workers > 1:
+                headers[WORKER_HEADER] = str(os.getpid())
             log = logs.get(served.name)
             if log is not None:
                 log.offer(parsed.id, feeds, answered)
@@ -307,7 +314,10 @@ def create_app(
         watch = watches.get(model.name)
         if watch is None:
             return _error(404, f"model {name!r} has no drift reference (reef serve --reference)")
-        return JSONResponse(watch.state())
+        state = watch.state()
+        if settings.workers > 1:  # each worker checks the traffic it answered, on its own
+            state["worker"] = {"pid": os.getpid(), "workers": settings.workers}
+        return JSONResponse(state, headers={WORKER_HEADER: str(os.getpid())})
 
     @app.get("/metrics")
     def prometheus() -> Response:
