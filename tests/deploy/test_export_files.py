@@ -149,7 +149,7 @@ def test_reef_serve_takes_the_command_line_each_export_gives_it(
 
     out = tmp_path / "out"
     settings = ["--max-batch-size", "16", "--max-delay-ms", "0", "--slo-p99-ms", "50",
-                "--max-queue", "64", "--threads", "2"]  # fmt: skip
+                "--max-queue", "64", "--threads", "2", "--workers", "3"]  # fmt: skip
     assert reef(capsys, "export", kind, "digits-classifier", "-o", str(out), *settings).code == 0
     if kind == "compose":
         args = yaml.safe_load((out / "docker-compose.yml").read_text())["services"]["serve"]
@@ -172,7 +172,35 @@ def test_reef_serve_takes_the_command_line_each_export_gives_it(
     serve = typer.main.get_command(app).get_command(None, "serve")  # type: ignore[attr-defined]
     ctx = serve.make_context("serve", list(args[1:]))  # parses and checks every value
     assert ctx.params["max_batch_size"] == 16 and ctx.params["threads"] == 2
+    assert ctx.params["workers"] == 3
     assert ctx.params["host"] == "0.0.0.0" and ctx.params["port"] == 8080
+
+
+@pytest.mark.parametrize(
+    ("options", "cpu"),
+    [
+        ([], None),  # one worker: no request unless asked
+        (["--workers", "3"], "3"),  # a core a worker
+        (["--workers", "3", "--cpu-limit", "2"], "2"),  # no more than the limit
+        (["--workers", "3", "--cpu-request", "500m"], "500m"),  # the user's own
+    ],
+)
+@pytest.mark.parametrize("kind", ["k8s", "kserve"])
+def test_several_workers_request_a_core_each_unless_told(
+    kind: str, options: list[str], cpu: str | None, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    out = tmp_path / "out"
+    assert reef(capsys, "export", kind, "digits-classifier", "-o", str(out), *options).code == 0
+    if kind == "k8s":
+        doc = yaml.safe_load((out / "deployment.yaml").read_text())
+        container = doc["spec"]["template"]["spec"]["containers"][0]
+    else:
+        container = yaml.safe_load((out / "servingruntime.yaml").read_text())["spec"]
+        container = container["containers"][0]
+    assert container.get("resources", {}).get("requests", {}).get("cpu") == cpu
+    workers = "--workers" in options
+    assert ("--workers" in container["args"]) is workers
 
 
 def test_a_wheel_is_put_in_the_image_and_installed_from_there(

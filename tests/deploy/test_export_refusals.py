@@ -60,6 +60,8 @@ def test_an_unknown_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         (["--memory-request", "4Gi", "--memory-limit", "1Gi"], "--memory-request is above"),
         (["--port", "70000"], "--port 70000"),
         (["--max-batch-size", "0"], "--max-batch-size 0"),
+        (["--workers", "0"], "--workers 0: expected 1 to 64"),
+        (["--workers", "65"], "--workers 65: expected 1 to 64"),
         (["--replicas", "5", "--max-replicas", "2"], "--max-replicas 2"),
         (["--image", "Not An Image"], "--image 'Not An Image'"),
         (["--name", "Bad_Name"], "--name 'Bad_Name'"),

@@ -35,6 +35,10 @@ _DELAY = typer.Option(None, "--max-delay-ms", help="reef serve --max-delay-ms")
 _SLO = typer.Option(None, "--slo-p99-ms", help="reef serve --slo-p99-ms")
 _QUEUE = typer.Option(None, "--max-queue", help="reef serve --max-queue")
 _THREADS = typer.Option(None, "--threads", help="reef serve --threads (the model's threads)")
+_WORKERS = typer.Option(
+    1, "--workers", help="reef serve --workers (processes, each with the model); on Kubernetes "
+    "the CPU request defaults to a core a worker"
+)  # fmt: skip
 _NAME = typer.Option(None, "--name", help="the service's name [the model's]")
 _IMAGE_K8S = typer.Option(
     None, "--image", help="the image the cluster pulls [reef-serve-NAME:VERSION, built locally]"
@@ -65,6 +69,7 @@ def compose(
     slo_p99_ms: float | None = _SLO,
     max_queue: int | None = _QUEUE,
     threads: int | None = _THREADS,
+    workers: int = _WORKERS,
     cpu_limit: str | None = _CPU_LIM,
     memory_limit: str | None = _MEM_LIM,
     name: str | None = _NAME,
@@ -90,6 +95,7 @@ def k8s(
     slo_p99_ms: float | None = _SLO,
     max_queue: int | None = _QUEUE,
     threads: int | None = _THREADS,
+    workers: int = _WORKERS,
     cpu_request: str | None = _CPU_REQ,
     cpu_limit: str | None = _CPU_LIM,
     memory_request: str | None = _MEM_REQ,
@@ -122,6 +128,7 @@ def kserve(
     slo_p99_ms: float | None = _SLO,
     max_queue: int | None = _QUEUE,
     threads: int | None = _THREADS,
+    workers: int = _WORKERS,
     cpu_request: str | None = _CPU_REQ,
     cpu_limit: str | None = _CPU_LIM,
     memory_request: str | None = _MEM_REQ,

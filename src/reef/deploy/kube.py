@@ -11,7 +11,7 @@ from reef.deploy.render import INFLIGHT_METRIC, LIVE, METRICS, READY, UID, app_n
 
 SETTING_ENV = {"--max-batch-size": "REEF_MAX_BATCH_SIZE", "--max-delay-ms": "REEF_MAX_DELAY_MS",
                "--slo-p99-ms": "REEF_SLO_P99_MS", "--max-queue": "REEF_MAX_QUEUE",
-               "--threads": "REEF_THREADS"}  # fmt: skip
+               "--threads": "REEF_THREADS", "--workers": "REEF_WORKERS"}  # fmt: skip
 
 
 def labels(plan: Plan, options: ExportOptions) -> dict[str, str]:
@@ -46,7 +46,7 @@ def probes(options: ExportOptions) -> dict[str, Any]:
 
 
 def resources(options: ExportOptions) -> dict[str, Any]:
-    requests = {k: v for k, v in (("cpu", options.cpu_request),
+    requests = {k: v for k, v in (("cpu", options.cpu_request_or_default()),
                                   ("memory", options.memory_request)) if v}  # fmt: skip
     limits: dict[str, Any] = {k: v for k, v in (("cpu", options.cpu_limit),
                                                 ("memory", options.memory_limit)) if v}  # fmt: skip

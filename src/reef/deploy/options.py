@@ -14,6 +14,7 @@ Kind = Literal["compose", "k8s", "kserve"]
 KINDS: tuple[Kind, ...] = ("compose", "k8s", "kserve")
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 DEFAULT_PORT = 8080
+MAX_WORKERS = 64  # reef serve --workers' own limit
 
 # Kubernetes quantities: CPU in cores or millicores, memory in bytes with a binary or decimal
 # suffix. The API server accepts more spellings (exponents); these are the ones people write.
@@ -46,6 +47,7 @@ class ExportOptions:
     slo_p99_ms: float | None = None
     max_queue: int | None = None
     threads: int | None = None
+    workers: int = 1  # reef serve --workers: processes in one container, each with the model
     with_server: bool = False
     cpu_request: str | None = None
     cpu_limit: str | None = None
@@ -72,6 +74,8 @@ class ExportOptions:
         _positive("--slo-p99-ms", self.slo_p99_ms)
         _positive("--max-queue", self.max_queue)
         _positive("--threads", self.threads)
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise SettingsError(f"--workers {self.workers}: expected 1 to {MAX_WORKERS}")
         _positive("--target-inflight", self.target_inflight)
         if self.replicas < 1:
             raise SettingsError(f"--replicas {self.replicas}: expected 1 or more")
@@ -97,6 +101,17 @@ class ExportOptions:
             if request is not None and limit is not None and request > limit:
                 raise SettingsError(f"--{what}-request is above --{what}-limit")
 
+    def cpu_request_or_default(self) -> str | None:
+        """--cpu-request, or with several workers and none given, a core a worker (no more
+        than --cpu-limit): each worker runs the model on its own, and a pod asking for less
+        would be packed where its workers starve."""
+        if self.cpu_request is not None or self.workers <= 1:
+            return self.cpu_request
+        limit = quantity("--cpu-limit", self.cpu_limit, _CPU)
+        if limit is not None and limit < self.workers:
+            return self.cpu_limit
+        return str(self.workers)
+
     def serve_args(self, target: str) -> list[str]:
         """The ``reef serve`` command line the container runs."""
         args = ["serve", target, "--host", "0.0.0.0", "--port", str(self.port)]
@@ -113,6 +128,7 @@ class ExportOptions:
             ("--slo-p99-ms", self.slo_p99_ms),
             ("--max-queue", self.max_queue),
             ("--threads", self.threads),
+            ("--workers", self.workers if self.workers > 1 else None),
         ):
             if value is not None:
                 out[option] = f"{value:g}" if isinstance(value, float) else str(value)
