@@ -285,6 +285,9 @@ def preflight(job: BenchJob) -> None:
     problem = loadgen_problem(job.settings)
     if problem:
         raise SettingsError(problem, hint="ask for fewer samples per query")
+    from reef.bench.audit import check_applicable
+
+    check_applicable(job)  # an audit the model cannot take (TEST06 without token outputs)
     settings = job.settings
     count = settings.sample_count
     if job.manifest is not None:

@@ -36,6 +36,7 @@ from reef.predictors.compat import check_framework_version
 from reef.predictors.signature import check_signature
 
 if TYPE_CHECKING:
+    from reef.bench.audit import Audit
     from reef.bench.tracing import Tracing
 
 # A run that ran out of pre-generated queries is re-run once with larger expectations.
@@ -338,6 +339,14 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
                 f"accuracy {record.accuracy.metric} {record.accuracy.value:.4f} is below "
                 f"{record.accuracy.threshold:.0%} of the reference {record.accuracy.reference}"
             )
+    if settings.audits:  # MLPerf compliance audits, against the runs above (reef.bench.audit)
+        from reef.bench import audit
+
+        def run_audit(mode: str, log_dir: Path, what: Audit | None) -> loadgen.TestRun:
+            return _run(prepared, exp, mode, log_dir, reporter, False, what)
+
+        with _phase(tracing, "audits"):
+            audit.run_audits(record, exp, samples.count, run_audit, reporter)
     record.status = "invalid" if record.reasons else "valid"
 
 
@@ -402,6 +411,7 @@ def _run(
     log_dir: Path,
     reporter: Reporter,
     raw_latencies: bool = True,
+    audit: Audit | None = None,
 ) -> loadgen.TestRun:
     settings, samples = prepared.job.settings, prepared.samples
     sut = SystemUnderTest(
@@ -409,18 +419,20 @@ def _run(
         samples,
         settings.scenario,
         settings.batch_size,
-        accuracy=mode == "accuracy",
+        accuracy=mode == "accuracy" or (audit is not None and audit.outputs),
         raw_latencies=raw_latencies,
         log_argmax=_logged_as_argmax(prepared),
         tracer=prepared.tracing.recorder if prepared.tracing else None,
     )
     ts = loadgen.test_settings(settings, exp, mode)
-    if mode == "performance":
+    if audit is not None:
+        reporter.phase(f"audit {audit.test}", seconds=exp.min_duration_ms / 1000)
+    elif mode == "performance":
         reporter.phase("performance", seconds=exp.min_duration_ms / 1000)
     else:
         reporter.phase("accuracy", queries=samples.count)
     with Ticker(reporter, lambda: len(sut.latencies)):
-        return loadgen.run_test(sut, samples, ts, log_dir)
+        return loadgen.run_test(sut, samples, ts, log_dir, audit.config if audit else None)
 
 
 def _accuracy(

@@ -176,6 +176,14 @@ def bench(
         help="pin the worker and LoadGen's threads to these cores, e.g. 1,2 or 0-3 "
         "(threads default to their number) [unpinned]",
     ),
+    audit: list[str] = typer.Option(
+        [],
+        "--audit",
+        metavar="TEST",
+        help="then run and verify an MLPerf compliance audit: TEST01 (accuracy in "
+        "performance mode), TEST04 (same-sample caching), TEST06 (LLM token outputs); "
+        "repeatable; needs --mode both",
+    ),
     in_process: bool = typer.Option(
         False, "--in-process", help="run in this process instead of one worker per scenario"
     ),
@@ -213,6 +221,7 @@ def bench(
         "raw_latencies": raw_latencies,
         "repeat": repeat,
         "cpus": cpus,
+        "audits": audit or None,
     }
     given = {k: v for k, v in given.items() if v is not None}
     shapes = parse_shapes(shape)
