@@ -51,8 +51,11 @@ URL_FORM = "http://HOST:PORT/v2/models/NAME[/versions/VERSION]"
 
 
 def is_endpoint(spec: str) -> bool:
-    """Whether ``spec`` (what ``reef bench`` was given) is an HTTP(S) URL."""
-    return spec.lower().startswith(("http://", "https://"))
+    """Whether ``spec`` (what ``reef bench`` was given) is a URL (only http:// and https://
+    ones are served models; ``parse_url`` says so of another)."""
+    import re
+
+    return re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", spec) is not None
 
 
 @dataclass(frozen=True)

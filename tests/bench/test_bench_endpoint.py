@@ -1,0 +1,360 @@
+"""`reef bench http://HOST:PORT/v2/models/NAME`: the URL's parsing, the target resolved with the
+server (its metadata, the model's, its readiness), the OIP predictor's requests (binary and
+JSON tensors, a keep-alive connection per thread), and what goes wrong: a URL that is not a
+model's, an unknown model, a server that cannot be reached (exit 2, nothing written), and a
+server that fails during the run (a failed run naming the HTTP status and the server's
+error). The server here is a small stand-in speaking the protocol with the standard library."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from reef.bench.runner import run_job
+from reef.bench.target import job_for, resolve
+from reef.errors import EXIT_USAGE, PredictorError, SettingsError
+from reef.meta.settings import BenchSettings
+from reef.predictors.base import PredictorOptions
+from reef.predictors.oip import HttpError, OipPredictor, is_endpoint, parse_url
+
+WEIGHTS = np.arange(8, dtype=np.float32).reshape(4, 2) / 8
+DIGITS_CNN_SHA = "d8b9b6ce8caf426d0fdf7af134ec915ebae7f96a238bab291ea5ac58fd97bac9"
+
+
+@dataclass
+class Fake:
+    """What the stand-in server says and does."""
+
+    binary: bool = True
+    parameters: dict[str, str] = field(default_factory=dict)
+    ready: bool = True
+    fail_after: int | None = None  # infer requests answered before it answers 500
+    infers: int = 0
+    connections: set[tuple[str, int]] = field(default_factory=set)
+    bodies: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    fake: Fake
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for key, value in (headers or {"Content-Type": "application/json"}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, data: Any) -> None:
+        self._send(status, json.dumps(data).encode())
+
+    def do_GET(self) -> None:
+        fake = self.fake
+        extensions = ["binary_tensor_data"] if fake.binary else []
+        if self.path == "/v2":
+            self._json(200, {"name": "fake", "version": "9.9", "extensions": extensions})
+        elif self.path == "/v2/models/tiny":
+            meta: dict[str, Any] = {
+                "name": "tiny",
+                "versions": ["3"],
+                "platform": "numpy",
+                "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}],
+                "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}],
+            }
+            if fake.parameters:
+                meta["parameters"] = fake.parameters
+            self._json(200, meta)
+        elif self.path == "/v2/models/tiny/ready":
+            self._json(200 if fake.ready else 503, {"name": "tiny", "ready": fake.ready})
+        else:
+            self._json(404, {"error": f"no model at {self.path}"})
+
+    def do_POST(self) -> None:
+        fake = self.fake
+        fake.connections.add(self.client_address)
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        fake.bodies.append((dict(self.headers), body))
+        fake.infers += 1
+        if fake.fail_after is not None and fake.infers > fake.fail_after:
+            self._json(500, {"error": "the model failed: out of cheese"})
+            return
+        length = int(self.headers.get("Inference-Header-Content-Length") or len(body))
+        head = json.loads(body[:length])
+        item = head["inputs"][0]
+        if "parameters" in item:
+            x = np.frombuffer(body[length:], dtype="<f4").reshape(item["shape"])
+        else:
+            x = np.asarray(item["data"], dtype=np.float32).reshape(item["shape"])
+        y = x @ WEIGHTS
+        wants_binary = head["outputs"][0].get("parameters", {}).get("binary_data", False)
+        out: dict[str, Any] = {"name": "y", "datatype": "FP32", "shape": list(y.shape)}
+        if wants_binary:
+            raw = y.astype("<f4").tobytes()
+            out["parameters"] = {"binary_data_size": len(raw)}
+            answer = json.dumps({"model_name": "tiny", "outputs": [out]}).encode()
+            headers = {
+                "Content-Type": "application/octet-stream",
+                "Inference-Header-Content-Length": str(len(answer)),
+            }
+            self._send(200, answer + raw, headers)
+        else:
+            out["data"] = y.reshape(-1).tolist()
+            self._json(200, {"model_name": "tiny", "outputs": [out]})
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[Fake, str]]:
+    state = Fake()
+    handler = type("H", (Handler,), {"fake": state})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state, f"http://127.0.0.1:{server.server_address[1]}/v2/models/tiny"
+    server.shutdown()
+    server.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- the URL ---------------------------------------------------------------------------------
+
+
+def test_a_model_url_is_parsed_into_its_server_and_model() -> None:
+    ep = parse_url("http://host:8000/v2/models/resnet")
+    assert (ep.host, ep.port, ep.prefix, ep.model, ep.version) == ("host", 8000, "", "resnet", None)
+    assert ep.model_path == "/v2/models/resnet" and ep.server_path == "/v2"
+    ep = parse_url("https://gw.example/serving/a/v2/models/m%201/versions/2/")
+    assert (ep.port, ep.prefix, ep.model, ep.version) == (443, "/serving/a", "m 1", "2")
+    assert ep.model_path == "/serving/a/v2/models/m%201/versions/2"
+    assert parse_url("http://[::1]:9/v2/models/m").host == "[::1]"
+    assert is_endpoint("HTTP://x/v2/models/m") and is_endpoint("ftp://x")
+    assert not is_endpoint("digits-cnn") and not is_endpoint("./model.onnx")
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://h:1/v2/models", "not the address of a model"),
+        ("http://h:1/v2/models/m/infer", "not the address of a model"),
+        ("http://h:1/v2/models/m/versions", "not the address of a model"),
+        ("http://h:1/models/m", "not the address of a model"),
+        ("http://h:1/v2/health/ready", "not the address of a model"),
+        ("http://h:1/v2/models/m?x=1", "takes no query"),
+        ("http://u:p@h:1/v2/models/m", "credentials"),
+        ("ftp://h/v2/models/m", "not an http:// or https:// URL"),
+        ("http:///v2/models/m", "not an http:// or https:// URL"),
+        ("http://h:99999/v2/models/m", "not a valid URL"),
+    ],
+)
+def test_a_url_that_is_not_a_models_is_refused_naming_it(url: str, says: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        resolve(url)
+    assert caught.value.message.startswith(url) and says in caught.value.message
+    assert "/v2/models/NAME" in (caught.value.hint or "")
+    assert caught.value.exit_code == EXIT_USAGE
+
+
+# --- resolving with the server -------------------------------------------------------------------
+
+
+def test_an_endpoint_resolves_to_a_remote_target_hashing_its_metadata(
+    fake: tuple[Fake, str],
+) -> None:
+    _, url = fake
+    resolved = resolve(url)
+    target = resolved.target
+    assert (target.kind, target.name, target.version, target.path) == ("endpoint", "tiny", "3", url)
+    assert target.remote and resolved.manifest is None and resolved.dataset is None
+    info = target.endpoint
+    assert info is not None
+    assert (info.server_name, info.server_version, info.platform) == ("fake", "9.9", "numpy")
+    assert info.extensions == ["binary_tensor_data"] and "metadata" in info.sha256_of
+    assert len(target.sha256) == 64
+    # The hash follows the metadata: the same model answers the same, another does not.
+    assert resolve(url).target.sha256 == target.sha256
+    job = job_for(resolved, BenchSettings(duration_s=0.2))
+    assert job.model_path == url and job.target.endpoint == info
+
+
+def test_the_served_files_sha256_and_reef_model_feed_the_run_its_dataset(
+    fake: tuple[Fake, str],
+) -> None:
+    state, url = fake
+    state.parameters = {"reef_model": "digits-cnn@1.0.0", "reef_sha256": DIGITS_CNN_SHA}
+    resolved = resolve(url)
+    assert resolved.target.sha256 == DIGITS_CNN_SHA
+    assert resolved.manifest is not None and resolved.manifest.name == "digits-cnn"
+    assert resolved.dataset is not None and resolved.dataset_path is not None
+    assert resolved.target.endpoint is not None
+    assert resolved.target.endpoint.local_model == "digits-cnn@1.0.0"
+    assert "served model file" in resolved.target.endpoint.sha256_of
+    # Another file under the same name: its sha256 is kept, its dataset is not used.
+    state.parameters = {"reef_model": "digits-cnn@1.0.0", "reef_sha256": "0" * 64}
+    other = resolve(url)
+    assert other.target.sha256 == "0" * 64 and other.manifest is None
+    assert other.target.endpoint is not None and other.target.endpoint.local_model is None
+
+
+def test_an_unknown_model_is_exit_2_with_the_servers_words(fake: tuple[Fake, str]) -> None:
+    _, url = fake
+    unknown = url.replace("/tiny", "/nope")
+    with pytest.raises(SettingsError) as caught:
+        resolve(unknown)
+    assert caught.value.message == (
+        f"{unknown}: the server has no model 'nope': no model at /v2/models/nope"
+    )
+    with pytest.raises(SettingsError, match="version '7'"):
+        resolve(url + "/versions/7")
+
+
+def test_a_model_that_is_not_ready_is_refused(fake: tuple[Fake, str]) -> None:
+    state, url = fake
+    state.ready = False
+    with pytest.raises(SettingsError, match=r"the model is not ready \(HTTP 503\)"):
+        resolve(url)
+
+
+def test_an_unreachable_server_is_exit_2_and_nothing_is_written(reef_home: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v2/models/m"
+    with pytest.raises(SettingsError) as caught:
+        resolve(url)
+    assert caught.value.message.startswith("cannot reach http://127.0.0.1:")
+    assert caught.value.message.endswith("connection refused")
+    from reef import api
+
+    with pytest.raises(SettingsError, match="cannot reach"):
+        api.bench(url, scenarios=["SingleStream"], duration_s=0.2)
+    assert not (reef_home / "runs").exists() or not any((reef_home / "runs").iterdir())
+
+
+def test_backend_is_refused_for_an_endpoint(fake: tuple[Fake, str]) -> None:
+    _, url = fake
+    with pytest.raises(SettingsError, match=r"--backend onnxruntime: .* is a served model"):
+        job_for(resolve(url), BenchSettings(duration_s=0.2), backend="onnxruntime")
+
+
+# --- the predictor ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_the_predictor_answers_as_the_model_binary_or_json(
+    fake: tuple[Fake, str], binary: bool
+) -> None:
+    state, url = fake
+    state.binary = binary
+    predictor = OipPredictor(url)
+    signature = predictor.open(Path(), PredictorOptions())
+    assert [(t.name, t.element_type, t.shape) for t in signature.inputs] == [
+        ("x", "float32", (None, 4))
+    ]
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    (y,) = predictor.predict({"x": x})
+    np.testing.assert_array_equal(y, x @ WEIGHTS)
+    headers, body = state.bodies[-1]
+    assert ("Inference-Header-Content-Length" in headers) is binary
+    assert (b'"data"' in body) is not binary
+    assert predictor.binary is binary and predictor.version() == "fake 9.9"
+    predictor.close()
+
+
+def test_each_thread_keeps_one_connection_alive(fake: tuple[Fake, str]) -> None:
+    state, url = fake
+    predictor = OipPredictor(url)
+    predictor.open(Path(), PredictorOptions())
+    x = np.ones((1, 4), dtype=np.float32)
+
+    def calls() -> None:
+        for _ in range(5):
+            predictor.predict({"x": x})
+
+    threads = [threading.Thread(target=calls) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    calls()
+    assert state.infers == 20
+    assert len(state.connections) == 4  # one per thread, kept alive across its calls
+    predictor.close()
+
+
+def test_a_server_error_names_the_status_and_its_error_text(fake: tuple[Fake, str]) -> None:
+    state, url = fake
+    state.fail_after = 0
+    predictor = OipPredictor(url)
+    predictor.open(Path(), PredictorOptions())
+    with pytest.raises(HttpError) as caught:
+        predictor.predict({"x": np.ones((1, 4), dtype=np.float32)})
+    assert caught.value.status == 500
+    assert str(caught.value) == f"{url}: HTTP 500: the model failed: out of cheese"
+    predictor.close()
+
+
+def test_a_vanished_server_is_a_predictor_error_saying_why() -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v2/models/m"
+    with pytest.raises(PredictorError, match=r"cannot reach .*: connection refused"):
+        OipPredictor(url).open(Path(), PredictorOptions())
+
+
+# --- whole runs ------------------------------------------------------------------------------
+
+
+def test_a_run_against_the_endpoint_is_recorded_as_remote(fake: tuple[Fake, str]) -> None:
+    state, url = fake
+    job = job_for(resolve(url), BenchSettings(scenario="Offline", duration_s=0.2, batch_size=4))
+    record = run_job(job)
+    assert record.status == "valid", record.reasons
+    assert record.target.kind == "endpoint" and record.target.endpoint is not None
+    assert record.predictor is not None and record.predictor.name == "oip"
+    assert record.predictor.options["url"] == url
+    assert record.performance is not None and record.performance.latency_ms.p50 > 0
+    assert record.samples["synthetic"] is True
+    shapes = {json.loads(b[: int(h["Inference-Header-Content-Length"])])["inputs"][0]["shape"][0]
+              for h, b in state.bodies}  # fmt: skip
+    assert 4 in shapes  # Offline's batches of --batch-size
+
+
+@pytest.mark.slow
+def test_a_server_failing_during_the_run_fails_it_naming_the_status(
+    fake: tuple[Fake, str],
+) -> None:
+    state, url = fake
+    job = job_for(resolve(url), BenchSettings(duration_s=0.2, mode="performance"))
+    state.fail_after = 60  # the probe and the warm-up pass, the measured phase does not
+    record = run_job(job)
+    assert record.status == "failed"
+    assert record.reasons == [f"HttpError: {url}: HTTP 500: the model failed: out of cheese"]
+
+
+def test_the_metadata_hash_is_of_the_models_metadata(fake: tuple[Fake, str]) -> None:
+    _, url = fake
+    meta = {
+        "name": "tiny",
+        "versions": ["3"],
+        "platform": "numpy",
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}],
+        "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}],
+    }
+    expected = hashlib.sha256(
+        json.dumps(meta, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    assert resolve(url).target.sha256 == expected
