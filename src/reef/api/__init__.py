@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from reef.api.environment import detect, env_check, env_diff
     from reef.api.export import mlflow_log, mlflow_target, runs_export
     from reef.api.manifests import check, schema
+    from reef.api.mlperf import check_mlperf, export_mlperf
     from reef.api.plugin_list import PluginsReport, plugins
     from reef.api.registry import (
         RegistryPage,
@@ -172,6 +173,8 @@ if TYPE_CHECKING:
     from reef.meta.run import RunRecord
     from reef.meta.settings import BenchSettings
     from reef.meta.summary import RunSummary
+    from reef.mlperf.check import MlperfCheck
+    from reef.mlperf.export import MlperfExport
     from reef.report.write import PlotResult, ReportResult
     from reef.results.imports import ImportReport
     from reef.results.mlflow_export import MlflowExport, MlflowTarget
@@ -203,6 +206,8 @@ _WHERE: dict[str, str] = {
     "runs_export": "reef.api.export",
     "mlflow_target": "reef.api.export",
     "mlflow_log": "reef.api.export",
+    "export_mlperf": "reef.api.mlperf",
+    "check_mlperf": "reef.api.mlperf",
     "check_outputs": "reef.api.conformance",
     "convert": "reef.api.conformance",
     # sweeps on a cluster (reef.cluster runs them)
@@ -360,6 +365,8 @@ _WHERE: dict[str, str] = {
     "InstallReport": "reef.components.pack",
     "MlflowExport": "reef.results.mlflow_export",
     "MlflowTarget": "reef.results.mlflow_export",
+    "MlperfCheck": "reef.mlperf.check",
+    "MlperfExport": "reef.mlperf.export",
     "PackReport": "reef.components.pack",
     "PlotResult": "reef.report.write",
     "PluginsReport": "reef.api.plugin_list",
@@ -416,6 +423,8 @@ __all__ = [
     "LatencyDistribution",
     "MlflowExport",
     "MlflowTarget",
+    "MlperfCheck",
+    "MlperfExport",
     "NewToken",
     "NoiseReport",
     "Objective",
@@ -462,6 +471,7 @@ __all__ = [
     "cache_clean",
     "cache_list",
     "check",
+    "check_mlperf",
     "check_outputs",
     "cluster_trial_runner",
     "compare",
@@ -485,6 +495,7 @@ __all__ = [
     "export_compose",
     "export_k8s",
     "export_kserve",
+    "export_mlperf",
     "fetch",
     "init",
     "install",

@@ -65,6 +65,8 @@ RULES: dict[str, str] = {
 
 
 class Finding(BaseModel):
+    """One broken rule: the file (relative to the tree), the rule's name, what is wrong."""
+
     file: str = Field(description="relative to the tree's root")
     rule: str
     message: str
@@ -72,6 +74,8 @@ class Finding(BaseModel):
 
 
 class CheckedResult(BaseModel):
+    """One scenario of the tree and whether it broke no rule."""
+
     division: str
     submitter: str
     system: str
@@ -83,6 +87,9 @@ class CheckedResult(BaseModel):
 
 
 class MlperfCheck(BaseModel):
+    """What `reef export mlperf --check` found: each scenario checked and every finding;
+    ``passed`` when no finding is an error."""
+
     root: str
     round: str
     passed: bool

@@ -43,6 +43,8 @@ _DTYPES = {
 
 
 class ExportedResult(BaseModel):
+    """One run written as one benchmark and scenario of the tree."""
+
     run_id: str
     benchmark: str
     scenario: str
@@ -56,6 +58,9 @@ class ExportedResult(BaseModel):
 
 
 class MlperfExport(BaseModel):
+    """What `reef export mlperf` wrote: the tree's root, round, division, submitter and
+    system, and each result with where its untruncated accuracy log stays."""
+
     root: str
     round: str
     division: str
