@@ -49,7 +49,7 @@ def export_mlperf(
     division: str,
     submitter: str,
     system: str,
-    round: str | None = None,  # noqa: A002 - the MLPerf term
+    round: str | None = None,
     benchmark: str | None = None,
     force: bool = False,
     system_desc: str | Path | Mapping[str, Any] | None = None,
@@ -95,7 +95,7 @@ def export_mlperf(
     )
 
 
-def check_mlperf(root: str | Path, *, round: str | None = None) -> MlperfCheck:  # noqa: A002
+def check_mlperf(root: str | Path, *, round: str | None = None) -> MlperfCheck:
     """Check the submission tree under ``root`` against Reef's reading of MLPerf's rules
     (``round`` defaults to the one its layout and seeds say). ``passed`` is false when a
     finding is an error; a folder holding no submission is refused (exit 2)."""

@@ -1,4 +1,4 @@
-"""reef export compose|k8s|kserve TARGET -o DIR"""
+"""reef export compose|k8s|kserve TARGET -o DIR; reef export mlperf RUN... -o DIR | --check DIR"""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from reef.cli._common import emit_json, stderr
+from reef.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
-    from reef.api import ExportReport
+    from reef.api import ExportReport, MlperfCheck, MlperfExport
 
 app = typer.Typer(
-    help="Deployment files for a model: docker-compose, Kubernetes or KServe, run by reef serve.",
+    help="Deployment files for a model (docker-compose, Kubernetes or KServe, run by reef "
+    "serve), or an MLPerf submission tree of recorded runs.",
     no_args_is_help=True,
 )
 
@@ -165,3 +167,128 @@ def _show(report: ExportReport) -> None:
         stderr.print(f"  wrote {escape(f.path)}")
     for note in report.notes:
         stderr.print(f"[dim]note:[/dim] {escape(note)}", markup=True)
+
+
+@app.command("mlperf")
+def mlperf(
+    runs: list[str] | None = typer.Argument(
+        None,
+        metavar="RUN...",
+        help="run ids (a unique prefix is enough), one per benchmark and scenario",
+    ),
+    output: str | None = typer.Option(
+        None, "--output", "-o", metavar="DIR", help="the folder to write the tree in (new or empty)"
+    ),
+    division: str | None = typer.Option(None, "--division", help="open or closed"),
+    submitter: str | None = typer.Option(None, "--submitter", metavar="ORG", help="who submits"),
+    system: str | None = typer.Option(
+        None, "--system", metavar="NAME", help="the system's name: systems/NAME.json"
+    ),
+    mlperf_round: str | None = typer.Option(
+        None,
+        "--round",
+        metavar="vX.Y",
+        help="the MLPerf round (v5.0, v5.1, v6.0, v6.1) [the "
+        "round whose seeds the runs used, else v6.0]",
+    ),
+    benchmark: str | None = typer.Option(
+        None,
+        "--benchmark",
+        metavar="NAME",
+        help="the benchmark the runs' model stands for "
+        "(open division, e.g. resnet) [the run's MLPerf model]",
+    ),
+    system_desc: str | None = typer.Option(
+        None,
+        "--system-desc",
+        metavar="FILE.yaml",
+        help="system description fields the "
+        "fingerprint cannot know (status, system_type, storage, network, cooling...)",
+    ),
+    system_type: str | None = typer.Option(
+        None, "--system-type", help="datacenter, edge or datacenter,edge"
+    ),
+    status: str | None = typer.Option(None, "--status", help="available, preview or rdi"),
+    check: str | None = typer.Option(
+        None,
+        "--check",
+        metavar="DIR",
+        help="check the submission tree in DIR against Reef's "
+        "reading of the rules instead of writing one (exit 1 when it breaks one)",
+    ),
+    force: bool = typer.Option(False, "--force", help="replace a non-empty DIR"),
+    json_out: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """An MLPerf inference submission tree of recorded runs, or (--check DIR) a check of one."""
+    from reef import api
+    from reef.errors import SettingsError
+
+    if check is not None:
+        extra = [n for n, v in (("RUN", runs), ("--output", output)) if v]
+        if extra:
+            raise SettingsError(f"--check takes a folder alone, not {' or '.join(extra)}")
+        checked = api.check_mlperf(check, round=mlperf_round)
+        _show_check(checked)
+        if json_out:
+            emit_json(checked.model_dump(mode="json"))
+        if not checked.passed:
+            raise typer.Exit(EXIT_FAILED)
+        return
+    needed: list[tuple[str, object]] = [("RUN", runs), ("--output", output)]
+    needed += [("--division", division), ("--submitter", submitter), ("--system", system)]
+    missing = [n for n, v in needed if not v]
+    if missing:
+        raise SettingsError(
+            "reef export mlperf needs " + ", ".join(missing),
+            hint="reef export mlperf RUN... -o DIR --division open --submitter ORG --system NAME",
+        )
+    assert runs and output and division and submitter and system
+    report = api.export_mlperf(
+        runs,
+        output,
+        division=division,
+        submitter=submitter,
+        system=system,
+        round=mlperf_round,
+        benchmark=benchmark,
+        force=force,
+        system_desc=system_desc,
+        system_type=system_type,
+        status=status,
+    )
+    _show_export(report)
+    if json_out:
+        emit_json(report.model_dump(mode="json"))
+
+
+def _show_export(report: MlperfExport) -> None:
+    from rich.markup import escape
+
+    stderr.print(
+        f"MLPerf {report.round} {report.division} submission of {escape(report.submitter)} "
+        f"on {escape(report.system)} in {escape(report.root)}"
+    )
+    for r in report.results:
+        cut = "truncated; the original stays at" if r.accuracy_log_truncated else "original at"
+        stderr.print(
+            f"  {r.benchmark} {r.scenario}: run {r.run_id[:8]}, accuracy log {cut} "
+            f"{escape(r.accuracy_log_original or '-')}"
+        )
+    for note in report.notes:
+        stderr.print(f"[dim]note:[/dim] {escape(note)}", markup=True)
+
+
+def _show_check(report: MlperfCheck) -> None:
+    from rich.markup import escape
+
+    for f in report.findings:
+        stderr.print(
+            f"{f.severity}: {escape(f.file)}: \\[{f.rule}] {escape(f.message)}", markup=True
+        )
+    errors = sum(1 for f in report.findings if f.severity == "error")
+    warnings = len(report.findings) - errors
+    verdict = "passes" if report.passed else "FAILS"
+    stderr.print(
+        f"{escape(report.root)}: MLPerf {report.round}, {len(report.results)} results: {verdict} "
+        f"({errors} errors, {warnings} warnings)"
+    )
