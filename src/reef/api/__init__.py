@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from reef.api.export import mlflow_log, mlflow_target, runs_export
     from reef.api.manifests import check, schema
     from reef.api.mlperf import check_mlperf, export_mlperf
+    from reef.api.mlperf_import import import_mlperf
     from reef.api.plugin_list import PluginsReport, plugins
     from reef.api.registry import (
         RegistryPage,
@@ -175,6 +176,7 @@ if TYPE_CHECKING:
     from reef.meta.summary import RunSummary
     from reef.mlperf.check import MlperfCheck
     from reef.mlperf.export import MlperfExport
+    from reef.mlperf.importer import MlperfImportReport
     from reef.report.write import PlotResult, ReportResult
     from reef.results.imports import ImportReport
     from reef.results.mlflow_export import MlflowExport, MlflowTarget
@@ -201,6 +203,7 @@ _WHERE: dict[str, str] = {
     "runs_show": "reef.api.runs",
     "runs_frame": "reef.api.runs",
     "runs_import": "reef.api.runs",
+    "import_mlperf": "reef.api.mlperf_import",
     "run_latencies": "reef.api.runs",
     "latencies": "reef.api.runs",
     "runs_export": "reef.api.export",
@@ -361,6 +364,7 @@ _WHERE: dict[str, str] = {
     "RunFiles": "reef.api.dashboard",
     "RunRows": "reef.api.dashboard",
     "ImportReport": "reef.results.imports",
+    "MlperfImportReport": "reef.mlperf.importer",
     "InitReport": "reef.solutions.init",
     "InstallReport": "reef.components.pack",
     "MlflowExport": "reef.results.mlflow_export",
@@ -425,6 +429,7 @@ __all__ = [
     "MlflowTarget",
     "MlperfCheck",
     "MlperfExport",
+    "MlperfImportReport",
     "NewToken",
     "NoiseReport",
     "Objective",
@@ -497,6 +502,7 @@ __all__ = [
     "export_kserve",
     "export_mlperf",
     "fetch",
+    "import_mlperf",
     "init",
     "install",
     "latencies",
