@@ -22,7 +22,9 @@ def test_defaults_are_valid() -> None:
     settings = BenchSettings()
     assert settings.scenario == "SingleStream"
     assert settings.mode == "both"
-    assert settings.duration_s > 0
+    # None: Reef's short default run, or the MLPerf configs' under --compliant or a user.conf.
+    assert settings.duration_s is None and settings.seed is None
+    assert settings.user_conf is None and settings.compliant is False
 
 
 @pytest.mark.parametrize("duration", [0, -1, -0.5])

@@ -240,7 +240,8 @@ def test_settings_and_metrics_side_by_side(store: Store, base: RunRecord) -> Non
     result = compare([base.id, rid("b1")])
     rows = {s.name: s for s in result.settings}
     assert rows["batch_size"].values == [1, 4] and rows["batch_size"].differs
-    assert rows["seed"].values == [0, 0] and not rows["seed"].differs
+    # None: both ran with the official mlperf.conf seeds (no --seed).
+    assert rows["seed"].values == [None, None] and not rows["seed"].differs
     assert rows["model"].values == ["resnet@1.0", "resnet@1.0"] and not rows["model"].differs
     metrics = {m.name: m for m in result.metrics}
     assert [m for m in metrics if m not in {"throughput", "accuracy"}] == [

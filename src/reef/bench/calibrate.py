@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reef.meta.run import Calibration
-from reef.meta.settings import MAX_TARGET_QPS, BenchSettings
+from reef.meta.run import Calibration, ConfigSetting
+from reef.meta.settings import DEFAULT_DURATION_S, MAX_TARGET_QPS, BenchSettings
 
 if TYPE_CHECKING:
     # Only types: the parent reads this module's limits without loading numpy or LoadGen.
@@ -41,6 +41,9 @@ class Expectations:
     min_duration_ms: int = 0
     min_query_count: int = 1
     notes: list[str] = field(default_factory=list)
+    # The MLPerf config keys' effective values and sources, once LoadGen is told them
+    # (reef.bench.mlperf_conf.resolve, in loadgen.test_settings).
+    config: dict[str, ConfigSetting] = field(default_factory=dict)
 
 
 def _time(predict: Predict, feeds: list[dict[str, Any]], runs: int) -> list[int]:
@@ -97,7 +100,7 @@ def _batch_for(settings: BenchSettings, samples: SampleSet) -> int:
 def expectations(settings: BenchSettings, cal: Calibration, scale: float = 1.0) -> Expectations:
     """LoadGen settings from the warm-up; ``scale`` > 1 asks for more queries after a retry."""
     assert cal.latency_p50_ms is not None and cal.throughput_qps is not None
-    exp = Expectations(min_duration_ms=round(settings.duration_s * 1000))
+    exp = Expectations(min_duration_ms=round((settings.duration_s or DEFAULT_DURATION_S) * 1000))
     exp.min_query_count = settings.queries or MIN_QUERIES[settings.scenario]
     margin = MARGIN * scale
     latency_ns = cal.latency_p50_ms * 1e6

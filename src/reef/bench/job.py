@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from reef.errors import ManifestError, Problem, SettingsError
 from reef.meta.dataset import DatasetManifest
@@ -172,6 +172,14 @@ class BenchJob(BaseModel):
             raise PydanticCustomError("out_of_range", f"{name} {value}: {message}")
         return settings
 
+    @model_validator(mode="after")
+    def _mlperf_model(self) -> BenchJob:
+        # The model's key in the MLPerf configs: the target's name unless --mlperf-model.
+        if self.settings.mlperf_model is None:
+            named = self.settings.model_copy(update={"mlperf_model": self.target.name})
+            object.__setattr__(self, "settings", named)
+        return self
+
     @field_validator("shapes")
     @classmethod
     def _positive(cls, shapes: dict[str, list[int]]) -> dict[str, list[int]]:
@@ -282,6 +290,9 @@ def preflight(job: BenchJob) -> None:
     in memory, judged from what is known without opening the model: the manifest's declared
     input shapes, or a --shape at one byte per element. The worker checks again with the
     model's own types (``reef.bench.samples``, ``runner``)."""
+    from reef.bench.mlperf_conf import check
+
+    check(job.settings, job.target.name)  # the MLPerf configs parse; --compliant breaks no rule
     problem = loadgen_problem(job.settings)
     if problem:
         raise SettingsError(problem, hint="ask for fewer samples per query")

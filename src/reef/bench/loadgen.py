@@ -8,7 +8,9 @@ from typing import Any
 
 import mlperf_loadgen as lg
 
+from reef.bench import mlperf_conf
 from reef.bench.calibrate import Expectations
+from reef.bench.mlperf_conf import Configs
 from reef.bench.samples import SampleSet
 from reef.bench.sut import SystemUnderTest
 from reef.meta.settings import BenchSettings
@@ -22,22 +24,33 @@ def version() -> str:
     return dist_version("mlcommons-loadgen")
 
 
-def test_settings(settings: BenchSettings, exp: Expectations, mode: str) -> Any:
-    """A fresh TestSettings with every value Reef relies on set explicitly."""
+def test_settings(
+    settings: BenchSettings, exp: Expectations, mode: str, configs: Configs | None = None
+) -> Any:
+    """A fresh TestSettings: the MLPerf configs loaded through LoadGen's own FromConfig (the
+    official mlperf.conf by default, then a user.conf; ``configs``, read from ``settings``
+    when not given), then every value Reef or an option sets over them.
+
+    ``exp`` is updated to what LoadGen is told (``mlperf_conf.settle``) and keeps the effective
+    settings with their sources in ``exp.config``, for the run record."""
+    if configs is None:
+        configs = mlperf_conf.load(settings, settings.mlperf_model or "")
+    exp.config = mlperf_conf.resolve(configs, settings, exp)
+    mlperf_conf.settle(exp, exp.config, settings.scenario)
     ts = lg.TestSettings()
+    loaded = mlperf_conf.from_config(ts, configs, settings.scenario)
     ts.scenario = getattr(lg.TestScenario, settings.scenario)
-    ts.mode = getattr(lg.TestMode, _MODES[mode])
-    ts.min_duration_ms = exp.min_duration_ms
-    ts.max_duration_ms = 0  # no cap: calibration bounds the run
-    ts.min_query_count = exp.min_query_count
-    ts.max_query_count = 0
-    ts.qsl_rng_seed = settings.seed
-    ts.sample_index_rng_seed = settings.seed
-    ts.schedule_rng_seed = settings.seed
+    ts.mode = getattr(lg.TestMode, _MODES[mode])  # a config's mode key never rules
+    mlperf_conf.apply(ts, exp.config, settings.scenario, loaded)
     for key, value in exp.values.items():
-        current = getattr(ts, key)
-        setattr(ts, key, type(current)(value))
+        if key not in _CONFIG_ATTRS:  # those are in ``exp.config``, whoever set them
+            current = getattr(ts, key)
+            setattr(ts, key, type(current)(value))
     return ts
+
+
+# The TestSettings attributes MLPerf config keys set (the calibrated expectations among them).
+_CONFIG_ATTRS = frozenset(a for k in mlperf_conf.KEYS.values() for a in k.attrs.values())
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reef.bench import accuracy as acc
-from reef.bench import calibrate, loadgen, logs
+from reef.bench import calibrate, loadgen, logs, mlperf_conf
 from reef.bench.checks import check_plugins
 from reef.bench.fingerprint import run_fingerprint
 from reef.bench.inputs import assumptions
@@ -138,7 +138,7 @@ def prepare(job: BenchJob, reporter: Reporter | None = None) -> Prepared:
                 signature,
                 job.shapes,
                 settings.sample_count,
-                settings.seed,
+                settings.seed or 0,  # synthetic data: seed 0 unless --seed
                 specs=manifest.inputs if manifest else None,
                 file=file,
                 index_bounds=bounds,
@@ -258,6 +258,11 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
     lg_info = record.loadgen
     assert lg_info is not None
     run_dir = Path(job.run_dir)
+    # The MLPerf configs used, kept with the run (reef.bench.mlperf_conf).
+    lg_info.mlperf_model = settings.mlperf_model
+    record.artifacts.update(
+        mlperf_conf.keep(mlperf_conf.load(settings, lg_info.mlperf_model or ""), run_dir)
+    )
     tracing = prepared.tracing
     if tracing is not None:
         tracing.start()
@@ -306,6 +311,7 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
         lg_info.result = "VALID" if result == "VALID" else "INVALID" if result else None
         lg_info.reasons = reasons
         lg_info.effective = logs.effective_settings(detail)
+        lg_info.config = exp.config
         lg_info.errors = detail.errors
         lg_info.warnings = detail.warnings + exp.notes + ([raw_note] if raw_note else [])
         record.performance = logs.performance(detail, settings.scenario)
@@ -447,6 +453,8 @@ def _accuracy(
         return acc.not_applicable("not applicable: no dataset with labels")
     exp = calibrate.expectations(job.settings, cal)
     run = _run(prepared, exp, "accuracy", Path(job.run_dir) / "accuracy", reporter)
+    assert record.loadgen is not None
+    record.loadgen.config = record.loadgen.config or exp.config  # --mode accuracy
     if run.error is not None:
         raise run.error
     record.artifacts["loadgen_accuracy"] = str(run.log_dir)

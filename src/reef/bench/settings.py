@@ -8,6 +8,7 @@ user's defaults: ``REEF_THREADS``, else the config file's ``threads`` (``reef.co
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,6 +32,10 @@ OPTION_NAMES = {
     "seed": "--seed",
     "repeat": "--repeat",
     "cpus": "--cpus",
+    "user_conf": "--user-conf",
+    "mlperf_conf": "--mlperf-conf",
+    "mlperf_model": "--mlperf-model",
+    "compliant": "--compliant",
     "audits": "--audit",
 }
 
@@ -80,6 +85,9 @@ def bench_settings(scenarios: list[str] | None = None, **options: Any) -> list[B
         options["mode"] = choices.MODE.parse(options["mode"])
     if isinstance(options.get("cpus"), str):
         options["cpus"] = parse_cpus(options["cpus"])
+    for name in ("user_conf", "mlperf_conf"):  # the worker reads them: absolute paths
+        if options.get(name) is not None:
+            options[name] = str(Path(options[name]).expanduser().absolute())
     threads_from = None
     if "threads" not in options:
         threads_from = _default_threads(options)

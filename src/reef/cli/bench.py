@@ -78,7 +78,9 @@ def bench(
     mode: str | None = typer.Option(
         None, "--mode", **choice(MODE), help="measure performance, accuracy, or both [both]"
     ),
-    duration: float | None = typer.Option(None, help="minimum duration in seconds [10]"),
+    duration: float | None = typer.Option(
+        None, help="minimum duration in seconds [10; mlperf.conf's 600 with --compliant]"
+    ),
     queries: int | None = typer.Option(None, help="minimum query count"),
     target_qps: float | None = typer.Option(None, help="Server: queries per second"),
     latency_bound_ms: float | None = typer.Option(None, help="Server: latency bound (ms)"),
@@ -91,7 +93,34 @@ def bench(
     ),
     warmup: int | None = typer.Option(None, help="warm-up queries before calibration [50]"),
     samples: int | None = typer.Option(None, help="how many samples to load (all by default)"),
-    seed: int | None = typer.Option(None, help="LoadGen's random seed [0]"),
+    seed: int | None = typer.Option(
+        None, help="one value for LoadGen's three random seeds [the official mlperf.conf's]"
+    ),
+    user_conf: str | None = typer.Option(
+        None,
+        "--user-conf",
+        metavar="FILE",
+        help="an MLPerf user.conf (model.scenario.key = value) LoadGen loads over mlperf.conf; "
+        "its run length and expectations rule over Reef's",
+    ),
+    mlperf_conf: str | None = typer.Option(
+        None,
+        "--mlperf-conf",
+        metavar="FILE",
+        help="an mlperf.conf in place of the official one LoadGen embeds",
+    ),
+    mlperf_model: str | None = typer.Option(
+        None,
+        "--mlperf-model",
+        metavar="NAME",
+        help="the model's key in the MLPerf configs, e.g. resnet50 [the target's name]",
+    ),
+    compliant: bool = typer.Option(
+        False,
+        "--compliant",
+        help="follow MLPerf's rules: official durations, query counts and seeds (600 s runs); "
+        "any shortcut is refused",
+    ),
     shape: list[str] = typer.Option(
         [], help="bare ONNX files: an input's shape, e.g. input=1x3x224x224"
     ),
@@ -221,6 +250,10 @@ def bench(
         "raw_latencies": raw_latencies,
         "repeat": repeat,
         "cpus": cpus,
+        "user_conf": user_conf,
+        "mlperf_conf": mlperf_conf,
+        "mlperf_model": mlperf_model,
+        "compliant": compliant or None,
         "audits": audit or None,
     }
     given = {k: v for k, v in given.items() if v is not None}

@@ -13,6 +13,8 @@ Format history
    ``interference`` (what else the machine did meanwhile) and ``processes`` (each worker
    process of a run repeated with ``--repeat``); ``settings.repeat`` and ``settings.cpus``;
    ``energy`` (the machine's energy counters over the measured phase, also per process);
+   ``loadgen.config`` and ``loadgen.mlperf_model`` (the MLPerf configs' effective settings
+   and who set each), ``settings.user_conf``, ``mlperf_conf``, ``mlperf_model``, ``compliant``;
    ``imported`` (a result read from an MLPerf submission tree, not measured here: target
    kind ``mlperf``); ``audits`` (MLPerf compliance audits run with the run: ``reef bench
    --audit``) and ``settings.audits``.
@@ -120,6 +122,15 @@ class Calibration(Record):
     derived: dict[str, float] = Field(default_factory=dict)
 
 
+class ConfigSetting(Record):
+    """One LoadGen setting of a run, in the MLPerf configs' units (ms, percent), and who set
+    it: ``mlperf.conf`` (the official file), a config file's path, ``reef`` (its short run or
+    calibration), ``loadgen`` (LoadGen's default) or the option given (``--duration``)."""
+
+    value: int | float
+    source: str
+
+
 class LoadGenInfo(Record):
     version: str
     result: Literal["VALID", "INVALID"] | None = None
@@ -129,6 +140,12 @@ class LoadGenInfo(Record):
     warnings: list[str] = Field(default_factory=list)
     calibration: Calibration | None = None
     log_dir: str | None = None
+    config: dict[str, ConfigSetting] = Field(
+        default_factory=dict,
+        description="the effective settings by MLPerf config key (min_duration, "
+        "qsl_rng_seed, ...) and which file or option set each; empty in older records",
+    )
+    mlperf_model: str | None = Field(None, description="the model's key in the MLPerf configs")
 
 
 class Performance(Record):

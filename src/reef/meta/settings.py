@@ -62,6 +62,8 @@ THREADS_PER_CORE = 4
 # Processes of one configuration (--repeat): each is a whole measurement, so a hundred is
 # already hours; more is a typo.
 MAX_REPEAT = 100
+# A plain `reef bench` runs this long: far shorter than MLPerf's 600 s (--compliant).
+DEFAULT_DURATION_S = 10.0
 # MLPerf's compliance audits Reef runs (``reef bench --audit``, ``reef.bench.audit``).
 AUDIT_TESTS = ("TEST01", "TEST04", "TEST06")
 
@@ -71,7 +73,13 @@ class BenchSettings(Strict):
 
     scenario: Scenario = "SingleStream"
     mode: Mode = "both"
-    duration_s: float = Field(10.0, gt=0, le=86400, description="minimum duration, seconds")
+    duration_s: float | None = Field(
+        None,
+        gt=0,
+        le=86400,
+        description=f"minimum duration, seconds; None: {DEFAULT_DURATION_S:g} (Reef's short "
+        "run), or the MLPerf configs' with --compliant or a user.conf that sets it",
+    )
     queries: int | None = Field(None, ge=1, description="minimum query count")
     target_qps: float | None = Field(
         None,
@@ -90,7 +98,12 @@ class BenchSettings(Strict):
     )
     warmup_queries: int = Field(50, ge=1, description="queries run before calibration")
     sample_count: int | None = Field(None, ge=1, description="samples loaded; all by default")
-    seed: int = Field(0, ge=0, description="LoadGen's random seeds (at most 2**64 - 1)")
+    seed: int | None = Field(
+        None,
+        ge=0,
+        description="one value for LoadGen's three random seeds (at most 2**64 - 1); None: "
+        "the official seeds of mlperf.conf (records made before Reef read it hold 0)",
+    )
     raw_latencies: bool | None = Field(
         None,
         description="keep every query's latency as the SUT measured it. Reading the clock "
@@ -110,6 +123,25 @@ class BenchSettings(Strict):
         min_length=1,
         description="the cores the worker (and LoadGen's threads) are pinned to; None: "
         "wherever the OS schedules them",
+    )
+    user_conf: str | None = Field(
+        None,
+        description="an MLPerf user.conf (absolute path) LoadGen loads over mlperf.conf "
+        "(reef.bench.mlperf_conf); None: none",
+    )
+    mlperf_conf: str | None = Field(
+        None,
+        description="an mlperf.conf (absolute path) in place of the official one LoadGen "
+        "embeds; None: the official one",
+    )
+    mlperf_model: str | None = Field(
+        None,
+        description="the model's key in the MLPerf configs (resnet50); None: the target's name",
+    )
+    compliant: bool = Field(
+        False,
+        description="MLPerf's rules apply: official durations, query counts and seeds; "
+        "any shortcut is refused before the run",
     )
 
     audits: list[str] = Field(
@@ -215,7 +247,7 @@ def limit_problems(settings: BenchSettings) -> list[tuple[str, str]]:
     """(field, message) for each value no machine could run: checked wherever settings for a
     new run are written down, a solution manifest's included."""
     problems = []
-    if settings.seed > MAX_SEED:
+    if settings.seed is not None and settings.seed > MAX_SEED:
         problems.append(
             ("seed", f"must fit in 64 bits (at most {MAX_SEED}): LoadGen's seeds are unsigned")
         )
