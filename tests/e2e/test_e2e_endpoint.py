@@ -1,0 +1,122 @@
+"""Certify what is served: ``reef serve digits-cnn`` in a process of its own on a free port of
+127.0.0.1, and ``reef bench http://127.0.0.1:PORT/v2/models/digits-cnn`` measuring it over
+HTTP with LoadGen. The records say it was a remote endpoint, with the served file's sha256
+and the model's own dataset (accuracy); ``reef compare`` lays them beside an in-process run
+of digits-cnn; ``reef runs show`` names the server. An unknown model or an unreachable server
+is exit 2 with nothing written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e_support import SHORT, Reef, free_port
+
+from reef import __version__
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+
+MODEL = "digits-cnn"
+DIGITS_CNN_SHA = "d8b9b6ce8caf426d0fdf7af134ec915ebae7f96a238bab291ea5ac58fd97bac9"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The model's URL on a running ``reef serve``."""
+    home = tmp_path_factory.mktemp("served-home")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REEF_")}
+    env["REEF_HOME"] = str(home)
+    log = (home / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reef", "serve", MODEL, "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(f"{base}/v2/health/ready", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"reef serve did not start: {(home / 'serve.log').read_text()[-2000:]}")
+    yield f"{base}/v2/models/{MODEL}"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    log.close()
+
+
+@pytest.mark.slow
+def test_bench_measures_the_served_model_and_compare_lays_it_beside_in_process(
+    reef: Reef, served: str
+) -> None:
+    result = reef.ok("bench", served, "-s", "SingleStream", "-s", "Offline", *SHORT, "--json")
+    remote = result.json()
+    assert [r["settings"]["scenario"] for r in remote] == ["SingleStream", "Offline"]
+    for record in remote:
+        assert record["status"] in ("valid", "invalid"), record["reasons"]
+        target = record["target"]
+        assert (target["kind"], target["name"], target["path"]) == ("endpoint", MODEL, served)
+        assert target["sha256"] == DIGITS_CNN_SHA  # the served file's, as reef serve says
+        endpoint = target["endpoint"]
+        assert endpoint["server_name"] == "reef" and "binary_tensor_data" in endpoint["extensions"]
+        assert endpoint["local_model"] == "digits-cnn@1.0.0"
+        assert record["predictor"]["name"] == "oip"
+        latency = record["performance"]["latency_ms"]
+        assert 0 < latency["min"] <= latency["p50"] <= latency["max"]
+        assert record["performance"]["throughput_qps"] > 0
+        # The dataset is the model's own: the served model is as accurate as in process.
+        accuracy = record["accuracy"]
+        assert accuracy["metric"] == "top1" and accuracy["passed"] is True
+        assert record["samples"]["synthetic"] is False
+
+    local = reef.ok("bench", MODEL, "-s", "SingleStream", *SHORT, "--json").json()
+    assert local[0]["target"]["sha256"] == DIGITS_CNN_SHA
+
+    data = reef.ok("compare", local[0]["id"], remote[0]["id"], "--json").json()
+    rows = {row["name"]: row for row in data["settings"]}
+    assert rows["model"]["values"] == ["digits-cnn@1.0.0", "digits-cnn@1.0.0"]
+    assert not rows["model sha256"]["differs"]
+    assert rows["runs in"]["values"] == ["this process", f"endpoint {served} (reef {__version__})"]
+    warnings = " ".join(data["warnings"])
+    assert "runs differ in where the model ran (A in process, B endpoint)" in warnings
+    assert "model file" not in warnings and "different models" not in warnings
+    table = reef.ok("compare", local[0]["id"], remote[0]["id"]).stdout
+    assert "runs in" in table and served[:30] in table
+
+    shown = reef.ok("runs", "show", remote[0]["id"]).stdout
+    assert f"target     endpoint {MODEL}@1.0.0  ({served})" in shown
+    assert f"served by  reef {__version__} (remote: the latencies include HTTP)" in shown
+    listed = reef.ok("runs", "list").stdout
+    assert "oip" in listed and "onnxruntime" in listed
+
+
+def test_an_unknown_served_model_is_exit_2_and_nothing_is_written(reef: Reef, served: str) -> None:
+    unknown = served.replace(MODEL, "nope")
+    result = reef("bench", unknown, *SHORT)
+    assert result.rc == 2, str(result)
+    assert result.says(f"{unknown}: the server has no model 'nope'")
+    reef.assert_nothing_written()
+
+
+def test_an_unreachable_server_is_exit_2_and_nothing_is_written(reef: Reef) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v2/models/{MODEL}"
+    result = reef("bench", url, *SHORT)
+    assert result.rc == 2, str(result)
+    assert result.says("cannot reach http://127.0.0.1:", "connection refused")
+    reef.assert_nothing_written()
+    bad = reef("bench", "http://127.0.0.1:1/v2/health/ready", *SHORT)
+    assert bad.rc == 2 and bad.says("not the address of a model"), str(bad)
+    assert not Path(reef.home / "runs").exists()
