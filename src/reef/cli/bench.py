@@ -65,7 +65,8 @@ def bench(
         ...,
         metavar="TARGET",
         help="a model manifest (.yaml), an ONNX file, a component name[@version], a "
-        "reef.lock, or a solution (its scenarios and settings, which the options override)",
+        "reef.lock, a solution (its scenarios and settings, which the options override), or "
+        "a served model's URL (http://HOST:PORT/v2/models/NAME, the Open Inference Protocol)",
     ),
     scenario: list[str] = typer.Option(
         [],
