@@ -380,3 +380,53 @@ def test_reef_serve_and_tritons_client(tmp_path: Path, models: dict[str, api.Ser
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(30) == 0
+
+
+def test_no_generated_pipeline_request_is_a_server_error(client: TestClient) -> None:
+    """Hypothesis: tensors of any datatype, shape, JSON data, content_type and binary tail to
+    both pipelines: each answer a 200 or a 4xx with its error, never a 5xx."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    text = st.binary(max_size=30).map(lambda b: base64.b64encode(b).decode())
+    leaf = st.one_of(st.text(max_size=20), text, st.integers(), st.floats(), st.none())
+    failures: list[str] = []
+    statuses: list[int] = []
+
+    @settings(
+        max_examples=200, deadline=None, database=None, derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )  # fmt: skip
+    @given(
+        model=st.sampled_from([f"{PHOTOS}-pipeline", f"{TABLE}-pipeline"]),
+        shape=st.lists(st.integers(min_value=0, max_value=4), max_size=3),
+        data=st.recursive(leaf, lambda inner: st.lists(inner, max_size=4), max_leaves=8),
+        content_type=st.sampled_from([None, "base64", "str", "hex", 3]),
+        datatype=st.sampled_from(["BYTES", "FP32", "UINT8"]),
+        tail=st.one_of(st.none(), st.binary(max_size=40)),
+        size=st.one_of(st.none(), st.integers(min_value=-2, max_value=60)),
+    )
+    def send(
+        model: str, shape: list[int], data: Any, content_type: Any, datatype: str,
+        tail: bytes | None, size: int | None,
+    ) -> None:  # fmt: skip
+        parameters: dict[str, Any] = {}
+        if content_type is not None:
+            parameters["content_type"] = content_type
+        if tail is not None and size is not None:
+            parameters["binary_data_size"] = size
+        tensor = {"name": "input", "shape": shape, "datatype": datatype, "data": data}
+        head = json.dumps({"inputs": [{**tensor, "parameters": parameters}]}).encode()
+        headers = {} if tail is None else {HEADER_LENGTH: str(len(head))}
+        answer = client.post(
+            f"/v2/models/{model}/infer", content=head + (tail or b""), headers=headers
+        )
+        statuses.append(answer.status_code)
+        if answer.status_code >= 500 or (
+            answer.status_code != 200 and "error" not in answer.json()
+        ):
+            failures.append(f"{answer.status_code} {answer.text[:300]}")
+
+    send()
+    assert len(statuses) >= 100 and 400 in statuses, len(statuses)
+    assert failures == [], failures[:5]
