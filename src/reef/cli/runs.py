@@ -1,4 +1,4 @@
-"""reef runs list / reef runs show ID / reef runs import PATH"""
+"""reef runs list / reef runs show ID / reef runs import PATH / reef runs import-mlperf DIR"""
 
 from __future__ import annotations
 
@@ -114,6 +114,22 @@ def _endpoint_lines(r: RunRecord) -> list[str]:
     ]
 
 
+def _imported_lines(r: RunRecord) -> list[str]:
+    """Where a run read from an MLPerf submission tree came from: not measured here."""
+    from rich.markup import escape
+
+    i = r.imported
+    if i is None:
+        return []
+    who = " / ".join(p for p in (i.division, i.submitter, i.system) if p)
+    lines = [
+        f"imported   from MLPerf {escape(i.round or '(round unknown)')}  {escape(who)}  "
+        f"{i.imported_at:%Y-%m-%d %H:%M} UTC: read, not measured here"
+    ]
+    lines.extend(f"           [dim]{escape(note)}[/dim]" for note in i.notes)
+    return lines
+
+
 def _print_record(r: RunRecord) -> None:
     s = r.settings
     lines = [
@@ -123,6 +139,7 @@ def _print_record(r: RunRecord) -> None:
         + f"  ({r.target.path})",
         f"model sha  {r.target.sha256}",
         *_endpoint_lines(r),
+        *_imported_lines(r),
         f"scenario   {s.scenario}  mode {s.mode}  duration {s.duration_s:g} s  "
         f"batch {s.batch_size}  threads {s.threads or 'default'}",
     ]
@@ -159,7 +176,7 @@ def _print_record(r: RunRecord) -> None:
         else:
             lines.append(
                 f"accuracy   {a.metric} {a.value:.4f}  reference {a.reference}  "
-                f"threshold {a.threshold}  {'pass' if a.passed else 'FAIL'}  ({a.samples} samples)"
+                f"threshold {a.threshold}  {_passed(a.passed)}  ({a.samples} samples)"
             )
     if r.energy:
         lines.extend(_energy_lines(r.energy))
@@ -173,10 +190,15 @@ def _print_record(r: RunRecord) -> None:
         lines.append(
             f"machine    {cpu.get('model', cpu.get('cpu_model'))}  "
             f"{cpu.get('logical_cores')} cores  {system.get('name', system.get('system'))} "
-            f"{system.get('kernel', system.get('release'))}  env {str(env.get('hash', ''))[:12]}"
+            f"{system.get('kernel', system.get('release')) or ''}  "
+            f"env {str(env.get('hash', ''))[:12]}"
         )
     for line in lines:
         stdout.print(line, highlight=False)
+
+
+def _passed(passed: bool | None) -> str:
+    return "not judged" if passed is None else "pass" if passed else "FAIL"
 
 
 def _energy_lines(e: EnergyInfo) -> list[str]:
@@ -222,6 +244,55 @@ def import_runs(
         stdout.print(f"{run.result:<14}  {run.id}  {run.status:<11}  {run.path}", markup=False)
     stdout.print(
         f"{report.imported} imported, {report.already_stored} already stored", markup=False
+    )
+
+
+@app.command("import-mlperf")
+def import_mlperf(
+    path: str = typer.Argument(
+        ...,
+        metavar="DIR",
+        help="an MLPerf submission tree: the tree, a division, a submitter's folder or one "
+        "results/SYSTEM/BENCHMARK/SCENARIO folder",
+    ),
+    mlperf_round: str | None = typer.Option(
+        None,
+        "--round",
+        metavar="ROUND",
+        help="the MLPerf round the results are of (v5.0); without it, a folder name ending "
+        "in one (inference_results_v5.0) names it",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="print what was imported as JSON"),
+) -> None:
+    """Store the results of an MLPerf inference submission tree (Reef's own export or anyone's
+    published results) as runs marked as imported: target kind mlperf, backend imported.
+
+    Each results/SYSTEM/BENCHMARK/SCENARIO folder with LoadGen's logs becomes one run, with
+    LoadGen's figures and verdict, the accuracy from accuracy.txt and the system from
+    systems/SYSTEM.json; its logs are copied to the run's folder. Results already imported
+    are reported as such, not stored twice. A folder that lacks what a result needs is
+    skipped, with the reason. A missing DIR, a tree with no LoadGen detail log, or a detail
+    log that is not LoadGen's (named by file and line) exits with 2, and nothing is stored.
+    """
+    from pathlib import Path
+
+    from reef import api
+
+    report = api.import_mlperf(Path(path), mlperf_round=mlperf_round)
+    if json_out:
+        emit_json(report.model_dump(mode="json"))
+        return
+    for run in report.runs:
+        where = "/".join(p for p in (run.submitter, run.system, run.benchmark, run.scenario) if p)
+        stdout.print(f"{run.result:<14}  {run.id}  {run.status:<7}  {where}", markup=False)
+    from reef.cli._common import stderr
+
+    for skip in report.skipped:
+        stderr.print(f"skipped  {skip.path}: {skip.reason}", markup=False)
+    stdout.print(
+        f"{report.imported} imported, {report.already_stored} already stored, "
+        f"{len(report.skipped)} skipped",
+        markup=False,
     )
 
 
