@@ -21,6 +21,9 @@ from plugin_support import FakeSite, plugin_site
 from reef.api import plugins as list_plugins
 from reef.bench import metrics
 from reef.bench.metrics import METRICS, MetricError, MetricPluginError, get_metric, known_metrics
+from reef.drift import DriftError
+from reef.drift import checkers as drift_checkers
+from reef.drift.checkers import DRIFT_CHECKERS, DriftPluginError, new_checker
 from reef.environment import detect
 from reef.environment.detect import DETECTORS, DetectorPluginError, detect_all
 from reef.errors import EXIT_ENVIRONMENT, PluginError, PredictorError, PredictorPluginError
@@ -41,6 +44,7 @@ GROUPS: dict[str, PluginGroup[Any]] = {
     "reef.metrics": METRICS,
     "reef.detectors": DETECTORS,
     "reef.checks": CHECKS,
+    "reef.drift": DRIFT_CHECKERS,
 }
 
 
@@ -135,6 +139,7 @@ def _builtin(group: str) -> tuple[str, Callable[[], Any], Any]:
         "reef.metrics": ("top1", lambda: get_metric("top1"), metrics.top1),
         "reef.detectors": ("cpu", lambda: DETECTORS.load("cpu"), cpu),
         "reef.checks": ("latency", lambda: CHECKS.load("latency"), checks.latency),
+        "reef.drift": ("ks", lambda: DRIFT_CHECKERS.load("ks"), drift_checkers.ks),
     }[group]
 
 
@@ -194,6 +199,7 @@ def _use(group: str) -> Callable[[], Any]:
         "reef.metrics": lambda: get_metric("broken"),
         "reef.detectors": lambda: DETECTORS.load("broken"),
         "reef.checks": lambda: build_check("broken", {}),
+        "reef.drift": lambda: new_checker("broken"),
     }[group]
 
 
@@ -203,6 +209,7 @@ SUBSYSTEM_ERRORS: dict[str, tuple[type[PluginError], type[Exception]]] = {
     "reef.metrics": (MetricPluginError, MetricError),
     "reef.detectors": (DetectorPluginError, PluginError),
     "reef.checks": (CheckPluginError, CheckError),
+    "reef.drift": (DriftPluginError, DriftError),
 }
 
 

@@ -1,4 +1,4 @@
-"""The one registry behind Reef's five entry-point groups.
+"""The one registry behind Reef's six entry-point groups.
 
 Each pluggable subsystem declares one ``PluginGroup``: its entry-point group, its built-ins, the
 error a plugin that cannot be loaded becomes, and how to accept what a plugin provides::
@@ -8,6 +8,7 @@ error a plugin that cannot be loaded becomes, and how to accept what a plugin pr
     reef.metrics      reef.bench.metrics.METRICS            a Metric
     reef.detectors    reef.environment.detect.DETECTORS     a detector
     reef.checks       reef.solutions.checks.CHECKS          a solution-check factory
+    reef.drift        reef.drift.checkers.DRIFT_CHECKERS    a drift checker's factory
 
 Every group follows the same rules:
 
@@ -40,8 +41,15 @@ from reef.errors import PluginError
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
-# The five groups, in the order ``reef plugins`` lists them.
-GROUPS = ("reef.predictors", "reef.steps", "reef.metrics", "reef.detectors", "reef.checks")
+# The six groups, in the order ``reef plugins`` lists them.
+GROUPS = (
+    "reef.predictors",
+    "reef.steps",
+    "reef.metrics",
+    "reef.detectors",
+    "reef.checks",
+    "reef.drift",
+)
 BUILT_IN = "built-in"
 UNKNOWN_PACKAGE = "an unknown package"
 _MAX_REASON = 300

@@ -32,7 +32,8 @@ def plugins(plugin_site: FakeSite) -> FakeSite:
             group: {"broken": "reef_test_broken:thing"}
             for group in ("reef.predictors", "reef.steps", "reef.metrics", "reef.detectors")
         }
-        | {"reef.checks": {"broken": "reef_test_broken:thing"}},
+        | {"reef.checks": {"broken": "reef_test_broken:thing"}}
+        | {"reef.drift": {"broken": "reef_test_broken:thing"}},
         modules={"reef_test_broken": BROKEN},
     )
     plugin_site.add(
@@ -63,7 +64,9 @@ def test_plugins_json_lists_sources_errors_and_shadowed(cli: InProcessReef) -> N
         "reef.metrics",
         "reef.detectors",
         "reef.checks",
+        "reef.drift",
     ]
+    assert {e["name"] for e in groups["reef.drift"]["entries"]} >= {"auto", "ks", "pca"}
     entries = {(g, e["name"], e["source"]): e for g in groups for e in groups[g]["entries"]}
     assert entries["reef.predictors", "onnxruntime", "built-in"]["status"] == "ok"
     identity = entries["reef.steps", "identity", "reef-extras 0.4.1"]
@@ -85,7 +88,7 @@ def test_plugins_table_and_its_errors(cli: InProcessReef) -> None:
     assert "reef-extras 0.4.1" in result.stdout and "shadowed" in result.stdout
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 5
+    assert len(errors) == 6
     assert all("from reef-broken 2.0 could not be loaded" in line for line in errors)
     assert "hint: repair or reinstall reef-broken, or uninstall it" in result.stderr
 

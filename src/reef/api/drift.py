@@ -97,12 +97,17 @@ def drift_detector(
     background: bool = True,
     on_result: Callable[[DriftResult], None] | None = None,
     univariate: bool = True,
+    checker: str | None = None,
 ) -> DriftDetector:
     """A detector over windows of ``window`` rows (or ``interval_s`` seconds with at least
     ``min_rows``) of live traffic against ``profile``, calibrated to one false alarm per
     ``arl`` windows on average. Call ``observe(rows)`` per request (a lock and a copy),
     ``latest()`` for the newest window's ``DriftResult``, ``close()`` at shutdown;
-    ``univariate=False`` leaves the verdict to the profile's reconstruction models."""
+    ``univariate=False`` leaves the verdict to the profile's reconstruction models;
+    ``checker`` names a ``reef.drift`` checker (built-in or plugin) that decides each window
+    instead, calibrated to the same false-alarm rate."""
+    from reef.drift.checkers import new_checker
+
     return DriftDetector(
         profile,
         window=window,
@@ -114,6 +119,7 @@ def drift_detector(
         background=background,
         on_result=on_result,
         univariate=univariate,
+        checker=None if checker is None else new_checker(checker, online=True),
     )
 
 
@@ -127,12 +133,15 @@ def drift_check(
     alpha: float = 0.05,
     reconstruction: Sequence[str] = ("pca",),
     output: str | Path | None = None,
+    detector: str | None = None,
 ) -> DriftReport:
     """``current`` (a file) against ``reference`` (a file, a dataset component, or a
     profile): each feature's test at ``alpha`` (``test``: auto, ks, chi2, psi, wasserstein,
     js), the dataset drifting when at least ``drift_share`` of the features do, and each
     reconstruction model's error against the reference's held-out error. ``output`` gets the
-    HTML report. ``result.drifted`` is the verdict (``reef drift`` exits 1 on it)."""
+    HTML report. ``result.drifted`` is the verdict (``reef drift`` exits 1 on it).
+    ``detector`` names a ``reef.drift`` checker (built-in or plugin) that gives the verdict
+    instead, calibrated so that it is a false alarm with probability ``alpha`` at most."""
     from reef.drift import DriftError
     from reef.drift.data import load
     from reef.drift.profile import build_profile
@@ -145,6 +154,15 @@ def drift_check(
     if not 0 < alpha < 1:
         raise DriftError(f"--alpha: {alpha} is not in (0, 1)")
     _check_reconstruction(reconstruction)
+    checker = None
+    if detector is not None:
+        from reef.drift.checkers import new_checker
+
+        if test != "auto":
+            raise DriftError("--test and --detector: give one (--detector ks is --test ks)")
+        checker = new_checker(detector)
+        if detector in RECONSTRUCTIONS and detector not in reconstruction:
+            reconstruction = [*reconstruction, detector]  # the profile needs its model
     target = Path(output) if output is not None else None
     if target is not None:
         check_output(target, "drift report")
@@ -166,12 +184,21 @@ def drift_check(
         profile = build_profile(ref.data, source=ref.source, names=ref.names,
                                 reconstruction=wanted)  # fmt: skip
     _check_widths(cur.source, cur.data.shape[1], profile.source, len(profile.features))
-    result = compare(profile, cur.data, test=test, drift_share=drift_share, alpha=alpha)
+    if checker is None:
+        result = compare(profile, cur.data, test=test, drift_share=drift_share, alpha=alpha)
+    else:
+        checker.fit(profile)
+        checker.calibrate(alpha, drift_share)
+        result = checker.score(cur.data)
+        if not isinstance(result, DriftResult):
+            raise DriftError(
+                f"drift detector {detector!r} gave {type(result).__name__}, not a DriftResult"
+            )
     report = DriftReport(
         reference=profile.source,
         current=cur.source,
         reference_rows=profile.rows,
-        test=test,
+        test=test if checker is None else f"detector {checker.name}",
         result=result,
         notes=notes,
     )

@@ -32,7 +32,7 @@ class PluginGroupReport(BaseModel):
 
 
 class PluginsReport(BaseModel):
-    """What ``plugins`` reports: each of the five entry-point groups."""
+    """What ``plugins`` reports: each of the six entry-point groups."""
 
     groups: list[PluginGroupReport]
 
@@ -40,16 +40,17 @@ class PluginsReport(BaseModel):
 def _groups() -> list[PluginGroup[Any]]:
     # Each subsystem declares its own group; importing them here imports no plugin.
     from reef.bench.metrics import METRICS
+    from reef.drift.checkers import DRIFT_CHECKERS
     from reef.environment.detect import DETECTORS
     from reef.predictors.registry import PREDICTORS
     from reef.predictors.steps.registry import STEPS
     from reef.solutions.checks import CHECKS
 
-    return [PREDICTORS, STEPS, METRICS, DETECTORS, CHECKS]
+    return [PREDICTORS, STEPS, METRICS, DETECTORS, CHECKS, DRIFT_CHECKERS]
 
 
 def plugins(*, load: bool = True) -> PluginsReport:
-    """Every entry of the five entry-point groups, built-ins and plugins, with its source.
+    """Every entry of the six entry-point groups, built-ins and plugins, with its source.
 
     With ``load`` (the default) each entry in use is imported, so that one that cannot be
     loaded shows its error here rather than when a benchmark first needs it. Plugins hidden

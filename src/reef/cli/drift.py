@@ -1,4 +1,5 @@
-"""reef drift REFERENCE CURRENT [--json] [-o report.html] [--drift-share 0.5] [--test auto]"""
+"""reef drift REFERENCE CURRENT [--json] [-o report.html] [--drift-share 0.5] [--test auto]
+[--detector NAME]"""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ def drift(
     output: str | None = typer.Option(
         None, "--output", "-o", metavar="FILE.html", help="write an HTML report"
     ),
+    detector: str | None = typer.Option(
+        None,
+        "--detector",
+        metavar="NAME",
+        help="a drift checker of the reef.drift group (auto, ks, chi2, psi, js, wasserstein, "
+        "pca, autoencoder, or a plugin's) gives the verdict, a false alarm with probability "
+        "--alpha at most",
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Check whether CURRENT drifted from REFERENCE, feature by feature and as a whole.
@@ -63,6 +72,7 @@ def drift(
         alpha=alpha,
         reconstruction=methods,
         output=output,
+        detector=detector,
     )
     if json_out:
         emit_json(report.model_dump(mode="json"))

@@ -54,6 +54,13 @@ def serve(
     drift_window: int = typer.Option(
         500, "--drift-window", min=10, help="rows a drift check looks at"
     ),
+    drift_detector: str | None = typer.Option(
+        None,
+        "--drift-detector",
+        metavar="NAME",
+        help="the reef.drift checker deciding each window (auto, ks, chi2, psi, js, pca, "
+        "autoencoder, or a plugin's) [each feature's test and the reference's PCA]",
+    ),
     alert_webhook: str | None = typer.Option(
         None, "--alert-webhook", metavar="URL", help="POST each drifted window here (JSON)"
     ),
@@ -125,9 +132,10 @@ def serve(
         payload_rate=log_payloads,
         payload_max_bytes=int(payload_max_mb * 1024 * 1024),
         workers=workers,
+        drift_detector=drift_detector,
     )
     try:
-        references = _references(reference, models)
+        references = _references(reference, models, drift_detector, drift_window)
     except BaseException:
         for model in models:
             model.close()
@@ -198,10 +206,20 @@ def _run_workers(
                     os.environ[name] = value
 
 
-def _references(given: list[str], models: list[Any]) -> dict[str, Any]:
-    """Each --reference's profile, by the name of the model it is for (checked to fit it)."""
+def _references(
+    given: list[str], models: list[Any], detector: str | None = None, window: int = 500
+) -> dict[str, Any]:
+    """Each --reference's profile, by the name of the model it is for (checked to fit it, and
+    to suit --drift-detector)."""
     from reef import api
     from reef.serving.drift import check_reference
+
+    if detector is not None and not given:
+        raise typer.BadParameter(
+            "it checks live traffic against a reference: give --reference too",
+            param_hint="--drift-detector",
+        )
+    fitted = ("pca", "autoencoder") if detector == "autoencoder" else ("pca",)
 
     by_name = {m.name: m for m in models}
     found: dict[str, Any] = {}
@@ -223,7 +241,11 @@ def _references(given: list[str], models: list[Any]) -> dict[str, Any]:
             )
         if name in found:
             raise typer.BadParameter(f"two references for {name!r}", param_hint="--reference")
-        profile = api.drift_profile(path)
+        profile = api.drift_profile(path, reconstruction=fitted)
         check_reference(by_name[name], profile)
+        if detector is not None:  # made, fitted and calibrated now: refused before serving
+            api.drift_detector(
+                profile, window=window, min_rows=min(window, 30), checker=detector
+            ).close()
         found[name] = profile
     return found

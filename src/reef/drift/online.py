@@ -36,6 +36,8 @@ from reef.drift.tests import check_share, check_test
 if TYPE_CHECKING:
     import numpy as np
 
+    from reef.drift.checkers import DriftChecker
+
 DEFAULT_WINDOW = 500
 DEFAULT_ARL = 1000.0
 MIN_ROWS = 30
@@ -98,6 +100,7 @@ class Detector:
         on_result: Callable[[DriftResult], None] | None = None,
         history: int = HISTORY,
         univariate: bool = True,
+        checker: DriftChecker | None = None,
     ) -> None:
         import numpy as np
 
@@ -125,6 +128,11 @@ class Detector:
         self.calibration = calibrate(
             self.features, len(profile.reconstruction), arl, drift_share, univariate
         )
+        self.checker = checker  # a reef.drift checker deciding each window instead
+        if checker is not None:
+            checker.fit(profile)
+            checker.calibrate(self.calibration.alpha_window, drift_share)
+        self.check_errors = 0  # windows the checker failed on
         self.on_result = on_result
         self.windows_dropped = 0  # checks that could not keep up with the traffic
         self.callback_errors = 0
@@ -229,6 +237,14 @@ class Detector:
         from reef.drift.tests import compare
 
         c = self.calibration
+        if self.checker is not None:
+            try:
+                result = self.checker.score(rows)
+            except Exception:  # a plugin's failure must not stop the checks
+                self.check_errors += 1
+                return
+            self._keep(result, number, started, ended)
+            return
         result = compare(
             self.profile,
             rows,
@@ -241,6 +257,9 @@ class Detector:
         if not self.univariate:  # the features are shown, the verdict is the models'
             result.dataset_drift = False
             result.drifted = any(r.drift for r in result.reconstruction)
+        self._keep(result, number, started, ended)
+
+    def _keep(self, result: DriftResult, number: int, started: float, ended: float) -> None:
         result.window, result.started, result.ended = number, started, ended
         with self._results_lock:
             self._results.append(result)

@@ -92,6 +92,7 @@ class ServeSettings:
     payload_max_bytes: int = 100 << 20  # the payload log's files, at most, a model
     payload_dir: Path | None = None  # None: REEF_HOME/payloads
     alert_webhook: str | None = None  # where a drifted window is POSTed
+    drift_detector: str | None = None  # a reef.drift checker deciding each window
     workers: int = 1  # processes serving the port (reef serve --workers): above 1, answers
     # carry WORKER_HEADER (this process's id) and each keeps its own batcher and drift state
 
@@ -121,7 +122,14 @@ def create_app(
     ready = {"now": False}
     handling = dict.fromkeys(by_name, 0)  # requests for each model being answered now
     watches = {
-        name: Watch(by_name[name], profile, metrics, settings.drift_window, settings.alert_webhook)
+        name: Watch(
+            by_name[name],
+            profile,
+            metrics,
+            settings.drift_window,
+            settings.alert_webhook,
+            detector=settings.drift_detector,
+        )
         for name, profile in (references or {}).items()
     }
     logs: dict[str, Any] = {}

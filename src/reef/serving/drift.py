@@ -54,11 +54,17 @@ class Watch:
         metrics: Metrics,
         window: int,
         webhook: str | None,
+        *,
+        detector: str | None = None,
     ) -> None:
         self.model, self.metrics, self.webhook = model, metrics, webhook
         self.input = model.inputs[0].name
         self.detector = api.drift_detector(
-            profile, window=window, min_rows=min(window, 30), on_result=self._closed
+            profile,
+            window=window,
+            min_rows=min(window, 30),
+            on_result=self._closed,
+            checker=detector,
         )
 
     def observe(self, inputs: dict[str, np.ndarray]) -> None:
@@ -69,6 +75,7 @@ class Watch:
         latest = self.detector.latest()
         return {
             "model": self.model.name,
+            "detector": self.detector.checker.name if self.detector.checker else "auto",
             "windows": 0 if latest is None else latest.window,
             "latest": None if latest is None else latest.model_dump(mode="json"),
         }

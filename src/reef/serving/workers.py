@@ -50,7 +50,6 @@ def worker_environment(
     backend: str | None,
     threads: int | None,
     references: dict[str, Any],
-    detector: str | None = None,
 ) -> dict[str, str]:
     """The environment variables the workers need: ``PROMETHEUS_MULTIPROC_DIR`` and
     ``WORKER_ENV``; each reference's profile is written under ``root`` here."""
@@ -70,7 +69,6 @@ def worker_environment(
                 "threads": threads,
                 "settings": given,
                 "references": profiles,
-                "detector": detector,
             }
         ),
     }
@@ -98,7 +96,4 @@ def create_worker_app() -> Any:
         for model in models:
             model.close()
         raise
-    kwargs: dict[str, Any] = {"references": references}
-    if given.get("detector"):
-        kwargs["detector"] = given["detector"]
-    return create_app(models, settings, **kwargs)
+    return create_app(models, settings, references=references)
