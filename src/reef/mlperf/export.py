@@ -253,7 +253,7 @@ def user_conf(record: RunRecord, bench: rules.Benchmark) -> str:
             entry = config[key]
             value = entry.get("value") if isinstance(entry, Mapping) else entry
             source = str(entry.get("source", "")) if isinstance(entry, Mapping) else ""
-            if "mlperf.conf" in source or value is None:
+            if "mlperf.conf" in source or source == "loadgen" or value is None:
                 continue
             name = key.split(".")[-1]
             lines.append(f"{model}.{scenario}.{name} = {_conf_value(value)}")
@@ -580,7 +580,13 @@ def _write_scenario(
     copied = []
     for audit in _audits(record):
         test = str(getattr(audit, "test", ""))
-        folder = Path(str(getattr(audit, "path", "") or ""))
+        raw = getattr(audit, "path", None)
+        if not raw:
+            notes.append(f"run {record.id[:8]}: audit {test} names no folder; not copied")
+            continue
+        folder = Path(str(raw))
+        if not folder.is_absolute():  # relative to the run's folder
+            folder = perf.parent / folder
         if test in L.COMPLIANCE_TESTS and folder.is_dir():
             dest = tree.test_dir(key, test)
             dest.parent.mkdir(parents=True, exist_ok=True)
