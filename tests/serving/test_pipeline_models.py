@@ -351,6 +351,8 @@ def test_reef_serve_and_tritons_client(tmp_path: Path, models: dict[str, api.Ser
                     time.sleep(0.1)
             else:
                 pytest.fail(f"reef serve did not start: {(tmp_path / 'serve.log').read_text()}")
+            started = (tmp_path / "serve.log").read_text()
+            assert f"Reef serving {PHOTOS} 1.0.0 (and {PHOTOS}-pipeline) on http://" in started
             client = http.InferenceServerClient(url=url)
             name = f"{PHOTOS}-pipeline"
             assert client.is_model_ready(name)

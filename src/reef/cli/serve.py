@@ -140,7 +140,7 @@ def serve(
         for model in models:
             model.close()
         raise
-    shown = ", ".join(f"{m.name} {m.version}" for m in models)
+    shown = ", ".join(_shown(m) for m in models)
     processes = f"; {workers} worker processes" if workers > 1 else ""
     if workers > 1:
         # Checked here; each worker opens the models again (the parent keeps none open).
@@ -249,3 +249,10 @@ def _references(
             ).close()
         found[name] = profile
     return found
+
+
+def _shown(model: Any) -> str:
+    """A model's name and version, and its ``{m}-pipeline`` where its manifest's processing
+    is served too."""
+    pipeline = model.processing is not None and not isinstance(model.processing, str)
+    return f"{model.name} {model.version}" + (f" (and {model.name}-pipeline)" if pipeline else "")
