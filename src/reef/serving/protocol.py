@@ -7,8 +7,11 @@ that JSON (its length in the ``Inference-Header-Content-Length`` header) followe
 bytes of each input whose ``parameters.binary_data_size`` says how many, in the inputs' order.
 An answer is JSON with each output's data as a flat row-major list, or, for the outputs asked
 as binary (``binary_data`` on the output, ``binary_data_output`` on the request), its bytes
-after the JSON, with ``binary_data_size`` and the same header. Every problem with a request is
-a ``ProtocolError`` (HTTP 400) saying which tensor and what.
+after the JSON, with ``binary_data_size`` and the same header. A ``BYTES`` tensor (a pipeline's
+encoded images, its labels) is a numpy object array of ``bytes``: strings in JSON (base64
+where the input's ``content_type`` says so), and as binary data each element's 4-byte
+little-endian length, then its bytes. Every problem with a request is a ``ProtocolError``
+(HTTP 400) saying which tensor and what.
 """
 
 from __future__ import annotations
