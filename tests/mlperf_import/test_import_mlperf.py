@@ -74,6 +74,7 @@ def test_each_result_becomes_a_run_with_the_trees_figures(reef_home: Path) -> No
         assert (r.target.kind, r.target.name, r.target.version) == ("mlperf", "resnet50", "v5.1")
         assert r.predictor is not None and r.predictor.name == "imported"
         assert r.settings.duration_s == 600.0
+        assert r.settings.seed is None  # the round's official seeds, as mlperf.conf sets them
         assert r.imported is not None
         assert (r.imported.division, r.imported.benchmark, r.imported.round) == (
             "closed",
@@ -288,6 +289,18 @@ def test_the_round_comes_from_the_official_seeds_when_no_name_gives_it(
     tree.rename(plain)
     api.import_mlperf(plain)
     assert {r.target.version for r in api.runs_list()} == {"v5.1"}
+
+
+def test_one_seed_for_all_three_is_the_settings_seed(tree: Path, reef_home: Path) -> None:
+    log = tree / ACME / "Offline" / "performance" / "run_1" / "mlperf_log_detail.txt"
+    text = log.read_text()
+    for seed in ("1780908523862526354", "14771362308971278857", "18209322760996052031"):
+        text = text.replace(f'"value": {seed},', '"value": 7,')
+    log.write_text(text)
+    api.import_mlperf(tree)
+    records = imported_records()
+    assert records[("Acme", "Offline")].settings.seed == 7
+    assert records[("Acme", "SingleStream")].settings.seed is None
 
 
 # -- bad input: exit 2, the message names what is wrong, nothing is written ------------------

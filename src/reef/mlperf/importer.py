@@ -397,7 +397,7 @@ def _settings(effective: dict[str, Any], scenario: str, with_accuracy: bool) -> 
     candidates: dict[str, Any] = {
         "duration_s": _number(effective.get("min_duration_ms"), 1e-3),
         "queries": effective.get("min_query_count"),
-        "seed": effective.get("qsl_rng_seed"),
+        "seed": _seed(effective),
     }
     if scenario == "Server":
         candidates["target_qps"] = _number(effective.get("target_qps"))
@@ -413,6 +413,20 @@ def _settings(effective: dict[str, Any], scenario: str, with_accuracy: bool) -> 
             continue
         values[name] = value
     return BenchSettings(**values)
+
+
+def _seed(effective: dict[str, Any]) -> int | None:
+    """``BenchSettings.seed``: None for a round's official seeds (as for a run that used
+    mlperf.conf's), the one value when all three are it (``--seed``), else None (the three
+    stay in the effective settings)."""
+    seeds = {k: effective.get(k) for k in rules.SEED_KEYS}
+    if rules.round_for_seeds({k: v for k, v in seeds.items() if isinstance(v, int)}):
+        return None
+    values = set(seeds.values())
+    if len(values) == 1:
+        (value,) = values
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return None
 
 
 def _number(value: Any, scale: float = 1.0) -> float | None:
