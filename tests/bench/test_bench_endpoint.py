@@ -358,3 +358,23 @@ def test_the_metadata_hash_is_of_the_models_metadata(fake: tuple[Fake, str]) -> 
         json.dumps(meta, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
     assert resolve(url).target.sha256 == expected
+
+
+# --- what reef serve says of what it serves ------------------------------------------------------
+
+
+def test_reef_serve_names_the_model_and_file_it_serves(fake: tuple[Fake, str]) -> None:
+    from reef import api
+    from reef.errors import ReefError
+
+    served = api.open_served("digits-cnn")
+    try:
+        assert served.parameters == {
+            "reef_model": "digits-cnn@1.0.0",
+            "reef_sha256": DIGITS_CNN_SHA,
+        }
+    finally:
+        served.close()
+    _, url = fake
+    with pytest.raises(ReefError, match="a model another server serves"):
+        api.open_served(url)

@@ -104,6 +104,13 @@ def open_served(
     from reef.predictors.signature import check_signature
 
     resolved = resolve(target)
+    if resolved.target.kind == "endpoint":
+        from reef.errors import ReefError
+
+        raise ReefError(
+            f"{target}: a model another server serves; reef serve serves models it opens",
+            hint="give the model itself: a component, a manifest or a model file",
+        )
     framework = backend or default_backend(resolved)
     check_backend_allowed(resolved, framework)
     predictor = registry.create(framework)
@@ -127,10 +134,10 @@ def open_served(
         predictor=predictor,
         processing=processing,
     )
-    target = resolved.target
+    ran = resolved.target
     served.parameters = {
-        "reef_model": f"{target.name}@{target.version}" if target.version else target.name,
-        "reef_sha256": target.sha256,
+        "reef_model": f"{ran.name}@{ran.version}" if ran.version else ran.name,
+        "reef_sha256": ran.sha256,
     }
     return served
 
