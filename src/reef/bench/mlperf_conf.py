@@ -448,12 +448,22 @@ def apply(ts: Any, config: dict[str, ConfigSetting], scenario: str, loaded: set[
         if attr is None:
             continue
         current = getattr(ts, attr)
-        raw = setting.value * spec.scale
+        raw = scaled(setting.value, spec)
         if spec.kind == "bool":
             value: Any = raw == 1 if spec.true_is_one else raw != 0
         else:
             value = type(current)(raw)
         setattr(ts, attr, value)
+
+
+def scaled(value: int | float, spec: Key) -> int | float:
+    """A config value in LoadGen's units (ns, a fraction); integers stay exact (64-bit seeds
+    do not survive a float)."""
+    if spec.scale == 1.0:
+        return value
+    if spec.kind == "int" and isinstance(value, int):
+        return value * int(spec.scale)  # LoadGen multiplies integers by an integer factor
+    return value * spec.scale
 
 
 def from_config(ts: Any, configs: Configs, scenario: str) -> set[str]:
