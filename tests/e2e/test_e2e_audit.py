@@ -17,14 +17,14 @@ def test_test01_and_test04_pass_and_write_the_compliance_folders(reef: Reef) -> 
     # One intra-op thread: the references and the audits then measure the same thing on a
     # shared machine, where two threads fight over the cores with whatever else runs. Such a
     # machine can still move a figure by more than 10% from one run to the next: a run whose
-    # only failed checks are performance comparisons is tried once more; any other failure
-    # is not excused.
-    for attempt in range(2):
+    # only failed checks are performance comparisons is tried again, up to three times in
+    # all; any other failure is not excused.
+    for attempt in range(3):
         result = reef(
             "bench", MODEL, "-s", "Offline", "--duration", "1", "--threads", "1",
             "--audit", "TEST01", "--audit", "test04", "--json",
         )  # fmt: skip
-        if result.rc == 0 or attempt == 1:
+        if result.rc == 0 or attempt == 2:
             break
         [failed] = result.json()
         checks = [c for a in failed["audits"] for c in a["checks"] if not c["passed"]]
