@@ -303,6 +303,21 @@ def test_one_seed_for_all_three_is_the_settings_seed(tree: Path, reef_home: Path
     assert records[("Acme", "SingleStream")].settings.seed is None
 
 
+def test_an_imported_run_is_not_reproduced(reef_home: Path) -> None:
+    from reef.errors import ReefError
+
+    api.import_mlperf(TREE / BOLT / "Server")
+    (run,) = api.runs_list()
+    with pytest.raises(ReefError) as caught:
+        api.reproduce(run.id)
+    assert caught.value.exit_code == 2
+    assert caught.value.message == (
+        f"run {run.id[:12]} was imported from an MLPerf submission tree ({TREE / BOLT}/Server): "
+        "it was not measured here, and Reef holds no model to run again"
+    )
+    assert [r.id for r in api.runs_list()] == [run.id]
+
+
 # -- bad input: exit 2, the message names what is wrong, nothing is written ------------------
 
 

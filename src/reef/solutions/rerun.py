@@ -72,6 +72,13 @@ def reproduce(
     say = progress or (lambda _message: None)
     with Store() as store:
         original = store.get(run_id, with_latencies=True)
+    if original.imported is not None:
+        raise CannotReproduce(
+            f"run {original.id[:12]} was imported from an MLPerf submission tree "
+            f"({original.imported.path}): it was not measured here, and Reef holds no model "
+            "to run again",
+            hint="benchmark the model with reef bench, then reef compare the two runs",
+        )
     if original.lock is None:
         raise CannotReproduce(
             f"run {original.id[:12]} kept no lock: it measured {original.target.path} "
