@@ -251,8 +251,10 @@ def user_conf(record: RunRecord, bench: rules.Benchmark) -> str:
     if isinstance(config, Mapping) and config:
         for key in sorted(config):
             entry = config[key]
-            value = entry.get("value") if isinstance(entry, Mapping) else entry
-            source = str(entry.get("source", "")) if isinstance(entry, Mapping) else ""
+            if isinstance(entry, Mapping):
+                value, source = entry.get("value"), str(entry.get("source", ""))
+            else:
+                value, source = getattr(entry, "value", None), str(getattr(entry, "source", ""))
             if "mlperf.conf" in source or source == "loadgen" or value is None:
                 continue
             name = key.split(".")[-1]
