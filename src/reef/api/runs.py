@@ -124,7 +124,8 @@ def bench(
     **options: Any,
 ) -> list[RunRecord]:
     """Benchmark ``target`` (a manifest, an ONNX file, a component ``name[@version]``, a lock
-    file or a solution) once per settings; every finished run is stored (unless ``store`` is
+    file, a solution, or a served model's URL ``http://HOST:PORT/v2/models/NAME``) once per
+    settings; every finished run is stored (unless ``store`` is
     False) and returned.
 
     The settings are either ``settings`` (``BenchSettings``, one or a list, as
