@@ -125,8 +125,7 @@ def bench(
 ) -> list[RunRecord]:
     """Benchmark ``target`` (a manifest, an ONNX file, a component ``name[@version]``, a lock
     file, a solution, or a served model's URL ``http://HOST:PORT/v2/models/NAME``) once per
-    settings; every finished run is stored (unless ``store`` is
-    False) and returned.
+    settings; every finished run is stored (unless ``store`` is False) and returned.
 
     The settings are either ``settings`` (``BenchSettings``, one or a list, as
     ``bench_settings`` makes them) or ``scenarios`` with keyword settings, validated as
