@@ -242,6 +242,25 @@ def test_audit_logs_inside_a_scenario_folder_are_not_results(tree: Path, reef_ho
     assert (report.imported, report.skipped) == (4, [])
 
 
+def test_other_logs_of_a_result_folder_are_not_results(tree: Path, reef_home: Path) -> None:
+    """A power run's ranging logs, a second run, an audit: the folder is one result."""
+    perf = tree / ACME / "Offline" / "performance"
+    for extra in ("ranging", "run_2"):
+        (perf / extra).mkdir()
+        shutil.copy(perf / "run_1" / "mlperf_log_detail.txt", perf / extra)
+    stray = tree / "closed" / "Acme" / "results" / "mlperf_log_detail.txt"
+    shutil.copy(perf / "run_1" / "mlperf_log_detail.txt", stray)
+    report = api.import_mlperf(tree)
+    assert report.imported == 4
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        (
+            str(stray),
+            "not in a folder of a results/SYSTEM/BENCHMARK/SCENARIO/ folder "
+            "(performance/run_1/, accuracy/)",
+        )
+    ]
+
+
 def test_a_log_whose_scenario_is_not_its_folders_is_skipped(tree: Path, reef_home: Path) -> None:
     (tree / ACME / "Offline").rename(tree / ACME / "MultiStream")
     report = api.import_mlperf(tree)
@@ -346,6 +365,23 @@ def test_a_tree_without_loadgen_logs_is_refused(tree: Path, reef_home: Path) -> 
     assert caught.value.message == (
         f"{tree}: no mlperf_log_detail.txt under it: not an MLPerf submission tree"
     )
+    assert_nothing_written(reef_home)
+
+
+def test_reefs_own_run_folders_are_not_a_submission_tree(reef_home: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs" / "0123abcd"
+    (runs / "performance").mkdir(parents=True)
+    shutil.copy(
+        TREE / ACME / "Offline" / "performance" / "run_1" / "mlperf_log_detail.txt",
+        runs / "performance",
+    )
+    with pytest.raises(FileRefused) as caught:
+        api.import_mlperf(tmp_path / "runs")
+    assert caught.value.message == (
+        f"{tmp_path / 'runs'}: no mlperf_log_detail.txt in a results/SYSTEM/BENCHMARK/SCENARIO/ "
+        "folder under it: not an MLPerf submission tree"
+    )
+    assert caught.value.hint is not None and "reef runs import" in caught.value.hint
     assert_nothing_written(reef_home)
 
 

@@ -140,12 +140,19 @@ def scan(root: Path, round_: str | None = None) -> tuple[list[Found], list[Skipp
                 skipped.append(
                     SkippedResult(
                         path=str(path),
-                        reason="not in a results/SYSTEM/BENCHMARK/SCENARIO/ folder "
-                        "(performance/run_1/ or accuracy/)",
+                        reason="not in a folder of a results/SYSTEM/BENCHMARK/SCENARIO/ "
+                        "folder (performance/run_1/, accuracy/)",
                     )
                 )
             continue
         folders.setdefault(where.folder, where)
+    if not folders:
+        raise FileRefused(
+            root,
+            f"no {DETAIL} in a results/SYSTEM/BENCHMARK/SCENARIO/ folder under it: not an "
+            "MLPerf submission tree",
+            hint="Reef's own run folders (REEF_HOME/runs/ID) are imported with reef runs import",
+        )
     found: list[Found] = []
     problems: list[Problem] = []
     for where in folders.values():
@@ -194,18 +201,15 @@ def _detail_logs(root: Path) -> list[Path]:
 
 
 def _place(path: Path) -> _Where | None:
-    """Where ``path`` (a detail log) sits: its scenario folder, if it is the performance log
-    of ``performance/run_N/`` or the accuracy log of ``accuracy/`` under
-    ``results/SYSTEM/BENCHMARK/SCENARIO/``."""
+    """Where ``path`` (a detail log) sits: the ``results/SYSTEM/BENCHMARK/SCENARIO/`` folder
+    it is in, at any depth (``performance/run_1/``, ``accuracy/``, an audit's ``TEST01/``, a
+    power run's ``performance/ranging/``): the folder is the result."""
     parts = path.parts
     for i in range(len(parts) - 1, -1, -1):
         if parts[i] != "results":
             continue
         rest = parts[i + 1 :]
-        shaped = (len(rest) == 6 and rest[3] == PERFORMANCE_DIR and rest[4].startswith("run_")) or (
-            len(rest) == 5 and rest[3] == ACCURACY_DIR
-        )
-        if not shaped:
+        if len(rest) < 5:  # SYSTEM/BENCHMARK/SCENARIO/FOLDER/mlperf_log_detail.txt at least
             return None
         submitter_dir = Path(*parts[:i])
         division = parts[i - 2] if i >= 2 and parts[i - 2] in DIVISIONS else None
