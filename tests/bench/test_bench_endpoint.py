@@ -318,6 +318,7 @@ def test_a_vanished_server_is_a_predictor_error_saying_why() -> None:
 # --- whole runs ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_run_against_the_endpoint_is_recorded_as_remote(fake: tuple[Fake, str]) -> None:
     state, url = fake
     job = job_for(resolve(url), BenchSettings(scenario="Offline", duration_s=0.2, batch_size=4))
@@ -331,6 +332,20 @@ def test_a_run_against_the_endpoint_is_recorded_as_remote(fake: tuple[Fake, str]
     shapes = {json.loads(b[: int(h["Inference-Header-Content-Length"])])["inputs"][0]["shape"][0]
               for h, b in state.bodies}  # fmt: skip
     assert 4 in shapes  # Offline's batches of --batch-size
+
+
+@pytest.mark.slow
+def test_server_scenario_batches_on_loadgens_worker_thread(fake: tuple[Fake, str]) -> None:
+    state, url = fake
+    settings = BenchSettings(
+        scenario="Server", duration_s=0.3, batch_size=2, latency_bound_ms=100.0, target_qps=200
+    )
+    record = run_job(job_for(resolve(url), settings))
+    assert record.status in ("valid", "invalid"), record.reasons
+    assert record.performance is not None and record.performance.latency_ms.p99 > 0
+    assert record.performance.queries > 0
+    # The warm-up's thread and the Server worker's each kept one connection alive.
+    assert 1 <= len(state.connections) <= 3
 
 
 @pytest.mark.slow
