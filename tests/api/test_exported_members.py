@@ -105,6 +105,7 @@ EXPORTED = [
     "demo",
     "detect",
     "drift_check",
+    "drift_dataset_profile",
     "drift_detector",
     "drift_profile",
     "env_check",

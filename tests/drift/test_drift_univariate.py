@@ -147,3 +147,24 @@ def test_the_chi_square_is_scipys() -> None:
     ref, cur = np.array([50.0, 30.0, 20.0, 0.0]), np.array([10.0, 12.0, 30.0, 3.0])
     found = chi2_contingency(np.vstack([ref[:4], cur[:4]]), correction=False)
     assert _chi2(ref, cur) == pytest.approx((found.statistic, found.pvalue))
+
+
+def test_ks_on_a_feature_with_an_atom_is_small_when_nothing_changed() -> None:
+    """A numeric feature most of whose values are one number (a digit's blank pixel, 0): the
+    sketch's CDF jumps there, and the same distribution is not called drifted (before, the
+    interpolated CDF put the jump past the atom and KS found D = 0.84)."""
+    from reef.drift.tests import ks_statistic
+
+    rng = np.random.default_rng(0)
+
+    def draw(n: int) -> np.ndarray:
+        x = rng.random(n) * 0.9 + 0.1
+        x[rng.random(n) < 0.8] = 0.0
+        return x
+
+    sketch = build_profile(draw(2000).reshape(-1, 1)).features[0]
+    assert sketch.kind == "numeric" and sketch.quantiles[:3] == [0.0, 0.0, 0.0]
+    assert ks_statistic(sketch, draw(300)) < 0.1
+    shifted = draw(300)
+    shifted[shifted == 0.0] = 0.05  # the atom moved: drift
+    assert ks_statistic(sketch, shifted) > 0.7

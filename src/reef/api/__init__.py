@@ -63,6 +63,7 @@ if TYPE_CHECKING:
         DriftReport,
         DriftResult,
         drift_check,
+        drift_dataset_profile,
         drift_detector,
         drift_profile,
     )
@@ -245,6 +246,7 @@ _WHERE: dict[str, str] = {
     # drift: a reference profile, offline checks (reef drift), detectors for live traffic
     "drift_profile": "reef.api.drift",
     "drift_check": "reef.api.drift",
+    "drift_dataset_profile": "reef.api.drift",
     "drift_detector": "reef.api.drift",
     "DriftDetector": "reef.api.drift",
     "DriftProfile": "reef.api.drift",
@@ -492,6 +494,7 @@ __all__ = [
     "demo",
     "detect",
     "drift_check",
+    "drift_dataset_profile",
     "drift_detector",
     "drift_profile",
     "env_check",

@@ -32,12 +32,14 @@ __all__ = [
     "FeatureResult",
     "ReconstructionResult",
     "drift_check",
+    "drift_dataset_profile",
     "drift_detector",
     "drift_profile",
     "drift_report_html",
 ]
 
 RECONSTRUCTIONS = ("pca", "autoencoder")
+DATASET_ROWS = 5000  # the model's dataset rows a reference profile reads, at most
 
 
 class DriftReport(BaseModel):
@@ -82,6 +84,74 @@ def drift_profile(
         categorical=categorical,
         reconstruction=reconstruction,
         seed=seed,
+    )
+
+
+def drift_dataset_profile(
+    target: str,
+    *,
+    limit: int | None = DATASET_ROWS,
+    reconstruction: Sequence[str] = ("pca",),
+    backend: str | None = None,
+    seed: int = 0,
+) -> DriftProfile:
+    """The reference profile of ``target``'s own dataset as the model takes it (``reef serve
+    --reference dataset``): the dataset component its manifest names, each row through the
+    input's processing steps as ``reef bench`` feeds it (at most ``limit`` rows), flattened to
+    features. Only the per-feature sketches and the reconstruction models are kept, no rows.
+    A target without a dataset, or whose samples are not rows of a fixed size, is a
+    ``DriftError`` (exit 2)."""
+    import numpy as np
+
+    from reef.bench.backends import default_backend
+    from reef.bench.conformance import index_bounds_of
+    from reef.bench.samples import dataset_input, load_dataset
+    from reef.bench.target import check_backend_allowed, resolve
+    from reef.drift import DriftError
+    from reef.drift.data import check
+    from reef.drift.profile import build_profile
+    from reef.predictors import registry
+    from reef.predictors.base import PredictorOptions
+
+    _check_reconstruction(reconstruction)
+    resolved = resolve(target)
+    manifest = resolved.manifest
+    name = resolved.target.name
+    if manifest is None or resolved.dataset is None or not resolved.dataset_path:
+        raise DriftError(
+            f"{target}: no dataset to build a reference from (its manifest names none)",
+            hint="give --reference FILE.npz: rows of the model's input",
+        )
+    framework = backend or default_backend(resolved)
+    check_backend_allowed(resolved, framework)
+    predictor = registry.create(framework)
+    signature = predictor.open(Path(resolved.model_path), PredictorOptions(threads=1))
+    try:
+        file = str(resolved.manifest_path or resolved.model_path)
+        samples = load_dataset(
+            manifest,
+            file,
+            resolved.dataset,
+            Path(resolved.dataset_path),
+            signature,
+            limit,
+            sources_dir=next(
+                (Path(c.path).parent for c in resolved.components
+                 if c.kind == "dataset" and c.path),
+                None,
+            ),
+            index_bounds=index_bounds_of(Path(resolved.model_path), signature),
+        )  # fmt: skip
+    finally:
+        predictor.close()
+    spec = dataset_input(manifest, file)
+    rows = samples.inputs[spec.name]
+    if not np.issubdtype(rows.dtype, np.number) or rows.ndim < 1:
+        raise DriftError(f"{name}: its samples of {spec.name!r} are not numbers")
+    flat = rows.reshape(rows.shape[0], -1).astype(np.float64)
+    source = f"dataset {resolved.dataset.name} through {name}'s steps"
+    return build_profile(
+        check(flat, source), source=source, reconstruction=reconstruction, seed=seed
     )
 
 

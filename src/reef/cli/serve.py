@@ -16,6 +16,7 @@ from reef.cli._common import stderr
 from reef.errors import Terminated
 
 SERVE_EXTRA = "pip install 'reef-bench[serve]'"
+DATASET = "dataset"  # --reference dataset: the model's own dataset component
 
 
 def serve(
@@ -47,9 +48,10 @@ def serve(
     reference: list[str] = typer.Option(
         [],
         "--reference",
-        metavar="[MODEL=]FILE.npz",
+        metavar="[MODEL=]FILE.npz|dataset",
         help="check live traffic for drift against this reference (the model's inputs, rows "
-        "x features: .npz, .npy or .csv); MODEL= names the model where several are served",
+        "x features: .npz, .npy or .csv), or 'dataset': the model's own dataset through its "
+        "manifest's steps, profiled now; MODEL= names the model where several are served",
     ),
     drift_window: int = typer.Option(
         500, "--drift-window", min=10, help="rows a drift check looks at"
@@ -135,7 +137,14 @@ def serve(
         drift_detector=drift_detector,
     )
     try:
-        references = _references(reference, models, drift_detector, drift_window)
+        references = _references(
+            reference,
+            models,
+            drift_detector,
+            drift_window,
+            dict(zip(names, targets, strict=True)),
+            backend,
+        )
     except BaseException:
         for model in models:
             model.close()
@@ -207,7 +216,12 @@ def _run_workers(
 
 
 def _references(
-    given: list[str], models: list[Any], detector: str | None = None, window: int = 500
+    given: list[str],
+    models: list[Any],
+    detector: str | None = None,
+    window: int = 500,
+    targets: dict[str, str] | None = None,
+    backend: str | None = None,
 ) -> dict[str, Any]:
     """Each --reference's profile, by the name of the model it is for (checked to fit it, and
     to suit --drift-detector)."""
@@ -241,7 +255,11 @@ def _references(
             )
         if name in found:
             raise typer.BadParameter(f"two references for {name!r}", param_hint="--reference")
-        profile = api.drift_profile(path, reconstruction=fitted)
+        if path == DATASET:  # the model's own dataset, as it takes it: sketches, no rows
+            target = (targets or {}).get(name, name)
+            profile = api.drift_dataset_profile(target, reconstruction=fitted, backend=backend)
+        else:
+            profile = api.drift_profile(path, reconstruction=fitted)
         check_reference(by_name[name], profile)
         if detector is not None:  # made, fitted and calibrated now: refused before serving
             api.drift_detector(

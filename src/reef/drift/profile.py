@@ -157,9 +157,11 @@ def bin_fractions(column: np.ndarray, edges: Sequence[float] | np.ndarray) -> np
     return result
 
 
-def sketch_cdf(sketch: FeatureSketch, x: np.ndarray) -> np.ndarray:
+def sketch_cdf(sketch: FeatureSketch, x: np.ndarray, side: str = "right") -> np.ndarray:
     """The reference's CDF at ``x``: exact for a categorical feature (a step function), the
-    quantiles' linear interpolation for a numeric one."""
+    quantiles' linear interpolation for a numeric one. A value several quantiles share is an
+    atom (pixels at 0, say): there the CDF jumps, ``side="right"`` giving F(x) (the last of
+    those quantiles' levels) and ``"left"`` F(x-) (the first)."""
     import numpy as np
 
     if sketch.kind == "categorical":
@@ -169,7 +171,17 @@ def sketch_cdf(sketch: FeatureSketch, x: np.ndarray) -> np.ndarray:
         return result
     levels = np.linspace(0.0, 1.0, len(sketch.quantiles))
     q = np.asarray(sketch.quantiles)
+    x = np.asarray(x, dtype=np.float64)
     cdf: np.ndarray = np.interp(x, q, levels, left=0.0, right=1.0)
+    first = np.searchsorted(q, x, side="left")
+    last = np.searchsorted(q, x, side="right") - 1
+    atom = (last > first) & (first < len(q)) & (q[np.minimum(first, len(q) - 1)] == x)
+    if side == "right":
+        cdf = np.where(atom, levels[np.maximum(last, 0)], cdf)
+        cdf = np.where(x >= q[-1], 1.0, cdf)
+    else:
+        cdf = np.where(atom, levels[np.minimum(first, len(q) - 1)], cdf)
+        cdf = np.where(x <= q[0], 0.0, cdf)
     return cdf
 
 

@@ -108,8 +108,13 @@ def ks_statistic(sketch: FeatureSketch, values: np.ndarray) -> float:
     unique = np.unique(x)
     right = np.searchsorted(x, unique, side="right") / n
     left = np.searchsorted(x, unique, side="left") / n
-    ref = sketch_cdf(sketch, unique)
-    return float(max(np.max(np.abs(right - ref)), np.max(np.abs(left - ref))))
+    below = sketch_cdf(sketch, unique, side="left")  # F(x-): an atom's jump counts once
+    return float(
+        max(
+            np.max(np.abs(right - sketch_cdf(sketch, unique))),
+            np.max(np.abs(left - below)),
+        )
+    )
 
 
 def buckets(sketch: FeatureSketch, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
