@@ -393,3 +393,16 @@ def test_reef_serve_names_the_model_and_file_it_serves(fake: tuple[Fake, str]) -
     _, url = fake
     with pytest.raises(ReefError, match="a model another server serves"):
         api.open_served(url)
+
+
+def test_a_server_that_never_answers_is_named_with_the_time_waited() -> None:
+    from reef.predictors.oip import Client
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(1)  # accepts the connection, never answers
+        port = listening.getsockname()[1]
+        client = Client(parse_url(f"http://127.0.0.1:{port}/v2/models/m"), timeout=0.3)
+        with pytest.raises(PredictorError) as caught:
+            client.get_json("/v2")
+    assert caught.value.message == f"no answer from http://127.0.0.1:{port} within 0.3 s"

@@ -195,6 +195,11 @@ class Client:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _unreachable(self, exc: BaseException) -> PredictorError:
+        if isinstance(exc, TimeoutError):
+            return PredictorError(
+                f"no answer from {self.endpoint.address} within {self.timeout:g} s",
+                hint=f"is the server overloaded or stuck? {self.endpoint.url}",
+            )
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         return PredictorError(
             f"cannot reach {self.endpoint.address}: {str(reason).lower()}",
