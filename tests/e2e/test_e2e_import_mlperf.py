@@ -26,7 +26,7 @@ def test_import_shows_the_results_as_imported_everywhere(reef: Reef) -> None:
     assert {r["predictor"]["name"] for r in listed} == {"imported"}
     assert {r["imported"]["submitter"] for r in listed} == {"Acme", "Bolt"}
     table = reef.ok("runs", "list").stdout
-    assert "resnet50@v5.1" in table
+    assert table.count("resnet50@v5.1 (imported)") == 4
 
     shown = reef.ok("runs", "show", server["id"][:8]).stdout
     assert "imported   from MLPerf v5.1  closed / Bolt / bolt_dc_8xh100" in shown

@@ -48,7 +48,10 @@ def runs_table(runs: list[RunSummary], title: str | None = None) -> Table:
         style = _STATUS_STYLE.get(r.status, "")
         table.add_row(
             r.id[:8],
-            r.model + (f"@{r.version}" if r.version else ""),
+            r.model
+            + (f"@{r.version}" if r.version else "")
+            # Read from an MLPerf submission tree (reef runs import-mlperf), not measured here.
+            + (" [dim](imported)[/dim]" if r.backend == "imported" else ""),
             *([r.backend or "-"] if backends else []),
             r.scenario,
             f"[{style}]{r.status}[/{style}]",
