@@ -61,6 +61,6 @@ TEXT = (
     '  sweep          Run a sweep (targets x backends x scenarios x settings x...\n'
     '  serve          Serve models over the Open Inference Protocol v2 (KServe...\n'
     '  drift          Check whether CURRENT drifted from REFERENCE, feature by...\n'
-    '  export         Deployment files for a model: docker-compose, Kubernetes...\n'
+    '  export         Deployment files for a model (docker-compose, Kubernetes...\n'
     '  completion     Print the completion script of a shell: commands,...\n'
 )  # fmt: skip
