@@ -204,3 +204,35 @@ def test_layout_paths_per_round() -> None:
     assert old.test_dir(k, "TEST01") == Path("/t/closed/Org/compliance/sys/resnet/Offline/TEST01")
     assert new.code_dir("closed", "Org", "resnet") == Path("/t/closed/Org/src/resnet")
     assert old.code_dir("closed", "Org", "resnet") == Path("/t/closed/Org/code/resnet")
+
+
+def test_a_run_with_the_reference_setup_qualifies_for_closed(
+    digits_runs: list[RunRecord],
+) -> None:
+    """What closed_problems accepts: resnet50, ImageNet's 50000 images over the target,
+    --compliant, the round's seeds, 600 s."""
+    record = digits_runs[0]
+    assert record.loadgen is not None and record.accuracy is not None
+    facts = rules.ROUND_FACTS["v6.1"]
+    effective = {**record.loadgen.effective, **facts.seeds, "min_duration_ms": 600_000}
+    good = record.model_copy(
+        update={
+            "loadgen": record.loadgen.model_copy(
+                update={"mlperf_model": "resnet50", "effective": effective}
+            ),
+            "accuracy": record.accuracy.model_copy(update={"samples": 50000, "value": 0.7601}),
+            "settings": record.settings.model_copy(update={"compliant": True}),
+        }
+    )
+    bench = rules.BENCHMARKS["resnet"]
+    assert export.closed_problems(good, bench, facts) == []
+    low = good.model_copy(
+        update={"accuracy": good.accuracy.model_copy(update={"value": 0.75})}  # type: ignore[union-attr]
+    )
+    assert export.closed_problems(low, bench, facts) == [
+        f"run {good.id[:8]}: accuracy target: acc 75.0 is under resnet's target 75.6954"
+    ]
+    assert export.closed_problems(good, bench, rules.ROUND_FACTS["v6.0"]) == [
+        f"run {good.id[:8]}: official seeds: qsl_rng_seed, sample_index_rng_seed, "
+        "schedule_rng_seed differ from round v6.0's"
+    ]
