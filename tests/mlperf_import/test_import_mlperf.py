@@ -233,6 +233,23 @@ def test_a_partial_tree_imports_what_is_complete_and_says_what_was_skipped(
     ]
 
 
+def test_a_log_without_its_scenarios_figure_is_skipped_naming_it(
+    tree: Path, reef_home: Path
+) -> None:
+    log = tree / BOLT / "Offline" / "performance" / "run_1" / "mlperf_log_detail.txt"
+    kept = [
+        line
+        for line in log.read_text().splitlines(keepends=True)
+        if "samples_per_second" not in line
+    ]
+    log.write_text("".join(kept))
+    report = api.import_mlperf(tree)
+    assert report.imported == 3
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        (str(log), "lacks LoadGen's result_samples_per_second")
+    ]
+
+
 def test_audit_logs_inside_a_scenario_folder_are_not_results(tree: Path, reef_home: Path) -> None:
     """The v6 layout keeps TEST01/ inside the scenario folder."""
     audit = tree / ACME / "Offline" / "TEST01" / "performance" / "run_1"

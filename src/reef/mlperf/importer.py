@@ -29,12 +29,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from reef.errors import FileRefused, ManifestError, Problem
-
-if TYPE_CHECKING:
-    from reef.bench.logs import Detail
-    from reef.meta.run import Accuracy, RunRecord
-    from reef.meta.settings import BenchSettings
-
 from reef.mlperf import rules
 from reef.mlperf.layout import (
     ACCURACY_LOG,
@@ -46,6 +40,11 @@ from reef.mlperf.layout import (
 )
 from reef.mlperf.logs import MARKER
 
+if TYPE_CHECKING:
+    from reef.bench.logs import Detail
+    from reef.meta.run import Accuracy, Performance, RunRecord
+    from reef.meta.settings import BenchSettings
+
 # A detail log holds one line per LoadGen event: a few MB for a long run.
 DETAIL_MAX_BYTES = 256 << 20
 SYSTEM_MAX_BYTES = 1 << 20
@@ -54,6 +53,7 @@ ACCURACY_TXT_MAX_BYTES = 16 << 20
 PERFORMANCE_DIR = "performance"
 ACCURACY_DIR = "accuracy"
 SYSTEM_FILE = "system.json"
+SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")  # LoadGen's, as logged
 _ROUND = re.compile(r"(?:^|[_\-])(v\d+\.\d+)$", re.IGNORECASE)
 _NAN = re.compile(r"(?<![\w\"])-?nan(?![\w\"])", re.IGNORECASE)
 
@@ -241,8 +241,9 @@ def _round_of(folder: Path) -> str | None:
 
 
 def _result(where: _Where, round_: str | None) -> Found | SkippedResult:
+    from pydantic import ValidationError
+
     from reef.bench import logs
-    from reef.meta.run import ImportInfo, LoadGenInfo, PredictorInfo, RunRecord, Target
 
     perf_dir = where.folder / PERFORMANCE_DIR / "run_1"
     perf_log = perf_dir / DETAIL
@@ -258,21 +259,29 @@ def _result(where: _Where, round_: str | None) -> Found | SkippedResult:
             path=str(where.folder),
             reason=f"no {PERFORMANCE_DIR}/run_1/{SUMMARY} beside the detail log",
         )
-    result, reasons = logs.verdict(detail)
     logged = detail.values.get("effective_scenario")
     scenario = str(logged) if logged else where.scenario
-    if result is None:
+    if detail.values.get("result_validity") is None:
         return SkippedResult(
             path=str(perf_log), reason="holds no LoadGen verdict (result_validity): cut short?"
         )
-    performance = logs.performance(detail, scenario)
-    if performance is None:
-        return SkippedResult(path=str(perf_log), reason="holds no latency figures")
+    if scenario not in SCENARIOS:
+        return SkippedResult(
+            path=str(perf_log), reason=f"scenario {scenario!r} is not one LoadGen runs"
+        )
     if not _same_scenario(where.scenario, scenario):
         return SkippedResult(
             path=str(perf_log),
             reason=f"the log is of scenario {scenario}, its folder says {where.scenario}",
         )
+    try:
+        performance = logs.performance(detail, scenario)
+    except KeyError as exc:
+        return SkippedResult(path=str(perf_log), reason=f"lacks LoadGen's {exc.args[0]}")
+    except (TypeError, ValueError) as exc:
+        return SkippedResult(path=str(perf_log), reason=f"holds a figure that is not one: {exc}")
+    if performance is None:
+        return SkippedResult(path=str(perf_log), reason="holds no latency figures")
     notes: list[str] = []
     files = {
         f"{PERFORMANCE_DIR}/{SUMMARY}": perf_dir / SUMMARY,
@@ -280,14 +289,39 @@ def _result(where: _Where, round_: str | None) -> Found | SkippedResult:
     }
     accuracy = _accuracy(where, files, notes)
     system = _system(where, notes)
-    run_id = hashlib.sha256(raw).hexdigest()[:32]
+    try:
+        record = _record(where, detail, raw, performance, round_, accuracy, system, notes)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where_ = ".".join(str(p) for p in err["loc"])
+        return SkippedResult(path=str(perf_log), reason=f"{where_}: {err['msg']}")
+    if system:
+        files[SYSTEM_FILE] = where.submitter_dir / "systems" / f"{where.system}.json"
+    return Found(record, files)
+
+
+def _record(
+    where: _Where,
+    detail: Detail,
+    raw: bytes,
+    performance: Performance,
+    round_: str | None,
+    accuracy: Accuracy | None,
+    system: dict[str, Any],
+    notes: list[str],
+) -> RunRecord:
+    from reef.bench import logs
+    from reef.meta.run import ImportInfo, LoadGenInfo, PredictorInfo, RunRecord, Target
+
+    result, reasons = logs.verdict(detail)
     effective = logs.effective_settings(detail)
+    scenario = str(effective.get("scenario") or where.scenario)
     # Without a round named, the official seeds of one name it.
     round_ = round_ or rules.round_for_seeds(
         {k: v for k, v in effective.items() if k in rules.SEED_KEYS}
     )
-    record = RunRecord(
-        id=run_id,
+    return RunRecord(
+        id=hashlib.sha256(raw).hexdigest()[:32],
         created_at=_when(detail),
         status="valid" if result == "VALID" else "invalid",
         reasons=reasons if result != "VALID" else [],
@@ -326,9 +360,6 @@ def _result(where: _Where, round_: str | None) -> Found | SkippedResult:
             notes=notes,
         ),
     )
-    if system:
-        files[SYSTEM_FILE] = where.submitter_dir / "systems" / f"{where.system}.json"
-    return Found(record, files)
 
 
 def _same_scenario(folder: str, logged: str) -> bool:
