@@ -20,7 +20,7 @@ OFFICIAL_SEEDS = {
 }
 
 
-def configs(user: str | None = None, model: str = "m", tmp: Path | None = None) -> Configs:
+def configs(user: str | None = None, model: str = "m") -> Configs:
     official = parse(mlperf_conf.official_text(), "mlperf.conf", official=True)
     conf = parse(user, "user.conf") if user is not None else None
     return Configs(model, official, conf)
@@ -114,7 +114,7 @@ def test_lookup_order_exact_then_scenario_then_model_then_any() -> None:
 
 def test_the_lookup_agrees_with_loadgens_fromconfig(tmp_path: Path) -> None:
     text = (
-        "*.*.min_query_count = 0x20\n*.Server.target_latency = 7\nm.*.min_duration = 1500\n"
+        "*.*.min_query_count = 0x20\n*.Server.target_latency = 7.9\nm.*.min_duration = 1500\n"
         "m.SingleStream.target_latency_percentile = 97.5\nother.*.min_duration = 9\n"
         "*.Offline.target_qps = 123.25\nm.*.performance_sample_count_override = 010\n"
     )
@@ -131,7 +131,8 @@ def test_the_lookup_agrees_with_loadgens_fromconfig(tmp_path: Path) -> None:
             hit = conf.lookup("m", scenario, key)
             if attr is None or hit is None:
                 continue
-            mine = mlperf_conf.scaled(mlperf_conf.number(hit[1].value, spec.kind), spec)
+            kind = mlperf_conf.file_kind(key, scenario)
+            mine = mlperf_conf.scaled(mlperf_conf.number(hit[1].value, kind), spec)
             assert getattr(ts, attr) == pytest.approx(mine), (scenario, key)
 
 
@@ -147,7 +148,9 @@ def test_the_official_lookup_agrees_with_loadgen() -> None:
             hit = official.lookup(model, scenario, key)
             if attr is None or hit is None:
                 continue
-            value = mlperf_conf.scaled(mlperf_conf.number(hit[1].value, spec.kind), spec)
+            value = mlperf_conf.scaled(
+                mlperf_conf.number(hit[1].value, mlperf_conf.file_kind(key, scenario)), spec
+            )
             assert getattr(ts, attr) == value, (model, scenario, key)
 
 

@@ -39,7 +39,6 @@ REEF = "reef"
 LOADGEN = "loadgen"
 _OFFICIAL_START = b"# The format of this config file"
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
-# Sources that LoadGen's FromConfig itself applies to the TestSettings.
 Kind = Literal["int", "float", "bool"]
 
 
@@ -281,13 +280,18 @@ class Configs:
 
     def lookup(self, scenario: str, key: str) -> tuple[int | float, str] | None:
         """(value in config units, source) as LoadGen's FromConfig calls in order set it."""
-        spec = KEYS[key]
         found = None
         for conf in self.files:
             hit = conf.lookup(self.model, scenario, key)
             if hit is not None:
-                found = (number(hit[1].value, spec.kind), conf.source)
+                found = (number(hit[1].value, file_kind(key, scenario)), conf.source)
         return found
+
+
+def file_kind(key: str, scenario: str) -> Kind:
+    """How LoadGen reads ``key`` from a file: Server's latency bound as a whole number of ms
+    (``2.5`` is 2), though Reef's calibrated bound may hold a fraction."""
+    return "int" if key == "target_latency" and scenario == "Server" else KEYS[key].kind
 
 
 def load(settings: BenchSettings, model: str) -> Configs:
@@ -415,13 +419,13 @@ def _reef_values(
         "target_qps": KEYS["target_qps"].attrs.get(scenario),
     }
     options = {
-        "target_qps": (settings.target_qps, "--target-qps", 1.0),
-        "target_latency": (settings.latency_bound_ms, "--latency-bound-ms", 1.0),
+        "target_qps": (settings.target_qps, "--target-qps"),
+        "target_latency": (settings.latency_bound_ms, "--latency-bound-ms"),
     }
     for key, attr in attrs.items():
         if attr is None:
             continue
-        given, option, _ = options[key]
+        given, option = options[key]
         if scenario == "Server" and given is not None:
             put(key, given, option)
         elif by_user(key):
@@ -531,7 +535,8 @@ def compliance_problems(settings: BenchSettings, configs: Configs) -> list[str]:
         if hit is None:
             default = _loadgen_default(KEYS[key], scenario)
             return None if default is None else (default, f"LoadGen's default {key}")
-        return number(hit[1].value, KEYS[key].kind), f"mlperf.conf: {hit[0]} = {hit[1].value}"
+        found = number(hit[1].value, file_kind(key, scenario))
+        return found, f"mlperf.conf: {hit[0]} = {hit[1].value}"
 
     if settings.mlperf_conf is not None and (
         Path(settings.mlperf_conf).read_text(encoding="utf-8").strip() != official_text().strip()
@@ -608,7 +613,7 @@ def _user_conf_problems(
                 f"{what} below {official[0]} ({official[1]})"
             )
     hit = user.lookup(configs.model, scenario, "target_latency")
-    if bound and scenario == "Server" and hit and number(hit[1].value, "float") > bound[0]:
+    if bound and scenario == "Server" and hit and number(hit[1].value, "int") > bound[0]:
         problems.append(
             f"{user.source}:{hit[1].line}: {hit[0]} = {hit[1].value}: above the Server latency "
             f"bound of {bound[0]:g} ms ({bound[1]})"
