@@ -275,3 +275,66 @@ def test_the_split_layout_of_v5(digits_runs: list[RunRecord], tmp_path: Path) ->
     assert report.round == "v5.1" and report.passed, [f.message for f in report.errors]
     (sub / "measurements" / "box" / "resnet" / "Offline" / "user.conf").unlink()
     assert [f.file for f in errors(root)] == ["open/Reef/measurements/box/resnet/Offline/user.conf"]
+
+
+def _move_scenario(root: Path, old: str, new: str) -> Path:
+    folder = Layout(root).results_dir(key(old))
+    target = folder.parent / new
+    folder.rename(target)
+    return target
+
+
+def test_an_interactive_result_is_a_server_run(tree: Path) -> None:
+    moved = _move_scenario(tree, "Offline", "Interactive")
+    set_values(moved / "performance" / "run_1" / DETAIL, effective_scenario="Server")
+    replace_in(moved / "performance" / "run_1" / SUMMARY, "Scenario : Offline", "Scenario : Server")
+    assert not errors(tree)
+    set_values(moved / "performance" / "run_1" / DETAIL, early_stopping_met=False)
+    # a Server run's rule; and the summary still says it was met
+    assert [f.rule for f in errors(tree)] == ["early-stopping", "summary-detail"]
+
+
+def test_an_inferred_result_needs_an_edge_system(tree: Path) -> None:
+    _move_scenario(tree, "SingleStream", "MultiStream")
+    assert not errors(tree)  # the system is an edge system
+    _edit_json(_system, system_type="datacenter")(tree)
+    found = errors(tree)
+    assert [f.rule for f in found] == ["scenario"]
+    assert found[0].message == "the log's scenario is SingleStream, the folder's MultiStream"
+
+
+@pytest.mark.parametrize(
+    ("lines", "failed"),
+    [
+        (
+            [
+                "First token check pass: Skipped",
+                "EOS check pass: True",
+                "Sample length check pass: True",
+            ],
+            None,
+        ),
+        (
+            [
+                "First token check pass: True",
+                "EOS check pass: True",
+                "Sample length check pass: False",
+            ],
+            "Sample length check",
+        ),
+        (["EOS check pass: True", "Sample length check pass: True"], "First token check"),
+    ],
+)
+def test_test06_passes_on_each_of_its_checks(
+    lines: list[str], failed: str | None, tree: Path
+) -> None:
+    folder = Layout(tree).test_dir(key("Offline"), "TEST06")
+    folder.mkdir()
+    (folder / "verify_accuracy.txt").write_text("\n".join([*lines, "TEST06 verification complete"]))
+    found = errors(tree)
+    if failed is None:
+        assert not found
+    else:
+        assert [(f.rule, f.message) for f in found] == [
+            ("compliance", f"TEST06: {failed} did not pass")
+        ]

@@ -139,18 +139,20 @@ def _seeds(detail: DetailLog) -> dict[str, int]:
 
 
 def _round_for(root: Path, division: str, submitter: str, given: str | None) -> str:
+    """The round named, else the one the first performance log's seeds are official for,
+    else the one the layout says."""
     if given:
         rules.round_facts(given)
         return given
     guessed = L.guess_round(root, division, submitter)
-    # The seeds of the first performance log say which round of that layout it is.
+    split = L.has_split_folders(root, division, submitter)
     for key in L.scenarios(root):
         if (key.division, key.submitter) != (division, submitter):
             continue
-        detail = L.Layout(root, guessed).performance_dir(key) / L.DETAIL
+        detail = L.Layout(root, guessed, split).performance_dir(key) / L.DETAIL
         if detail.is_file():
             found = rules.round_for_seeds(_seeds(read_detail(detail)))
-            if found and L.split_layout(found) == L.split_layout(guessed):
+            if found:
                 return found
         break
     return guessed
@@ -186,7 +188,7 @@ def check(root: Path, round_: str | None = None) -> MlperfCheck:
         sub = (key.division, key.submitter)
         if sub not in rounds:
             rounds[sub] = _round_for(root, key.division, key.submitter, round_)
-        layout = L.Layout(root, rounds[sub])
+        layout = L.Layout(root, rounds[sub], L.has_split_folders(root, *sub))
         before = len([f for f in c.findings if f.severity == "error"])
         result, accuracy = _check_scenario(c, layout, key)
         after = len([f for f in c.findings if f.severity == "error"])
@@ -198,7 +200,8 @@ def check(root: Path, round_: str | None = None) -> MlperfCheck:
     for division, submitter, system in sorted(systems_seen):
         _check_system(c, L.Layout(root, rounds[(division, submitter)]), division, submitter, system)
     for division, submitter, bench in sorted(benches_seen):
-        layout = L.Layout(root, rounds[(division, submitter)])
+        split = L.has_split_folders(root, division, submitter)
+        layout = L.Layout(root, rounds[(division, submitter)], split)
         code = layout.code_dir(division, submitter, bench)
         if not code.is_dir():
             c.add(code, "code", f"no {code.parent.name}/{bench}/ folder for {bench}")
@@ -295,18 +298,15 @@ def _check_performance(
     facts: rules.Round,
     soft: Severity,
 ) -> float | None:
-    scenario = detail.get("effective_scenario")
-    if scenario != key.scenario:
+    scenario = str(detail.get("effective_scenario"))
+    if scenario != key.scenario and not _may_stand_for(c, key, scenario):
         c.add(path, "scenario", f"the log's scenario is {scenario}, the folder's {key.scenario}")
     if detail.errors:
         c.add(path, "loadgen-errors", f"{len(detail.errors)}: " + "; ".join(detail.errors[:3]))
     validity = detail.get("result_validity")
     if validity != "VALID":
         c.add(path, "result-validity", f"LoadGen's verdict is {validity}")
-    if (
-        key.scenario in rules.EARLY_STOPPING_SCENARIOS
-        and detail.get("early_stopping_met") is not True
-    ):
+    if scenario in rules.EARLY_STOPPING_SCENARIOS and detail.get("early_stopping_met") is not True:
         c.add(
             path,
             "early-stopping",
@@ -321,7 +321,7 @@ def _check_performance(
             f"min_duration is {duration and int(duration)} ms, under {rules.MIN_DURATION_MS} ms",
         )
     if bench is not None:
-        need = rules.min_query_count(bench, key.scenario)
+        need = rules.min_query_count(bench, scenario)
         queries = _num(detail.get("effective_min_query_count"))
         if need and (queries is None or queries < need):
             c.add(
@@ -331,7 +331,7 @@ def _check_performance(
             )
         spq = _num(detail.get("effective_samples_per_query"))
         need_spq = bench.offline_min_samples_per_query
-        offline_closed = key.scenario == "Offline" and key.division != "open"
+        offline_closed = scenario == "Offline" and key.division != "open"
         if offline_closed and need_spq and (spq is None or spq < need_spq):
             c.add(
                 path,
@@ -355,7 +355,23 @@ def _check_performance(
     ]
     if wrong:
         c.add(path, "seeds", "; ".join(wrong))
-    return _num(detail.get(rules.RESULT_KEYS.get(key.scenario, "")))
+    return _num(detail.get(rules.RESULT_KEYS.get(scenario, "")))
+
+
+def _may_stand_for(c: _Checker, key: L.ScenarioKey, logged: str) -> bool:
+    """Whether a run of the ``logged`` scenario may stand for the folder's: an Interactive
+    result is a Server run; an edge system may infer MultiStream or Offline from
+    SingleStream, and Offline from MultiStream."""
+    if (logged, key.scenario) == ("Server", "Interactive"):
+        return True
+    if (logged, key.scenario) not in rules.INFERRED_SCENARIOS:
+        return False
+    path = L.Layout(c.root).system_json(key.division, key.submitter, key.system)
+    try:
+        desc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(desc, dict) and "edge" in str(desc.get("system_type", ""))
 
 
 def _close(a: float, b: float) -> bool:
@@ -446,6 +462,18 @@ def _verify_passes(path: Path) -> bool:
         return False
 
 
+def _test06_failures(path: Path) -> list[str]:
+    """TEST06's checks that did not pass: its verify file says ``<check> pass: True`` for
+    each (the first-token check may be ``Skipped``)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = {line.strip() for line in text.splitlines()}
+    return [
+        name
+        for name, allowed in rules.TEST06_CHECKS.items()
+        if not any(f"{name} pass: {ok}" in lines for ok in allowed)
+    ]
+
+
 def _check_compliance(
     c: _Checker,
     layout: L.Layout,
@@ -469,6 +497,10 @@ def _check_compliance(
             path = folder / name
             if not path.is_file():
                 c.add(path, "compliance", f"{test}: {name} is missing")
+            elif test == "TEST06":
+                failed = _test06_failures(path)
+                if failed:
+                    c.add(path, "compliance", f"TEST06: {', '.join(failed)} did not pass")
             elif not _verify_passes(path):
                 c.add(path, "compliance", f"{test}: {name} does not say TEST PASS")
         if test in ("TEST01", "TEST04"):

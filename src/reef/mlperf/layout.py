@@ -70,9 +70,12 @@ class Layout:
 
     root: Path
     round: str = DEFAULT_ROUND
+    split_folders: bool | None = None  # the layout a tree really has, whatever its round's
 
     @property
     def split(self) -> bool:
+        if self.split_folders is not None:
+            return self.split_folders
         return split_layout(self.round)
 
     def submitter_dir(self, division: str, submitter: str) -> Path:
@@ -178,10 +181,15 @@ def scenarios(root: Path) -> Iterator[ScenarioKey]:
                         )
 
 
+def has_split_folders(root: Path, division: str, submitter: str) -> bool:
+    """Whether a submitter folder keeps measurements/ or compliance/ beside results/."""
+    folder = root / division / submitter
+    return (folder / "measurements").is_dir() or (folder / "compliance").is_dir()
+
+
 def guess_round(root: Path, division: str, submitter: str) -> str:
     """The layout a submitter folder uses: v5.1 when it has measurements/ or compliance/
     beside results/ (the split layout), else the default round."""
-    folder = root / division / submitter
-    if (folder / "measurements").is_dir() or (folder / "compliance").is_dir():
+    if has_split_folders(root, division, submitter):
         return SPLIT_ROUNDS[-1]
     return DEFAULT_ROUND

@@ -103,6 +103,19 @@ MEASUREMENT_REQUIRED_FIELDS = (
     "weight_transformations",
 )
 
+# Results an edge system may infer from a run of another scenario: (logged, stands for).
+INFERRED_SCENARIOS = (
+    ("SingleStream", "MultiStream"),
+    ("MultiStream", "Offline"),
+    ("SingleStream", "Offline"),
+)
+# TEST06's checks, and the words verify_accuracy.txt says when each passed.
+TEST06_CHECKS = {
+    "First token check": ("True", "Skipped"),
+    "EOS check": ("True",),
+    "Sample length check": ("True",),
+}
+
 # The headline figure of each scenario, as the detail log names it.
 RESULT_KEYS = {
     "Offline": "result_samples_per_second",
@@ -144,6 +157,7 @@ ROUND_FACTS: dict[str, Round] = {
             *_CLASSIC,
             *_LLM,
             "llama3.1-8b",
+            "llama3.1-8b-edge",
             "stable-diffusion-xl",
             "rgat",
             "pointpainting",
@@ -162,6 +176,7 @@ ROUND_FACTS: dict[str, Round] = {
             *_CLASSIC,
             *_LLM,
             "llama3.1-8b",
+            "llama3.1-8b-edge",
             "stable-diffusion-xl",
             "rgat",
             "pointpainting",
@@ -183,6 +198,7 @@ ROUND_FACTS: dict[str, Round] = {
             *_CLASSIC,
             *_LLM,
             "llama3.1-8b",
+            "llama3.1-8b-edge",
             "stable-diffusion-xl",
             "rgat",
             "pointpainting",
@@ -407,6 +423,17 @@ BENCHMARKS: dict[str, Benchmark] = {
             ("llama3_1-8b",),
             ("TEST06",),
             13368,
+        ),
+        Benchmark(
+            "llama3.1-8b-edge",
+            (("ROUGE1", 39.06 * 0.99), ("ROUGE2", 16.1147 * 0.99), ("ROUGEL", 24.6375 * 0.99)),
+            5000,
+            5000,
+            _SS_OFF,
+            "Llama 3.1 8B on CNN/DailyMail, the edge subset (5000 articles)",
+            ("llama3_1-8b-edge",),
+            (),
+            5000,
         ),
         Benchmark(
             "deepseek-r1",
