@@ -139,3 +139,57 @@ def test_workers_below_one_is_refused(tmp_path: Path, count: str) -> None:
     assert result.returncode == 2
     assert "--workers" in result.stderr and "1" in result.stderr
     assert list((tmp_path / "tmp").glob("reef-serve-*")) == []
+
+
+def _inflight(url: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as answer:
+        found = _metric(answer.read().decode(), "reef_inflight_requests")
+    return found[0][1] if found else 0.0
+
+
+@pytest.mark.slow
+def test_sigterm_drains_a_request_in_flight_in_a_worker(tmp_path: Path) -> None:
+    """A request whose body is half sent when the parent gets SIGTERM is still answered (the
+    worker drains it), then every process exits, 0."""
+    import socket
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reef", "serve", MODEL, "--port", str(port), "--workers", "2"],
+            env=_env(tmp_path), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    try:
+        _wait_ready(url, process, log)
+        rows = np.arange(3 * 64, dtype=np.float32).reshape(3, 64) % 17
+        body = json.dumps(
+            {"id": "draining", "inputs": [{"name": "input", "shape": [3, 64], "datatype": "FP32",
+                                           "data": rows.reshape(-1).tolist()}]}
+        ).encode()  # fmt: skip
+        client = socket.create_connection(("127.0.0.1", port), timeout=30)
+        client.sendall(
+            f"POST /v2/models/{MODEL}/infer HTTP/1.1\r\nHost: x\r\nContent-Type: "
+            f"application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body[: len(body) // 2]
+        )
+        end = time.monotonic() + 20
+        while _inflight(url) < 1:  # the handler is reading the body
+            assert time.monotonic() < end, "the request never showed in reef_inflight_requests"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(1.0)  # the workers are shutting down, waiting for this request
+        assert process.poll() is None
+        client.sendall(body[len(body) // 2 :])
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+        client.close()
+        head, _, content = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), answer[:500]
+        assert json.loads(content)["id"] == "draining"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(60)
+    assert code == 0, log.read_text()[-2000:]
