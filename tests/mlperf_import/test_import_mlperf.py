@@ -365,6 +365,16 @@ def test_a_missing_folder_is_refused(tmp_path: Path, reef_home: Path) -> None:
     assert_nothing_written(reef_home)
 
 
+def test_a_round_that_is_not_one_is_refused(reef_home: Path) -> None:
+    from reef.errors import SettingsError
+
+    with pytest.raises(SettingsError) as caught:
+        api.import_mlperf(TREE, mlperf_round="5.0")
+    assert caught.value.message == "--round 5.0: not an MLPerf round"
+    assert caught.value.exit_code == 2
+    assert_nothing_written(reef_home)
+
+
 def test_a_file_is_not_a_tree(reef_home: Path) -> None:
     path = TREE / "closed" / "Acme" / "systems" / "acme_edge_e1.json"
     with pytest.raises(FileRefused, match="not a folder"):

@@ -3,8 +3,11 @@ published one, into the store as run records marked as imported."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from reef.errors import SettingsError
 
 if TYPE_CHECKING:
     from reef.mlperf.importer import Found, ImportedResult, MlperfImportReport
@@ -31,6 +34,10 @@ def import_mlperf(path: Path | str, *, mlperf_round: str | None = None) -> Mlper
     from reef.mlperf.importer import MlperfImportReport, scan
     from reef.results import Store
 
+    if mlperf_round is not None and not re.fullmatch(r"v\d+\.\d+", mlperf_round):
+        raise SettingsError(
+            f"--round {mlperf_round}: not an MLPerf round", hint="a round is vMAJOR.MINOR: v5.0"
+        )
     found, skipped = scan(Path(path), mlperf_round)
     runs: list[ImportedResult] = []
     with Store() as db:
