@@ -179,6 +179,7 @@ def test_closed_names_everything_the_run_lacks(
         "dataset: the accuracy run covered 450 samples",
         "official settings: the run was not made with --compliant",
         "official settings: min_duration 300 ms is under 600000 ms",
+        "compliance audits: TEST01, TEST04 not run and passed (reef bench --audit TEST01)",
     ):
         assert missing in message
     assert "accuracy target" not in message  # 99.3% top-1 is over resnet's 75.7
@@ -222,6 +223,9 @@ def test_a_run_with_the_reference_setup_qualifies_for_closed(
             ),
             "accuracy": record.accuracy.model_copy(update={"samples": 50000, "value": 0.7601}),
             "settings": record.settings.model_copy(update={"compliant": True}),
+            "audits": [
+                SimpleNamespace(test=t, passed=True, path=None) for t in ("TEST01", "TEST04")
+            ],
         }
     )
     bench = rules.BENCHMARKS["resnet"]
