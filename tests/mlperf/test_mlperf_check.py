@@ -338,3 +338,22 @@ def test_test06_passes_on_each_of_its_checks(
         assert [(f.rule, f.message) for f in found] == [
             ("compliance", f"TEST06: {failed} did not pass")
         ]
+
+
+def test_closed_audit_runs_are_held_to_the_performance_rules(
+    tree: Path, digits_runs: list[RunRecord]
+) -> None:
+    _to_closed(tree)
+    short = Path(digits_runs[0].artifacts["loadgen_performance"]) / DETAIL  # 300 ms
+    for test in ("TEST01", "TEST04"):
+        folder = Layout(tree).test_dir(key("Offline", "closed"), test)
+        (folder / "performance" / "run_1").mkdir(parents=True)
+        shutil.copy(short, folder / "performance" / "run_1" / DETAIL)
+        (folder / "verify_performance.txt").write_text("TEST PASS\n")
+        if test == "TEST01":
+            (folder / "verify_accuracy.txt").write_text("TEST PASS\n")
+    audit_findings = {
+        (f.file.split("/")[6], f.rule) for f in errors(tree) if "/Offline/TEST0" in f.file
+    }
+    assert {("TEST01", "min-duration"), ("TEST04", "min-duration")} <= audit_findings
+    assert ("TEST04", "compliance") not in audit_findings  # its files are all there

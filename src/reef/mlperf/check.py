@@ -507,6 +507,9 @@ def _check_compliance(
             perf = folder / "performance" / "run_1" / L.DETAIL
             if not perf.is_file():
                 c.add(perf, "compliance", f"{test}: the audit's detail log is missing")
+            elif closed:  # the audit's run is held to a performance run's rules
+                facts = rules.round_facts(layout.round)
+                _check_performance(c, perf, read_detail(perf), key, bench, facts, "error")
 
 
 def _check_measurements(c: _Checker, path: Path) -> None:
