@@ -13,7 +13,7 @@ from mlperf_trees import SYSTEM_DESC, export_open, key
 
 from reef.errors import SettingsError
 from reef.meta.run import RunRecord
-from reef.mlperf import export, layout, rules, systems
+from reef.mlperf import contents, export, layout, rules, systems
 from reef.mlperf.layout import ACCURACY_LOG, ACCURACY_TXT, DETAIL, SUMMARY, Layout
 
 
@@ -81,7 +81,7 @@ def test_user_conf_from_the_effective_settings_of_an_older_record(
     record = digits_runs[0]
     assert record.loadgen is not None
     old = record.model_copy(update={"loadgen": record.loadgen.model_copy(update={"config": {}})})
-    conf = export.user_conf(old, rules.BENCHMARKS["resnet"])
+    conf = contents.user_conf(old, rules.BENCHMARKS["resnet"])
     assert "digits-cnn.Offline.min_duration = 300\n" in conf
     assert "digits-cnn.Offline.qsl_rng_seed = 2085463073848966840\n" in conf
 
