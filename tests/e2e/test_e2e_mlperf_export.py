@@ -84,6 +84,28 @@ def test_export_then_check_flags_the_short_durations(runs: Runs, tmp_path: Path)
     assert checked.says("[min-duration] min_duration is 300 ms, under 600000 ms", "FAILS")
 
 
+def test_round_trip_export_import_gives_the_same_figures(runs: Runs, tmp_path: Path) -> None:
+    """Export, then `reef runs import-mlperf` into another home: the same figures."""
+    out = tmp_path / "submission"
+    runs.cli.ok(*_export(runs, out))
+    shown = {
+        r["settings"]["scenario"]: r
+        for r in (runs.cli.ok("runs", "show", i, "--json").json() for i in runs.ids)
+    }
+    (tmp_path / "work").mkdir()
+    other = Reef(tmp_path / "home", tmp_path / "work")
+    imported = other.ok("runs", "import-mlperf", str(out), "--json").json()["runs"]
+    assert sorted(r["scenario"] for r in imported) == ["Offline", "SingleStream"]
+    for row in imported:
+        record = shown[row["scenario"]]
+        assert row["benchmark"] == "resnet" and row["division"] == "open"
+        assert row["throughput_qps"] == pytest.approx(
+            record["performance"]["throughput_qps"], rel=1e-4
+        )
+        assert row["p90_ms"] == pytest.approx(record["performance"]["latency_ms"]["p90"], rel=1e-4)
+        assert row["accuracy_value"] == pytest.approx(record["accuracy"]["value"], rel=1e-4)
+
+
 def _nothing_written(result: object, out: Path) -> None:
     assert not out.exists() or not any(out.iterdir()), str(result)
     assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
