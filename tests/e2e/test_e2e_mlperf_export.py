@@ -168,6 +168,7 @@ def test_check_refuses_what_is_not_a_tree(runs: Runs, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_a_compliant_export_passes_the_check(tmp_path: Path) -> None:
     """The official 600 s durations in both scenarios (about 20 minutes): the check passes,
     with warnings only for the mapped model's dataset."""
