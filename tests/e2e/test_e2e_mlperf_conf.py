@@ -152,6 +152,7 @@ def test_a_short_run_shows_the_official_settings_compliant_would_use(reef: Reef)
 
 @pytest.mark.slow
 @pytest.mark.compliant_length
+@pytest.mark.timeout(1800)
 def test_a_compliant_run_lasts_mlperfs_600_seconds(reef: Reef) -> None:
     """A real compliant run: Server at a modest load (60 s x 10 queries/s would be far too
     few; 600 s x 20/s is 12,000 queries, little memory), the official latency bound."""
