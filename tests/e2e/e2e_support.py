@@ -339,3 +339,44 @@ def chromium() -> str:
             pytest.fail("CI must have chromium and playwright: `make test` installs them")
         pytest.skip("needs Debian's chromium and playwright (`make test` installs them)")
     return path
+
+
+class EarlyRun:
+    """A ``reef`` command started when the test session began, for a test of MLPerf's full
+    length (600 s) that runs last and only waits for what is left of it: the suite's other
+    tests run meanwhile. Its output goes to files, not pipes, which a long run would fill."""
+
+    def __init__(self, base: Path, args: tuple[str, ...]) -> None:
+        (base / "work").mkdir(parents=True, exist_ok=True)
+        self.cli = Reef(base / "reef-home", base / "work")
+        self.args = args
+        self._out = base / "stdout"
+        self._err = base / "stderr"
+        with self._out.open("w") as out, self._err.open("w") as err:
+            self.proc = subprocess.Popen(
+                self.cli.argv(*args),
+                env=self.cli.env,
+                cwd=self.cli.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                text=True,
+                start_new_session=True,
+            )
+        self.started = time.monotonic()
+
+    def result(self, timeout: float) -> Result:
+        """The command's result, waiting at most ``timeout`` seconds after its start."""
+        left = max(1.0, timeout - (time.monotonic() - self.started))
+        try:
+            rc = self.proc.wait(timeout=left)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            command = " ".join(self.args)
+            raise AssertionError(f"reef {command}: still running after {timeout} s") from None
+        return Result(self.args, rc, self._out.read_text(), self._err.read_text())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
