@@ -453,3 +453,41 @@ def test_a_tree_where_nothing_is_complete_is_refused(tree: Path, reef_home: Path
     assert "no performance/run_1/mlperf_log_summary.txt beside the detail log" in str(caught.value)
     assert caught.value.hint == "nothing was imported: no result in the tree is complete"
     assert_nothing_written(reef_home)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        f"{ACME}/Offline/accuracy/mlperf_log_accuracy.json",  # a file the import copies
+        f"{ACME}/Offline/performance/run_1/mlperf_log_detail.txt",  # a file it reads
+        f"{ACME}/Offline/accuracy",  # a folder on the way
+        "closed/Acme/systems",
+    ],
+)
+def test_a_link_out_of_the_tree_is_refused_reading_nothing_there(
+    link: str, tree: Path, reef_home: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    path = tree / link
+    if path.is_dir():
+        shutil.copytree(path, outside)
+        shutil.rmtree(path)
+    else:
+        outside.write_bytes(path.read_bytes())
+        path.unlink()
+    path.symlink_to(outside)
+    with pytest.raises(ManifestError) as caught:
+        api.import_mlperf(tree)
+    assert caught.value.exit_code == 2
+    assert "a link out of the tree" in str(caught.value), str(caught.value)
+    assert str(tree / link) in str(caught.value)
+    assert_nothing_written(reef_home)
+
+
+def test_a_link_within_the_tree_is_followed(tree: Path, reef_home: Path) -> None:
+    acc = tree / ACME / "Offline" / "accuracy" / "accuracy.txt"
+    kept = acc.with_name("accuracy.orig")
+    acc.rename(kept)
+    acc.symlink_to(kept)
+    report = api.import_mlperf(tree)
+    assert report.imported == 4

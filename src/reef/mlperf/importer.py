@@ -115,6 +115,7 @@ class _Where:
     benchmark: str
     scenario: str
     submitter_dir: Path
+    root: Path  # the tree's folder (links resolved): nothing outside it is read
 
 
 def scan(root: Path, round_: str | None = None) -> tuple[list[Found], list[SkippedResult]]:
@@ -134,7 +135,7 @@ def scan(root: Path, round_: str | None = None) -> tuple[list[Found], list[Skipp
     folders: dict[Path, _Where] = {}
     skipped: list[SkippedResult] = []
     for path in details:
-        where = _place(path)
+        where = _place(path, root)
         if where is None:
             if not _is_audit(path):
                 skipped.append(
@@ -200,7 +201,7 @@ def _detail_logs(root: Path) -> list[Path]:
         raise FileRefused(root, f"cannot read it: {reason(exc)}") from exc
 
 
-def _place(path: Path) -> _Where | None:
+def _place(path: Path, root: Path) -> _Where | None:
     """Where ``path`` (a detail log) sits: the ``results/SYSTEM/BENCHMARK/SCENARIO/`` folder
     it is in, at any depth (``performance/run_1/``, ``accuracy/``, an audit's ``TEST01/``, a
     power run's ``performance/ranging/``): the folder is the result."""
@@ -221,6 +222,8 @@ def _place(path: Path) -> _Where | None:
             benchmark=rest[1],
             scenario=rest[2],
             submitter_dir=submitter_dir,
+            # A scenario or system folder named alone: its submitter's folder is the tree.
+            root=submitter_dir if root.is_relative_to(submitter_dir) else root,
         )
     return None
 
@@ -252,7 +255,7 @@ def _result(where: _Where, round_: str | None) -> Found | SkippedResult:
             path=str(where.folder),
             reason=f"no {PERFORMANCE_DIR}/run_1/{DETAIL}: no performance result",
         )
-    raw = _read(perf_log, "LoadGen detail log", DETAIL_MAX_BYTES)
+    raw = _read(perf_log, "LoadGen detail log", DETAIL_MAX_BYTES, where.root)
     detail = _parse(perf_log, raw)
     if not (perf_dir / SUMMARY).is_file():
         return SkippedResult(
@@ -284,7 +287,7 @@ def _result(where: _Where, round_: str | None) -> Found | SkippedResult:
         return SkippedResult(path=str(perf_log), reason="holds no latency figures")
     notes: list[str] = []
     files = {
-        f"{PERFORMANCE_DIR}/{SUMMARY}": perf_dir / SUMMARY,
+        f"{PERFORMANCE_DIR}/{SUMMARY}": _inside(perf_dir / SUMMARY, where.root),
         f"{PERFORMANCE_DIR}/{DETAIL}": perf_log,
     }
     accuracy = _accuracy(where, files, notes)
@@ -367,10 +370,25 @@ def _same_scenario(folder: str, logged: str) -> bool:
     return folder.lower() == logged.lower() or (folder == "Interactive" and logged == "Server")
 
 
-def _read(path: Path, what: str, cap: int) -> bytes:
+def _inside(path: Path, root: Path) -> Path:
+    """``path``, refused (``ManifestError``) when it, or a folder on its way, is a link that
+    leads out of the tree: importing a tree reads and copies nothing from elsewhere."""
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of links
+        raise ManifestError([Problem(str(path), "", f"cannot follow its links: {exc}")]) from exc
+    if not real.is_relative_to(root):
+        raise ManifestError(
+            [Problem(str(path), "", f"a link out of the tree (to {real}): refused")],
+            hint="a submission tree's files lie inside it; copy the files in rather than link",
+        )
+    return path
+
+
+def _read(path: Path, what: str, cap: int, root: Path) -> bytes:
     from reef.files import read_regular
 
-    return read_regular(path, what, cap)
+    return read_regular(_inside(path, root), what, cap)
 
 
 def _parse(path: Path, raw: bytes) -> Detail:
@@ -493,21 +511,22 @@ def _accuracy(where: _Where, files: dict[str, Path], notes: list[str]) -> Accura
     where the benchmark has one; the folder's logs join the run's files."""
     from reef.meta.run import Accuracy
 
-    folder = where.folder / ACCURACY_DIR
+    folder = _inside(where.folder / ACCURACY_DIR, where.root)
     if not folder.is_dir():
         notes.append(f"no {ACCURACY_DIR}/ folder: accuracy not imported")
         return None
     detail = folder / DETAIL
     if detail.is_file():
-        _parse(detail, _read(detail, "LoadGen detail log", DETAIL_MAX_BYTES))
+        _parse(detail, _read(detail, "LoadGen detail log", DETAIL_MAX_BYTES, where.root))
     for name in (SUMMARY, DETAIL, ACCURACY_LOG, ACCURACY_TXT):
         if (folder / name).is_file():
-            files[f"{ACCURACY_DIR}/{name}"] = folder / name
+            files[f"{ACCURACY_DIR}/{name}"] = _inside(folder / name, where.root)
     text_file = folder / ACCURACY_TXT
     if not text_file.is_file():
         notes.append(f"no {ACCURACY_DIR}/{ACCURACY_TXT}: accuracy not imported")
         return None
-    text = _read(text_file, "accuracy.txt", ACCURACY_TXT_MAX_BYTES).decode("utf-8", "replace")
+    raw = _read(text_file, "accuracy.txt", ACCURACY_TXT_MAX_BYTES, where.root)
+    text = raw.decode("utf-8", "replace")
     lines = [line.strip() for line in text.splitlines()]
     figure = _reef_figure(lines) or _figure(lines)
     if figure is None:
@@ -569,11 +588,11 @@ def _meets_target(lines: list[str], where: _Where) -> bool | None:
 
 def _system(where: _Where, notes: list[str]) -> dict[str, Any]:
     """``systems/SYSTEM.json``; ``{}`` (with a note) when the tree has none."""
-    path = where.submitter_dir / "systems" / f"{where.system}.json"
+    path = _inside(where.submitter_dir / "systems" / f"{where.system}.json", where.root)
     if not path.is_file():
         notes.append(f"no systems/{where.system}.json: the system is not described")
         return {}
-    raw = _read(path, "system description", SYSTEM_MAX_BYTES)
+    raw = _read(path, "system description", SYSTEM_MAX_BYTES, where.root)
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
