@@ -141,7 +141,27 @@ def one(**fields: Any) -> bytes:
         (one(datatype="INT64"), "datatype 'INT64', the model takes FP32"),
         (one(shape=[1, 63], data=[1] * 63), "shape [1, 63], the model takes [-1, 64]"),
         (one(shape=[2, 64]), "64 values, the shape [2, 64] holds 128"),
-        (one(data=["a"] * 64), "data is not FP32"),
+        (one(data=["a"] * 64), "FP32 data must be JSON numbers"),
+        (one(data=["1.5"] * 64), "FP32 data must be JSON numbers"),  # no text parsed
+        (one(data=[True] * 64), "FP32 data must be JSON numbers"),
+        (one(data=[[1.0] * 32, [1.0] * 31]), "data is not FP32"),  # ragged
+        (one(data=[1e300] * 64), "a value outside FP32's range"),
+        (one(shape=[True, 64]), "'shape' must be a list of sizes"),
+        # a product past 64 bits is not wrapped round to a small (or zero) count
+        (one(shape=[2**64, 64]), f"{2**70} elements, more than"),
+        (one(shape=[2**62, 64]), f"{2**68} elements, more than"),
+        (
+            json.dumps(json_request(rows(1)) | {"parameters": {"binary_data_output": "no"}}),
+            "binary_data_output must be true or false",
+        ),
+        (
+            json.dumps(
+                json_request(
+                    rows(1), outputs=[{"name": "probabilities", "parameters": {"binary_data": 1}}]
+                )
+            ).encode(),
+            "outputs[0]: parameters.binary_data must be true or false",
+        ),
         (one(data=None), "no 'data' and no binary_data_size"),
         (
             json.dumps(json_request(rows(1), outputs=[{"name": "logits"}])).encode(),
@@ -254,6 +274,55 @@ def test_an_oversized_request_is_413_before_it_is_read() -> None:
         assert answer.status_code == 413
         assert 'reef_request_failures_total{code="413"' in client.get("/metrics").text
         assert client.post(INFER, json=json_request(rows(1))).status_code == 200
+
+
+class Typed:
+    """A served model of an INT8 and a BOOL input: JSON data held to each datatype."""
+
+    name, version, platform = "typed", "1", "test"
+    batchable = True
+
+    def __init__(self) -> None:
+        self.inputs = [
+            api.TensorMetadata(name="small", datatype="INT8", shape=[-1, 2]),
+            api.TensorMetadata(name="flag", datatype="BOOL", shape=[-1, 2]),
+        ]
+        self.outputs = [api.TensorMetadata(name="out", datatype="INT8", shape=[-1, 2])]
+
+    def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"out": np.where(feeds["flag"], feeds["small"], 0).astype(np.int8)}
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("small", "flag", "says"),
+    [
+        ([1, 300], [True, False], "input 'small': a value outside INT8's range -128..127"),
+        ([1, -129], [True, False], "input 'small': a value outside INT8's range"),
+        ([1, 2**70], [True, False], "input 'small': INT8 data must be JSON integers within"),
+        ([1, 1.5], [True, False], "input 'small': INT8 data must be JSON integers"),
+        ([True, False], [True, False], "input 'small': INT8 data must be JSON integers"),
+        ([1, 2], [1, 0], "input 'flag': BOOL data must be JSON booleans"),
+        ([1, 2], ["true", "false"], "input 'flag': BOOL data must be JSON booleans"),
+    ],
+)
+def test_json_data_is_held_to_its_datatype(small: list[Any], flag: list[Any], says: str) -> None:
+    def request(small: list[Any], flag: list[Any]) -> dict[str, Any]:
+        return {
+            "inputs": [
+                {"name": "small", "shape": [1, 2], "datatype": "INT8", "data": small},
+                {"name": "flag", "shape": [1, 2], "datatype": "BOOL", "data": flag},
+            ]
+        }
+
+    with TestClient(create_app([Typed()])) as client:  # type: ignore[list-item]
+        answer = client.post("/v2/models/typed/infer", json=request(small, flag))
+        assert answer.status_code == 400, answer.text
+        assert says in answer.json()["error"]
+        good = client.post("/v2/models/typed/infer", json=request([-128, 127], [True, True]))
+        assert good.json()["outputs"][0]["data"] == [-128, 127]
 
 
 def test_no_rows_is_400(client: TestClient) -> None:

@@ -17,6 +17,7 @@ little-endian length, then its bytes. Every problem with a request is a ``Protoc
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -138,13 +139,16 @@ def _tensor(
             f"input {name!r}: datatype {datatype!r}, the model takes {spec.datatype}"
         )
     shape = item.get("shape")
-    if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+    if not (
+        isinstance(shape, list)
+        and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+    ):
         raise ProtocolError(f"input {name!r}: 'shape' must be a list of sizes")
     if len(shape) != len(spec.shape) or any(
         want != -1 and got != want for got, want in zip(shape, spec.shape, strict=True)
     ):
         raise ProtocolError(f"input {name!r}: shape {shape}, the model takes {spec.shape}")
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count = math.prod(shape)  # Python's integers: a product past 64 bits does not wrap
     if count > MAX_ELEMENTS:
         raise ProtocolError(f"input {name!r}: {count} elements, more than {MAX_ELEMENTS}")
     parameters = item.get("parameters") or {}
@@ -168,13 +172,41 @@ def _tensor(
         return array.astype(dtype, copy=True).reshape(shape), offset + size
     if "data" not in item:
         raise ProtocolError(f"input {name!r}: no 'data' and no binary_data_size")
-    try:
-        array = np.asarray(item["data"], dtype=dtype)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise ProtocolError(f"input {name!r}: data is not {spec.datatype}: {exc}") from None
+    array = _numbers(item["data"], name, spec.datatype, dtype)
     if array.size != count:
         raise ProtocolError(f"input {name!r}: {array.size} values, the shape {shape} holds {count}")
     return array.reshape(shape), offset
+
+
+def _numbers(data: Any, name: str, datatype: str, dtype: np.dtype[Any]) -> np.ndarray:
+    """JSON ``data`` as ``dtype``: JSON numbers only (no text, and booleans for ``BOOL``
+    only), integers for the integer datatypes, each value within the datatype's range."""
+    import numpy as np
+
+    try:
+        given = np.asarray(data)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ProtocolError(f"input {name!r}: data is not {datatype}: {exc}") from None
+    kind = given.dtype.kind
+    if given.size and kind != dtype.kind:
+        allowed = {"b": "b", "u": "iu", "i": "iu", "f": "iuf"}[dtype.kind]
+        if kind not in allowed:
+            what = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers"}
+            raise ProtocolError(
+                f"input {name!r}: {datatype} data must be JSON {what[dtype.kind]}"
+                + (" within its range" if kind == "O" and dtype.kind in "iu" else "")
+            )
+    if given.size and dtype.kind in "iu" and kind in "iu":
+        info = np.iinfo(dtype)
+        if given.min() < info.min or given.max() > info.max:
+            raise ProtocolError(
+                f"input {name!r}: a value outside {datatype}'s range {info.min}..{info.max}"
+            )
+    try:
+        with np.errstate(over="raise"):
+            return given.astype(dtype, copy=False)
+    except FloatingPointError:
+        raise ProtocolError(f"input {name!r}: a value outside {datatype}'s range") from None
 
 
 def _bytes_tensor(
@@ -260,7 +292,9 @@ def _requested(data: dict[str, Any], model: Described) -> tuple[list[str], dict[
     parameters = data.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise ProtocolError("'parameters' must be an object")
-    default = bool(parameters.get("binary_data_output", False))
+    default = parameters.get("binary_data_output", False)
+    if not isinstance(default, bool):
+        raise ProtocolError("parameters.binary_data_output must be true or false")
     known = [t.name for t in model.outputs]
     asked = data.get("outputs")
     if asked is None:
@@ -278,8 +312,11 @@ def _requested(data: dict[str, Any], model: Described) -> tuple[list[str], dict[
         own = item.get("parameters") or {}
         if not isinstance(own, dict):
             raise ProtocolError(f"outputs[{i}]: 'parameters' must be an object")
+        wanted = own.get("binary_data", default)
+        if not isinstance(wanted, bool):
+            raise ProtocolError(f"outputs[{i}]: parameters.binary_data must be true or false")
         names.append(name)
-        binary[name] = bool(own.get("binary_data", default))
+        binary[name] = wanted
     return names, binary
 
 
