@@ -25,9 +25,16 @@ from reef.bench.target import job_for, resolve
 from reef.errors import EXIT_USAGE, PredictorError, SettingsError
 from reef.meta.settings import BenchSettings
 from reef.predictors.base import PredictorOptions
-from reef.predictors.oip import HttpError, OipPredictor, is_endpoint, parse_url
+from reef.predictors.oip import HttpError, OipPredictor, is_endpoint, parse_url, signature_of
 
 WEIGHTS = np.arange(8, dtype=np.float32).reshape(4, 2) / 8
+TINY = signature_of(
+    {
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}],
+        "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}],
+    },
+    "the stand-in",
+)
 DIGITS_CNN_SHA = "d8b9b6ce8caf426d0fdf7af134ec915ebae7f96a238bab291ea5ac58fd97bac9"
 
 
@@ -406,3 +413,93 @@ def test_a_server_that_never_answers_is_named_with_the_time_waited() -> None:
         with pytest.raises(PredictorError) as caught:
             client.get_json("/v2")
     assert caught.value.message == f"no answer from http://127.0.0.1:{port} within 0.3 s"
+
+
+def test_after_a_failed_request_the_predictor_fails_at_once(fake: tuple[Fake, str]) -> None:
+    """LoadGen keeps issuing queries after one failed; on a stuck server each would wait out
+    the timeout, so a run of hundreds of queries would hang for hours, not fail."""
+    state, url = fake
+    predictor = OipPredictor(url)
+    predictor.open(Path(), PredictorOptions())
+    x = np.ones((1, 4), dtype=np.float32)
+    predictor.predict({"x": x})
+    state.fail_after = state.infers
+    with pytest.raises(HttpError) as first:
+        predictor.predict({"x": x})
+    sent = state.infers
+    state.fail_after = None  # the server recovers; the run has failed all the same
+    with pytest.raises(HttpError) as again:
+        predictor.predict({"x": x})
+    assert again.value is first.value
+    assert state.infers == sent  # nothing more was sent
+    predictor.close()
+
+
+def test_a_stuck_server_fails_each_later_query_without_waiting() -> None:
+    import time
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(8)  # accepts connections, never answers
+        port = listening.getsockname()[1]
+        predictor = OipPredictor(f"http://127.0.0.1:{port}/v2/models/m")
+        predictor.client.timeout = 0.3
+        predictor._signature = TINY  # as open() leaves it, without asking the silent server
+        predictor._infer = "/v2/models/m/infer"
+        x = {"x": np.ones((1, 4), dtype=np.float32)}
+        with pytest.raises(PredictorError, match=r"no answer from .* within 0.3 s"):
+            predictor.predict(x)
+        started = time.perf_counter()
+        for _ in range(20):
+            with pytest.raises(PredictorError, match="no answer"):
+                predictor.predict(x)
+        assert time.perf_counter() - started < 0.3  # not 20 more timeouts
+        predictor.close()
+
+
+def test_a_server_closing_each_connection_leaves_no_trail_of_them(fake: tuple[Fake, str]) -> None:
+    from reef.predictors.oip import Client
+
+    _, url = fake
+    client = Client(parse_url(url))
+    for _ in range(5):
+        status, _ = client.get_json("/v2")
+        assert status == 200
+        client._drop()  # as after an answer with Connection: close
+    assert client._all == []
+    client.close()
+
+
+@pytest.mark.parametrize(
+    ("answer", "tail", "says"),
+    [
+        ({"outputs": ["y"]}, b"", "not the protocol's"),
+        (
+            {"outputs": [{"name": "y", "shape": [1, 2], "parameters": {"binary_data_size": "8"}}]},
+            b"\0" * 8,
+            "binary_data_size '8' does not fit the 8 bytes",
+        ),
+        (
+            {"outputs": [{"name": "y", "shape": [1, 2], "parameters": {"binary_data_size": 16}}]},
+            b"\0" * 8,
+            "binary_data_size 16 does not fit the 8 bytes",
+        ),
+        (
+            {"outputs": [{"name": "y", "shape": [1, 2], "parameters": {"binary_data_size": 7}}]},
+            b"\0" * 7,
+            "output 'y': its data is not float32 of shape [1, 2]",
+        ),
+        (
+            {"outputs": [{"name": "y", "shape": [1, 2], "data": [{"a": 1}, 2]}]},
+            b"",
+            "output 'y': its data is not float32",
+        ),
+    ],
+)
+def test_a_malformed_answer_is_a_predictor_error(answer: Any, tail: bytes, says: str) -> None:
+    from reef.predictors.oip import decode_response
+
+    head = json.dumps(answer).encode()
+    with pytest.raises(PredictorError) as caught:
+        decode_response(head + tail, str(len(head)), TINY, "http://h/v2/models/y")
+    assert says in caught.value.message

@@ -13,6 +13,7 @@ Only the standard library speaks HTTP here: the core benchmark needs no HTTP cli
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import threading
@@ -164,6 +165,9 @@ class Client:
         if conn is not None:
             conn.close()
             self._local.conn = None
+            # A server closing every connection leaves no trail of them.
+            with self._lock, contextlib.suppress(ValueError):
+                self._all.remove(conn)
 
     def request(
         self,
@@ -272,6 +276,7 @@ class OipPredictor:
         self.metadata: dict[str, Any] = {}
         self.binary = False
         self._signature: Signature | None = None
+        self._failed: PredictorError | None = None  # the first request that failed
         self._infer = ""
         self._outputs_json = b""
 
@@ -301,6 +306,19 @@ class OipPredictor:
         return self._signature
 
     def predict(self, feeds: dict[str, Any]) -> list[Any]:
+        """The model's outputs for ``feeds``, from the server. Once a request has failed
+        (the server unreachable, silent for the timeout, or answering an error), every later
+        call raises that failure at once: the run has failed already, and LoadGen's remaining
+        queries must not each wait out the timeout on a stuck server."""
+        if self._failed is not None:
+            raise self._failed
+        try:
+            return self._predict(feeds)
+        except PredictorError as exc:
+            self._failed = exc
+            raise
+
+    def _predict(self, feeds: dict[str, Any]) -> list[Any]:
         import numpy as np
 
         signature = self._signature
@@ -375,16 +393,22 @@ def decode_response(
     try:
         answer = json.loads(head)
         listed = answer["outputs"]
-        by_name = {o["name"]: o for o in listed}
+        by_name = {o["name"]: o for o in listed}  # a TypeError for an output not an object
     except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
         raise PredictorError(f"{url}: the inference answer is not the protocol's: {exc}") from None
     offset = 0
     blobs: dict[str, bytes] = {}
     for item in listed:  # binary outputs follow the JSON in the order the JSON lists them
-        size = (item.get("parameters") or {}).get("binary_data_size")
+        parameters = item.get("parameters") or {}
+        size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None
         if size is not None:
-            blobs[item["name"]] = tail[offset : offset + int(size)]
-            offset += int(size)
+            if not isinstance(size, int) or size < 0 or offset + size > len(tail):
+                raise PredictorError(
+                    f"{url}: output {item['name']!r}: binary_data_size {size!r} does not fit "
+                    f"the {len(tail)} bytes after the answer's JSON"
+                )
+            blobs[item["name"]] = tail[offset : offset + size]
+            offset += size
     outputs = []
     for spec in signature.outputs:
         item = by_name.get(spec.name)
@@ -393,14 +417,15 @@ def decode_response(
         element = ELEMENT_TYPES.get(str(item.get("datatype")), spec.element_type)
         dtype = np.dtype(element)
         shape = item.get("shape") or []
-        if spec.name in blobs:
-            value = np.frombuffer(blobs[spec.name], dtype=dtype.newbyteorder("<")).astype(dtype)
-        else:
-            value = np.asarray(item.get("data", []), dtype=dtype)
         try:
+            if spec.name in blobs:
+                raw = np.frombuffer(blobs[spec.name], dtype=dtype.newbyteorder("<"))
+                value = raw.astype(dtype)
+            else:
+                value = np.asarray(item.get("data", []), dtype=dtype)
             outputs.append(value.reshape(shape))
-        except ValueError:
+        except (ValueError, TypeError) as exc:
             raise PredictorError(
-                f"{url}: output {spec.name!r}: {value.size} values do not fill shape {shape}"
+                f"{url}: output {spec.name!r}: its data is not {dtype} of shape {shape}: {exc}"
             ) from None
     return outputs
