@@ -156,6 +156,14 @@ CASES: dict[str, tuple[Callable[[Path], object], str]] = {
         _v(lambda r: perf(r, "SingleStream"), early_stopping_met=False),
         "condition was not met",
     ),
+    "server-latency": (
+        _v(
+            lambda r: perf(r, "Offline"),
+            effective_scenario="Server",
+            effective_target_latency_ns=100_000_000,
+        ),
+        "the target latency is 100 ms; resnet's bound is 15 ms",
+    ),
     "min-duration": (
         _v(lambda r: perf(r, "Offline"), effective_min_duration_ms=599_999),
         "599999 ms, under 600000",
@@ -286,7 +294,11 @@ def _move_scenario(root: Path, old: str, new: str) -> Path:
 
 def test_an_interactive_result_is_a_server_run(tree: Path) -> None:
     moved = _move_scenario(tree, "Offline", "Interactive")
-    set_values(moved / "performance" / "run_1" / DETAIL, effective_scenario="Server")
+    set_values(
+        moved / "performance" / "run_1" / DETAIL,
+        effective_scenario="Server",
+        effective_target_latency_ns=15_000_000,  # resnet's bound
+    )
     replace_in(moved / "performance" / "run_1" / SUMMARY, "Scenario : Offline", "Scenario : Server")
     assert not errors(tree)
     set_values(moved / "performance" / "run_1" / DETAIL, early_stopping_met=False)
@@ -357,3 +369,26 @@ def test_closed_audit_runs_are_held_to_the_performance_rules(
     }
     assert {("TEST01", "min-duration"), ("TEST04", "min-duration")} <= audit_findings
     assert ("TEST04", "compliance") not in audit_findings  # its files are all there
+
+
+def test_test09_needs_its_output_length_verdict(tree: Path) -> None:
+    folder = Layout(tree).test_dir(key("Offline"), "TEST09")
+    folder.mkdir()
+    found = [f for f in errors(tree) if f.rule == "compliance"]
+    assert [f.message for f in found] == ["TEST09: verify_output_len.txt is missing"]
+    (folder / "verify_output_len.txt").write_text("TEST FAIL\n")
+    found = [f for f in errors(tree) if f.rule == "compliance"]
+    assert [f.message for f in found] == ["TEST09: verify_output_len.txt does not say TEST PASS"]
+    (folder / "verify_output_len.txt").write_text("TEST PASS\n")
+    assert not errors(tree)
+
+
+def test_v6_1_has_no_retired_benchmark(tree: Path) -> None:
+    """v6.1 retired retinanet, pointpainting, llama2-70b-99, mixtral-8x7b and llama3.1-405b."""
+    retired = {"retinanet", "pointpainting", "llama2-70b-99", "mixtral-8x7b", "llama3.1-405b"}
+    assert not retired & set(rules.ROUND_FACTS["v6.1"].benchmarks)
+    assert retired <= set(rules.ROUND_FACTS["v6.0"].benchmarks)
+    moved = tree / "open" / "Reef" / "results" / "box" / "retinanet"
+    (tree / "open" / "Reef" / "results" / "box" / "resnet").rename(moved)
+    found = [f.message for f in errors(tree, "v6.1") if f.rule == "benchmark"]
+    assert found == ["retinanet is no benchmark of round v6.1"] * 2

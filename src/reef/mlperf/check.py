@@ -40,6 +40,7 @@ RULES: dict[str, str] = {
     "loadgen-errors": "LoadGen logged no error",
     "result-validity": "LoadGen judged the performance run VALID",
     "early-stopping": "SingleStream, MultiStream and Server: early stopping's condition met",
+    "server-latency": "Server: the target latency is at most the benchmark's bound",
     "min-duration": f"min_duration is at least {rules.MIN_DURATION_MS} ms",
     "min-query-count": "min_query_count reaches the benchmark's minimum (Offline)",
     "offline-samples-per-query": "closed Offline: samples_per_query reaches the minimum",
@@ -313,6 +314,16 @@ def _check_performance(
             "early stopping's condition was not met: "
             + str(detail.get("early_stopping_result", "")).strip()[:300],
         )
+    bound = rules.SERVER_LATENCY_NS.get(bench.name) if bench and scenario == "Server" else None
+    if bench is not None and bound is not None:
+        latency = _num(detail.get("effective_target_latency_ns"))
+        if latency is None or latency > bound:
+            said = "not logged" if latency is None else f"{latency / 1e6:g} ms"
+            c.add(
+                path,
+                "server-latency",
+                f"the target latency is {said}; {bench.name}'s bound is {bound / 1e6:g} ms",
+            )
     duration = _num(detail.get("effective_min_duration_ms"))
     if duration is None or duration < rules.MIN_DURATION_MS:
         c.add(
@@ -493,6 +504,8 @@ def _check_compliance(
             wanted.append(L.VERIFY_ACCURACY)
         if test in ("TEST01", "TEST04"):
             wanted.append(L.VERIFY_PERFORMANCE)
+        if test == "TEST09":
+            wanted.append(L.VERIFY_OUTPUT_LEN)
         for name in wanted:
             path = folder / name
             if not path.is_file():

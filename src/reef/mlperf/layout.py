@@ -43,6 +43,7 @@ README = "README.md"
 MEASUREMENTS_JSON = "measurements.json"  # the merged layout's name
 VERIFY_ACCURACY = "verify_accuracy.txt"
 VERIFY_PERFORMANCE = "verify_performance.txt"
+VERIFY_OUTPUT_LEN = "verify_output_len.txt"  # TEST09's
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ units ``accuracy.txt`` prints), the performance sample count, the dataset size a
 must cover, minimum query counts per scenario, the compliance audits it needs, the minimum
 samples per query of a closed Offline run, and the model names ``mlperf.conf`` keys it by.
 
-Rules every round shares: a performance run's ``min_duration`` is at least 600 s; the
+Rules every round shares: a performance run's ``min_duration`` is at least 600 s; a Server
+run's target latency is at most the benchmark's bound (15 ms for resnet); the
 scenarios with early stopping (SingleStream, MultiStream, Server) have no minimum query count
 of their own; a truncated ``mlperf_log_accuracy.json`` is at most 10 KiB (the first and last
 4 KiB of the original, with ``hash=<sha256 of the original>`` in ``accuracy.txt``).
@@ -103,6 +104,21 @@ MEASUREMENT_REQUIRED_FIELDS = (
     "weight_transformations",
 )
 
+# The most a Server run's target latency may be (LoadGen's target_latency_ns), per benchmark;
+# the checker holds the logged effective_target_latency_ns to it.
+SERVER_LATENCY_NS = {
+    "resnet": 15_000_000,
+    "retinanet": 100_000_000,
+    "llama3.1-8b": 20_000_000_000,
+    "stable-diffusion-xl": 20_000_000_000,
+    "llama2-70b-99": 20_000_000_000,
+    "llama2-70b-99.9": 20_000_000_000,
+    "mixtral-8x7b": 20_000_000_000,
+    "llama3.1-405b": 60_000_000_000,
+    "deepseek-r1": 60_000_000_000,
+    "gpt-oss-120b": 60_000_000_000,
+}
+
 # Results an edge system may infer from a run of another scenario: (logged, stands for).
 INFERRED_SCENARIOS = (
     ("SingleStream", "MultiStream"),
@@ -187,6 +203,7 @@ ROUND_FACTS: dict[str, Round] = {
             "yolo-99",
         ),
     ),
+    # v6.1 retires retinanet, pointpainting, llama2-70b-99, mixtral-8x7b and llama3.1-405b.
     "v6.1": Round(
         "v6.1",
         {
@@ -195,13 +212,16 @@ ROUND_FACTS: dict[str, Round] = {
             "schedule_rng_seed": 16159082839903944936,
         },
         (
-            *_CLASSIC,
-            *_LLM,
+            "resnet",
+            "bert-99",
+            "bert-99.9",
+            "3d-unet-99",
+            "3d-unet-99.9",
+            "llama2-70b-99.9",
             "llama3.1-8b",
             "llama3.1-8b-edge",
             "stable-diffusion-xl",
             "rgat",
-            "pointpainting",
             "deepseek-r1",
             "whisper",
             "gpt-oss-120b",
