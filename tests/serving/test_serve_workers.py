@@ -193,3 +193,66 @@ def test_sigterm_drains_a_request_in_flight_in_a_worker(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         code = process.wait(60)
     assert code == 0, log.read_text()[-2000:]
+
+
+_WORKER = """
+import os, sys
+from reef.serving.metrics import Metrics
+metrics = Metrics()
+assert metrics.multiprocess
+metrics.requests.labels("m").inc()
+metrics.inflight.labels("m").inc(3)
+metrics.limits("m", 8, 0.002)
+if sys.argv[1] == "crash":
+    os._exit(1)  # killed mid-request: never marks itself dead
+content, _ = metrics.render()
+print(content.decode())
+"""
+
+
+def test_a_worker_that_died_without_marking_itself_dead_leaves_the_live_gauges(
+    tmp_path: Path,
+) -> None:
+    """A crashed (or killed) worker's requests in flight must not stay in the sum an HPA
+    scales on, nor its batching limits among the live workers'; its counters stay."""
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")}
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    crashed = subprocess.run([sys.executable, "-c", _WORKER, "crash"], env=env, check=False)
+    assert crashed.returncode == 1
+    assert {p.name.split("_")[1] for p in directory.glob("gauge_live*")} == {
+        "livesum",
+        "liveall",
+    }
+    answered = subprocess.run(
+        [sys.executable, "-c", _WORKER, "answer"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert _metric(answered, "reef_inflight_requests") == [('model="m"', 3.0)]  # its own only
+    assert len(_metric(answered, "reef_batch_limit")) == 1  # the crashed worker's is gone
+    assert _metric(answered, "reef_requests_total") == [('model="m"', 2.0)]  # both count
+
+
+def test_forget_dead_workers_keeps_its_own_and_the_running_ones(tmp_path: Path) -> None:
+    from reef.serving.metrics import forget_dead_workers
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          check=True, capture_output=True, text=True)  # fmt: skip
+    dead = int(gone.stdout)
+    names = [
+        f"gauge_livesum_{dead}.db",
+        f"gauge_livemax_{dead}.db",
+        f"gauge_all_{dead}.db",  # not a live mode: stays, as prometheus-client keeps it
+        f"counter_{dead}.db",
+        f"gauge_livesum_{os.getpid()}.db",
+        f"gauge_liveall_{os.getppid()}.db",
+        "gauge_livesum_notapid.db",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    assert forget_dead_workers(str(tmp_path)) == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])

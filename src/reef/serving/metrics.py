@@ -11,11 +11,14 @@ counters and histograms sum the workers'; the in-flight gauge sums the live work
 (``livesum``); the batching limits and the drift share, which are each worker's own, carry a
 ``pid`` label (``liveall``); ``reef_drift_detected`` is the live workers' maximum
 (``livemax``: 1 when any worker's last window drifted). A worker that stops marks itself dead
-(``mark_process_dead``), so that its live gauges leave the sums.
+(``mark_process_dead``), so that its live gauges leave the sums; one that died without doing
+so (killed, crashed) has its live gauges' files removed by the next ``/metrics`` any worker
+answers (``forget_dead_workers``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -141,6 +144,7 @@ class Metrics:
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
         from prometheus_client.multiprocess import MultiProcessCollector
 
+        forget_dead_workers(os.environ[MULTIPROC_ENV])
         every = CollectorRegistry()  # all the workers' files, read now
         MultiProcessCollector(every)  # type: ignore[no-untyped-call]
         return generate_latest(every), CONTENT_TYPE_LATEST
@@ -157,3 +161,35 @@ class Metrics:
         self.compute.labels(model).observe(stats.compute_s)
         for waited in stats.queued_s:
             self.queue.labels(model).observe(waited)
+
+
+def forget_dead_workers(directory: str) -> list[int]:
+    """Remove the live gauges' files of the worker processes that are gone without marking
+    themselves dead (killed, or crashed: uvicorn starts another in their place), so that
+    their last values (a crashed worker's requests in flight) leave the sums; the ids of
+    those found. Its own files, and those of workers still running, stay."""
+    import re
+    from pathlib import Path
+
+    found: set[int] = set()
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        match = re.fullmatch(r"gauge_live[a-z]+_(\d+)\.db", path.name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or _running(pid):
+            continue
+        found.add(pid)
+        with contextlib.suppress(FileNotFoundError):  # another worker removed it first
+            path.unlink()
+    return sorted(found)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process of that id: not one of ours, but alive
+        return True
+    return True
