@@ -392,3 +392,22 @@ def test_v6_1_has_no_retired_benchmark(tree: Path) -> None:
     (tree / "open" / "Reef" / "results" / "box" / "resnet").rename(moved)
     found = [f.message for f in errors(tree, "v6.1") if f.rule == "benchmark"]
     assert found == ["retinanet is no benchmark of round v6.1"] * 2
+
+
+@pytest.mark.parametrize(
+    ("line", "lacking"),
+    [
+        ("Result is : VALID", "Result is"),
+        ("Scenario : Offline", "Scenario"),
+        ("Mode ", "Mode"),
+    ],
+)
+def test_a_performance_summary_must_say_what_it_summarises(
+    line: str, lacking: str, tree: Path
+) -> None:
+    """A summary without the lines the detail log is compared on is not taken as agreeing."""
+    summary = perf(tree, "Offline", SUMMARY)
+    kept = [raw for raw in summary.read_text().splitlines() if not raw.startswith(line)]
+    summary.write_text("\n".join(kept) + "\n")
+    found = [f.message for f in errors(tree) if f.rule == "summary-detail"]
+    assert found == [f"the summary gives no {lacking}"]

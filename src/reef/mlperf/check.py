@@ -254,7 +254,7 @@ def _check_scenario(
         detail = read_detail(perf_dir / L.DETAIL)
         result = _check_performance(c, perf_dir / L.DETAIL, detail, key, bench, facts, soft)
         if (perf_dir / L.SUMMARY).is_file():
-            _check_summary(c, perf_dir / L.SUMMARY, detail)
+            _check_summary(c, perf_dir / L.SUMMARY, detail, performance=True)
     accuracy = None
     if (acc_dir / L.DETAIL).is_file():
         acc_detail = read_detail(acc_dir / L.DETAIL)
@@ -389,11 +389,16 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-6)
 
 
-def _check_summary(c: _Checker, path: Path, detail: DetailLog) -> None:
+def _check_summary(c: _Checker, path: Path, detail: DetailLog, performance: bool = False) -> None:
     """The summary must say what the detail log says: scenario, mode, verdict, the
-    satisfied lines and the headline figure."""
+    satisfied lines and the headline figure. A performance run's summary must give the
+    scenario, mode and verdict (an accuracy run's may be LoadGen's bare header)."""
     summary = read_summary(path)
     differ: list[str] = []
+    if performance:
+        lacking = [n for n in ("Scenario", "Mode", "Result is") if n not in summary]
+        if lacking:
+            differ.append("the summary gives no " + ", ".join(lacking))
 
     def same(name: str, key: str, convert: Callable[[Any], Any] = str) -> None:
         if name in summary and key in detail:
