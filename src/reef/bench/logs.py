@@ -15,7 +15,8 @@ from typing import Any
 
 from reef.meta.run import Latency, Performance
 
-_PREFIX = ":::MLLOG"
+MARKER = ":::MLLOG"  # what starts each event's line
+_PREFIX = MARKER
 _NAN = re.compile(r"(?<![\w\"])-?nan(?![\w\"])", re.IGNORECASE)
 _PERCENTILES = {"p50": "50.00", "p90": "90.00", "p95": "95.00", "p99": "99.00"}
 
@@ -27,18 +28,23 @@ class Detail:
     warnings: list[str] = field(default_factory=list)
 
 
-def _parse_line(line: str) -> dict[str, Any] | None:
+def parse_event(line: str) -> dict[str, Any]:
+    """The event of one detail-log line (``nan`` and ``-nan`` read as NaN); ``ValueError``
+    saying why the line holds none. The one reading of a line for Reef's runs, the MLPerf
+    checker and the importer."""
+    if not line.startswith(_PREFIX):
+        raise ValueError(f"does not start with {_PREFIX}")
     body = line[len(_PREFIX) :].strip()
     try:
-        parsed: dict[str, Any] = json.loads(body)
-        return parsed
+        event = json.loads(body)
     except json.JSONDecodeError:
-        pass
-    try:
-        parsed = json.loads(_NAN.sub("NaN", body))
-        return parsed
-    except json.JSONDecodeError:
-        return None
+        try:
+            event = json.loads(_NAN.sub("NaN", body))
+        except json.JSONDecodeError as exc:
+            raise ValueError(exc.msg) from exc
+    if not isinstance(event, dict) or "key" not in event:
+        raise ValueError("no key")
+    return event
 
 
 def read_detail(path: Path) -> Detail:
@@ -57,8 +63,9 @@ def parse_detail(lines: Iterable[str]) -> Detail:
     for line in lines:
         if not line.startswith(_PREFIX):
             continue
-        entry = _parse_line(line)
-        if entry is None or "key" not in entry:
+        try:
+            entry = parse_event(line)
+        except ValueError:
             continue
         key, value = entry["key"], entry.get("value")
         meta = entry.get("metadata") or {}

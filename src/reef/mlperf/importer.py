@@ -55,7 +55,6 @@ ACCURACY_DIR = "accuracy"
 SYSTEM_FILE = "system.json"
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")  # LoadGen's, as logged
 _ROUND = re.compile(r"(?:^|[_\-])(v\d+\.\d+)$", re.IGNORECASE)
-_NAN = re.compile(r"(?<![\w\"])-?nan(?![\w\"])", re.IGNORECASE)
 
 
 class ImportedResult(BaseModel):
@@ -394,7 +393,7 @@ def _read(path: Path, what: str, cap: int, root: Path) -> bytes:
 def _parse(path: Path, raw: bytes) -> Detail:
     """The detail log's events, each ``:::MLLOG`` line checked: a log whose first line is not
     an event, or with an event that is not JSON, is a ``ManifestError`` naming its line."""
-    from reef.bench.logs import parse_detail
+    from reef.bench.logs import parse_detail, parse_event
 
     lines = raw.decode("utf-8", errors="replace").splitlines()
     for number, line in enumerate(lines, 1):
@@ -410,17 +409,12 @@ def _parse(path: Path, raw: bytes) -> Detail:
             )
         if not line.startswith(MARKER):
             continue
-        body = line[len(MARKER) :].strip()
         try:
-            event = json.loads(_NAN.sub("NaN", body))
-        except json.JSONDecodeError as exc:
+            parse_event(line)
+        except ValueError as exc:
             raise ManifestError(
-                [Problem(str(path), f"line {number}", f"not a LoadGen event: {exc.msg}")]
+                [Problem(str(path), f"line {number}", f"not a LoadGen event: {exc}")]
             ) from exc
-        if not isinstance(event, dict) or "key" not in event:
-            raise ManifestError(
-                [Problem(str(path), f"line {number}", "not a LoadGen event: no key")]
-            )
     return parse_detail(lines)
 
 

@@ -1,19 +1,21 @@
 """Reading LoadGen's logs: the detail log (``:::MLLOG {json}`` lines) and the summary.
 
-The detail log is the reference: each line is one JSON event with a ``key`` and a ``value``;
-the first event of a key is its value (as MLCommons' checker reads it), and events whose
-``metadata.is_error`` / ``is_warning`` is true are LoadGen's errors and warnings. The summary
-is ``name : value`` lines meant for people; it is read only to see that it agrees.
+The detail log is the reference: each line is one JSON event with a ``key`` and a ``value``,
+read as Reef reads its own runs' logs (``reef.bench.logs.parse_event``); the first event of a
+key is its value (as MLCommons' checker reads it), and events whose ``metadata.is_error`` /
+``is_warning`` is true are LoadGen's errors and warnings. The summary is ``name : value``
+lines meant for people; it is read only to see that it agrees.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MARKER = ":::MLLOG"
+from reef.bench.logs import MARKER, parse_event
+
+__all__ = ["MARKER", "DetailLog", "read_detail", "read_summary", "summary_result"]
 
 
 @dataclass
@@ -32,20 +34,16 @@ class DetailLog:
 
 
 def read_detail(path: Path) -> DetailLog:
-    """Parse ``mlperf_log_detail.txt``; lines that are not LoadGen events are skipped and
-    counted (``bad_lines``)."""
+    """Parse ``mlperf_log_detail.txt``; ``:::MLLOG`` lines that hold no LoadGen event are
+    skipped and counted (``bad_lines``), other lines skipped."""
     log = DetailLog(path)
     with path.open(encoding="utf-8", errors="replace") as handle:
         for line in handle:
-            start = line.find(MARKER)
-            if start < 0:
+            if not line.startswith(MARKER):
                 continue
             try:
-                event = json.loads(line[start + len(MARKER) :])
-            except json.JSONDecodeError:
-                log.bad_lines += 1
-                continue
-            if not isinstance(event, dict) or "key" not in event:
+                event = parse_event(line)
+            except ValueError:
                 log.bad_lines += 1
                 continue
             key = str(event["key"])
