@@ -432,3 +432,42 @@ def test_no_generated_pipeline_request_is_a_server_error(client: TestClient) -> 
     send()
     assert len(statuses) >= 100 and 400 in statuses, len(statuses)
     assert failures == [], failures[:5]
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG declaring ``width`` x ``height`` pixels and holding none: Pillow reads its size
+    from the header (a decompression bomb's shape, without its bytes)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        ([png_header(7000, 7000)], "input 'input': row 0: an image of 7000 x 7000 pixels, more "
+         "than the 40,000,000 a served image may have"),
+        ([png_header(20000, 20000)], "input 'input': row 0: Image size (400000000 pixels) exceeds"),
+        ([png_header(6000, 6000)] * 8, "input 'input': row 7: the request's images hold more "
+         "than 256,000,000 pixels in all"),
+    ],
+)  # fmt: skip
+def test_an_image_too_large_to_decode_is_a_400_before_it_is_decoded(
+    client: TestClient, images: list[bytes], message: str
+) -> None:
+    """A decompression bomb (a few bytes declaring gigapixels) is refused from its header."""
+    answer = client.post(f"/v2/models/{PHOTOS}-pipeline/infer", json=photo_request(images))
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"].startswith(message), answer.json()["error"]

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from reef.bench.target import ResolvedTarget
 
 SUFFIX = "-pipeline"
+# An encoded image's pixels, at most, and a request's in all: a small, highly compressed file
+# (a decompression bomb) would otherwise take gigabytes and minutes of a worker to decode.
+MAX_IMAGE_PIXELS = 40_000_000
+MAX_REQUEST_PIXELS = 256_000_000
 
 
 class ProcessingError(Exception):
@@ -51,6 +55,7 @@ class _RawInput:
     model: TensorMetadata  # what the model takes
     steps: Callable[[Any], Any] | None  # None: passed through as it is
     element_type: str  # the model's numpy dtype
+    images: bool = False  # the steps decode encoded images (their size is checked first)
 
 
 @dataclass(frozen=True)
@@ -86,11 +91,24 @@ class Processing:
                 feeds[raw.model.name] = value
                 continue
             name = raw.spec.name
-            rows = []
+            given = []
             for i in range(value.shape[0]):
                 row = value[i]
                 if isinstance(row, np.ndarray) and row.dtype == object and row.size == 1:
                     row = row.reshape(-1)[0]  # one encoded image
+                given.append(row)
+            if raw.images:  # every image's size from its header, before any is decoded
+                pixels = 0
+                for i, row in enumerate(given):
+                    pixels += _pixels(row, name, i)
+                    if pixels > MAX_REQUEST_PIXELS:
+                        raise ProcessingError(
+                            name,
+                            f"row {i}: the request's images hold more than {MAX_REQUEST_PIXELS:,} "
+                            "pixels in all; send fewer a request",
+                        )
+            rows = []
+            for i, row in enumerate(given):
                 try:
                     rows.append(np.asarray(raw.steps(row), dtype=raw.element_type))
                 except ReefError as exc:
@@ -146,6 +164,32 @@ class Processing:
                 shape = [0, *(max(d, 0) for d in leaf.spec.shape[1:])]
                 answer[leaf.spec.name] = np.empty(shape, dtype=_numpy_type(leaf.spec.datatype))
         return answer
+
+
+def _pixels(data: Any, name: str, row: int) -> int:
+    """The pixels of the encoded image ``data``, read from its header (nothing decoded); a
+    ``ProcessingError`` past ``MAX_IMAGE_PIXELS``. Bytes Pillow cannot read count as none:
+    the decode step says what is wrong with them."""
+    import io
+
+    from PIL import Image
+
+    if not isinstance(data, bytes | bytearray):
+        return 0
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Image.DecompressionBombError as exc:  # past twice Pillow's own bound
+        raise ProcessingError(name, f"row {row}: {exc}") from None
+    except Exception:  # not an image: the decode step's error names it
+        return 0
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ProcessingError(
+            name,
+            f"row {row}: an image of {width} x {height} pixels, more than the "
+            f"{MAX_IMAGE_PIXELS:,} a served image may have",
+        )
+    return width * height
 
 
 def _numpy_type(datatype: str) -> Any:
@@ -267,6 +311,7 @@ def _build(
 ) -> Processing:
     import numpy as np
 
+    from reef.meta.steps import step_name
     from reef.predictors.steps import StepError, build_pipeline
 
     manifest = resolved.manifest
@@ -281,7 +326,8 @@ def _build(
             continue
         steps = build_pipeline(declared.steps)
         taken = _raw_spec(resolved, spec, declared.steps)
-        raw.append(_RawInput(taken, spec, steps, element_type))
+        images = step_name(declared.steps[0]) == "decode"
+        raw.append(_RawInput(taken, spec, steps, element_type, images))
     declared_out = {o.name: o for o in manifest.outputs}
     posts: dict[str, Callable[[Any], Any]] = {}
     leaves: list[_Leaf] = []
