@@ -197,7 +197,10 @@ CASES: dict[str, tuple[Callable[[Path], object], str]] = {
         "no hash",
     ),
     "accuracy-value": (
-        lambda r: replace_in(acc(r, "Offline", ACCURACY_TXT), "accuracy=", "top1="),
+        lambda r: (
+            _to_closed(r),
+            replace_in(acc(r, "Offline", ACCURACY_TXT, "closed"), "accuracy=", "top1="),
+        ),
         "no acc figure for resnet",
     ),
     "accuracy-target": (
@@ -411,3 +414,11 @@ def test_a_performance_summary_must_say_what_it_summarises(
     summary.write_text("\n".join(kept) + "\n")
     found = [f.message for f in errors(tree) if f.rule == "summary-detail"]
     assert found == [f"the summary gives no {lacking}"]
+
+
+def test_open_accuracy_without_the_figure_is_a_warning(tree: Path) -> None:
+    replace_in(acc(tree, "Offline", ACCURACY_TXT), "accuracy=", "top1=")
+    report = check.check(tree)
+    assert report.passed
+    [found] = [f for f in report.findings if f.rule == "accuracy-value"]
+    assert found.severity == "warning" and found.message == "no acc figure for resnet"

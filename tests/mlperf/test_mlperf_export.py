@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -240,3 +241,19 @@ def test_a_run_with_the_reference_setup_qualifies_for_closed(
         f"run {good.id[:8]}: official seeds: qsl_rng_seed, sample_index_rng_seed, "
         "schedule_rng_seed differ from round v6.0's"
     ]
+
+
+@pytest.mark.parametrize("name", ["3d-unet-99", "whisper", "gpt-oss-120b", "resnet", "retinanet"])
+def test_accuracy_txt_gives_the_figure_as_the_checker_reads_it(
+    name: str, digits_runs: list[RunRecord]
+) -> None:
+    """accuracy.txt's first line matches the benchmark's pattern and gives the run's figure."""
+    bench = rules.BENCHMARKS[name]
+    metric = bench.targets[0][0]
+    text = contents.accuracy_text(digits_runs[0], bench, "ab" * 32)
+    match = re.match(rules.ACCURACY_PATTERNS[metric], text.splitlines()[0])
+    assert match, text
+    figure = contents.accuracy_figure(digits_runs[0], bench)
+    assert figure is not None
+    assert float(match.group(1)) == pytest.approx(figure, abs=1e-3)
+    assert text.splitlines()[-1] == "hash=" + "ab" * 32

@@ -49,8 +49,9 @@ def accuracy_figure(record: RunRecord, bench: rules.Benchmark) -> float | None:
 
 
 def accuracy_text(record: RunRecord, bench: rules.Benchmark, digest: str) -> str:
-    """accuracy.txt: the figure in the line the benchmark's metric is read from, and the
-    sha256 of the whole accuracy log."""
+    """accuracy.txt: the figure in the line the benchmark's metric is read from (as its
+    reference script prints it, where one figure makes the line), and the sha256 of the
+    whole accuracy log."""
     acc = record.accuracy
     value = accuracy_figure(record, bench)
     metric = bench.targets[0][0]
@@ -60,6 +61,12 @@ def accuracy_text(record: RunRecord, bench: rules.Benchmark, digest: str) -> str
         line = f"accuracy={value:.3f}%, good={good}, total={samples}"
     elif metric == "mAP":
         line = f"mAP={value:.3f}%"
+    elif metric == "DICE":
+        line = f"Accuracy: mean = {value:.5f}"
+    elif metric == "ACCURACY" and value is not None:
+        line = f"Word Error Rate: {100.0 - value:.4f}%, accuracy={value:.4f}%"
+    elif metric == "exact_match":
+        line = f"{{'exact_match': {value}}}"
     else:
         line = f"{acc.metric if acc else metric}={value}"
     note = f"# Reef metric {acc.metric}: {acc.value}" if acc else "# no accuracy measured"
