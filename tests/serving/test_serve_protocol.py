@@ -407,3 +407,13 @@ def test_a_missing_input_is_400_naming_it() -> None:
         assert answer.status_code == 400 and "disagree" in answer.json()["error"]
         answer = client.post("/v2/models/pair/infer", json={"inputs": [a, a | {"name": "b"}]})
         assert answer.json()["outputs"][0]["data"] == [2.0, 4.0]
+
+
+def test_a_path_or_method_no_route_takes_answers_the_protocols_error(client: TestClient) -> None:
+    answer = client.get(INFER)
+    assert answer.status_code == 405
+    assert answer.json() == {"error": f"Method Not Allowed: GET {INFER}"}
+    assert answer.headers["allow"] == "POST"
+    answer = client.get("/v2/nope")
+    assert answer.status_code == 404
+    assert answer.json() == {"error": "Not Found: GET /v2/nope"}

@@ -10,8 +10,9 @@
 | ``POST /v2/models/{m}[/versions/{v}]/infer`` | an inference (``reef.serving.protocol``) |
 | ``GET /metrics`` | Prometheus metrics (``reef.serving.metrics``) |
 
-Errors are the protocol's: HTTP 400 (a bad request), 404 (no such model or version) or 503
-(overloaded, with ``Retry-After``; not ready) with ``{"error": "..."}``.
+Errors are the protocol's: HTTP 400 (a bad request), 404 (no such model or version, or no
+such path), 405 (a method the path does not take), 413 (too large) or 503 (overloaded, with
+``Retry-After``; not ready), each with ``{"error": "..."}``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reef.api.serving import ServedModel
 from reef.serving.batcher import Batcher, Overloaded
@@ -180,6 +182,14 @@ def create_app(
 
     app = FastAPI(title="Reef serve", version=__version__, lifespan=lifespan, docs_url=None)
     app.state.metrics = metrics
+
+    @app.exception_handler(StarletteHTTPException)
+    async def routing_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # A path no route takes (404) or a method it does not (405, with Allow): the
+        # protocol's error body too, not FastAPI's {"detail"}.
+        message = f"{exc.detail}: {request.method} {request.url.path}"
+        return _error(exc.status_code, message, dict(exc.headers or {}))
+
     app.state.batchers = batchers
 
     def found(name: str, version: str | None) -> ServedModel | PipelineModel | JSONResponse:
