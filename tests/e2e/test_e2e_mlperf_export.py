@@ -5,11 +5,12 @@ writing nothing."""
 from __future__ import annotations
 
 import json
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from e2e_support import SHORT, Reef
+from e2e_support import SHORT, Reef, Watched
 
 SYSTEM_YAML = """\
 status: available
@@ -164,3 +165,25 @@ def test_check_refuses_what_is_not_a_tree(runs: Runs, tmp_path: Path) -> None:
     assert result.rc == 2 and result.says("is not an MLPerf submission tree"), str(result)
     both = runs.cli("export", "mlperf", runs.ids[0], "--check", str(tmp_path))
     assert both.rc == 2 and both.says("--check takes a folder alone, not RUN"), str(both)
+
+
+def test_an_interrupted_run_is_refused_writing_nothing(reef: Reef, tmp_path: Path) -> None:
+    """An export of a run the user stopped is exit 2, naming the run and its status."""
+    proc = reef.popen("bench", "digits-cnn", "--duration", "60", "--mode", "performance")
+    watched = Watched(proc)
+    watched.wait_until_measuring(settle_s=0.5)
+    proc.send_signal(signal.SIGINT)
+    assert watched.finish()[0] == 130
+    [run] = reef.runs()
+    assert run["status"] == "interrupted"
+    desc = tmp_path / "system.yaml"
+    desc.write_text(SYSTEM_YAML)
+    out = tmp_path / "submission"
+    result = reef(
+        "export", "mlperf", run["id"], "-o", str(out), "--division", "open",
+        "--submitter", "Reef", "--system", "ci-box", "--benchmark", "resnet",
+        "--system-desc", str(desc),
+    )  # fmt: skip
+    assert result.rc == 2, str(result)
+    assert result.says(f"run {run['id'][:8]} is interrupted"), str(result)
+    _nothing_written(result, out)
