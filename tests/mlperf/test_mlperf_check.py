@@ -422,3 +422,24 @@ def test_open_accuracy_without_the_figure_is_a_warning(tree: Path) -> None:
     assert report.passed
     [found] = [f for f in report.findings if f.rule == "accuracy-value"]
     assert found.severity == "warning" and found.message == "no acc figure for resnet"
+
+
+def test_gpt_oss_accuracy_covers_its_subset(tree: Path) -> None:
+    """gpt-oss-120b's accuracy run covers 4395 samples, not its 6396-sample dataset."""
+    assert rules.BENCHMARKS["gpt-oss-120b"].accuracy_samples == 4395
+    assert rules.BENCHMARKS["resnet"].accuracy_samples == 50000
+    _to_closed(tree)
+    results = tree / "closed" / "Reef" / "results" / "box"
+    (results / "resnet").rename(results / "gpt-oss-120b")
+    detail = results / "gpt-oss-120b" / "Offline" / "accuracy" / DETAIL
+
+    def offline_findings() -> list[str]:
+        found = [f for f in errors(tree) if f.rule == "accuracy-dataset"]
+        return [f.message for f in found if "/Offline/" in f.file]
+
+    set_values(detail, effective_accuracy_sample_count=6396)
+    assert offline_findings() == [
+        "the accuracy run covered 6396 samples, gpt-oss-120b's dataset has 4395"
+    ]
+    set_values(detail, effective_accuracy_sample_count=4395)
+    assert offline_findings() == []

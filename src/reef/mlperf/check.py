@@ -269,12 +269,12 @@ def _check_scenario(
             count = acc_detail.get("effective_accuracy_sample_count")
             if count is None:
                 count = acc_detail.get("qsl_reported_total_count")
-            if count != bench.dataset_size:
+            if count != bench.accuracy_samples:
                 c.add(
                     acc_dir / L.DETAIL,
                     "accuracy-dataset",
                     f"the accuracy run covered {count} samples, {bench.name}'s dataset has "
-                    f"{bench.dataset_size}",
+                    f"{bench.accuracy_samples}",
                     soft,
                 )
         if (acc_dir / L.SUMMARY).is_file() and (acc_dir / L.SUMMARY).stat().st_size:

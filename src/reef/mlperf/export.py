@@ -139,7 +139,7 @@ def closed_problems(record: RunRecord, bench: rules.Benchmark, round_: rules.Rou
             f"model ({bench.reference}); its MLPerf model is {model or 'not set'}"
         )
     acc = record.accuracy
-    if acc is None or acc.samples != bench.dataset_size:
+    if acc is None or acc.samples != bench.accuracy_samples:
         got = acc.samples if acc else 0
         out.append(
             f"run {short}: dataset: the accuracy run covered {got} samples, "
