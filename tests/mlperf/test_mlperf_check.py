@@ -443,3 +443,42 @@ def test_gpt_oss_accuracy_covers_its_subset(tree: Path) -> None:
     ]
     set_values(detail, effective_accuracy_sample_count=4395)
     assert offline_findings() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "says"),
+    [
+        (
+            "stable-diffusion-xl",
+            "{'FID_SCORE': 23.5, 'CLIP_SCORE': 31.9}",
+            ["CLIP_SCORE 31.9 is over stable-diffusion-xl's upper limit 31.8133"],
+        ),
+        ("stable-diffusion-xl", "{'FID_SCORE': 23.5, 'CLIP_SCORE': 31.7}", []),
+        (
+            "llama3.1-8b",
+            "{'rouge1': 38.9, 'rouge2': 16.0, 'rougeL': 24.6, 'rougeLsum': 30.0, "
+            "'gen_len': 9000000}",
+            [
+                "ROUGELSUM 30 is under llama3.1-8b's target 35.4351",
+                "GEN_LEN 9e+06 is over llama3.1-8b's upper limit 8984408.4000",
+            ],
+        ),
+        (
+            "deepseek-r1",
+            "{'exact_match': 81.0, 'tokens_per_sample': 3000.0}",
+            ["TOKENS_PER_SAMPLE 3000 is under deepseek-r1's target 3497.6047"],
+        ),
+    ],
+)
+def test_closed_accuracy_has_every_metric_within_its_bounds(
+    name: str, text: str, says: list[str], tmp_path: Path
+) -> None:
+    """Each metric MLCommons judges, the LLMs' output lengths and SDXL's upper bounds too."""
+    path = tmp_path / ACCURACY_TXT
+    path.write_text(f"{text}\nhash={'0' * 64}\n")
+    checker = check._Checker(tmp_path, None)
+    check._check_accuracy_txt(checker, path, rules.BENCHMARKS[name], closed=True)
+    assert [f.message for f in checker.findings] == says
+    open_checker = check._Checker(tmp_path, None)
+    check._check_accuracy_txt(open_checker, path, rules.BENCHMARKS[name], closed=False)
+    assert open_checker.findings == []

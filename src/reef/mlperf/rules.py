@@ -394,7 +394,12 @@ BENCHMARKS: dict[str, Benchmark] = {
         ),
         Benchmark(
             "llama2-70b-99",
-            (("ROUGE1", 44.4312 * 0.99), ("ROUGE2", 22.0352 * 0.99), ("ROUGEL", 28.6162 * 0.99)),
+            (
+                ("ROUGE1", 44.4312 * 0.99),
+                ("ROUGE2", 22.0352 * 0.99),
+                ("ROUGEL", 28.6162 * 0.99),
+                ("TOKENS_PER_SAMPLE", 294.45 * 0.9),
+            ),
             24576,
             24576,
             _LLM_Q,
@@ -409,6 +414,7 @@ BENCHMARKS: dict[str, Benchmark] = {
                 ("ROUGE1", 44.4312 * 0.999),
                 ("ROUGE2", 22.0352 * 0.999),
                 ("ROUGEL", 28.6162 * 0.999),
+                ("TOKENS_PER_SAMPLE", 294.45 * 0.9),
             ),
             24576,
             24576,
@@ -420,7 +426,14 @@ BENCHMARKS: dict[str, Benchmark] = {
         ),
         Benchmark(
             "mixtral-8x7b",
-            (("ROUGE1", 45.5989 * 0.99), ("ROUGE2", 23.3526 * 0.99), ("ROUGEL", 30.4608 * 0.99)),
+            (
+                ("ROUGE1", 45.5989 * 0.99),
+                ("ROUGE2", 23.3526 * 0.99),
+                ("ROUGEL", 30.4608 * 0.99),
+                ("TOKENS_PER_SAMPLE", 144.84 * 0.9),
+                ("gsm8k_accuracy", 73.66 * 0.99),
+                ("mbxp_accuracy", 60.16 * 0.99),
+            ),
             15000,
             15000,
             _LLM_Q,
@@ -431,7 +444,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         ),
         Benchmark(
             "llama3.1-405b",
-            (("ROUGEL", 21.6666 * 0.99), ("exact_match", 90.1335 * 0.99)),
+            (
+                ("ROUGEL", 21.6666 * 0.99),
+                ("exact_match", 90.1335 * 0.99),
+                ("TOKENS_PER_SAMPLE", 684.68 * 0.9),
+            ),
             8313,
             8313,
             _LLM_Q,
@@ -442,7 +459,13 @@ BENCHMARKS: dict[str, Benchmark] = {
         ),
         Benchmark(
             "llama3.1-8b",
-            (("ROUGE1", 38.7792 * 0.99), ("ROUGE2", 15.9075 * 0.99), ("ROUGEL", 24.4957 * 0.99)),
+            (
+                ("ROUGE1", 38.7792 * 0.99),
+                ("ROUGE2", 15.9075 * 0.99),
+                ("ROUGEL", 24.4957 * 0.99),
+                ("ROUGELSUM", 35.793 * 0.99),
+                ("GEN_LEN", 8167644 * 0.9),
+            ),
             13368,
             13368,
             _LLM_Q,
@@ -453,7 +476,13 @@ BENCHMARKS: dict[str, Benchmark] = {
         ),
         Benchmark(
             "llama3.1-8b-edge",
-            (("ROUGE1", 39.06 * 0.99), ("ROUGE2", 16.1147 * 0.99), ("ROUGEL", 24.6375 * 0.99)),
+            (
+                ("ROUGE1", 39.06 * 0.99),
+                ("ROUGE2", 16.1147 * 0.99),
+                ("ROUGEL", 24.6375 * 0.99),
+                ("ROUGELSUM", 36.124 * 0.99),
+                ("GEN_LEN", 3051113 * 0.9),
+            ),
             5000,
             5000,
             _SS_OFF,
@@ -464,7 +493,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         ),
         Benchmark(
             "deepseek-r1",
-            (("exact_match", 0.99 * 81.3582),),
+            (("exact_match", 0.99 * 81.3582), ("TOKENS_PER_SAMPLE", 0.9 * 3886.2274)),
             4388,
             4388,
             _LLM_Q,
@@ -499,11 +528,29 @@ ACCURACY_PATTERNS = {
     "ROUGE1": r".*'rouge1':\s+'?([\d.]+)'?",
     "ROUGE2": r".*'rouge2':\s+'?([\d.]+)'?",
     "ROUGEL": r".*'rougeL':\s+'?([\d.]+)'?",
+    "ROUGELSUM": r".*'rougeLsum':\s+'?([\d.]+)'?",
+    "GEN_LEN": r".*'gen_len':\s([\d.]+)",
+    "TOKENS_PER_SAMPLE": r".*'tokens_per_sample':\s([\d.]+)",
+    "gsm8k_accuracy": r".*'gsm8k':\s([\d.]+)",
+    "mbxp_accuracy": r".*'mbxp':\s([\d.]+)",
     "CLIP_SCORE": r".*'CLIP_SCORE':\s+'?([\d.]+)",
     "FID_SCORE": r".*'FID_SCORE':\s+'?([\d.]+)",
     "exact_match": r".*'exact_match':\s([\d.]+)",
 }
 HASH_PATTERN = r"^hash=([0-9A-Za-z]+)$"
+# The most a closed result may score (a generation neither too short nor too long, SDXL's
+# images neither better nor worse than the reference's), per benchmark: (metric, limit).
+ACCURACY_UPPER_LIMITS: dict[str, tuple[tuple[str, float], ...]] = {
+    "stable-diffusion-xl": (("CLIP_SCORE", 31.81331801), ("FID_SCORE", 23.95007626)),
+    "llama2-70b-99": (("TOKENS_PER_SAMPLE", 294.45 * 1.1),),
+    "llama2-70b-99.9": (("TOKENS_PER_SAMPLE", 294.45 * 1.1),),
+    "mixtral-8x7b": (("TOKENS_PER_SAMPLE", 145.9 * 1.1),),
+    "llama3.1-405b": (("TOKENS_PER_SAMPLE", 684.68 * 1.1),),
+    "llama3.1-8b": (("GEN_LEN", 8167644 * 1.1),),
+    "llama3.1-8b-edge": (("GEN_LEN", 3051113 * 1.1),),
+    "deepseek-r1": (("TOKENS_PER_SAMPLE", 1.1 * 3886.2274),),
+    "gpt-oss-120b": (("TOKENS_PER_SAMPLE", 1.1 * 9999),),
+}
 
 
 def round_facts(name: str) -> Round:
