@@ -482,3 +482,9 @@ def test_closed_accuracy_has_every_metric_within_its_bounds(
     open_checker = check._Checker(tmp_path, None)
     check._check_accuracy_txt(open_checker, path, rules.BENCHMARKS[name], closed=False)
     assert open_checker.findings == []
+
+
+def test_a_measurement_field_must_say_something(tree: Path) -> None:
+    _edit_json(_measurements, weight_transformations=" ")(tree)
+    found = [f.message for f in errors(tree) if f.rule == "measurement-fields"]
+    assert found == ["empty weight_transformations"]

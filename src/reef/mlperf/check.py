@@ -57,7 +57,7 @@ RULES: dict[str, str] = {
     "accuracy-target": "closed: each metric reaches its target and stays within its upper limit",
     "accuracy-dataset": "the accuracy run covered the benchmark's dataset",
     "compliance": "closed: the benchmark's audits are present and pass; any audit present passes",
-    "measurement-fields": "the measurement JSON has its required fields",
+    "measurement-fields": "the measurement JSON has its required fields, none empty",
     "system-json": "systems/<system>.json exists and is JSON",
     "system-fields": "the system JSON has its required fields, filled where they must be",
     "system-status": "status is available, preview or rdi",
@@ -556,6 +556,9 @@ def _check_measurements(c: _Checker, path: Path) -> None:
     missing = [f for f in rules.MEASUREMENT_REQUIRED_FIELDS if f not in data]
     if missing:
         c.add(path, "measurement-fields", "missing " + ", ".join(missing))
+    blank = [f for f in rules.MEASUREMENT_REQUIRED_FIELDS if f in data and systems.empty(data[f])]
+    if blank:
+        c.add(path, "measurement-fields", "empty " + ", ".join(blank))
 
 
 def _check_system(
