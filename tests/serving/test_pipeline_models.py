@@ -471,3 +471,93 @@ def test_an_image_too_large_to_decode_is_a_400_before_it_is_decoded(
     answer = client.post(f"/v2/models/{PHOTOS}-pipeline/infer", json=photo_request(images))
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"].startswith(message), answer.json()["error"]
+
+
+def test_pre_processing_past_max_queue_is_503_not_an_unbounded_wait() -> None:
+    """The pre-processing threads' queue is bounded like the batcher's: past ``max_waiting``
+    requests in pre-processing, a new one is ``Overloaded`` (503) at once."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from reef.serving.batcher import Overloaded
+    from reef.serving.pipeline import PipelineModel
+
+    release = threading.Event()
+
+    class Stuck:
+        def __init__(self) -> None:
+            self.inputs: list[Any] = []
+            self.outputs: list[Any] = []
+
+        def preprocess(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            release.wait(10)
+            return inputs
+
+    served = SimpleNamespace(name="m", version="1")
+    pipeline = PipelineModel(served, Stuck())  # type: ignore[arg-type]
+
+    async def main() -> None:
+        feeds = {"x": np.zeros((1, 1))}
+        waiting = [asyncio.create_task(pipeline.preprocess(feeds, 2)) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        assert pipeline.preprocessing == 2
+        with pytest.raises(Overloaded, match="2 requests are being pre-processed already"):
+            await pipeline.preprocess(feeds, 2)
+        release.set()
+        assert all(r is feeds for r in await asyncio.gather(*waiting))
+        assert pipeline.preprocessing == 0
+        assert await pipeline.preprocess(feeds, 2) is feeds
+
+    asyncio.run(main())
+
+
+def test_a_pipeline_request_past_max_queue_is_503_with_retry_after() -> None:
+    release = threading.Event()
+    x = api.TensorMetadata(name="x", datatype="FP32", shape=[-1, 1])
+
+    class SlowSteps:
+        def __init__(self) -> None:
+            self.inputs, self.outputs = [x], [x]
+
+        def preprocess(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            release.wait(10)
+            return inputs
+
+        def postprocess(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return outputs
+
+    class Echo:
+        name, version, platform = "echo", "1", "test"
+        batchable = True
+
+        def __init__(self) -> None:
+            self.inputs, self.outputs, self.processing = [x], [x], SlowSteps()
+
+        def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return feeds
+
+        def close(self) -> None:
+            pass
+
+    answers: list[Any] = []
+    body = {"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP32", "data": [1.0]}]}
+    settings = ServeSettings(max_queue=2)
+    with TestClient(create_app([Echo()], settings)) as client:  # type: ignore[list-item]
+
+        def send() -> None:
+            answers.append(client.post("/v2/models/echo-pipeline/infer", json=body))
+
+        threads = [threading.Thread(target=send) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while len(answers) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the four past the two being pre-processed are refused at once
+        release.set()
+        for thread in threads:
+            thread.join()
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200, 200, 503, 503, 503, 503], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 503)
+    assert refused.headers["retry-after"] == "1"
+    assert "2 requests are being pre-processed already" in refused.json()["error"]

@@ -267,7 +267,7 @@ def create_app(
                 raise ProtocolError("the inputs hold no rows")
             feeds = parsed.inputs
             if isinstance(model, PipelineModel):
-                feeds = await model.preprocess(feeds)
+                feeds = await model.preprocess(feeds, settings.max_queue)
             watch = watches.get(served.name)
             if watch is not None:
                 watch.observe(feeds)

@@ -5,8 +5,10 @@ images as ``BYTES``, or the raw tensors the steps take) and answers post-process
 (``reef.api.served_pipeline`` says which). Its inference runs the pre-processing on a
 thread, the model through ``{m}``'s own batcher (so pipeline and raw requests share batches,
 and each row's answer is the same whichever batch it was in), then the post-processing on a
-thread. A raw input the pre-processing cannot take is a 400 naming it. A model whose manifest
-declares no processing has no pipeline: ``{m}-pipeline`` is a 404 saying so.
+thread. A raw input the pre-processing cannot take is a 400 naming it; past ``--max-queue``
+requests waiting for their pre-processing, a new one is a 503, as past the batcher's queue.
+A model whose manifest declares no processing has no pipeline: ``{m}-pipeline`` is a 404
+saying so.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from reef.api.served_pipeline import SUFFIX, Processing, ProcessingError
+from reef.serving.batcher import Overloaded
 from reef.serving.protocol import ProtocolError
 
 if TYPE_CHECKING:
@@ -37,14 +40,23 @@ class PipelineModel:
         self.inputs, self.outputs = processing.inputs, processing.outputs
         # The model's identity parameters describe its own tensors, not the pipeline's.
         self.parameters: dict[str, str] = {}
+        self.preprocessing = 0  # requests in (or waiting for) their pre-processing now
 
-    async def preprocess(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    async def preprocess(
+        self, inputs: dict[str, np.ndarray], max_waiting: int | None = None
+    ) -> dict[str, np.ndarray]:
         """The model's inputs for the raw ones; a ``ProtocolError`` (400) naming an input the
-        steps cannot take."""
+        steps cannot take; ``Overloaded`` (503) when ``max_waiting`` requests are being
+        pre-processed already (the threads' queue is bounded like the batcher's)."""
+        if max_waiting is not None and self.preprocessing >= max_waiting:
+            raise Overloaded(f"{self.preprocessing} requests are being pre-processed already")
+        self.preprocessing += 1  # on the event loop: no lock needed
         try:
             return await asyncio.to_thread(self.processing.preprocess, inputs)
         except ProcessingError as exc:
             raise ProtocolError(str(exc)) from None
+        finally:
+            self.preprocessing -= 1
 
     async def postprocess(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The pipeline's outputs for the model's (a failure is the server's: HTTP 500)."""
