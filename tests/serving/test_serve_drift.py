@@ -109,3 +109,28 @@ def test_a_reference_of_other_features_is_refused(tmp_path: Path) -> None:
     profile = api.drift_profile(str(reference_file(tmp_path, features=10)))
     with pytest.raises(SettingsError, match="10 features, but digits-classifier's input"):
         check_reference(api.open_served(MODEL), profile)
+
+
+def test_windows_a_checker_raised_on_are_counted_in_the_drift_state(tmp_path: Path) -> None:
+    """A plugin checker that raises skips its windows; /v2/models/{m}/drift says how many, so
+    that a broken checker is not mistaken for a calm one."""
+    from reef.serving.drift import Watch
+    from reef.serving.metrics import Metrics
+
+    profile = api.drift_profile(str(reference_file(tmp_path)))
+    model = api.open_served(MODEL)
+    watch = Watch(model, profile, Metrics(), 20, None, detector="ks")
+    try:
+
+        def broken(rows: np.ndarray) -> Any:
+            raise RuntimeError("a plugin's bug")
+
+        watch.detector.checker.score = broken  # type: ignore[method-assign,union-attr]
+        watch.observe({"input": np.random.default_rng(0).random((40, 64)).astype(np.float32)})
+        watch.detector.flush()
+        state = watch.state()
+        assert state["windows"] == 0 and state["latest"] is None
+        assert state["check_errors"] == 2
+    finally:
+        watch.close()
+        model.close()

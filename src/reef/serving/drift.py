@@ -78,6 +78,8 @@ class Watch:
             "detector": self.detector.checker.name if self.detector.checker else "auto",
             "windows": 0 if latest is None else latest.window,
             "latest": None if latest is None else latest.model_dump(mode="json"),
+            # windows the checker raised on (a plugin's bug): skipped, so say how many
+            "check_errors": self.detector.check_errors,
         }
 
     def close(self) -> None:
