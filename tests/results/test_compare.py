@@ -401,3 +401,24 @@ def test_an_unknown_metric_lists_the_ones_the_runs_have(store: Store, base: RunR
         compare([base.id, rid("b1")], metric="median")
     assert info.value.message == "--metric: the runs have no latency statistic 'median'"
     assert info.value.hint == "they have: min, mean, p50, p90, p95, p99, max"
+
+
+def test_runs_in_says_an_imported_result_was_not_measured_here(base: RunRecord) -> None:
+    from reef.meta.run import ImportInfo
+    from reef.results.compare import _setting_values
+
+    assert _setting_values(base)["runs in"] == "this process"
+    imported = base.model_copy(
+        update={
+            "imported": ImportInfo(
+                path="/t/closed/Lab/results/sys1/resnet/Offline",
+                submitter="Lab",
+                system="sys1",
+                benchmark="resnet",
+                round="v5.1",
+            )
+        }
+    )
+    assert _setting_values(imported)["runs in"] == (
+        "imported from MLPerf v5.1 Lab, system sys1 (not measured here)"
+    )

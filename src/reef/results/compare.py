@@ -334,7 +334,12 @@ def _setting_values(r: RunRecord) -> dict[str, Any]:
 
 
 def _runs_in(r: RunRecord) -> str:
-    """Where the model ran: Reef's process, or the server of an endpoint (a remote run)."""
+    """Where the model ran: Reef's process, the server of an endpoint (a remote run), or
+    nowhere here (a result imported from an MLPerf submission tree)."""
+    if r.imported is not None:
+        i = r.imported
+        origin = " ".join(p for p in ("MLPerf", i.round, i.submitter) if p)
+        return f"imported from {origin}, system {i.system} (not measured here)"
     e = r.target.endpoint
     if r.target.kind != "endpoint" or e is None:
         return "this process"
