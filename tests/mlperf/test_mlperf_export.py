@@ -257,3 +257,18 @@ def test_accuracy_txt_gives_the_figure_as_the_checker_reads_it(
     assert figure is not None
     assert float(match.group(1)) == pytest.approx(figure, abs=1e-3)
     assert text.splitlines()[-1] == "hash=" + "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("status", "soon", "status 'soon' is not one of available, preview, rdi"),
+        ("system_type", "laptop", "system_type 'laptop' is not one of datacenter, edge"),
+    ],
+)
+def test_a_system_description_the_checker_would_refuse_is_refused(
+    field: str, value: str, says: str, digits_runs: list[RunRecord], tmp_path: Path
+) -> None:
+    """What --check calls a broken system-status or system-type is not written at all."""
+    desc = {**SYSTEM_DESC, field: value}
+    _refused(digits_runs, tmp_path / "sub", re.escape(says), system_desc=desc)

@@ -288,6 +288,16 @@ def export(
             + ", ".join(missing),
             hint="give them with --system-type/--status or in --system-desc FILE.yaml",
         )
+    if str(desc.get("status", "")).lower() not in rules.AVAILABILITIES:
+        raise _refuse(
+            f"systems/{system}.json: status {desc.get('status')!r} is not one of "
+            + ", ".join(rules.AVAILABILITIES)
+        )
+    if desc.get("system_type") not in rules.SYSTEM_TYPES:
+        raise _refuse(
+            f"systems/{system}.json: system_type {desc.get('system_type')!r} is not one of "
+            + ", ".join(rules.SYSTEM_TYPES)
+        )
 
     out = Path(out)
     if out.exists() and not out.is_dir():
