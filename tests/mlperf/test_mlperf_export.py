@@ -241,6 +241,22 @@ def test_a_run_with_the_reference_setup_qualifies_for_closed(
         f"run {good.id[:8]}: official seeds: qsl_rng_seed, sample_index_rng_seed, "
         "schedule_rng_seed differ from round v6.0's"
     ]
+    assert good.loadgen is not None
+    server = good.model_copy(
+        update={"settings": good.settings.model_copy(update={"scenario": "Server"})}
+    )
+    for latency, said in ((100_000_000, "100000000"), (None, "None")):
+        eff = {**good.loadgen.effective, "target_latency_ns": latency}
+        slow = server.model_copy(
+            update={"loadgen": good.loadgen.model_copy(update={"effective": eff})}
+        )
+        assert export.closed_problems(slow, bench, facts) == [
+            f"run {good.id[:8]}: official settings: the Server latency bound {said} ns is over "
+            "resnet's 15000000 ns"
+        ]
+    eff = {**good.loadgen.effective, "target_latency_ns": 15_000_000}
+    fast = server.model_copy(update={"loadgen": good.loadgen.model_copy(update={"effective": eff})})
+    assert export.closed_problems(fast, bench, facts) == []
 
 
 @pytest.mark.parametrize("name", ["3d-unet-99", "whisper", "gpt-oss-120b", "resnet", "retinanet"])

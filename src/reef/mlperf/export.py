@@ -166,6 +166,13 @@ def closed_problems(record: RunRecord, bench: rules.Benchmark, round_: rules.Rou
             f"run {short}: official settings: min_duration {duration} ms is under "
             f"{rules.MIN_DURATION_MS} ms"
         )
+    bound = rules.SERVER_LATENCY_NS.get(bench.name) if record.scenario == "Server" else None
+    latency = eff.get("target_latency_ns")
+    if bound is not None and (not isinstance(latency, int | float) or latency > bound):
+        out.append(
+            f"run {short}: official settings: the Server latency bound {latency} ns is over "
+            f"{bench.name}'s {bound} ns"
+        )
     need = rules.min_query_count(bench, record.scenario)
     queries = eff.get("min_query_count")
     if need and (not isinstance(queries, int) or queries < need):
