@@ -57,3 +57,53 @@ def test_rate_0_keeps_none_and_the_cap_removes_the_oldest(tmp_path: Path) -> Non
     assert files and sum(f.stat().st_size for f in files) <= 6000
     with np.load(files[-1]) as data:
         assert data["ids"][-1] == "49"  # the newest kept, the oldest removed
+
+
+def test_a_disk_that_refuses_a_chunk_loses_its_rows_not_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails (a full disk) drops that chunk's rows; the writer goes on, later
+    chunks are written, and shutdown does not hang on a dead writer's full queue."""
+    import time
+
+    calls = {"n": 0}
+    real = np.savez_compressed
+
+    def flaky(file: object, **arrays: np.ndarray) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(28, "No space left on device")
+        real(file, **arrays)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(np, "savez_compressed", flaky)
+    log = PayloadLog("m", tmp_path / "m", rate=1.0, max_bytes=1 << 30, chunk_rows=5, seed=0)
+    for i in range(4):
+        x = np.full((5, 2), i, dtype=np.float32)
+        log.offer(str(i), {"x": x}, {"y": x})
+    started = time.monotonic()
+    log.close()
+    assert time.monotonic() - started < 10
+    assert log.write_errors == 1
+    files = sorted((tmp_path / "m").glob("payloads-*.npz"))
+    assert len(files) == 3
+    ids = sorted(str(np.load(f)["ids"][0]) for f in files)
+    assert ids == ["1", "2", "3"]  # the first chunk's rows are lost, the rest kept
+
+
+def test_a_chunk_another_worker_removed_meanwhile_is_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "m"
+    log = PayloadLog("m", folder, rate=1.0, max_bytes=1, chunk_rows=1, seed=0)
+    real_glob = Path.glob
+
+    def with_a_ghost(self: Path, pattern: str) -> list[Path]:
+        return [*real_glob(self, pattern), self / "payloads-gone-by-now.npz"]
+
+    monkeypatch.setattr(Path, "glob", with_a_ghost)
+    for i in range(3):
+        x = np.full((1, 2), i, dtype=np.float32)
+        log.offer(str(i), {"x": x}, {"y": x})
+    log.close()
+    assert log.write_errors == 0
+    assert list(real_glob(folder, "payloads-*.npz")) == []  # each trimmed past 1 byte

@@ -51,6 +51,7 @@ class PayloadLog:
         self._rows: list[tuple[str | None, float, dict[str, Any], dict[str, Any]]] = []
         self._count = 0
         self._seq = 0
+        self.write_errors = 0  # chunks the disk did not take (their rows are dropped)
         folder.mkdir(parents=True, exist_ok=True)
         self._thread = threading.Thread(
             target=self._run, name=f"reef-payloads-{model}", daemon=True
@@ -70,25 +71,40 @@ class PayloadLog:
                 self.metrics.payloads_dropped.labels(self.model).inc()
 
     def close(self) -> None:
-        """Write what is gathered, then stop."""
-        self._queue.put(None)
+        """Write what is gathered, then stop (never waiting more than about 30 s)."""
+        try:
+            self._queue.put(None, timeout=5)
+        except queue.Full:  # the writer is stuck on the disk: shut down without it
+            return
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
         while True:
             item = self._queue.get()
-            if item is None:
-                self._flush()
-                return
-            request_id, at, inputs, outputs = item
-            if self._rows and _shapes(self._rows[0][2]) != _shapes(inputs):
-                self._flush()  # rows of another size: a chunk of their own
-            self._rows.append((request_id, at, inputs, outputs))
-            self._count += _rows_of(inputs)
-            if self.metrics is not None:
-                self.metrics.payloads_logged.labels(self.model).inc()
-            if self._count >= self.chunk_rows:
-                self._flush()
+            try:
+                if item is None:
+                    self._flush()
+                    return
+                self._take(item)
+            except Exception:  # a full disk, a folder removed: the rows are lost, not the log
+                self.write_errors += 1
+                if self.metrics is not None:
+                    self.metrics.payloads_dropped.labels(self.model).inc(max(self._count, 1))
+                self._rows.clear()
+                self._count = 0
+                if item is None:
+                    return
+
+    def _take(self, item: Any) -> None:
+        request_id, at, inputs, outputs = item
+        if self._rows and _shapes(self._rows[0][2]) != _shapes(inputs):
+            self._flush()  # rows of another size: a chunk of their own
+        self._rows.append((request_id, at, inputs, outputs))
+        self._count += _rows_of(inputs)
+        if self.metrics is not None:
+            self.metrics.payloads_logged.labels(self.model).inc()
+        if self._count >= self.chunk_rows:
+            self._flush()
 
     def _flush(self) -> None:
         import numpy as np
@@ -122,12 +138,22 @@ class PayloadLog:
         self._trim()
 
     def _trim(self) -> None:
-        files = sorted(self.folder.glob("payloads-*.npz"), key=lambda p: p.stat().st_mtime)
-        total = sum(p.stat().st_size for p in files)
-        while files and total > self.max_bytes:
-            oldest = files.pop(0)
-            total -= oldest.stat().st_size
-            oldest.unlink(missing_ok=True)
+        # Several workers (reef serve --workers) trim one folder: a file may go between the
+        # listing and its stat, which is no error.
+        found: list[tuple[float, int, Path]] = []
+        for path in self.folder.glob("payloads-*.npz"):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            found.append((stat.st_mtime, stat.st_size, path))
+        found.sort()
+        total = sum(size for _, size, _ in found)
+        for _, size, path in found:
+            if total <= self.max_bytes:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
 
 
 def _shapes(inputs: dict[str, Any]) -> list[tuple[str, tuple[int, ...]]]:
