@@ -89,7 +89,7 @@ class PayloadLog:
             except Exception:  # a full disk, a folder removed: the rows are lost, not the log
                 self.write_errors += 1
                 if self.metrics is not None:
-                    self.metrics.payloads_dropped.labels(self.model).inc(max(self._count, 1))
+                    self.metrics.payloads_dropped.labels(self.model).inc(max(len(self._rows), 1))
                 self._rows.clear()
                 self._count = 0
                 if item is None:
