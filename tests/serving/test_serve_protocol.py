@@ -417,3 +417,33 @@ def test_a_path_or_method_no_route_takes_answers_the_protocols_error(client: Tes
     answer = client.get("/v2/nope")
     assert answer.status_code == 404
     assert answer.json() == {"error": "Not Found: GET /v2/nope"}
+
+
+def test_binary_bool_bytes_other_than_0_and_1_are_true_booleans() -> None:
+    """The extension's BOOL is a byte each; a byte of 2 must reach the model as True (1), not
+    as a numpy bool holding 2."""
+    head = json.dumps(
+        {
+            "inputs": [
+                {"name": "small", "shape": [1, 2], "datatype": "INT8", "data": [5, 7]},
+                {"name": "flag", "shape": [1, 2], "datatype": "BOOL",
+                 "parameters": {"binary_data_size": 2}},
+            ]
+        }
+    ).encode()  # fmt: skip
+    seen: list[np.ndarray] = []
+
+    class Seeing(Typed):
+        def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            seen.append(feeds["flag"].copy())
+            return super().predict(feeds)
+
+    with TestClient(create_app([Seeing()])) as client:  # type: ignore[list-item]
+        answer = client.post(
+            "/v2/models/typed/infer",
+            content=head + b"\x02\x00",
+            headers={"Inference-Header-Content-Length": str(len(head))},
+        )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outputs"][0]["data"] == [5, 0]
+    assert seen[0].dtype == np.bool_ and seen[0].view(np.uint8).tolist() == [[1, 0]]

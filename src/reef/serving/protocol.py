@@ -168,6 +168,9 @@ def _tensor(
             )
         if offset + size > len(tail):
             raise ProtocolError(f"input {name!r}: the binary data ends before its {size} bytes")
+        if spec.datatype == "BOOL":  # a byte each, any non-zero true (a 2 stays no bool)
+            flags = np.frombuffer(tail[offset : offset + size], dtype=np.uint8) != 0
+            return flags.reshape(shape), offset + size
         array = np.frombuffer(tail[offset : offset + size], dtype=dtype.newbyteorder("<"))
         return array.astype(dtype, copy=True).reshape(shape), offset + size
     if "data" not in item:
