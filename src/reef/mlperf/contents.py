@@ -37,13 +37,14 @@ def effective(record: RunRecord) -> dict[str, Any]:
 
 
 def accuracy_figure(record: RunRecord, bench: rules.Benchmark) -> float | None:
-    """The run's accuracy in the units accuracy.txt gives for the benchmark's metric (a
-    percentage for top-1 accuracy, the raw figure otherwise)."""
+    """The run's accuracy in the units accuracy.txt gives for the benchmark's metric: a
+    percentage where the benchmark's target is one (resnet's top-1, retinanet's mAP), the
+    fraction where it is a fraction (rgat's accuracy, pointpainting's mAP)."""
     acc = record.accuracy
     if acc is None or acc.value is None:
         return None
-    metric = bench.targets[0][0]
-    if metric in ("acc", "mAP", "ACCURACY") and acc.value <= 1.0 and bench.name != "rgat":
+    metric, target = bench.targets[0]
+    if metric in ("acc", "mAP", "ACCURACY") and acc.value <= 1.0 and target > 1.0:
         return round(acc.value * 100.0, 5)
     return acc.value
 
@@ -56,11 +57,13 @@ def accuracy_text(record: RunRecord, bench: rules.Benchmark, digest: str) -> str
     value = accuracy_figure(record, bench)
     metric = bench.targets[0][0]
     samples = acc.samples if acc else 0
+    # A percentage to three places; a fraction (rgat, pointpainting) to five.
+    shown = f"{value:.3f}%" if bench.targets[0][1] > 1.0 else f"{value:.5f}"
     if metric == "acc":
         good = round((acc.value or 0.0) * samples) if acc else 0
-        line = f"accuracy={value:.3f}%, good={good}, total={samples}"
+        line = f"accuracy={shown}, good={good}, total={samples}"
     elif metric == "mAP":
-        line = f"mAP={value:.3f}%"
+        line = f"mAP={shown}"
     elif metric == "DICE":
         line = f"Accuracy: mean = {value:.5f}"
     elif metric == "ACCURACY" and value is not None:
