@@ -491,3 +491,31 @@ def test_a_link_within_the_tree_is_followed(tree: Path, reef_home: Path) -> None
     acc.symlink_to(kept)
     report = api.import_mlperf(tree)
     assert report.imported == 4
+
+
+@pytest.mark.parametrize(
+    ("benchmark", "line", "expected"),
+    [
+        ("resnet50", "accuracy=76.014%, good=38007, total=50000", ("top1", 0.76014)),
+        ("resnet50", "mAP=37.9%", ("mAP", 0.379)),
+        ("pointpainting", "mAP=0.5431", ("mAP", 0.5431)),  # its target, 0.54, is a fraction
+        ("rgat", '{"accuracy": 0.7297, "total": 788379}', ("top1", 0.7297)),
+    ],
+)
+def test_accuracy_is_read_in_the_units_of_the_benchmarks_target(
+    benchmark: str, line: str, expected: tuple[str, float]
+) -> None:
+    from reef.mlperf import importer
+
+    where = importer._Where(
+        folder=Path("t"),
+        division="closed",
+        submitter="Acme",
+        system="box",
+        benchmark=benchmark,
+        scenario="Offline",
+        submitter_dir=Path("t"),
+        root=Path("t"),
+    )
+    metric, value = importer._figure([line], where) or ("", 0.0)
+    assert (metric, value) == (expected[0], pytest.approx(expected[1]))

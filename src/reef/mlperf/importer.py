@@ -486,7 +486,7 @@ def _number(value: Any, scale: float = 1.0) -> float | None:
 # accuracy.txt: the line each benchmark's accuracy script prints, as the checker reads it:
 # (metric, pattern, divisor). A percentage becomes a fraction, as Reef's metrics are.
 _ACCURACY = (
-    ("top1", re.compile(r"^\{?\"?accuracy\"?\s*[:=]\s*([\d.]+)\s*%"), 100.0),
+    ("top1", re.compile(r"^\{?\"?accuracy\"?\s*[:=]\s*([\d.]+)"), 100.0),
     ("mAP", re.compile(r"(?:mAP\s*=|'Total':)\s*([\d.]+)"), 100.0),
     ("f1", re.compile(r"[\"']f1[\"']\s*:\s*([\d.]+)"), 100.0),
     ("auc", re.compile(r"^AUC\s*=\s*([\d.]+)"), 100.0),
@@ -522,7 +522,7 @@ def _accuracy(where: _Where, files: dict[str, Path], notes: list[str]) -> Accura
     raw = _read(text_file, "accuracy.txt", ACCURACY_TXT_MAX_BYTES, where.root)
     text = raw.decode("utf-8", "replace")
     lines = [line.strip() for line in text.splitlines()]
-    figure = _reef_figure(lines) or _figure(lines)
+    figure = _reef_figure(lines) or _figure(lines, where)
     if figure is None:
         notes.append(f"{text_file}: no accuracy figure Reef reads")
         return None
@@ -547,14 +547,18 @@ def _reef_figure(lines: list[str]) -> tuple[str, float] | None:
     return None
 
 
-def _figure(lines: list[str]) -> tuple[str, float] | None:
+def _figure(lines: list[str], where: _Where) -> tuple[str, float] | None:
+    """The first accuracy line's metric and figure, a percentage made a fraction; a
+    benchmark whose target is a fraction (rgat's accuracy, pointpainting's mAP) prints one."""
+    name = rules.benchmark_for_model(where.benchmark)
+    fraction = name is not None and rules.BENCHMARKS[name].targets[0][1] <= 1.0
     for line in lines:
         for metric, pattern, divisor in _ACCURACY:
             match = pattern.search(line)
             if match is None:
                 continue
             try:
-                return metric, round(float(match.group(1)) / divisor, 10)
+                return metric, round(float(match.group(1)) / (1.0 if fraction else divisor), 10)
             except ValueError:
                 continue
     return None
