@@ -488,3 +488,13 @@ def test_a_measurement_field_must_say_something(tree: Path) -> None:
     _edit_json(_measurements, weight_transformations=" ")(tree)
     found = [f.message for f in errors(tree) if f.rule == "measurement-fields"]
     assert found == ["empty weight_transformations"]
+
+
+def test_the_audits_a_benchmark_needs_follow_the_round() -> None:
+    """v5.0 asked no TEST06 of llama3.1-405b; v5.1 and v6.0 do."""
+    bench = rules.BENCHMARKS["llama3.1-405b"]
+    assert rules.audits(bench, rules.ROUND_FACTS["v5.0"]) == ()
+    assert rules.audits(bench, rules.ROUND_FACTS["v5.1"]) == ("TEST06",)
+    assert rules.audits(bench, rules.ROUND_FACTS["v6.0"]) == ("TEST06",)
+    resnet = rules.BENCHMARKS["resnet"]
+    assert rules.audits(resnet, rules.ROUND_FACTS["v5.0"]) == ("TEST01", "TEST04")

@@ -511,7 +511,8 @@ def _check_compliance(
     bench: rules.Benchmark | None,
     closed: bool,
 ) -> None:
-    needed = set(bench.compliance) if bench is not None and closed else set()
+    facts = rules.round_facts(layout.round)
+    needed = set(rules.audits(bench, facts)) if bench is not None and closed else set()
     present = {t for t in L.COMPLIANCE_TESTS if layout.test_dir(key, t).is_dir()}
     for test in sorted(needed | present):
         folder = layout.test_dir(key, test)
@@ -540,7 +541,6 @@ def _check_compliance(
             if not perf.is_file():
                 c.add(perf, "compliance", f"{test}: the audit's detail log is missing")
             elif closed:  # the audit's run is held to a performance run's rules
-                facts = rules.round_facts(layout.round)
                 _check_performance(c, perf, read_detail(perf), key, bench, facts, "error")
 
 

@@ -178,7 +178,7 @@ def closed_problems(record: RunRecord, bench: rules.Benchmark, round_: rules.Rou
     if need and (not isinstance(queries, int) or queries < need):
         out.append(f"run {short}: official settings: min_query_count {queries} is under {need}")
     passed = {str(getattr(a, "test", "")) for a in _audits(record) if getattr(a, "passed", False)}
-    lacking = [t for t in bench.compliance if t not in passed]
+    lacking = [t for t in rules.audits(bench, round_) if t not in passed]
     if lacking:
         out.append(
             f"run {short}: compliance audits: {', '.join(lacking)} not run and passed "

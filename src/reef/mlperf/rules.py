@@ -17,7 +17,7 @@ of their own; a truncated ``mlperf_log_accuracy.json`` is at most 10 KiB (the fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reef.mlperf.layout import DEFAULT_ROUND, ROUNDS
 
@@ -147,6 +147,8 @@ class Round:
     name: str
     seeds: dict[str, int]
     benchmarks: tuple[str, ...]
+    # Benchmarks whose audits in this round differ from Benchmark.compliance (v6.0's).
+    audits: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _CLASSIC = ("resnet", "retinanet", "bert-99", "bert-99.9", "3d-unet-99", "3d-unet-99.9")
@@ -161,6 +163,7 @@ ROUND_FACTS: dict[str, Round] = {
             "schedule_rng_seed": 9933818062894767841,
         },
         (*_CLASSIC, *_LLM, "stable-diffusion-xl", "rgat", "pointpainting"),
+        {"llama3.1-405b": ()},  # v5.0 asked no TEST06 of it
     ),
     "v5.1": Round(
         "v5.1",
@@ -593,6 +596,11 @@ def round_for_seeds(seeds: dict[str, int]) -> str | None:
     return None
 
 
+def audits(bench: Benchmark, round_: Round) -> tuple[str, ...]:
+    """The compliance audits a closed result of ``bench`` needs in ``round_``."""
+    return round_.audits.get(bench.name, bench.compliance)
+
+
 def min_query_count(bench: Benchmark, scenario: str) -> int | None:
     """The least ``min_query_count`` a run of ``scenario`` may set; None where early
     stopping decides instead (or the benchmark sets none)."""
@@ -609,6 +617,7 @@ __all__ = [
     "ROUND_FACTS",
     "Benchmark",
     "Round",
+    "audits",
     "benchmark",
     "benchmark_for_model",
     "min_query_count",
