@@ -561,3 +561,24 @@ def test_a_pipeline_request_past_max_queue_is_503_with_retry_after() -> None:
     refused = next(a for a in answers if a.status_code == 503)
     assert refused.headers["retry-after"] == "1"
     assert "2 requests are being pre-processed already" in refused.json()["error"]
+
+
+@pytest.mark.parametrize("kind", ["EPS", "TGA"])
+def test_an_image_format_outside_the_served_ones_is_a_400_before_decoding(
+    client: TestClient, kind: str
+) -> None:
+    """EPS would run Ghostscript on the network's bytes; only common formats are decoded."""
+    import io
+
+    from PIL import Image
+
+    encoded = io.BytesIO()
+    Image.new("L", (8, 8)).save(encoded, kind)
+    answer = client.post(
+        f"/v2/models/{PHOTOS}-pipeline/infer", json=photo_request([encoded.getvalue()])
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == (
+        f"input 'input': row 0: an image in {kind} format; a served pipeline decodes "
+        "BMP, GIF, JPEG, MPO, PNG, PPM, TIFF, WEBP only"
+    )

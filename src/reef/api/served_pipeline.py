@@ -39,6 +39,9 @@ SUFFIX = "-pipeline"
 # (a decompression bomb) would otherwise take gigabytes and minutes of a worker to decode.
 MAX_IMAGE_PIXELS = 40_000_000
 MAX_REQUEST_PIXELS = 256_000_000
+# The image formats a served pipeline decodes from the network. Pillow opens some forty; some
+# run other programs to decode (EPS: Ghostscript) or are rarely exercised decoders.
+SERVED_IMAGE_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "BMP", "WEBP", "TIFF", "PPM"})
 
 
 class ProcessingError(Exception):
@@ -168,8 +171,9 @@ class Processing:
 
 def _pixels(data: Any, name: str, row: int) -> int:
     """The pixels of the encoded image ``data``, read from its header (nothing decoded); a
-    ``ProcessingError`` past ``MAX_IMAGE_PIXELS``. Bytes Pillow cannot read count as none:
-    the decode step says what is wrong with them."""
+    ``ProcessingError`` past ``MAX_IMAGE_PIXELS`` or for a format outside
+    ``SERVED_IMAGE_FORMATS``. Bytes Pillow cannot read count as none: the decode step says
+    what is wrong with them."""
     import io
 
     from PIL import Image
@@ -179,10 +183,17 @@ def _pixels(data: Any, name: str, row: int) -> int:
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
+            kind = image.format
     except Image.DecompressionBombError as exc:  # past twice Pillow's own bound
         raise ProcessingError(name, f"row {row}: {exc}") from None
     except Exception:  # not an image: the decode step's error names it
         return 0
+    if kind not in SERVED_IMAGE_FORMATS:
+        raise ProcessingError(
+            name,
+            f"row {row}: an image in {kind} format; a served pipeline decodes "
+            f"{', '.join(sorted(SERVED_IMAGE_FORMATS))} only",
+        )
     if width * height > MAX_IMAGE_PIXELS:
         raise ProcessingError(
             name,
