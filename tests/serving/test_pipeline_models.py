@@ -582,3 +582,29 @@ def test_an_image_format_outside_the_served_ones_is_a_400_before_decoding(
         f"input 'input': row 0: an image in {kind} format; a served pipeline decodes "
         "BMP, GIF, JPEG, MPO, PNG, PPM, TIFF, WEBP only"
     )
+
+
+def test_a_pipelines_drift_state_is_its_models(tmp_path: Path) -> None:
+    """Pipeline requests are checked as the model's tensors, in the model's windows; asking
+    for the pipeline's drift answers that same state, and a model with no reference names
+    the model, not the pipeline."""
+    rows = table_rows(200) / 16.0  # as the scale step leaves them
+    profile = api.drift_profile(rows.astype(np.float32))
+    served = [api.open_served(TABLE), api.open_served(PHOTOS)]
+    settings = ServeSettings(drift_window=20)
+    with TestClient(create_app(served, settings, references={TABLE: profile})) as client:
+        answer = client.post(
+            f"/v2/models/{TABLE}-pipeline/infer", json=table_request(table_rows(20))
+        )
+        assert answer.status_code == 200, answer.text
+        end = time.monotonic() + 20
+        while (state := client.get(f"/v2/models/{TABLE}-pipeline/drift").json())["windows"] < 1:
+            assert time.monotonic() < end, state
+            time.sleep(0.05)
+        assert state["model"] == TABLE and state["latest"]["rows"] == 20
+        assert client.get(f"/v2/models/{TABLE}/drift").json()["windows"] == 1
+        missing = client.get(f"/v2/models/{PHOTOS}-pipeline/drift")
+        assert missing.status_code == 404
+        assert missing.json() == {
+            "error": f"model {PHOTOS!r} has no drift reference (reef serve --reference)"
+        }

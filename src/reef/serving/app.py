@@ -329,9 +329,13 @@ def create_app(
         model = found(name, None)
         if isinstance(model, JSONResponse):
             return model
-        watch = watches.get(model.name)
+        # {m}-pipeline's requests are checked as {m}'s tensors, in {m}'s windows: the same state
+        served = model.served if isinstance(model, PipelineModel) else model
+        watch = watches.get(served.name)
         if watch is None:
-            return _error(404, f"model {name!r} has no drift reference (reef serve --reference)")
+            return _error(
+                404, f"model {served.name!r} has no drift reference (reef serve --reference)"
+            )
         state = watch.state()
         if settings.workers > 1:  # each worker checks the traffic it answered, on its own
             state["worker"] = {"pid": os.getpid(), "workers": settings.workers}
