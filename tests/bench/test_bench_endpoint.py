@@ -503,3 +503,20 @@ def test_a_malformed_answer_is_a_predictor_error(answer: Any, tail: bytes, says:
     with pytest.raises(PredictorError) as caught:
         decode_response(head + tail, str(len(head)), TINY, "http://h/v2/models/y")
     assert says in caught.value.message
+
+
+def test_an_answer_past_the_bound_is_refused_not_read_on(
+    fake: tuple[Fake, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reef.predictors import oip
+
+    _, url = fake
+    monkeypatch.setattr(oip, "MAX_ANSWER", 40)  # the stand-in's /v2 answer is longer
+    client = oip.Client(parse_url(url))
+    with pytest.raises(PredictorError) as caught:
+        client.get_json("/v2")
+    port = parse_url(url).port
+    assert caught.value.message == f"http://127.0.0.1:{port}/v2: an answer of more than 40 bytes"
+    monkeypatch.setattr(oip, "MAX_ANSWER", 1 << 20)
+    assert client.get_json("/v2")[0] == 200  # a fresh connection, the server still answers
+    client.close()

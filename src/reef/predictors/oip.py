@@ -47,6 +47,7 @@ DATATYPES = {v: k for k, v in ELEMENT_TYPES.items()}
 HEADER_LENGTH = "Inference-Header-Content-Length"
 BINARY_EXTENSION = "binary_tensor_data"
 TIMEOUT_S = 60.0  # one request, at most, before the run fails
+MAX_ANSWER = 256 << 20  # an answer's body, at most, in bytes: a server's stream is not read on
 _MAX_ERROR = 300  # characters of a server's error text kept in a message
 URL_FORM = "http://HOST:PORT/v2/models/NAME[/versions/VERSION]"
 
@@ -184,7 +185,7 @@ class Client:
             try:
                 conn.request(method, path, body=body, headers=headers or {})
                 answer = conn.getresponse()
-                data = answer.read()
+                data = answer.read(MAX_ANSWER + 1)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 self._drop()
                 if attempt == 0:
@@ -193,6 +194,12 @@ class Client:
             except (OSError, http.client.HTTPException) as exc:
                 self._drop()
                 raise self._unreachable(exc) from exc
+            if len(data) > MAX_ANSWER:
+                self._drop()  # the rest of the body is never read
+                raise PredictorError(
+                    f"{self.endpoint.address}{path}: an answer of more than {MAX_ANSWER} bytes",
+                    hint="is it a model server's answer? an inference's outputs are far smaller",
+                )
             if answer.will_close:
                 self._drop()
             return answer.status, answer.headers, data
