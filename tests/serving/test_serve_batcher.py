@@ -111,3 +111,39 @@ def test_no_waiting_when_no_one_else_is_coming() -> None:
         return took
 
     assert asyncio.run(main()) < 0.2  # five calls of 3 ms, not five waits of 200 ms
+
+
+class ShortModel(CostlyModel):
+    """A batchable model that answers one row fewer than a batch of several holds."""
+
+    def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        x = feeds["x"]
+        return {"y": (x[:-1] if len(x) > 1 else x) + 1}
+
+
+def test_a_batch_whose_answer_cannot_be_split_fails_its_requests_not_the_batcher() -> None:
+    """A model answering fewer rows than it was given fails that batch's requests with why;
+    the batcher's loop goes on answering (it died, and every later request waited forever)."""
+
+    async def main() -> tuple[list[BaseException | dict[str, np.ndarray]], np.ndarray]:
+        batcher = Batcher(
+            ShortModel(),  # type: ignore[arg-type]
+            max_batch_size=4,
+            max_delay_ms=50,
+            arriving=lambda: 1000,
+        )
+        await batcher.start()
+        together = await asyncio.gather(
+            *(batcher.infer({"x": np.full((1, 1), i, dtype=np.float32)}, 1) for i in range(2)),
+            return_exceptions=True,
+        )
+        alone = await asyncio.wait_for(
+            batcher.infer({"x": np.full((1, 1), 7, dtype=np.float32)}, 1), timeout=5
+        )
+        await asyncio.wait_for(batcher.stop(), timeout=5)
+        return together, alone["y"]
+
+    together, alone = asyncio.run(main())
+    assert all(isinstance(r, ValueError) for r in together), together
+    assert str(together[0]) == "the model answered 1 rows of 'y' for a batch of 2"
+    assert alone.tolist() == [[8.0]]

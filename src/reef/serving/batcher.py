@@ -214,7 +214,14 @@ class Batcher:
                 except TimeoutError:
                     continue
             batch = self._take(first.key)
-            await self._run(batch)
+            try:
+                await self._run(batch)
+            except Exception as exc:  # splitting the answer failed (a model answering fewer
+                # rows than it was given, a callback): these requests fail, the loop goes on,
+                # rather than every later request waiting on a loop that has died
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(exc)
 
     def _take(self, key: tuple[Any, ...]) -> list[_Pending]:
         taken: list[_Pending] = []
@@ -253,6 +260,12 @@ class Batcher:
         compute = time.perf_counter() - started
         offset = 0
         total_rows = sum(p.rows for p in live)
+        short = [n for n, v in outputs.items() if len(live) > 1 and len(v) != total_rows]
+        if short:
+            raise ValueError(
+                f"the model answered {len(outputs[short[0]])} rows of {short[0]!r} for a batch "
+                f"of {total_rows}"
+            )
         for p in live:
             p.batch_rows = total_rows
             if len(live) == 1:
