@@ -54,6 +54,7 @@ def test_comments_blank_lines_and_dotted_models() -> None:
         ("m.Offline.target_qps = fast", "value 'fast' is not a non-negative number"),
         ("m.Offline.target_qps = -5", "value '-5' is not a non-negative number"),
         ("m.*.min_querry_count = 5", "unknown key 'min_querry_count': LoadGen reads no such"),
+        ("m.*.min_querry_count = 5", "(did you mean 'min_query_count'?)"),
         ("*.Server.target_duration = 0", "unknown key 'target_duration'"),
         ("m.*.mode = 2", "Reef sets mode itself: use --mode"),
         ("m.*.samples_per_query = 4", "use --samples-per-query"),

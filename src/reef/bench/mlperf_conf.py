@@ -202,8 +202,12 @@ def parse(text: str, source: str, *, official: bool = False) -> ConfFile:
                 f"{', '.join(SCENARIOS)} or *"
             )
         if key not in KEYS and not (official and key in IGNORED_OFFICIAL):
+            import difflib
+
+            near = difflib.get_close_matches(key, sorted(KEYS), n=1)
             raise SettingsError(
-                f"{where}: key {name!r}: unknown key {key!r}: LoadGen reads no such setting",
+                f"{where}: key {name!r}: unknown key {key!r}: LoadGen reads no such setting"
+                + (f" (did you mean {near[0]!r}?)" if near else ""),
                 hint="see docs/benchmarking.md (MLPerf configs) for the keys LoadGen reads",
             )
         if not official and key in REEF_OWNED:
