@@ -520,3 +520,136 @@ def test_an_answer_past_the_bound_is_refused_not_read_on(
     monkeypatch.setattr(oip, "MAX_ANSWER", 1 << 20)
     assert client.get_json("/v2")[0] == 200  # a fresh connection, the server still answers
     client.close()
+
+
+# --- --like: a Reef model describing what another server serves ------------------------------
+
+
+def like_model(
+    folder: Path, *, name: str = "x", element: str = "float32", dims: str = "-1, 4"
+) -> Path:
+    """A Reef model like the stand-in's: input x [-1, 4], output y scored top1 on a dataset
+    of 16 rows whose answer (the argmax of x @ WEIGHTS for x >= 0) is 1."""
+    (folder / "data").mkdir(parents=True)
+    rows = np.random.default_rng(0).random((16, 4), dtype=np.float32)
+    np.savez(folder / "data" / "rows.npz", features=rows, labels=np.ones(16, dtype=np.int64))
+    data_sha = hashlib.sha256((folder / "data" / "rows.npz").read_bytes()).hexdigest()
+    (folder / "data" / "reef.yaml").write_text(
+        "kind: dataset\nname: rows\nversion: 1.0.0\nformat: npz\n"
+        f"sources:\n- path: rows.npz\n  sha256: {data_sha}\n"
+        "features: features\nlabels: labels\nsamples: 16\n"
+    )
+    (folder / "model.onnx").write_bytes(b"not served from here")
+    model_sha = hashlib.sha256(b"not served from here").hexdigest()
+    manifest = folder / "reef.yaml"
+    manifest.write_text(
+        "kind: model\nname: tiny-like\nversion: 2.0.0\nframework:\n  name: onnxruntime\n"
+        f"sources:\n- path: model.onnx\n  sha256: {model_sha}\n"
+        f"inputs:\n- name: {name}\n  element_type: {element}\n  shape: [{dims}]\n"
+        "outputs:\n- name: y\n  type: probability\n"
+        "dataset: data\naccuracy:\n  metric: top1\n  reference: 1.0\n"
+    )
+    return manifest
+
+
+def test_like_feeds_a_server_that_names_no_model_real_samples_and_accuracy(
+    fake: tuple[Fake, str], tmp_path: Path
+) -> None:
+    state, url = fake
+    manifest = like_model(tmp_path / "m")
+    resolved = resolve(url, like=str(manifest))
+    target = resolved.target
+    assert resolved.manifest is not None and resolved.manifest.name == "tiny-like"
+    assert resolved.dataset is not None and resolved.dataset.name == "rows"
+    # Still the served model: its name, version and metadata hash, not the like model's file.
+    assert (target.kind, target.name, target.version) == ("endpoint", "tiny", "3")
+    assert target.sha256 == resolve(url).target.sha256
+    assert target.endpoint is not None and target.endpoint.local_model == "tiny-like@2.0.0"
+    assert "metadata" in target.endpoint.sha256_of
+    record = run_job(job_for(resolved, BenchSettings(scenario="Offline", duration_s=0.2)))
+    assert record.status == "valid", record.reasons
+    assert record.samples["synthetic"] is False
+    assert record.accuracy is not None and record.accuracy.value == 1.0
+    sent = {json.loads(b[: int(h["Inference-Header-Content-Length"])])["inputs"][0]["name"]
+            for h, b in state.bodies}  # fmt: skip
+    assert sent == {"x"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"name": "pixels"}, "input 'pixels' of tiny-like is not one of the served model's (x)"),
+        ({"element": "int64"}, "input 'x' is int64 in tiny-like but float32 where it is served"),
+        ({"dims": "-1, 5"}, "input 'x' has shape [-1, 5] in tiny-like but [-1, 4] where it is"),
+        ({"dims": "-1, 2, 2"}, "input 'x' has shape [-1, 2, 2] in tiny-like but [-1, 4]"),
+    ],
+)
+def test_like_whose_inputs_are_not_the_served_ones_is_exit_2_naming_the_input(
+    fake: tuple[Fake, str], tmp_path: Path, reef_home: Path, kwargs: dict[str, str], says: str
+) -> None:
+    _, url = fake
+    manifest = like_model(tmp_path / "m", **kwargs)
+    from reef import api
+
+    with pytest.raises(SettingsError) as caught:
+        api.bench(url, scenarios=["SingleStream"], duration_s=0.2, like=str(manifest))
+    assert caught.value.exit_code == EXIT_USAGE
+    assert caught.value.message.startswith(f"--like {manifest}: ")
+    assert says in caught.value.message
+    assert not (reef_home / "runs").exists() or not any((reef_home / "runs").iterdir())
+
+
+def test_like_a_served_input_the_model_lacks_is_named(fake: tuple[Fake, str]) -> None:
+    # digits-cnn's input is 'input'; the stand-in's is 'x'.
+    _, url = fake
+    with pytest.raises(SettingsError, match=r"input 'input' of digits-cnn is not one of the "):
+        resolve(url, like="digits-cnn")
+
+
+@pytest.mark.parametrize(
+    ("like", "says"),
+    [
+        ("no-such-model-here", "--like no-such-model-here: "),
+        ("http://127.0.0.1:1/v2/models/m", "a served model's URL; --like names a Reef model"),
+        ("digits", "--like digits: "),  # a dataset, not a model
+    ],
+)
+def test_like_an_unknown_model_is_exit_2(
+    fake: tuple[Fake, str], reef_home: Path, like: str, says: str
+) -> None:
+    _, url = fake
+    from reef import api
+
+    with pytest.raises(SettingsError) as caught:
+        api.bench(url, scenarios=["SingleStream"], duration_s=0.2, like=like)
+    assert caught.value.exit_code == EXIT_USAGE and says in caught.value.message
+    assert not (reef_home / "runs").exists() or not any((reef_home / "runs").iterdir())
+
+
+def reef_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """``reef ARGS`` in this process: its exit status."""
+    from reef.cli import main
+
+    monkeypatch.setattr("sys.argv", ["reef", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    return exited.value.code if isinstance(exited.value.code, int) else 1
+
+
+def test_like_on_a_target_that_is_not_served_is_exit_2(
+    fake: tuple[Fake, str],
+    reef_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, url = fake
+    rc = reef_cli(monkeypatch, "bench", "digits-cnn", "--like", "digits-cnn", "--duration", "0.2")
+    assert rc == EXIT_USAGE
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--like digits-cnn: digits-cnn is not a served model's URL" in err
+    # Through the command too, a mismatch is exit 2 naming the input.
+    rc = reef_cli(monkeypatch, "bench", url, "--like", "digits-cnn", "--duration", "0.2")
+    assert rc == EXIT_USAGE
+    err = " ".join(capsys.readouterr().err.split())
+    assert "input 'input' of digits-cnn is not one of the served model's (x)" in err
+    assert not (reef_home / "runs").exists() or not any((reef_home / "runs").iterdir())

@@ -121,6 +121,7 @@ def bench(
     predictor: PredictorSettings | None = None,
     trace: TraceSettings | str | None = None,
     backends: Sequence[str] | None = None,
+    like: str | None = None,
     **options: Any,
 ) -> list[RunRecord]:
     """Benchmark ``target`` (a manifest, an ONNX file, a component ``name[@version]``, a lock
@@ -142,6 +143,11 @@ def bench(
     inputs; without it, the manifest's framework runs it (a bare file: the backend its suffix
     names). ``predictor`` holds ONNX Runtime's options, refused for another backend.
 
+    ``like`` (``--like``) names the Reef model (``name[@version]`` or a manifest) whose
+    inputs, dataset and accuracy metric describe a served model that does not name one
+    (Triton, KServe, MLServer): real samples and accuracy instead of synthetic inputs. Its
+    inputs must match the served model's; it is refused for any other target.
+
     Bad input raises before anything is recorded. Ctrl-C or SIGTERM records the current run
     as ``interrupted`` and raises ``Interrupted``.
     """
@@ -158,6 +164,11 @@ def bench(
 
         trace = trace_settings(trace)
     if is_solution(target):
+        if like is not None:
+            raise SettingsError(
+                f"--like {like}: {target} is a solution, not a served model's URL",
+                hint="--like describes a model served over the Open Inference Protocol",
+            )
         from reef.solutions.bench import bench_solution
 
         return bench_solution(
@@ -171,7 +182,7 @@ def bench(
             backends=names,
         )
     reporter = reporter or NullReporter()
-    resolved = resolve(target)
+    resolved = resolve(target, like)
     if resolved.target.kind == "component" and resolved.target.version:
         from reef.components.lookup import shadowing
 

@@ -13,6 +13,13 @@ and ``target.endpoint.sha256_of`` says which. When the server names a Reef model
 (``reef_model``) that is found here with the same sha256, its manifest and dataset feed the
 run (real samples, accuracy); otherwise inputs are made from the signature, as for a bare
 model file.
+
+``like`` (``reef bench URL --like MODEL``) names a Reef model, a component ``name[@version]``
+or a manifest, that describes what a server that does not name one serves (Triton, KServe,
+MLServer): its inputs' steps, its dataset and accuracy metric feed the run as they would the
+model's own. Its inputs must be the served model's (names, element types, shapes), checked
+against the metadata now: a mismatch, an unknown model, or one without a dataset is a
+SettingsError (exit 2), and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from typing import Any
 from reef.bench.target import ResolvedTarget
 from reef.errors import PredictorError, ReefError, SettingsError
 from reef.meta.run import EndpointInfo, Target
+from reef.predictors.base import TensorSpec
 from reef.predictors.oip import URL_FORM, Client, Endpoint, error_text, parse_url, signature_of
 
 # What ``reef serve`` says of a model it serves, in its metadata's ``parameters``.
@@ -34,19 +42,20 @@ PARAM_MODEL = "reef_model"
 _NO_FILE = Path()
 
 
-def resolve_endpoint(url: str) -> ResolvedTarget:
-    """The served model at ``url`` as a target, checked with the server now."""
+def resolve_endpoint(url: str, like: str | None = None) -> ResolvedTarget:
+    """The served model at ``url`` as a target, checked with the server now; ``like`` names
+    the Reef model whose manifest and dataset describe it (``--like``)."""
     endpoint = parse_url(url)
     client = Client(endpoint, timeout=10.0)
     try:
-        return _resolve(endpoint, client)
+        return _resolve(endpoint, client, like)
     except PredictorError as exc:
         raise SettingsError(exc.message, hint=exc.hint) from exc
     finally:
         client.close()
 
 
-def _resolve(endpoint: Endpoint, client: Client) -> ResolvedTarget:
+def _resolve(endpoint: Endpoint, client: Client, like: str | None = None) -> ResolvedTarget:
     url = endpoint.url
     status, server = client.get_json(endpoint.server_path)
     if status != 200 or not isinstance(server, dict):
@@ -66,7 +75,8 @@ def _resolve(endpoint: Endpoint, client: Client) -> ResolvedTarget:
     if status != 200 or not isinstance(metadata, dict):
         raise SettingsError(f"{url}: HTTP {status} for the model's metadata: "
                             f"{error_text(metadata) or 'not JSON'}")  # fmt: skip
-    signature_of(metadata, url)  # a PredictorError (exit 2) for what Reef cannot send
+    signature = signature_of(metadata, url)  # a PredictorError (exit 2) for what Reef cannot send
+    alike = _like_model(like, signature.inputs, url) if like is not None else None
     status, ready = client.get_json(endpoint.model_path + "/ready")
     if status != 200 or (isinstance(ready, dict) and ready.get("ready") is False):
         raise SettingsError(
@@ -102,8 +112,8 @@ def _resolve(endpoint: Endpoint, client: Client) -> ResolvedTarget:
         sha256_of=sha256_of,
     )
     name = _text(metadata.get("name")) or endpoint.model
-    local = _local_model(parameters.get(PARAM_MODEL), served)
-    if local is not None:
+    local = alike or _local_model(parameters.get(PARAM_MODEL), served)
+    if local is not None and alike is None:  # the file reef serve serves: its version
         version = local.target.version or version
     target = Target(
         kind="endpoint", name=name, version=version, path=url, sha256=digest, endpoint=info
@@ -138,3 +148,62 @@ def _local_model(named: Any, sha256: Any) -> ResolvedTarget | None:
         return _manifest(entry.manifest_path, manifest)
     except ReefError:
         return None
+
+
+def _like_model(spec: str, served: tuple[TensorSpec, ...], url: str) -> ResolvedTarget:
+    """The Reef model ``--like`` names, its inputs checked against the served model's."""
+    from reef.bench.target import resolve
+    from reef.predictors.oip import is_endpoint
+
+    if is_endpoint(spec):
+        raise SettingsError(
+            f"--like {spec}: a served model's URL; --like names a Reef model here",
+            hint="a model component name[@version] or a model manifest (reef.yaml)",
+        )
+    try:
+        local = resolve(spec)
+    except ReefError as exc:
+        raise SettingsError(f"--like {spec}: {exc.message}", hint=exc.hint) from exc
+    manifest = local.manifest
+    if manifest is None:
+        raise SettingsError(
+            f"--like {spec}: a bare model file, which has no dataset or accuracy metric",
+            hint="a model component name[@version] or a model manifest (reef.yaml)",
+        )
+    if local.dataset is None:
+        raise SettingsError(
+            f"--like {spec}: model {manifest.name} names no dataset to take samples from",
+            hint="name a model whose manifest has a dataset",
+        )
+    by_name = {t.name: t for t in served}
+    for spec_input in manifest.inputs:
+        name = spec_input.name
+        tensor = by_name.pop(name, None)
+        if tensor is None:
+            raise SettingsError(
+                f"--like {spec}: input {name!r} of {manifest.name} is not one of the served "
+                f"model's ({', '.join(t.name for t in served)})",
+                hint=f"name a model whose inputs are {url}'s",
+            )
+        shape = [d if isinstance(d, int) else -1 for d in tensor.shape]
+        if tensor.element_type != spec_input.element_type:
+            raise SettingsError(
+                f"--like {spec}: input {name!r} is {spec_input.element_type} in "
+                f"{manifest.name} but {tensor.element_type} where it is served",
+                hint=f"name a model whose inputs are {url}'s",
+            )
+        if len(shape) != len(spec_input.shape) or any(
+            a != b and -1 not in (a, b) for a, b in zip(shape, spec_input.shape, strict=False)
+        ):
+            raise SettingsError(
+                f"--like {spec}: input {name!r} has shape {spec_input.shape} in "
+                f"{manifest.name} but {shape} where it is served",
+                hint=f"name a model whose inputs are {url}'s",
+            )
+    if by_name:
+        raise SettingsError(
+            f"--like {spec}: the served model's input {next(iter(by_name))!r} is not one of "
+            f"{manifest.name}'s ({', '.join(i.name for i in manifest.inputs)})",
+            hint=f"name a model whose inputs are {url}'s",
+        )
+    return local

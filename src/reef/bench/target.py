@@ -97,13 +97,21 @@ def job_for(
     return job
 
 
-def resolve(spec: str) -> ResolvedTarget:
+def resolve(spec: str, like: str | None = None) -> ResolvedTarget:
+    """``spec`` as a target; ``like`` (``--like``): the Reef model a served model's URL is
+    measured as, refused for any other target."""
     from reef.predictors.oip import is_endpoint
 
     if is_endpoint(spec):  # a model served over the Open Inference Protocol v2
         from reef.bench.endpoint import resolve_endpoint
 
-        return resolve_endpoint(spec)
+        return resolve_endpoint(spec, like)
+    if like is not None:
+        raise SettingsError(
+            f"--like {like}: {spec} is not a served model's URL",
+            hint="--like describes a model served over the Open Inference Protocol "
+            "(http://HOST:PORT/v2/models/NAME); bench a Reef model directly",
+        )
     path = Path(spec).expanduser()
     if path.is_dir() and (path / MANIFEST).is_file():
         path = path / MANIFEST

@@ -172,6 +172,14 @@ def bench(
         "one run per backend, same inputs, shown side by side [the manifest's framework, "
         "else by the file's suffix]",
     ),
+    like: str | None = typer.Option(
+        None,
+        "--like",
+        metavar="MODEL",
+        help="a served model's URL: the Reef model (name[@version] or manifest) it is, whose "
+        "inputs, dataset and accuracy metric give real samples and accuracy; its inputs must "
+        "match the server's [reef serve's own model, else synthetic inputs]",
+    ),
     raw_latencies: bool | None = typer.Option(
         None,
         "--raw-latencies/--no-raw-latencies",
@@ -284,6 +292,11 @@ def bench(
         check_before_bench(submit)
     with RichReporter() as reporter:
         if solutions.is_solution(target):
+            if like is not None:
+                raise SettingsError(
+                    f"--like {like}: {target} is a solution, not a served model's URL",
+                    hint="--like describes a model served over the Open Inference Protocol",
+                )
             if shapes:
                 raise SettingsError("--shape applies to a bare ONNX file, not a solution")
             records = solutions.bench_solution(
@@ -307,6 +320,7 @@ def bench(
                 predictor=predictor,
                 trace=trace_settings,
                 backends=backend or None,
+                like=like,
             )
     _export(mlflow, [r.id for r in records])
     if trace_export is not None:

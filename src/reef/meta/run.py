@@ -58,7 +58,10 @@ class EndpointInfo(Record):
     platform: str | None = None
     sha256_of: str = Field(description="what the target's sha256 hashes: the file, or metadata")
     local_model: str | None = Field(
-        None, description="the Reef model found here with the served file: its samples fed it"
+        None,
+        description="the Reef model whose dataset fed it its samples: the one the server "
+        "names, found here with the served file, or the one --like names (then sha256_of "
+        "says the metadata)",
     )
 
 
