@@ -16,26 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+# Reef's element types as the protocol names them (OIP v2 "datatype"): one table, the OIP
+# client's, for the server and the client alike.
+from reef.predictors.oip import DATATYPES as DATATYPES
+
 if TYPE_CHECKING:
     import numpy as np
 
     from reef.api.served_pipeline import Processing
-
-# Reef's element types as the protocol names them (OIP v2 "datatype").
-DATATYPES = {
-    "bool": "BOOL",
-    "uint8": "UINT8",
-    "uint16": "UINT16",
-    "uint32": "UINT32",
-    "uint64": "UINT64",
-    "int8": "INT8",
-    "int16": "INT16",
-    "int32": "INT32",
-    "int64": "INT64",
-    "float16": "FP16",
-    "float32": "FP32",
-    "float64": "FP64",
-}
 
 
 class TensorMetadata(BaseModel):

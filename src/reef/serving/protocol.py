@@ -21,26 +21,15 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from reef.api.serving import DATATYPES
+
 if TYPE_CHECKING:
     import numpy as np
 
     from reef.api.serving import TensorMetadata
 
 HEADER_LENGTH = "inference-header-content-length"
-NUMPY_TYPES = {
-    "BOOL": "bool",
-    "UINT8": "uint8",
-    "UINT16": "uint16",
-    "UINT32": "uint32",
-    "UINT64": "uint64",
-    "INT8": "int8",
-    "INT16": "int16",
-    "INT32": "int32",
-    "INT64": "int64",
-    "FP16": "float16",
-    "FP32": "float32",
-    "FP64": "float64",
-}
+NUMPY_TYPES = {datatype: element for element, datatype in DATATYPES.items()}
 MAX_ELEMENTS = 1 << 28  # one tensor's elements, at most (1 GiB of FP32)
 
 
