@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -14,7 +15,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -318,6 +320,36 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def reef_serve(home: Path, *args: str) -> Iterator[str]:
+    """``reef serve ARGS --port P`` with ``REEF_HOME`` at ``home``, on a free port of
+    127.0.0.1: yields its base URL once it answers ready, then stops it with SIGTERM, which
+    must end it with exit 0. Its output goes to ``home/serve.log``."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REEF_")}
+    env["REEF_HOME"] = str(home)
+    with (home / "serve.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reef", "serve", *args, "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            try:
+                with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            process.kill()
+            pytest.fail(f"reef serve did not start: {(home / 'serve.log').read_text()[-2000:]}")
+        yield url
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
 
 
 def artifacts() -> Path:

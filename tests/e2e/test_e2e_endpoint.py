@@ -7,17 +7,11 @@ is exit 2 with nothing written."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import SHORT, Reef, free_port
+from e2e_support import SHORT, Reef, free_port, reef_serve
 
 from reef import __version__
 
@@ -32,30 +26,8 @@ DIGITS_CNN_SHA = "d8b9b6ce8caf426d0fdf7af134ec915ebae7f96a238bab291ea5ac58fd97ba
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The model's URL on a running ``reef serve``."""
     home = tmp_path_factory.mktemp("served-home")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REEF_")}
-    env["REEF_HOME"] = str(home)
-    log = (home / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reef", "serve", MODEL, "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(f"{base}/v2/health/ready", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"reef serve did not start: {(home / 'serve.log').read_text()[-2000:]}")
-    yield f"{base}/v2/models/{MODEL}"
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(30) == 0
-    log.close()
+    with reef_serve(home, MODEL) as url:
+        yield f"{url}/v2/models/{MODEL}"
 
 
 @pytest.mark.slow

@@ -7,12 +7,7 @@ stops it, exit 0."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +20,7 @@ from hypothesis import strategies as st
 pytest.importorskip("fastapi")
 pytest.importorskip("prometheus_client")
 
-from e2e_support import free_port
+from e2e_support import reef_serve
 
 from reef import api
 
@@ -35,31 +30,8 @@ MODELS = {"digits-classifier": (64,), "digits-cnn": (1, 32, 32)}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("serve-home")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REEF_")}
-    env["REEF_HOME"] = str(home)
-    log = (home / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reef", "serve", *MODELS, "--port", str(port),
-         "--max-batch-size", "16", "--max-delay-ms", "20"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"reef serve did not start: {(home / 'serve.log').read_text()[-2000:]}")
-    yield url
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(30) == 0
-    log.close()
+    with reef_serve(home, *MODELS, "--max-batch-size", "16", "--max-delay-ms", "20") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
