@@ -203,6 +203,29 @@ def test_compliant_runs_keep_the_official_run_length_and_bound() -> None:
     assert config["target_qps"].source == "reef"  # the load is the submitter's to choose
 
 
+def test_settling_a_compliant_server_run_drops_the_calibrated_bounds_note() -> None:
+    """The note on a calibrated latency bound is printed after settling: a --compliant run
+    is told mlperf.conf's bound, and says nothing of the one it does not use."""
+    from reef.bench.calibrate import expectations
+    from reef.meta.run import Calibration
+
+    cal = Calibration(
+        warmup_queries=50, latency_p50_ms=1.0, throughput_qps=500.0, derived={"latency_p99_ms": 4.0}
+    )
+    settings = BenchSettings(scenario="Server", compliant=True, target_qps=20)
+    exp = expectations(settings, cal)
+    assert any(n.startswith("latency bound 40 ms calibrated") for n in exp.notes)
+    loadgen.settle(settings, exp)
+    assert not any(n.startswith("latency bound") for n in exp.notes)
+    assert exp.values["server_target_latency_ns"] == pytest.approx(10e6)  # *.Server: 10 ms
+    assert exp.config["target_latency"].source == "mlperf.conf"
+    plain = BenchSettings(scenario="Server", target_qps=20)
+    exp = expectations(plain, cal)
+    loadgen.settle(plain, exp)
+    assert any(n.startswith("latency bound 40 ms calibrated") for n in exp.notes)
+    assert exp.values["server_target_latency_ns"] == pytest.approx(40e6)
+
+
 def test_test_settings_load_through_fromconfig_and_apply_reefs_values(tmp_path: Path) -> None:
     user = tmp_path / "user.conf"
     user.write_text("m.SingleStream.target_latency_percentile = 99\n*.*.qsl_rng_seed = 42\n")

@@ -8,6 +8,7 @@ classifier) in a home of its own, which tests only read from, so that the read-o
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ def benched(tmp_path_factory: pytest.TempPathFactory) -> Benched:
 # tests are collected (its ``early_run`` fixture), and runs after every other test: MLPerf's
 # 600 s runs mostly wait, so the rest of the suite runs meanwhile instead of after them.
 _EARLY = pytest.StashKey[EarlyRun]()
+SUITE_NICENESS = 10
 _EARLY_BASE = pytest.StashKey[Path]()
 
 
@@ -67,6 +69,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             session.stash[_EARLY_BASE] = Path(tempfile.mkdtemp(prefix="reef-early-"))
         base = session.stash[_EARLY_BASE] / str(len(list(session.stash[_EARLY_BASE].iterdir())))
         item.stash[_EARLY] = EarlyRun(base, tuple(marker.kwargs["early"]))
+    if _EARLY_BASE in session.stash:
+        # The rest of the suite yields the CPU to the early runs: a compliant Server run must
+        # keep its p99 under mlperf.conf's 10 ms bound while every other test runs on the same
+        # two cores, and at equal priority the suite's bursts pushed more than 1% of its
+        # queries past it (LoadGen's early stopping then calls the run INVALID). The early
+        # runs take little CPU (20 queries/s), so the suite hardly slows.
+        os.nice(SUITE_NICENESS)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -24,6 +24,17 @@ def version() -> str:
     return dist_version("mlcommons-loadgen")
 
 
+def settle(settings: BenchSettings, exp: Expectations, configs: Configs | None = None) -> Configs:
+    """Make ``exp`` say what LoadGen will be told: the effective settings with their sources
+    in ``exp.config``, and no note on a value Reef chose where a config or an option chose
+    instead. Idempotent; ``configs`` are read from ``settings`` when not given."""
+    if configs is None:
+        configs = mlperf_conf.load(settings, settings.mlperf_model or "")
+    exp.config = mlperf_conf.resolve(configs, settings, exp)
+    mlperf_conf.settle(exp, exp.config, settings.scenario)
+    return configs
+
+
 def test_settings(
     settings: BenchSettings, exp: Expectations, mode: str, configs: Configs | None = None
 ) -> Any:
@@ -33,10 +44,7 @@ def test_settings(
 
     ``exp`` is updated to what LoadGen is told (``mlperf_conf.settle``) and keeps the effective
     settings with their sources in ``exp.config``, for the run record."""
-    if configs is None:
-        configs = mlperf_conf.load(settings, settings.mlperf_model or "")
-    exp.config = mlperf_conf.resolve(configs, settings, exp)
-    mlperf_conf.settle(exp, exp.config, settings.scenario)
+    configs = settle(settings, exp, configs)
     ts = lg.TestSettings()
     loaded = mlperf_conf.from_config(ts, configs, settings.scenario)
     ts.scenario = getattr(lg.TestScenario, settings.scenario)
