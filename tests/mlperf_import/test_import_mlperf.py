@@ -138,6 +138,42 @@ def test_the_logs_are_copied_to_the_runs_folder(reef_home: Path) -> None:
     )
 
 
+def test_an_accuracy_log_over_the_cap_is_left_out_with_a_note(
+    tree: Path, reef_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An untruncated accuracy log can be GBs: over the import's cap it is not copied, and
+    the run keeps its accuracy.txt figure and says what was left out."""
+    from reef.mlperf import importer
+
+    log = tree / ACME / "Offline" / "accuracy" / "mlperf_log_accuracy.json"
+    entry = '{"seq_id": 0, "qsl_idx": 0, "data": "00000000"}'
+    log.write_text("[\n" + ",\n".join([entry] * 400) + "\n]\n")  # about 20 KB
+    monkeypatch.setattr(importer, "COPY_MAX_BYTES", 16_000)  # above every other file's size
+    api.import_mlperf(tree)
+    r = imported_records()[("Acme", "Offline")]
+    folder = reef_home / "runs" / r.id
+    assert not (folder / "accuracy" / "mlperf_log_accuracy.json").exists()
+    assert (folder / "accuracy" / "accuracy.txt").is_file()
+    assert r.accuracy is not None and r.accuracy.value == pytest.approx(0.76014)
+    assert r.imported is not None
+    [note] = [n for n in r.imported.notes if "mlperf_log_accuracy.json" in n]
+    assert "not copied" in note and "over the import's cap" in note
+
+
+def test_a_file_grown_past_the_cap_since_the_scan_is_refused_and_nothing_is_left(
+    tree: Path, reef_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reef.mlperf import importer
+
+    found, _ = importer.scan(tree / ACME / "Offline", None)
+    monkeypatch.setattr(importer, "COPY_MAX_BYTES", 100)  # every log is larger now
+    monkeypatch.setattr(importer, "scan", lambda path, round_: (found, []))
+    with pytest.raises(FileRefused, match="more than the 100 bytes"):
+        api.import_mlperf(tree / ACME / "Offline")
+    runs = reef_home / "runs"
+    assert not runs.exists() or list(runs.iterdir()) == []
+
+
 def test_importing_again_stores_nothing_new(reef_db: str) -> None:
     first = api.import_mlperf(TREE)
     again = api.import_mlperf(TREE)

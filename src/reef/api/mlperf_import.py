@@ -68,7 +68,9 @@ def _copy_files(item: Found) -> None:
     import shutil
 
     from reef import config
-    from reef.mlperf.importer import ACCURACY_DIR, PERFORMANCE_DIR
+    from reef.errors import FileRefused
+    from reef.files import open_regular
+    from reef.mlperf.importer import ACCURACY_DIR, COPY_MAX_BYTES, PERFORMANCE_DIR
 
     record = item.record
     folder = config.runs_dir() / record.id
@@ -78,10 +80,19 @@ def _copy_files(item: Found) -> None:
         for rel, source in item.files.items():
             destination = staging / rel
             destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, destination)
+            # Regular files within the cap only, checked on the descriptor copied from: a file
+            # swapped for a FIFO or grown since the scan is refused, not waited on or copied.
+            with open_regular(source, "file", COPY_MAX_BYTES) as src, destination.open("wb") as dst:
+                while chunk := src.read(min(1 << 20, COPY_MAX_BYTES + 1 - dst.tell())):
+                    dst.write(chunk)
+                if dst.tell() > COPY_MAX_BYTES:
+                    raise OSError(f"{source} grew past {COPY_MAX_BYTES:,} bytes while copied")
         if folder.exists():  # left by an import the database never finished
             shutil.rmtree(folder)
         staging.rename(folder)
+    except FileRefused:  # the tree changed since it was scanned
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         from reef.errors import WriteFailed

@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 DETAIL_MAX_BYTES = 256 << 20
 SYSTEM_MAX_BYTES = 1 << 20
 ACCURACY_TXT_MAX_BYTES = 16 << 20
+# Any file the import copies: an accuracy log may be the untruncated one of a large dataset
+# (GBs for an LLM); one over the cap is left out, its accuracy.txt figure imported still.
+COPY_MAX_BYTES = 256 << 20
 # How a run's folder under REEF_HOME/runs/<id>/ holds the tree's files.
 PERFORMANCE_DIR = "performance"
 ACCURACY_DIR = "accuracy"
@@ -513,8 +516,17 @@ def _accuracy(where: _Where, files: dict[str, Path], notes: list[str]) -> Accura
     if detail.is_file():
         _parse(detail, _read(detail, "LoadGen detail log", DETAIL_MAX_BYTES, where.root))
     for name in (SUMMARY, DETAIL, ACCURACY_LOG, ACCURACY_TXT):
-        if (folder / name).is_file():
-            files[f"{ACCURACY_DIR}/{name}"] = _inside(folder / name, where.root)
+        path = folder / name
+        if not path.is_file():
+            continue
+        size = _inside(path, where.root).stat().st_size
+        if size > COPY_MAX_BYTES:
+            notes.append(
+                f"{ACCURACY_DIR}/{name} not copied: {size:,} bytes, over the import's cap of "
+                f"{COPY_MAX_BYTES:,}"
+            )
+            continue
+        files[f"{ACCURACY_DIR}/{name}"] = path
     text_file = folder / ACCURACY_TXT
     if not text_file.is_file():
         notes.append(f"no {ACCURACY_DIR}/{ACCURACY_TXT}: accuracy not imported")
