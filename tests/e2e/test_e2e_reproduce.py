@@ -91,3 +91,22 @@ def test_a_run_is_reproduced_with_its_backend_options(reef: Reef) -> None:
     assert options["session_config"] == {"session.intra_op.allow_spinning": "0"}
     assert options["execution_mode"] == "sequential"
     assert again["predictor"]["providers"] == original["predictor"]["providers"]
+
+
+def test_a_run_is_reproduced_with_the_user_conf_it_kept(reef: Reef, tmp_path: Path) -> None:
+    # The user.conf a run read is kept in its folder; the file at the path it was given may
+    # have changed or be gone, and the reproduction reads the kept text.
+    user = tmp_path / "user.conf"
+    user.write_text("digits-classifier.SingleStream.target_latency_percentile = 99\n")
+    reef.ok("bench", "digits-classifier", *SHORT, "--mode", "performance", "--user-conf", str(user))
+    (original,) = reef.runs()
+    kept = original["artifacts"]["user_conf"]
+    assert Path(kept).read_text() == user.read_text()
+    user.unlink()
+    result = reef("reproduce", original["id"], "--in-process", "--json")
+    assert result.rc in (0, 1, 4), str(result)
+    assert f"--user-conf: the copy the run kept, {kept}" in result.stderr
+    again = next(r for r in reef.runs() if r["id"] == result.json()["reproduction"])
+    assert again["settings"]["user_conf"] == kept
+    setting = again["loadgen"]["config"]["target_latency_percentile"]
+    assert setting == {"value": 99.0, "source": kept}

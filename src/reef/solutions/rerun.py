@@ -16,7 +16,10 @@ from reef.meta.run import RunRecord
 from reef.solutions.reproduce import Reproduction
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from reef.bench.job import PredictorSettings
+    from reef.meta.settings import BenchSettings
 
 # Worker processes a reproduction measures by default: enough for the process to be the unit
 # of the latency verdict (benchmarks/verdicts.py calibrates it).
@@ -127,6 +130,7 @@ def reproduce(
     settings = original.settings.model_copy(update={"repeat": processes})
     if processes > 1 and settings.mode == "accuracy":
         settings = settings.model_copy(update={"repeat": 1})
+    settings = _kept_configs(original, settings, say)
     if in_process and settings.cpus is not None:
         say(f"--in-process: the original's pinning to cores {settings.cpus} is not applied")
         settings = settings.model_copy(update={"cpus": None})
@@ -197,3 +201,19 @@ def _check_fraction(record: RunRecord) -> float | None:
         if check.uses == "accuracy" and "fraction" in check.with_ and applies(check.with_, record):
             return float(check.with_["fraction"])
     return None
+
+
+def _kept_configs(
+    original: RunRecord, settings: BenchSettings, say: Callable[[str], None]
+) -> BenchSettings:
+    """The settings with the MLPerf configs the original run kept in its folder
+    (``RUN/mlperf/``) in place of the paths it was given: the file there is the text the run
+    read, where the one at the path may have changed or be gone since."""
+    update = {}
+    for field, artifact in (("user_conf", "user_conf"), ("mlperf_conf", "mlperf_conf")):
+        given = getattr(settings, field)
+        kept = original.artifacts.get(artifact)
+        if given is not None and kept is not None and Path(kept).is_file():
+            update[field] = kept
+            say(f"--{field.replace('_', '-')}: the copy the run kept, {kept}")
+    return settings.model_copy(update=update) if update else settings
