@@ -22,7 +22,7 @@ import pytest
 
 from reef.bench.runner import run_job
 from reef.bench.target import job_for, resolve
-from reef.errors import EXIT_USAGE, PredictorError, SettingsError
+from reef.errors import EXIT_USAGE, PredictorError, ReefError, SettingsError
 from reef.meta.settings import BenchSettings
 from reef.predictors.base import PredictorOptions
 from reef.predictors.oip import HttpError, OipPredictor, is_endpoint, parse_url, signature_of
@@ -526,7 +526,12 @@ def test_an_answer_past_the_bound_is_refused_not_read_on(
 
 
 def like_model(
-    folder: Path, *, name: str = "x", element: str = "float32", dims: str = "-1, 4"
+    folder: Path,
+    *,
+    name: str = "x",
+    element: str = "float32",
+    dims: str = "-1, 4",
+    output: str = "y",
 ) -> Path:
     """A Reef model like the stand-in's: input x [-1, 4], output y scored top1 on a dataset
     of 16 rows whose answer (the argmax of x @ WEIGHTS for x >= 0) is 1."""
@@ -546,7 +551,7 @@ def like_model(
         "kind: model\nname: tiny-like\nversion: 2.0.0\nframework:\n  name: onnxruntime\n"
         f"sources:\n- path: model.onnx\n  sha256: {model_sha}\n"
         f"inputs:\n- name: {name}\n  element_type: {element}\n  shape: [{dims}]\n"
-        "outputs:\n- name: y\n  type: probability\n"
+        f"outputs:\n- name: {output}\n  type: probability\n"
         "dataset: data\naccuracy:\n  metric: top1\n  reference: 1.0\n"
     )
     return manifest
@@ -596,6 +601,23 @@ def test_like_whose_inputs_are_not_the_served_ones_is_exit_2_naming_the_input(
     assert caught.value.exit_code == EXIT_USAGE
     assert caught.value.message.startswith(f"--like {manifest}: ")
     assert says in caught.value.message
+    assert not (reef_home / "runs").exists() or not any((reef_home / "runs").iterdir())
+
+
+def test_like_whose_outputs_are_not_served_is_exit_2_before_anything_is_measured(
+    fake: tuple[Fake, str], tmp_path: Path, reef_home: Path
+) -> None:
+    """The worker checks the --like model's outputs against the served ones before it
+    measures: the accuracy cannot fail later on a name the server does not answer with."""
+    state, url = fake
+    manifest = like_model(tmp_path / "m", output="probs")
+    from reef import api
+
+    with pytest.raises(ReefError) as caught:
+        api.bench(url, scenarios=["SingleStream"], duration_s=0.2, like=str(manifest))
+    assert caught.value.exit_code == EXIT_USAGE
+    assert "outputs[0].name: 'probs' is not in the model (it has 'y')" in caught.value.message
+    assert state.infers == 0  # no query was sent
     assert not (reef_home / "runs").exists() or not any((reef_home / "runs").iterdir())
 
 
