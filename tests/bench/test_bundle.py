@@ -438,3 +438,101 @@ def test_a_trace_over_the_cap_is_left_out_with_a_note(
     assert "trace.json.gz" not in [f.path for f in made.files]
     assert any("its trace trace.json.gz left out of the bundle" in n for n in notes), notes
     verify_bundle(json.loads(made.model_dump_json()))  # a bundle without it still verifies
+
+
+# --- compliance audits -------------------------------------------------------------------------
+
+AUDIT = "compliance/TEST01"
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> RunRecord:
+    """An Offline run with its TEST01 and TEST04 audits (reef bench --audit)."""
+    home = tmp_path_factory.mktemp("bundle-audited")
+    (record,) = bench_runs(home, "--scenario", "Offline", "--audit", "TEST01", "--audit", "TEST04")
+    assert [a.test for a in record.audits] == ["TEST01", "TEST04"]
+    return record
+
+
+def test_an_audited_runs_compliance_files_travel_and_the_server_keeps_them(
+    audited: RunRecord, tmp_path: Path
+) -> None:
+    from reef.api.submissions import accept_bundles
+
+    bundle = bundle_of(audited)
+    paths = {f["path"] for f in bundle["files"]}
+    folders = {a.test: Path(a.path) for a in audited.audits}
+    for test, names in (
+        (
+            "TEST01",
+            ("verify_accuracy.txt", "verify_performance.txt", "accuracy/mlperf_log_accuracy.json"),
+        ),
+        ("TEST04", ("verify_performance.txt",)),
+    ):
+        for name in ("audit.config", "performance/run_1/mlperf_log_detail.txt", *names):
+            where = f"compliance/{test}/{name}"
+            assert where in paths, where
+            assert decoded(bundle, where) == (folders[test] / name).read_bytes()
+    assert "compliance/TEST04/verify_accuracy.txt" not in paths
+    assert not any(p.endswith("mlperf_log_trace.json") for p in paths)
+    run = verify_bundle(bundle)
+    assert set(run.files) == paths
+    accept_bundles([bundle], db_url=f"sqlite:///{tmp_path / 's.db'}", files_root=tmp_path / "f")
+    kept = tmp_path / "f" / audited.id / AUDIT / "verify_performance.txt"
+    assert kept.read_bytes() == decoded(bundle, f"{AUDIT}/verify_performance.txt")
+
+
+def test_a_verify_file_that_contradicts_the_record_is_refused(audited: RunRecord) -> None:
+    bundle = bundle_of(audited)
+    checks = {c.name: c.passed for c in audited.audits[0].checks}
+    flipped = b"TEST FAIL: edited\n" if checks["performance"] else b"TEST PASS\n"
+    replace_file(bundle, f"{AUDIT}/verify_performance.txt", flipped)
+    with pytest.raises(FiguresMismatch) as caught:
+        verify_bundle(bundle)
+    assert caught.value.field == "audits[0].checks.performance"
+    assert caught.value.log == f"{AUDIT}/verify_performance.txt"
+    # The record edited to agree with nothing LoadGen wrote: its audit flipped instead.
+    bundle = bundle_of(audited)
+    for check in bundle["record"]["audits"][0]["checks"]:
+        if check["name"] == "accuracy":
+            check["passed"] = not check["passed"]
+    with pytest.raises(FiguresMismatch) as caught:
+        verify_bundle(bundle)
+    assert caught.value.field == "audits[0].checks.accuracy"
+
+
+def test_a_verify_file_without_a_verdict_or_a_detail_log_that_is_not_one_is_refused(
+    audited: RunRecord,
+) -> None:
+    bundle = bundle_of(audited)
+    replace_file(bundle, f"{AUDIT}/verify_accuracy.txt", b"<script>alert(1)</script>\n")
+    assert "verify_accuracy.txt: no TEST PASS or TEST FAIL line" in refused(bundle)
+    bundle = bundle_of(audited)
+    replace_file(bundle, f"{AUDIT}/performance/run_1/mlperf_log_detail.txt", b"hello\n")
+    assert "mlperf_log_detail.txt: not a LoadGen detail log" in refused(bundle)
+
+
+def test_only_an_audits_own_files_travel(audited: RunRecord) -> None:
+    for path in (
+        f"{AUDIT}/run.sh",
+        "compliance/TEST05/verify_performance.txt",  # an audit the record does not name
+        f"{AUDIT}/performance/run_1/mlperf_log_trace.json",
+    ):
+        bundle = bundle_of(audited)
+        file_of(bundle, f"{AUDIT}/audit.config")["path"] = path
+        assert "nor an audit's file" in refused(bundle), path
+
+
+def test_an_audit_whose_folder_is_gone_still_bundles_without_it(
+    audited: RunRecord, tmp_path: Path
+) -> None:
+    moved = audited.model_copy(deep=True)
+    moved.audits[0].path = str(tmp_path / "gone" / moved.id / AUDIT)
+    from reef import config
+
+    gone = config.runs_dir() / moved.id / AUDIT  # not under this test's REEF_HOME either
+    assert not gone.exists()
+    bundle = bundle_of(moved)
+    assert not any(f["path"].startswith(f"{AUDIT}/") for f in bundle["files"])
+    assert any(f["path"].startswith("compliance/TEST04/") for f in bundle["files"])
+    verify_bundle(bundle)

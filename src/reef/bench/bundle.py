@@ -5,12 +5,13 @@ What a bundle holds (``reef.meta.bundle``): the record, raw latencies and lock i
 lock the run was made from travels inside the record, ``record.lock``), and LoadGen's own logs
 from each folder the record names: ``mlperf_log_summary.txt`` and ``mlperf_log_detail.txt`` of
 every performance folder (one per process of a ``--repeat`` run), and of the accuracy folder
-its ``mlperf_log_accuracy.json`` too; and Reef's trace of a traced run (``trace.json.gz``, for
-the server's run page to offer Perfetto), which vouches for nothing and is only checked to be a
-gzip of JSON within the caps. Left out: LoadGen's ``mlperf_log_trace.json`` (empty unless asked
-for) and ``record.json`` (the record is in the bundle already). An accuracy log or a trace over
-``MAX_FILE_BYTES``, or one that would take the bundle over ``MAX_FILES_BYTES``, is left out with
-a note.
+its ``mlperf_log_accuracy.json`` too; each compliance audit's folder the record names
+(``record.audits[].path``: ``AUDIT_FILES``, where the run's folder still holds them); and
+Reef's trace of a traced run (``trace.json.gz``, for the server's run page to offer Perfetto),
+which vouches for nothing and is only checked to be a gzip of JSON within the caps. Left out:
+LoadGen's ``mlperf_log_trace.json`` (empty unless asked for) and ``record.json`` (the record
+is in the bundle already). An accuracy log, an audit's file or a trace over ``MAX_FILE_BYTES``,
+or one that would take the bundle over its caps, is left out with a note.
 
 What ``verify_bundle`` checks, in order, refusing with a ``BundleError`` that says which:
 
@@ -19,13 +20,16 @@ What ``verify_bundle`` checks, in order, refusing with a ``BundleError`` that sa
   can name a folder;
 * every file: a safe relative path (no absolute path, no ``..``, no backslash, letters,
   digits, ``.``, ``_`` and ``-`` only, no duplicate), one of LoadGen's logs in a folder the
-  record names, valid base64, within the caps, and the sha256 it declares;
+  record names (or an audit's file, or the trace), valid base64, within the caps, and the
+  sha256 it declares;
 * the record's figures against LoadGen's logs, with the very functions that made them
   (``reef.bench.logs``, and ``reef.bench.repeat`` for a run of several processes): the
   scenario, LoadGen's VALID / INVALID, each latency, the throughput, the query and sample
   counts and the early-stopping lines against the detail log; the scenario, the verdict and
   each latency against the summary log; the accuracy's sample count against the accuracy
-  log. A figure that differs is a ``FiguresMismatch`` naming it and both values.
+  log. A figure that differs is a ``FiguresMismatch`` naming it and both values;
+* each audit's ``verify_*.txt`` against the record's ``audits[].checks`` (its ``TEST PASS`` or
+  ``TEST FAIL`` line), and its detail log is LoadGen's.
 
 A record without performance figures (an accuracy-only run, a run that failed or was
 interrupted before LoadGen reported) is accepted with whatever logs it has: there is no
@@ -67,6 +71,17 @@ SUMMARY = "mlperf_log_summary.txt"
 DETAIL = "mlperf_log_detail.txt"
 ACCURACY = "mlperf_log_accuracy.json"
 LOADGEN_LOGS = (SUMMARY, DETAIL, ACCURACY)
+# What a compliance audit's folder (``reef bench --audit``: ``RUN/compliance/TESTxx/``, named
+# by ``record.audits[].path``) may bring into a bundle, as ``reef.bench.audit`` writes it.
+AUDIT_CONFIG = "audit.config"
+VERIFY_FILES = {"verify_accuracy.txt": "accuracy", "verify_performance.txt": "performance"}
+AUDIT_FILES = (
+    AUDIT_CONFIG,
+    *VERIFY_FILES,
+    f"performance/run_1/{SUMMARY}",
+    f"performance/run_1/{DETAIL}",
+    f"accuracy/{ACCURACY}",
+)
 # Names the server writes in a run's folder itself: a bundle may not hold them.
 RESERVED = frozenset({"record.json", "bundle.json"})
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -140,6 +155,18 @@ def log_folders(record: RunRecord) -> list[LogFolder]:
     return found
 
 
+def audit_folders(record: RunRecord) -> list[tuple[int, str]]:
+    """The compliance audits' folders the record names, relative to the run's folder, with
+    the audit's index in ``record.audits``; an audit whose folder is not inside the run's
+    folder, or cannot be named in a bundle, is left out."""
+    found = []
+    for i, audit in enumerate(record.audits):
+        rel = relative_to_run(record.id, audit.path)
+        if rel and check_path(rel) is None:
+            found.append((i, rel))
+    return found
+
+
 def _join(rel: str, name: str) -> str:
     return f"{rel}/{name}" if rel else name
 
@@ -205,10 +232,52 @@ def build_bundle(record: RunRecord, note: Callable[[str], None] | None = None) -
                     data=base64.b64encode(data).decode("ascii"),
                 )
             )
+    _add_audits(record, files, note)
     _add_trace(record, files, note)
     return RunBundle(
         format=BUNDLE_FORMAT_VERSION, record=record.model_dump(mode="json"), files=files
     )
+
+
+def _add_audits(
+    record: RunRecord, files: list[BundleFile], note: Callable[[str], None] | None
+) -> None:
+    """The compliance audits' verify files, configs and LoadGen logs, where the run's folder
+    still holds them: evidence the server keeps beside the record's ``audits``, checked
+    against them (``_check_audits``). One over the caps is left out with a note."""
+    from reef import config
+    from reef.errors import FileRefused
+    from reef.files import read_regular
+
+    for i, rel in audit_folders(record):
+        named = Path(record.audits[i].path)
+        for name in AUDIT_FILES:
+            candidates = [named / name, config.runs_dir() / record.id / rel / name]
+            path = next((p for p in candidates if p.is_file()), None)
+            if path is None:
+                continue
+            where = _join(rel, name)
+            try:
+                data = read_regular(path, "audit file", MAX_FILE_BYTES)
+            except FileRefused as exc:
+                if note is not None:
+                    note(f"run {record.id}: {where} left out of the bundle ({exc.reason})")
+                continue
+            held = sum(len(f.data) // 4 * 3 for f in files)
+            if held + len(data) > MAX_FILES_BYTES or len(files) >= MAX_FILES:
+                if note is not None:
+                    note(
+                        f"run {record.id}: {where} left out of the bundle (the bundle would "
+                        f"hold more than {MAX_FILES_BYTES} bytes or {MAX_FILES} files)"
+                    )
+                continue
+            files.append(
+                BundleFile(
+                    path=where,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    data=base64.b64encode(data).decode("ascii"),
+                )
+            )
 
 
 def trace_name(record: RunRecord) -> str | None:
@@ -345,6 +414,7 @@ def verify_bundle(bundle: RunBundle | dict[str, Any]) -> VerifiedRun:
         )
     files, sha = _decode_files(parsed.files, record)
     _check_figures(record, files)
+    _check_audits(record, files)
     return VerifiedRun(record, files, _digest(record, sha), sha)
 
 
@@ -412,6 +482,7 @@ def _decode_files(
         for folder in log_folders(record)
         for name in ((SUMMARY, DETAIL, ACCURACY) if folder.kind == "accuracy" else LOADGEN_LOGS)
     }
+    allowed |= {_join(rel, name) for _, rel in audit_folders(record) for name in AUDIT_FILES}
     trace = trace_name(record)
     if trace is not None:
         allowed.add(trace)
@@ -431,8 +502,8 @@ def _decode_files(
             raise BundleError(f"{where}: the server writes this file itself", run_id=record.id)
         if item.path not in allowed:
             raise BundleError(
-                f"{where}: not one of LoadGen's logs in a folder the record names, nor the "
-                "run's trace "
+                f"{where}: not one of LoadGen's logs in a folder the record names, nor an "
+                "audit's file, nor the run's trace "
                 f"({', '.join(sorted(allowed)) or 'the record names none'})",
                 run_id=record.id,
             )
@@ -539,6 +610,52 @@ _SUMMARY_LATENCY = {
     "p95": "95.00 percentile latency (ns)",
     "p99": "99.00 percentile latency (ns)",
 }
+
+
+def _check_audits(record: RunRecord, files: dict[str, bytes]) -> None:
+    """Each audit's verify files in the bundle say what the record's ``audits`` say: a
+    ``TEST PASS`` / ``TEST FAIL`` line agreeing with the check it verified; each audit's
+    detail log is LoadGen's."""
+    for i, rel in audit_folders(record):
+        audit = record.audits[i]
+        checks = {c.name: c.passed for c in audit.checks}
+        for name, check in VERIFY_FILES.items():
+            where = _join(rel, name)
+            if where not in files:
+                continue
+            logged = _verify_verdict(files[where])
+            field = f"audits[{i}].checks.{check}"
+            if logged is None:
+                raise BundleError(
+                    f"{where}: no TEST PASS or TEST FAIL line: not a verification",
+                    run_id=record.id,
+                )
+            if check not in checks:
+                raise FiguresMismatch(record.id, field, "no such check", _passed(logged), where)
+            if checks[check] != logged:
+                raise FiguresMismatch(
+                    record.id, field, _passed(checks[check]), _passed(logged), where
+                )
+        detail = _join(rel, f"performance/run_1/{DETAIL}")
+        if detail in files and not _read_detail(files[detail]).values:
+            raise BundleError(f"{detail}: not a LoadGen detail log", run_id=record.id)
+
+
+def _verify_verdict(content: bytes) -> bool | None:
+    """A verify file's verdict: its last line starting ``TEST PASS`` (True) or ``TEST FAIL``
+    (False); None without one."""
+    verdict = None
+    for line in content.decode("utf-8", errors="replace").splitlines():
+        text = line.strip()
+        if text.startswith("TEST PASS"):
+            verdict = True
+        elif text.startswith("TEST FAIL"):
+            verdict = False
+    return verdict
+
+
+def _passed(value: bool) -> str:
+    return "TEST PASS" if value else "TEST FAIL"
 
 
 def _check_figures(record: RunRecord, files: dict[str, bytes]) -> None:
