@@ -74,7 +74,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         # keep its p99 under the latency bound while every other test runs on the same two
         # cores, and at equal priority the suite's bursts pushed more than 1% of its queries
         # past it (LoadGen's early stopping then calls the run INVALID). The early runs take
-        # little CPU (20 queries/s), so the suite hardly slows.
+        # little CPU (20 queries/s), so the suite hardly slows. Where Linux's autogroup is on,
+        # an early run's own session (start_new_session) already gives it a share of its own
+        # and this changes little; where it is off, this is what keeps the run ahead.
         os.nice(SUITE_NICENESS)
 
 
