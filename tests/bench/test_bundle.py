@@ -536,3 +536,24 @@ def test_an_audit_whose_folder_is_gone_still_bundles_without_it(
     assert not any(f["path"].startswith(f"{AUDIT}/") for f in bundle["files"])
     assert any(f["path"].startswith("compliance/TEST04/") for f in bundle["files"])
     verify_bundle(bundle)
+
+
+def test_audit_files_over_the_caps_are_left_out_with_a_note(
+    audited: RunRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = bundle_of(audited)["files"]
+    logs = sum(len(base64.b64decode(f["data"])) for f in whole if "compliance/" not in f["path"])
+    monkeypatch.setattr(bundle_module, "MAX_FILES_BYTES", logs + 1000)  # room for configs only
+    notes: list[str] = []
+    made = build_bundle(audited, note=notes.append)
+    kept = [f.path for f in made.files if f.path.startswith("compliance/")]
+    assert f"{AUDIT}/audit.config" in kept
+    assert f"{AUDIT}/performance/run_1/mlperf_log_detail.txt" not in kept
+    assert any(
+        n.startswith(
+            f"run {audited.id}: audit file {AUDIT}/performance/run_1/mlperf_log_detail.txt"
+        )
+        and "left out of the bundle" in n
+        for n in notes
+    ), notes
+    verify_bundle(json.loads(made.model_dump_json()))  # a bundle without them still verifies

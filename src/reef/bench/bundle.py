@@ -225,13 +225,7 @@ def build_bundle(record: RunRecord, note: Callable[[str], None] | None = None) -
                         "its accuracy sample count goes unchecked"
                     )
                 continue
-            files.append(
-                BundleFile(
-                    path=rel,
-                    sha256=hashlib.sha256(data).hexdigest(),
-                    data=base64.b64encode(data).decode("ascii"),
-                )
-            )
+            files.append(_bundle_file(rel, data))
     _add_audits(record, files, note)
     _add_trace(record, files, note)
     return RunBundle(
@@ -244,40 +238,55 @@ def _add_audits(
 ) -> None:
     """The compliance audits' verify files, configs and LoadGen logs, where the run's folder
     still holds them: evidence the server keeps beside the record's ``audits``, checked
-    against them (``_check_audits``). One over the caps is left out with a note."""
+    against them (``_check_audits``)."""
     from reef import config
-    from reef.errors import FileRefused
-    from reef.files import read_regular
 
     for i, rel in audit_folders(record):
         named = Path(record.audits[i].path)
         for name in AUDIT_FILES:
             candidates = [named / name, config.runs_dir() / record.id / rel / name]
             path = next((p for p in candidates if p.is_file()), None)
-            if path is None:
-                continue
-            where = _join(rel, name)
-            try:
-                data = read_regular(path, "audit file", MAX_FILE_BYTES)
-            except FileRefused as exc:
-                if note is not None:
-                    note(f"run {record.id}: {where} left out of the bundle ({exc.reason})")
-                continue
-            held = sum(len(f.data) // 4 * 3 for f in files)
-            if held + len(data) > MAX_FILES_BYTES or len(files) >= MAX_FILES:
-                if note is not None:
-                    note(
-                        f"run {record.id}: {where} left out of the bundle (the bundle would "
-                        f"hold more than {MAX_FILES_BYTES} bytes or {MAX_FILES} files)"
-                    )
-                continue
-            files.append(
-                BundleFile(
-                    path=where,
-                    sha256=hashlib.sha256(data).hexdigest(),
-                    data=base64.b64encode(data).decode("ascii"),
-                )
+            if path is not None:
+                _add_optional(record, files, path, _join(rel, name), "audit file", note)
+
+
+def _add_optional(
+    record: RunRecord,
+    files: list[BundleFile],
+    path: Path,
+    rel: str,
+    label: str,
+    note: Callable[[str], None] | None,
+) -> None:
+    """Add the file at ``path`` as ``rel``: one that vouches for no figure, so one over the
+    caps is left out, with a note (``label``: what the note calls it), rather than refusing
+    the bundle."""
+    from reef.errors import FileRefused
+    from reef.files import read_regular
+
+    try:
+        data = read_regular(path, "file", MAX_FILE_BYTES)
+    except FileRefused as exc:
+        if note is not None:
+            note(f"run {record.id}: {label} {rel} left out of the bundle ({exc.reason})")
+        return
+    held = sum(len(f.data) // 4 * 3 for f in files)
+    if held + len(data) > MAX_FILES_BYTES or len(files) >= MAX_FILES:
+        if note is not None:
+            note(
+                f"run {record.id}: {label} {rel} left out of the bundle (the bundle would hold "
+                f"more than {MAX_FILES_BYTES} bytes or {MAX_FILES} files)"
             )
+        return
+    files.append(_bundle_file(rel, data))
+
+
+def _bundle_file(rel: str, data: bytes) -> BundleFile:
+    return BundleFile(
+        path=rel,
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=base64.b64encode(data).decode("ascii"),
+    )
 
 
 def trace_name(record: RunRecord) -> str | None:
@@ -295,8 +304,6 @@ def _add_trace(
     record: RunRecord, files: list[BundleFile], note: Callable[[str], None] | None
 ) -> None:
     from reef import config
-    from reef.errors import FileRefused
-    from reef.files import read_regular
 
     rel = trace_name(record)
     if rel is None or check_path(rel) is not None or record.trace is None:
@@ -307,27 +314,7 @@ def _add_trace(
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         return  # the trace went with a cleaned run folder: the record still says it was traced
-    try:
-        data = read_regular(path, "trace file", MAX_FILE_BYTES)
-    except FileRefused as exc:
-        if note is not None:
-            note(f"run {record.id}: its trace {rel} left out of the bundle ({exc.reason})")
-        return
-    logs = sum(len(f.data) // 4 * 3 for f in files)
-    if logs + len(data) > MAX_FILES_BYTES:
-        if note is not None:
-            note(
-                f"run {record.id}: its trace {rel} left out of the bundle (the bundle would "
-                f"hold more than {MAX_FILES_BYTES} bytes)"
-            )
-        return
-    files.append(
-        BundleFile(
-            path=rel,
-            sha256=hashlib.sha256(data).hexdigest(),
-            data=base64.b64encode(data).decode("ascii"),
-        )
-    )
+    _add_optional(record, files, path, rel, "its trace", note)
 
 
 # A trace is a gzip of JSON: what it unpacks to is read this far, at most, to check it.
