@@ -322,6 +322,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_serving(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90
+) -> None:
+    """Return once the ``reef serve`` at ``url`` answers ready; fail the test, with the end
+    of its ``log``, when it exits first or is not ready within ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            pytest.fail(f"reef serve exited {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail(f"reef serve did not start: {log.read_text()[-2000:]}")
+
+
 @contextlib.contextmanager
 def reef_serve(home: Path, *args: str) -> Iterator[str]:
     """``reef serve ARGS --port P`` with ``REEF_HOME`` at ``home``, on a free port of
@@ -336,17 +355,7 @@ def reef_serve(home: Path, *args: str) -> Iterator[str]:
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
-        end = time.monotonic() + 60
-        while time.monotonic() < end:
-            try:
-                with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            process.kill()
-            pytest.fail(f"reef serve did not start: {(home / 'serve.log').read_text()[-2000:]}")
+        wait_serving(url, process, home / "serve.log")
         yield url
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0

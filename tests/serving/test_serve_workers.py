@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("prometheus_client")
 
-from e2e_support import free_port
+from e2e_support import free_port, wait_serving
 
 psutil = pytest.importorskip("psutil")
 
@@ -35,21 +35,6 @@ def _env(home: Path) -> dict[str, str]:
     env["TMPDIR"] = str(home / "tmp")  # the private directory is made here, to be seen
     (home / "tmp").mkdir(exist_ok=True)
     return env
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    end = time.monotonic() + 90
-    while time.monotonic() < end:
-        if process.poll() is not None:
-            pytest.fail(f"reef serve exited {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    pytest.fail(f"reef serve did not start: {log.read_text()[-2000:]}")
 
 
 def _infer(url: str, rows: np.ndarray) -> tuple[dict[str, Any], str]:
@@ -89,7 +74,7 @@ def test_two_workers_share_the_port_and_metrics_and_stop_on_sigterm(tmp_path: Pa
             env=_env(tmp_path), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     try:
-        _wait_ready(url, process, log)
+        wait_serving(url, process, log)
         (private,) = (tmp_path / "tmp").glob("reef-serve-*")
         assert (private / "prometheus").is_dir() and private.stat().st_mode & 0o077 == 0
         workers = [
@@ -162,7 +147,7 @@ def test_sigterm_drains_a_request_in_flight_in_a_worker(tmp_path: Path) -> None:
             env=_env(tmp_path), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     try:
-        _wait_ready(url, process, log)
+        wait_serving(url, process, log)
         rows = np.arange(3 * 64, dtype=np.float32).reshape(3, 64) % 17
         body = json.dumps(
             {"id": "draining", "inputs": [{"name": "input", "shape": [3, 64], "datatype": "FP32",
