@@ -55,8 +55,20 @@ def test_test01_config_samples_a_fraction_with_mlperfs_seed() -> None:
 
 
 def test_test01_sampling_target_has_a_floor() -> None:
-    assert audit.sampling_target(20) == audit.MIN_SAMPLING_TARGET
-    assert audit.sampling_target(100_000) == 10_000
+    assert audit.sampling_target(20)[0] == audit.MIN_SAMPLING_TARGET
+    assert audit.sampling_target(100_000)[0] == 10_000
+
+
+def test_test01_uses_mlcommons_target_for_an_mlperf_benchmark() -> None:
+    # MLCommons' compliance/TEST01/<benchmark>/audit.config values, whatever the run's length.
+    for model, target in (("resnet50", 4096), ("retinanet", 256), ("3d-unet", 64)):
+        text = audit.config_text("TEST01", "Server", expected=5000, sample_count=450, model=model)
+        assert _config(text)["*.Server.accuracy_log_sampling_target"] == str(target)
+        assert f"MLCommons' TEST01 value for {model}" in text
+    # A model MLPerf does not know keeps Reef's fraction, and the config says why.
+    text = audit.config_text("TEST01", "Offline", expected=5000, sample_count=450, model="mine")
+    assert _config(text)["*.Offline.accuracy_log_sampling_target"] == "500"
+    assert "mine has no MLCommons TEST01 value" in text
 
 
 def test_test04_config_issues_one_sample() -> None:
@@ -91,6 +103,12 @@ def test_loadgen_reads_the_config(tmp_path: Path) -> None:
     assert ts.FromConfig(str(path), "*", "Offline", 2) == 0
     assert ts.accuracy_log_sampling_target == 100
     assert ts.accuracy_log_rng_seed == audit.TEST01_LOG_SEED
+    # The comment saying where an official target comes from is skipped as one.
+    path.write_text(
+        audit.config_text("TEST01", "Offline", expected=1000, sample_count=50, model="resnet50")
+    )
+    assert ts.FromConfig(str(path), "*", "Offline", 2) == 0
+    assert ts.accuracy_log_sampling_target == 4096
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,9 @@ def test_test01_and_test04_pass_and_write_the_compliance_folders(reef: Reef) -> 
         assert "*.Offline.mode = 2" in (folder / "audit.config").read_text()
         # LoadGen said it read the audit config.
         assert "Found Audit Config file" in (run_1 / "mlperf_log_detail.txt").read_text()
+    # The run's model key has no MLCommons TEST01 sampling target: Reef's fraction, saying so.
+    config = (run_dir / "compliance" / "TEST01" / "audit.config").read_text()
+    assert "digits-cnn has no MLCommons TEST01 value" in config
     acc = (run_dir / "compliance" / "TEST01" / "verify_accuracy.txt").read_text().splitlines()
     assert "TEST PASS" in acc
     assert (run_dir / "compliance" / "TEST01" / "accuracy" / "mlperf_log_accuracy.json").is_file()

@@ -15,7 +15,8 @@ submission's ``compliance/TESTxx`` folder holds is written under the run's folde
         accuracy/mlperf_log_accuracy.json the answers it logged (TEST01)
 
 TEST01, accuracy in performance mode. LoadGen logs the answers of a random subset of the
-performance run's samples (about ``accuracy_log_sampling_target`` of them); each must equal
+performance run's samples (about ``accuracy_log_sampling_target`` of them: MLCommons' value
+for an MLPerf benchmark, ``--mlperf-model resnet50``, a tenth otherwise); each must equal
 the accuracy run's answer for the same sample, byte for byte (Reef's system under test logs
 what accuracy mode logs, the same way), and the audit's figure must be within 10% of the
 reference performance run's (20% for SingleStream and MultiStream latencies of at most 0.2
@@ -58,8 +59,26 @@ if TYPE_CHECKING:
 
 # MLPerf's own TEST01 seed for choosing the samples whose answers are logged.
 TEST01_LOG_SEED = 720381539243781796
-# TEST01 logs about this fraction of the samples a run is expected to complete, and at least
-# this many (all of them when fewer are expected).
+# TEST01's accuracy_log_sampling_target for each MLPerf benchmark, by its key in mlperf.conf
+# (--mlperf-model): the value in the benchmark's audit.config under MLCommons' compliance/TEST01,
+# chosen there from its performance sample count and the size of its answers.
+OFFICIAL_SAMPLING_TARGETS = {
+    "3d-unet": 64,
+    "bert": 4096,
+    "dlrm": 4096,
+    "dlrm-v2": 4096,
+    "gptj": 4096,
+    "pointpainting": 256,
+    "resnet50": 4096,
+    "retinanet": 256,
+    "rgat": 4096,
+    "rnnt": 4096,
+    "stable-diffusion-xl": 128,
+    "whisper": 4096,
+    "yolo": 64,
+}
+# Any other model logs about this fraction of the samples a run is expected to complete, and
+# at least this many (all of them when fewer are expected).
 SAMPLING_FRACTION = 0.1
 MIN_SAMPLING_TARGET = 16
 # TEST04 issues this sample (MLPerf's index) for every query; a smaller set, its last one.
@@ -158,22 +177,35 @@ def expected_samples(ts: Any, scenario: str) -> int:
     return max(int(expected), int(ts.min_query_count) * spq, 1)
 
 
-def sampling_target(expected: int) -> int:
-    """TEST01's ``accuracy_log_sampling_target``: a fraction of the samples expected."""
-    return max(MIN_SAMPLING_TARGET, math.ceil(expected * SAMPLING_FRACTION))
+def sampling_target(expected: int, model: str | None = None) -> tuple[int, str]:
+    """TEST01's ``accuracy_log_sampling_target`` and where it comes from: MLCommons' value
+    for an MLPerf benchmark's key, otherwise a fraction of the samples expected."""
+    if model in OFFICIAL_SAMPLING_TARGETS:
+        return OFFICIAL_SAMPLING_TARGETS[model], f"MLCommons' TEST01 value for {model}"
+    target = max(MIN_SAMPLING_TARGET, math.ceil(expected * SAMPLING_FRACTION))
+    return target, (
+        f"Reef's: {SAMPLING_FRACTION:.0%} of the {expected} samples expected, at least "
+        f"{MIN_SAMPLING_TARGET} ({model or 'this model'} has no MLCommons TEST01 value)"
+    )
 
 
-def config_text(test: str, scenario: str, *, expected: int, sample_count: int) -> str:
+def config_text(
+    test: str, scenario: str, *, expected: int, sample_count: int, model: str | None = None
+) -> str:
     """The audit config for ``test`` in ``scenario``; ``expected``: the samples the run is
-    expected to complete, ``sample_count``: the samples loaded."""
+    expected to complete, ``sample_count``: the samples loaded, ``model``: the model's key in
+    the MLPerf configs."""
     values: dict[str, int]
+    notes: list[str] = []
     if test == "TEST01":
+        target, source = sampling_target(expected, model)
         values = {
             "mode": 2,  # performance only
             "accuracy_log_rng_seed": TEST01_LOG_SEED,
-            "accuracy_log_sampling_target": sampling_target(expected),
+            "accuracy_log_sampling_target": target,
         }
         about = "accuracy in performance mode: the answers of a sample of the queries logged"
+        notes = [f"# accuracy_log_sampling_target: {source}."]
     elif test == "TEST04":
         values = {
             "mode": 2,
@@ -187,6 +219,7 @@ def config_text(test: str, scenario: str, *, expected: int, sample_count: int) -
     lines = [
         f"# {test} (MLPerf compliance), written by Reef: {about}.",
         "# LoadGen reads it over the run's test settings; keys are model.scenario.key.",
+        *notes,
         *(f"*.{scenario}.{key} = {value}" for key, value in values.items()),
     ]
     return "\n".join(lines) + "\n"
@@ -379,6 +412,7 @@ def run_audits(
     reference_perf = Path(record.artifacts["loadgen_performance"]) / "mlperf_log_detail.txt"
     ts = loadgen.test_settings(settings, exp, "performance")
     expected = expected_samples(ts, settings.scenario)
+    model = settings.mlperf_model or record.target.name
     for test in settings.audits:
         folder = run_dir / COMPLIANCE_DIR / test
         folder.mkdir(parents=True, exist_ok=True)
@@ -392,7 +426,9 @@ def run_audits(
                 raise made.error
             record.artifacts["loadgen_accuracy"] = str(made.log_dir)
         config = folder / "audit.config"
-        text = config_text(test, settings.scenario, expected=expected, sample_count=sample_count)
+        text = config_text(
+            test, settings.scenario, expected=expected, sample_count=sample_count, model=model
+        )
         config.write_text(text, encoding="utf-8")
         done = run("performance", folder / LOG_DIR, Audit(test, config, test == "TEST01"))
         if done.error is not None:
