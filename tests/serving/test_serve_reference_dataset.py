@@ -47,6 +47,21 @@ def test_the_profile_is_the_datasets_rows_through_the_steps_as_sketches() -> Non
     assert small.rows == 100 and small.reconstruction == []
 
 
+def test_a_dataset_over_the_limit_gives_rows_drawn_at_random_with_the_seed() -> None:
+    # Not its first rows: a dataset stored class by class would give only its first classes.
+    raw = _raw() / 16
+    for seed in (0, 7):
+        small = api.drift_dataset_profile(MODEL, limit=100, reconstruction=(), seed=seed)
+        drawn = np.sort(np.random.default_rng(seed).choice(len(raw), size=100, replace=False))
+        means = np.array([f.mean for f in small.features])
+        assert np.allclose(means, raw[drawn].mean(axis=0), atol=1e-6)
+        assert not np.allclose(means, raw[:100].mean(axis=0), atol=1e-3)
+        assert small.source == (
+            f"dataset digits through {MODEL}'s steps "
+            f"(100 of its {len(raw):,} rows drawn at random, seed {seed})"
+        )
+
+
 def _state(client: TestClient, at_least: int) -> dict[str, Any]:
     end = time.monotonic() + 30
     while (state := client.get(f"/v2/models/{MODEL}/drift").json())["windows"] < at_least:

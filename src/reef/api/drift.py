@@ -97,8 +97,10 @@ def drift_dataset_profile(
 ) -> DriftProfile:
     """The reference profile of ``target``'s own dataset as the model takes it (``reef serve
     --reference dataset``): the dataset component its manifest names, each row through the
-    input's processing steps as ``reef bench`` feeds it (at most ``limit`` rows), flattened to
-    features. Only the per-feature sketches and the reconstruction models are kept, no rows.
+    input's processing steps as ``reef bench`` feeds it, flattened to features. A dataset of
+    more than ``limit`` rows gives ``limit`` of them drawn uniformly at random with ``seed``
+    (a dataset stored by class would otherwise give only its first classes), in the
+    dataset's order. Only the per-feature sketches and the reconstruction models are kept.
     A target without a dataset, or whose samples are not rows of a fixed size, is a
     ``DriftError`` (exit 2)."""
     import numpy as np
@@ -125,6 +127,10 @@ def drift_dataset_profile(
     framework = backend or default_backend(resolved)
     check_backend_allowed(resolved, framework)
     predictor = registry.create(framework)
+    total = resolved.dataset.samples
+    drawn = None
+    if limit is not None and total > limit:
+        drawn = np.sort(np.random.default_rng(seed).choice(total, size=limit, replace=False))
     signature = predictor.open(Path(resolved.model_path), PredictorOptions(threads=1))
     try:
         file = str(resolved.manifest_path or resolved.model_path)
@@ -141,6 +147,7 @@ def drift_dataset_profile(
                 None,
             ),
             index_bounds=index_bounds_of(Path(resolved.model_path), signature),
+            rows=None if drawn is None else drawn.tolist(),
         )  # fmt: skip
     finally:
         predictor.close()
@@ -150,6 +157,8 @@ def drift_dataset_profile(
         raise DriftError(f"{name}: its samples of {spec.name!r} are not numbers")
     flat = rows.reshape(rows.shape[0], -1).astype(np.float64)
     source = f"dataset {resolved.dataset.name} through {name}'s steps"
+    if drawn is not None:
+        source += f" ({limit:,} of its {total:,} rows drawn at random, seed {seed})"
     return build_profile(
         check(flat, source), source=source, reconstruction=reconstruction, seed=seed
     )

@@ -11,7 +11,7 @@ import pickle
 import time
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -139,9 +139,11 @@ def load_dataset(
     limit: int | None,
     sources_dir: Path | None = None,
     index_bounds: dict[str, int] | None = None,
+    rows: Sequence[int] | None = None,
 ) -> SampleSet:
     """``dataset_path`` is the dataset's first source, verified; ``sources_dir`` the folder
-    of its manifest, where a format that reads further sources finds their paths."""
+    of its manifest, where a format that reads further sources finds their paths. ``rows``:
+    the dataset rows to take, in this order (in place of the first ``limit``)."""
     from reef.predictors.steps import build_pipeline
 
     started = time.perf_counter()
@@ -162,14 +164,20 @@ def load_dataset(
     else:
         features, labels = _load_npz(dataset, dataset_path)
     _check_lengths(dataset, dataset_path, len(features), None if labels is None else len(labels))
-    count = min(limit, len(features)) if limit else len(features)
+    if rows is not None:
+        taken = np.asarray(rows, dtype=np.int64)
+        if taken.size and (taken.min() < 0 or taken.max() >= len(features)):
+            raise ValueError(f"rows outside the dataset's {len(features)}")
+    else:
+        taken = np.arange(min(limit, len(features)) if limit else len(features))
+    count = len(taken)
     pipeline = build_pipeline(spec.steps)
     where = f"inputs[{manifest.inputs.index(spec)}].steps"
     try:
         processed = []
-        for i in range(count):
+        for n, i in enumerate(taken.tolist()):
             processed.append(np.asarray(pipeline(features[i]), dtype=spec.element_type))
-            if i == 0:
+            if n == 0:
                 _check_processed(processed[0], count, spec.name, str(dataset_path))
         stacked = np.ascontiguousarray(np.stack(processed))
     except ReefError:
@@ -184,7 +192,7 @@ def load_dataset(
     others = _generated([p for p in plans if p is not plan], count, 0)
     others[spec.name] = stacked
     return _sample_set(
-        plans, others, labels[:count] if labels is not None else None, count, False, started
+        plans, others, labels[taken] if labels is not None else None, count, False, started
     )
 
 
