@@ -1,5 +1,5 @@
-"""Predictor options, Server-only options, checks that report every problem at once, and an
-unusable MLflow store: the refusals, in-process (see ``cli_support``).
+"""Predictor options, Server-only options, reef serve's body budget, checks that report
+every problem at once, and an unusable MLflow store: the refusals, in-process (see ``cli_support``).
 ``tests/e2e/test_e2e_options.py`` runs the options that change a real benchmark."""
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ def test_unavailable_execution_provider_is_refused_before_measuring(cli: InProce
 def test_latency_bound_is_for_server_only(cli: InProcessReef) -> None:
     result = cli("bench", DIGITS_CLASSIFIER, "--latency-bound-ms", "5")
     assert_usage_error(result, "--latency-bound-ms", "Server scenario only")
+    cli.assert_nothing_written()
+
+
+def test_serve_refuses_an_inflight_budget_below_the_largest_body(cli: InProcessReef) -> None:
+    result = cli("serve", DIGITS_CLASSIFIER, "--max-body", "64", "--max-inflight-mb", "16")
+    assert_usage_error(result, "--max-inflight-mb", "16 MiB is less than --max-body 64 MiB")
     cli.assert_nothing_written()
 
 

@@ -149,7 +149,8 @@ def test_reef_serve_takes_the_command_line_each_export_gives_it(
 
     out = tmp_path / "out"
     settings = ["--max-batch-size", "16", "--max-delay-ms", "0", "--slo-p99-ms", "50",
-                "--max-queue", "64", "--threads", "2", "--workers", "3"]  # fmt: skip
+                "--max-queue", "64", "--max-inflight-mb", "128", "--threads", "2",
+                "--workers", "3"]  # fmt: skip
     assert reef(capsys, "export", kind, "digits-classifier", "-o", str(out), *settings).code == 0
     if kind == "compose":
         args = yaml.safe_load((out / "docker-compose.yml").read_text())["services"]["serve"]
@@ -173,6 +174,11 @@ def test_reef_serve_takes_the_command_line_each_export_gives_it(
     ctx = serve.make_context("serve", list(args[1:]))  # parses and checks every value
     assert ctx.params["max_batch_size"] == 16 and ctx.params["threads"] == 2
     assert ctx.params["workers"] == 3
+    assert ctx.params["max_inflight_mb"] == 128
+    # An export checks --max-inflight-mb against the --max-body the server will have.
+    from reef.deploy.options import SERVE_MAX_BODY_MB
+
+    assert ctx.params["max_body_mb"] == SERVE_MAX_BODY_MB
     assert ctx.params["host"] == "0.0.0.0" and ctx.params["port"] == 8080
 
 

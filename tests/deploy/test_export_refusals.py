@@ -54,6 +54,7 @@ def test_an_unknown_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     ("options", "named"),
     [
         (["--gpu", "-1"], "--gpu -1"),
+        (["--max-inflight-mb", "16"], "--max-inflight-mb 16: below reef serve's --max-body 64"),
         (["--cpu-request", "lots"], "--cpu-request 'lots'"),
         (["--cpu-limit", "0"], "--cpu-limit '0'"),
         (["--memory-limit", "2GB"], "--memory-limit '2GB'"),

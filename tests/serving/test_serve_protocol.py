@@ -2,7 +2,8 @@
 run): metadata and health; JSON and binary tensors, each answer equal to the model's own;
 requested outputs and the id echoed; every bad request a 400 (404 for a model or version
 that is not served) with ``{"error"}``, and the server still answering after it; a full
-queue refused with 503 and Retry-After; Prometheus metrics."""
+queue, and request bodies past the process's budget, refused with 503 and Retry-After;
+Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -240,6 +241,83 @@ def test_a_full_queue_is_503_with_retry_after() -> None:
         assert served.json()["outputs"][0]["data"] == [2.0]
         text = client.get("/metrics").text
         assert 'reef_request_failures_total{code="503",model="slow"}' in text
+
+
+class GatedModel(SlowModel):
+    """A served model that answers only once its gate opens: its requests stay in flight."""
+
+    name = "gated"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        assert self.gate.wait(30)
+        return {"y": feeds["x"] * 2}
+
+
+def _gated_body(n: int) -> bytes:
+    data = [1.0] * n
+    return json.dumps(
+        {"inputs": [{"name": "x", "shape": [n, 1], "datatype": "FP32", "data": data}]}
+    ).encode()
+
+
+def _body_bytes(client: TestClient) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("reef_inflight_body_bytes "):
+            return float(line.split()[1])
+    raise AssertionError("no reef_inflight_body_bytes")
+
+
+def test_request_bodies_past_the_inflight_budget_are_503_and_probes_still_answer() -> None:
+    model = GatedModel()
+    big, small = _gated_body(400), _gated_body(1)
+    settings = ServeSettings(max_inflight_bytes=len(big) + len(small))
+    url = "/v2/models/gated/infer"
+    headers = {"Content-Type": "application/json"}
+    answers: list[Any] = []
+    with TestClient(create_app([model], settings)) as client:  # type: ignore[list-item]
+        held = threading.Thread(
+            target=lambda: answers.append(client.post(url, content=big, headers=headers))
+        )
+        held.start()
+        end = time.monotonic() + 10
+        while _body_bytes(client) != len(big):  # the first request holds its body's bytes
+            assert time.monotonic() < end
+            time.sleep(0.01)
+        refused = client.post(url, content=big, headers=headers)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        error = refused.json()["error"]
+        assert error.startswith("busy:") and "--max-inflight-mb" in error, error
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: refused while it streams in
+            for i in range(0, len(big), 64):
+                yield big[i : i + 64]
+
+        streamed = client.post(url, content=chunks(), headers=headers)
+        assert streamed.status_code == 503 and streamed.json()["error"].startswith("busy:")
+        # Never refused: health, metadata, metrics.
+        for path in ("/v2/health/live", "/v2/health/ready", "/v2/models/gated", "/v2"):
+            assert client.get(path).status_code == 200, path
+        # What is left of the budget still takes a small request.
+        small_answer = threading.Thread(
+            target=lambda: answers.append(client.post(url, content=small, headers=headers))
+        )
+        small_answer.start()
+        while _body_bytes(client) != len(big) + len(small):  # both held at once
+            assert time.monotonic() < end
+            time.sleep(0.01)
+        model.gate.set()
+        held.join()
+        small_answer.join()
+        assert sorted(a.status_code for a in answers) == [200, 200]
+        # Given back once answered: the same request now goes through.
+        assert _body_bytes(client) == 0
+        assert client.post(url, content=big, headers=headers).status_code == 200
+        text = client.get("/metrics").text
+        assert 'reef_request_failures_total{code="503",model="gated"} 2.0' in text
 
 
 def test_metrics(client: TestClient) -> None:

@@ -36,6 +36,7 @@ _BATCH = typer.Option(None, "--max-batch-size", help="reef serve --max-batch-siz
 _DELAY = typer.Option(None, "--max-delay-ms", help="reef serve --max-delay-ms")
 _SLO = typer.Option(None, "--slo-p99-ms", help="reef serve --slo-p99-ms")
 _QUEUE = typer.Option(None, "--max-queue", help="reef serve --max-queue")
+_INFLIGHT = typer.Option(None, "--max-inflight-mb", help="reef serve --max-inflight-mb")
 _THREADS = typer.Option(None, "--threads", help="reef serve --threads (the model's threads)")
 _WORKERS = typer.Option(
     1, "--workers", help="reef serve --workers (processes, each with the model); on Kubernetes "
@@ -70,6 +71,7 @@ def compose(
     max_delay_ms: float | None = _DELAY,
     slo_p99_ms: float | None = _SLO,
     max_queue: int | None = _QUEUE,
+    max_inflight_mb: float | None = _INFLIGHT,
     threads: int | None = _THREADS,
     workers: int = _WORKERS,
     cpu_limit: str | None = _CPU_LIM,
@@ -96,6 +98,7 @@ def k8s(
     max_delay_ms: float | None = _DELAY,
     slo_p99_ms: float | None = _SLO,
     max_queue: int | None = _QUEUE,
+    max_inflight_mb: float | None = _INFLIGHT,
     threads: int | None = _THREADS,
     workers: int = _WORKERS,
     cpu_request: str | None = _CPU_REQ,
@@ -129,6 +132,7 @@ def kserve(
     max_delay_ms: float | None = _DELAY,
     slo_p99_ms: float | None = _SLO,
     max_queue: int | None = _QUEUE,
+    max_inflight_mb: float | None = _INFLIGHT,
     threads: int | None = _THREADS,
     workers: int = _WORKERS,
     cpu_request: str | None = _CPU_REQ,

@@ -81,6 +81,13 @@ def serve(
     max_body_mb: float = typer.Option(
         64.0, "--max-body", min=0.001, help="the largest request body read, in MiB (413 past it)"
     ),
+    max_inflight_mb: float = typer.Option(
+        512.0,
+        "--max-inflight-mb",
+        min=0.001,
+        help="the request bodies a process answers at once, in MiB, at least --max-body: "
+        "past it, 503 Retry-After (health, metadata and /metrics are never refused)",
+    ),
     backend: str | None = typer.Option(
         None, "--backend", "-b", help="run the models on this backend instead of their own"
     ),
@@ -110,6 +117,12 @@ def serve(
         ) from exc
     if len(set(targets)) != len(targets):
         raise typer.BadParameter("a target is named twice", param_hint="TARGET")
+    if max_inflight_mb < max_body_mb:
+        raise typer.BadParameter(
+            f"{max_inflight_mb:g} MiB is less than --max-body {max_body_mb:g} MiB: a request "
+            "of the largest size allowed could never be answered",
+            param_hint="--max-inflight-mb",
+        )
     models = []
     try:
         for target in targets:
@@ -131,6 +144,7 @@ def serve(
         drift_window=drift_window,
         alert_webhook=alert_webhook,
         max_body=int(max_body_mb * 1024 * 1024),
+        max_inflight_bytes=int(max_inflight_mb * 1024 * 1024),
         payload_rate=log_payloads,
         payload_max_bytes=int(payload_max_mb * 1024 * 1024),
         workers=workers,

@@ -11,7 +11,8 @@ from reef.deploy.render import INFLIGHT_METRIC, LIVE, METRICS, READY, UID, app_n
 
 SETTING_ENV = {"--max-batch-size": "REEF_MAX_BATCH_SIZE", "--max-delay-ms": "REEF_MAX_DELAY_MS",
                "--slo-p99-ms": "REEF_SLO_P99_MS", "--max-queue": "REEF_MAX_QUEUE",
-               "--threads": "REEF_THREADS", "--workers": "REEF_WORKERS"}  # fmt: skip
+               "--max-inflight-mb": "REEF_MAX_INFLIGHT_MB", "--threads": "REEF_THREADS",
+               "--workers": "REEF_WORKERS"}  # fmt: skip
 
 
 def labels(plan: Plan, options: ExportOptions) -> dict[str, str]:

@@ -15,6 +15,7 @@ KINDS: tuple[Kind, ...] = ("compose", "k8s", "kserve")
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 DEFAULT_PORT = 8080
 MAX_WORKERS = 64  # reef serve --workers' own limit
+SERVE_MAX_BODY_MB = 64.0  # reef serve --max-body's default, which an export does not change
 
 # Kubernetes quantities: CPU in cores or millicores, memory in bytes with a binary or decimal
 # suffix. The API server accepts more spellings (exponents); these are the ones people write.
@@ -46,6 +47,7 @@ class ExportOptions:
     max_delay_ms: float | None = None
     slo_p99_ms: float | None = None
     max_queue: int | None = None
+    max_inflight_mb: float | None = None
     threads: int | None = None
     workers: int = 1  # reef serve --workers: processes in one container, each with the model
     with_server: bool = False
@@ -73,6 +75,11 @@ class ExportOptions:
             raise SettingsError(f"--max-delay-ms {self.max_delay_ms:g}: expected 0 or more")
         _positive("--slo-p99-ms", self.slo_p99_ms)
         _positive("--max-queue", self.max_queue)
+        if self.max_inflight_mb is not None and not self.max_inflight_mb >= SERVE_MAX_BODY_MB:
+            raise SettingsError(
+                f"--max-inflight-mb {self.max_inflight_mb:g}: below reef serve's --max-body "
+                f"{SERVE_MAX_BODY_MB:g} MiB, which the server would refuse to start with"
+            )
         _positive("--threads", self.threads)
         if not 1 <= self.workers <= MAX_WORKERS:
             raise SettingsError(f"--workers {self.workers}: expected 1 to {MAX_WORKERS}")
@@ -127,6 +134,7 @@ class ExportOptions:
             ("--max-delay-ms", self.max_delay_ms),
             ("--slo-p99-ms", self.slo_p99_ms),
             ("--max-queue", self.max_queue),
+            ("--max-inflight-mb", self.max_inflight_mb),
             ("--threads", self.threads),
             ("--workers", self.workers if self.workers > 1 else None),
         ):

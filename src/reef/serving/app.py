@@ -11,8 +11,8 @@
 | ``GET /metrics`` | Prometheus metrics (``reef.serving.metrics``) |
 
 Errors are the protocol's: HTTP 400 (a bad request), 404 (no such model or version, or no
-such path), 405 (a method the path does not take), 413 (too large) or 503 (overloaded, with
-``Retry-After``; not ready), each with ``{"error": "..."}``.
+such path), 405 (a method the path does not take), 413 (too large) or 503 (overloaded or
+busy, with ``Retry-After``; not ready), each with ``{"error": "..."}``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reef.api.serving import ServedModel
+from reef.serving.admission import BodyBudget, Held
 from reef.serving.batcher import Batcher, Overloaded
 from reef.serving.metrics import Metrics
 from reef.serving.pipeline import PipelineModel, pipelines_of
@@ -90,6 +91,8 @@ class ServeSettings:
     slo_p99_ms: float | None = None  # the batching limits move to keep p99 within it
     drift_window: int = 500  # rows a drift check looks at (reef.serving.drift)
     max_body: int = 64 << 20  # the largest request body read, in bytes (413 past it)
+    # the request bodies being answered at once, in bytes (503 past it; reef.serving.admission)
+    max_inflight_bytes: int = 512 << 20
     payload_rate: float = 0.0  # the share of requests kept in the payload log (0: none)
     payload_max_bytes: int = 100 << 20  # the payload log's files, at most, a model
     payload_dir: Path | None = None  # None: REEF_HOME/payloads
@@ -123,6 +126,7 @@ def create_app(
     pipelines, no_pipeline = pipelines_of(models)
     ready = {"now": False}
     handling = dict.fromkeys(by_name, 0)  # requests for each model being answered now
+    budget = BodyBudget(settings.max_inflight_bytes)
     watches = {
         name: Watch(
             by_name[name],
@@ -257,11 +261,16 @@ def create_app(
         gauge = metrics.inflight.labels(model.name)
         gauge.inc()
         handling[served.name] += 1
+        held = budget.hold()
         try:
-            body = await _body(request, settings.max_body)
+            body = await _body(request, settings.max_body, held)
             if body is None:
                 metrics.failures.labels(model.name, "413").inc()
                 return _error(413, f"the request is larger than {settings.max_body} bytes")
+            if isinstance(body, _Busy):
+                metrics.failures.labels(model.name, "503").inc()
+                return _error(503, held.busy(), {"Retry-After": str(RETRY_AFTER_S)})
+            metrics.body_bytes.inc(held.size)
             parsed = parse_infer(body, request.headers.get(HEADER_LENGTH), model)
             if parsed.rows == 0:
                 raise ProtocolError("the inputs hold no rows")
@@ -297,6 +306,8 @@ def create_app(
             metrics.failures.labels(model.name, "500").inc()
             return _error(500, f"the model failed: {type(exc).__name__}: {exc}")
         finally:
+            metrics.body_bytes.dec(held.size)
+            held.release()
             gauge.dec()
             handling[served.name] -= 1
 
@@ -349,18 +360,28 @@ def create_app(
     return app
 
 
-async def _body(request: Request, limit: int) -> bytes | None:
+class _Busy:
+    """The body budget could not take a request (``reef.serving.admission``)."""
+
+
+async def _body(request: Request, limit: int, held: Held) -> bytes | _Busy | None:
     """The request's body, or None past ``limit`` bytes: refused by its Content-Length
     before anything is read, else while it streams in (a chunked upload), so that an
-    oversized request never takes more than ``limit`` bytes of memory."""
+    oversized request never takes more than ``limit`` bytes of memory. Its bytes are taken
+    from the process's body budget first (``held``), _Busy when it cannot take them."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
+    if declared is not None and declared.isdigit():
+        if int(declared) > limit:
+            return None
+        if not held.take(int(declared)):
+            return _Busy()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
             return None
+        if size > held.size and not held.take(size - held.size):
+            return _Busy()
         chunks.append(chunk)
     return b"".join(chunks)

@@ -85,6 +85,12 @@ class Metrics:
             multiprocess_mode="livesum",
             registry=self.registry,
         )
+        self.body_bytes = Gauge(
+            "reef_inflight_body_bytes",
+            "Bytes of request bodies being answered now (reef serve --max-inflight-mb)",
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
 
         self.batch_limit = Gauge(
             "reef_batch_limit",
