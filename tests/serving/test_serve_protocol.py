@@ -320,6 +320,39 @@ def test_request_bodies_past_the_inflight_budget_are_503_and_probes_still_answer
         assert 'reef_request_failures_total{code="503",model="gated"} 2.0' in text
 
 
+class NonFinite(SlowModel):
+    """A served model that answers NaN and the infinities."""
+
+    name = "nonfinite"
+
+    def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"y": np.array([[np.nan], [np.inf], [-np.inf]], dtype=np.float32)}
+
+
+def test_non_finite_outputs_are_written_as_triton_writes_them_and_exact_in_binary() -> None:
+    body = {"inputs": [{"name": "x", "shape": [3, 1], "datatype": "FP32", "data": [1, 2, 3]}]}
+    with TestClient(create_app([NonFinite()])) as client:  # type: ignore[list-item]
+        answer = client.post("/v2/models/nonfinite/infer", json=body)
+        assert answer.status_code == 200
+        # JSON has no token for them: NaN, Infinity and -Infinity, as Triton writes them and
+        # tritonclient (Python's json) reads them; a strict parser asks for binary data.
+        assert '"data":[NaN,Infinity,-Infinity]' in answer.text
+        data = answer.json()["outputs"][0]["data"]
+        assert np.isnan(data[0]) and data[1:] == [np.inf, -np.inf]
+        binary = client.post(
+            "/v2/models/nonfinite/infer", json={**body, "parameters": {"binary_data_output": True}}
+        )
+        head = int(binary.headers["inference-header-content-length"])
+        values = np.frombuffer(binary.content[head:], dtype="<f4")
+        assert np.isnan(values[0]) and list(values[1:]) == [np.inf, -np.inf]
+        # Read in requests the same way.
+        text = '{"inputs":[{"name":"x","shape":[3,1],"datatype":"FP32","data":[NaN,Infinity,1]}]}'
+        taken = client.post(
+            "/v2/models/nonfinite/infer", content=text, headers={"Content-Type": "application/json"}
+        )
+        assert taken.status_code == 200, taken.text
+
+
 def test_metrics(client: TestClient) -> None:
     client.post(INFER, json=json_request(rows(2)))
     client.post(INFER, content=b"{", headers={"Content-Type": "application/json"})
