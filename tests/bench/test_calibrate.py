@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,47 @@ def test_offline() -> None:
     exp = expectations(BenchSettings(scenario="Offline", duration_s=1), cal(qps=5000.0))
     assert exp.values == {"offline_expected_qps": pytest.approx(5000.0 * MARGIN)}
     assert exp.min_query_count == MIN_QUERIES["Offline"]
+
+
+def test_offline_after_a_pilot_is_sized_from_it_with_the_smaller_margin() -> None:
+    measured = cal(qps=128.0)
+    measured.derived.update(pilot_qps=350.0, pilot_min_duration_ms=20_000)
+    exp = expectations(BenchSettings(scenario="Offline", duration_s=600), measured)
+    assert exp.values == {
+        "offline_expected_qps": pytest.approx(350.0 * calibrate.PILOT_MARGIN)
+    }
+    assert exp.notes == [
+        "target QPS 402.5 from a 20 s LoadGen run's 350 samples/s (x 1.15); "
+        "the warm-up measured 128/s"
+    ]
+    # A retry after running out of samples still asks for more.
+    again = expectations(BenchSettings(scenario="Offline", duration_s=600), measured, scale=4.0)
+    assert again.values["offline_expected_qps"] == pytest.approx(350.0 * 1.15 * 4.0)
+
+
+def _settled(tmp_path: Path, **options: Any) -> tuple[BenchSettings, calibrate.Expectations]:
+    from reef.bench import loadgen
+
+    settings = BenchSettings(**options)
+    exp = expectations(settings, cal(qps=500.0))
+    loadgen.settle(settings, exp)
+    return settings, exp
+
+
+def test_a_pilot_runs_for_long_offline_runs_only(tmp_path: Path) -> None:
+    pilot = calibrate.pilot_ms
+    assert pilot(*_settled(tmp_path, scenario="Offline", duration_s=600)) == 20_000
+    assert pilot(*_settled(tmp_path, scenario="Offline", duration_s=60)) == 5_000  # its floor
+    assert pilot(*_settled(tmp_path, scenario="Offline", duration_s=3600)) == 30_000  # its cap
+    assert pilot(*_settled(tmp_path, scenario="Offline", duration_s=59)) is None
+    assert pilot(*_settled(tmp_path, scenario="Offline", compliant=True)) == 20_000  # 600 s
+    for scenario in ("SingleStream", "MultiStream", "Server"):
+        assert pilot(*_settled(tmp_path, scenario=scenario, duration_s=600)) is None
+    # A user.conf's expected QPS is the user's: no pilot to replace it.
+    conf = tmp_path / "user.conf"
+    conf.write_text("*.Offline.target_qps = 100\n")
+    settings, exp = _settled(tmp_path, scenario="Offline", duration_s=600, user_conf=str(conf))
+    assert pilot(settings, exp) is None
 
 
 def test_server_defaults_are_calibrated_and_say_so() -> None:

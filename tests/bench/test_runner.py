@@ -119,6 +119,65 @@ def test_offline_with_batches() -> None:
     assert record.accuracy is not None and record.accuracy.samples == 450
 
 
+def test_a_long_offline_run_is_sized_from_a_pilot_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reef.bench import calibrate, logs
+
+    # "Long" made short: a 1 s run has a 0.3 s pilot.
+    monkeypatch.setattr(calibrate, "PILOT_FROM_MS", 1000)
+    monkeypatch.setattr(calibrate, "PILOT_MIN_MS", 300)
+    job = make_job("digits-classifier", scenario="Offline", duration_s=1.0, mode="performance")
+    record = run_job(job)
+    assert record.status == "valid", record.reasons
+    assert record.loadgen is not None and record.loadgen.calibration is not None
+    derived = record.loadgen.calibration.derived
+    pilot = logs.read_detail(Path(record.artifacts["loadgen_pilot"]) / "mlperf_log_detail.txt")
+    assert Path(record.artifacts["loadgen_pilot"]) == Path(job.run_dir) / "pilot"
+    assert pilot.values["effective_min_duration_ms"] == 300
+    assert derived["pilot_min_duration_ms"] == 300
+    assert derived["pilot_qps"] == pytest.approx(float(pilot.values["result_samples_per_second"]))
+    # The run itself expected the pilot's figure, with the pilot's margin, and said so.
+    run = logs.read_detail(Path(record.artifacts["loadgen_performance"]) / "mlperf_log_detail.txt")
+    assert float(run.values["effective_target_qps"]) == pytest.approx(
+        derived["pilot_qps"] * calibrate.PILOT_MARGIN, rel=1e-6
+    )
+    assert any("from a 0.3 s LoadGen run's" in w for w in record.loadgen.warnings)
+
+
+def test_an_offline_run_that_ran_out_is_retried_sized_from_its_own_figure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from reef.bench import calibrate, logs
+
+    real = calibrate.warm_up
+
+    def slow_warm_up(*args: Any, **kwargs: Any) -> Any:  # a warm-up far below the steady state
+        measured = real(*args, **kwargs)
+        measured.throughput_qps = 20.0
+        return measured
+
+    monkeypatch.setattr(calibrate, "warm_up", slow_warm_up)
+    job = make_job("digits-classifier", scenario="Offline", duration_s=1.0, mode="performance")
+    record = run_job(job)
+    assert record.status == "valid", record.reasons
+    assert record.loadgen is not None and record.loadgen.calibration is not None
+    derived = record.loadgen.calibration.derived
+    assert derived["retries"] == 1
+    # The first run, 20 x 1.5 x 1.1 = 33 samples, ended early and measured the model: the
+    # retry expected that figure x 1.15, not 4 times the warm-up's guess.
+    run = logs.read_detail(Path(record.artifacts["loadgen_performance"]) / "mlperf_log_detail.txt")
+    assert float(run.values["effective_target_qps"]) == pytest.approx(
+        derived["pilot_qps"] * calibrate.PILOT_MARGIN, rel=1e-6
+    )
+    assert derived["pilot_qps"] > 20.0 * calibrate.MARGIN * 4
+
+
+def test_a_short_offline_run_has_no_pilot() -> None:
+    record = run_job(make_job("digits-classifier", scenario="Offline", mode="performance"))
+    assert "loadgen_pilot" not in record.artifacts
+    assert record.loadgen is not None and record.loadgen.calibration is not None
+    assert "pilot_qps" not in record.loadgen.calibration.derived
+
+
 @pytest.mark.parametrize("scenario", ["SingleStream", "Offline"])
 def test_zero_config_onnx_file(make_onnx: MakeOnnx, scenario: str) -> None:
     path = make_onnx(input_shape=[None, 4], output_dim=3)

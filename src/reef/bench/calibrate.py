@@ -30,6 +30,16 @@ MARGIN = 1.5
 # scenario reports (90th for SingleStream, 99th for MultiStream and Server).
 MIN_QUERIES = {"SingleStream": 64, "MultiStream": 662, "Server": 270, "Offline": 1}
 SERVER_LOAD = 0.5  # default Server arrival rate, as a fraction of the measured capacity
+# A long Offline run is sized from a short LoadGen run first (the pilot), not from the warm-up:
+# LoadGen issues the samples an Offline run's one query holds from the expected QPS (times
+# 1.1), so a warm-up that came out slower than the model's steady state ends the run before
+# its minimum duration (INVALID, and a retry as long again), and one that came out faster
+# makes it run longer; at MLPerf's 600 s either costs many minutes. The pilot measures the
+# figure itself, under LoadGen, so the smaller margin suffices.
+PILOT_FROM_MS = 60_000  # Offline runs of at least this minimum duration have a pilot
+PILOT_SHARE = 1 / 30  # of the run's minimum duration
+PILOT_MIN_MS, PILOT_MAX_MS = 5_000, 30_000
+PILOT_MARGIN = 1.15
 SERVER_MIN_BOUND_NS = 2_000_000
 
 
@@ -142,10 +152,33 @@ def expectations(settings: BenchSettings, cal: Calibration, scale: float = 1.0) 
             )
         _cap(exp, qps)
     else:  # Offline
-        qps = cal.throughput_qps * margin
+        pilot = cal.derived.get("pilot_qps")
+        if pilot:
+            qps = pilot * PILOT_MARGIN * scale
+            exp.notes.append(
+                f"target QPS {qps:.4g} from a {cal.derived['pilot_min_duration_ms'] / 1000:g} s "
+                f"LoadGen run's {pilot:.4g} samples/s (x {PILOT_MARGIN * scale:g}); the "
+                f"warm-up measured {cal.throughput_qps:.4g}/s"
+            )
+        else:
+            qps = cal.throughput_qps * margin
         exp.values["offline_expected_qps"] = qps
         _cap(exp, qps)
     return exp
+
+
+def pilot_ms(settings: BenchSettings, exp: Expectations) -> int | None:
+    """The minimum duration of the pilot run a performance run with expectations ``exp``
+    (settled: ``loadgen.settle``) has first, or None for none: only Offline runs of at
+    least ``PILOT_FROM_MS`` whose expected QPS is Reef's to choose (not a user.conf's)."""
+    from reef.bench.mlperf_conf import REEF
+
+    if settings.scenario != "Offline" or exp.min_duration_ms < PILOT_FROM_MS:
+        return None
+    chosen = exp.config.get("target_qps")
+    if chosen is not None and chosen.source != REEF:
+        return None
+    return round(min(max(exp.min_duration_ms * PILOT_SHARE, PILOT_MIN_MS), PILOT_MAX_MS))
 
 
 def _cap(exp: Expectations, queries_per_second: float) -> None:

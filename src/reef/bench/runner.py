@@ -278,6 +278,7 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
         reporter.note(raw_note)
 
     if settings.mode in ("performance", "both"):
+        _pilot(prepared, record, cal, reporter)
         scale = 1.0
         for attempt in range(2):
             exp = calibrate.expectations(settings, cal, scale)
@@ -306,7 +307,8 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
             result, reasons = logs.verdict(detail)
             retry = _retry_because(reasons, settings) if result == "INVALID" else None
             if attempt == 0 and retry:
-                scale *= RETRY_SCALE
+                if not _resize_offline(settings, detail, cal):
+                    scale *= RETRY_SCALE
                 cal.derived["retries"] = 1
                 reporter.note(f"{retry}; re-running once with adjusted expectations")
                 continue
@@ -357,6 +359,57 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
         with _phase(tracing, "audits"):
             audit.run_audits(record, exp, samples.count, run_audit, reporter)
     record.status = "invalid" if record.reasons else "valid"
+
+
+def _pilot(prepared: Prepared, record: RunRecord, cal: Calibration, reporter: Reporter) -> None:
+    """A long Offline run's pilot (``calibrate.pilot_ms``): a short LoadGen performance run
+    whose samples per second size the run (``cal.derived["pilot_qps"]``); its logs are kept
+    in RUN/pilot/."""
+    settings = prepared.job.settings
+    exp = calibrate.expectations(settings, cal)
+    loadgen.settle(settings, exp)
+    duration_ms = calibrate.pilot_ms(settings, exp)
+    if duration_ms is None:
+        return
+    log_dir = Path(prepared.job.run_dir) / "pilot"
+    with _phase(prepared.tracing, "pilot"):
+        run = _run(
+            prepared, exp, "performance", log_dir, reporter, False, min_duration_ms=duration_ms
+        )
+    if run.error is not None:
+        raise run.error
+    record.artifacts["loadgen_pilot"] = str(run.log_dir)
+    detail = logs.read_detail(run.log_dir / "mlperf_log_detail.txt")
+    try:
+        qps = float(detail.values["result_samples_per_second"])
+    except (KeyError, TypeError, ValueError):
+        qps = 0.0
+    if qps <= 0:
+        reporter.note(
+            "the pilot run logged no samples per second: the run is sized from the warm-up"
+        )
+        return
+    cal.derived["pilot_qps"] = qps
+    cal.derived["pilot_min_duration_ms"] = duration_ms
+
+
+def _resize_offline(settings: BenchSettings, detail: logs.Detail, cal: Calibration) -> bool:
+    """An Offline run that ended before its minimum duration measured the model's samples per
+    second itself: the retry is sized from that figure as from a pilot's (``calibrate``),
+    rather than asking for RETRY_SCALE times the samples (at MLPerf's 600 s, 40 minutes more).
+    False when it logged no such figure."""
+    if settings.scenario != "Offline":
+        return False
+    try:
+        qps = float(detail.values["result_samples_per_second"])
+        samples = float(detail.values["generated_samples_per_query"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    if qps <= 0 or samples <= 0:
+        return False
+    cal.derived["pilot_qps"] = qps
+    cal.derived["pilot_min_duration_ms"] = round(samples / qps * 1000)
+    return True
 
 
 def _phase(tracing: Tracing | None, name: str) -> contextlib.AbstractContextManager[None]:
@@ -421,7 +474,9 @@ def _run(
     reporter: Reporter,
     raw_latencies: bool = True,
     audit: Audit | None = None,
+    min_duration_ms: int | None = None,
 ) -> loadgen.TestRun:
+    """One LoadGen run; ``min_duration_ms``: a pilot's, over the settings'."""
     settings, samples = prepared.job.settings, prepared.samples
     sut = SystemUnderTest(
         prepared.predict,
@@ -434,7 +489,10 @@ def _run(
         tracer=prepared.tracing.recorder if prepared.tracing else None,
     )
     ts = loadgen.test_settings(settings, exp, mode)
-    if audit is not None:
+    if min_duration_ms is not None:
+        ts.min_duration_ms = min_duration_ms
+        reporter.phase("pilot", seconds=min_duration_ms / 1000)
+    elif audit is not None:
         reporter.phase(f"audit {audit.test}", seconds=exp.min_duration_ms / 1000)
     elif mode == "performance":
         reporter.phase("performance", seconds=exp.min_duration_ms / 1000)
