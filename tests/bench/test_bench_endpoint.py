@@ -44,6 +44,8 @@ class Fake:
 
     binary: bool = True
     parameters: dict[str, str] = field(default_factory=dict)
+    platform: str = "numpy"
+    input_datatype: str = "FP32"
     ready: bool = True
     fail_after: int | None = None  # infer requests answered before it answers 500
     infers: int = 0
@@ -78,8 +80,8 @@ class Handler(BaseHTTPRequestHandler):
             meta: dict[str, Any] = {
                 "name": "tiny",
                 "versions": ["3"],
-                "platform": "numpy",
-                "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}],
+                "platform": fake.platform,
+                "inputs": [{"name": "x", "datatype": fake.input_datatype, "shape": [-1, 4]}],
                 "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}],
             }
             if fake.parameters:
@@ -231,6 +233,35 @@ def test_an_unknown_model_is_exit_2_with_the_servers_words(fake: tuple[Fake, str
     )
     with pytest.raises(SettingsError, match="version '7'"):
         resolve(url + "/versions/7")
+
+
+@pytest.mark.parametrize(
+    ("platform", "hint"),
+    [("reef-pipeline", "its URL without -pipeline"), ("numpy", "a model of the server's")],
+)
+def test_a_bytes_input_is_refused_naming_it(
+    fake: tuple[Fake, str], platform: str, hint: str
+) -> None:
+    state, url = fake
+    state.platform, state.input_datatype = platform, "BYTES"
+    with pytest.raises(SettingsError) as caught:
+        resolve(url)
+    assert caught.value.message.startswith(f"{url}: input 'x' is BYTES (encoded images or text")
+    assert caught.value.hint is not None and hint in caught.value.hint
+    assert state.infers == 0
+
+
+def test_like_on_a_reef_pipeline_is_refused(fake: tuple[Fake, str]) -> None:
+    state, url = fake
+    state.platform = "reef-pipeline"
+    with pytest.raises(SettingsError) as caught:
+        resolve(url, like="digits-classifier")
+    assert "is a Reef pipeline, which applies its model's input steps" in caught.value.message
+    # The platform reef serve gives a pipeline.
+    from reef.bench.endpoint import PIPELINE_PLATFORM
+    from reef.serving.pipeline import PLATFORM
+
+    assert PIPELINE_PLATFORM == PLATFORM
 
 
 def test_a_model_that_is_not_ready_is_refused(fake: tuple[Fake, str]) -> None:
@@ -502,6 +533,60 @@ def test_a_malformed_answer_is_a_predictor_error(answer: Any, tail: bytes, says:
     head = json.dumps(answer).encode()
     with pytest.raises(PredictorError) as caught:
         decode_response(head + tail, str(len(head)), TINY, "http://h/v2/models/y")
+    assert says in caught.value.message
+
+
+LABELS = signature_of(
+    {
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}],
+        "outputs": [{"name": "labels", "datatype": "BYTES", "shape": [-1, 2]}],
+    },
+    "the stand-in",
+)
+
+
+def _prefixed(*elements: bytes) -> bytes:
+    return b"".join(len(e).to_bytes(4, "little") + e for e in elements)
+
+
+def test_bytes_outputs_are_read_binary_or_json_as_fixed_width_bytes() -> None:
+    from reef.predictors.oip import decode_response
+
+    assert LABELS.outputs[0].element_type == "bytes"
+    raw = _prefixed(b"seven", b"1", "é".encode(), b"")
+    item = {"name": "labels", "datatype": "BYTES", "shape": [2, 2]}
+    listed = [{**item, "parameters": {"binary_data_size": len(raw)}}]
+    head = json.dumps({"outputs": listed}).encode()
+    [binary] = decode_response(head + raw, str(len(head)), LABELS, "http://h/v2/models/y")
+    assert binary.dtype.kind == "S" and binary.shape == (2, 2)
+    assert binary.tolist() == [[b"seven", b"1"], ["é".encode(), b""]]
+    answer = {"outputs": [{**item, "data": ["seven", "1", "é", ""]}]}
+    [as_json] = decode_response(json.dumps(answer).encode(), None, LABELS, "http://h/v2/models/y")
+    assert as_json.tolist() == binary.tolist()
+
+
+@pytest.mark.parametrize(
+    ("tail", "data", "says"),
+    [
+        (_prefixed(b"ab") + b"\1\0", None, "a BYTES element's length is cut off"),
+        (b"\x09\0\0\0abc", None, "a BYTES element of 9 bytes overruns its data"),
+        (_prefixed(b"a", b"b", b"c"), None, "3 BYTES elements for shape [1, 2]"),
+        (b"", [1, 2], "BYTES data is not a list of strings"),
+    ],
+)
+def test_a_malformed_bytes_output_is_a_predictor_error(
+    tail: bytes, data: list[Any] | None, says: str
+) -> None:
+    from reef.predictors.oip import decode_response
+
+    item: dict[str, Any] = {"name": "labels", "datatype": "BYTES", "shape": [1, 2]}
+    if data is None:
+        item["parameters"] = {"binary_data_size": len(tail)}
+    else:
+        item["data"] = data
+    head = json.dumps({"outputs": [item]}).encode()
+    with pytest.raises(PredictorError) as caught:
+        decode_response(head + tail, str(len(head)), LABELS, "http://h/v2/models/y")
     assert says in caught.value.message
 
 

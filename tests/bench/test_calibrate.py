@@ -61,9 +61,7 @@ def test_offline_after_a_pilot_is_sized_from_it_with_the_smaller_margin() -> Non
     measured = cal(qps=128.0)
     measured.derived.update(pilot_qps=350.0, pilot_min_duration_ms=20_000)
     exp = expectations(BenchSettings(scenario="Offline", duration_s=600), measured)
-    assert exp.values == {
-        "offline_expected_qps": pytest.approx(350.0 * calibrate.PILOT_MARGIN)
-    }
+    assert exp.values == {"offline_expected_qps": pytest.approx(350.0 * calibrate.PILOT_MARGIN)}
     assert exp.notes == [
         "target QPS 402.5 from a 20 s LoadGen run's 350 samples/s (x 1.15); "
         "the warm-up measured 128/s"

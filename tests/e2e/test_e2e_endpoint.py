@@ -2,8 +2,9 @@
 127.0.0.1, and ``reef bench http://127.0.0.1:PORT/v2/models/digits-cnn`` measuring it over
 HTTP with LoadGen. The records say it was a remote endpoint, with the served file's sha256
 and the model's own dataset (accuracy); ``reef compare`` lays them beside an in-process run
-of digits-cnn; ``reef runs show`` names the server. An unknown model or an unreachable server
-is exit 2 with nothing written."""
+of digits-cnn; ``reef runs show`` names the server. Its ``digits-cnn-pipeline`` (BYTES
+outputs) is measured too. An unknown model or an unreachable server, or ``--like`` on a
+pipeline, is exit 2 with nothing written."""
 
 from __future__ import annotations
 
@@ -73,6 +74,42 @@ def test_bench_measures_the_served_model_and_compare_lays_it_beside_in_process(
     assert f"served by  reef {__version__} (remote: the latencies include HTTP)" in shown
     listed = reef.ok("runs", "list").stdout
     assert "oip" in listed and "onnxruntime" in listed
+
+
+def test_a_pipeline_with_bytes_outputs_is_measured(reef: Reef, served: str) -> None:
+    """digits-cnn-pipeline answers top-5 indices, scores and BYTES labels: measured with
+    synthetic rows. TEST01 logs its answers (labels as bytes) in accuracy and performance mode
+    and finds them equal, byte for byte."""
+    import json
+
+    import numpy as np
+
+    from reef.bench.sut import decode_outputs
+
+    pipeline = served + "-pipeline"
+    result = reef("bench", pipeline, "-s", "Offline", *SHORT, "--audit", "TEST01", "--json")
+    assert result.rc in (0, 1), str(result)  # 1: the audit's performance check, on a busy box
+    [record] = result.json()
+    assert record["target"]["name"] == "digits-cnn-pipeline"
+    assert record["performance"]["throughput_qps"] > 0
+    assert record["samples"]["synthetic"] is True
+    checks = {c["name"]: c for c in record["audits"][0]["checks"]}
+    assert checks["accuracy"]["passed"], checks
+    assert all(r.startswith("audit TEST01 failed its performance") for r in record["reasons"])
+    log = Path(record["artifacts"]["loadgen_accuracy"]) / "mlperf_log_accuracy.json"
+    first = json.loads(log.read_text())[0]
+    indices, scores, labels = decode_outputs(bytes.fromhex(first["data"]))
+    assert indices.shape == scores.shape == labels.shape == (5,)
+    assert labels.dtype.kind == "S" and all(label.isdigit() for label in labels)
+    assert np.all(np.diff(scores) <= 0)  # best first
+
+
+def test_like_on_a_pipeline_is_refused_naming_why(reef: Reef, served: str) -> None:
+    result = reef("bench", served + "-pipeline", "--like", MODEL, *SHORT)
+    assert result.rc == 2, str(result)
+    assert result.says("is a Reef pipeline, which applies its model's input steps",
+                       "bench the model it wraps")  # fmt: skip
+    reef.assert_nothing_written()
 
 
 def test_an_unknown_served_model_is_exit_2_and_nothing_is_written(reef: Reef, served: str) -> None:

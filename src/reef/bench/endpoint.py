@@ -33,11 +33,21 @@ from reef.bench.target import ResolvedTarget
 from reef.errors import PredictorError, ReefError, SettingsError
 from reef.meta.run import EndpointInfo, Target
 from reef.predictors.base import TensorSpec
-from reef.predictors.oip import URL_FORM, Client, Endpoint, error_text, parse_url, signature_of
+from reef.predictors.oip import (
+    BYTES_ELEMENT,
+    URL_FORM,
+    Client,
+    Endpoint,
+    error_text,
+    parse_url,
+    signature_of,
+)
 
 # What ``reef serve`` says of a model it serves, in its metadata's ``parameters``.
 PARAM_SHA256 = "reef_sha256"
 PARAM_MODEL = "reef_model"
+# The platform `reef serve` gives a {m}-pipeline in its metadata (reef.serving.pipeline).
+PIPELINE_PLATFORM = "reef-pipeline"
 # An endpoint has no model file here; its job's model_path is the URL.
 _NO_FILE = Path()
 
@@ -76,6 +86,25 @@ def _resolve(endpoint: Endpoint, client: Client, like: str | None = None) -> Res
         raise SettingsError(f"{url}: HTTP {status} for the model's metadata: "
                             f"{error_text(metadata) or 'not JSON'}")  # fmt: skip
     signature = signature_of(metadata, url)  # a PredictorError (exit 2) for what Reef cannot send
+    encoded = [t.name for t in signature.inputs if t.element_type == BYTES_ELEMENT]
+    if encoded:
+        pipeline = metadata.get("platform") == PIPELINE_PLATFORM
+        raise SettingsError(
+            f"{url}: input {encoded[0]!r} is BYTES (encoded images or text, one element a "
+            "sample), for which Reef has no samples to send: it sends tensors of numbers",
+            hint="bench the model it wraps, which takes the decoded tensors (its URL without "
+            "-pipeline), with --like for its dataset"
+            if pipeline
+            else "bench a model of the server's that takes the decoded tensors",
+        )
+    if like is not None and metadata.get("platform") == PIPELINE_PLATFORM:
+        raise SettingsError(
+            f"--like {like}: {url} is a Reef pipeline, which applies its model's input steps "
+            "and post-processing itself: its inputs are the dataset's rows and its outputs "
+            "the post-processed answers, which --like's samples and accuracy metric are not",
+            hint="bench the pipeline without --like (synthetic rows, performance only), or "
+            "bench the model it wraps (its URL without -pipeline) with --like",
+        )
     alike = _like_model(like, signature.inputs, url) if like is not None else None
     status, ready = client.get_json(endpoint.model_path + "/ready")
     if status != 200 or (isinstance(ready, dict) and ready.get("ready") is False):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,11 @@ ELEMENT_TYPES = {
     "FP64": "float64",
 }
 DATATYPES = {v: k for k, v in ELEMENT_TYPES.items()}
+# BYTES tensors (text, encoded images): read in answers, as numpy fixed-width bytes ("S"),
+# which LoadGen's accuracy log takes as it takes numbers; never sent (a BYTES input has no
+# samples Reef can make: ``reef.bench.inputs`` refuses it).
+BYTES = "BYTES"
+BYTES_ELEMENT = "bytes"
 HEADER_LENGTH = "Inference-Header-Content-Length"
 BINARY_EXTENSION = "binary_tensor_data"
 TIMEOUT_S = 60.0  # one request, at most, before the run fails
@@ -258,11 +264,11 @@ def signature_of(metadata: dict[str, Any], where: str) -> Signature:
             if not ok or not isinstance(shape, list) or not all(isinstance(d, int) for d in shape):
                 raise PredictorError(f"{where}: {key}[{i}] of the model's metadata is not a "
                                      "tensor with a name and a shape")  # fmt: skip
-            element = ELEMENT_TYPES.get(str(datatype))
+            element = BYTES_ELEMENT if datatype == BYTES else ELEMENT_TYPES.get(str(datatype))
             if element is None:
                 raise PredictorError(
                     f"{where}: {key}[{i}] {item['name']!r}: datatype {datatype!r} is not one "
-                    f"Reef can send or read ({', '.join(ELEMENT_TYPES)})"
+                    f"Reef can send or read ({', '.join([*ELEMENT_TYPES, BYTES])})"
                 )
             dims = tuple(d if d >= 0 else None for d in shape)
             specs.append(TensorSpec(item["name"], element, dims))
@@ -421,9 +427,12 @@ def decode_response(
         item = by_name.get(spec.name)
         if item is None:
             raise PredictorError(f"{url}: the answer lacks output {spec.name!r}")
+        shape = item.get("shape") or []
+        if item.get("datatype") == BYTES or spec.element_type == BYTES_ELEMENT:
+            outputs.append(_bytes_output(item, blobs.get(spec.name), shape, url))
+            continue
         element = ELEMENT_TYPES.get(str(item.get("datatype")), spec.element_type)
         dtype = np.dtype(element)
-        shape = item.get("shape") or []
         try:
             if spec.name in blobs:
                 raw = np.frombuffer(blobs[spec.name], dtype=dtype.newbyteorder("<"))
@@ -436,3 +445,41 @@ def decode_response(
                 f"{url}: output {spec.name!r}: its data is not {dtype} of shape {shape}: {exc}"
             ) from None
     return outputs
+
+
+def _bytes_output(
+    item: dict[str, Any], blob: bytes | None, shape: list[Any], url: str
+) -> np.ndarray:
+    """A BYTES output as fixed-width bytes: binary, each element a 4-byte little-endian
+    length and its bytes; JSON, a list of strings (UTF-8)."""
+    import numpy as np
+
+    name = item["name"]
+    elements: list[bytes] = []
+    if blob is not None:
+        offset = 0
+        while offset < len(blob):
+            if offset + 4 > len(blob):
+                raise PredictorError(f"{url}: output {name!r}: a BYTES element's length is cut off")
+            size = int.from_bytes(blob[offset : offset + 4], "little")
+            offset += 4
+            if offset + size > len(blob):
+                raise PredictorError(
+                    f"{url}: output {name!r}: a BYTES element of {size} bytes overruns its data"
+                )
+            elements.append(blob[offset : offset + size])
+            offset += size
+    else:
+        data = item.get("data", [])
+        if not isinstance(data, list) or not all(isinstance(e, str) for e in data):
+            raise PredictorError(f"{url}: output {name!r}: BYTES data is not a list of strings")
+        elements = [e.encode("utf-8") for e in data]
+    try:
+        count = math.prod(int(d) for d in shape)
+    except (TypeError, ValueError):
+        count = -1
+    if count != len(elements):
+        raise PredictorError(
+            f"{url}: output {name!r}: {len(elements)} BYTES elements for shape {shape}"
+        )
+    return np.array(elements, dtype=bytes).reshape(shape)
