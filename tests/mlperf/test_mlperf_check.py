@@ -131,6 +131,15 @@ def _closed_accuracy_under_target(root: Path) -> None:
     replace_in(acc(root, "Offline", ACCURACY_TXT, "closed"), "accuracy=99.", "accuracy=50.")
 
 
+def _as_benchmark(name: str) -> Callable[[Path], None]:
+    def rename(root: Path) -> None:
+        results = root / "open" / "Reef" / "results" / "box"
+        (results / "resnet").rename(results / name)
+        (root / "open" / "Reef" / "src" / "resnet").rename(root / "open" / "Reef" / "src" / name)
+
+    return rename
+
+
 def _unknown_benchmark(root: Path) -> None:
     results = root / "open" / "Reef" / "results" / "box"
     (results / "resnet").rename(results / "digits")
@@ -174,6 +183,10 @@ CASES: dict[str, tuple[Callable[[Path], object], str]] = {
     ),
     "offline-samples-per-query": (_to_closed, "under 24576"),
     "performance-sample-count": (_to_closed, "performance_sample_count is 450, resnet needs 1024"),
+    "equal-issue": (
+        _as_benchmark("rgat"),
+        "rgat runs in equal-issue mode: sample_concatenate_permutation is false",
+    ),
     "seeds": (
         _v(lambda r: perf(r, "SingleStream"), effective_schedule_rng_seed=7),
         "schedule_rng_seed is 7",

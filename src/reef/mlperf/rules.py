@@ -556,6 +556,29 @@ ACCURACY_UPPER_LIMITS: dict[str, tuple[tuple[str, float], ...]] = {
 }
 
 
+# The benchmarks whose performance runs must issue in equal-issue mode: each query's samples
+# a permutation of the whole set, so that samples of very different cost are issued equally
+# (mlperf.conf's sample_concatenate_permutation = 1 for their models; MLCommons' submission
+# checker's list).
+EQUAL_ISSUE = frozenset(
+    {
+        "3d-unet-99",
+        "3d-unet-99.9",
+        "gptj-99",
+        "gptj-99.9",
+        "llama2-70b-99",
+        "llama2-70b-99.9",
+        "mixtral-8x7b",
+        "llama3.1-405b",
+        "llama3.1-8b",
+        "llama3.1-8b-edge",
+        "deepseek-r1",
+        "rgat",
+        "whisper",
+    }
+)
+
+
 def round_facts(name: str) -> Round:
     from reef.errors import SettingsError
 
@@ -613,6 +636,7 @@ __all__ = [
     "ACCURACY_PATTERNS",
     "BENCHMARKS",
     "DEFAULT_ROUND",
+    "EQUAL_ISSUE",
     "MIN_DURATION_MS",
     "ROUND_FACTS",
     "Benchmark",
