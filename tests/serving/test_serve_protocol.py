@@ -558,3 +558,58 @@ def test_binary_bool_bytes_other_than_0_and_1_are_true_booleans() -> None:
     assert answer.status_code == 200, answer.text
     assert answer.json()["outputs"][0]["data"] == [5, 0]
     assert seen[0].dtype == np.bool_ and seen[0].view(np.uint8).tolist() == [[1, 0]]
+
+
+def _asgi_infer(
+    app: Any, chunks: list[bytes], headers: list[tuple[bytes, bytes]]
+) -> tuple[int, int]:
+    """One inference request sent to the app as ASGI messages, a chunk each (what a client
+    streaming its body sends); (the status, how many messages the app read)."""
+    import asyncio
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": f"/v2/models/{MODEL}/infer", "raw_path": INFER.encode(),
+        "query_string": b"", "root_path": "", "headers": headers,
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }  # fmt: skip
+    read, status = [0], [0]
+
+    async def receive() -> dict[str, Any]:
+        if read[0] == len(chunks):
+            await asyncio.sleep(3600)  # nothing more comes: the app must not wait for it
+        read[0] += 1
+        return {"type": "http.request", "body": chunks[read[0] - 1],
+                "more_body": read[0] < len(chunks)}  # fmt: skip
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 30))
+    return status[0], read[0]
+
+
+def test_a_streamed_body_takes_the_budget_chunk_by_chunk_and_gives_it_all_back() -> None:
+    from prometheus_client import generate_latest
+
+    settings = ServeSettings(max_body=4000, max_inflight_bytes=2500)
+    app = create_app([api.open_served(MODEL)], settings)
+
+    def held(served: Any) -> float:
+        text = generate_latest(served.state.metrics.registry).decode()
+        lines = text.splitlines()
+        return next(float(x.split()[1]) for x in lines if x.startswith("reef_inflight_body_bytes "))
+
+    chunks = [b"x" * 1000] * 6
+    # Over the budget on its third chunk: 503, after reading no more than that.
+    assert _asgi_infer(app, chunks, []) == (503, 3)
+    assert held(app) == 0
+    # Over --max-body on its fifth (a budget that would take it): 413, every byte given back.
+    roomy = create_app([api.open_served(MODEL)], ServeSettings(max_body=4000))
+    assert _asgi_infer(roomy, chunks, []) == (413, 5)
+    assert held(roomy) == 0
+    # A declared length the budget cannot take now is refused before a byte is read.
+    declared = [(b"content-length", b"3000"), (b"content-type", b"application/json")]
+    assert _asgi_infer(app, chunks[:3], declared) == (503, 0)
+    assert held(app) == 0

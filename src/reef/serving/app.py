@@ -126,7 +126,7 @@ def create_app(
     pipelines, no_pipeline = pipelines_of(models)
     ready = {"now": False}
     handling = dict.fromkeys(by_name, 0)  # requests for each model being answered now
-    budget = BodyBudget(settings.max_inflight_bytes)
+    budget = BodyBudget(settings.max_inflight_bytes, metrics.body_bytes.set)
     watches = {
         name: Watch(
             by_name[name],
@@ -270,7 +270,6 @@ def create_app(
             if isinstance(body, _Busy):
                 metrics.failures.labels(model.name, "503").inc()
                 return _error(503, held.busy(), {"Retry-After": str(RETRY_AFTER_S)})
-            metrics.body_bytes.inc(held.size)
             parsed = parse_infer(body, request.headers.get(HEADER_LENGTH), model)
             if parsed.rows == 0:
                 raise ProtocolError("the inputs hold no rows")
@@ -306,7 +305,6 @@ def create_app(
             metrics.failures.labels(model.name, "500").inc()
             return _error(500, f"the model failed: {type(exc).__name__}: {exc}")
         finally:
-            metrics.body_bytes.dec(held.size)
             held.release()
             gauge.dec()
             handling[served.name] -= 1
@@ -368,12 +366,13 @@ async def _body(request: Request, limit: int, held: Held) -> bytes | _Busy | Non
     """The request's body, or None past ``limit`` bytes: refused by its Content-Length
     before anything is read, else while it streams in (a chunked upload), so that an
     oversized request never takes more than ``limit`` bytes of memory. Its bytes are taken
-    from the process's body budget first (``held``), _Busy when it cannot take them."""
+    from the process's body budget as they arrive (``held``): _Busy when it cannot take
+    them, and at once when it could not take the declared Content-Length now."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit():
         if int(declared) > limit:
             return None
-        if not held.take(int(declared)):
+        if int(declared) > held.budget.room():
             return _Busy()
     chunks: list[bytes] = []
     size = 0
@@ -381,7 +380,7 @@ async def _body(request: Request, limit: int, held: Held) -> bytes | _Busy | Non
         size += len(chunk)
         if size > limit:
             return None
-        if size > held.size and not held.take(size - held.size):
+        if not held.take(len(chunk)):
             return _Busy()
         chunks.append(chunk)
     return b"".join(chunks)
