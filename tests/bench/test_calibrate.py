@@ -69,6 +69,11 @@ def test_offline_after_a_pilot_is_sized_from_it_with_the_smaller_margin() -> Non
     # A retry after running out of samples still asks for more.
     again = expectations(BenchSettings(scenario="Offline", duration_s=600), measured, scale=4.0)
     assert again.values["offline_expected_qps"] == pytest.approx(350.0 * 1.15 * 4.0)
+    # The figure of a run that ended early comes before the pilot's.
+    measured.derived.update(retry_qps=500.0, retry_sized_from_ms=480_000)
+    retry = expectations(BenchSettings(scenario="Offline", duration_s=600), measured)
+    assert retry.values["offline_expected_qps"] == pytest.approx(500.0 * 1.15)
+    assert retry.notes[0].startswith("target QPS 575 from a 480 s LoadGen run's 500 samples/s")
 
 
 def _settled(tmp_path: Path, **options: Any) -> tuple[BenchSettings, calibrate.Expectations]:

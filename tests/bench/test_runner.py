@@ -125,7 +125,9 @@ def test_a_long_offline_run_is_sized_from_a_pilot_run(monkeypatch: pytest.Monkey
     # "Long" made short: a 1 s run has a 0.3 s pilot.
     monkeypatch.setattr(calibrate, "PILOT_FROM_MS", 1000)
     monkeypatch.setattr(calibrate, "PILOT_MIN_MS", 300)
-    job = make_job("digits-classifier", scenario="Offline", duration_s=1.0, mode="performance")
+    job = make_job(
+        "digits-classifier", scenario="Offline", duration_s=1.0, mode="performance", queries=2000
+    )
     record = run_job(job)
     assert record.status == "valid", record.reasons
     assert record.loadgen is not None and record.loadgen.calibration is not None
@@ -133,6 +135,7 @@ def test_a_long_offline_run_is_sized_from_a_pilot_run(monkeypatch: pytest.Monkey
     pilot = logs.read_detail(Path(record.artifacts["loadgen_pilot"]) / "mlperf_log_detail.txt")
     assert Path(record.artifacts["loadgen_pilot"]) == Path(job.run_dir) / "pilot"
     assert pilot.values["effective_min_duration_ms"] == 300
+    assert pilot.values["effective_min_query_count"] == 1  # the run's 2,000 are not its own
     assert derived["pilot_min_duration_ms"] == 300
     assert derived["pilot_qps"] == pytest.approx(float(pilot.values["result_samples_per_second"]))
     # The run itself expected the pilot's figure, with the pilot's margin, and said so.
@@ -166,9 +169,11 @@ def test_an_offline_run_that_ran_out_is_retried_sized_from_its_own_figure(
     # retry expected that figure x 1.15, not 4 times the warm-up's guess.
     run = logs.read_detail(Path(record.artifacts["loadgen_performance"]) / "mlperf_log_detail.txt")
     assert float(run.values["effective_target_qps"]) == pytest.approx(
-        derived["pilot_qps"] * calibrate.PILOT_MARGIN, rel=1e-6
+        derived["retry_qps"] * calibrate.PILOT_MARGIN, rel=1e-6
     )
-    assert derived["pilot_qps"] > 20.0 * calibrate.MARGIN * 4
+    assert derived["retry_qps"] > 20.0 * calibrate.MARGIN * 4
+    assert derived["retry_sized_from_ms"] < 1000  # it ended early
+    assert "pilot_qps" not in derived  # a 1 s run has no pilot
 
 
 def test_a_short_offline_run_has_no_pilot() -> None:

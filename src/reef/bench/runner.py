@@ -395,7 +395,7 @@ def _pilot(prepared: Prepared, record: RunRecord, cal: Calibration, reporter: Re
 
 def _resize_offline(settings: BenchSettings, detail: logs.Detail, cal: Calibration) -> bool:
     """An Offline run that ended before its minimum duration measured the model's samples per
-    second itself: the retry is sized from that figure as from a pilot's (``calibrate``),
+    second itself: the retry is sized from that figure (``retry_qps``) as from a pilot's,
     rather than asking for RETRY_SCALE times the samples (at MLPerf's 600 s, 40 minutes more).
     False when it logged no such figure."""
     if settings.scenario != "Offline":
@@ -407,8 +407,8 @@ def _resize_offline(settings: BenchSettings, detail: logs.Detail, cal: Calibrati
         return False
     if qps <= 0 or samples <= 0:
         return False
-    cal.derived["pilot_qps"] = qps
-    cal.derived["pilot_min_duration_ms"] = round(samples / qps * 1000)
+    cal.derived["retry_qps"] = qps
+    cal.derived["retry_sized_from_ms"] = round(samples / qps * 1000)
     return True
 
 
@@ -490,7 +490,11 @@ def _run(
     )
     ts = loadgen.test_settings(settings, exp, mode)
     if min_duration_ms is not None:
+        # A pilot measures the rate only: no minimum count (--compliant's 24,576 samples for
+        # resnet would make it as long as the run) and no cap.
         ts.min_duration_ms = min_duration_ms
+        ts.min_query_count = 1
+        ts.max_query_count = 0
         reporter.phase("pilot", seconds=min_duration_ms / 1000)
     elif audit is not None:
         reporter.phase(f"audit {audit.test}", seconds=exp.min_duration_ms / 1000)
