@@ -478,3 +478,18 @@ def test_a_pickle_backend_is_refused_on_an_untrusted_model(tmp_path: Path) -> No
     add(str(tmp_path / "repo"), name="untrusted")
     with pytest.raises(UntrustedComponent, match="--backend sklearn"):
         check_target(resolve("theirs"), ["onnxruntime", "sklearn"])
+
+
+def test_bytes_labels_compare_as_utf8_text() -> None:
+    """A served model's BYTES labels (numpy fixed-width bytes) against text labels: read as
+    UTF-8, not as numpy's ASCII, which fails on any other byte."""
+    import numpy as np
+
+    from reef.bench.conformance import _Accumulator
+
+    acc = _Accumulator("labels", None, Tolerance())
+    labels = np.array(["é", "chat"])
+    acc.add(labels, np.array(["é".encode(), b"chat"], dtype=bytes))
+    acc.add(labels, np.array([b"e", b"chat"], dtype=bytes))
+    assert acc.exact and acc.samples == 2 and acc.elements == 4
+    assert acc.mismatched == 1 and acc.problems == []

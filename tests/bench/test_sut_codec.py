@@ -70,3 +70,15 @@ def test_a_model_without_a_batch_logs_its_whole_outputs() -> None:
     decoded = decode_outputs(encode_outputs([out], None).tobytes())
     assert decoded[0].shape == (2, 3)
     assert decoded[0].tolist() == out.tolist()
+
+
+def test_bytes_outputs_log_the_same_bytes_whatever_they_were_batched_with() -> None:
+    """A served model's BYTES answers are fixed-width bytes as wide as the answer's longest
+    element: a sample's logged bytes must not depend on the other samples of its batch."""
+    batched = np.array([[b"7", b"12"], [b"a longer label", b"c"]], dtype=bytes)
+    alone = np.array([[b"7", b"12"]], dtype=bytes)
+    assert encode_outputs([batched], 0).tobytes() == encode_outputs([alone], 0).tobytes()
+    [back] = decode_outputs(encode_outputs([batched], 1).tobytes())
+    assert back.tolist() == [b"a longer label", b"c"]
+    [empty] = decode_outputs(encode_outputs([np.zeros((2, 0), dtype="S9")], 0).tobytes())
+    assert empty.shape == (0,)

@@ -466,7 +466,7 @@ class _Accumulator:
             self._exact(ref, got)
         elif kind_ref == "text":
             self.exact = True
-            self.mismatched += int(np.count_nonzero(ref.astype(str) != got.astype(str)))
+            self.mismatched += int(np.count_nonzero(_as_text(ref) != _as_text(got)))
         elif kind_ref == "float":
             self._close(ref, got)
         else:
@@ -689,3 +689,13 @@ def index_bounds_of(model: Path, signature: Signature) -> dict[str, int]:
 
     integers = [t.name for t in signature.inputs if t.element_type.startswith(("int", "uint"))]
     return index_bounds(model, integers)
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    """Text or bytes elements as text: bytes as UTF-8 (numpy's astype(str) reads them as
+    ASCII and fails on any other byte)."""
+    import numpy as np
+
+    if values.dtype.kind == "S":
+        return np.char.decode(values, "utf-8", "replace")
+    return values.astype(str)

@@ -50,6 +50,11 @@ def encode_outputs(
         value = np.asarray(out if row is None else out[row])
         if i in argmax:
             value = value.argmax(axis=-1).astype(np.int32)
+        elif value.dtype.kind == "S":
+            # Fixed-width bytes (a served model's BYTES) are as wide as the longest element of
+            # the whole answer: narrowed to the sample's own, its logged bytes do not depend on
+            # the samples it was batched with (TEST01 compares them byte for byte).
+            value = np.array(value.tolist(), dtype=bytes) if value.size else value.astype("S1")
         np.save(buf, value, allow_pickle=False)
     return np.frombuffer(buf.getvalue(), dtype=np.uint8)
 
