@@ -89,6 +89,8 @@ def _verdict_from_figures(test: str, verify: Path) -> bool:
         name, sep, value = line.partition(" = ")
         if sep and name in ("reference", "audit"):
             figures[name] = float(value)
+    # A comparison that failed before any figure (an INVALID run) printed none: say so.
+    assert set(figures) == {"reference", "audit"}, verify.read_text()
     ratio = figures["audit"] / figures["reference"]
     return ratio < 1.1 if test == "TEST04" else 0.9 <= ratio <= 1.1
 
