@@ -182,7 +182,7 @@ def test_a_compliant_run_lasts_mlperfs_600_seconds(early_run: EarlyRun, tmp_path
     12,000 queries, little memory and little CPU, so that it runs beside the rest of the
     suite, from the session's start), resnet50's official settings and latency bound."""
     result = early_run.result(timeout=1500)
-    assert result.rc == 0, str(result)
+    assert result.rc == 0, _figures(result) + str(result)
     [record] = result.json()
     assert record["status"] == "valid" and record["settings"]["compliant"] is True
     config = record["loadgen"]["config"]
@@ -211,3 +211,17 @@ def test_a_compliant_run_lasts_mlperfs_600_seconds(early_run: EarlyRun, tmp_path
         "accuracy-dataset",
         "performance-sample-count",
     }, str(checked)
+
+
+def _figures(result: Any) -> str:
+    """What a failed compliant run measured, ahead of its output (whose tail is shown)."""
+    try:
+        [record] = result.json()
+    except Exception:  # no record to read: the output says why
+        return ""
+    perf = record.get("performance") or {}
+    busy = (record.get("interference") or {}).get("reason")
+    return (
+        f"status {record.get('status')}: {record.get('reasons')}; latency ms "
+        f"{perf.get('latency_ms')}; {busy}\n"
+    )
