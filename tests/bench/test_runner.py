@@ -141,7 +141,8 @@ def test_a_long_offline_run_is_sized_from_a_pilot_run(monkeypatch: pytest.Monkey
     # The run itself expected the pilot's figure, with the pilot's margin, and said so.
     run = logs.read_detail(Path(record.artifacts["loadgen_performance"]) / "mlperf_log_detail.txt")
     assert float(run.values["effective_target_qps"]) == pytest.approx(
-        derived["pilot_qps"] * calibrate.PILOT_MARGIN, rel=1e-6
+        derived["pilot_qps"] * calibrate.PILOT_MARGIN,
+        rel=1e-5,  # 6 digits logged
     )
     assert any("from a 0.3 s LoadGen run's" in w for w in record.loadgen.warnings)
 
@@ -169,7 +170,8 @@ def test_an_offline_run_that_ran_out_is_retried_sized_from_its_own_figure(
     # retry expected that figure x 1.15, not 4 times the warm-up's guess.
     run = logs.read_detail(Path(record.artifacts["loadgen_performance"]) / "mlperf_log_detail.txt")
     assert float(run.values["effective_target_qps"]) == pytest.approx(
-        derived["retry_qps"] * calibrate.PILOT_MARGIN, rel=1e-6
+        derived["retry_qps"] * calibrate.PILOT_MARGIN,
+        rel=1e-5,  # 6 digits logged
     )
     assert derived["retry_qps"] > 20.0 * calibrate.MARGIN * 4
     assert derived["retry_sized_from_ms"] < 1000  # it ended early
