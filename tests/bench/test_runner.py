@@ -147,35 +147,29 @@ def test_a_long_offline_run_is_sized_from_a_pilot_run(monkeypatch: pytest.Monkey
     assert any("from a 0.3 s LoadGen run's" in w for w in record.loadgen.warnings)
 
 
-def test_an_offline_run_that_ran_out_is_retried_sized_from_its_own_figure(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from reef.bench import calibrate, logs
+def test_an_offline_run_that_ran_out_sizes_its_retry_from_its_own_figure() -> None:
+    from reef.bench.logs import Detail
+    from reef.bench.runner import _resize_offline
+    from reef.meta.run import Calibration
 
-    real = calibrate.warm_up
+    settings = BenchSettings(scenario="Offline", duration_s=600)
 
-    def slow_warm_up(*args: Any, **kwargs: Any) -> Any:  # a warm-up far below the steady state
-        measured = real(*args, **kwargs)
-        measured.throughput_qps = 20.0
-        return measured
+    def resized(samples: int, qps: float) -> dict[str, float] | None:
+        cal = Calibration(warmup_queries=50, latency_p50_ms=5.0, throughput_qps=180.0)
+        values = {"result_samples_per_second": qps, "generated_samples_per_query": samples}
+        done = _resize_offline(settings, Detail(values=values), cal, 600_000)
+        return dict(cal.derived) if done else None
 
-    monkeypatch.setattr(calibrate, "warm_up", slow_warm_up)
-    job = make_job("digits-classifier", scenario="Offline", duration_s=1.0, mode="performance")
-    record = run_job(job)
-    assert record.status == "valid", record.reasons
-    assert record.loadgen is not None and record.loadgen.calibration is not None
-    derived = record.loadgen.calibration.derived
-    assert derived["retries"] == 1
-    # The first run, 20 x 1.5 x 1.1 = 33 samples, ended early and measured the model: the
-    # retry expected that figure x 1.15, not 4 times the warm-up's guess.
-    run = logs.read_detail(Path(record.artifacts["loadgen_performance"]) / "mlperf_log_detail.txt")
-    assert float(run.values["effective_target_qps"]) == pytest.approx(
-        derived["retry_qps"] * calibrate.PILOT_MARGIN,
-        rel=1e-5,  # 6 digits logged
-    )
-    assert derived["retry_qps"] > 20.0 * calibrate.MARGIN * 4
-    assert derived["retry_sized_from_ms"] < 1000  # it ended early
-    assert "pilot_qps" not in derived  # a 1 s run has no pilot
+    # 72,000 samples at 200/s: it ended after 360 s of 600, a figure worth sizing from.
+    assert resized(72_000, 200.0) == {"retry_qps": 200.0, "retry_sized_from_ms": 360_000}
+    # 330 samples at 3,000/s ended after 0.11 s: start-up, not the model; the 4x retry instead.
+    assert resized(330, 3000.0) is None
+    # No figure logged.
+    assert resized(0, 0.0) is None
+    other = BenchSettings(scenario="SingleStream", duration_s=600)
+    cal = Calibration(warmup_queries=50, latency_p50_ms=5.0, throughput_qps=180.0)
+    values = {"result_samples_per_second": 200.0, "generated_samples_per_query": 72_000}
+    assert not _resize_offline(other, Detail(values=values), cal, 600_000)
 
 
 def test_a_short_offline_run_has_no_pilot() -> None:

@@ -307,7 +307,7 @@ def _measure(prepared: Prepared, record: RunRecord, reporter: Reporter) -> None:
             result, reasons = logs.verdict(detail)
             retry = _retry_because(reasons, settings) if result == "INVALID" else None
             if attempt == 0 and retry:
-                if not _resize_offline(settings, detail, cal):
+                if not _resize_offline(settings, detail, cal, exp.min_duration_ms):
                     scale *= RETRY_SCALE
                 cal.derived["retries"] = 1
                 reporter.note(f"{retry}; re-running once with adjusted expectations")
@@ -393,11 +393,18 @@ def _pilot(prepared: Prepared, record: RunRecord, cal: Calibration, reporter: Re
     cal.derived["pilot_min_duration_ms"] = duration_ms
 
 
-def _resize_offline(settings: BenchSettings, detail: logs.Detail, cal: Calibration) -> bool:
+# A run that ended early sizes its retry from its own figure only when it lasted this share
+# of its minimum duration: one over in milliseconds measured start-up more than the model.
+RESIZE_MIN_SHARE = 0.25
+
+
+def _resize_offline(
+    settings: BenchSettings, detail: logs.Detail, cal: Calibration, min_duration_ms: int
+) -> bool:
     """An Offline run that ended before its minimum duration measured the model's samples per
     second itself: the retry is sized from that figure (``retry_qps``) as from a pilot's,
     rather than asking for RETRY_SCALE times the samples (at MLPerf's 600 s, 40 minutes more).
-    False when it logged no such figure."""
+    False when it logged no such figure, or ran too short a time for one."""
     if settings.scenario != "Offline":
         return False
     try:
@@ -407,8 +414,11 @@ def _resize_offline(settings: BenchSettings, detail: logs.Detail, cal: Calibrati
         return False
     if qps <= 0 or samples <= 0:
         return False
+    lasted_ms = samples / qps * 1000
+    if lasted_ms < RESIZE_MIN_SHARE * min_duration_ms:
+        return False
     cal.derived["retry_qps"] = qps
-    cal.derived["retry_sized_from_ms"] = round(samples / qps * 1000)
+    cal.derived["retry_sized_from_ms"] = round(lasted_ms)
     return True
 
 
